@@ -1,0 +1,566 @@
+"""The data contract: the six input tables of DESIGN.md §2, defined once.
+
+The generator (:mod:`risk.synth`), the ingest (:mod:`risk.ingest`) and the store
+(:mod:`risk.store`) all read their columns, types, enums and Chinese headers from here, and the
+domain → regulator map (领域 → 行业主管部门) lives only here.
+
+Every enum value is an English snake_case code; each enum also carries the Chinese label used
+in 双公示 files and in user-facing text (:func:`zh_label`), and ingest accepts either.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import MappingProxyType
+
+__all__ = [
+    "NEGATIVE_KINDS",
+    "POSITIVE_KINDS",
+    "REGULATORS",
+    "ROLE_LABELS",
+    "TABLES",
+    "ColumnKind",
+    "ColumnSpec",
+    "Domain",
+    "EnterpriseKind",
+    "EnterpriseStatus",
+    "HolderType",
+    "LoanStatus",
+    "RecordKind",
+    "Regime",
+    "Role",
+    "Severity",
+    "SubjectType",
+    "TableSpec",
+    "TaxGrade",
+    "domain_for_authority",
+    "domain_for_regulator",
+    "enum_lookup",
+    "regulator_for",
+    "severity_for_penalty_category",
+    "zh_label",
+]
+
+
+class EnterpriseKind(StrEnum):
+    """市场主体类型."""
+
+    company = "company"
+    individual_business = "individual_business"
+    branch = "branch"
+    partnership = "partnership"
+    social_org = "social_org"
+
+
+class EnterpriseStatus(StrEnum):
+    """登记状态."""
+
+    active = "active"
+    deregistered = "deregistered"
+    revoked = "revoked"
+
+
+class HolderType(StrEnum):
+    """Who holds a role: a natural person or another enterprise."""
+
+    person = "person"
+    enterprise = "enterprise"
+
+
+class Role(StrEnum):
+    """The typed edges of the risk graph."""
+
+    legal_rep = "legal_rep"
+    shareholder = "shareholder"
+    executive = "executive"
+    branch_of = "branch_of"
+
+
+class SubjectType(StrEnum):
+    """行政相对人类别: whom a record is about."""
+
+    enterprise = "enterprise"
+    person = "person"
+
+
+class RecordKind(StrEnum):
+    """Record kinds: the national lists plus the commercial platforms' risk scans."""
+
+    administrative_penalty = "administrative_penalty"
+    dishonest_debtor = "dishonest_debtor"
+    judgment_debtor = "judgment_debtor"
+    consumption_restriction = "consumption_restriction"
+    serious_dishonesty_list = "serious_dishonesty_list"
+    abnormal_operation = "abnormal_operation"
+    serious_violation = "serious_violation"
+    tax_violation = "tax_violation"
+    tax_arrears = "tax_arrears"
+    wage_arrears = "wage_arrears"
+    commitment_breach = "commitment_breach"
+    red_list = "red_list"
+    license = "license"
+    commitment = "commitment"
+
+
+class Domain(StrEnum):
+    """领域; each maps to one responsible regulator in :data:`REGULATORS`."""
+
+    market_regulation = "market_regulation"
+    ecology_environment = "ecology_environment"
+    taxation = "taxation"
+    transport = "transport"
+    work_safety = "work_safety"
+    human_resources = "human_resources"
+    housing_construction = "housing_construction"
+    health = "health"
+    culture_tourism = "culture_tourism"
+    agriculture = "agriculture"
+    natural_resources = "natural_resources"
+    court = "court"
+    finance = "finance"
+    other = "other"
+
+
+class Severity(StrEnum):
+    """失信行为严重程度 (NDRC 信用修复管理办法: 轻微 / 一般 / 严重)."""
+
+    minor = "minor"
+    general = "general"
+    serious = "serious"
+
+
+class TaxGrade(StrEnum):
+    """纳税信用级别."""
+
+    A = "A"
+    B = "B"
+    M = "M"
+    C = "C"
+    D = "D"
+
+
+class LoanStatus(StrEnum):
+    """A funded loan's latest repayment status."""
+
+    performing = "performing"
+    overdue_30 = "overdue_30"
+    overdue_90 = "overdue_90"
+    default = "default"
+
+
+class Regime(StrEnum):
+    """Which rule set fixed a record's publicity end (stored on every record).
+
+    ``explicit``: the file gave 公示截止期. ``ndrc_2026``: NDRC 信用修复管理办法 (decisions from
+    2026-04-01). ``order_58``: NDRC Order No. 58 (earlier decisions). ``market_regulation``:
+    国家企业信用信息公示系统 rules. ``dishonest_debtor``: 最高法 失信被执行人 rules.
+    ``open_ended``: positive records (红名单, 许可, 承诺), public until removed.
+    """
+
+    explicit = "explicit"
+    ndrc_2026 = "ndrc_2026"
+    order_58 = "order_58"
+    market_regulation = "market_regulation"
+    dishonest_debtor = "dishonest_debtor"
+    open_ended = "open_ended"
+
+
+POSITIVE_KINDS: frozenset[RecordKind] = frozenset(
+    {RecordKind.red_list, RecordKind.license, RecordKind.commitment}
+)
+NEGATIVE_KINDS: frozenset[RecordKind] = frozenset(set(RecordKind) - POSITIVE_KINDS)
+
+_ZH: dict[StrEnum, str] = {
+    EnterpriseKind.company: "公司",
+    EnterpriseKind.individual_business: "个体工商户",
+    EnterpriseKind.branch: "分支机构",
+    EnterpriseKind.partnership: "合伙企业",
+    EnterpriseKind.social_org: "社会组织",
+    EnterpriseStatus.active: "存续",
+    EnterpriseStatus.deregistered: "注销",
+    EnterpriseStatus.revoked: "吊销",
+    HolderType.person: "自然人",
+    HolderType.enterprise: "企业",
+    Role.legal_rep: "法定代表人",
+    Role.shareholder: "股东",
+    Role.executive: "高管",
+    Role.branch_of: "分支机构",
+    SubjectType.enterprise: "法人及非法人组织",
+    SubjectType.person: "自然人",
+    RecordKind.administrative_penalty: "行政处罚",
+    RecordKind.dishonest_debtor: "失信被执行人",
+    RecordKind.judgment_debtor: "被执行人",
+    RecordKind.consumption_restriction: "限制高消费",
+    RecordKind.serious_dishonesty_list: "严重失信主体名单",
+    RecordKind.abnormal_operation: "经营异常名录",
+    RecordKind.serious_violation: "严重违法失信名单",
+    RecordKind.tax_violation: "重大税收违法",
+    RecordKind.tax_arrears: "欠税公告",
+    RecordKind.wage_arrears: "拖欠农民工工资",
+    RecordKind.commitment_breach: "违背信用承诺",
+    RecordKind.red_list: "守信激励对象",
+    RecordKind.license: "行政许可",
+    RecordKind.commitment: "信用承诺",
+    Domain.market_regulation: "市场监管",
+    Domain.ecology_environment: "生态环境",
+    Domain.taxation: "税务",
+    Domain.transport: "交通运输",
+    Domain.work_safety: "安全生产",
+    Domain.human_resources: "人力资源社会保障",
+    Domain.housing_construction: "住房城乡建设",
+    Domain.health: "卫生健康",
+    Domain.culture_tourism: "文化旅游",
+    Domain.agriculture: "农业农村",
+    Domain.natural_resources: "自然资源",
+    Domain.court: "司法",
+    Domain.finance: "金融",
+    Domain.other: "其他",
+    Severity.minor: "轻微",
+    Severity.general: "一般",
+    Severity.serious: "严重",
+    LoanStatus.performing: "正常",
+    LoanStatus.overdue_30: "逾期30天",
+    LoanStatus.overdue_90: "逾期90天",
+    LoanStatus.default: "违约",
+    Regime.explicit: "决定书载明",
+    Regime.ndrc_2026: "信用修复管理办法",
+    Regime.order_58: "国家发展改革委令第58号",
+    Regime.market_regulation: "市场监管公示规则",
+    Regime.dishonest_debtor: "失信被执行人规定",
+    Regime.open_ended: "长期公示",
+}
+
+# 领域 → 行业主管部门. The only place this mapping is written down.
+REGULATORS: Mapping[Domain, str] = MappingProxyType(
+    {
+        Domain.market_regulation: "市场监管局",
+        Domain.ecology_environment: "生态环境局",
+        Domain.taxation: "税务局",
+        Domain.transport: "交通运输局",
+        Domain.work_safety: "应急管理局",
+        Domain.human_resources: "人社局",
+        Domain.housing_construction: "住建局",
+        Domain.health: "卫健委",
+        Domain.culture_tourism: "文旅局",
+        Domain.agriculture: "农业农村局",
+        Domain.natural_resources: "自然资源局",
+        Domain.court: "法院",
+        Domain.finance: "金融监管",
+        Domain.other: "发改委",
+    }
+)
+
+# Keywords of 处罚机关 names (e.g. "某县市场监督管理局") that identify the domain when a 双公示
+# file has no domain column. Checked in order; the first hit wins.
+_AUTHORITY_KEYWORDS: tuple[tuple[str, Domain], ...] = (
+    ("市场监督", Domain.market_regulation),
+    ("市场监管", Domain.market_regulation),
+    ("生态环境", Domain.ecology_environment),
+    ("环境保护", Domain.ecology_environment),
+    ("税务", Domain.taxation),
+    ("交通运输", Domain.transport),
+    ("应急管理", Domain.work_safety),
+    ("安全生产", Domain.work_safety),
+    ("消防", Domain.work_safety),
+    ("人力资源", Domain.human_resources),
+    ("人社", Domain.human_resources),
+    ("住房和城乡建设", Domain.housing_construction),
+    ("住建", Domain.housing_construction),
+    ("卫生健康", Domain.health),
+    ("卫健", Domain.health),
+    ("药品监督", Domain.health),
+    ("文化", Domain.culture_tourism),
+    ("旅游", Domain.culture_tourism),
+    ("农业农村", Domain.agriculture),
+    ("自然资源", Domain.natural_resources),
+    ("法院", Domain.court),
+    ("金融", Domain.finance),
+    ("银保监", Domain.finance),
+)
+
+# 处罚类别 (the national penalty categories) → severity, for 双公示 files without a severity
+# column: warnings and public criticism are minor; fines and confiscation general; licence
+# revocation, suspension, closure, bans and detention serious. The most severe hit wins.
+_PENALTY_SEVERITY: tuple[tuple[str, Severity], ...] = (
+    ("吊销", Severity.serious),
+    ("责令停产停业", Severity.serious),
+    ("责令关闭", Severity.serious),
+    ("限制从业", Severity.serious),
+    ("限制开展生产经营活动", Severity.serious),
+    ("降低资质等级", Severity.serious),
+    ("暂扣", Severity.serious),
+    ("行政拘留", Severity.serious),
+    ("罚款", Severity.general),
+    ("没收", Severity.general),
+    ("警告", Severity.minor),
+    ("通报批评", Severity.minor),
+)
+
+ROLE_LABELS: Mapping[Role, str] = MappingProxyType({r: _ZH[r] for r in Role})
+
+
+def zh_label(value: StrEnum) -> str:
+    """Return the Chinese label of an enum value (``Domain.taxation`` → ``"税务"``)."""
+    return _ZH.get(value, str(value))
+
+
+def regulator_for(domain: Domain | str) -> str:
+    """Return the responsible regulator (行业主管部门) of a domain.
+
+    Raises
+    ------
+    ValueError
+        If ``domain`` is not a :class:`Domain` code.
+    """
+    try:
+        return REGULATORS[Domain(domain)]
+    except ValueError:
+        raise ValueError(f"domain must be one of {', '.join(Domain)}; got {domain!r}") from None
+
+
+def domain_for_regulator(name: str) -> Domain:
+    """Return the domain of a regulator given by Chinese name (``税务局``) or domain code.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is neither a regulator name nor a domain code.
+    """
+    text = name.strip()
+    if text in Domain.__members__:
+        return Domain(text)
+    for domain, regulator in REGULATORS.items():
+        if text == regulator:
+            return domain
+    known = ", ".join(f"{r} ({d})" for d, r in REGULATORS.items())
+    raise ValueError(f"regulator must be one of {known}; got {name!r}")
+
+
+def domain_for_authority(authority: str | None) -> Domain:
+    """Infer the domain from a 处罚机关 name; ``Domain.other`` when nothing matches."""
+    if authority:
+        for keyword, domain in _AUTHORITY_KEYWORDS:
+            if keyword in authority:
+                return domain
+    return Domain.other
+
+
+def severity_for_penalty_category(category: str | None) -> Severity | None:
+    """Infer severity from a 处罚类别 text (e.g. ``"警告;罚款"`` → general); ``None`` if unknown."""
+    if not category:
+        return None
+    for keyword, severity in _PENALTY_SEVERITY:
+        if keyword in category:
+            return severity
+    return None
+
+
+def enum_lookup(enum: type[StrEnum]) -> dict[str, str]:
+    """Map every accepted spelling of an enum (code, Chinese label) to its code."""
+    table: dict[str, str] = {}
+    for member in enum:
+        table[member.value] = member.value
+        label = _ZH.get(member)
+        if label:
+            table[label] = member.value
+    return table
+
+
+class ColumnKind(StrEnum):
+    """How a column is parsed and validated at ingest."""
+
+    text = "text"
+    uscc = "uscc"  # 统一社会信用代码, normalised and checked (GB 32100-2015)
+    subject_id = "subject_id"  # USCC for enterprises, person_id for persons
+    enum = "enum"
+    date = "date"
+    number = "number"  # float, ≥ 0 unless the spec says otherwise
+    integer = "integer"
+    share = "share"  # float in [0, 1]
+    region = "region"  # 6-digit GB/T 2260 code
+    industry = "industry"  # GB/T 4754 section letter A–T
+    period = "period"  # YYYY or YYYYQn
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """One column of the contract.
+
+    ``required`` columns must be present in a file (else the file is refused whole);
+    ``nullable`` says whether a cell may be empty.
+    """
+
+    name: str
+    kind: ColumnKind
+    zh: tuple[str, ...] = ()
+    required: bool = True
+    nullable: bool = False
+    enum: type[StrEnum] | None = None
+    max_length: int = 200
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """One table of the contract: its key, columns and the Chinese title of its file."""
+
+    name: str
+    key: tuple[str, ...]
+    columns: tuple[ColumnSpec, ...]
+    zh_title: str
+    doc: str = ""
+    names: tuple[str, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "names", tuple(c.name for c in self.columns))
+
+    def column(self, name: str) -> ColumnSpec:
+        """Return the spec of column ``name``."""
+        for col in self.columns:
+            if col.name == name:
+                return col
+        raise KeyError(f"table {self.name!r} has no column {name!r}")
+
+    def header_aliases(self) -> dict[str, str]:
+        """Map every accepted header (English name, Chinese headers) to the column name."""
+        aliases: dict[str, str] = {}
+        for col in self.columns:
+            aliases[col.name] = col.name
+            for zh in col.zh:
+                aliases[zh] = col.name
+        return aliases
+
+
+C = ColumnSpec
+K = ColumnKind
+
+ENTERPRISES = TableSpec(
+    name="enterprises",
+    key=("uscc",),
+    zh_title="企业登记信息",
+    doc="Market entities (市场主体) keyed by 统一社会信用代码.",
+    columns=(
+        C("uscc", K.uscc, ("统一社会信用代码",)),
+        C("name", K.text, ("企业名称", "市场主体名称")),
+        C("kind", K.enum, ("市场主体类型", "企业类型"), enum=EnterpriseKind),
+        C("status", K.enum, ("登记状态",), enum=EnterpriseStatus),
+        C("industry", K.industry, ("行业门类",), nullable=True),
+        C("region", K.region, ("行政区划代码", "住所所在行政区划")),
+        C("registered_capital", K.number, ("注册资本(万元)", "注册资本（万元）"), nullable=True),
+        C("founded", K.date, ("成立日期",)),
+        C("closed", K.date, ("注销日期", "吊销日期"), required=False, nullable=True),
+    ),
+)
+
+PERSONS = TableSpec(
+    name="persons",
+    key=("person_id",),
+    zh_title="自然人信息",
+    doc=(
+        "Natural persons. Only a salted hash and a masked form of the resident ID are kept; a "
+        "file may instead carry the raw 身份证号 in column id_number, which ingest hashes, masks "
+        "and discards."
+    ),
+    columns=(
+        C("person_id", K.text, ("自然人编号",), max_length=64),
+        C("name", K.text, ("姓名",)),
+        C("id_hash", K.text, ("证件号码哈希",), max_length=64),
+        C("id_masked", K.text, ("证件号码(脱敏)", "证件号码（脱敏）"), max_length=18),
+    ),
+)
+
+ROLES = TableSpec(
+    name="roles",
+    key=("uscc", "holder_type", "holder_id", "role", "start"),
+    zh_title="任职与出资信息",
+    doc="Typed, dated edges: 法定代表人, 股东 (with share), 高管, 分支机构 (branch_of).",
+    columns=(
+        C("uscc", K.uscc, ("统一社会信用代码",)),
+        C("holder_type", K.enum, ("主体类型",), enum=HolderType),
+        C("holder_id", K.subject_id, ("主体编号",), max_length=64),
+        C("role", K.enum, ("角色",), enum=Role),
+        C("share", K.share, ("出资比例", "持股比例"), nullable=True),
+        C("start", K.date, ("起始日期",)),
+        C("end", K.date, ("终止日期",), required=False, nullable=True),
+    ),
+)
+
+RECORDS = TableSpec(
+    name="records",
+    key=("record_id",),
+    zh_title="信用记录",
+    doc=(
+        "Public-credit records (行政处罚, 失信被执行人, …). In a national 双公示 file kind, domain "
+        "and severity may be absent: kind defaults to administrative_penalty, domain is inferred "
+        "from 处罚机关, severity from 处罚类别."
+    ),
+    columns=(
+        C("record_id", K.text, ("行政处罚决定书文号", "决定书文号", "案号"), max_length=100),
+        C("subject_type", K.enum, ("行政相对人类别",), enum=SubjectType),
+        C("subject_id", K.subject_id, ("统一社会信用代码", "行政相对人代码"), max_length=64),
+        C("subject_name", K.text, ("行政相对人名称",), required=False, nullable=True),
+        C("kind", K.enum, ("信用记录类型",), enum=RecordKind),
+        C("domain", K.enum, ("领域",), enum=Domain),
+        C("severity", K.enum, ("严重程度",), enum=Severity),
+        C("authority", K.text, ("处罚机关", "认定机关"), nullable=True),
+        C("decided", K.date, ("处罚决定日期", "认定日期", "决定日期")),
+        C("publicity_end", K.date, ("公示截止期",), required=False, nullable=True),
+        C("repaired", K.date, ("信用修复日期",), required=False, nullable=True),
+        C("removed", K.date, ("移出日期",), required=False, nullable=True),
+        C(
+            "amount",
+            K.number,
+            ("罚款金额(万元)", "罚款金额（万元）"),
+            required=False,
+            nullable=True,
+        ),
+        C("regime", K.enum, ("公示规则",), required=False, nullable=True, enum=Regime),
+    ),
+)
+
+FINANCIALS = TableSpec(
+    name="financials",
+    key=("uscc", "period"),
+    zh_title="经营与纳税信息",
+    doc="Financial capacity signals per enterprise and period (YYYY or YYYYQn).",
+    columns=(
+        C("uscc", K.uscc, ("统一社会信用代码",)),
+        C("period", K.period, ("所属期",), max_length=6),
+        C("tax_paid", K.number, ("纳税额(万元)", "纳税额（万元）"), nullable=True),
+        C("tax_grade", K.enum, ("纳税信用级别",), nullable=True, enum=TaxGrade),
+        C("insured_employees", K.integer, ("参保人数",), nullable=True),
+        C("utility_on_time", K.share, ("水电气按时缴费率",), nullable=True),
+        C(
+            "procurement_amount",
+            K.number,
+            ("政府采购金额(万元)", "政府采购金额（万元）"),
+            nullable=True,
+        ),
+    ),
+)
+
+LOANS = TableSpec(
+    name="loans",
+    key=("loan_id",),
+    zh_title="信易贷放款结果",
+    doc="Banks' funded loans and their latest status (实际授信放款结果).",
+    columns=(
+        C("loan_id", K.text, ("贷款编号",), max_length=64),
+        C("uscc", K.uscc, ("统一社会信用代码",)),
+        C("bank", K.text, ("贷款银行",)),
+        C("applied", K.date, ("申请日期",)),
+        C("approved_amount", K.number, ("授信金额(万元)", "授信金额（万元）")),
+        C("drawn_amount", K.number, ("放款金额(万元)", "放款金额（万元）"), nullable=True),
+        C("term_months", K.integer, ("期限(月)", "期限（月）")),
+        C("status", K.enum, ("还款状态",), enum=LoanStatus),
+        C("status_date", K.date, ("状态日期",)),
+    ),
+)
+
+del C, K
+
+TABLES: Mapping[str, TableSpec] = MappingProxyType(
+    {t.name: t for t in (ENTERPRISES, PERSONS, ROLES, RECORDS, FINANCIALS, LOANS)}
+)

@@ -1,0 +1,230 @@
+"""The store: SQLAlchemy tables generated from the data contract, plus ingest bookkeeping.
+
+A SQLite file (WAL journal) by default; PostgreSQL when given a ``postgresql+psycopg://`` URL.
+The schema is created and migrated by Alembic (:func:`migrate`); the migration scripts live in
+``risk/migrations`` and a test checks that they produce exactly :data:`metadata`.
+
+The contract tables get their columns from :mod:`risk.contract`; ``ingest_batches`` records
+every ingested file (with its counts) and ``quarantine`` every refused row with its file, row
+number, column and reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import (
+    JSON,
+    Column,
+    Date,
+    DateTime,
+    Engine,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    select,
+)
+from sqlalchemy.engine import Connection
+from sqlalchemy.types import TypeEngine
+
+from risk.contract import TABLES, ColumnKind, ColumnSpec, TableSpec
+
+__all__ = [
+    "coerce_frame",
+    "contract_table",
+    "ingest_batches",
+    "metadata",
+    "migrate",
+    "open_engine",
+    "quarantine",
+    "read_table",
+]
+
+metadata = MetaData()
+
+
+def _sa_type(col: ColumnSpec) -> TypeEngine[Any]:
+    match col.kind:
+        case ColumnKind.date:
+            return Date()
+        case ColumnKind.number | ColumnKind.share:
+            return Float()
+        case ColumnKind.integer:
+            return Integer()
+        case ColumnKind.uscc:
+            return String(18)
+        case ColumnKind.region:
+            return String(6)
+        case ColumnKind.industry:
+            return String(1)
+        case ColumnKind.enum:
+            return String(32)
+        case _:
+            return String(col.max_length)
+
+
+def _build(spec: TableSpec) -> Table:
+    columns = [
+        Column(
+            c.name,
+            _sa_type(c),
+            primary_key=c.name in spec.key,
+            nullable=c.nullable and c.name not in spec.key,
+        )
+        for c in spec.columns
+    ]
+    return Table(spec.name, metadata, *columns)
+
+
+_CONTRACT_TABLES: dict[str, Table] = {name: _build(spec) for name, spec in TABLES.items()}
+Index("ix_records_subject", _CONTRACT_TABLES["records"].c.subject_id)
+Index("ix_roles_holder", _CONTRACT_TABLES["roles"].c.holder_id)
+Index("ix_loans_uscc", _CONTRACT_TABLES["loans"].c.uscc)
+
+ingest_batches = Table(
+    "ingest_batches",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source", Text, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("table_name", String(32), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True), nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("rows_read", Integer, nullable=False, default=0),
+    Column("inserted", Integer, nullable=False, default=0),
+    Column("updated", Integer, nullable=False, default=0),
+    Column("unchanged", Integer, nullable=False, default=0),
+    Column("quarantined", Integer, nullable=False, default=0),
+    Column("orphans", Integer, nullable=False, default=0),
+    Column("message", Text, nullable=True),
+)
+
+quarantine = Table(
+    "quarantine",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("batch_id", Integer, ForeignKey("ingest_batches.id"), nullable=False, index=True),
+    Column("source", Text, nullable=False),
+    Column("row_number", Integer, nullable=False),
+    Column("column_name", String(64), nullable=True),
+    Column("reason", Text, nullable=False),
+    Column("raw", JSON, nullable=False),
+)
+
+
+def contract_table(name: str) -> Table:
+    """Return the SQLAlchemy table of contract table ``name``.
+
+    Raises
+    ------
+    KeyError
+        If ``name`` is not one of the contract's tables.
+    """
+    try:
+        return _CONTRACT_TABLES[name]
+    except KeyError:
+        raise KeyError(
+            f"table must be one of {', '.join(_CONTRACT_TABLES)}; got {name!r}"
+        ) from None
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def open_engine(url: str) -> Engine:
+    """Create an engine for ``url``; SQLite files get WAL, NORMAL sync and foreign keys.
+
+    A relative SQLite path's parent directory is created if missing.
+    """
+    engine = create_engine(url)
+    if engine.dialect.name == "sqlite":
+        database = engine.url.database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Create or upgrade the schema with Alembic to ``revision`` (default: the newest)."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+
+def read_table(
+    conn: Connection | Engine,
+    name: str,
+    columns: Sequence[str] | None = None,
+    where: Iterable[Any] = (),
+) -> pd.DataFrame:
+    """Read a contract table into a frame with contract dtypes (dates as datetime64).
+
+    Parameters
+    ----------
+    conn
+        A connection or engine.
+    name
+        Contract table name.
+    columns
+        Subset of columns (default: all, in contract order).
+    where
+        SQLAlchemy criteria on the table's columns.
+    """
+    table = contract_table(name)
+    spec = TABLES[name]
+    names = list(columns) if columns is not None else list(spec.names)
+    query = select(*(table.c[n] for n in names))
+    for criterion in where:
+        query = query.where(criterion)
+    if isinstance(conn, Engine):
+        with conn.connect() as connection:
+            rows = connection.execute(query).all()
+    else:
+        rows = conn.execute(query).all()
+    frame = pd.DataFrame.from_records(rows, columns=names)
+    return coerce_frame(frame, spec)
+
+
+def coerce_frame(frame: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
+    """Give a frame of contract columns their canonical dtypes (in place of object columns).
+
+    Dates → ``datetime64[ns]``, numbers and shares → ``float64``, integers → nullable
+    ``Int64``, everything else → ``object`` strings with ``None`` for missing.
+    """
+    out = frame.copy()
+    for name in out.columns:
+        if name not in spec.names:
+            continue
+        kind = spec.column(name).kind
+        if kind == ColumnKind.date:
+            out[name] = pd.to_datetime(out[name]).astype("datetime64[ns]")
+        elif kind in (ColumnKind.number, ColumnKind.share):
+            out[name] = pd.to_numeric(out[name]).astype("float64")
+        elif kind == ColumnKind.integer:
+            out[name] = pd.to_numeric(out[name]).astype("Int64")
+        else:
+            values = out[name].astype(object)
+            out[name] = values.where(values.notna(), None).astype(object)
+    return out

@@ -1,0 +1,73 @@
+"""Typed, frozen settings read once from the environment (prefix ``CREDLINK_``).
+
+=============================  =========================================================
+variable                       meaning (default)
+=============================  =========================================================
+``CREDLINK_WORK_DIR``          where the demo county, the SQLite store and MLflow live
+                               (``./credlink-work``)
+``CREDLINK_DATABASE_URL``      SQLAlchemy URL of the store (``sqlite:///<work_dir>/credlink.db``);
+                               e.g. ``postgresql+psycopg://user:pass@host:5432/credlink``
+``CREDLINK_ID_SALT``           salt for hashing resident ID numbers (≥ 16 bytes); without
+                               it a random salt is created once in ``<work_dir>/id_salt``
+``CREDLINK_USCC_ALLOWLIST``    file of early-pilot USCCs (one a line) accepted with a
+                               warning despite a failed check character
+=============================  =========================================================
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "load_allowlist"]
+
+
+class Settings(BaseSettings):
+    """credlink's configuration; construct once at the edge (CLI, app factory)."""
+
+    model_config = SettingsConfigDict(env_prefix="CREDLINK_", frozen=True, extra="ignore")
+
+    work_dir: Path = Path("credlink-work")
+    database_url: str | None = None
+    id_salt: SecretStr | None = None
+    uscc_allowlist: Path | None = None
+
+    @property
+    def store_url(self) -> str:
+        """The store's SQLAlchemy URL (the SQLite file in the work directory by default)."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.work_dir / 'credlink.db').resolve()}"
+
+    def salt(self) -> bytes:
+        """Return the ID-hashing salt, creating ``<work_dir>/id_salt`` (mode 0600) if needed.
+
+        Raises
+        ------
+        ValueError
+            If ``CREDLINK_ID_SALT`` is shorter than 16 bytes.
+        """
+        if self.id_salt is not None:
+            value = self.id_salt.get_secret_value().encode()
+            if len(value) < 16:
+                raise ValueError(f"CREDLINK_ID_SALT must be at least 16 bytes; got {len(value)}")
+            return value
+        path = self.work_dir / "id_salt"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_hex(32))
+        return path.read_text().strip().encode()
+
+
+def load_allowlist(path: Path | None) -> tuple[str, ...]:
+    """Read an allow-list file: one USCC a line, ``#`` comments and blank lines ignored."""
+    if path is None:
+        return ()
+    lines = (line.split("#", 1)[0].strip() for line in path.read_text("utf-8").splitlines())
+    return tuple(line for line in lines if line)
