@@ -172,65 +172,65 @@ POSITIVE_KINDS: frozenset[RecordKind] = frozenset(
 )
 NEGATIVE_KINDS: frozenset[RecordKind] = frozenset(set(RecordKind) - POSITIVE_KINDS)
 
-_ZH: dict[StrEnum, str] = {
-    EnterpriseKind.company: "公司",
-    EnterpriseKind.individual_business: "个体工商户",
-    EnterpriseKind.branch: "分支机构",
-    EnterpriseKind.partnership: "合伙企业",
-    EnterpriseKind.social_org: "社会组织",
-    EnterpriseStatus.active: "存续",
-    EnterpriseStatus.deregistered: "注销",
-    EnterpriseStatus.revoked: "吊销",
-    HolderType.person: "自然人",
-    HolderType.enterprise: "企业",
-    Role.legal_rep: "法定代表人",
-    Role.shareholder: "股东",
-    Role.executive: "高管",
-    Role.branch_of: "分支机构",
-    SubjectType.enterprise: "法人及非法人组织",
-    SubjectType.person: "自然人",
-    RecordKind.administrative_penalty: "行政处罚",
-    RecordKind.dishonest_debtor: "失信被执行人",
-    RecordKind.judgment_debtor: "被执行人",
-    RecordKind.consumption_restriction: "限制高消费",
-    RecordKind.serious_dishonesty_list: "严重失信主体名单",
-    RecordKind.abnormal_operation: "经营异常名录",
-    RecordKind.serious_violation: "严重违法失信名单",
-    RecordKind.tax_violation: "重大税收违法",
-    RecordKind.tax_arrears: "欠税公告",
-    RecordKind.wage_arrears: "拖欠农民工工资",
-    RecordKind.commitment_breach: "违背信用承诺",
-    RecordKind.red_list: "守信激励对象",
-    RecordKind.license: "行政许可",
-    RecordKind.commitment: "信用承诺",
-    Domain.market_regulation: "市场监管",
-    Domain.ecology_environment: "生态环境",
-    Domain.taxation: "税务",
-    Domain.transport: "交通运输",
-    Domain.work_safety: "安全生产",
-    Domain.human_resources: "人力资源社会保障",
-    Domain.housing_construction: "住房城乡建设",
-    Domain.health: "卫生健康",
-    Domain.culture_tourism: "文化旅游",
-    Domain.agriculture: "农业农村",
-    Domain.natural_resources: "自然资源",
-    Domain.court: "司法",
-    Domain.finance: "金融",
-    Domain.other: "其他",
-    Severity.minor: "轻微",
-    Severity.general: "一般",
-    Severity.serious: "严重",
-    LoanStatus.performing: "正常",
-    LoanStatus.overdue_30: "逾期30天",
-    LoanStatus.overdue_90: "逾期90天",
-    LoanStatus.default: "违约",
-    Regime.explicit: "决定书载明",
-    Regime.ndrc_2026: "信用修复管理办法",
-    Regime.order_58: "国家发展改革委令第58号",
-    Regime.market_regulation: "市场监管公示规则",
-    Regime.dishonest_debtor: "失信被执行人规定",
-    Regime.open_ended: "长期公示",
-}
+_ZH_LABELS: tuple[tuple[StrEnum, str], ...] = (
+    (EnterpriseKind.company, "公司"),
+    (EnterpriseKind.individual_business, "个体工商户"),
+    (EnterpriseKind.branch, "分支机构"),
+    (EnterpriseKind.partnership, "合伙企业"),
+    (EnterpriseKind.social_org, "社会组织"),
+    (EnterpriseStatus.active, "存续"),
+    (EnterpriseStatus.deregistered, "注销"),
+    (EnterpriseStatus.revoked, "吊销"),
+    (HolderType.person, "自然人"),
+    (HolderType.enterprise, "企业"),
+    (Role.legal_rep, "法定代表人"),
+    (Role.shareholder, "股东"),
+    (Role.executive, "高管"),
+    (Role.branch_of, "分支机构"),
+    (SubjectType.enterprise, "法人及非法人组织"),
+    (SubjectType.person, "自然人"),
+    (RecordKind.administrative_penalty, "行政处罚"),
+    (RecordKind.dishonest_debtor, "失信被执行人"),
+    (RecordKind.judgment_debtor, "被执行人"),
+    (RecordKind.consumption_restriction, "限制高消费"),
+    (RecordKind.serious_dishonesty_list, "严重失信主体名单"),
+    (RecordKind.abnormal_operation, "经营异常名录"),
+    (RecordKind.serious_violation, "严重违法失信名单"),
+    (RecordKind.tax_violation, "重大税收违法"),
+    (RecordKind.tax_arrears, "欠税公告"),
+    (RecordKind.wage_arrears, "拖欠农民工工资"),
+    (RecordKind.commitment_breach, "违背信用承诺"),
+    (RecordKind.red_list, "守信激励对象"),
+    (RecordKind.license, "行政许可"),
+    (RecordKind.commitment, "信用承诺"),
+    (Domain.market_regulation, "市场监管"),
+    (Domain.ecology_environment, "生态环境"),
+    (Domain.taxation, "税务"),
+    (Domain.transport, "交通运输"),
+    (Domain.work_safety, "安全生产"),
+    (Domain.human_resources, "人力资源社会保障"),
+    (Domain.housing_construction, "住房城乡建设"),
+    (Domain.health, "卫生健康"),
+    (Domain.culture_tourism, "文化旅游"),
+    (Domain.agriculture, "农业农村"),
+    (Domain.natural_resources, "自然资源"),
+    (Domain.court, "司法"),
+    (Domain.finance, "金融"),
+    (Domain.other, "其他"),
+    (Severity.minor, "轻微"),
+    (Severity.general, "一般"),
+    (Severity.serious, "严重"),
+    (LoanStatus.performing, "正常"),
+    (LoanStatus.overdue_30, "逾期30天"),
+    (LoanStatus.overdue_90, "逾期90天"),
+    (LoanStatus.default, "违约"),
+    (Regime.explicit, "决定书载明"),
+    (Regime.ndrc_2026, "信用修复管理办法"),
+    (Regime.order_58, "国家发展改革委令第58号"),
+    (Regime.market_regulation, "市场监管公示规则"),
+    (Regime.dishonest_debtor, "失信被执行人规定"),
+    (Regime.open_ended, "长期公示"),
+)
 
 # 领域 → 行业主管部门. The only place this mapping is written down.
 REGULATORS: Mapping[Domain, str] = MappingProxyType(
@@ -298,12 +298,15 @@ _PENALTY_SEVERITY: tuple[tuple[str, Severity], ...] = (
     ("通报批评", Severity.minor),
 )
 
-ROLE_LABELS: Mapping[Role, str] = MappingProxyType({r: _ZH[r] for r in Role})
+# Members of different enums share codes (RecordKind.dishonest_debtor and
+# Regime.dishonest_debtor hash alike), so labels are keyed by (enum type, code).
+_ZH: dict[tuple[type, str], str] = {(type(m), m.value): label for m, label in _ZH_LABELS}
+ROLE_LABELS: Mapping[Role, str] = MappingProxyType({r: _ZH[(Role, r.value)] for r in Role})
 
 
 def zh_label(value: StrEnum) -> str:
     """Return the Chinese label of an enum value (``Domain.taxation`` → ``"税务"``)."""
-    return _ZH.get(value, str(value))
+    return _ZH.get((type(value), value.value), str(value))
 
 
 def regulator_for(domain: Domain | str) -> str:
@@ -362,7 +365,7 @@ def enum_lookup(enum: type[StrEnum]) -> dict[str, str]:
     table: dict[str, str] = {}
     for member in enum:
         table[member.value] = member.value
-        label = _ZH.get(member)
+        label = _ZH.get((enum, member.value))
         if label:
             table[label] = member.value
     return table

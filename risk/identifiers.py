@@ -126,7 +126,7 @@ def check_uscc_array(
         One row per input, in order, with columns ``code`` (normalised), ``check`` (the failed
         check or ``None``), ``reason`` (a sentence or ``None``) and ``pilot`` (bool).
     """
-    raw = pd.Series(list(values) if not isinstance(values, pd.Series) else values.to_numpy())
+    raw = values if isinstance(values, pd.Series) else pd.Series(list(values), dtype=object)
     codes = np.array([normalize_uscc(str(v)) for v in raw], dtype=object)
     n = len(codes)
     check = np.full(n, None, dtype=object)
@@ -180,14 +180,16 @@ def check_uscc_array(
                     f"uscc check character must be {USCC_ALPHABET[expected[j]]!r}; "
                     f"got {code[17]!r} in {code!r}"
                 )
-    return pd.DataFrame({"code": codes, "check": check, "reason": reason, "pilot": pilot})
+    return pd.DataFrame(
+        {"code": codes, "check": check, "reason": reason, "pilot": pilot}, index=raw.index
+    )
 
 
 def check_uscc(value: str, allowlist: Iterable[str] = ()) -> USCCCheck:
     """Normalise and check one USCC without raising; see :func:`check_uscc_array`."""
     if not isinstance(value, str):
         raise TypeError(f"uscc must be a str; got {type(value).__name__}")
-    row = check_uscc_array([value], allowlist).iloc[0]
+    row = check_uscc_array([value], allowlist).iloc[0]  # one implementation: the array path
     return USCCCheck(
         code=str(row["code"]),
         check=row["check"],
@@ -233,7 +235,11 @@ def make_uscc(authority: str, category: str, region: str, org_code: str) -> str:
 def _id_failure(value: str) -> tuple[str, str] | None:
     if len(value) != 18:
         return "length", f"resident ID must be 18 characters; got {len(value)}"
-    if not value[:17].isdigit() or not (value[17].isdigit() or value[17] == "X"):
+    if (
+        not value.isascii()
+        or not value[:17].isdigit()
+        or not (value[17].isdigit() or value[17] == "X")
+    ):
         return "alphabet", "resident ID must be 17 digits followed by a digit or X"
     if int(value[:2]) not in PROVINCE_CODES:
         return "region", "resident ID must start with a GB/T 2260 province code"

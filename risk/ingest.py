@@ -306,7 +306,9 @@ def _nfkc(series: pd.Series) -> pd.Series:
     return series.map(lambda v: "".join(unicodedata.normalize("NFKC", v).split()))
 
 
-def _parse_dates(text: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+def _parse_dates(
+    text: pd.Series, max_year: int = 2100
+) -> tuple[pd.Series, np.ndarray, np.ndarray]:
     """Return (dates, unparseable mask, impossible mask) for non-empty cells."""
     cleaned = (
         _nfkc(text)
@@ -326,8 +328,8 @@ def _parse_dates(text: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray]:
     unparseable = present & ~shape_ok
     impossible = present & shape_ok & parsed.isna().to_numpy()
     years = parsed.dt.year.to_numpy(dtype=float, na_value=np.nan)
-    out_of_range = present & ~np.isnan(years) & ((years < 1900) | (years > 2100))
-    return parsed.astype("datetime64[ns]"), unparseable, impossible | out_of_range
+    out_of_range = present & ~np.isnan(years) & ((years < 1900) | (years > max_year))
+    return parsed.astype("datetime64[s]"), unparseable, impossible | out_of_range
 
 
 def _validate_column(
@@ -397,7 +399,9 @@ def _validate_column(
         return mapped.where(present, None)
 
     if col.kind == ColumnKind.date:
-        parsed, unparseable, impossible = _parse_dates(text)
+        # 9999-12-31 is the conventional 长期 (no end) in publicity files.
+        max_year = 9999 if name == "publicity_end" else 2100
+        parsed, unparseable, impossible = _parse_dates(text, max_year)
         errors.add(
             unparseable,
             name,
@@ -407,7 +411,7 @@ def _validate_column(
             impossible,
             name,
             [
-                f"{name} must be a real calendar date between 1900 and 2100; got {v!r}"
+                f"{name} must be a real calendar date between 1900 and {max_year}; got {v!r}"
                 for v in text[impossible]
             ],
         )

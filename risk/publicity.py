@@ -59,6 +59,7 @@ _ORDER_58_ONE_YEAR_DOMAINS = frozenset({Domain.work_safety, Domain.health})
 
 def choose_regime(kind: str, domain: str, decided: date | pd.Timestamp) -> Regime:
     """Return the regime that fixes the publicity term of a record without an explicit end."""
+    domain = Domain(domain)  # raises ValueError on an unknown code
     if RecordKind(kind) in POSITIVE_KINDS:
         return Regime.open_ended
     if kind == RecordKind.dishonest_debtor:
@@ -78,6 +79,8 @@ def term_months(regime: str, domain: str, severity: str) -> int | None:
     ValueError
         For ``Regime.explicit``, which has no term of its own.
     """
+    severity = Severity(severity)  # raises ValueError on an unknown code, in every regime
+    domain = Domain(domain)
     match Regime(regime):
         case Regime.open_ended:
             return None
@@ -86,9 +89,7 @@ def term_months(regime: str, domain: str, severity: str) -> int | None:
         case Regime.market_regulation:
             return 3 if severity == Severity.minor else 36
         case Regime.ndrc_2026:
-            return {Severity.minor: 0, Severity.general: 12, Severity.serious: 36}[
-                Severity(severity)
-            ]
+            return {Severity.minor: 0, Severity.general: 12, Severity.serious: 36}[severity]
         case Regime.order_58:
             if severity == Severity.minor:
                 return 12 if domain in _ORDER_58_ONE_YEAR_DOMAINS else 3
@@ -119,7 +120,7 @@ def resolve_publicity(records: pd.DataFrame) -> pd.DataFrame:
     given_end = (
         pd.to_datetime(records["publicity_end"])
         if "publicity_end" in records
-        else pd.Series(pd.NaT, index=records.index, dtype="datetime64[ns]")
+        else pd.Series(pd.NaT, index=records.index, dtype="datetime64[s]")
     )
     given_regime = (
         records["regime"].astype(object).where(records["regime"].notna(), None)
@@ -146,7 +147,7 @@ def resolve_publicity(records: pd.DataFrame) -> pd.DataFrame:
         term = term_months(chosen, domains[i], severities[i])
         months[i] = -1 if term is None else term
 
-    end = given_end.astype("datetime64[ns]").copy()
+    end = given_end.astype("datetime64[s]").copy()
     for m in np.unique(months[months >= 0]):
         rows = months == m
         end.loc[rows] = decided.loc[rows] + pd.DateOffset(months=int(m))
@@ -204,7 +205,7 @@ def is_active(record: Mapping[str, Any], on: date | pd.Timestamp) -> bool:
 
 def _as_datetime(values: Any) -> np.ndarray:
     if values is None:
-        return np.array(np.datetime64("NaT"), dtype="datetime64[ns]")
+        return np.array(np.datetime64("NaT"), dtype="datetime64[s]")
     if np.isscalar(values) or isinstance(values, date | pd.Timestamp):
-        return np.array(pd.Timestamp(values).to_datetime64(), dtype="datetime64[ns]")
-    return np.asarray(pd.to_datetime(pd.Series(values)).to_numpy(), dtype="datetime64[ns]")
+        return np.array(pd.Timestamp(values).to_datetime64(), dtype="datetime64[s]")
+    return np.asarray(pd.to_datetime(pd.Series(values)).to_numpy(), dtype="datetime64[s]")

@@ -210,7 +210,7 @@ def read_table(
 def coerce_frame(frame: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
     """Give a frame of contract columns their canonical dtypes (in place of object columns).
 
-    Dates → ``datetime64[ns]``, numbers and shares → ``float64``, integers → nullable
+    Dates → ``datetime64[s]``, numbers and shares → ``float64``, integers → nullable
     ``Int64``, everything else → ``object`` strings with ``None`` for missing.
     """
     out = frame.copy()
@@ -219,7 +219,7 @@ def coerce_frame(frame: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
             continue
         kind = spec.column(name).kind
         if kind == ColumnKind.date:
-            out[name] = pd.to_datetime(out[name]).astype("datetime64[ns]")
+            out[name] = pd.to_datetime(out[name]).astype("datetime64[s]")
         elif kind in (ColumnKind.number, ColumnKind.share):
             out[name] = pd.to_numeric(out[name]).astype("float64")
         elif kind == ColumnKind.integer:

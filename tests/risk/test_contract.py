@@ -1,0 +1,413 @@
+"""Tests for risk.contract: the six tables, the enums, and the domain → regulator map.
+
+Expected values are copied from DESIGN.md §2, not derived from the module.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+import pytest
+
+from risk.contract import (
+    NEGATIVE_KINDS,
+    POSITIVE_KINDS,
+    REGULATORS,
+    ROLE_LABELS,
+    TABLES,
+    ColumnKind,
+    Domain,
+    EnterpriseKind,
+    EnterpriseStatus,
+    HolderType,
+    LoanStatus,
+    RecordKind,
+    Regime,
+    Role,
+    Severity,
+    SubjectType,
+    TaxGrade,
+    domain_for_authority,
+    domain_for_regulator,
+    enum_lookup,
+    regulator_for,
+    zh_label,
+)
+
+# DESIGN.md §2, "Domains (领域) map to the responsible regulator".
+DESIGN_REGULATORS = {
+    "market_regulation": "市场监管局",
+    "ecology_environment": "生态环境局",
+    "taxation": "税务局",
+    "transport": "交通运输局",
+    "work_safety": "应急管理局",
+    "human_resources": "人社局",
+    "housing_construction": "住建局",
+    "health": "卫健委",
+    "culture_tourism": "文旅局",
+    "agriculture": "农业农村局",
+    "natural_resources": "自然资源局",
+    "court": "法院",
+    "finance": "金融监管",
+    "other": "发改委",
+}
+
+# DESIGN.md §2 table: key and main columns.
+DESIGN_TABLES = {
+    "enterprises": (
+        ("uscc",),
+        {
+            "name", "kind", "status", "industry", "region", "registered_capital", "founded",
+            "closed",
+        },
+    ),
+    "persons": (("person_id",), {"name", "id_hash", "id_masked"}),
+    "roles": (
+        ("uscc", "holder_type", "holder_id", "role", "start"),
+        {"share", "end"},
+    ),
+    "records": (
+        ("record_id",),
+        {
+            "subject_type", "subject_id", "kind", "domain", "severity", "authority", "decided",
+            "publicity_end", "repaired", "removed", "amount",
+        },
+    ),
+    "financials": (
+        ("uscc", "period"),
+        {"tax_paid", "tax_grade", "insured_employees", "utility_on_time", "procurement_amount"},
+    ),
+    "loans": (
+        ("loan_id",),
+        {
+            "uscc", "bank", "applied", "approved_amount", "drawn_amount", "term_months",
+            "status", "status_date",
+        },
+    ),
+}  # fmt: skip
+
+NEGATIVE = {
+    "administrative_penalty",
+    "dishonest_debtor",
+    "judgment_debtor",
+    "consumption_restriction",
+    "serious_dishonesty_list",
+    "abnormal_operation",
+    "serious_violation",
+    "tax_violation",
+    "tax_arrears",
+    "wage_arrears",
+    "commitment_breach",
+}
+POSITIVE = {"red_list", "license", "commitment"}
+
+ALL_ENUMS: list[type[StrEnum]] = [
+    EnterpriseKind,
+    EnterpriseStatus,
+    HolderType,
+    Role,
+    SubjectType,
+    RecordKind,
+    Domain,
+    Severity,
+    TaxGrade,
+    LoanStatus,
+    Regime,
+]
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def test_six_tables():
+    assert set(TABLES) == set(DESIGN_TABLES)
+    for name, table in TABLES.items():
+        assert table.name == name
+
+
+@pytest.mark.parametrize("name", sorted(DESIGN_TABLES))
+def test_table_keys_and_main_columns_match_design(name):
+    key, main = DESIGN_TABLES[name]
+    table = TABLES[name]
+    assert table.key == key
+    assert set(key) <= set(table.names)
+    assert main <= set(table.names)
+    assert table.zh_title
+
+
+@pytest.mark.parametrize("name", sorted(DESIGN_TABLES))
+def test_key_columns_are_required_and_not_nullable(name):
+    table = TABLES[name]
+    for column in table.key:
+        spec = table.column(column)
+        assert spec.required, column
+        assert not spec.nullable, column
+
+
+@pytest.mark.parametrize("name", sorted(DESIGN_TABLES))
+def test_column_names_unique_and_names_in_order(name):
+    table = TABLES[name]
+    assert table.names == tuple(c.name for c in table.columns)
+    assert len(set(table.names)) == len(table.names)
+
+
+@pytest.mark.parametrize("name", sorted(DESIGN_TABLES))
+def test_enum_columns_carry_their_enum(name):
+    for spec in TABLES[name].columns:
+        assert (spec.kind == ColumnKind.enum) == (spec.enum is not None), spec.name
+
+
+@pytest.mark.parametrize("name", sorted(DESIGN_TABLES))
+def test_no_header_alias_names_two_columns(name):
+    # header_aliases() is a dict: a header claimed by two columns would be silently overwritten.
+    seen: dict[str, str] = {}
+    for spec in TABLES[name].columns:
+        for header in (spec.name, *spec.zh):
+            assert header not in seen, f"{header!r} names both {seen[header]} and {spec.name}"
+            seen[header] = spec.name
+    assert TABLES[name].header_aliases() == seen
+
+
+def test_column_lookup_unknown():
+    with pytest.raises(KeyError, match="table 'records' has no column 'bogus'"):
+        TABLES["records"].column("bogus")
+
+
+def test_persons_never_store_the_raw_id_number():
+    names = set(TABLES["persons"].names)
+    assert "id_number" not in names
+    assert {"id_hash", "id_masked"} <= names
+    assert TABLES["persons"].column("id_masked").max_length == 18
+
+
+@pytest.mark.parametrize(
+    ("header", "column"),
+    [
+        ("行政相对人名称", "subject_name"),
+        ("统一社会信用代码", "subject_id"),
+        ("行政处罚决定书文号", "record_id"),
+        ("处罚决定日期", "decided"),
+        ("公示截止期", "publicity_end"),
+        ("处罚机关", "authority"),
+        ("罚款金额(万元)", "amount"),
+        ("罚款金额（万元）", "amount"),  # full-width parentheses
+        ("record_id", "record_id"),
+        ("decided", "decided"),
+    ],
+)
+def test_records_accept_the_national_headers(header, column):
+    assert TABLES["records"].header_aliases()[header] == column
+
+
+def test_every_column_name_is_its_own_alias():
+    for table in TABLES.values():
+        aliases = table.header_aliases()
+        for name in table.names:
+            assert aliases[name] == name
+
+
+# --------------------------------------------------------------------------- enums
+
+
+def test_enum_values_match_design():
+    assert {k.value for k in EnterpriseKind} == {
+        "company",
+        "individual_business",
+        "branch",
+        "partnership",
+        "social_org",
+    }
+    assert {s.value for s in EnterpriseStatus} == {"active", "deregistered", "revoked"}
+    assert {h.value for h in HolderType} == {"person", "enterprise"}
+    assert {r.value for r in Role} == {"legal_rep", "shareholder", "executive", "branch_of"}
+    assert {s.value for s in SubjectType} == {"enterprise", "person"}
+    assert {s.value for s in Severity} == {"minor", "general", "serious"}
+    assert {g.value for g in TaxGrade} == {"A", "B", "M", "C", "D"}
+    assert {s.value for s in LoanStatus} == {"performing", "overdue_30", "overdue_90", "default"}
+    assert {k.value for k in RecordKind} == NEGATIVE | POSITIVE
+    assert {d.value for d in Domain} == set(DESIGN_REGULATORS)
+
+
+def test_negative_and_positive_kinds_partition_all_kinds():
+    assert set(RecordKind) == NEGATIVE_KINDS | POSITIVE_KINDS
+    assert not NEGATIVE_KINDS & POSITIVE_KINDS
+    assert {k.value for k in POSITIVE_KINDS} == POSITIVE
+    assert {k.value for k in NEGATIVE_KINDS} == NEGATIVE
+
+
+@pytest.mark.parametrize("enum", ALL_ENUMS, ids=lambda e: e.__name__)
+def test_enum_lookup_maps_codes_and_labels(enum):
+    lookup = enum_lookup(enum)
+    for member in enum:
+        assert lookup[member.value] == member.value
+        label = zh_label(member)
+        assert lookup[label] == member.value
+    # No two members share a Chinese label (else the lookup would silently pick one).
+    labels = [zh_label(m) for m in enum]
+    assert len(set(labels)) == len(labels)
+
+
+@pytest.mark.parametrize(
+    ("enum", "label", "code"),
+    [
+        (RecordKind, "行政处罚", "administrative_penalty"),
+        (RecordKind, "守信激励对象", "red_list"),
+        (Domain, "税务", "taxation"),
+        (Domain, "生态环境", "ecology_environment"),
+        (Severity, "轻微", "minor"),
+        (Severity, "一般", "general"),
+        (Severity, "严重", "serious"),
+        (Role, "法定代表人", "legal_rep"),
+        (Role, "股东", "shareholder"),
+        (EnterpriseStatus, "存续", "active"),
+        (EnterpriseKind, "个体工商户", "individual_business"),
+        (LoanStatus, "逾期90天", "overdue_90"),
+        (Regime, "国家发展改革委令第58号", "order_58"),
+        (TaxGrade, "A", "A"),
+    ],
+)
+def test_enum_lookup_samples(enum, label, code):
+    assert enum_lookup(enum)[label] == code
+
+
+def test_enum_lookup_unknown_spelling_absent():
+    assert "bogus" not in enum_lookup(Domain)
+    assert "市场监管局" not in enum_lookup(Domain)  # a regulator is not a domain label
+
+
+def test_every_enum_member_used_by_a_column_has_a_chinese_label():
+    for table in TABLES.values():
+        for spec in table.columns:
+            if spec.enum is None or spec.enum is TaxGrade:  # letter grades read the same in 中文
+                continue
+            for member in spec.enum:
+                assert zh_label(member) != member.value, (table.name, spec.name, member)
+
+
+def test_zh_label_samples_and_fallback():
+    assert zh_label(Domain.taxation) == "税务"
+    assert zh_label(RecordKind.judgment_debtor) == "被执行人"
+    assert zh_label(SubjectType.enterprise) == "法人及非法人组织"
+    assert zh_label(Regime.dishonest_debtor) == "失信被执行人规定"
+    assert zh_label(Regime.market_regulation) == "市场监管公示规则"
+    assert zh_label(TaxGrade.A) == "A"  # no label: the code itself
+
+
+# Members of different enums that share a code (StrEnum members hash and compare as their
+# str value): each must keep its own label.
+DESIGN_LABELS = [
+    pytest.param(RecordKind.dishonest_debtor, "失信被执行人"),
+    pytest.param(Domain.market_regulation, "市场监管"),
+    pytest.param(HolderType.enterprise, "企业"),
+    pytest.param(Regime.dishonest_debtor, "失信被执行人规定"),
+    pytest.param(Regime.market_regulation, "市场监管公示规则"),
+    pytest.param(SubjectType.enterprise, "法人及非法人组织"),
+    pytest.param(HolderType.person, "自然人"),
+    pytest.param(SubjectType.person, "自然人"),
+]
+
+
+@pytest.mark.parametrize(("member", "label"), DESIGN_LABELS, ids=repr)
+def test_members_sharing_a_code_keep_their_own_label(member, label):
+    assert zh_label(member) == label
+    assert enum_lookup(type(member))[label] == member.value
+
+
+@pytest.mark.parametrize(
+    ("kind", "label"),
+    [
+        ("administrative_penalty", "行政处罚"),
+        pytest.param("dishonest_debtor", "失信被执行人"),
+        ("judgment_debtor", "被执行人"),
+        ("consumption_restriction", "限制高消费"),
+        ("serious_dishonesty_list", "严重失信主体名单"),
+        ("abnormal_operation", "经营异常名录"),
+        ("serious_violation", "严重违法失信名单"),
+        ("tax_violation", "重大税收违法"),
+        ("tax_arrears", "欠税公告"),
+        ("wage_arrears", "拖欠农民工工资"),
+        ("commitment_breach", "违背信用承诺"),
+        ("license", "行政许可"),
+        ("commitment", "信用承诺"),
+    ],
+)
+def test_record_kind_lookup_accepts_the_design_chinese_names(kind, label):
+    # DESIGN.md §2 "Record kinds" gives these Chinese names.
+    assert enum_lookup(RecordKind)[label] == kind
+
+
+def test_role_labels():
+    assert dict(ROLE_LABELS) == {
+        Role.legal_rep: "法定代表人",
+        Role.shareholder: "股东",
+        Role.executive: "高管",
+        Role.branch_of: "分支机构",
+    }
+
+
+# --------------------------------------------------------------------------- regulators
+
+
+def test_regulators_match_design():
+    assert {d.value: r for d, r in REGULATORS.items()} == DESIGN_REGULATORS
+    assert set(REGULATORS) == set(Domain)
+    assert len(set(REGULATORS.values())) == len(REGULATORS)  # round trip needs unique names
+
+
+def test_regulators_mapping_is_read_only():
+    with pytest.raises(TypeError):
+        REGULATORS[Domain.other] = "x"  # type: ignore[index]
+
+
+@pytest.mark.parametrize("domain", list(Domain), ids=str)
+def test_regulator_round_trip(domain):
+    regulator = regulator_for(domain)
+    assert regulator == DESIGN_REGULATORS[domain.value]
+    assert regulator_for(domain.value) == regulator  # plain str code
+    assert domain_for_regulator(regulator) is domain  # Chinese name
+    assert domain_for_regulator(domain.value) is domain  # domain code
+    assert domain_for_regulator(f"  {regulator} ") is domain  # surrounding spaces
+
+
+@pytest.mark.parametrize("bad", ["bogus", "税务", "税务局", "", "Taxation"])
+def test_regulator_for_unknown_domain(bad):
+    with pytest.raises(ValueError, match=rf"domain must be one of .*; got '{bad}'"):
+        regulator_for(bad)
+
+
+@pytest.mark.parametrize("bad", ["bogus", "税务", "市场监督管理局", "", "Taxation"])
+def test_domain_for_regulator_unknown(bad):
+    with pytest.raises(ValueError, match=r"regulator must be one of .*税务局 \(taxation\).*; got"):
+        domain_for_regulator(bad)
+
+
+@pytest.mark.parametrize(
+    ("authority", "domain"),
+    [
+        ("某县市场监督管理局", Domain.market_regulation),
+        ("某市市场监管综合行政执法支队", Domain.market_regulation),
+        ("国家税务总局某县税务局", Domain.taxation),
+        ("国家税务总局某县税务局稽查局", Domain.taxation),
+        ("某县生态环境局", Domain.ecology_environment),
+        ("某市生态环境局某县分局", Domain.ecology_environment),
+        ("某县环境保护局", Domain.ecology_environment),
+        ("某县交通运输局", Domain.transport),
+        ("某县应急管理局", Domain.work_safety),
+        ("某县消防救援大队", Domain.work_safety),
+        ("某县人力资源和社会保障局", Domain.human_resources),
+        ("某县住房和城乡建设局", Domain.housing_construction),
+        ("某县卫生健康委员会", Domain.health),
+        ("某省药品监督管理局", Domain.health),
+        ("某县文化广电和旅游局", Domain.culture_tourism),
+        ("某县农业农村局", Domain.agriculture),
+        ("某县自然资源和规划局", Domain.natural_resources),
+        ("某县人民法院", Domain.court),
+        ("某市地方金融监督管理局", Domain.finance),
+        ("某县发展和改革委员会", Domain.other),
+        ("某县城市管理综合行政执法局", Domain.other),
+        ("", Domain.other),
+        (None, Domain.other),
+    ],
+)
+def test_domain_for_authority(authority, domain):
+    assert domain_for_authority(authority) is domain

@@ -1,0 +1,101 @@
+"""The command line as a user drives it: synth → ingest → re-ingest, and the demo."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from serving.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("CREDLINK_WORK_DIR", str(tmp_path / "work"))
+    monkeypatch.delenv("CREDLINK_DATABASE_URL", raising=False)
+    monkeypatch.delenv("CREDLINK_ID_SALT", raising=False)
+    return tmp_path
+
+
+def test_synth_ingest_reingest_json(env: Path) -> None:
+    county = env / "county"
+    result = runner.invoke(app, ["synth", "--out", str(county), "--enterprises", "300"])
+    assert result.exit_code == 0, result.output
+    assert {p.stem for p in county.glob("*.csv")} >= {
+        "enterprises",
+        "persons",
+        "roles",
+        "records",
+        "financials",
+        "loans",
+    }
+
+    first = runner.invoke(app, ["ingest", str(county), "--json"])
+    assert first.exit_code == 0, first.output
+    summary = json.loads(first.stdout)
+    assert summary["ok"] and all(f["reconciled"] for f in summary["files"])
+    totals = summary["totals"]
+    assert totals["read"] == totals["inserted"] + totals["quarantined"] > 0
+    assert summary["uscc_report"]["meets_target"]
+
+    second = json.loads(runner.invoke(app, ["ingest", str(county), "--json"]).stdout)
+    assert second["totals"]["unchanged"] == totals["inserted"]
+    assert second["totals"]["inserted"] == second["totals"]["updated"] == 0
+
+
+def test_ingest_refused_file_exits_1_and_names_column(env: Path) -> None:
+    path = env / "enterprises.csv"
+    pd.DataFrame({"uscc": ["91110000600037341L"], "name": ["甲公司"]}).to_csv(path, index=False)
+    result = runner.invoke(app, ["ingest", str(path), "--json"])
+    assert result.exit_code == 1
+    (file,) = json.loads(result.stdout)["files"]
+    assert file["status"] == "refused"
+    assert "kind" in file["message"] and "founded" in file["message"]
+
+
+def test_ingest_missing_path_is_a_usage_error(env: Path) -> None:
+    result = runner.invoke(app, ["ingest", str(env / "nope.csv")])
+    assert result.exit_code == 2
+    assert "path must exist" in result.output
+
+
+def test_synth_rejects_unknown_header_language(env: Path) -> None:
+    result = runner.invoke(app, ["synth", "--out", str(env / "c"), "--headers", "fr"])
+    assert result.exit_code == 2
+    assert "headers must be en or zh" in result.output
+
+
+def test_quarantine_list_shows_reason(env: Path) -> None:
+    path = env / "enterprises.csv"
+    path.write_text(
+        "uscc,name,kind,status,industry,region,registered_capital,founded\n"
+        "91110000600037341A,坏码公司,company,active,C,110000,100,2010-01-01\n",
+        encoding="utf-8",
+    )
+    assert runner.invoke(app, ["ingest", str(path)]).exit_code == 0
+    result = runner.invoke(app, ["quarantine", "list", "--json"])
+    (row,) = json.loads(result.stdout)
+    assert row["row_number"] == 2 and row["column_name"] == "uscc"
+    assert "check character must be 'L'" in row["reason"]
+
+
+@pytest.mark.slow
+def test_demo_twice_second_run_only_unchanged(env: Path) -> None:
+    args = ["demo", "--enterprises", "400", "--work-dir", str(env / "demo")]
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    assert "重错码 report" in first.output
+    second = runner.invoke(app, args)
+    assert second.exit_code == 0, second.output
+    total = [line for line in second.output.splitlines() if line.strip().startswith("│ total")]
+    assert total, second.output
+    cells = [c.strip() for c in total[-1].split("│") if c.strip()]
+    # total row: read, inserted, updated, unchanged, quarantined, orphans
+    read, inserted, updated, unchanged = (int(c.replace(",", "")) for c in cells[1:5])
+    assert inserted == updated == 0
+    assert unchanged > 0 and read == unchanged + int(cells[5].replace(",", ""))
