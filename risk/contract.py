@@ -360,9 +360,22 @@ def severity_for_penalty_category(category: str | None) -> Severity | None:
     return None
 
 
+# Further spellings found in national files, beyond each value's own label.
+_ZH_SYNONYMS: dict[type, dict[str, str]] = {
+    SubjectType: {
+        "法人": "enterprise",
+        "非法人组织": "enterprise",
+        "法人和非法人组织": "enterprise",
+        "个体工商户": "enterprise",
+    },
+    EnterpriseStatus: {"在业": "active", "开业": "active", "注销": "deregistered"},
+    EnterpriseKind: {"有限责任公司": "company", "股份有限公司": "company"},
+}
+
+
 def enum_lookup(enum: type[StrEnum]) -> dict[str, str]:
-    """Map every accepted spelling of an enum (code, Chinese label) to its code."""
-    table: dict[str, str] = {}
+    """Map every accepted spelling of an enum (code, Chinese label, synonyms) to its code."""
+    table: dict[str, str] = dict(_ZH_SYNONYMS.get(enum, {}))
     for member in enum:
         table[member.value] = member.value
         label = _ZH.get((enum, member.value))

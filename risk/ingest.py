@@ -51,6 +51,7 @@ from risk.identifiers import (
     check_uscc_array,
     hash_resident_id,
     mask_resident_id,
+    validate_resident_id,
 )
 from risk.publicity import resolve_publicity
 from risk.store import coerce_frame, contract_table, ingest_batches, quarantine, read_table
@@ -92,6 +93,7 @@ class RawTable:
     malformed: list[tuple[int, str, dict[str, str]]] = field(default_factory=list)
     encoding: str | None = None
     sha256: str = ""
+    blank_rows: int = 0
 
 
 @dataclass
@@ -113,6 +115,7 @@ class FileSummary:
     uscc_duplicate: int = 0
     pilot_codes: int = 0
     ignored_columns: list[str] = field(default_factory=list)
+    blank_rows: int = 0  # fully empty lines: no data, not counted in read
     encoding: str | None = None
     message: str | None = None
     batch_id: int | None = None
@@ -170,8 +173,11 @@ def _normalise_header(text: str) -> str:
 def _decode(data: bytes) -> tuple[str, str]:
     try:
         return data.decode("utf-8-sig"), "utf-8"
-    except UnicodeDecodeError:
-        pass
+    except UnicodeDecodeError as exc:
+        if exc.reason == "unexpected end of data":
+            # A UTF-8 file cut inside a character: keep the valid prefix; the cut line then
+            # fails the field count and is quarantined as truncated.
+            return data[: exc.start].decode("utf-8-sig"), "utf-8"
     try:
         return data.decode("gb18030"), "gb18030"
     except UnicodeDecodeError as exc:
@@ -202,9 +208,10 @@ def read_raw(path: Path) -> RawTable:
         rows: list[list[str]] = []
         numbers: list[int] = []
         malformed: list[tuple[int, str, dict[str, str]]] = []
-        for row in reader:
-            number = reader.line_num  # physical line where the row ends; header is line 1
-            if not row or (len(row) == 1 and not row[0].strip()):
+        blank = 0
+        for number, row in enumerate(reader, start=2):  # header is row 1, as in a spreadsheet
+            if not row or all(not cell.strip() for cell in row):
+                blank += 1
                 continue
             if len(row) != width:
                 raw = {
@@ -224,7 +231,13 @@ def read_raw(path: Path) -> RawTable:
             numbers.append(number)
         frame = pd.DataFrame(rows, columns=header, dtype=object)
         return RawTable(
-            str(path), frame, np.array(numbers, dtype=np.int64), malformed, encoding, digest
+            str(path),
+            frame,
+            np.array(numbers, dtype=np.int64),
+            malformed,
+            encoding,
+            digest,
+            blank,
         )
     if suffix == ".parquet":
         frame = pd.read_parquet(path)
@@ -237,17 +250,38 @@ def read_raw(path: Path) -> RawTable:
         frame[col] = [_cell_text(v) for v in frame[col]]
     frame.columns = [str(c).strip() for c in frame.columns]
     numbers_arr = np.arange(2, len(frame) + 2, dtype=np.int64)
-    return RawTable(str(path), frame.reset_index(drop=True), numbers_arr, [], None, digest)
+    # Fully blank rows carry no data: skipped (and counted) as in CSV files.
+    filled = (frame != "").any(axis=1).to_numpy() if len(frame.columns) else np.zeros(0, bool)
+    return RawTable(
+        str(path),
+        frame.loc[filled].reset_index(drop=True),
+        numbers_arr[filled],
+        [],
+        None,
+        digest,
+        int((~filled).sum()),
+    )
 
 
 def _cell_text(value: Any) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NaT:
+    if value is None or (np.ndim(value) == 0 and pd.isna(value)):
         return ""
     if isinstance(value, pd.Timestamp | datetime):
         return value.strftime("%Y-%m-%d")
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
+
+
+def _table_from_name(path: Path) -> str | None:
+    """The table a file name announces (``roles_2024.csv``, ``任职与出资信息.xlsx``), if any."""
+    stem = path.stem.lower()
+    for name, spec in TABLES.items():
+        if stem.startswith(name) or spec.zh_title in path.stem:
+            return name
+    if "行政处罚" in path.stem or "双公示" in path.stem:
+        return "records"
+    return None
 
 
 def detect_table(path: Path, headers: Sequence[str]) -> str:
@@ -258,12 +292,9 @@ def detect_table(path: Path, headers: Sequence[str]) -> str:
     UnknownTableError
         If neither the name nor the headers identify a table.
     """
-    stem = path.stem.lower()
-    for name, spec in TABLES.items():
-        if stem == name or stem.startswith(name) or spec.zh_title in path.stem:
-            return name
-    if "行政处罚" in path.stem or "双公示" in path.stem:
-        return "records"
+    named = _table_from_name(path)
+    if named is not None:
+        return named
     found = {_normalise_header(h) for h in headers}
     best, best_score = None, 0.0
     for name, spec in TABLES.items():
@@ -306,9 +337,7 @@ def _nfkc(series: pd.Series) -> pd.Series:
     return series.map(lambda v: "".join(unicodedata.normalize("NFKC", v).split()))
 
 
-def _parse_dates(
-    text: pd.Series, max_year: int = 2100
-) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+def _parse_dates(text: pd.Series, max_year: int = 2100) -> tuple[pd.Series, np.ndarray, np.ndarray]:
     """Return (dates, unparseable mask, impossible mask) for non-empty cells."""
     cleaned = (
         _nfkc(text)
@@ -522,7 +551,7 @@ def _cross_checks(table: str, parsed: dict[str, Any], errors: _Errors) -> None:
         if "regime" in parsed:
             bad = (parsed["regime"] == Regime.explicit.value).to_numpy(dtype=bool)
             if "publicity_end" in parsed:
-                bad &= parsed["publicity_end"].isna().to_numpy()
+                bad = bad & parsed["publicity_end"].isna().to_numpy()
             errors.add(
                 bad, "regime", ["regime 'explicit' requires a publicity_end"] * int(bad.sum())
             )
@@ -572,9 +601,13 @@ def _derive_record_columns(frame: pd.DataFrame) -> pd.DataFrame:
             for c in frame["penalty_category"]
         ]
     if "subject_type" not in frame and "subject_id" in frame:
-        checked = check_uscc_array(frame["subject_id"])
+        # An 18-character code is a 统一社会信用代码 (validated, and quarantined if wrong);
+        # person subjects carry the platform's person_id.
+        codes = check_uscc_array(frame["subject_id"])["code"]
         frame["subject_type"] = np.where(
-            checked["check"].isna(), SubjectType.enterprise.value, SubjectType.person.value
+            codes.str.len().to_numpy() == 18,
+            SubjectType.enterprise.value,
+            SubjectType.person.value,
         )
     return frame
 
@@ -614,17 +647,22 @@ def _equal(a: pd.Series, b: pd.Series) -> np.ndarray:
 
 
 def _to_rows(frame: pd.DataFrame, spec: TableSpec) -> list[dict[str, Any]]:
-    out = frame.copy()
-    for name in out.columns:
-        col = spec.column(name)
-        if col.kind == ColumnKind.date:
-            out[name] = [None if pd.isna(v) else v.date() for v in out[name]]
-        elif col.kind == ColumnKind.integer:
-            out[name] = [None if pd.isna(v) else int(v) for v in out[name]]
-        elif col.kind in (ColumnKind.number, ColumnKind.share):
-            out[name] = [None if pd.isna(v) else float(v) for v in out[name]]
-    obj = out.astype(object)
-    return list(obj.where(obj.notna(), None).to_dict("records"))
+    """Turn a frame of contract dtypes into DB-API rows (dates, ints, floats, str, None)."""
+    columns: dict[str, np.ndarray] = {}
+    for name in frame.columns:
+        series = frame[name]
+        missing = series.isna().to_numpy()
+        kind = spec.column(name).kind
+        if kind == ColumnKind.date:
+            values = np.array(series.dt.date, dtype=object)
+        elif kind == ColumnKind.integer:
+            values = np.array(series.astype("Int64").astype(object), dtype=object)
+        else:  # floats become Python floats, strings stay str
+            values = np.array(series, dtype=object)
+        values[missing] = None
+        columns[name] = values
+    names = list(columns)
+    return [dict(zip(names, row, strict=True)) for row in zip(*columns.values(), strict=True)]
 
 
 def _existing(conn: Connection, spec: TableSpec, frame: pd.DataFrame) -> pd.DataFrame:
@@ -646,14 +684,20 @@ def _upsert(
     frame: pd.DataFrame,
     summary: FileSummary,
     progress: ProgressCallback | None,
+    file_columns: set[str],
 ) -> None:
+    """Insert new keys; update existing rows whose values differ, in the file's columns only.
+
+    A column the file does not carry (a 双公示 export without 信用修复日期, say) never
+    overwrites what the store already knows; new rows get it empty.
+    """
     table = contract_table(spec.name)
     key = list(spec.key)
     current = _existing(conn, spec, frame)
     merged = frame.merge(current, on=key, how="left", suffixes=("", "__db"), indicator=True)
     is_new = (merged["_merge"] == "left_only").to_numpy()
     changed = np.zeros(len(merged), dtype=bool)
-    value_cols = [c for c in frame.columns if c not in key]
+    value_cols = [c for c in frame.columns if c not in key and c in file_columns]
     for name in value_cols:
         changed |= ~_equal(merged[name], merged[f"{name}__db"])
     changed &= ~is_new
@@ -747,15 +791,33 @@ def _quarantine_rows(
         )
 
 
+_ID_LIKE = re.compile(r"(?<![0-9A-Za-z])(\d{6})(\d{8})(\d{3}[\dXx])(?![0-9A-Za-z])")
+
+
+def _mask_ids(text: str) -> str:
+    """Mask every 18-character run that passes the resident-ID check (GB 11643)."""
+
+    def mask(match: re.Match[str]) -> str:
+        try:
+            validate_resident_id(match.group(0))
+        except InvalidIdentifierError:
+            return match.group(0)
+        return f"{match.group(1)}********{match.group(3)[-4:]}"
+
+    return _ID_LIKE.sub(mask, text)
+
+
 def _privacy_safe(raw: dict[str, str]) -> dict[str, str]:
-    """Mask anything that looks like a raw resident ID before it is stored in quarantine."""
+    """Mask raw resident IDs in a quarantined row: the whole id_number cell, and any valid ID
+    number that turns up in another cell (shifted columns, IDs typed into a name)."""
+    id_headers = {_normalise_header(h) for h in _ID_NUMBER_HEADERS}
     safe = {}
     for k, v in raw.items():
-        if _normalise_header(k) in {_normalise_header(h) for h in _ID_NUMBER_HEADERS} and v:
+        if _normalise_header(k) in id_headers and v:
             digits = "".join(str(v).split())
             safe[k] = f"{digits[:6]}********{digits[-4:]}" if len(digits) >= 10 else "***"
         else:
-            safe[k] = v
+            safe[k] = _mask_ids(str(v))
     return safe
 
 
@@ -776,13 +838,16 @@ def ingest_file(
     """
     started = time.perf_counter()
     source = str(path)
-    summary = FileSummary(source=source, table=table or "?")
+    summary = FileSummary(
+        source=source, table=table if table is not None and table in TABLES else "?"
+    )
     try:
+        if table is not None and table not in TABLES:
+            raise UnknownTableError(f"table must be one of {', '.join(TABLES)}; got {table!r}")
         raw = read_raw(path)
         summary.encoding = raw.encoding
+        summary.blank_rows = raw.blank_rows
         name = table or detect_table(path, list(raw.frame.columns))
-        if name not in TABLES:
-            raise UnknownTableError(f"table must be one of {', '.join(TABLES)}; got {name!r}")
         summary.table = name
         spec = TABLES[name]
         frame, ignored = _map_headers(raw, spec)
@@ -796,6 +861,11 @@ def ingest_file(
         missing = [c.name for c in spec.columns if c.required and c.name not in present]
         if missing:
             raise MissingColumnsError(name, missing, source)
+        if "id_number" in frame and id_salt is None:
+            raise ValueError(
+                f"{source}: persons file carries raw ID numbers; an id_salt is required to "
+                "hash them (set CREDLINK_ID_SALT)"
+            )
     except (ValueError, OSError) as exc:
         summary.status = "refused"
         summary.message = str(exc)
@@ -822,7 +892,7 @@ def ingest_file(
             )
             summary.quarantined = len({number for number, *_ in items})
             _quarantine_rows(conn, batch_id, source, items)
-            _upsert(conn, spec, accepted, summary, progress)
+            _upsert(conn, spec, accepted, summary, progress, _file_columns(frame, spec))
             _count_orphans(conn, name, accepted, summary)
             summary.seconds = time.perf_counter() - started
             conn.execute(
@@ -842,14 +912,39 @@ def ingest_file(
             )
     except Exception as exc:  # the transaction rolled back: report, keep going
         summary.status = "failed"
-        summary.message = f"{type(exc).__name__}: {exc}"
-        summary.inserted = summary.updated = summary.unchanged = summary.quarantined = 0
+        summary.message = (
+            f"{type(exc).__name__}: {exc} ({summary.read} rows read; transaction rolled back, "
+            "nothing stored)"
+        )
+        for counter in (
+            "read",
+            "inserted",
+            "updated",
+            "unchanged",
+            "quarantined",
+            "orphans",
+            "uscc_read",
+            "uscc_invalid",
+            "uscc_duplicate",
+            "pilot_codes",
+        ):
+            setattr(summary, counter, 0)
         summary.batch_id = None
         summary.seconds = time.perf_counter() - started
         _record_refusal(engine, summary, path)
     if not summary.reconciled and summary.status == "ok":  # pragma: no cover - invariant
         raise AssertionError(f"counts do not reconcile for {source}: {summary}")
     return summary
+
+
+def _file_columns(frame: pd.DataFrame, spec: TableSpec) -> set[str]:
+    """Contract columns a file carries (derived ones included), i.e. the ones it may update."""
+    columns = set(frame.columns) & set(spec.names)
+    if "id_number" in frame:
+        columns |= {"id_hash", "id_masked"}
+    if spec.name == "records" and "publicity_end" in columns:
+        columns.add("regime")  # derived together with the publicity end
+    return columns
 
 
 def _batch_message(summary: FileSummary) -> str | None:
@@ -940,9 +1035,8 @@ def _validate(
     ]
     for i in np.flatnonzero(bad):
         rawrow = _privacy_safe({str(k): str(v) for k, v in original.iloc[i].items()})
-        items.append(
-            (int(raw.row_numbers[i]), errors.column[i], "; ".join(errors.reasons[i]), rawrow)
-        )
+        reason = _mask_ids("; ".join(errors.reasons[i]))
+        items.append((int(raw.row_numbers[i]), errors.column[i], reason, rawrow))
 
     good = accepted.loc[~bad].reset_index(drop=True)
     if spec.name == "records" and len(good):
@@ -983,11 +1077,8 @@ def ingest_paths(
             files.append(path)
 
     def order(p: Path) -> int:
-        stem = p.stem.lower()
-        for i, name in enumerate(INGEST_ORDER):
-            if stem.startswith(name):
-                return i
-        return len(INGEST_ORDER)
+        named = table or _table_from_name(p)
+        return INGEST_ORDER.index(named) if named in INGEST_ORDER else len(INGEST_ORDER)
 
     allow = tuple(uscc_allowlist)
     summaries = [

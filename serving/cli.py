@@ -10,7 +10,14 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 from sqlalchemy import select
 
@@ -31,6 +38,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(quarantine_app, name="quarantine")
 
 out = Console()
+if not out.is_terminal:  # piped or captured: wide enough for the summary tables
+    out = Console(width=160)
 err = Console(stderr=True)
 
 DatabaseOpt = Annotated[
@@ -104,7 +113,7 @@ def _progress_ingest(
         console=err,
         transient=True,
     ) as bar:
-        tasks: dict[str, int] = {}
+        tasks: dict[str, TaskID] = {}
 
         def report(source: str, done: int, total: int) -> None:
             if source not in tasks:

@@ -1,0 +1,287 @@
+"""Tests for risk.store: the Alembic-migrated schema, the SQLite pragmas and read_table.
+
+Every test that touches a database runs on SQLite and on PostgreSQL (the ``store_url`` /
+``engine`` fixtures of ``tests/conftest.py``).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Date, Engine, Float, Integer, String, func, insert, inspect, select
+from sqlalchemy.exc import IntegrityError
+
+import risk.store
+from risk.contract import TABLES, ColumnKind
+from risk.store import (
+    contract_table,
+    ingest_batches,
+    metadata,
+    migrate,
+    open_engine,
+    quarantine,
+    read_table,
+)
+
+MIGRATIONS = Path(risk.store.__file__).parent / "migrations"
+BOOKKEEPING = {"ingest_batches", "quarantine"}
+# 91110000600037341L is the valid example of DESIGN.md §2 (worked out in test_identifiers.py).
+USCC = "91110000600037341L"
+
+
+def _is_date(series: pd.Series) -> bool:
+    """Dates come back as naive datetime64 (whatever the unit), never as object."""
+    return series.dtype.kind == "M" and getattr(series.dtype, "tz", None) is None
+
+
+def _head_revision() -> str:
+    head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
+    assert head is not None
+    return head
+
+
+# --------------------------------------------------------------------------- schema
+
+
+def test_migrate_on_empty_database_creates_every_contract_table(store_url: str) -> None:
+    engine = open_engine(store_url)
+    try:
+        assert inspect(engine).get_table_names() == []
+        migrate(engine)
+        insp = inspect(engine)
+        assert set(insp.get_table_names()) == {*TABLES, *BOOKKEEPING, "alembic_version"}
+
+        for name, spec in TABLES.items():
+            columns = {c["name"]: c for c in insp.get_columns(name)}
+            assert list(columns) == list(spec.names), name
+            assert insp.get_pk_constraint(name)["constrained_columns"] == list(spec.key), name
+            for col in spec.columns:
+                reflected = columns[col.name]
+                # Key columns are never NULL, whatever the contract says of the cell.
+                expect_nullable = col.nullable and col.name not in spec.key
+                assert reflected["nullable"] is expect_nullable, (name, col.name)
+                sql_type = reflected["type"]
+                if col.kind == ColumnKind.date:
+                    assert isinstance(sql_type, Date), (name, col.name, sql_type)
+                elif col.kind in (ColumnKind.number, ColumnKind.share):
+                    assert isinstance(sql_type, Float), (name, col.name, sql_type)
+                elif col.kind == ColumnKind.integer:
+                    assert isinstance(sql_type, Integer), (name, col.name, sql_type)
+                else:
+                    assert isinstance(sql_type, String), (name, col.name, sql_type)
+        # Identifier widths come from the standards, not from a default.
+        enterprise_cols = {c["name"]: c["type"] for c in insp.get_columns("enterprises")}
+        assert enterprise_cols["uscc"].length == 18
+        assert enterprise_cols["region"].length == 6
+        assert enterprise_cols["industry"].length == 1
+
+        indexes = {
+            table: {ix["name"]: ix["column_names"] for ix in insp.get_indexes(table)}
+            for table in ("records", "roles", "loans", "quarantine")
+        }
+        assert indexes["records"]["ix_records_subject"] == ["subject_id"]
+        assert indexes["roles"]["ix_roles_holder"] == ["holder_id"]
+        assert indexes["loans"]["ix_loans_uscc"] == ["uscc"]
+        assert indexes["quarantine"]["ix_quarantine_batch_id"] == ["batch_id"]
+        (fk,) = insp.get_foreign_keys("quarantine")
+        assert fk["constrained_columns"] == ["batch_id"]
+        assert fk["referred_table"] == "ingest_batches"
+        assert fk["referred_columns"] == ["id"]
+
+        with engine.connect() as conn:
+            assert MigrationContext.configure(conn).get_current_revision() == _head_revision()
+    finally:
+        engine.dispose()
+
+
+def test_migrate_twice_is_a_no_op(engine: Engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            insert(contract_table("enterprises")),
+            {
+                "uscc": USCC,
+                "name": "北京某某有限公司",
+                "kind": "company",
+                "status": "active",
+                "region": "110000",
+                "founded": date(2001, 5, 8),
+            },
+        )
+    tables_before = sorted(inspect(engine).get_table_names())
+
+    migrate(engine)  # already at head
+
+    assert sorted(inspect(engine).get_table_names()) == tables_before
+    with engine.connect() as conn:
+        assert MigrationContext.configure(conn).get_current_revision() == _head_revision()
+        assert conn.execute(select(func.count()).select_from(ingest_batches)).scalar_one() == 0
+    assert read_table(engine, "enterprises")["uscc"].tolist() == [USCC]
+
+
+def test_migration_scripts_match_the_models(engine: Engine) -> None:
+    # The Alembic scripts must build exactly risk.store.metadata (columns, types, keys, indexes).
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert compare_metadata(context, metadata) == []
+
+
+def test_quarantine_rows_must_belong_to_a_batch(engine: Engine) -> None:
+    # SQLite enforces the foreign key only with PRAGMA foreign_keys=ON (set by open_engine).
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        conn.execute(
+            insert(quarantine),
+            {"batch_id": 999, "source": "x.csv", "row_number": 2, "reason": "r", "raw": {}},
+        )
+
+
+def test_sqlite_store_uses_wal_and_creates_its_directory(tmp_path: Path) -> None:
+    path = tmp_path / "nested" / "dir" / "store.db"
+    engine = open_engine(f"sqlite:///{path}")
+    try:
+        migrate(engine)
+        assert path.exists()
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+    finally:
+        engine.dispose()
+
+
+# --------------------------------------------------------------------------- read_table
+
+
+def test_read_table_returns_contract_dtypes(engine: Engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            insert(contract_table("enterprises")),
+            [
+                {
+                    "uscc": USCC,
+                    "name": "北京某某有限公司",
+                    "kind": "company",
+                    "status": "deregistered",
+                    "industry": "C",
+                    "region": "110000",
+                    "registered_capital": 250.5,
+                    "founded": date(2001, 5, 8),
+                    "closed": date(2023, 12, 31),
+                },
+                {
+                    "uscc": "914403001922038216",
+                    "name": "深圳某某有限公司",
+                    "kind": "company",
+                    "status": "active",
+                    "industry": None,
+                    "region": "440300",
+                    "registered_capital": None,
+                    "founded": date(1988, 1, 2),
+                    "closed": None,
+                },
+            ],
+        )
+        conn.execute(
+            insert(contract_table("financials")),
+            [
+                {"uscc": USCC, "period": "2024", "insured_employees": 12},
+                {"uscc": USCC, "period": "2024Q1", "insured_employees": None},
+            ],
+        )
+
+    frame = read_table(engine, "enterprises").sort_values("uscc").reset_index(drop=True)
+    assert list(frame.columns) == list(TABLES["enterprises"].names)
+    assert _is_date(frame["founded"])
+    assert _is_date(frame["closed"])
+    assert frame["registered_capital"].dtype == np.dtype("float64")
+    assert frame["uscc"].dtype == object
+    assert frame["founded"].tolist() == [pd.Timestamp("2001-05-08"), pd.Timestamp("1988-01-02")]
+    assert frame.loc[0, "closed"] == pd.Timestamp("2023-12-31")
+    assert pd.isna(frame.loc[1, "closed"])
+    assert np.isnan(frame.loc[1, "registered_capital"])
+    assert frame.loc[1, "industry"] is None  # missing text is None, not NaN
+
+    fin = read_table(engine, "financials").sort_values("period").reset_index(drop=True)
+    assert str(fin["insured_employees"].dtype) == "Int64"
+    assert fin["insured_employees"].iloc[0] == 12
+    assert fin["insured_employees"].isna().tolist() == [False, True]
+
+
+def test_read_table_columns_and_where(engine: Engine) -> None:
+    table = contract_table("loans")
+    with engine.begin() as conn:
+        conn.execute(
+            insert(table),
+            [
+                {
+                    "loan_id": f"L{i}",
+                    "uscc": USCC,
+                    "bank": "某农商银行",
+                    "applied": date(2024, 1, i),
+                    "approved_amount": 100.0 * i,
+                    "drawn_amount": None,
+                    "term_months": 12,
+                    "status": "performing",
+                    "status_date": date(2024, 6, 30),
+                }
+                for i in (1, 2, 3)
+            ],
+        )
+    with engine.connect() as conn:  # a Connection works as well as an Engine
+        frame = read_table(
+            conn, "loans", columns=["loan_id", "applied"], where=[table.c.approved_amount > 150]
+        )
+    frame = frame.sort_values("loan_id").reset_index(drop=True)
+    assert list(frame.columns) == ["loan_id", "applied"]
+    assert frame["loan_id"].tolist() == ["L2", "L3"]
+    assert _is_date(frame["applied"])
+
+
+def test_read_table_of_an_empty_table_still_has_contract_dtypes(engine: Engine) -> None:
+    frame = read_table(engine, "records")
+    assert frame.empty
+    assert list(frame.columns) == list(TABLES["records"].names)
+    assert _is_date(frame["decided"])
+    assert frame["amount"].dtype == np.dtype("float64")
+
+
+def test_ingest_batches_keeps_timezone_aware_times(engine: Engine) -> None:
+    started = datetime(2026, 4, 1, 8, 30, tzinfo=UTC)
+    with engine.begin() as conn:
+        batch_id = conn.execute(
+            insert(ingest_batches).returning(ingest_batches.c.id),
+            {
+                "source": "a.csv",
+                "sha256": "0" * 64,
+                "table_name": "enterprises",
+                "started_at": started,
+                "status": "ok",
+            },
+        ).scalar_one()
+        row = conn.execute(select(ingest_batches).where(ingest_batches.c.id == batch_id)).one()
+    # Counters default to 0 (the model's defaults, applied on insert).
+    assert (row.rows_read, row.inserted, row.updated, row.unchanged) == (0, 0, 0, 0)
+    assert (row.quarantined, row.orphans) == (0, 0)
+    stored = row.started_at
+    if stored.tzinfo is None:  # SQLite has no timezone type; the value is kept as given
+        stored = stored.replace(tzinfo=UTC)
+    assert stored == started
+
+
+# --------------------------------------------------------------------------- contract_table
+
+
+def test_contract_table_returns_the_metadata_table() -> None:
+    for name in TABLES:
+        assert contract_table(name) is metadata.tables[name]
+
+
+def test_contract_table_unknown_name_raises_key_error() -> None:
+    with pytest.raises(KeyError, match=r"table must be one of enterprises, .*loans; got 'nope'"):
+        contract_table("nope")
