@@ -8,8 +8,12 @@ the family to HTTP status codes in one place.
 from __future__ import annotations
 
 __all__ = [
+    "BodsValidationError",
+    "InconsistentScoresError",
+    "InvalidFrameError",
     "InvalidIdentifierError",
     "MissingColumnsError",
+    "NotFittedError",
     "RiskError",
     "UnknownEntityError",
     "UnknownTableError",
@@ -60,3 +64,36 @@ class UnknownEntityError(RiskError, KeyError):
 
     def __str__(self) -> str:  # KeyError would repr() the message
         return str(self.args[0]) if self.args else ""
+
+
+class InvalidFrameError(RiskError, ValueError):
+    """An input frame lacks a column or holds a value outside the data contract."""
+
+
+class BodsValidationError(RiskError, ValueError):
+    """BODS statements are structurally invalid (BODS 0.4 schema rules).
+
+    Parameters
+    ----------
+    problems : list of str
+        One sentence per problem, each naming the JSON path, e.g.
+        ``"statements[3].recordType must be one of entity, person, relationship; got 'x'"``.
+    """
+
+    def __init__(self, problems: list[str]) -> None:
+        shown = "; ".join(problems[:5])
+        more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+        super().__init__(f"{len(problems)} BODS problem(s): {shown}{more}")
+        self.problems = problems
+
+
+class NotFittedError(RiskError, ValueError, AttributeError):
+    """An estimator was used before ``fit`` (as scikit-learn's ``NotFittedError``)."""
+
+
+class InconsistentScoresError(RiskError, ValueError):
+    """Scores, snapshot and records do not belong together (another snapshot, config or data).
+
+    Raised, for example, when the records given to an explanation do not reproduce the own
+    signals the scores were computed from, so the explanation would cite the wrong records.
+    """
