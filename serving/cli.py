@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -24,6 +23,7 @@ from sqlalchemy import select
 from risk.ingest import IngestSummary, ingest_paths
 from risk.store import migrate, open_engine, quarantine
 from risk.synth import SynthConfig, generate_county, write_county
+from serving.clicommon import DatabaseOpt, WorkDirOpt, err, out, settings_for
 from serving.settings import Settings, load_allowlist
 
 app = typer.Typer(
@@ -37,32 +37,6 @@ quarantine_app = typer.Typer(help="Rows refused at ingest.", no_args_is_help=Tru
 app.add_typer(db_app, name="db")
 app.add_typer(quarantine_app, name="quarantine")
 
-out = Console()
-if not out.is_terminal:  # piped or captured: wide enough for the summary tables
-    out = Console(width=160)
-err = Console(stderr=True)
-
-DatabaseOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--database-url",
-        help="SQLAlchemy URL (default: CREDLINK_DATABASE_URL or "
-        "the SQLite file in the work directory).",
-    ),
-]
-WorkDirOpt = Annotated[
-    Path | None, typer.Option("--work-dir", help="Work directory (default: CREDLINK_WORK_DIR).")
-]
-
-
-def _settings(work_dir: Path | None = None, database_url: str | None = None) -> Settings:
-    overrides: dict[str, object] = {}
-    if work_dir is not None:
-        overrides["work_dir"] = work_dir
-    if database_url is not None:
-        overrides["database_url"] = database_url
-    return Settings(**overrides)  # type: ignore[arg-type]
-
 
 @app.command()
 def synth(
@@ -75,7 +49,7 @@ def synth(
     """Generate a synthetic county (deterministic per seed) as CSV files."""
     if headers not in ("en", "zh"):
         raise typer.BadParameter(f"headers must be en or zh; got {headers!r}")
-    settings = _settings()
+    settings = settings_for()
     started = time.perf_counter()
     config = SynthConfig(enterprises=enterprises, years=years, seed=seed, id_salt=settings.salt())
     with err.status(f"generating {enterprises:,} enterprises …"):
@@ -205,7 +179,7 @@ def ingest(
     for path in paths:
         if not path.exists():
             raise typer.BadParameter(f"path must exist; got {str(path)!r}")
-    settings = _settings(work_dir, database_url)
+    settings = settings_for(work_dir, database_url)
     summary = _progress_ingest(settings, paths, table, allowlist, quiet=as_json)
     if as_json:
         sys.stdout.write(json.dumps(summary.to_dict(), ensure_ascii=False, indent=2) + "\n")
@@ -218,7 +192,7 @@ def ingest(
 @db_app.command("upgrade")
 def db_upgrade(database_url: DatabaseOpt = None, work_dir: WorkDirOpt = None) -> None:
     """Create or migrate the store's schema to the newest revision."""
-    settings = _settings(work_dir, database_url)
+    settings = settings_for(work_dir, database_url)
     migrate(open_engine(settings.store_url))
     out.print(f"schema is at the newest revision: {open_engine(settings.store_url).url!r}")
 
@@ -232,7 +206,7 @@ def quarantine_list(
     work_dir: WorkDirOpt = None,
 ) -> None:
     """Show quarantined rows with their file, row number, column and reason."""
-    settings = _settings(work_dir, database_url)
+    settings = settings_for(work_dir, database_url)
     engine = open_engine(settings.store_url)
     migrate(engine)
     query = select(quarantine).order_by(quarantine.c.id).limit(limit)
@@ -271,7 +245,7 @@ def demo(
 
     Running it again re-ingests the same county and reports only unchanged rows.
     """
-    settings = _settings(work_dir, database_url)
+    settings = settings_for(work_dir, database_url)
     county_dir = settings.work_dir / "county"
     out.rule("[bold]1 · synthetic county")
     started = time.perf_counter()
