@@ -40,6 +40,7 @@ from scipy.sparse.csgraph import connected_components
 
 from risk.contract import HolderType, Role
 from risk.exceptions import InvalidFrameError
+from risk.graph import present_on
 from risk.identifiers import mask_name
 
 __all__ = [
@@ -163,13 +164,14 @@ def roles_present_on(roles: pd.DataFrame, as_of: date | str | pd.Timestamp) -> p
         If a required column is missing.
     """
     _require_frame(roles, "roles", _ROLE_COLUMNS)
-    t = _as_timestamp(as_of)
-    start = pd.to_datetime(roles["start"])
-    present = start.notna() & (start <= t)
-    if "end" in roles:
-        end = pd.to_datetime(roles["end"])
-        present &= end.isna() | (t < end)
-    return roles.loc[present.to_numpy(dtype=bool)].reset_index(drop=True)
+    start = pd.to_datetime(roles["start"]).to_numpy(dtype="datetime64[s]")
+    end = (
+        pd.to_datetime(roles["end"]).to_numpy(dtype="datetime64[s]")
+        if "end" in roles
+        else np.full(len(roles), np.datetime64("NaT"), dtype="datetime64[s]")
+    )
+    present = present_on(start, end, _as_timestamp(as_of))
+    return roles.loc[present].reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------- groups
