@@ -401,16 +401,19 @@ def export_bods(
         _start=pd.to_datetime(present["start"]),
     )
     present = present.sort_values(["_uscc", "_holder_type", "_holder_id", "_order", "_start"])
-    for (uscc, kind_of_holder, holder), group in present.groupby(
-        ["_uscc", "_holder_type", "_holder_id"], sort=True
-    ):
+    # One pass over plain dicts: per-group DataFrame.to_dict is ~100x slower at county scale.
+    grouped: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    for row in present.to_dict("records"):
+        key = (row["_uscc"], row["_holder_type"], row["_holder_id"])
+        grouped.setdefault(key, []).append(row)
+    for (uscc, kind_of_holder, holder), rows in grouped.items():
         if kind_of_holder == "unknown":
             party: Any = {"reason": "unknown", "description": _UNKNOWN_DESCRIPTION}
         elif kind_of_holder == HolderType.enterprise.value:
             party = entity_record_id(holder)
         else:
             party = person_record_id(holder)
-        interests = [_interest(r) for r in group.to_dict("records")]
+        interests = [_interest(r) for r in rows]
         details = {
             "isComponent": False,
             "subject": entity_record_id(uscc),

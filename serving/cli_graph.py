@@ -1,0 +1,289 @@
+"""``credlink graph``: the linked-entity graph from the command line.
+
+build · explain USCC · controller USCC · export-bods FILE · import-bods FILE
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+from rich.table import Table
+from sqlalchemy import Engine
+
+from risk.bods import export_bods, import_bods, read_bods, write_bods
+from risk.exceptions import RiskError, UnknownEntityError
+from risk.graph import GraphSnapshot
+from risk.ingest import ingest_file
+from risk.ownership import actual_controllers, related_groups
+from risk.propagation import (
+    Explanation,
+    PropagationConfig,
+    RiskPropagator,
+    RiskScores,
+    explain,
+    read_signal_records,
+)
+from risk.store import migrate, open_engine, read_table
+from serving.clicommon import DatabaseOpt, WorkDirOpt, err, out, settings_for
+from serving.settings import Settings, load_allowlist
+
+__all__ = ["GraphRun", "graph_app", "print_top_linked", "run_graph"]
+
+graph_app = typer.Typer(
+    help="Linked-entity graph: propagation, explanations, controllers, BODS.",
+    no_args_is_help=True,
+)
+
+AsOfOpt = Annotated[
+    str | None, typer.Option("--as-of", help="Snapshot date YYYY-MM-DD (default: today).")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+@dataclass(frozen=True)
+class GraphRun:
+    """A scored snapshot: what every graph command starts from."""
+
+    snapshot: GraphSnapshot
+    propagator: RiskPropagator
+    scores: RiskScores
+    records: pd.DataFrame
+    seconds: float
+
+
+def parse_as_of(value: str | None) -> date:
+    """Parse ``--as-of`` (default today) or fail with a usage error."""
+    if value is None:
+        return date.today()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"as-of must be a date YYYY-MM-DD; got {value!r}") from None
+
+
+def _engine(settings: Settings) -> Engine:
+    engine = open_engine(settings.store_url)
+    migrate(engine)
+    return engine
+
+
+def run_graph(engine: Engine, as_of: date, config: PropagationConfig | None = None) -> GraphRun:
+    """Build the snapshot as of ``as_of`` from the store and score every node."""
+    started = time.perf_counter()
+    snapshot = GraphSnapshot.from_store(engine, as_of)
+    propagator = RiskPropagator(config or PropagationConfig()).fit(snapshot)
+    records = read_signal_records(engine, as_of)
+    scores = propagator.score(records)
+    return GraphRun(snapshot, propagator, scores, records, time.perf_counter() - started)
+
+
+def _first_linked_sentence(explanation: Explanation) -> str:
+    """The heaviest source that is *another* party's record, as a sentence."""
+    for source in explanation.sources:
+        if not source.from_self and source.sentence:
+            return source.sentence
+    return explanation.sources[0].sentence if explanation.sources else ""
+
+
+def print_top_linked(run: GraphRun, n: int = 10) -> pd.DataFrame:
+    """Print the top linked-risk enterprises with one explanation each; return the rows."""
+    top = run.propagator.top_linked(run.scores, n)
+    names = run.snapshot.nodes.set_index("node_id")["name"]
+    table = Table(
+        title=f"top {len(top)} linked-risk enterprises as of {run.snapshot.as_of:%Y-%m-%d}"
+    )
+    for column in ("USCC", "name", "own", "linked (others)", "why"):
+        table.add_column(column, overflow="fold")
+    for uscc, row in top.iterrows():
+        why = _first_linked_sentence(explain(run.snapshot, run.scores, run.records, uscc, top=3))
+        table.add_row(
+            str(uscc),
+            str(names.get(uscc, "")),
+            f"{row['own_signal']:.2f}",
+            f"{row['linked_risk_excluding_self']:.2f}",
+            why,
+        )
+    out.print(table)
+    return top
+
+
+@graph_app.command("build")
+def build(
+    as_of: AsOfOpt = None,
+    top: Annotated[int, typer.Option(min=1, help="How many top enterprises to show.")] = 10,
+    database_url: DatabaseOpt = None,
+    work_dir: WorkDirOpt = None,
+) -> None:
+    """Build the graph as of a date, propagate risk, show groups and the top linked risks."""
+    day = parse_as_of(as_of)
+    engine = _engine(settings_for(work_dir, database_url))
+    with err.status("building the graph and propagating …"):
+        run = run_graph(engine, day)
+        roles = read_table(engine, "roles")
+        enterprises = read_table(engine, "enterprises", columns=["uscc"])
+        groups = related_groups(roles, day, enterprises=enterprises)
+    snap = run.snapshot
+    n_person = int(snap.is_person.sum())
+    sizes = groups.drop_duplicates("group_id")["group_size"]
+    out.print(
+        f"graph as of {day}: {snap.n_nodes:,} nodes ({snap.n_nodes - n_person:,} enterprises, "
+        f"{n_person:,} persons, {int((~snap.known).sum()):,} holders not in the store), "
+        f"{snap.n_edges:,} edges; built and scored in {run.seconds:.2f} s"
+    )
+    out.print(
+        f"关联企业群: {len(sizes):,} groups; {int((sizes > 1).sum()):,} with 2+ enterprises; "
+        f"largest {int(sizes.max()) if len(sizes) else 0:,}"
+    )
+    out.print(
+        f"nodes with an own signal: {int((run.scores.own_signal > 0).sum()):,}; "
+        f"with linked risk: {int((run.scores.linked_risk > 0).sum()):,}"
+    )
+    print_top_linked(run, top)
+
+
+@graph_app.command("explain")
+def explain_cmd(
+    uscc: Annotated[str, typer.Argument(help="统一社会信用代码 of the enterprise.")],
+    as_of: AsOfOpt = None,
+    top: Annotated[int, typer.Option(min=1)] = 5,
+    as_json: JsonOpt = False,
+    database_url: DatabaseOpt = None,
+    work_dir: WorkDirOpt = None,
+) -> None:
+    """Why an enterprise carries linked risk: top source records with their hop paths."""
+    day = parse_as_of(as_of)
+    engine = _engine(settings_for(work_dir, database_url))
+    run = run_graph(engine, day)
+    try:
+        explanation = explain(run.snapshot, run.scores, run.records, uscc, top=top)
+    except UnknownEntityError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    if as_json:
+        sys.stdout.write(json.dumps(explanation.to_dict(), ensure_ascii=False, indent=2) + "\n")
+    else:
+        out.print(explanation.text())
+
+
+@graph_app.command("controller")
+def controller(
+    uscc: Annotated[str, typer.Argument(help="统一社会信用代码 of the enterprise.")],
+    as_of: AsOfOpt = None,
+    threshold: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Control threshold (0.25 for 受益所有人).")
+    ] = 0.5,
+    as_json: JsonOpt = False,
+    database_url: DatabaseOpt = None,
+    work_dir: WorkDirOpt = None,
+) -> None:
+    """The actual controller (实际控制人) through ownership chains, with its path."""
+    day = parse_as_of(as_of)
+    engine = _engine(settings_for(work_dir, database_url))
+    enterprises = read_table(engine, "enterprises")
+    if uscc not in set(enterprises["uscc"]):
+        err.print(f"[red]enterprise {uscc!r} is not in the store[/red]")
+        raise typer.Exit(2)
+    result = actual_controllers(
+        read_table(engine, "roles"),
+        day,
+        threshold=threshold,
+        persons=read_table(engine, "persons", columns=["person_id", "name"]),
+        enterprises=enterprises,
+        subjects=[uscc],
+    )
+    row = result.loc[result["uscc"] == uscc].iloc[0].to_dict()
+    if as_json:
+        sys.stdout.write(json.dumps(row, ensure_ascii=False, indent=2, default=str) + "\n")
+        return
+    out.print(f"{uscc}: {row['status']}")
+    out.print(str(row["explanation"]))
+
+
+@graph_app.command("export-bods")
+def export_bods_cmd(
+    file: Annotated[Path, typer.Argument(help="Output .json (array) or .jsonl file.")],
+    as_of: AsOfOpt = None,
+    mask_persons: Annotated[bool, typer.Option(help="Mask person names.")] = False,
+    database_url: DatabaseOpt = None,
+    work_dir: WorkDirOpt = None,
+) -> None:
+    """Export the ownership graph as Open Ownership BODS 0.4 statements."""
+    day = parse_as_of(as_of)
+    engine = _engine(settings_for(work_dir, database_url))
+    statements = export_bods(
+        read_table(engine, "enterprises"),
+        read_table(engine, "persons"),
+        read_table(engine, "roles"),
+        day,
+        mask_persons=mask_persons,
+    )
+    write_bods(statements, file)
+    kinds = pd.Series([s.get("recordType") for s in statements]).value_counts()
+    out.print(
+        f"wrote {len(statements):,} BODS statements to {file} ("
+        + ", ".join(f"{k} {v:,}" for k, v in kinds.items())
+        + ")"
+    )
+
+
+@graph_app.command("import-bods")
+def import_bods_cmd(
+    file: Annotated[Path, typer.Argument(help="BODS 0.4 statements: .json or .jsonl.")],
+    database_url: DatabaseOpt = None,
+    work_dir: WorkDirOpt = None,
+) -> None:
+    """Import BODS statements through the validated ingest; report what could not be mapped.
+
+    Exits 1 when statements were skipped or a file was refused.
+    """
+    if not file.exists():
+        raise typer.BadParameter(f"file must exist; got {str(file)!r}")
+    settings = settings_for(work_dir, database_url)
+    engine = _engine(settings)
+    try:
+        imported = import_bods(read_bods(file))
+    except (RiskError, ValueError) as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = imported.write_for_ingest(
+            Path(tmp), read_table(engine, "enterprises"), read_table(engine, "persons")
+        )
+        summaries = [
+            ingest_file(
+                engine,
+                path,
+                table=name,
+                id_salt=settings.salt(),
+                uscc_allowlist=load_allowlist(settings.uscc_allowlist),
+            )
+            for name, path in paths.items()
+        ]
+    table = Table(title=f"BODS import from {file.name}")
+    for column in ("table", "read", "inserted", "updated", "unchanged", "quarantined", "status"):
+        table.add_column(column)
+    for s in summaries:
+        table.add_row(
+            s.table,
+            *(
+                f"{getattr(s, c):,}"
+                for c in ("read", "inserted", "updated", "unchanged", "quarantined")
+            ),
+            s.status,
+        )
+    out.print(table)
+    report = imported.report
+    if len(report):
+        out.print(f"{len(report):,} statements or interests not mapped cleanly:")
+        out.print(report.to_string(max_rows=20))
+    if imported.skipped or any(s.status != "ok" for s in summaries):
+        raise typer.Exit(1)
