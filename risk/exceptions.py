@@ -9,6 +9,7 @@ from __future__ import annotations
 
 __all__ = [
     "BodsValidationError",
+    "IllegalTransitionError",
     "InconsistentScoresError",
     "InvalidFrameError",
     "InvalidIdentifierError",
@@ -17,6 +18,7 @@ __all__ = [
     "RiskError",
     "UnknownEntityError",
     "UnknownTableError",
+    "UnknownWarningError",
 ]
 
 
@@ -97,3 +99,30 @@ class InconsistentScoresError(RiskError, ValueError):
     Raised, for example, when the records given to an explanation do not reproduce the own
     signals the scores were computed from, so the explanation would cite the wrong records.
     """
+
+
+class UnknownWarningError(RiskError, KeyError):
+    """A warning id is not in the store."""
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return str(self.args[0]) if self.args else ""
+
+
+class IllegalTransitionError(RiskError, ValueError):
+    """A warning was asked to move along an edge its lifecycle does not have.
+
+    Parameters
+    ----------
+    warning_id : int
+        The warning.
+    from_status, to_status : str
+        Its current status and the status asked for.
+    message : str
+        A sentence for people naming the allowed next statuses.
+    """
+
+    def __init__(self, warning_id: int, from_status: str, to_status: str, message: str) -> None:
+        super().__init__(message)
+        self.warning_id = warning_id
+        self.from_status = from_status
+        self.to_status = to_status

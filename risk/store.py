@@ -1,4 +1,4 @@
-"""The store: SQLAlchemy tables generated from the data contract, plus ingest bookkeeping.
+"""The store: SQLAlchemy tables generated from the data contract, bookkeeping and warnings.
 
 A SQLite file (WAL journal) by default; PostgreSQL when given a ``postgresql+psycopg://`` URL.
 The schema is created and migrated by Alembic (:func:`migrate`); the migration scripts live in
@@ -7,6 +7,12 @@ The schema is created and migrated by Alembic (:func:`migrate`); the migration s
 The contract tables get their columns from :mod:`risk.contract`; ``ingest_batches`` records
 every ingested file (with its counts) and ``quarantine`` every refused row with its file, row
 number, column and reason.
+
+``warnings`` holds the repeat-violator warnings (屡禁不止、屡罚不改 预警) of
+:mod:`risk.warnings`, one row per warning with its lifecycle status, and ``warning_events`` the
+append-only history of every change to them. At most one warning per enterprise and rule is
+open (status other than ``closed``): the partial unique index ``ux_warnings_open`` enforces it
+on SQLite and PostgreSQL alike.
 """
 
 from __future__ import annotations
@@ -48,6 +54,8 @@ __all__ = [
     "open_engine",
     "quarantine",
     "read_table",
+    "warning_events_table",
+    "warnings_table",
 ]
 
 metadata = MetaData()
@@ -120,6 +128,49 @@ quarantine = Table(
     Column("column_name", String(64), nullable=True),
     Column("reason", Text, nullable=False),
     Column("raw", JSON, nullable=False),
+)
+
+warnings_table = Table(
+    "warnings",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("uscc", String(18), nullable=False),
+    Column("rule", String(32), nullable=False),
+    Column("level", String(16), nullable=False),
+    # Comma-separated domain codes (sorted) and their regulators in the same order: plain text
+    # so that "warnings of 税务局" is a portable LIKE on both backends.
+    Column("domains", Text, nullable=False),
+    Column("regulators", Text, nullable=False),
+    Column("evidence", JSON, nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("as_of", Date, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    # The closed warning this one reopens (new evidence after closing), if any.
+    Column("previous_id", Integer, ForeignKey("warnings.id"), nullable=True),
+)
+Index("ix_warnings_uscc_rule", warnings_table.c.uscc, warnings_table.c.rule)
+Index("ix_warnings_updated_at", warnings_table.c.updated_at)
+Index(
+    "ux_warnings_open",
+    warnings_table.c.uscc,
+    warnings_table.c.rule,
+    unique=True,
+    sqlite_where=warnings_table.c.status != "closed",
+    postgresql_where=warnings_table.c.status != "closed",
+)
+
+warning_events_table = Table(
+    "warning_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("warning_id", Integer, ForeignKey("warnings.id"), nullable=False, index=True),
+    Column("from_status", String(16), nullable=True),
+    Column("to_status", String(16), nullable=False),
+    Column("actor", String(100), nullable=False),
+    Column("note", Text, nullable=True),
+    Column("at", DateTime(timezone=True), nullable=False),
 )
 
 

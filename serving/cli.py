@@ -24,6 +24,7 @@ from risk.ingest import IngestSummary, ingest_paths
 from risk.store import migrate, open_engine, quarantine
 from risk.synth import SynthConfig, generate_county, write_county
 from serving.cli_graph import graph_app, print_top_linked, run_graph
+from serving.cli_warn import demo_warnings, warn_app
 from serving.clicommon import DatabaseOpt, WorkDirOpt, err, out, settings_for
 from serving.settings import Settings, load_allowlist
 
@@ -37,6 +38,7 @@ db_app = typer.Typer(help="Store schema (Alembic migrations).", no_args_is_help=
 quarantine_app = typer.Typer(help="Rows refused at ingest.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(graph_app, name="graph")
+app.add_typer(warn_app, name="warn")
 app.add_typer(quarantine_app, name="quarantine")
 
 
@@ -281,9 +283,16 @@ def demo(
         f"{snap.n_nodes:,} nodes, {snap.n_edges:,} edges; built and scored in {run.seconds:.2f} s"
     )
     print_top_linked(run, 10)
+
+    out.rule(f"[bold]4 · repeat-violator warnings as of {as_of}")
+    with err.status("evaluating the warning rules …"):
+        warnings_report = demo_warnings(settings, as_of)
+    out.print(warnings_report)
     out.rule("[bold]done")
     out.print(
         "Next: `credlink ingest FILE` to load your own files (CSV/Parquet/XLSX, English or "
         "双公示 headers); `credlink quarantine list` shows refused rows; "
-        f"`credlink graph explain USCC --as-of {as_of}` explains one enterprise."
+        f"`credlink graph explain USCC --as-of {as_of}` explains one enterprise; "
+        "`credlink warn list` shows the warnings, `credlink warn export --regulator 税务局 "
+        "--out notice.xlsx` writes a 通报 list."
     )

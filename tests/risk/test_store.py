@@ -32,6 +32,7 @@ from risk.store import (
 
 MIGRATIONS = Path(risk.store.__file__).parent / "migrations"
 BOOKKEEPING = {"ingest_batches", "quarantine"}
+WARNING_TABLES = {"warnings", "warning_events"}  # risk.warnings (revision 0002)
 # 91110000600037341L is the valid example of DESIGN.md §2 (worked out in test_identifiers.py).
 USCC = "91110000600037341L"
 
@@ -56,7 +57,12 @@ def test_migrate_on_empty_database_creates_every_contract_table(store_url: str) 
         assert inspect(engine).get_table_names() == []
         migrate(engine)
         insp = inspect(engine)
-        assert set(insp.get_table_names()) == {*TABLES, *BOOKKEEPING, "alembic_version"}
+        assert set(insp.get_table_names()) == {
+            *TABLES,
+            *BOOKKEEPING,
+            *WARNING_TABLES,
+            "alembic_version",
+        }
 
         for name, spec in TABLES.items():
             columns = {c["name"]: c for c in insp.get_columns(name)}

@@ -1,0 +1,1225 @@
+"""Repeat-violator warning rules (屡禁不止、屡罚不改 预警): DESIGN.md §4, county plan 002 §16.
+
+Six rules run over every enterprise at once (vectorised pandas on the contract frames) and
+return one :class:`RuleHit` per enterprise and rule. A record takes part only if it is
+**active** on the run date ``as_of`` by :func:`risk.publicity.active_mask`, the one rule of
+DESIGN.md §2: repaired (信用修复), removed and expired records never trigger a rule. Only
+records about enterprises (``subject_type = enterprise``) trigger; enterprises closed
+(注销 / 吊销) or not yet founded on ``as_of`` get no warning.
+
+Which records count
+-------------------
+``penalty`` (the frequency rules, :data:`PENALTY_KINDS`)
+    A regulator's decision punishing a violation of administrative law: 行政处罚
+    (``administrative_penalty``), 重大税收违法 (``tax_violation``) and 拖欠农民工工资
+    (``wage_arrears``), of any severity (``penalty_min_severity`` raises the floor, e.g. to
+    leave out 轻微 penalties under 包容审慎监管). Not penalties: list inclusions
+    (严重失信主体名单, 严重违法失信名单 — consequences of violations already counted, so counting
+    them would count one violation twice), court execution (被执行人, 失信被执行人, 限制高消费 —
+    civil debts, not regulatory violations, and 法院 is not a 行业主管部门 to notify),
+    经营异常名录 (a registration listing, removed on filing), 欠税公告 (a debt notice) and
+    违背信用承诺 (the subject of its own rule).
+``reoffence`` (违诺 / 修复后再犯, :data:`REOFFENCE_KINDS`)
+    A new 失信行为: a penalty, 违背信用承诺, 失信被执行人, 严重违法失信名单 or 严重失信主体名单.
+``serious-dishonesty list`` (疑似换壳, :data:`SERIOUS_LIST_KINDS`)
+    The national 严重失信主体名单 in the wide sense of the 全国失信惩戒措施基础清单: an active
+    ``serious_dishonesty_list``, ``serious_violation`` (市场监管 严重违法失信名单),
+    ``dishonest_debtor`` (法院 失信被执行人名单) or ``tax_violation`` (重大税收违法失信主体) record.
+
+The rules
+---------
+=========================  ============================================================
+rule                       triggers when, on ``as_of`` = t (defaults of :class:`RuleConfig`)
+=========================  ============================================================
+``same_domain_frequent``   同一领域频繁违法: ≥ 3 active penalties in one domain decided in the
+                           window (t − 24 months, t]
+``multi_domain_repeat``    多个领域多次违法: active penalties in ≥ 2 domains and ≥ 3 in total,
+                           decided in the same window
+``after_commitment``       违诺再犯: an active reoffence record decided after a 信用承诺 record
+                           of the same enterprise, within 24 months of it, while the
+                           commitment was in force (active on the reoffence's decision date)
+``after_repair``           修复后再犯: an active reoffence record decided after another record
+                           of the enterprise was repaired (信用修复), within 24 months of
+                           the repair (the repair itself on or before t)
+``linked_risk``            关联风险: an own active negative record, and linked risk without
+                           the walks that return to the enterprise
+                           (:meth:`~risk.propagation.RiskPropagator.linked_risk_excluding_self`)
+                           ≥ the threshold: by default the 0.99 quantile of the scored linked
+                           risk (returning walks included, so the bar errs high) of the
+                           enterprises existing on t; or an absolute value
+``suspected_shell``        疑似换壳: an enterprise founded in (t − 24 months, t] whose current
+                           法定代表人 or major shareholder (share ≥ 0.3) is, or once was, the
+                           法定代表人 or a major shareholder of another enterprise on the
+                           serious-dishonesty list on t, or is itself such an enterprise
+                           (a listed enterprise as major shareholder)
+=========================  ============================================================
+
+A window of W months is half-open like a publicity term: a record decided on d is in the
+window of t when ``t − W months < d ≤ t``; the record decided exactly W months before t has
+just left it.
+
+Levels (预警等级)
+-----------------
+=====================  ==================================  ===================  ================
+rule                   red 红色                             orange 橙色          yellow 黄色
+=====================  ==================================  ===================  ================
+frequency rules        a counted penalty is serious, or    one is general       otherwise: all
+                       ≥ 6 counted (``escalate_count``)                         minor
+违诺 / 修复后再犯        a reoffence record is serious       one is general       otherwise: all
+                                                                                minor
+``linked_risk``        never: the evidence is indirect     an own active        otherwise
+                                                           serious record
+``suspected_shell``    the young enterprise has its own    founded on or after  the tie predates
+                       active negative record              the listing (换壳)   the listing
+=====================  ==================================  ===================  ================
+
+Checked left to right: the first column that applies gives the level. Records with a
+missing or unknown severity rank as general.
+
+Domains and regulators
+----------------------
+A hit names the domains of its triggering records (for ``suspected_shell``: 市场监管, the
+registration authority that checks a 换壳, plus the domains of the listed enterprise's list
+records), and each domain's regulator from :func:`risk.contract.regulator_for`, the one
+domain → regulator map.
+
+Evidence
+--------
+JSON-ready: ``record_ids`` (every record the hit cites, sorted: the key of "new evidence"),
+``records`` (id, kind, domain, severity, decided of each triggering record) and per rule the
+window and counts, commitment / repair pairs, the linked-risk value, threshold and top source
+records with their hop paths, or the 换壳 paths. Persons appear masked (``张*``), never by id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+from numbers import Real
+from types import MappingProxyType
+from typing import Any, TypeVar
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Engine
+
+from risk.contract import (
+    NEGATIVE_KINDS,
+    Domain,
+    HolderType,
+    RecordKind,
+    Role,
+    Severity,
+    SubjectType,
+    regulator_for,
+    zh_label,
+)
+from risk.exceptions import MissingColumnsError
+from risk.graph import GraphSnapshot, as_of_timestamp, role_text
+from risk.identifiers import mask_name
+from risk.propagation import PropagationConfig, RiskPropagator, explain
+from risk.publicity import active_mask
+from risk.store import contract_table, read_table
+
+__all__ = [
+    "LEVEL_LABELS",
+    "LEVEL_RANK",
+    "PENALTY_KINDS",
+    "REOFFENCE_KINDS",
+    "RULE_LABELS",
+    "SERIOUS_LIST_KINDS",
+    "Level",
+    "Rule",
+    "RuleConfig",
+    "RuleHit",
+    "RuleInputs",
+    "ThresholdMode",
+    "evaluate_rules",
+    "evidence_fingerprint",
+    "existing_on",
+    "hits_frame",
+]
+
+
+class Rule(StrEnum):
+    """The warning rules (DESIGN.md §4); see the module docstring for each."""
+
+    same_domain_frequent = "same_domain_frequent"
+    multi_domain_repeat = "multi_domain_repeat"
+    after_commitment = "after_commitment"
+    after_repair = "after_repair"
+    linked_risk = "linked_risk"
+    suspected_shell = "suspected_shell"
+
+
+class Level(StrEnum):
+    """预警等级, most to least urgent."""
+
+    red = "red"
+    orange = "orange"
+    yellow = "yellow"
+
+
+class ThresholdMode(StrEnum):
+    """How :attr:`RuleConfig.linked_threshold` is read."""
+
+    quantile = "quantile"  # a quantile of the linked risk of the existing enterprises
+    absolute = "absolute"  # a linked-risk value
+
+
+RULE_LABELS: Mapping[Rule, str] = MappingProxyType(
+    {
+        Rule.same_domain_frequent: "同一领域频繁违法",
+        Rule.multi_domain_repeat: "多个领域多次违法",
+        Rule.after_commitment: "违诺再犯",
+        Rule.after_repair: "修复后再犯",
+        Rule.linked_risk: "关联风险",
+        Rule.suspected_shell: "疑似换壳",
+    }
+)
+"""Chinese name of each rule (预警规则), as printed in the 通报 list."""
+
+LEVEL_LABELS: Mapping[Level, str] = MappingProxyType(
+    {Level.red: "红色", Level.orange: "橙色", Level.yellow: "黄色"}
+)
+"""Chinese name of each level."""
+
+LEVEL_RANK: Mapping[Level, int] = MappingProxyType({Level.red: 0, Level.orange: 1, Level.yellow: 2})
+"""Sort key of the levels: red first."""
+
+PENALTY_KINDS: frozenset[RecordKind] = frozenset(
+    {RecordKind.administrative_penalty, RecordKind.tax_violation, RecordKind.wage_arrears}
+)
+"""Record kinds that count as penalties for the frequency rules (module docstring)."""
+
+REOFFENCE_KINDS: frozenset[RecordKind] = PENALTY_KINDS | {
+    RecordKind.commitment_breach,
+    RecordKind.dishonest_debtor,
+    RecordKind.serious_violation,
+    RecordKind.serious_dishonesty_list,
+}
+"""Record kinds that count as a new violation after a commitment or a repair."""
+
+SERIOUS_LIST_KINDS: frozenset[RecordKind] = frozenset(
+    {
+        RecordKind.serious_dishonesty_list,
+        RecordKind.serious_violation,
+        RecordKind.dishonest_debtor,
+        RecordKind.tax_violation,
+    }
+)
+"""Record kinds that put an enterprise on the serious-dishonesty list (疑似换壳 sources)."""
+
+_E = TypeVar("_E", bound=StrEnum)
+Entry = dict[str, Any]
+_SEVERITY_RANK: Mapping[str, int] = MappingProxyType(
+    {Severity.minor.value: 0, Severity.general.value: 1, Severity.serious.value: 2}
+)
+_DOMAIN_ORDER: Mapping[str, int] = MappingProxyType({d.value: i for i, d in enumerate(Domain)})
+_RECORD_COLUMNS = (
+    "record_id",
+    "subject_type",
+    "subject_id",
+    "kind",
+    "domain",
+    "severity",
+    "decided",
+    "publicity_end",
+    "repaired",
+    "removed",
+)
+_ENTERPRISE_COLUMNS = ("uscc", "name", "founded")
+_PERSON_COLUMNS = ("person_id", "name")
+_ROLE_COLUMNS = ("uscc", "holder_type", "holder_id", "role", "start")
+
+
+# --------------------------------------------------------------------------- configuration
+
+
+def _integer(name: str, value: Any, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise TypeError(f"{name} must be an integer; got {type(value).__name__}")
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be an integer in [{low}, {high}]; got {value!r}")
+    return int(value)
+
+
+def _real(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise TypeError(f"{name} must be a real number; got {type(value).__name__}")
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"{name} must be finite; got {value!r}")
+    return number
+
+
+def _member(name: str, value: Any, enum: type[_E]) -> _E:
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a {enum.__name__} code; got {type(value).__name__}")
+    try:
+        return enum(value)
+    except ValueError:
+        raise ValueError(
+            f"{name} must be one of {', '.join(m.value for m in enum)}; got {value!r}"
+        ) from None
+
+
+def _kinds(name: str, value: Any) -> frozenset[RecordKind]:
+    if isinstance(value, str) or not isinstance(value, Iterable):
+        raise TypeError(f"{name} must be a set of record kinds; got {type(value).__name__}")
+    kinds = frozenset(_member(f"{name} entries", v, RecordKind) for v in value)
+    if not kinds:
+        raise ValueError(f"{name} must name at least one record kind; got an empty set")
+    positive = sorted(k.value for k in kinds - NEGATIVE_KINDS)
+    if positive:
+        raise ValueError(f"{name} must hold negative record kinds only; got {positive[0]!r}")
+    return kinds
+
+
+@dataclass(frozen=True)
+class RuleConfig:
+    """Thresholds of the warning rules (frozen, validated on construction).
+
+    Enum-valued fields accept their codes (``"quantile"``, ``"serious"``); kind sets accept any
+    iterable of kinds or codes and are stored as frozensets.
+
+    Parameters
+    ----------
+    window_months
+        W of the frequency rules, in [1, 120] (default 24).
+    same_domain_min_count
+        Penalties in one domain that make 同一领域频繁违法, in [2, 100] (default 3).
+    multi_domain_min_domains
+        Domains that make 多个领域多次违法, in [2, 14] (default 2).
+    multi_domain_min_total
+        Penalties in total for 多个领域多次违法, ≥ ``multi_domain_min_domains`` and ≤ 100
+        (default 3).
+    escalate_count
+        Counted penalties that make a frequency hit red whatever their severity,
+        ≥ both counts above and ≤ 1000 (default 6).
+    penalty_kinds
+        What counts as a penalty (default :data:`PENALTY_KINDS`); negative kinds only.
+    penalty_min_severity
+        The least severity a penalty must have to count (default ``minor``: all count).
+    reoffence_kinds
+        What counts as a new violation after a commitment or a repair (default
+        :data:`REOFFENCE_KINDS`); negative kinds only.
+    reoffence_window_months
+        How long after a commitment or a repair a new violation counts, in [1, 120]
+        (default 24).
+    linked_threshold
+        The linked-risk bar of the ``linked_risk`` rule: a quantile in (0, 1) (default 0.99)
+        or, with ``linked_threshold_mode = "absolute"``, a value > 0.
+    linked_threshold_mode
+        ``quantile`` (default) or ``absolute``.
+    linked_top_sources
+        Linked source records cited per hit, in [1, 20] (default 3).
+    shell_age_months
+        An enterprise founded within this many months of ``as_of`` is young, in [1, 120]
+        (default 24).
+    shell_min_share
+        A shareholder at or above this share is major, in (0, 1] (default 0.3).
+    shell_list_kinds
+        The serious-dishonesty list (default :data:`SERIOUS_LIST_KINDS`); negative kinds only.
+    shell_max_paths
+        换壳 paths kept in the evidence per hit, in [1, 100] (default 10; the record ids of
+        every path are kept).
+    propagation
+        Weights and hops of the linked risk (default ``PropagationConfig()``).
+    rules
+        The rules to run (default: all).
+
+    Raises
+    ------
+    TypeError
+        If a field has the wrong type.
+    ValueError
+        If a field is out of range, as ``"<field> must be <rule>; got <value>"``.
+    """
+
+    window_months: int = 24
+    same_domain_min_count: int = 3
+    multi_domain_min_domains: int = 2
+    multi_domain_min_total: int = 3
+    escalate_count: int = 6
+    penalty_kinds: frozenset[RecordKind] = PENALTY_KINDS
+    penalty_min_severity: Severity = Severity.minor
+    reoffence_kinds: frozenset[RecordKind] = REOFFENCE_KINDS
+    reoffence_window_months: int = 24
+    linked_threshold: float = 0.99
+    linked_threshold_mode: ThresholdMode = ThresholdMode.quantile
+    linked_top_sources: int = 3
+    shell_age_months: int = 24
+    shell_min_share: float = 0.3
+    shell_list_kinds: frozenset[RecordKind] = SERIOUS_LIST_KINDS
+    shell_max_paths: int = 10
+    propagation: PropagationConfig = field(default_factory=PropagationConfig)
+    rules: frozenset[Rule] = frozenset(Rule)
+
+    def __post_init__(self) -> None:
+        put = object.__setattr__
+        put(self, "window_months", _integer("window_months", self.window_months, 1, 120))
+        put(
+            self,
+            "same_domain_min_count",
+            _integer("same_domain_min_count", self.same_domain_min_count, 2, 100),
+        )
+        domains = _integer(
+            "multi_domain_min_domains", self.multi_domain_min_domains, 2, len(Domain)
+        )
+        put(self, "multi_domain_min_domains", domains)
+        put(
+            self,
+            "multi_domain_min_total",
+            _integer("multi_domain_min_total", self.multi_domain_min_total, domains, 100),
+        )
+        floor = max(self.same_domain_min_count, self.multi_domain_min_total)
+        put(self, "escalate_count", _integer("escalate_count", self.escalate_count, floor, 1000))
+        put(self, "penalty_kinds", _kinds("penalty_kinds", self.penalty_kinds))
+        put(
+            self,
+            "penalty_min_severity",
+            _member("penalty_min_severity", self.penalty_min_severity, Severity),
+        )
+        put(self, "reoffence_kinds", _kinds("reoffence_kinds", self.reoffence_kinds))
+        put(
+            self,
+            "reoffence_window_months",
+            _integer("reoffence_window_months", self.reoffence_window_months, 1, 120),
+        )
+        mode = _member("linked_threshold_mode", self.linked_threshold_mode, ThresholdMode)
+        put(self, "linked_threshold_mode", mode)
+        threshold = _real("linked_threshold", self.linked_threshold)
+        if mode == ThresholdMode.quantile and not 0 < threshold < 1:
+            raise ValueError(
+                f"linked_threshold must be in (0, 1) as a quantile; got {self.linked_threshold!r}"
+            )
+        if mode == ThresholdMode.absolute and threshold <= 0:
+            raise ValueError(
+                f"linked_threshold must be > 0 as an absolute value; got {self.linked_threshold!r}"
+            )
+        put(self, "linked_threshold", threshold)
+        put(
+            self,
+            "linked_top_sources",
+            _integer("linked_top_sources", self.linked_top_sources, 1, 20),
+        )
+        put(self, "shell_age_months", _integer("shell_age_months", self.shell_age_months, 1, 120))
+        share = _real("shell_min_share", self.shell_min_share)
+        if not 0 < share <= 1:
+            raise ValueError(f"shell_min_share must be in (0, 1]; got {self.shell_min_share!r}")
+        put(self, "shell_min_share", share)
+        put(self, "shell_list_kinds", _kinds("shell_list_kinds", self.shell_list_kinds))
+        put(self, "shell_max_paths", _integer("shell_max_paths", self.shell_max_paths, 1, 100))
+        if not isinstance(self.propagation, PropagationConfig):
+            raise TypeError(
+                f"propagation must be a PropagationConfig; got {type(self.propagation).__name__}"
+            )
+        if isinstance(self.rules, str) or not isinstance(self.rules, Iterable):
+            raise TypeError(f"rules must be a set of rules; got {type(self.rules).__name__}")
+        rules = frozenset(_member("rules entries", r, Rule) for r in self.rules)
+        if not rules:
+            raise ValueError("rules must name at least one rule; got an empty set")
+        put(self, "rules", rules)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready parameters (kind sets as sorted code lists), e.g. for a run's log."""
+        out: dict[str, Any] = {}
+        for name in self.__dataclass_fields__:
+            value = getattr(self, name)
+            if name == "propagation":
+                out[name] = value.to_dict()
+            elif isinstance(value, frozenset):
+                out[name] = sorted(str(v) for v in value)
+            elif isinstance(value, StrEnum):
+                out[name] = value.value
+            else:
+                out[name] = value
+        return out
+
+
+# --------------------------------------------------------------------------- hits
+
+
+@dataclass(frozen=True)
+class RuleHit:
+    """One enterprise caught by one rule on one date.
+
+    Attributes
+    ----------
+    uscc : str
+        The enterprise.
+    rule : Rule
+    level : Level
+    domains : tuple of Domain
+        In :class:`~risk.contract.Domain` order.
+    regulators : tuple of str
+        The regulator of each domain (same order), from :func:`risk.contract.regulator_for`.
+    evidence : dict
+        JSON-ready; always has ``record_ids`` (sorted) and ``records``.
+    as_of : datetime.date
+        The run date.
+    """
+
+    uscc: str
+    rule: Rule
+    level: Level
+    domains: tuple[Domain, ...]
+    regulators: tuple[str, ...]
+    evidence: dict[str, Any]
+    as_of: date
+
+    @property
+    def record_ids(self) -> tuple[str, ...]:
+        """Every record id the evidence cites (the key of "new evidence")."""
+        return tuple(self.evidence["record_ids"])
+
+    @property
+    def fingerprint(self) -> str:
+        """SHA-256 of the cited record ids and related enterprises (not of decaying scores)."""
+        return evidence_fingerprint(self.evidence)
+
+
+def evidence_fingerprint(evidence: Mapping[str, Any]) -> str:
+    """SHA-256 (hex) of an evidence's ``record_ids`` and ``related`` enterprises."""
+    payload = json.dumps(
+        {
+            "record_ids": sorted(evidence.get("record_ids", ())),
+            "related": sorted(evidence.get("related", ())),
+        },
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def _ordered_domains(values: Iterable[str]) -> tuple[Domain, ...]:
+    return tuple(Domain(d) for d in sorted(set(values), key=_DOMAIN_ORDER.__getitem__))
+
+
+def _make_hit(
+    uscc: str,
+    rule: Rule,
+    level: Level,
+    domains: Iterable[str],
+    evidence: dict[str, Any],
+    as_of: pd.Timestamp,
+) -> RuleHit:
+    ordered = _ordered_domains(domains)
+    evidence["record_ids"] = sorted(set(evidence["record_ids"]))
+    evidence.setdefault("related", [])
+    return RuleHit(
+        uscc=str(uscc),
+        rule=rule,
+        level=level,
+        domains=ordered,
+        regulators=tuple(regulator_for(d) for d in ordered),
+        evidence=evidence,
+        as_of=as_of.date(),
+    )
+
+
+def hits_frame(hits: Sequence[RuleHit]) -> pd.DataFrame:
+    """One row per hit: uscc, rule, level, domains, regulators, n_records, fingerprint, as_of.
+
+    ``domains`` and ``regulators`` are comma-joined; handy for counting and notebooks.
+    """
+    return pd.DataFrame(
+        {
+            "uscc": [h.uscc for h in hits],
+            "rule": [h.rule.value for h in hits],
+            "level": [h.level.value for h in hits],
+            "domains": [",".join(d.value for d in h.domains) for h in hits],
+            "regulators": [",".join(h.regulators) for h in hits],
+            "n_records": [len(h.record_ids) for h in hits],
+            "fingerprint": [h.fingerprint for h in hits],
+            "as_of": [h.as_of for h in hits],
+        },
+        columns=[
+            "uscc",
+            "rule",
+            "level",
+            "domains",
+            "regulators",
+            "n_records",
+            "fingerprint",
+            "as_of",
+        ],
+    )
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+def _require(frame: Any, table: str, columns: Sequence[str]) -> pd.DataFrame:
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"{table} must be a pandas DataFrame; got {type(frame).__name__}")
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise MissingColumnsError(table, missing, "RuleInputs")
+    return frame
+
+
+def _dates(frame: pd.DataFrame, column: str) -> pd.Series:
+    if column not in frame.columns:
+        return pd.Series(pd.NaT, index=frame.index, dtype="datetime64[s]")
+    return pd.to_datetime(frame[column]).astype("datetime64[s]")
+
+
+def existing_on(enterprises: pd.DataFrame, as_of: date | pd.Timestamp | str) -> np.ndarray:
+    """Which enterprises exist on ``as_of``: founded on or before it and not closed by then.
+
+    Parameters
+    ----------
+    enterprises
+        Columns ``founded`` and optionally ``closed`` (注销 / 吊销 date).
+    as_of
+        The date.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        One value per row.
+    """
+    t = as_of_timestamp(as_of)
+    founded = _dates(enterprises, "founded")
+    closed = _dates(enterprises, "closed")
+    return np.asarray((founded <= t) & (closed.isna() | (closed > t)), dtype=bool)
+
+
+@dataclass(frozen=True, eq=False)
+class RuleInputs:
+    """The contract frames the rules read (dates as datetime64).
+
+    Parameters
+    ----------
+    enterprises
+        ``uscc``, ``name``, ``founded`` and optionally ``closed`` and the other contract
+        columns (the linked-risk graph carries them).
+    persons
+        ``person_id``, ``name``.
+    roles
+        ``uscc``, ``holder_type``, ``holder_id``, ``role``, ``start`` and optionally ``share``,
+        ``end``: *all* roles begun by the run date, ended or not (疑似换壳 asks who *was* a
+        legal representative).
+    records
+        Contract records: ``record_id``, ``subject_type``, ``subject_id``, ``kind``, ``domain``,
+        ``severity``, ``decided``, ``publicity_end``, ``repaired``, ``removed`` and optionally
+        ``subject_name``.
+
+    Raises
+    ------
+    TypeError
+        If a table is not a DataFrame.
+    MissingColumnsError
+        If a table lacks a required column.
+    """
+
+    enterprises: pd.DataFrame
+    persons: pd.DataFrame
+    roles: pd.DataFrame
+    records: pd.DataFrame
+
+    def __post_init__(self) -> None:
+        _require(self.enterprises, "enterprises", _ENTERPRISE_COLUMNS)
+        _require(self.persons, "persons", _PERSON_COLUMNS)
+        _require(self.roles, "roles", _ROLE_COLUMNS)
+        _require(self.records, "records", _RECORD_COLUMNS)
+
+    @classmethod
+    def from_store(cls, engine: Engine, as_of: date | pd.Timestamp | str) -> RuleInputs:
+        """Read what the rules need on ``as_of``: nothing decided or begun after it.
+
+        Parameters
+        ----------
+        engine
+            A migrated store.
+        as_of
+            The run date.
+
+        Returns
+        -------
+        RuleInputs
+        """
+        day = as_of_timestamp(as_of).date()
+        roles = contract_table("roles")
+        records = contract_table("records")
+        return cls(
+            enterprises=read_table(engine, "enterprises"),
+            persons=read_table(engine, "persons", columns=list(_PERSON_COLUMNS)),
+            roles=read_table(engine, "roles", where=[roles.c.start <= day]),
+            records=read_table(engine, "records", where=[records.c.decided <= day]),
+        )
+
+
+# --------------------------------------------------------------------------- the rules
+
+
+class _Context:
+    """Everything the rules share for one run: the date, the active mask, the names."""
+
+    def __init__(self, data: RuleInputs, as_of: pd.Timestamp, config: RuleConfig) -> None:
+        self.t = as_of
+        self.config = config
+        ents = data.enterprises
+        exists = existing_on(ents, as_of)
+        ids = ents["uscc"].astype(str)
+        self.enterprises = ents.assign(
+            uscc=ids, founded=_dates(ents, "founded"), closed=_dates(ents, "closed"), exists=exists
+        )
+        self.gone = frozenset(ids[~exists])
+        records = data.records.copy()
+        for column in ("decided", "publicity_end", "repaired", "removed"):
+            records[column] = _dates(records, column)
+        records["subject_id"] = records["subject_id"].astype(str)
+        records["record_id"] = records["record_id"].astype(str)
+        records = records[records["decided"] <= as_of]
+        records["active"] = active_mask(
+            records["decided"],
+            records["publicity_end"],
+            records["repaired"],
+            records["removed"],
+            as_of,
+        )
+        records["negative"] = records["kind"].isin([k.value for k in NEGATIVE_KINDS])
+        self.all_records = records
+        self.records = records[records["subject_type"] == SubjectType.enterprise.value]
+        names = dict(zip(ids, ents["name"].astype(object), strict=True))
+        if "subject_name" in records.columns:
+            for subject, name in zip(
+                self.records["subject_id"], self.records["subject_name"], strict=True
+            ):
+                if subject not in names and isinstance(name, str) and name.strip():
+                    names[subject] = name
+        self.names = names
+        self.persons = dict(
+            zip(
+                data.persons["person_id"].astype(str),
+                data.persons["name"].astype(object),
+                strict=True,
+            )
+        )
+        self.data = data
+
+    def name(self, uscc: str) -> str:
+        value = self.names.get(uscc)
+        return value if isinstance(value, str) and value.strip() else uscc
+
+    def holder_name(self, holder_type: str, holder_id: str) -> str:
+        if holder_type == HolderType.person.value:
+            value = self.persons.get(holder_id)
+            if not isinstance(value, str) or not value.strip():
+                return "未登记自然人"
+            return mask_name(value)
+        return self.name(holder_id)
+
+    def active_enterprise_records(self) -> pd.DataFrame:
+        recs = self.records
+        return recs[recs["active"].to_numpy() & ~recs["subject_id"].isin(self.gone).to_numpy()]
+
+
+def _iso(values: pd.Series) -> list[str]:
+    return pd.to_datetime(values).dt.strftime("%Y-%m-%d").tolist()
+
+
+def _by_subject(frame: pd.DataFrame) -> dict[str, list[Entry]]:
+    """The records of each subject as evidence entries, by decision date then id.
+
+    Built once per frame with plain lists: per-hit pandas calls would cost seconds.
+    """
+    ordered = frame.sort_values(["subject_id", "decided", "record_id"], kind="stable")
+    out: dict[str, list[Entry]] = {}
+    for subject, record_id, kind, domain, severity, decided in zip(
+        ordered["subject_id"].tolist(),
+        ordered["record_id"].tolist(),
+        ordered["kind"].astype(str).tolist(),
+        ordered["domain"].astype(str).tolist(),
+        ordered["severity"].astype(str).tolist(),
+        _iso(ordered["decided"]),
+        strict=True,
+    ):
+        out.setdefault(subject, []).append(
+            {
+                "record_id": record_id,
+                "kind": kind,
+                "domain": domain,
+                "severity": severity,
+                "decided": decided,
+            }
+        )
+    return out
+
+
+def _rank(entry: Entry) -> int:
+    return _SEVERITY_RANK.get(entry["severity"], 1)
+
+
+def _severity_rank(frame: pd.DataFrame) -> pd.Series:
+    return frame["severity"].map(_SEVERITY_RANK).fillna(1).astype(int)
+
+
+def _domain_counts(entries: Sequence[Entry]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for entry in entries:
+        counts[entry["domain"]] = counts.get(entry["domain"], 0) + 1
+    return {d: counts[d] for d in sorted(counts, key=_DOMAIN_ORDER.__getitem__)}
+
+
+def _penalties(ctx: _Context) -> pd.DataFrame:
+    config = ctx.config
+    recs = ctx.active_enterprise_records()
+    start = ctx.t - pd.DateOffset(months=config.window_months)
+    keep = (
+        recs["kind"].isin([k.value for k in config.penalty_kinds])
+        & (recs["decided"] > start)
+        & (_severity_rank(recs) >= _SEVERITY_RANK[config.penalty_min_severity.value])
+    )
+    return recs[keep.to_numpy()]
+
+
+def _frequency_level(entries: Sequence[Entry], counted: int, config: RuleConfig) -> Level:
+    top = max(_rank(e) for e in entries)
+    if top >= 2 or counted >= config.escalate_count:
+        return Level.red
+    return Level.yellow if top == 0 else Level.orange
+
+
+def _window(ctx: _Context) -> dict[str, str]:
+    start = ctx.t - pd.DateOffset(months=ctx.config.window_months)
+    return {"after": start.date().isoformat(), "until": ctx.t.date().isoformat()}
+
+
+def _same_domain(ctx: _Context, penalties: pd.DataFrame) -> list[RuleHit]:
+    config = ctx.config
+    counts = penalties.groupby(["subject_id", "domain"]).size()
+    frequent = counts[counts >= config.same_domain_min_count]
+    if frequent.empty:
+        return []
+    keys = pd.MultiIndex.from_frame(penalties[["subject_id", "domain"]])
+    hits = []
+    for uscc, entries in sorted(_by_subject(penalties[keys.isin(frequent.index)]).items()):
+        per_domain = _domain_counts(entries)
+        evidence = {
+            "record_ids": [e["record_id"] for e in entries],
+            "records": entries,
+            "window": _window(ctx),
+            "counts": per_domain,
+            "summary": "；".join(
+                f"{zh_label(Domain(d))}领域 {n} 次处罚" for d, n in per_domain.items()
+            ),
+        }
+        level = _frequency_level(entries, max(per_domain.values()), config)
+        hits.append(_make_hit(uscc, Rule.same_domain_frequent, level, per_domain, evidence, ctx.t))
+    return hits
+
+
+def _multi_domain(ctx: _Context, penalties: pd.DataFrame) -> list[RuleHit]:
+    config = ctx.config
+    per = penalties.groupby("subject_id").agg(
+        domains=("domain", "nunique"), total=("record_id", "size")
+    )
+    caught = per[
+        (per["domains"] >= config.multi_domain_min_domains)
+        & (per["total"] >= config.multi_domain_min_total)
+    ].index
+    hits = []
+    for uscc, entries in sorted(
+        _by_subject(penalties[penalties["subject_id"].isin(caught)]).items()
+    ):
+        per_domain = _domain_counts(entries)
+        evidence = {
+            "record_ids": [e["record_id"] for e in entries],
+            "records": entries,
+            "window": _window(ctx),
+            "counts": per_domain,
+            "summary": f"{len(per_domain)} 个领域共 {len(entries)} 次处罚",
+        }
+        level = _frequency_level(entries, len(entries), config)
+        hits.append(_make_hit(uscc, Rule.multi_domain_repeat, level, per_domain, evidence, ctx.t))
+    return hits
+
+
+def _reoffences(ctx: _Context) -> pd.DataFrame:
+    recs = ctx.active_enterprise_records()
+    kinds = [k.value for k in ctx.config.reoffence_kinds]
+    chosen = recs[recs["kind"].isin(kinds).to_numpy()]
+    return chosen[["record_id", "subject_id", "kind", "domain", "severity", "decided"]]
+
+
+def _reoffence_hits(
+    ctx: _Context,
+    rule: Rule,
+    pairs: pd.DataFrame,
+    earlier: str,
+    earlier_date: str,
+    labels: tuple[str, str, str],
+) -> list[RuleHit]:
+    """Hits of 违诺 / 修复后再犯 from (earlier record, later violation) pairs."""
+    list_name, earlier_key, date_key = labels
+    violations = _by_subject(pairs.drop_duplicates("record_id"))
+    ordered = pairs.sort_values(["subject_id", "decided", "record_id", earlier], kind="stable")
+    pair_lists: dict[str, list[Entry]] = {}
+    for subject, first, first_day, later in zip(
+        ordered["subject_id"].tolist(),
+        ordered[earlier].tolist(),
+        _iso(ordered[earlier_date]),
+        ordered["record_id"].tolist(),
+        strict=True,
+    ):
+        pair_lists.setdefault(subject, []).append(
+            {earlier_key: first, date_key: first_day, "violation": later}
+        )
+    what = "信用承诺" if rule == Rule.after_commitment else "信用修复"
+    hits = []
+    for uscc, entries in sorted(violations.items()):
+        linked_pairs = pair_lists[uscc]
+        firsts = sorted({p[earlier_key] for p in linked_pairs})
+        evidence = {
+            "record_ids": [*firsts, *(e["record_id"] for e in entries)],
+            "records": entries,
+            list_name: firsts,
+            "pairs": linked_pairs,
+            "summary": f"{what}后 {len(entries)} 条失信记录",
+        }
+        top = max(_rank(e) for e in entries)
+        level = {2: Level.red, 1: Level.orange}.get(top, Level.yellow)
+        hits.append(_make_hit(uscc, rule, level, (e["domain"] for e in entries), evidence, ctx.t))
+    return hits
+
+
+def _after_commitment(ctx: _Context, later: pd.DataFrame) -> list[RuleHit]:
+    months = ctx.config.reoffence_window_months
+    recs = ctx.records
+    commitments = recs[recs["kind"] == RecordKind.commitment.value]
+    if commitments.empty or later.empty:
+        return []
+    pairs = commitments[
+        ["record_id", "subject_id", "decided", "publicity_end", "repaired", "removed"]
+    ].merge(later, on="subject_id", suffixes=("_c", ""))
+    in_force = active_mask(
+        pairs["decided_c"],
+        pairs["publicity_end"],
+        pairs["repaired"],
+        pairs["removed"],
+        pairs["decided"],
+    )
+    ends = pairs["decided_c"] + pd.DateOffset(months=months)
+    keep = (pairs["decided"] > pairs["decided_c"]) & (pairs["decided"] < ends) & in_force
+    return _reoffence_hits(
+        ctx,
+        Rule.after_commitment,
+        pairs[keep.to_numpy()],
+        "record_id_c",
+        "decided_c",
+        ("commitments", "commitment", "committed"),
+    )
+
+
+def _after_repair(ctx: _Context, later: pd.DataFrame) -> list[RuleHit]:
+    months = ctx.config.reoffence_window_months
+    recs = ctx.records
+    repaired = recs[
+        (recs["negative"] & recs["repaired"].notna() & (recs["repaired"] <= ctx.t)).to_numpy()
+    ]
+    if repaired.empty or later.empty:
+        return []
+    pairs = repaired[["record_id", "subject_id", "repaired"]].merge(
+        later, on="subject_id", suffixes=("_r", "")
+    )
+    ends = pairs["repaired"] + pd.DateOffset(months=months)
+    keep = (
+        (pairs["decided"] > pairs["repaired"])
+        & (pairs["decided"] < ends)
+        & (pairs["record_id"] != pairs["record_id_r"])
+    )
+    return _reoffence_hits(
+        ctx,
+        Rule.after_repair,
+        pairs[keep.to_numpy()],
+        "record_id_r",
+        "repaired",
+        ("repaired_records", "repaired_record", "repaired"),
+    )
+
+
+def _linked(ctx: _Context) -> list[RuleHit]:
+    config = ctx.config
+    own = ctx.active_enterprise_records()
+    own = own[own["negative"].to_numpy()]
+    if own.empty:
+        return []
+    data = ctx.data
+    snapshot = GraphSnapshot.from_frames(data.enterprises, data.persons, data.roles, ctx.t)
+    propagator = RiskPropagator(config.propagation).fit(snapshot)
+    records = ctx.all_records
+    scores = propagator.score(records)
+    existing = ctx.enterprises.loc[ctx.enterprises["exists"].to_numpy(), "uscc"]
+    if existing.empty:
+        return []
+    linked = scores.linked_risk[snapshot.indices_of(existing)]
+    if config.linked_threshold_mode == ThresholdMode.quantile:
+        threshold = float(np.quantile(linked, config.linked_threshold))
+    else:
+        threshold = config.linked_threshold
+    with_own = existing.isin(own["subject_id"]).to_numpy()
+    candidates = existing[with_own & (linked >= threshold) & (linked > 0)]
+    if candidates.empty:
+        return []
+    others = propagator.linked_risk_excluding_self(scores, candidates)
+    caught = others[(others >= threshold) & (others > 0)].sort_index()
+    own_entries = _by_subject(own[own["subject_id"].isin(caught.index)])
+    hits = []
+    for uscc, value in caught.items():
+        mine = own_entries[str(uscc)]
+        explanation = explain(
+            snapshot, scores, records, str(uscc), top=config.linked_top_sources + len(mine)
+        )
+        sources = [s for s in explanation.sources if not s.from_self]
+        sources = sources[: config.linked_top_sources]
+        evidence = {
+            "record_ids": [*(e["record_id"] for e in mine), *(s.record_id for s in sources)],
+            "records": mine,
+            "linked_risk": round(float(value), 6),
+            "threshold": round(threshold, 6),
+            "threshold_mode": config.linked_threshold_mode.value,
+            "sources": [
+                {
+                    "record_id": s.record_id,
+                    "kind": s.kind.value,
+                    "domain": s.domain.value,
+                    "subject_name": s.subject_name,
+                    "subject_type": s.subject_type,
+                    "contribution": round(s.contribution, 6),
+                    "path": s.sentence,
+                }
+                for s in sources
+            ],
+            "related": sorted(
+                {s.subject_id for s in sources if s.subject_type == "enterprise"} - {uscc}
+            ),
+            "summary": (
+                f"关联风险 {value:.3f} ≥ 阈值 {threshold:.3f}，且本企业有在公示期内的失信记录"
+            ),
+        }
+        level = Level.orange if max(_rank(e) for e in mine) >= 2 else Level.yellow
+        hits.append(
+            _make_hit(
+                str(uscc), Rule.linked_risk, level, (e["domain"] for e in mine), evidence, ctx.t
+            )
+        )
+    return hits
+
+
+def _major(roles: pd.DataFrame, min_share: float) -> np.ndarray:
+    share = pd.to_numeric(roles["share"]).to_numpy(dtype=np.float64)
+    role = roles["role"].astype(str).to_numpy()
+    with np.errstate(invalid="ignore"):
+        big = share >= min_share - 1e-12
+    return np.asarray(
+        (role == Role.legal_rep.value) | ((role == Role.shareholder.value) & big), dtype=bool
+    )
+
+
+def _shell_ties(ctx: _Context, young: pd.Series, listed: pd.Index) -> pd.DataFrame:
+    """Rows (young uscc, holder, role in it, listed uscc, role there, tie end) of 换壳 paths."""
+    t = ctx.t
+    roles = ctx.data.roles
+    roles = pd.DataFrame(
+        {
+            "uscc": roles["uscc"].astype(str),
+            "holder_type": roles["holder_type"].astype(str),
+            "holder_id": roles["holder_id"].astype(str),
+            "role": roles["role"].astype(str),
+            "share": (pd.to_numeric(roles["share"]) if "share" in roles.columns else np.nan),
+            "start": _dates(roles, "start"),
+            "end": _dates(roles, "end"),
+        }
+    )
+    begun = roles[(roles["start"] <= t).to_numpy() & _major(roles, ctx.config.shell_min_share)]
+    present = begun[(begun["end"].isna() | (begun["end"] > t)).to_numpy()]
+    holders = present.loc[
+        present["uscc"].isin(young).to_numpy(),
+        ["uscc", "holder_type", "holder_id", "role", "share"],
+    ]
+    ties = begun.loc[
+        begun["uscc"].isin(listed).to_numpy(),
+        ["uscc", "holder_type", "holder_id", "role", "share", "end"],
+    ]
+    via = holders.merge(ties, on=["holder_type", "holder_id"], suffixes=("", "_listed"))
+    via = via[(via["uscc"] != via["uscc_listed"]).to_numpy()]
+    direct = holders[
+        (
+            (holders["holder_type"] == HolderType.enterprise.value)
+            & holders["holder_id"].isin(listed)
+            & (holders["holder_id"] != holders["uscc"])
+        ).to_numpy()
+    ]
+    direct = direct.assign(
+        uscc_listed=direct["holder_id"],
+        role_listed=None,
+        share_listed=np.nan,
+        end=pd.Series(pd.NaT, index=direct.index, dtype="datetime64[s]"),
+    )
+    frames = [f for f in (via, direct) if len(f)]
+    if not frames:
+        return via
+    return pd.concat(frames, ignore_index=True).sort_values(
+        ["uscc", "uscc_listed", "holder_type", "holder_id", "role", "role_listed"],
+        kind="stable",
+    )
+
+
+def _shell(ctx: _Context) -> list[RuleHit]:
+    config = ctx.config
+    ents = ctx.enterprises
+    young_from = ctx.t - pd.DateOffset(months=config.shell_age_months)
+    young = ents.loc[(ents["exists"] & (ents["founded"] > young_from)).to_numpy(), "uscc"]
+    recs = ctx.records
+    listed_records = recs[
+        (recs["active"] & recs["kind"].isin([k.value for k in config.shell_list_kinds])).to_numpy()
+    ]
+    if young.empty or listed_records.empty:
+        return []
+    ties = _shell_ties(ctx, young, pd.Index(listed_records["subject_id"].unique()))
+    if ties.empty:
+        return []
+    by_listed = _by_subject(listed_records)
+    own = ctx.active_enterprise_records()
+    own_negative = set(own.loc[own["negative"].to_numpy(), "subject_id"])
+    founded = dict(zip(ents["uscc"], _iso(ents["founded"]), strict=True))
+
+    # One path per (young enterprise, holder, listed enterprise), its roles joined.
+    paths: dict[str, dict[tuple[str, str, str], dict[str, Any]]] = {}
+    for row in ties.itertuples(index=False):
+        key = (row.holder_type, row.holder_id, row.uscc_listed)
+        path = paths.setdefault(row.uscc, {}).setdefault(
+            key, {"roles": [], "roles_listed": [], "current": False}
+        )
+        text = role_text(row.role, row.share)
+        if text not in path["roles"]:
+            path["roles"].append(text)
+        if not pd.isna(row.role_listed):
+            listed_text = role_text(row.role_listed, row.share_listed)
+            if listed_text not in path["roles_listed"]:
+                path["roles_listed"].append(listed_text)
+        path["current"] |= pd.isna(row.end) or row.end > ctx.t
+
+    hits = []
+    for uscc in sorted(paths):
+        tied = paths[uscc]
+        listed_ids = sorted({key[2] for key in tied})
+        sources = [e for u in listed_ids for e in by_listed[u]]
+        first_listing = min(e["decided"] for e in sources)
+        described = [
+            _shell_path(ctx, key, path, by_listed[key[2]])
+            for key, path in list(tied.items())[: config.shell_max_paths]
+        ]
+        after_listing = founded[uscc] >= first_listing
+        evidence = {
+            "record_ids": [e["record_id"] for e in sources],
+            "records": sources,
+            "founded": founded[uscc],
+            "founded_after_listing": after_listing,
+            "paths": described,
+            "n_paths": len(tied),
+            "related": listed_ids,
+            "summary": (
+                f"成立于 {founded[uscc]} 的企业，其法定代表人或主要股东关联 {len(listed_ids)} "
+                f"家严重失信主体" + ("（成立于其列入名单之后）" if after_listing else "")
+            ),
+        }
+        if uscc in own_negative:
+            level = Level.red
+        else:
+            level = Level.orange if after_listing else Level.yellow
+        domains = [Domain.market_regulation.value, *(e["domain"] for e in sources)]
+        hits.append(_make_hit(uscc, Rule.suspected_shell, level, domains, evidence, ctx.t))
+    return hits
+
+
+def _shell_path(
+    ctx: _Context, key: tuple[str, str, str], path: Mapping[str, Any], listed: Sequence[Entry]
+) -> dict[str, Any]:
+    holder_type, holder_id, listed_uscc = key
+    holder = ctx.holder_name(holder_type, holder_id)
+    listed_name = ctx.name(listed_uscc)
+    roles = "、".join(path["roles"])
+    kinds = "、".join(dict.fromkeys(zh_label(RecordKind(e["kind"])) for e in listed))
+    listing = f"{listed_name} 被列入{kinds}（{listed[0]['decided']} 起）"
+    if path["roles_listed"]:
+        tense = "现任" if path["current"] else "曾任"
+        sentence = (
+            f"{roles} {holder} {tense} {listed_name} {'、'.join(path['roles_listed'])}；{listing}"
+        )
+    else:
+        sentence = f"{roles} {holder}：{listing}"
+    return {
+        "holder": holder,
+        "holder_type": holder_type,
+        "roles": path["roles"],
+        "listed_uscc": listed_uscc,
+        "listed_name": listed_name,
+        "roles_in_listed": path["roles_listed"],
+        "current": bool(path["current"]) if path["roles_listed"] else None,
+        "record_ids": [e["record_id"] for e in listed],
+        "sentence": sentence,
+    }
+
+
+def evaluate_rules(
+    data: RuleInputs,
+    as_of: date | pd.Timestamp | str,
+    config: RuleConfig | None = None,
+) -> list[RuleHit]:
+    """Run the warning rules over every enterprise on ``as_of``.
+
+    Parameters
+    ----------
+    data
+        The contract frames (:meth:`RuleInputs.from_store` reads them from the store).
+    as_of
+        The run date: records decided later are ignored, and only records active on it (by
+        :func:`risk.publicity.active_mask`) trigger.
+    config
+        Thresholds; ``None`` means ``RuleConfig()``.
+
+    Returns
+    -------
+    list of RuleHit
+        At most one hit per (enterprise, rule), ordered by rule then USCC.
+
+    Raises
+    ------
+    TypeError
+        If ``data`` is not :class:`RuleInputs` or ``config`` not :class:`RuleConfig`.
+    """
+    if not isinstance(data, RuleInputs):
+        raise TypeError(f"data must be RuleInputs; got {type(data).__name__}")
+    config = RuleConfig() if config is None else config
+    if not isinstance(config, RuleConfig):
+        raise TypeError(f"config must be a RuleConfig; got {type(config).__name__}")
+    ctx = _Context(data, as_of_timestamp(as_of), config)
+    hits: list[RuleHit] = []
+    penalties = _penalties(ctx)
+    later = _reoffences(ctx)
+    if Rule.same_domain_frequent in config.rules:
+        hits += _same_domain(ctx, penalties)
+    if Rule.multi_domain_repeat in config.rules:
+        hits += _multi_domain(ctx, penalties)
+    if Rule.after_commitment in config.rules:
+        hits += _after_commitment(ctx, later)
+    if Rule.after_repair in config.rules:
+        hits += _after_repair(ctx, later)
+    if Rule.linked_risk in config.rules:
+        hits += _linked(ctx)
+    if Rule.suspected_shell in config.rules:
+        hits += _shell(ctx)
+    kept = [h for h in hits if h.uscc not in ctx.gone]
+    for hit in kept:
+        hit.evidence["enterprise_name"] = ctx.names.get(hit.uscc)
+    return kept
