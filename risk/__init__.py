@@ -1,0 +1,94 @@
+"""credlink's data and risk layer: contract, identifiers, store, ingest, graph, warnings.
+
+``risk`` imports no other credlink package. The names below are its public entry points;
+each module's ``__all__`` lists the rest.
+"""
+
+from risk.bods import export_bods, import_bods
+from risk.contract import (
+    REGULATORS,
+    TABLES,
+    Domain,
+    RecordKind,
+    Role,
+    Severity,
+    regulator_for,
+)
+from risk.exceptions import (
+    IllegalTransitionError,
+    InvalidIdentifierError,
+    MissingColumnsError,
+    RiskError,
+    UnknownEntityError,
+    UnknownTableError,
+    UnknownWarningError,
+)
+from risk.grades import grade_enterprises, watchlist
+from risk.graph import GraphSnapshot
+from risk.identifiers import (
+    check_uscc,
+    hash_resident_id,
+    make_uscc,
+    mask_name,
+    mask_resident_id,
+    validate_uscc,
+)
+from risk.ingest import IngestSummary, ingest_file, ingest_paths
+from risk.ownership import actual_controllers, related_groups
+from risk.propagation import PropagationConfig, RiskPropagator, RiskScores, explain
+from risk.publicity import active_mask, is_active, resolve_publicity
+from risk.rules import RuleConfig, evaluate_rules
+from risk.store import migrate, open_engine, read_table
+from risk.synth import SynthConfig, generate_county, write_county
+from risk.warnings import list_warnings, run_warnings, transition
+
+__all__ = [
+    "REGULATORS",
+    "TABLES",
+    "Domain",
+    "GraphSnapshot",
+    "IllegalTransitionError",
+    "IngestSummary",
+    "InvalidIdentifierError",
+    "MissingColumnsError",
+    "PropagationConfig",
+    "RecordKind",
+    "RiskError",
+    "RiskPropagator",
+    "RiskScores",
+    "Role",
+    "RuleConfig",
+    "Severity",
+    "SynthConfig",
+    "UnknownEntityError",
+    "UnknownTableError",
+    "UnknownWarningError",
+    "active_mask",
+    "actual_controllers",
+    "check_uscc",
+    "evaluate_rules",
+    "explain",
+    "export_bods",
+    "generate_county",
+    "grade_enterprises",
+    "hash_resident_id",
+    "import_bods",
+    "ingest_file",
+    "ingest_paths",
+    "is_active",
+    "list_warnings",
+    "make_uscc",
+    "mask_name",
+    "mask_resident_id",
+    "migrate",
+    "open_engine",
+    "read_table",
+    "regulator_for",
+    "related_groups",
+    "resolve_publicity",
+    "run_warnings",
+    "transition",
+    "validate_uscc",
+    "watchlist",
+    "write_county",
+]
