@@ -49,7 +49,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -68,7 +68,8 @@ from risk.contract import (
     enum_lookup,
     zh_label,
 )
-from risk.exceptions import BodsValidationError, InvalidFrameError
+from risk.exceptions import BodsValidationError
+from risk.frames import require_frame
 from risk.identifiers import mask_name, normalize_uscc
 from risk.ownership import UNKNOWN_HOLDER, roles_present_on
 from risk.store import coerce_frame
@@ -181,17 +182,6 @@ _REPORT_COLUMNS = (
 
 
 # --------------------------------------------------------------------------- export
-
-
-def _require(frame: Any, name: str, columns: Iterable[str]) -> pd.DataFrame:
-    if not isinstance(frame, pd.DataFrame):
-        raise TypeError(f"{name} must be a pandas DataFrame; got {type(frame).__name__}")
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise InvalidFrameError(
-            f"{name} must have column(s) {', '.join(missing)}; got {', '.join(map(str, frame))}"
-        )
-    return frame
 
 
 def _iso(value: Any) -> str | None:
@@ -312,8 +302,8 @@ def export_bods(
     statement (identifier only) so every relationship resolves. See the module docstring for
     the full mapping.
     """
-    _require(enterprises, "enterprises", ("uscc", "name"))
-    _require(persons, "persons", ("person_id", "name"))
+    require_frame(enterprises, "enterprises", ("uscc", "name"))
+    require_frame(persons, "persons", ("person_id", "name"))
     present = roles_present_on(roles, as_of)  # validates roles and as_of
     t = pd.Timestamp(as_of).normalize()
     if include_ended:
@@ -733,7 +723,7 @@ class BodsImport:
         """
         enterprises = self.enterprises.copy()
         if existing_enterprises is not None and len(enterprises):
-            _require(existing_enterprises, "existing_enterprises", ("uscc",))
+            require_frame(existing_enterprises, "existing_enterprises", ("uscc",))
             enterprises = _fill_from(enterprises, existing_enterprises, "uscc")
         closed = enterprises["closed"].notna()
         enterprises["kind"] = enterprises["kind"].where(
@@ -749,7 +739,7 @@ class BodsImport:
         )
         persons = self.persons.copy()
         if existing_persons is not None and len(persons):
-            _require(existing_persons, "existing_persons", ("person_id",))
+            require_frame(existing_persons, "existing_persons", ("person_id",))
             known = existing_persons.drop_duplicates("person_id").set_index("person_id")
             if "name" in known:
                 masked = persons["name"].isna() | persons["name"].astype(str).str.contains(

@@ -54,7 +54,8 @@ from scipy import sparse
 from sqlalchemy import Engine, or_
 
 from risk.contract import ROLE_LABELS, HolderType, Role
-from risk.exceptions import MissingColumnsError, UnknownEntityError
+from risk.exceptions import UnknownEntityError
+from risk.frames import require_frame
 from risk.identifiers import mask_name
 from risk.store import contract_table, read_table
 
@@ -142,14 +143,6 @@ def _segments(indptr: IntArray, rows: IntArray) -> npt.NDArray[np.int64]:
         return np.empty(0, dtype=np.int64)
     out_start = np.cumsum(lengths) - lengths
     return np.repeat(starts - out_start, lengths) + np.arange(total, dtype=np.int64)
-
-
-def _require(frame: pd.DataFrame, table: str, columns: Sequence[str]) -> None:
-    if not isinstance(frame, pd.DataFrame):
-        raise TypeError(f"{table} must be a pandas DataFrame; got {type(frame).__name__}")
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise MissingColumnsError(table, missing, "GraphSnapshot.from_frames")
 
 
 def _dates(values: Any, n: int) -> npt.NDArray[np.datetime64]:
@@ -440,16 +433,16 @@ class GraphSnapshot:
 
         Raises
         ------
-        MissingColumnsError
+        InvalidFrameError
             If a frame lacks a required column.
         ValueError
             On duplicate ids, an id that is both an enterprise and a person, a holder type that
             contradicts the holder's table, an unknown role or a share outside [0, 1].
         """
         t = as_of_timestamp(as_of)
-        _require(enterprises, "enterprises", ("uscc", "name"))
-        _require(persons, "persons", ("person_id", "name"))
-        _require(roles, "roles", ("uscc", "holder_type", "holder_id", "role", "start"))
+        require_frame(enterprises, "enterprises", ("uscc", "name"))
+        require_frame(persons, "persons", ("person_id", "name"))
+        require_frame(roles, "roles", ("uscc", "holder_type", "holder_id", "role", "start"))
 
         # Set operations on ids go through pandas' hash tables (numpy's are quadratic on
         # strings).

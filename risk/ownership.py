@@ -40,6 +40,7 @@ from scipy.sparse.csgraph import connected_components
 
 from risk.contract import HolderType, Role
 from risk.exceptions import InvalidFrameError
+from risk.frames import require_frame
 from risk.graph import present_on
 from risk.identifiers import mask_name
 
@@ -87,17 +88,6 @@ class OwnershipDataWarning(UserWarning):
 
 
 # --------------------------------------------------------------------------- validation
-
-
-def _require_frame(frame: Any, name: str, columns: Iterable[str]) -> pd.DataFrame:
-    if not isinstance(frame, pd.DataFrame):
-        raise TypeError(f"{name} must be a pandas DataFrame; got {type(frame).__name__}")
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise InvalidFrameError(
-            f"{name} must have column(s) {', '.join(missing)}; got {', '.join(map(str, frame))}"
-        )
-    return frame
 
 
 def _as_timestamp(value: Any, name: str = "as_of") -> pd.Timestamp:
@@ -163,7 +153,7 @@ def roles_present_on(roles: pd.DataFrame, as_of: date | str | pd.Timestamp) -> p
     InvalidFrameError
         If a required column is missing.
     """
-    _require_frame(roles, "roles", _ROLE_COLUMNS)
+    require_frame(roles, "roles", _ROLE_COLUMNS)
     start = pd.to_datetime(roles["start"]).to_numpy(dtype="datetime64[s]")
     end = (
         pd.to_datetime(roles["end"]).to_numpy(dtype="datetime64[s]")
@@ -238,7 +228,7 @@ def related_groups(
 
     pieces = [subject, holder[holder_is_ent], touched]
     if enterprises is not None:
-        _require_frame(enterprises, "enterprises", ("uscc",))
+        require_frame(enterprises, "enterprises", ("uscc",))
         pieces.append(enterprises["uscc"].dropna().to_numpy().astype(str))
     # Hash-factorise every enterprise id occurrence at once, then rank the distinct ids by
     # sorting them once: index order = USCC order, which makes the group id cheap below.
@@ -320,8 +310,8 @@ def group_statistics(
     InvalidFrameError
         If a frame lacks a required column or a named column.
     """
-    _require_frame(groups, "groups", ("uscc", "group_id", "group_size"))
-    _require_frame(per_enterprise_values, "per_enterprise_values", ("uscc",))
+    require_frame(groups, "groups", ("uscc", "group_id", "group_size"))
+    require_frame(per_enterprise_values, "per_enterprise_values", ("uscc",))
     value_cols = [c for c in per_enterprise_values.columns if c != "uscc"]
     if count is None and total is None and maximum is None:
         kinds = per_enterprise_values[value_cols].dtypes
@@ -907,13 +897,13 @@ class _Labels:
         self.person_names: Mapping[str, str] = {}
         self.enterprise_names: Mapping[str, str] = {}
         if persons is not None:
-            _require_frame(persons, "persons", ("person_id", "name"))
+            require_frame(persons, "persons", ("person_id", "name"))
             named = persons.dropna(subset=["person_id", "name"])
             self.person_names = dict(
                 zip(named["person_id"].astype(str), named["name"].astype(str), strict=True)
             )
         if enterprises is not None:
-            _require_frame(enterprises, "enterprises", ("uscc", "name"))
+            require_frame(enterprises, "enterprises", ("uscc", "name"))
             named = enterprises.dropna(subset=["uscc", "name"])
             self.enterprise_names = dict(
                 zip(named["uscc"].astype(str), named["name"].astype(str), strict=True)
@@ -1035,7 +1025,7 @@ def actual_controllers(
     """
     limit = _check_threshold(threshold)
     if enterprises is not None:
-        _require_frame(enterprises, "enterprises", ("uscc",))
+        require_frame(enterprises, "enterprises", ("uscc",))
     own, wanted = _prepare(roles, as_of, subjects, branch_as_owned)
     if subjects is None and enterprises is not None:
         wanted = sorted(set(wanted) | set(enterprises["uscc"].dropna().astype(str)))

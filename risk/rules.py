@@ -119,7 +119,7 @@ from risk.contract import (
     regulator_for,
     zh_label,
 )
-from risk.exceptions import MissingColumnsError
+from risk.frames import require_frame
 from risk.graph import GraphSnapshot, as_of_timestamp, role_text
 from risk.identifiers import mask_name
 from risk.propagation import PropagationConfig, RiskPropagator, explain
@@ -556,15 +556,6 @@ def hits_frame(hits: Sequence[RuleHit]) -> pd.DataFrame:
 # --------------------------------------------------------------------------- inputs
 
 
-def _require(frame: Any, table: str, columns: Sequence[str]) -> pd.DataFrame:
-    if not isinstance(frame, pd.DataFrame):
-        raise TypeError(f"{table} must be a pandas DataFrame; got {type(frame).__name__}")
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise MissingColumnsError(table, missing, "RuleInputs")
-    return frame
-
-
 def _dates(frame: pd.DataFrame, column: str) -> pd.Series:
     if column not in frame.columns:
         return pd.Series(pd.NaT, index=frame.index, dtype="datetime64[s]")
@@ -616,7 +607,7 @@ class RuleInputs:
     ------
     TypeError
         If a table is not a DataFrame.
-    MissingColumnsError
+    InvalidFrameError
         If a table lacks a required column.
     """
 
@@ -626,10 +617,10 @@ class RuleInputs:
     records: pd.DataFrame
 
     def __post_init__(self) -> None:
-        _require(self.enterprises, "enterprises", _ENTERPRISE_COLUMNS)
-        _require(self.persons, "persons", _PERSON_COLUMNS)
-        _require(self.roles, "roles", _ROLE_COLUMNS)
-        _require(self.records, "records", _RECORD_COLUMNS)
+        require_frame(self.enterprises, "enterprises", _ENTERPRISE_COLUMNS)
+        require_frame(self.persons, "persons", _PERSON_COLUMNS)
+        require_frame(self.roles, "roles", _ROLE_COLUMNS)
+        require_frame(self.records, "records", _RECORD_COLUMNS)
 
     @classmethod
     def from_store(cls, engine: Engine, as_of: date | pd.Timestamp | str) -> RuleInputs:

@@ -24,7 +24,7 @@ import pytest
 from sqlalchemy import Engine, insert
 
 from risk.contract import Role
-from risk.exceptions import MissingColumnsError, RiskError, UnknownEntityError
+from risk.exceptions import InvalidFrameError, RiskError, UnknownEntityError
 from risk.graph import ROLE_CODES, GraphSnapshot, as_of_timestamp, role_text
 from risk.identifiers import make_uscc
 from risk.store import contract_table
@@ -370,8 +370,8 @@ def _mutate(table: str, change) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFram
 @pytest.mark.parametrize(
     ("table", "change", "error", "message"),
     [
-        ("roles", lambda f: f.drop(columns="holder_type"), MissingColumnsError,
-         "table 'roles' requires column"),
+        ("roles", lambda f: f.drop(columns="holder_type"), InvalidFrameError,
+         "roles must have column"),
         ("enterprises", lambda f: pd.concat([f, f.head(1)]), ValueError,
          "enterprises.uscc must be unique"),
         ("persons", lambda f: pd.concat([f, pd.DataFrame({"person_id": [A], "name": ["x"]})]),

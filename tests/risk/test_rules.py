@@ -23,7 +23,7 @@ import pytest
 from sqlalchemy import Engine, insert
 
 from risk.contract import Domain, RecordKind, Severity, regulator_for
-from risk.exceptions import MissingColumnsError, RiskError
+from risk.exceptions import InvalidFrameError, RiskError
 from risk.graph import GraphSnapshot
 from risk.identifiers import make_uscc
 from risk.propagation import PropagationConfig, RiskPropagator
@@ -912,7 +912,7 @@ def test_config_validation(kwargs: dict[str, Any], error: type[Exception], match
 
 def test_inputs_validation() -> None:
     data = county([ent(U[0])])
-    with pytest.raises(MissingColumnsError, match=r"table 'records' requires column\(s\) severity"):
+    with pytest.raises(InvalidFrameError, match=r"records must have column\(s\) severity"):
         RuleInputs(
             data.enterprises, data.persons, data.roles, data.records.drop(columns="severity")
         )
@@ -924,4 +924,4 @@ def test_inputs_validation() -> None:
         evaluate_rules(data, AS_OF, {})  # type: ignore[arg-type]
     with pytest.raises(ValueError, match=r"as_of must be a date; got 'soon'"):
         evaluate_rules(data, "soon")
-    assert issubclass(MissingColumnsError, RiskError)
+    assert issubclass(InvalidFrameError, RiskError)
