@@ -21,11 +21,19 @@ from rich.table import Table
 from sqlalchemy import select
 
 from risk.ingest import IngestSummary, ingest_paths
-from risk.store import migrate, open_engine, quarantine
+from risk.store import open_engine, quarantine
 from risk.synth import SynthConfig, generate_county, write_county
 from serving.cli_graph import graph_app, print_top_linked, run_graph
 from serving.cli_warn import demo_warnings, warn_app
-from serving.clicommon import DatabaseOpt, WorkDirOpt, err, out, settings_for
+from serving.clicommon import (
+    DatabaseOpt,
+    WorkDirOpt,
+    err,
+    open_store,
+    out,
+    print_json,
+    settings_for,
+)
 from serving.settings import Settings, load_allowlist
 
 app = typer.Typer(
@@ -76,8 +84,7 @@ def _progress_ingest(
     allowlist: Path | None,
     quiet: bool,
 ) -> IngestSummary:
-    engine = open_engine(settings.store_url)
-    migrate(engine)
+    engine = open_store(settings)
     allow = load_allowlist(allowlist or settings.uscc_allowlist)
     if quiet or not err.is_terminal:
         return ingest_paths(
@@ -197,8 +204,8 @@ def ingest(
 def db_upgrade(database_url: DatabaseOpt = None, work_dir: WorkDirOpt = None) -> None:
     """Create or migrate the store's schema to the newest revision."""
     settings = settings_for(work_dir, database_url)
-    migrate(open_engine(settings.store_url))
-    out.print(f"schema is at the newest revision: {open_engine(settings.store_url).url!r}")
+    engine = open_store(settings)
+    out.print(f"schema is at the newest revision: {engine.url!r}")
 
 
 @quarantine_app.command("list")
@@ -211,15 +218,14 @@ def quarantine_list(
 ) -> None:
     """Show quarantined rows with their file, row number, column and reason."""
     settings = settings_for(work_dir, database_url)
-    engine = open_engine(settings.store_url)
-    migrate(engine)
+    engine = open_store(settings)
     query = select(quarantine).order_by(quarantine.c.id).limit(limit)
     if batch is not None:
         query = query.where(quarantine.c.batch_id == batch)
     with engine.connect() as conn:
         rows = [dict(r._mapping) for r in conn.execute(query)]
     if as_json:
-        sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2, default=str) + "\n")
+        print_json(rows)
         return
     table = Table(title="quarantine")
     for name in ("batch_id", "source", "row_number", "column_name", "reason"):

@@ -5,8 +5,6 @@ build · explain USCC · controller USCC · export-bods FILE · import-bods FILE
 
 from __future__ import annotations
 
-import json
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -32,9 +30,20 @@ from risk.propagation import (
     explain,
     read_signal_records,
 )
-from risk.store import migrate, open_engine, read_table
-from serving.clicommon import DatabaseOpt, WorkDirOpt, err, out, settings_for
-from serving.settings import Settings, load_allowlist
+from risk.store import read_table
+from serving.clicommon import (
+    AsOfOpt,
+    DatabaseOpt,
+    JsonOpt,
+    WorkDirOpt,
+    err,
+    open_store,
+    out,
+    parse_date,
+    print_json,
+    settings_for,
+)
+from serving.settings import load_allowlist
 
 __all__ = ["GraphRun", "graph_app", "print_top_linked", "run_graph"]
 
@@ -42,11 +51,6 @@ graph_app = typer.Typer(
     help="Linked-entity graph: propagation, explanations, controllers, BODS.",
     no_args_is_help=True,
 )
-
-AsOfOpt = Annotated[
-    str | None, typer.Option("--as-of", help="Snapshot date YYYY-MM-DD (default: today).")
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
 @dataclass(frozen=True)
@@ -58,22 +62,6 @@ class GraphRun:
     scores: RiskScores
     records: pd.DataFrame
     seconds: float
-
-
-def parse_as_of(value: str | None) -> date:
-    """Parse ``--as-of`` (default today) or fail with a usage error."""
-    if value is None:
-        return date.today()
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"as-of must be a date YYYY-MM-DD; got {value!r}") from None
-
-
-def _engine(settings: Settings) -> Engine:
-    engine = open_engine(settings.store_url)
-    migrate(engine)
-    return engine
 
 
 def run_graph(engine: Engine, as_of: date, config: PropagationConfig | None = None) -> GraphRun:
@@ -124,8 +112,8 @@ def build(
     work_dir: WorkDirOpt = None,
 ) -> None:
     """Build the graph as of a date, propagate risk, show groups and the top linked risks."""
-    day = parse_as_of(as_of)
-    engine = _engine(settings_for(work_dir, database_url))
+    day = parse_date("as-of", as_of)
+    engine = open_store(settings_for(work_dir, database_url))
     with err.status("building the graph and propagating …"):
         run = run_graph(engine, day)
         roles = read_table(engine, "roles")
@@ -160,8 +148,8 @@ def explain_cmd(
     work_dir: WorkDirOpt = None,
 ) -> None:
     """Why an enterprise carries linked risk: top source records with their hop paths."""
-    day = parse_as_of(as_of)
-    engine = _engine(settings_for(work_dir, database_url))
+    day = parse_date("as-of", as_of)
+    engine = open_store(settings_for(work_dir, database_url))
     run = run_graph(engine, day)
     try:
         explanation = explain(run.snapshot, run.scores, run.records, uscc, top=top)
@@ -169,7 +157,7 @@ def explain_cmd(
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
     if as_json:
-        sys.stdout.write(json.dumps(explanation.to_dict(), ensure_ascii=False, indent=2) + "\n")
+        print_json(explanation.to_dict())
     else:
         out.print(explanation.text())
 
@@ -186,8 +174,8 @@ def controller(
     work_dir: WorkDirOpt = None,
 ) -> None:
     """The actual controller (实际控制人) through ownership chains, with its path."""
-    day = parse_as_of(as_of)
-    engine = _engine(settings_for(work_dir, database_url))
+    day = parse_date("as-of", as_of)
+    engine = open_store(settings_for(work_dir, database_url))
     enterprises = read_table(engine, "enterprises")
     if uscc not in set(enterprises["uscc"]):
         err.print(f"[red]enterprise {uscc!r} is not in the store[/red]")
@@ -202,7 +190,7 @@ def controller(
     )
     row = result.loc[result["uscc"] == uscc].iloc[0].to_dict()
     if as_json:
-        sys.stdout.write(json.dumps(row, ensure_ascii=False, indent=2, default=str) + "\n")
+        print_json(row)
         return
     out.print(f"{uscc}: {row['status']}")
     out.print(str(row["explanation"]))
@@ -217,8 +205,8 @@ def export_bods_cmd(
     work_dir: WorkDirOpt = None,
 ) -> None:
     """Export the ownership graph as Open Ownership BODS 0.4 statements."""
-    day = parse_as_of(as_of)
-    engine = _engine(settings_for(work_dir, database_url))
+    day = parse_date("as-of", as_of)
+    engine = open_store(settings_for(work_dir, database_url))
     statements = export_bods(
         read_table(engine, "enterprises"),
         read_table(engine, "persons"),
@@ -248,7 +236,7 @@ def import_bods_cmd(
     if not file.exists():
         raise typer.BadParameter(f"file must exist; got {str(file)!r}")
     settings = settings_for(work_dir, database_url)
-    engine = _engine(settings)
+    engine = open_store(settings)
     try:
         imported = import_bods(read_bods(file))
     except (RiskError, ValueError) as exc:

@@ -8,18 +8,15 @@ move or an unknown warning id exits 1.
 
 from __future__ import annotations
 
-import json
-import sys
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import pandas as pd
 import typer
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
-from sqlalchemy import Engine
 
 from risk.contract import Domain, regulator_for, zh_label
 from risk.exceptions import IllegalTransitionError, UnknownWarningError
@@ -37,7 +34,18 @@ from risk.warnings import (
     transition,
     warning_events,
 )
-from serving.clicommon import DatabaseOpt, WorkDirOpt, err, out, settings_for
+from serving.clicommon import (
+    AsOfOpt,
+    DatabaseOpt,
+    JsonOpt,
+    WorkDirOpt,
+    err,
+    open_store,
+    out,
+    parse_date,
+    print_json,
+    settings_for,
+)
 from serving.settings import Settings
 
 __all__ = ["demo_warnings", "warn_app"]
@@ -47,35 +55,11 @@ warn_app = typer.Typer(
     no_args_is_help=True,
 )
 
-AsOfOpt = Annotated[
-    str | None,
-    typer.Option("--as-of", help="Run date YYYY-MM-DD (default: today, UTC)."),
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 _LEVEL_STYLE = {
     Level.red.value: "red",
     Level.orange.value: "dark_orange",
     Level.yellow.value: "yellow",
 }
-
-
-def _engine(work_dir: Path | None, database_url: str | None) -> Engine:
-    engine = open_engine(settings_for(work_dir, database_url).store_url)
-    migrate(engine)
-    return engine
-
-
-def _parse_date(option: str, text: str | None) -> date:
-    if text is None:
-        return datetime.now(UTC).date()
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise typer.BadParameter(f"{option} must be a date YYYY-MM-DD; got {text!r}") from None
-
-
-def _print_json(payload: Any) -> None:
-    sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2, default=str) + "\n")
 
 
 def _level_text(level: str) -> Text:
@@ -149,12 +133,12 @@ def warn_run(
     work_dir: WorkDirOpt = None,
 ) -> None:
     """Evaluate the rules on a date and upsert the warnings (reruns never duplicate)."""
-    day = _parse_date("as-of", as_of)
-    engine = _engine(work_dir, database_url)
+    day = parse_date("as-of", as_of)
+    engine = open_store(settings_for(work_dir, database_url))
     with err.status(f"evaluating the warning rules as of {day} …"):
         summary = run_warnings(engine, day)
     if as_json:
-        _print_json(summary.to_dict())
+        print_json(summary.to_dict())
         return
     for renderable in summary_tables(summary):
         out.print(renderable)
@@ -187,8 +171,8 @@ def warn_list(
     work_dir: WorkDirOpt = None,
 ) -> None:
     """List warnings, red first then newest, with filters and pagination."""
-    since_day = _parse_date("since", since) if since is not None else None
-    engine = _engine(work_dir, database_url)
+    since_day = parse_date("since", since) if since is not None else None
+    engine = open_store(settings_for(work_dir, database_url))
     try:
         page = list_warnings(
             engine,
@@ -204,7 +188,7 @@ def warn_list(
     except ValueError as exc:
         raise _bad(exc) from None
     if as_json:
-        _print_json(page.to_dict())
+        print_json(page.to_dict())
         return
     table = Table(title=f"warnings {offset + 1}–{offset + len(page.items)} of {page.total:,}")
     for name in ("id", "等级", "规则", "企业", "统一社会信用代码", "主管部门", "状态", "预警日期"):
@@ -231,7 +215,7 @@ def warn_show(
     work_dir: WorkDirOpt = None,
 ) -> None:
     """Show one warning: its evidence and its history."""
-    engine = _engine(work_dir, database_url)
+    engine = open_store(settings_for(work_dir, database_url))
     try:
         warning = get_warning(engine, warning_id)
     except UnknownWarningError as exc:
@@ -239,7 +223,7 @@ def warn_show(
         raise typer.Exit(1) from None
     events = warning_events(engine, warning_id)
     if as_json:
-        _print_json({**warning.to_dict(), "events": [e.to_dict() for e in events]})
+        print_json({**warning.to_dict(), "events": [e.to_dict() for e in events]})
         return
     evidence = warning.evidence
     out.print(
@@ -288,7 +272,7 @@ def warn_export(
     suffix = out_file.suffix.lower()
     if suffix not in (".csv", ".xlsx"):
         raise typer.BadParameter(f"out must end in .csv or .xlsx; got {str(out_file)!r}")
-    engine = _engine(work_dir, database_url)
+    engine = open_store(settings_for(work_dir, database_url))
     try:
         frame = notice_frame(engine, regulator, status=status or None)
     except ValueError as exc:
@@ -325,7 +309,7 @@ def warn_transition(
         raise typer.BadParameter(
             f"status must be one of {', '.join(WarningStatus)}; got {status!r}"
         )
-    engine = _engine(work_dir, database_url)
+    engine = open_store(settings_for(work_dir, database_url))
     try:
         warning = transition(engine, warning_id, status, actor, note)
     except (IllegalTransitionError, UnknownWarningError) as exc:
@@ -346,12 +330,12 @@ def warn_grades(
     work_dir: WorkDirOpt = None,
 ) -> None:
     """Grade distribution (企业信用风险分类 A–D) and the 双随机 inspection plan."""
-    day = _parse_date("as-of", as_of)
-    engine = _engine(work_dir, database_url)
+    day = parse_date("as-of", as_of)
+    engine = open_store(settings_for(work_dir, database_url))
     with err.status(f"grading enterprises as of {day} …"):
         summary = grade_summary(grade_enterprises(engine, day))
     if as_json:
-        _print_json({"as_of": day.isoformat(), "grades": summary.to_dict(orient="records")})
+        print_json({"as_of": day.isoformat(), "grades": summary.to_dict(orient="records")})
         return
     table = Table(title=f"企业信用风险分类 as of {day} (open warnings as stored)")
     for name in ("grade", "分类", "enterprises", "share", "双随机 ratio", "band", "to inspect"):
@@ -377,10 +361,10 @@ def warn_watchlist(
     work_dir: WorkDirOpt = None,
 ) -> None:
     """重点关注对象名单: enterprises with an open red or orange warning."""
-    engine = _engine(work_dir, database_url)
+    engine = open_store(settings_for(work_dir, database_url))
     frame = watchlist(engine)
     if as_json:
-        _print_json(frame.to_dict(orient="records"))
+        print_json(frame.to_dict(orient="records"))
         return
     table = Table(title=f"重点关注对象名单: {len(frame):,} enterprises (first {limit})")
     for name in ("统一社会信用代码", "企业名称", "等级", "规则", "主管部门", "预警", "since"):
