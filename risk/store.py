@@ -8,6 +8,13 @@ The contract tables get their columns from :mod:`risk.contract`; ``ingest_batche
 every ingested file (with its counts) and ``quarantine`` every refused row with its file, row
 number, column and reason.
 
+``api_keys`` holds the API keys of :mod:`serving` (banks, credit office, analysts, admins):
+only the SHA-256 of each high-entropy token and a short prefix for identification, never the
+token. ``audit_log`` is the append-only record of every bank call (DESIGN.md §6): who asked
+(key, institution), about whom (USCC), under which authorization (授权编号, purpose, expiry),
+on which route, with which status and the SHA-256 of the response body. Migration 0003 adds
+triggers on SQLite and PostgreSQL that refuse UPDATE and DELETE on it.
+
 ``warnings`` holds the repeat-violator warnings (屡禁不止、屡罚不改 预警) of
 :mod:`risk.warnings`, one row per warning with its lifecycle status, and ``warning_events`` the
 append-only history of every change to them. At most one warning per enterprise and rule is
@@ -46,6 +53,8 @@ from sqlalchemy.types import TypeEngine
 from risk.contract import TABLES, ColumnKind, ColumnSpec, TableSpec
 
 __all__ = [
+    "api_keys",
+    "audit_log",
     "coerce_frame",
     "contract_table",
     "ingest_batches",
@@ -172,6 +181,46 @@ warning_events_table = Table(
     Column("note", Text, nullable=True),
     Column("at", DateTime(timezone=True), nullable=False),
 )
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    # The token's first characters, shown in listings so people can tell keys apart.
+    Column("prefix", String(16), nullable=False),
+    # SHA-256 (hex) of the whole token: a 256-bit random token needs no salt or slow hash.
+    Column("key_hash", String(64), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("institution", String(60), nullable=False),
+    Column("name", String(30), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+)
+Index("ux_api_keys_key_hash", api_keys.c.key_hash, unique=True)
+Index("ux_api_keys_prefix", api_keys.c.prefix, unique=True)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("request_id", String(32), nullable=False),
+    Column("key_id", Integer, ForeignKey("api_keys.id"), nullable=False, index=True),
+    Column("institution", String(60), nullable=False),
+    Column("role", String(16), nullable=False),
+    # What was asked about, as sent (normalised, at most 64 characters): also for refused calls.
+    Column("uscc", String(64), nullable=True, index=True),
+    Column("authorization_id", String(64), nullable=True),
+    Column("purpose", String(32), nullable=True),
+    Column("authorization_expires", Date, nullable=True),
+    Column("method", String(8), nullable=False),
+    Column("route", String(200), nullable=False),
+    Column("query", Text, nullable=True),
+    Column("status", Integer, nullable=False),
+    Column("response_sha256", String(64), nullable=False),
+)
+Index("ix_audit_log_at", audit_log.c.at)
+Index("ux_audit_log_request_id", audit_log.c.request_id, unique=True)
 
 
 def contract_table(name: str) -> Table:

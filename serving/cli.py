@@ -24,6 +24,8 @@ from risk.ingest import IngestSummary, ingest_paths
 from risk.store import open_engine, quarantine
 from risk.synth import SynthConfig, generate_county, write_county
 from serving.cli_graph import graph_app, print_top_linked, run_graph
+from serving.cli_keys import keys_app
+from serving.cli_serve import serve_command
 from serving.cli_warn import demo_warnings, warn_app
 from serving.clicommon import (
     DatabaseOpt,
@@ -47,6 +49,8 @@ quarantine_app = typer.Typer(help="Rows refused at ingest.", no_args_is_help=Tru
 app.add_typer(db_app, name="db")
 app.add_typer(graph_app, name="graph")
 app.add_typer(warn_app, name="warn")
+app.add_typer(keys_app, name="keys")
+app.command("serve")(serve_command)
 app.add_typer(quarantine_app, name="quarantine")
 
 

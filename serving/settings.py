@@ -1,26 +1,36 @@
 """Typed, frozen settings read once from the environment (prefix ``CREDLINK_``).
 
-=============================  =========================================================
-variable                       meaning (default)
-=============================  =========================================================
-``CREDLINK_WORK_DIR``          where the demo county, the SQLite store and MLflow live
-                               (``./credlink-work``)
-``CREDLINK_DATABASE_URL``      SQLAlchemy URL of the store (``sqlite:///<work_dir>/credlink.db``);
-                               e.g. ``postgresql+psycopg://user:pass@host:5432/credlink``
-``CREDLINK_ID_SALT``           salt for hashing resident ID numbers (≥ 16 bytes); without
-                               it a random salt is created once in ``<work_dir>/id_salt``
-``CREDLINK_USCC_ALLOWLIST``    file of early-pilot USCCs (one a line) accepted with a
-                               warning despite a failed check character
-=============================  =========================================================
+================================  ======================================================
+variable                          meaning (default)
+================================  ======================================================
+``CREDLINK_WORK_DIR``             where the demo county, the SQLite store and MLflow live
+                                  (``./credlink-work``)
+``CREDLINK_DATABASE_URL``         SQLAlchemy URL of the store
+                                  (``sqlite:///<work_dir>/credlink.db``); e.g.
+                                  ``postgresql+psycopg://user:pass@host:5432/credlink``
+``CREDLINK_ID_SALT``              salt for hashing resident ID numbers (≥ 16 bytes); without
+                                  it a random salt is created once in ``<work_dir>/id_salt``
+``CREDLINK_USCC_ALLOWLIST``       file of early-pilot USCCs (one a line) accepted with a
+                                  warning despite a failed check character
+``CREDLINK_AS_OF``                date (YYYY-MM-DD) of the graph snapshot the API serves
+                                  (today, server local date)
+``CREDLINK_HOST``                 address ``credlink serve`` binds (``127.0.0.1``)
+``CREDLINK_PORT``                 its port (``8000``)
+``CREDLINK_WORKERS``              uvicorn worker processes (``1``); each loads its own
+                                  snapshot
+``CREDLINK_NETWORK_MAX_NODES``    most nodes one ``/network`` answer holds, nearest first
+                                  (``300``)
+================================  ======================================================
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+from datetime import date
 from pathlib import Path
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings", "load_allowlist"]
@@ -35,6 +45,16 @@ class Settings(BaseSettings):
     database_url: str | None = None
     id_salt: SecretStr | None = None
     uscc_allowlist: Path | None = None
+    as_of: date | None = None
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    workers: int = Field(default=1, ge=1, le=64)
+    network_max_nodes: int = Field(default=300, ge=10, le=10_000)
+
+    @property
+    def snapshot_date(self) -> date:
+        """The date of the graph snapshot the API serves (``as_of``, default today)."""
+        return self.as_of if self.as_of is not None else date.today()
 
     @property
     def store_url(self) -> str:

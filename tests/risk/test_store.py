@@ -12,15 +12,31 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Date, Engine, Float, Integer, String, func, insert, inspect, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import (
+    Date,
+    Engine,
+    Float,
+    Integer,
+    String,
+    delete,
+    func,
+    insert,
+    inspect,
+    select,
+    update,
+)
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 import risk.store
 from risk.contract import TABLES, ColumnKind
 from risk.store import (
+    api_keys,
+    audit_log,
     contract_table,
     ingest_batches,
     metadata,
@@ -33,6 +49,7 @@ from risk.store import (
 MIGRATIONS = Path(risk.store.__file__).parent / "migrations"
 BOOKKEEPING = {"ingest_batches", "quarantine"}
 WARNING_TABLES = {"warnings", "warning_events"}  # risk.warnings (revision 0002)
+API_TABLES = {"api_keys", "audit_log"}  # serving: keys and the bank audit (revision 0003)
 # 91110000600037341L is the valid example of DESIGN.md §2 (worked out in test_identifiers.py).
 USCC = "91110000600037341L"
 
@@ -61,6 +78,7 @@ def test_migrate_on_empty_database_creates_every_contract_table(store_url: str) 
             *TABLES,
             *BOOKKEEPING,
             *WARNING_TABLES,
+            *API_TABLES,
             "alembic_version",
         }
 
@@ -136,6 +154,60 @@ def test_migration_scripts_match_the_models(engine: Engine) -> None:
     with engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         assert compare_metadata(context, metadata) == []
+
+
+def _downgrade(engine: Engine, revision: str) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+
+
+def test_downgrade_to_0002_drops_the_api_tables_and_upgrade_restores_them(engine: Engine) -> None:
+    _downgrade(engine, "0002")
+    assert API_TABLES.isdisjoint(inspect(engine).get_table_names())
+    migrate(engine)
+    assert set(inspect(engine).get_table_names()) >= API_TABLES
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert compare_metadata(context, metadata) == []
+
+
+def test_audit_log_is_append_only(engine: Engine) -> None:
+    # The triggers of revision 0003 refuse UPDATE and DELETE on both backends.
+    now = datetime(2026, 6, 30, 8, 0, tzinfo=UTC)
+    with engine.begin() as conn:
+        key_id = conn.execute(
+            insert(api_keys).returning(api_keys.c.id),
+            {
+                "prefix": "clk_abcdefgh",
+                "key_hash": "0" * 64,
+                "role": "bank",
+                "institution": "某农商银行",
+                "created_at": now,
+            },
+        ).scalar_one()
+        conn.execute(
+            insert(audit_log),
+            {
+                "at": now,
+                "request_id": "r" * 32,
+                "key_id": key_id,
+                "institution": "某农商银行",
+                "role": "bank",
+                "uscc": USCC,
+                "method": "GET",
+                "route": "/v1/entities/{uscc}/risk",
+                "status": 200,
+                "response_sha256": "f" * 64,
+            },
+        )
+    for statement in (update(audit_log).values(status=500), delete(audit_log)):
+        with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
+            conn.execute(statement)
+    with engine.connect() as conn:
+        assert conn.execute(select(audit_log.c.status)).scalars().all() == [200]
 
 
 def test_quarantine_rows_must_belong_to_a_batch(engine: Engine) -> None:

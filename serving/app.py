@@ -1,0 +1,133 @@
+"""The HTTP API: :func:`create_app` builds the FastAPI application.
+
+``uvicorn --factory serving.app:create_app`` (what ``credlink serve`` runs) calls it without
+arguments: the settings then come from the environment (``CREDLINK_*``), read once here.
+
+Startup (the lifespan, before the first request): open the store and migrate it, read the
+USCC allow-list, build and score the graph snapshot as of ``settings.snapshot_date`` and grade
+every enterprise — once; then the models slot (:class:`serving.state.ServiceState.models`).
+Shutdown disposes of the engine.
+
+Routes
+------
+=======  ======================================  ===========================================
+method   path                                    roles
+=======  ======================================  ===========================================
+GET      /healthz, /readyz, /metrics             no key
+GET      /v1/warnings                            credit_office, analyst, admin
+GET      /v1/warnings/export?regulator=…         credit_office, admin
+GET      /v1/warnings/{warning_id}               credit_office, analyst, admin
+PATCH    /v1/warnings/{warning_id}               credit_office, admin
+GET      /v1/entities/{uscc}/risk                bank (audited), credit_office, analyst, admin
+GET      /v1/entities/{uscc}/network?depth=1..3  bank (audited), credit_office, analyst, admin
+=======  ======================================  ===========================================
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio
+from fastapi import FastAPI
+
+from risk.store import migrate, open_engine
+from serving.errors import UnhandledErrorMiddleware, install_error_handlers
+from serving.metrics import Metrics
+from serving.middleware import AuditMiddleware, RequestContextMiddleware
+from serving.routes import entities, health, warnings
+from serving.settings import Settings, load_allowlist
+from serving.state import ServiceState, load_snapshot
+
+__all__ = ["create_app"]
+
+logger = logging.getLogger("credlink.serving")
+
+_DESCRIPTION = """\
+Linked-entity risk warning (关联风险预警) and, soon, 信易贷 pre-credit for a public-credit
+platform.
+
+**Authentication**: send an API key as `X-API-Key: <token>` or `Authorization: Bearer <token>`
+(`credlink keys create`). Roles: bank, credit_office, analyst, admin (admin may do everything).
+
+**Banks** see persons masked (names `周**`, ids replaced by per-response aliases) and no
+warnings; on entity routes they must send the enterprise's authorization:
+`X-Authorization-Id` (授权编号), `X-Authorization-Purpose` (pre_credit, credit_approval,
+post_loan) and `X-Authorization-Expires` (ISO date). Every bank call is written to an
+append-only audit log before its answer leaves; the `X-Audit-Id` header names its row.
+
+**Errors** have one shape: `{"error": {"code", "message", "field", "check", "details",
+"request_id"}}`.
+"""
+
+
+def _start(settings: Settings, metrics: Metrics) -> ServiceState:
+    engine = open_engine(settings.store_url)
+    migrate(engine)
+    state = ServiceState(
+        settings=settings,
+        engine=engine,
+        allowlist=load_allowlist(settings.uscc_allowlist),
+    )
+    as_of = settings.snapshot_date
+    state.snapshot = load_snapshot(engine, as_of)
+    # Pre-credit models load here: state.models[name] = LoadedModel(...).
+    metrics.attach(engine, state.snapshot)
+    graph = state.snapshot.run.snapshot
+    logger.info(
+        "graph snapshot as of %s: %d nodes, %d edges, loaded in %.1f s",
+        as_of,
+        graph.n_nodes,
+        graph.n_edges,
+        state.snapshot.seconds,
+    )
+    return state
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the API.
+
+    Parameters
+    ----------
+    settings
+        The configuration; ``None`` reads it from the environment (once).
+
+    Returns
+    -------
+    fastapi.FastAPI
+        Its lifespan loads the store and the snapshot; use ``with TestClient(app)`` in tests.
+    """
+    settings = Settings() if settings is None else settings
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        state = await anyio.to_thread.run_sync(_start, settings, metrics)
+        app.state.credlink = state
+        try:
+            yield
+        finally:
+            state.engine.dispose()
+
+    app = FastAPI(
+        title="credlink",
+        version="0.1.0",
+        description=_DESCRIPTION,
+        lifespan=lifespan,
+        openapi_tags=[
+            {"name": "operations", "description": "Liveness, readiness, metrics."},
+            {"name": "warnings", "description": "Repeat-violator warnings (credit office)."},
+            {"name": "entities", "description": "Enterprise risk and network."},
+        ],
+    )
+    app.state.metrics = metrics
+    install_error_handlers(app)
+    # Added innermost first (see serving.middleware for the stack and why this order).
+    app.add_middleware(UnhandledErrorMiddleware)
+    app.add_middleware(AuditMiddleware, metrics=metrics)
+    app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    app.include_router(health.router)
+    app.include_router(warnings.router)
+    app.include_router(entities.router)
+    return app

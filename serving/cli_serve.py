@@ -1,0 +1,104 @@
+"""``credlink serve``: run the HTTP API under uvicorn (uvloop, httptools, factory mode).
+
+Register in :mod:`serving.cli` as ``app.command("serve")(serve_command)``.
+
+uvicorn imports ``serving.app:create_app`` and calls it in each worker, so each worker reads
+its settings from the environment: :func:`serve` first writes the settings it was given
+(command-line overrides included) into ``CREDLINK_*`` variables, pins the snapshot date (so
+that workers started around midnight serve the same day) and migrates the store once, before
+any worker starts.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from typing import Annotated, Any
+
+import typer
+import uvicorn
+
+from risk.store import migrate, open_engine
+from serving.clicommon import DatabaseOpt, WorkDirOpt, err
+from serving.settings import Settings
+
+__all__ = ["APP_FACTORY", "serve", "serve_command", "settings_environment"]
+
+APP_FACTORY = "serving.app:create_app"
+"""The import string uvicorn calls (factory mode)."""
+
+
+def settings_environment(settings: Settings) -> dict[str, str]:
+    """The ``CREDLINK_*`` variables that rebuild ``settings`` in a worker (snapshot date pinned)."""
+    values: dict[str, Any] = settings.model_dump()
+    values["as_of"] = settings.snapshot_date
+    if settings.id_salt is not None:
+        values["id_salt"] = settings.id_salt.get_secret_value()
+    return {
+        f"CREDLINK_{name.upper()}": value.isoformat() if isinstance(value, date) else str(value)
+        for name, value in values.items()
+        if value is not None
+    }
+
+
+def serve(settings: Settings) -> None:
+    """Migrate the store, then serve the API until interrupted.
+
+    Parameters
+    ----------
+    settings
+        Host, port, workers, store and snapshot date (``settings.snapshot_date``).
+    """
+    engine = open_engine(settings.store_url)
+    try:
+        migrate(engine)
+    finally:
+        engine.dispose()
+    os.environ.update(settings_environment(settings))
+    uvicorn.run(
+        APP_FACTORY,
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        loop="uvloop",
+        http="httptools",
+        proxy_headers=False,
+        server_header=False,
+        log_level="info",
+    )
+
+
+def serve_command(
+    host: Annotated[str | None, typer.Option(help="Bind address (CREDLINK_HOST).")] = None,
+    port: Annotated[
+        int | None, typer.Option(min=1, max=65535, help="Port (CREDLINK_PORT).")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, max=64, help="Worker processes (CREDLINK_WORKERS).")
+    ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="Snapshot date YYYY-MM-DD (CREDLINK_AS_OF; default today)."),
+    ] = None,
+    database_url: DatabaseOpt = None,
+    work_dir: WorkDirOpt = None,
+) -> None:
+    """Serve the HTTP API (banks, credit office, analysts); docs at /docs."""
+    overrides: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "workers": workers,
+        "as_of": as_of,
+        "database_url": database_url,
+        "work_dir": work_dir,
+    }
+    try:
+        settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValueError as exc:  # pydantic's ValidationError names the setting
+        raise typer.BadParameter(str(exc)) from None
+    err.print(
+        f"serving on http://{settings.host}:{settings.port} with {settings.workers} worker(s), "
+        f"snapshot as of {settings.snapshot_date}"
+    )
+    serve(settings)

@@ -1,0 +1,59 @@
+"""The one exception family of credlink's service layer (keys, authentication, authorization).
+
+Every error subclasses :class:`ServingError` *and* the builtin it specialises, as
+:mod:`risk.exceptions` does; :mod:`serving.errors` maps the family to HTTP status codes in one
+place, next to the :class:`~risk.exceptions.RiskError` family.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AuthenticationError",
+    "AuthorizationReferenceError",
+    "PermissionDeniedError",
+    "ServiceUnavailableError",
+    "ServingError",
+    "UnknownKeyError",
+]
+
+
+class ServingError(Exception):
+    """Base class of every credlink service error."""
+
+
+class AuthenticationError(ServingError, PermissionError):
+    """No API key, an unknown one or a revoked one (HTTP 401)."""
+
+
+class PermissionDeniedError(ServingError, PermissionError):
+    """The key's role may not use the route (HTTP 403)."""
+
+
+class AuthorizationReferenceError(ServingError, PermissionError):
+    """A bank call without a valid authorization reference (授权编号): missing or expired (403).
+
+    Parameters
+    ----------
+    code : str
+        ``authorization_required`` or ``authorization_expired``.
+    field : str
+        The header at fault, e.g. ``"X-Authorization-Expires"``.
+    message : str
+        A sentence for people.
+    """
+
+    def __init__(self, code: str, field: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.field = field
+
+
+class UnknownKeyError(ServingError, KeyError):
+    """An API key id is not in the store."""
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return str(self.args[0]) if self.args else ""
+
+
+class ServiceUnavailableError(ServingError, RuntimeError):
+    """The service cannot answer now (snapshot not loaded, audit store unreachable): HTTP 503."""

@@ -1,0 +1,170 @@
+"""The ASGI middleware stack of the API (pure ASGI: no body copies outside the audit).
+
+From the outside in (:func:`serving.app.create_app` adds them in reverse)::
+
+    Starlette ServerErrorMiddleware        last-resort 500 (never reached in practice)
+    RequestContextMiddleware               X-Request-Id, latency and status metrics
+    AuditMiddleware                        bank calls: hold the response, commit the audit row
+    UnhandledErrorMiddleware               any other exception → 500 in the one error shape
+    Starlette ExceptionMiddleware          RiskError, ServingError, validation, HTTPException
+    routes                                 → deps → risk (the "crud")
+
+The order matters: the audit sits *outside* every error translation, so the body it hashes is
+exactly the body the client receives, 500s included; the metrics sit outside the audit, so
+latency includes the audit commit and a withheld response counts as the 503 it became.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+
+import anyio
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from serving.audit import audit_context_of, write_audit_row
+from serving.errors import error_json, request_id_of
+from serving.metrics import UNMATCHED_ROUTE, Metrics
+
+__all__ = ["AuditMiddleware", "RequestContextMiddleware", "route_template"]
+
+logger = logging.getLogger("credlink.serving")
+
+_AUDIT_FAILED = (
+    "the audit row of this call could not be written, so its answer is withheld; try again"
+)
+
+
+def route_template(scope: Scope) -> str:
+    """The matched route's template (``/v1/entities/{uscc}/risk``), else ``<unmatched>``."""
+    route = scope.get("route")
+    path = getattr(route, "path_format", None) or getattr(route, "path", None)
+    return path if isinstance(path, str) else UNMATCHED_ROUTE
+
+
+class RequestContextMiddleware:
+    """Give each request an id (``X-Request-Id``) and count it in the metrics."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+                headers = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        self.metrics.in_progress.inc()
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            self.metrics.in_progress.dec()
+            self.metrics.observe(
+                scope["method"], route_template(scope), status, time.perf_counter() - started
+            )
+
+
+class AuditMiddleware:
+    """Commit the audit row of every bank call before its response leaves (:mod:`serving.audit`).
+
+    Requests without an :class:`~serving.audit.AuditContext` pass straight through (and may
+    stream). Audited ones are held whole: at the end of the body the row is inserted and
+    committed in a worker thread; then the response is sent with an ``X-Audit-Id`` header. If
+    the write fails the client receives a 503 instead, and nothing of the held answer.
+    """
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        audited: bool | None = None  # decided at the response start: dependencies ran by then
+        start: Message | None = None
+        body = bytearray()
+        finished = False
+
+        async def release(status: int, headers: list[tuple[bytes, bytes]], data: bytes) -> None:
+            nonlocal finished
+            finished = True
+            context = audit_context_of(scope)
+            assert context is not None
+            try:
+                audit_id = await anyio.to_thread.run_sync(
+                    lambda: write_audit_row(
+                        scope["app"].state.credlink.engine,
+                        context,
+                        request_id=request_id_of(scope) or "",
+                        method=scope["method"],
+                        route=route_template(scope),
+                        query=scope.get("query_string", b"").decode("latin-1"),
+                        status=status,
+                        body=data,
+                    )
+                )
+            except Exception:
+                self.metrics.audit_writes.labels("failed").inc()
+                logger.exception(
+                    "audit write failed: response of %s withheld", route_template(scope)
+                )
+                withheld = error_json(
+                    503, "audit_unavailable", _AUDIT_FAILED, request_id=request_id_of(scope)
+                )
+                await withheld(scope, receive, send)
+                return
+            self.metrics.audit_writes.labels("ok").inc()
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": status,
+                    "headers": [*headers, (b"x-audit-id", str(audit_id).encode())],
+                }
+            )
+            await send({"type": "http.response.body", "body": bytes(data), "more_body": False})
+
+        async def holding_send(message: Message) -> None:
+            nonlocal audited, start
+            if audited is None:
+                audited = audit_context_of(scope) is not None
+            if not audited:
+                await send(message)
+                return
+            if message["type"] == "http.response.start":
+                start = message
+                return
+            if message["type"] == "http.response.body":
+                body.extend(message.get("body", b""))
+                if not message.get("more_body", False):
+                    assert start is not None
+                    await release(int(start["status"]), list(start.get("headers", [])), bytes(body))
+
+        try:
+            await self.app(scope, receive, holding_send)
+        except Exception:
+            # Only reachable when a response failed half-way; audit what the client gets.
+            if audited and not finished:
+                logger.exception("audited request failed after its response started")
+                failed = error_json(
+                    500,
+                    "internal_error",
+                    "an internal error occurred; quote the request id when reporting it",
+                    request_id=request_id_of(scope),
+                )
+                await release(500, list(failed.raw_headers), bytes(failed.body))
+                return
+            raise

@@ -1,0 +1,66 @@
+"""Entities: an enterprise's risk and its network, for every role.
+
+Banks see persons masked (and aliased), no warnings, and must send the enterprise's
+authorization (``X-Authorization-Id``, ``-Purpose``, ``-Expires``); each of their calls is
+audited before its answer leaves (:mod:`serving.audit`).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from serving import crud
+from serving.deps import (
+    AudienceDep,
+    EngineDep,
+    EnterpriseUscc,
+    SnapshotDep,
+    StateDep,
+    bank_authorization,
+)
+from serving.errors import ERROR_RESPONSES, responses
+from serving.schemas import EntityNetwork, EntityRisk
+
+__all__ = ["router"]
+
+router = APIRouter(
+    prefix="/v1/entities",
+    tags=["entities"],
+    dependencies=[Depends(bank_authorization)],
+    responses={**ERROR_RESPONSES, **responses(404)},
+)
+
+
+@router.get("/{uscc}/risk", summary="An enterprise's own and linked risk, grade and sources")
+def entity_risk(
+    uscc: EnterpriseUscc,
+    audience: AudienceDep,
+    loaded: SnapshotDep,
+    engine: EngineDep,
+    top: Annotated[
+        int, Query(ge=1, le=20, description="Source records to explain.", examples=[5])
+    ] = 5,
+) -> EntityRisk:
+    """Own signal, linked risk (with and without returning walks), grade A–D, active records
+    and the top source records with their paths; warnings for the credit office and analysts.
+    """
+    return crud.entity_risk(loaded, engine, uscc, audience, top=top)
+
+
+@router.get("/{uscc}/network", summary="An enterprise's network (关联关系图谱)")
+def entity_network(
+    uscc: EnterpriseUscc,
+    audience: AudienceDep,
+    loaded: SnapshotDep,
+    state: StateDep,
+    depth: Annotated[
+        int, Query(ge=1, le=3, description="Hops from the enterprise.", examples=[2])
+    ] = 1,
+) -> EntityNetwork:
+    """Nodes (enterprises, persons) and edges (legal_rep, shareholder, executive, branch_of)
+    within ``depth`` hops, nearest first, at most CREDLINK_NETWORK_MAX_NODES nodes."""
+    return crud.entity_network(
+        loaded, uscc, depth, audience, max_nodes=state.settings.network_max_nodes
+    )

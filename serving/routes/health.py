@@ -1,0 +1,51 @@
+"""Operations: liveness, readiness and Prometheus metrics (no API key: bind them internally)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from serving import crud
+from serving.deps import MetricsDep, StateDep
+from serving.errors import responses
+from serving.metrics import CONTENT_TYPE_LATEST
+from serving.schemas import Health, Readiness
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["operations"])
+
+_METRICS_EXAMPLE = """\
+# HELP credlink_http_requests_total HTTP requests by method, route template and status.
+# TYPE credlink_http_requests_total counter
+credlink_http_requests_total{method="GET",route="/v1/warnings",status="200"} 12.0
+# HELP credlink_warnings Warnings in the store by lifecycle status.
+# TYPE credlink_warnings gauge
+credlink_warnings{status="new"} 41.0
+"""
+
+
+@router.get("/healthz", summary="Liveness: the process answers")
+def healthz() -> Health:
+    """Always ``{"status": "ok"}`` while the process serves requests."""
+    return Health()
+
+
+@router.get(
+    "/readyz",
+    summary="Readiness: the graph snapshot (and later the models) are loaded",
+    responses=responses(503),
+)
+def readyz(state: StateDep) -> Readiness:
+    """The snapshot's date and size, and the loaded models; 503 until they are loaded."""
+    return crud.readiness(state)
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {"example": _METRICS_EXAMPLE}}}},
+)
+def metrics(collected: MetricsDep) -> Response:
+    """Requests and latency by route template and status, audit writes, warnings by status."""
+    return Response(collected.render(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,138 @@
+"""What the API holds in memory: the store, the scored graph snapshot and (later) the models.
+
+:func:`serving.app.create_app`'s lifespan builds one :class:`ServiceState` and keeps it at
+``app.state.credlink``; handlers reach it only through :mod:`serving.deps`. The snapshot is
+loaded **once** at startup, as of :attr:`serving.settings.Settings.snapshot_date`; a new
+snapshot means a restart (rolling, with several workers).
+
+Slot for the pre-credit models
+------------------------------
+:attr:`ServiceState.models` maps a model name to a :class:`LoadedModel`; it is empty until the
+pre-credit work registers a loader in the lifespan (``state.models[name] = LoadedModel(...)``,
+e.g. ``models:/<name>@champion``). ``/readyz`` lists whatever is there.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Engine
+
+from risk.grades import grade_enterprises
+from serving.cli_graph import GraphRun, run_graph
+from serving.settings import Settings
+
+__all__ = ["LoadedModel", "LoadedSnapshot", "ServiceState", "load_snapshot"]
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A model the service has loaded (filled in by the pre-credit work).
+
+    Attributes
+    ----------
+    name : str
+        Registered model name.
+    version : str
+        Registry version.
+    alias : str
+        The alias it was loaded by (``champion``).
+    loaded_at : datetime.datetime
+        UTC.
+    model : object
+        The loaded model itself.
+    """
+
+    name: str
+    version: str
+    alias: str
+    loaded_at: datetime
+    model: Any = field(repr=False, compare=False)
+
+
+@dataclass(frozen=True, eq=False)
+class LoadedSnapshot:
+    """The scored graph snapshot the API answers from.
+
+    Attributes
+    ----------
+    run : GraphRun
+        Snapshot, fitted propagator, scores and the signal records they came from.
+    grades : pandas.DataFrame
+        :func:`risk.grades.grade_enterprises` on signals and lists only (no warnings), indexed
+        by USCC: the bank view of the grade, and the base the warning-aware grade starts from.
+    records_by_subject : dict
+        Subject id → row positions in ``run.records``.
+    loaded_at : datetime.datetime
+        UTC.
+    seconds : float
+        How long loading took.
+    """
+
+    run: GraphRun
+    grades: pd.DataFrame
+    records_by_subject: dict[str, np.ndarray]
+    loaded_at: datetime
+    seconds: float
+
+    @property
+    def as_of(self) -> date:
+        """The snapshot date."""
+        return self.run.snapshot.as_of.date()
+
+    def records_of(self, subject_ids: list[str]) -> pd.DataFrame:
+        """The signal records of some subjects (rows of ``run.records``)."""
+        parts = [self.records_by_subject[s] for s in subject_ids if s in self.records_by_subject]
+        if not parts:
+            return self.run.records.iloc[0:0]
+        return self.run.records.iloc[np.sort(np.concatenate(parts))]
+
+
+def load_snapshot(engine: Engine, as_of: date) -> LoadedSnapshot:
+    """Build and score the graph as of ``as_of`` and grade every enterprise (no warnings)."""
+    started = time.perf_counter()
+    run = run_graph(engine, as_of)
+    grades = grade_enterprises(engine, as_of, use_warnings=False)
+    subjects = run.records["subject_id"].astype(str).to_numpy()
+    by_subject = pd.Series(np.arange(len(subjects))).groupby(subjects).indices
+    # Requests read the snapshot from many threads at once: build what pandas and the
+    # snapshot would otherwise build lazily on first use (index hash tables, cached frames).
+    run.snapshot.node_ids.get_indexer(run.snapshot.node_ids[:1])
+    grades.index.get_indexer(grades.index[:1])
+    _ = run.snapshot.nodes, run.snapshot.edges
+    return LoadedSnapshot(
+        run=run,
+        grades=grades,
+        records_by_subject={str(k): np.asarray(v) for k, v in by_subject.items()},
+        loaded_at=datetime.now(UTC),
+        seconds=time.perf_counter() - started,
+    )
+
+
+@dataclass
+class ServiceState:
+    """Everything a request may need, built once by the lifespan.
+
+    Attributes
+    ----------
+    settings : Settings
+    engine : sqlalchemy.Engine
+        The migrated store.
+    allowlist : tuple of str
+        Early-pilot USCCs accepted despite a failed check character.
+    snapshot : LoadedSnapshot or None
+        None until loaded (``/readyz`` answers 503 then).
+    models : dict
+        Name → :class:`LoadedModel` (module docstring).
+    """
+
+    settings: Settings
+    engine: Engine
+    allowlist: tuple[str, ...] = ()
+    snapshot: LoadedSnapshot | None = None
+    models: dict[str, LoadedModel] = field(default_factory=dict)

@@ -1,0 +1,147 @@
+"""Fixtures of the API tests: a small synthetic county in a SQLite store, keys, a client.
+
+Each test module that uses them builds its own county once (module scope): 1,000 enterprises
+(seed 0), ingested, warnings run on the county's end date (25 warnings: every rule, six
+regulators including 税务局), and one key per role. Tests that move warnings therefore do not
+disturb other modules.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, func, select
+
+from risk.ingest import ingest_paths
+from risk.store import audit_log, migrate, open_engine, read_table
+from risk.synth import SynthConfig, generate_county, write_county
+from risk.warnings import list_warnings, run_warnings
+from serving.app import create_app
+from serving.cli_graph import run_graph
+from serving.keys import KeyRole, create_key
+from serving.settings import Settings
+
+SALT = b"credlink-api-tests-salt"
+VALID_AUTHORIZATION = {
+    "X-Authorization-Id": "SQ-2026-000123",
+    "X-Authorization-Purpose": "pre_credit",
+    "X-Authorization-Expires": "2099-12-31",
+}
+
+
+@dataclass
+class ApiCounty:
+    """The store and what the tests need to know about it."""
+
+    settings: Settings
+    engine: Engine
+    as_of: date
+    tokens: dict[KeyRole, str]
+    persons: pd.DataFrame
+    enterprise_names: tuple[str, ...]
+    warned_uscc: str
+    linked_uscc: str
+
+    def headers(self, role: KeyRole, *, bank_authorization: bool = True) -> dict[str, str]:
+        """The API key header of ``role`` (with a valid authorization for banks)."""
+        headers = {"X-API-Key": self.tokens[role]}
+        if role == KeyRole.bank and bank_authorization:
+            headers.update(VALID_AUTHORIZATION)
+        return headers
+
+    def audit_count(self) -> int:
+        """Rows in audit_log."""
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(audit_log)).scalar_one())
+
+    def secrets_of_persons(self) -> list[str]:
+        """What a bank must never see: full names, person ids, masked IDs and ID hashes.
+
+        Names that also occur inside an enterprise name are left out (they would show up in
+        the enterprise's own name, not as a person).
+        """
+        names = [
+            n
+            for n in self.persons["name"].dropna().astype(str)
+            if len(n) >= 2 and not any(n in e for e in self.enterprise_names)
+        ]
+        return [
+            *names,
+            *self.persons["person_id"].astype(str),
+            *self.persons["id_masked"].dropna().astype(str),
+            *self.persons["id_hash"].dropna().astype(str),
+        ]
+
+
+def build_county(root: Path) -> ApiCounty:
+    """Synthesise, ingest and warn a county under ``root``; create one key per role."""
+    config = SynthConfig(enterprises=1000, seed=0, id_salt=SALT)
+    county = generate_county(config)
+    write_county(county, root / "county")
+    url = f"sqlite:///{root / 'credlink.db'}"
+    engine = open_engine(url)
+    migrate(engine)
+    summary = ingest_paths(engine, [root / "county"], id_salt=SALT)
+    assert summary.ok
+    run_warnings(engine, config.end)
+    tokens = {
+        KeyRole.bank: create_key(engine, KeyRole.bank, "清源农商银行", "信贷部").token,
+        KeyRole.credit_office: create_key(
+            engine, KeyRole.credit_office, "清源县信用办", "李四"
+        ).token,
+        KeyRole.analyst: create_key(engine, KeyRole.analyst, "清源县大数据中心").token,
+        KeyRole.admin: create_key(engine, KeyRole.admin, "清源县信用办", "管理员").token,
+    }
+    warnings = list_warnings(engine, rule="suspected_shell", limit=1).items
+    settings = Settings(work_dir=root, database_url=url, as_of=config.end)
+    enterprises = read_table(engine, "enterprises", columns=["uscc", "name"])
+    return ApiCounty(
+        settings=settings,
+        engine=engine,
+        as_of=config.end,
+        tokens=tokens,
+        persons=read_table(engine, "persons"),
+        enterprise_names=tuple(enterprises["name"].astype(str)),
+        warned_uscc=warnings[0].uscc,
+        linked_uscc=_linked_enterprise(engine, config.end),
+    )
+
+
+def _linked_enterprise(engine: Engine, as_of: date) -> str:
+    """The enterprise with the highest linked risk from others (persons on its paths)."""
+    run = run_graph(engine, as_of)
+    return str(run.propagator.top_linked(run.scores, 1).index[0])
+
+
+@pytest.fixture(scope="module")
+def api_county(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiCounty]:
+    """A county per test module (see the module docstring)."""
+    county = build_county(tmp_path_factory.mktemp("api"))
+    yield county
+    county.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def client(api_county: ApiCounty) -> Iterator[TestClient]:
+    """A client of an app on the module's county, lifespan run."""
+    with TestClient(create_app(api_county.settings)) as test_client:
+        yield test_client
+
+
+def body_digest(response: Any) -> str:
+    """SHA-256 of a response's body bytes (what the audit stores)."""
+    return hashlib.sha256(response.content).hexdigest()
+
+
+def dumps(payload: Any) -> str:
+    """JSON text with Chinese as is (for scanning responses)."""
+    return json.dumps(payload, ensure_ascii=False)

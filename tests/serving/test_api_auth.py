@@ -1,0 +1,229 @@
+"""API keys and roles: 401 without or with a bad key, 403 for the wrong role, admin everywhere.
+
+Also the key store (hashed tokens, revocation) and ``credlink keys`` as a user drives it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, select
+from typer.testing import CliRunner
+
+from risk.store import api_keys, audit_log
+from risk.warnings import list_warnings
+from serving.audit import AuditContext, write_audit_row
+from serving.cli_keys import keys_app
+from serving.exceptions import AuthenticationError, UnknownKeyError
+from serving.keys import KeyRole, authenticate, create_key, hash_token, list_keys, revoke_key
+from tests.serving.conftest import VALID_AUTHORIZATION, ApiCounty
+
+runner = CliRunner()
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: Callable[[ApiCounty], str]
+    roles: frozenset[KeyRole]
+    body: dict[str, str] | None = None
+
+    def call(self, client: TestClient, county: ApiCounty, headers: dict[str, str]) -> Any:
+        return client.request(self.method, self.path(county), headers=headers, json=self.body)
+
+
+def _warning_id(county: ApiCounty) -> int:
+    return list_warnings(county.engine, status="new", limit=1).items[0].id
+
+
+READERS = frozenset({KeyRole.credit_office, KeyRole.analyst, KeyRole.admin})
+EDITORS = frozenset({KeyRole.credit_office, KeyRole.admin})
+EVERYONE = frozenset(KeyRole)
+ROUTES = {
+    "list warnings": Route("GET", lambda c: "/v1/warnings", READERS),
+    "show warning": Route("GET", lambda c: f"/v1/warnings/{_warning_id(c)}", READERS),
+    "export notice": Route("GET", lambda c: "/v1/warnings/export?regulator=税务局", EDITORS),
+    # new → acknowledged is illegal: allowed roles get 409, and nothing moves.
+    "move warning": Route(
+        "PATCH", lambda c: f"/v1/warnings/{_warning_id(c)}", EDITORS, {"status": "acknowledged"}
+    ),
+    "entity risk": Route("GET", lambda c: f"/v1/entities/{c.linked_uscc}/risk", EVERYONE),
+    "entity network": Route("GET", lambda c: f"/v1/entities/{c.linked_uscc}/network", EVERYONE),
+}
+
+
+@pytest.mark.parametrize("route", list(ROUTES), ids=list(ROUTES))
+@pytest.mark.parametrize("role", list(KeyRole), ids=[r.value for r in KeyRole])
+def test_every_role_on_every_route(
+    client: TestClient, api_county: ApiCounty, route: str, role: KeyRole
+) -> None:
+    spec = ROUTES[route]
+    response = spec.call(client, api_county, api_county.headers(role))
+    if role in spec.roles:
+        expected = 409 if spec.method == "PATCH" else 200
+        assert response.status_code == expected, response.text
+    else:
+        assert response.status_code == 403, response.text
+        error = response.json()["error"]
+        assert error["code"] == "forbidden"
+        assert error["message"].endswith(f"got {role.value}")
+
+
+@pytest.mark.parametrize("route", list(ROUTES), ids=list(ROUTES))
+def test_no_key_or_a_bad_key_is_401_everywhere(
+    client: TestClient, api_county: ApiCounty, route: str
+) -> None:
+    spec = ROUTES[route]
+    for headers in (
+        {},
+        {"X-API-Key": "clk_" + "x" * 43},
+        {"X-API-Key": "not-a-credlink-key"},
+        {"Authorization": "Bearer clk_wrong"},
+        {"Authorization": "Basic dXNlcjpwYXNz"},
+    ):
+        response = spec.call(client, api_county, {**headers, **VALID_AUTHORIZATION})
+        assert response.status_code == 401, (headers, response.text)
+        assert response.headers["www-authenticate"].startswith("Bearer")
+        assert response.json()["error"]["code"] == "unauthenticated"
+
+
+def test_bearer_works_like_x_api_key(client: TestClient, api_county: ApiCounty) -> None:
+    token = api_county.tokens[KeyRole.credit_office]
+    assert client.get("/v1/warnings", headers={"Authorization": f"Bearer {token}"}).is_success
+    both = {"Authorization": f"Bearer {token}", "X-API-Key": token}
+    assert client.get("/v1/warnings", headers=both).is_success
+    other = api_county.tokens[KeyRole.analyst]
+    clash = client.get("/v1/warnings", headers={**both, "X-API-Key": other})
+    assert clash.status_code == 401
+    assert "disagree" in clash.json()["error"]["message"]
+
+
+def test_revoked_key_is_refused_at_once(client: TestClient, api_county: ApiCounty) -> None:
+    new = create_key(api_county.engine, KeyRole.analyst, "临时分析")
+    headers = {"X-API-Key": new.token}
+    assert client.get("/v1/warnings", headers=headers).status_code == 200
+    revoke_key(api_county.engine, new.key.id)
+    response = client.get("/v1/warnings", headers=headers)
+    assert response.status_code == 401
+    assert "revoked" in response.json()["error"]["message"]
+    assert new.token not in response.text
+
+
+# --------------------------------------------------------------------------- key store
+
+
+def test_keys_are_stored_hashed_with_a_prefix(api_county: ApiCounty) -> None:
+    new = create_key(api_county.engine, "bank", "  某村镇银行 ", "张三")
+    assert new.token.startswith("clk_") and len(new.token) > 40
+    assert new.key.prefix == new.token[:12]
+    assert new.key.institution == "某村镇银行"
+    assert new.key.actor == "某村镇银行/张三"
+    with api_county.engine.connect() as conn:
+        row = conn.execute(select(api_keys).where(api_keys.c.id == new.key.id)).mappings().one()
+    assert row["key_hash"] == hash_token(new.token)
+    assert new.token not in {str(v) for v in row.values()}
+    assert authenticate(api_county.engine, new.token) == new.key
+
+
+def test_key_validation_and_lookup_errors(api_county: ApiCounty) -> None:
+    with pytest.raises(ValueError, match="role must be one of bank, credit_office"):
+        create_key(api_county.engine, "teller", "某银行")
+    with pytest.raises(ValueError, match="institution must be 1–60 printable characters"):
+        create_key(api_county.engine, "bank", "   ")
+    with pytest.raises(ValueError, match="name must be 1–30 printable characters"):
+        create_key(api_county.engine, "bank", "某银行", "x" * 31)
+    with pytest.raises(AuthenticationError, match="required"):
+        authenticate(api_county.engine, None)
+    with pytest.raises(AuthenticationError, match="unknown"):
+        authenticate(api_county.engine, "clk_" + "0" * 43)
+    with pytest.raises(UnknownKeyError, match="key_id must be a stored key; got 99999"):
+        revoke_key(api_county.engine, 99999)
+
+
+def test_revoking_twice_keeps_the_first_time(api_county: ApiCounty) -> None:
+    key = create_key(api_county.engine, "analyst", "某单位").key
+    first = revoke_key(api_county.engine, key.id)
+    second = revoke_key(api_county.engine, key.id)
+    assert first.revoked_at == second.revoked_at is not None
+    assert key.id not in {k.id for k in list_keys(api_county.engine, include_revoked=False)}
+
+
+def test_keys_cli_create_list_revoke(api_county: ApiCounty) -> None:
+    url = ["--database-url", api_county.settings.store_url]
+    created = runner.invoke(
+        keys_app,
+        ["create", "--role", "bank", "--institution", "徽商银行清源支行", "--json", *url],
+    )
+    assert created.exit_code == 0, created.output
+    payload = json.loads(created.stdout)
+    token, key_id = payload["token"], payload["key"]["id"]
+    assert payload["key"]["role"] == "bank" and token.startswith(payload["key"]["prefix"])
+
+    listed = runner.invoke(keys_app, ["list", "--json", *url])
+    assert listed.exit_code == 0
+    assert token not in listed.stdout
+    assert key_id in {k["id"] for k in json.loads(listed.stdout)}
+    table = runner.invoke(keys_app, ["list", *url])
+    assert "徽商银行清源支行" in table.stdout and token not in table.stdout
+
+    human = runner.invoke(keys_app, ["create", "--role", "analyst", "--institution", "X", *url])
+    assert human.exit_code == 0 and "clk_" in human.stdout
+
+    revoked = runner.invoke(keys_app, ["revoke", str(key_id), *url])
+    assert revoked.exit_code == 0, revoked.output
+    assert "revoked" in revoked.stdout
+    with pytest.raises(AuthenticationError):
+        authenticate(api_county.engine, token)
+    assert runner.invoke(keys_app, ["revoke", "99999", *url]).exit_code == 1
+    bad = runner.invoke(keys_app, ["create", "--role", "teller", "--institution", "X", *url])
+    assert bad.exit_code == 2
+
+
+def test_keys_and_audit_rows_on_both_backends(engine: Engine) -> None:
+    """The key store and the audit insert on SQLite and PostgreSQL (conftest ``engine``)."""
+    new = create_key(engine, KeyRole.bank, "某农商银行", "信贷部")
+    key = authenticate(engine, new.token)
+    assert key.created_at.tzinfo is not None and key.role == KeyRole.bank
+    context = AuditContext(
+        key=key,
+        uscc="91341100708502022E",
+        authorization_id="SQ-1",
+        purpose="pre_credit",
+        authorization_expires=date(2026, 12, 31),
+    )
+    first = write_audit_row(
+        engine,
+        context,
+        request_id="a" * 32,
+        method="GET",
+        route="/v1/entities/{uscc}/risk",
+        query="depth=2",
+        status=200,
+        body=b'{"ok": true}',
+    )
+    second = write_audit_row(
+        engine,
+        context,
+        request_id="b" * 32,
+        method="GET",
+        route="/x",
+        query="",
+        status=403,
+        body=b"",
+    )
+    assert second == first + 1
+    with engine.connect() as conn:
+        rows = conn.execute(select(audit_log).order_by(audit_log.c.id)).mappings().all()
+    assert [r["status"] for r in rows] == [200, 403]
+    assert rows[0]["response_sha256"] == hashlib.sha256(b'{"ok": true}').hexdigest()
+    assert rows[1]["query"] is None and rows[0]["institution"] == "某农商银行"
+    revoke_key(engine, key.id)
+    with pytest.raises(AuthenticationError, match="revoked"):
+        authenticate(engine, new.token)

@@ -1,0 +1,252 @@
+"""Credit-office warning routes: list with filters and totals, detail, lifecycle, 通报 export."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+
+from risk.warnings import NOTICE_COLUMNS, list_warnings, notice_frame
+from serving.keys import KeyRole
+from tests.serving.conftest import ApiCounty
+
+
+@pytest.fixture
+def office(api_county: ApiCounty) -> dict[str, str]:
+    return api_county.headers(KeyRole.credit_office)
+
+
+def test_list_matches_the_store_with_total_and_pages(
+    client: TestClient, api_county: ApiCounty, office: dict[str, str]
+) -> None:
+    everything = list_warnings(api_county.engine, limit=1000)
+    body = client.get("/v1/warnings", headers=office).json()
+    assert body["total"] == everything.total == 25
+    assert [w["id"] for w in body["items"]] == [w.id for w in everything.items]
+    first = body["items"][0]
+    assert {"rule_label", "level_label", "status_label", "record_ids"} <= set(first)
+    assert "evidence" not in first
+
+    pages = [
+        client.get("/v1/warnings", params={"limit": 10, "offset": o}, headers=office).json()
+        for o in (0, 10, 20)
+    ]
+    assert all(p["total"] == 25 for p in pages)
+    assert [w["id"] for p in pages for w in p["items"]] == [w.id for w in everything.items]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"level": "orange"},
+        {"level": ["red", "yellow"]},
+        {"rule": "suspected_shell"},
+        {"domain": "taxation"},
+        {"regulator": "税务局"},
+        {"regulator": "natural_resources"},
+        {"status": "new"},
+        {"rule": "after_commitment", "regulator": "市场监管局"},
+    ],
+)
+def test_filters_agree_with_list_warnings(
+    client: TestClient, api_county: ApiCounty, office: dict[str, str], params: dict[str, Any]
+) -> None:
+    expected = list_warnings(api_county.engine, limit=1000, **params)
+    body = client.get("/v1/warnings", params=params, headers=office).json()
+    assert body["total"] == expected.total > 0
+    assert [w["id"] for w in body["items"]] == [w.id for w in expected.items]
+
+
+def test_since_filters_by_last_change(
+    client: TestClient, api_county: ApiCounty, office: dict[str, str]
+) -> None:
+    future = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
+    assert client.get("/v1/warnings", params={"since": future}, headers=office).json() == {
+        "total": 0,
+        "limit": 50,
+        "offset": 0,
+        "items": [],
+    }
+    past = client.get("/v1/warnings", params={"since": "2020-01-01"}, headers=office).json()
+    assert past["total"] == 25
+
+
+@pytest.mark.parametrize(
+    ("params", "field", "check"),
+    [
+        ({"level": "purple"}, "level.0", "enum"),
+        ({"rule": "nope"}, "rule.0", "enum"),
+        ({"domain": "space"}, "domain", "enum"),
+        ({"regulator": "外交部"}, "regulator", "regulator"),
+        ({"status": "open"}, "status.0", "enum"),
+        ({"since": "yesterday"}, "since", "datetime_from_date_parsing"),
+        ({"limit": 0}, "limit", "greater_than_equal"),
+        ({"limit": 1001}, "limit", "less_than_equal"),
+        ({"offset": -1}, "offset", "greater_than_equal"),
+        ({"offset": 10**20}, "offset", "less_than_equal"),
+    ],
+)
+def test_bad_filters_are_422_naming_field_and_check(
+    client: TestClient, office: dict[str, str], params: dict[str, Any], field: str, check: str
+) -> None:
+    response = client.get("/v1/warnings", params=params, headers=office)
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert (error["code"], error["field"], error["check"]) == ("validation_error", field, check)
+    assert error["details"][0]["location"] == "query"
+    assert field.split(".")[0] in error["message"]
+
+
+def test_detail_has_evidence_paths_and_history(
+    client: TestClient, api_county: ApiCounty, office: dict[str, str]
+) -> None:
+    shell = list_warnings(api_county.engine, rule="suspected_shell", limit=1).items[0]
+    body = client.get(f"/v1/warnings/{shell.id}", headers=office).json()
+    assert body["id"] == shell.id and body["uscc"] == shell.uscc
+    assert body["evidence"]["record_ids"] == list(shell.record_ids)
+    assert body["evidence"]["paths"] and "sentence" in body["evidence"]["paths"][0]
+    (created,) = body["events"]
+    assert created["from_status"] is None and created["to_status"] == "new"
+    assert created["actor"] == "credlink"
+
+
+@pytest.mark.parametrize("warning_id", ["999999", "0", "-1", "abc", "1.5", str(2**40)])
+def test_unknown_or_bad_warning_ids(
+    client: TestClient, office: dict[str, str], warning_id: str
+) -> None:
+    response = client.get(f"/v1/warnings/{warning_id}", headers=office)
+    error = response.json()["error"]
+    if warning_id == "999999":
+        assert response.status_code == 404
+        assert error["code"] == "unknown_warning"
+    else:
+        assert response.status_code == 422
+        assert error["field"] == "warning_id" and error["details"][0]["location"] == "path"
+
+
+def test_lifecycle_through_the_api(
+    client: TestClient, api_county: ApiCounty, office: dict[str, str]
+) -> None:
+    warning_id = list_warnings(api_county.engine, status="new", limit=1).items[0].id
+    url = f"/v1/warnings/{warning_id}"
+    for status, note in (
+        ("dispatched", "已通报市场监管局"),
+        ("acknowledged", None),
+        ("closed", "  已约谈企业并完成整改 "),
+    ):
+        response = client.patch(url, json={"status": status, "note": note}, headers=office)
+        assert response.status_code == 200, response.text
+        assert response.json()["status"] == status
+    events = response.json()["events"]
+    assert [(e["from_status"], e["to_status"]) for e in events] == [
+        (None, "new"),
+        ("new", "dispatched"),
+        ("dispatched", "acknowledged"),
+        ("acknowledged", "closed"),
+    ]
+    assert {e["actor"] for e in events[1:]} == {"清源县信用办/李四"}
+    assert events[-1]["note"] == "已约谈企业并完成整改"
+
+    again = client.patch(url, json={"status": "dispatched"}, headers=office)
+    assert again.status_code == 409
+    error = again.json()["error"]
+    assert (error["code"], error["field"], error["check"]) == (
+        "illegal_transition",
+        "status",
+        "transition",
+    )
+    assert "closed warning reopens only on new evidence" in error["message"]
+
+
+def test_illegal_transition_is_409_and_changes_nothing(
+    client: TestClient, api_county: ApiCounty, office: dict[str, str]
+) -> None:
+    warning = list_warnings(api_county.engine, status="new", limit=1).items[0]
+    response = client.patch(
+        f"/v1/warnings/{warning.id}", json={"status": "acknowledged"}, headers=office
+    )
+    assert response.status_code == 409
+    assert "must be one of dispatched, closed; got 'acknowledged'" in response.text
+    after = client.get(f"/v1/warnings/{warning.id}", headers=office).json()
+    assert after["status"] == "new" and len(after["events"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "check"),
+    [
+        ({"status": "closed"}, "note", "required_when_closing"),
+        ({"status": "closed", "note": "   "}, "note", "required_when_closing"),
+        ({"status": "done"}, "status", "enum"),
+        ({}, "status", "missing"),
+        ({"status": "dispatched", "note": "x\x00y"}, "note", "printable"),
+        ({"status": "dispatched", "note": "x" * 2001}, "note", "string_too_long"),
+        ({"status": "dispatched", "actor": "冒充"}, "actor", "extra_forbidden"),
+    ],
+)
+def test_bad_move_bodies_are_422(
+    client: TestClient,
+    api_county: ApiCounty,
+    office: dict[str, str],
+    body: dict[str, str],
+    field: str,
+    check: str,
+) -> None:
+    warning_id = list_warnings(api_county.engine, status="new", limit=1).items[0].id
+    response = client.patch(f"/v1/warnings/{warning_id}", json=body, headers=office)
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert (error["field"], error["check"]) == (field, check)
+    assert error["details"][0]["location"] == "body"
+
+
+def test_unknown_warning_move_is_404(client: TestClient, office: dict[str, str]) -> None:
+    response = client.patch("/v1/warnings/424242", json={"status": "dispatched"}, headers=office)
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "unknown_warning"
+
+
+@pytest.mark.parametrize("regulator", ["税务局", "taxation", "市场监管局"])
+def test_export_is_the_notice_frame_as_csv(
+    client: TestClient, api_county: ApiCounty, office: dict[str, str], regulator: str
+) -> None:
+    response = client.get("/v1/warnings/export", params={"regulator": regulator}, headers=office)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/csv")
+    assert "attachment" in response.headers["content-disposition"]
+    assert response.content.startswith("\ufeff".encode())  # BOM: Excel reads it as UTF-8
+    frame = pd.read_csv(io.BytesIO(response.content), encoding="utf-8-sig", dtype=str)
+    assert tuple(frame.columns) == NOTICE_COLUMNS
+    expected = notice_frame(api_county.engine, regulator)
+    assert len(frame) == len(expected) > 0
+    assert frame["统一社会信用代码"].tolist() == expected["统一社会信用代码"].tolist()
+
+
+def test_export_all_statuses_and_unknown_regulator(
+    client: TestClient, api_county: ApiCounty, office: dict[str, str]
+) -> None:
+    every = client.get(
+        "/v1/warnings/export",
+        params={
+            "regulator": "市场监管局",
+            "status": ["new", "dispatched", "acknowledged", "closed"],
+        },
+        headers=office,
+    )
+    frame = pd.read_csv(io.BytesIO(every.content), encoding="utf-8-sig", dtype=str)
+    assert len(frame) == list_warnings(api_county.engine, regulator="市场监管局").total
+
+    unknown = client.get("/v1/warnings/export", params={"regulator": "外交部"}, headers=office)
+    assert unknown.status_code == 422
+    error = unknown.json()["error"]
+    assert (error["field"], error["check"]) == ("regulator", "regulator")
+    assert "税务局 (taxation)" in error["message"] and "got '外交部'" in error["message"]
+    missing = client.get("/v1/warnings/export", headers=office)
+    assert missing.status_code == 422
+    assert (missing.json()["error"]["field"], missing.json()["error"]["check"]) == (
+        "regulator",
+        "missing",
+    )
