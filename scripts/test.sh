@@ -7,6 +7,7 @@ python=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$python" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e '.[dev]'
+bash scripts/browser.sh >/dev/null || echo "Chromium unavailable: the browser test will be skipped (it fails on CI)" >&2
 
 if pg=$(bash scripts/postgres.sh); then
   eval "$pg"

@@ -20,6 +20,8 @@ GET      /v1/warnings/{warning_id}               credit_office, analyst, admin
 PATCH    /v1/warnings/{warning_id}               credit_office, admin
 GET      /v1/entities/{uscc}/risk                bank (audited), credit_office, analyst, admin
 GET      /v1/entities/{uscc}/network?depth=1..3  bank (audited), credit_office, analyst, admin
+GET      /ui/…                                   web pages: login with a credit_office or admin
+                                                 key (:mod:`serving.routes.ui`)
 =======  ======================================  ===========================================
 """
 
@@ -31,12 +33,13 @@ from contextlib import asynccontextmanager
 
 import anyio
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from risk.store import migrate, open_engine
 from serving.errors import UnhandledErrorMiddleware, install_error_handlers
 from serving.metrics import Metrics
 from serving.middleware import AuditMiddleware, RequestContextMiddleware
-from serving.routes import entities, health, warnings
+from serving.routes import entities, health, ui, warnings
 from serving.settings import Settings, load_allowlist
 from serving.state import ServiceState, load_snapshot
 
@@ -130,4 +133,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(warnings.router)
     app.include_router(entities.router)
+    # The style sheet first: the pages' router ends with a catch-all 404 page under /ui.
+    app.mount("/ui/static", StaticFiles(packages=[("serving", "static")]), name="ui-static")
+    app.include_router(ui.router)
     return app

@@ -86,6 +86,7 @@ __all__ = [
     "ErrorResponse",
     "UnhandledErrorMiddleware",
     "error_json",
+    "error_status",
     "handle_known_error",
     "install_error_handlers",
     "request_id_of",
@@ -240,7 +241,8 @@ def error_json(
     return JSONResponse(body.model_dump(mode="json"), status_code=status, headers=headers)
 
 
-def _lookup(exc: Exception) -> tuple[int, str]:
+def error_status(exc: Exception) -> tuple[int, str]:
+    """The HTTP status and code of an exception (:data:`ERROR_STATUS`; else 500)."""
     for cls, status, code in ERROR_STATUS:
         if isinstance(exc, cls):
             return status, code
@@ -254,7 +256,7 @@ def _message(exc: BaseException) -> str:
 
 async def handle_known_error(request: Request, exc: Exception) -> JSONResponse:
     """Translate a :class:`RiskError` or :class:`ServingError` (:data:`ERROR_STATUS`)."""
-    status, code = _lookup(exc)
+    status, code = error_status(exc)
     request_id = request_id_of(request.scope)
     if status >= 500:
         logger.error("request %s failed: %s", request_id, exc, exc_info=exc)

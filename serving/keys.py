@@ -43,6 +43,7 @@ __all__ = [
     "NewKey",
     "authenticate",
     "create_key",
+    "get_key",
     "hash_token",
     "list_keys",
     "revoke_key",
@@ -266,6 +267,23 @@ def authenticate(engine: Engine, token: str | None) -> ApiKey:
     if not key.active:
         raise AuthenticationError(f"the API key {key.prefix}… was revoked")
     return key
+
+
+def get_key(engine: Engine, key_id: int) -> ApiKey:
+    """Return one key by id (revoked or not: check :attr:`ApiKey.active`).
+
+    Raises
+    ------
+    UnknownKeyError
+        If no key has that id.
+    """
+    if isinstance(key_id, bool) or not isinstance(key_id, int):
+        raise TypeError(f"key_id must be an integer; got {type(key_id).__name__}")
+    with engine.connect() as conn:
+        row = conn.execute(select(api_keys).where(api_keys.c.id == key_id)).mappings().one_or_none()
+    if row is None:
+        raise UnknownKeyError(f"key_id must be a stored key; got {key_id}")
+    return _to_key(row)
 
 
 def list_keys(engine: Engine, *, include_revoked: bool = True) -> list[ApiKey]:

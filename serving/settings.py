@@ -21,6 +21,10 @@ variable                          meaning (default)
 ``CREDLINK_NETWORK_MAX_NODES``    most nodes one ``/network`` answer holds, nearest first
                                   (``300``)
 ================================  ======================================================
+
+The credit-office web pages sign their session cookies with :meth:`Settings.session_key`: a
+random key kept in ``<work_dir>/session_key`` (mode 0600), created on first use, shared by every
+worker on the work directory and kept across restarts; delete the file to log everybody out.
 """
 
 from __future__ import annotations
@@ -76,13 +80,36 @@ class Settings(BaseSettings):
             if len(value) < 16:
                 raise ValueError(f"CREDLINK_ID_SALT must be at least 16 bytes; got {len(value)}")
             return value
-        path = self.work_dir / "id_salt"
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        return _secret_file(self.work_dir / "id_salt")
+
+    def session_key(self) -> bytes:
+        """Return the key that signs the web pages' session cookies (module docstring).
+
+        ``<work_dir>/session_key`` is created (mode 0600) with 256 random bits if missing.
+        """
+        return _secret_file(self.work_dir / "session_key")
+
+
+def _secret_file(path: Path) -> bytes:
+    """Read a secret file, creating it (mode 0600, 32 random bytes in hex) if missing.
+
+    Several processes may ask at once (uvicorn workers): the secret is written to a private
+    temporary file and linked into place, so a reader never sees a half-written file and the
+    first writer wins.
+    """
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
             with os.fdopen(fd, "w") as handle:
                 handle.write(secrets.token_hex(32))
-        return path.read_text().strip().encode()
+            os.link(temporary, path)
+        except FileExistsError:
+            pass  # another process created it first: use theirs
+        finally:
+            temporary.unlink()
+    return path.read_text().strip().encode()
 
 
 def load_allowlist(path: Path | None) -> tuple[str, ...]:

@@ -3,19 +3,27 @@
 Each test module that uses them builds its own county once (module scope): 1,000 enterprises
 (seed 0), ingested, warnings run on the county's end date (25 warnings: every rule, six
 regulators including 税务局), and one key per role. Tests that move warnings therefore do not
-disturb other modules.
+disturb other modules. :func:`running_server` serves a county from a real uvicorn process.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
@@ -27,6 +35,7 @@ from risk.synth import SynthConfig, generate_county, write_county
 from risk.warnings import list_warnings, run_warnings
 from serving.app import create_app
 from serving.cli_graph import run_graph
+from serving.cli_serve import settings_environment
 from serving.keys import KeyRole, create_key
 from serving.settings import Settings
 
@@ -145,3 +154,76 @@ def body_digest(response: Any) -> str:
 def dumps(payload: Any) -> str:
     """JSON text with Chinese as is (for scanning responses)."""
     return json.dumps(payload, ensure_ascii=False)
+
+
+STARTUP_SECONDS = 90
+
+
+def free_port() -> int:
+    """A TCP port of 127.0.0.1 that is free now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def running_server(county: ApiCounty, log_path: Path, *, workers: int = 2) -> Iterator[str]:
+    """Serve ``county`` with ``serving.cli_serve.serve`` in a subprocess; yield its base URL.
+
+    uvicorn (uvloop + httptools, factory mode, ``workers`` processes sharing the SQLite store)
+    on a free port of 127.0.0.1; the block starts once every worker has loaded the snapshot,
+    and the whole process group is stopped afterwards.
+    """
+    port = free_port()
+    settings = Settings(
+        work_dir=county.settings.work_dir,
+        database_url=county.settings.store_url,
+        as_of=county.as_of,
+        port=port,
+        workers=workers,
+    )
+    env = {**os.environ, **settings_environment(settings)}
+    code = "from serving.cli_serve import serve; from serving.settings import Settings; "
+    code += "serve(Settings())"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-c", code],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=Path(__file__).resolve().parents[2],
+            start_new_session=True,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(base, process, log_path, workers)
+        yield base
+    finally:
+        _stop(process)
+
+
+def _wait_ready(base: str, process: subprocess.Popen[bytes], log_path: Path, workers: int) -> None:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"server exited with {process.returncode}:\n{log_path.read_text()}")
+        try:
+            # Every worker must have loaded the snapshot: ask a few times.
+            checks = range(2 * workers)
+            if all(httpx.get(f"{base}/readyz", timeout=2).status_code == 200 for _ in checks):
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    pytest.fail(f"server not ready after {STARTUP_SECONDS} s:\n{log_path.read_text()}")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGINT)  # its own session: uvicorn and its workers
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)

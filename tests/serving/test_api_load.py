@@ -9,94 +9,29 @@ send a bounded mix of bank, credit-office and unauthenticated requests with http
 from __future__ import annotations
 
 import hashlib
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy import select
 
 from risk.store import audit_log
-from serving.cli_serve import settings_environment
 from serving.keys import KeyRole
-from serving.settings import Settings
-from tests.serving.conftest import ApiCounty
+from tests.serving.conftest import ApiCounty, running_server
 
 pytestmark = pytest.mark.slow
 
 THREADS = 8
 ROUNDS = 6  # per thread; each round sends the seven requests of _plan
-STARTUP_SECONDS = 90
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
 def server(api_county: ApiCounty, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = _free_port()
-    settings = Settings(
-        work_dir=api_county.settings.work_dir,
-        database_url=api_county.settings.store_url,
-        as_of=api_county.as_of,
-        port=port,
-        workers=2,
-    )
     log_path = tmp_path_factory.mktemp("uvicorn") / "server.log"
-    env = {**os.environ, **settings_environment(settings)}
-    code = "from serving.cli_serve import serve; from serving.settings import Settings; "
-    code += "serve(Settings())"
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-c", code],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=Path(__file__).resolve().parents[2],
-            start_new_session=True,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_ready(base, process, log_path)
+    with running_server(api_county, log_path, workers=2) as base:
         yield base
-    finally:
-        _stop(process)
-
-
-def _wait_ready(base: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"server exited with {process.returncode}:\n{log_path.read_text()}")
-        try:
-            # Both workers must have loaded the snapshot: ask a few times.
-            if all(httpx.get(f"{base}/readyz", timeout=2).status_code == 200 for _ in range(4)):
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"server not ready after {STARTUP_SECONDS} s:\n{log_path.read_text()}")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is not None:
-        return
-    os.killpg(process.pid, signal.SIGINT)  # its own session: uvicorn and its workers
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
 
 
 def _plan(county: ApiCounty) -> list[tuple[str, str, dict[str, str], int]]:

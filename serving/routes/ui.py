@@ -1,0 +1,522 @@
+"""The credit office's web pages (信用办工作台), server-rendered, in Chinese, under ``/ui``.
+
+=======  ===============================  ==================================================
+method   path                             page
+=======  ===============================  ==================================================
+GET      /ui                              → /ui/warnings
+GET      /ui/login, POST /ui/login        log in with an API key (credit_office or admin)
+POST     /ui/logout                       log out
+GET      /ui/warnings?level&rule&…        warnings with filters and status actions
+GET      /ui/warnings/{id}                one warning: evidence, history, actions
+POST     /ui/warnings/{id}/status         move a warning (form; → a message, then back)
+GET      /ui/entities?uscc=…              → /ui/entities/{uscc} (the search box)
+GET      /ui/entities/{uscc}              risk, grade, records, actual controller, network
+GET      /ui/models                       registered models: champions, metrics, runs
+GET      /ui/static/…                     the style sheet (mounted in :mod:`serving.app`)
+=======  ===============================  ==================================================
+
+Login exchanges an API key (checked by :func:`serving.keys.authenticate`) for a signed,
+HttpOnly, ``SameSite=Lax`` session cookie (:mod:`serving.sessions`); the key itself is never
+stored in the browser. Other roles are refused with a Chinese message. Every form carries the
+session's CSRF token. Errors are Chinese HTML pages with the right status (401/403 login,
+404 unknown warning or enterprise, 422 invalid identifier or parameter), never JSON and never
+a 500; the pages are not part of the OpenAPI document.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from functools import cache
+from typing import Annotated, Any
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import Path as PathParam
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
+from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from risk.exceptions import InvalidIdentifierError, RiskError
+from serving import pages
+from serving.deps import EngineDep, EnterpriseUscc, SnapshotDep, StateDep
+from serving.errors import error_status, request_id_of
+from serving.exceptions import AuthenticationError, ServingError, UnknownKeyError
+from serving.keys import ApiKey, KeyRole, authenticate, get_key
+from serving.sessions import (
+    FLASH_COOKIE,
+    FLASH_MAX_AGE,
+    SESSION_COOKIE,
+    SESSION_MAX_AGE,
+    CookieSigner,
+    Flash,
+    UiSession,
+    decode_flash,
+    decode_session,
+    encode_flash,
+    encode_session,
+    new_session,
+)
+from serving.ui import network_svg, templates
+
+__all__ = ["PAGE_HEADERS", "PAGE_ROLES", "ROLE_LABELS", "router"]
+
+logger = logging.getLogger("credlink.serving")
+
+PAGE_ROLES = (KeyRole.credit_office,)
+"""Roles that may use the pages (and admin, who may do everything)."""
+
+ROLE_LABELS = {
+    KeyRole.bank: "银行",
+    KeyRole.credit_office: "信用办",
+    KeyRole.analyst: "分析人员",
+    KeyRole.admin: "管理员",
+}
+PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'"
+    ),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+"""Sent with every page: no framing (the buttons move warnings), no scripts from elsewhere
+(the pages have none), nothing cached (they show records and warnings)."""
+_COOKIE_PATH = "/ui"
+_HOME = "/ui/warnings"
+_CSRF_REFUSED = "表单校验失败（缺少或不符的表单令牌），请刷新页面后重试。"
+_USCC_CHECKS = {
+    "length": "应为 18 位",
+    "alphabet": "只能由数字和大写字母组成（不含 I、O、S、V、Z）",
+    "region": "第 3–8 位应为行政区划代码",
+    "check_character": "第 18 位校验码不符",
+}
+
+
+class LoginRequired(Exception):
+    """No valid session: the page redirects to the login form (with ``message`` if any)."""
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or "")
+        self.message = message
+
+
+class CsrfRefused(Exception):
+    """A form without the session's CSRF token (403)."""
+
+
+@cache
+def _templates() -> Jinja2Templates:
+    return templates()
+
+
+def _now() -> int:
+    return int(time.time())
+
+
+# --------------------------------------------------------------------------- error pages
+
+
+def _error_page(request: Request, status: int, title: str, detail: str) -> HTMLResponse:
+    return _templates().TemplateResponse(
+        request,
+        "error.html",
+        {
+            "user": None,
+            "flash": None,
+            "csrf_token": "",
+            "title": title,
+            "detail": detail,
+            "status": status,
+            "request_id": request_id_of(request.scope),
+        },
+        status_code=status,
+    )
+
+
+def _known_error_page(request: Request, exc: Exception) -> HTMLResponse:
+    status, code = error_status(exc)
+    if status >= 500:
+        logger.error("page %s failed: %s", request.url.path, exc, exc_info=exc)
+        if code == "unavailable":
+            return _error_page(request, status, "服务暂不可用", "数据正在加载，请稍后刷新页面。")
+        return _error_page(request, 500, "服务内部错误", "请稍后重试，并向管理员提供请求编号。")
+    if isinstance(exc, InvalidIdentifierError):
+        rule = _USCC_CHECKS.get(exc.check, "格式不符合 GB 32100-2015")
+        return _error_page(request, status, "统一社会信用代码无效", f"统一社会信用代码{rule}。")
+    titles = {
+        "unknown_entity": ("未找到该企业", "库中没有这个统一社会信用代码的企业。"),
+        "unknown_warning": ("未找到该预警", "没有这个编号的预警。"),
+        "forbidden": ("无权访问", "当前登录的角色不能使用此页面。"),
+        "unauthenticated": ("请先登录", "请使用信用办密钥登录。"),
+    }
+    title, detail = titles.get(code, ("请求无法处理", "请检查输入后重试。"))
+    return _error_page(request, status, title, detail)
+
+
+def _validation_page(request: Request, exc: RequestValidationError) -> HTMLResponse:
+    names = sorted({str(e["loc"][-1]) for e in exc.errors() if e.get("loc")})
+    where = f"（{', '.join(names)}）" if names else ""
+    detail = f"请求中的参数不符合要求{where}，请检查后重试。"
+    return _error_page(request, 422, "请求参数无效", detail)
+
+
+def _login_redirect(request: Request, exc: LoginRequired) -> Response:
+    target = request.url.path
+    if request.method == "GET" and request.url.query:
+        target += f"?{request.url.query}"
+    if request.method != "GET":
+        target = _HOME
+    response = RedirectResponse(f"/ui/login?{urlencode({'next': target})}", status_code=303)
+    if exc.message:
+        signers = _signers_of(request)
+        if signers is not None:
+            _set_cookie(
+                request,
+                response,
+                FLASH_COOKIE,
+                encode_flash(signers.flash, Flash("error", exc.message), _now()),
+                FLASH_MAX_AGE,
+            )
+    response.delete_cookie(SESSION_COOKIE, path=_COOKIE_PATH)
+    return response
+
+
+class HtmlErrorRoute(APIRoute):
+    """A route whose failures are Chinese HTML pages instead of the API's JSON errors."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def route(request: Request) -> Response:
+            try:
+                response = await handler(request)
+            except LoginRequired as exc:
+                response = _login_redirect(request, exc)
+            except CsrfRefused:
+                response = _error_page(request, 403, "表单已失效", _CSRF_REFUSED)
+            except RequestValidationError as exc:
+                response = _validation_page(request, exc)
+            except (RiskError, ServingError) as exc:
+                response = _known_error_page(request, exc)
+            except StarletteHTTPException as exc:
+                detail = str(exc.detail)
+                response = _error_page(request, exc.status_code, "请求无法处理", detail)
+            response.headers.update(PAGE_HEADERS)
+            return response
+
+        return route
+
+
+router = APIRouter(prefix="/ui", include_in_schema=False, route_class=HtmlErrorRoute)
+
+
+# --------------------------------------------------------------------------- sessions
+
+
+@dataclass(frozen=True)
+class Signers:
+    """The cookie signers of this app (one key per cookie kind)."""
+
+    session: CookieSigner
+    flash: CookieSigner
+
+
+def _signers_of(request: Request) -> Signers | None:
+    signers = getattr(request.app.state, "ui_signers", None)
+    return signers if isinstance(signers, Signers) else None
+
+
+def get_signers(request: Request, state: StateDep) -> Signers:
+    """The signers, built on first use from the settings' session key."""
+    signers = _signers_of(request)
+    if signers is None:
+        secret = state.settings.session_key()
+        signers = Signers(CookieSigner(secret, "session"), CookieSigner(secret, "flash"))
+        request.app.state.ui_signers = signers
+    return signers
+
+
+SignersDep = Annotated[Signers, Depends(get_signers)]
+
+
+@dataclass(frozen=True)
+class UiUser:
+    """The logged-in key and its session."""
+
+    key: ApiKey
+    session: UiSession
+
+    @property
+    def role_label(self) -> str:
+        """The key's role in Chinese."""
+        return ROLE_LABELS[self.key.role]
+
+
+def _role_refusal(key: ApiKey) -> str:
+    return (
+        f"该密钥的角色是「{ROLE_LABELS[key.role]}」，网页仅供信用办（credit_office）和管理员"
+        "（admin）使用；银行和分析人员请使用 HTTP 接口。"
+    )
+
+
+def ui_user(request: Request, state: StateDep, signers: SignersDep) -> UiUser:
+    """The logged-in user: a valid session of an active credit_office or admin key.
+
+    Raises
+    ------
+    LoginRequired
+        Without a valid session, or when its key was revoked or lost its role.
+    """
+    cookie = request.cookies.get(SESSION_COOKIE)
+    session = decode_session(signers.session, cookie, _now())
+    if session is None:
+        raise LoginRequired("登录已过期，请重新登录。" if cookie else None)
+    try:
+        key = get_key(state.engine, session.key_id)
+    except UnknownKeyError:
+        raise LoginRequired("登录所用的密钥已不存在，请重新登录。") from None
+    if not key.active:
+        raise LoginRequired("登录所用的密钥已被吊销，请使用有效密钥重新登录。")
+    if not key.allows(PAGE_ROLES):
+        raise LoginRequired(_role_refusal(key))
+    return UiUser(key=key, session=session)
+
+
+UiUserDep = Annotated[UiUser, Depends(ui_user)]
+
+
+def form_user(user: UiUserDep, csrf_token: Annotated[str, Form()] = "") -> UiUser:
+    """The logged-in user of a form post, whose form carries the session's CSRF token.
+
+    Raises
+    ------
+    CsrfRefused
+        If the token is missing or differs.
+    """
+    expected = user.session.csrf_token.encode()
+    if not csrf_token or not hmac.compare_digest(csrf_token.encode(), expected):
+        raise CsrfRefused()
+    return user
+
+
+FormUserDep = Annotated[UiUser, Depends(form_user)]
+
+
+def _set_cookie(request: Request, response: Response, name: str, value: str, max_age: int) -> None:
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        path=_COOKIE_PATH,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+    )
+
+
+def _safe_next(value: str | None) -> str:
+    """Where to go after a form: a path under /ui only (no open redirect)."""
+    if (
+        value
+        and value.startswith("/ui")
+        and not value.startswith(("//", "/\\"))
+        and all(c.isprintable() and c not in "\\\r\n" for c in value)
+    ):
+        return value
+    return _HOME
+
+
+@dataclass(frozen=True)
+class Page:
+    """Render a page or redirect, with the user, the CSRF token and the pending message."""
+
+    request: Request
+    user: UiUser | None
+    signers: Signers
+
+    def render(self, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+        """The template with the common context; consumes the flash message."""
+        flash = decode_flash(self.signers.flash, self.request.cookies.get(FLASH_COOKIE), _now())
+        response = _templates().TemplateResponse(
+            self.request,
+            template,
+            {
+                "user": self.user,
+                "csrf_token": self.user.session.csrf_token if self.user else "",
+                "flash": flash,
+                "path": self.request.url.path,
+                **context,
+            },
+            status_code=status,
+        )
+        if FLASH_COOKIE in self.request.cookies:
+            response.delete_cookie(FLASH_COOKIE, path=_COOKIE_PATH)
+        return response
+
+    def redirect(self, target: str, flash: Flash | None = None) -> RedirectResponse:
+        """303 to ``target`` (a /ui path), carrying ``flash`` to the next page."""
+        response = RedirectResponse(_safe_next(target), status_code=303)
+        if flash is not None:
+            value = encode_flash(self.signers.flash, flash, _now())
+            _set_cookie(self.request, response, FLASH_COOKIE, value, FLASH_MAX_AGE)
+        return response
+
+
+def user_page(request: Request, user: UiUserDep, signers: SignersDep) -> Page:
+    """A page for the logged-in user."""
+    return Page(request, user, signers)
+
+
+def form_page(request: Request, user: FormUserDep, signers: SignersDep) -> Page:
+    """A form post of the logged-in user (CSRF checked)."""
+    return Page(request, user, signers)
+
+
+def anonymous_page(request: Request, signers: SignersDep) -> Page:
+    """A page without login (the login form)."""
+    return Page(request, None, signers)
+
+
+PageDep = Annotated[Page, Depends(user_page)]
+FormPageDep = Annotated[Page, Depends(form_page)]
+AnonymousPageDep = Annotated[Page, Depends(anonymous_page)]
+
+WarningId = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
+NextField = Annotated[str, Form(alias="next")]
+
+
+# --------------------------------------------------------------------------- login
+
+
+@router.get("", response_class=HTMLResponse)
+def home() -> RedirectResponse:
+    """The warnings list is the home page."""
+    return RedirectResponse(_HOME, status_code=303)
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(
+    page: AnonymousPageDep, next_url: Annotated[str, Query(alias="next")] = ""
+) -> Response:
+    """The login form."""
+    return page.render("login.html", next_url=_safe_next(next_url), error=None)
+
+
+@router.post("/login", response_class=HTMLResponse)
+def login(
+    page: AnonymousPageDep,
+    state: StateDep,
+    api_key: Annotated[str, Form()] = "",
+    next_url: NextField = "",
+) -> Response:
+    """Check the key: a credit_office or admin key gets a session; anything else is refused."""
+    target = _safe_next(next_url)
+    try:
+        key = authenticate(state.engine, api_key.strip())
+    except AuthenticationError:
+        error = "密钥无效、已吊销或不是 credlink 密钥。"
+        return page.render("login.html", status=401, next_url=target, error=error)
+    if not key.allows(PAGE_ROLES):
+        return page.render("login.html", status=403, next_url=target, error=_role_refusal(key))
+    session = new_session(key.id, _now())
+    response = page.redirect(target, Flash("ok", f"欢迎，{key.actor}。"))
+    value = encode_session(page.signers.session, session)
+    _set_cookie(page.request, response, SESSION_COOKIE, value, SESSION_MAX_AGE)
+    logger.info("web login: key %s (%s, %s)", key.prefix, key.role.value, key.actor)
+    return response
+
+
+@router.post("/logout", response_class=HTMLResponse)
+def logout(page: FormPageDep) -> Response:
+    """End the session (the cookie is cleared)."""
+    response = RedirectResponse("/ui/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path=_COOKIE_PATH)
+    return response
+
+
+# --------------------------------------------------------------------------- warnings
+
+
+@router.get("/warnings", response_class=HTMLResponse)
+def warnings_list(
+    page: PageDep, engine: EngineDep, filters: Annotated[pages.WarningFilters, Query()]
+) -> Response:
+    """Warnings with filters (level, rule, regulator, status), red first, with actions."""
+    return page.render(
+        "warnings.html",
+        view=pages.warning_list(engine, filters),
+        filters=filters,
+        options=pages.filter_options(),
+    )
+
+
+@router.get("/warnings/{warning_id}", response_class=HTMLResponse)
+def warning_detail(
+    page: PageDep, engine: EngineDep, state: StateDep, warning_id: WarningId
+) -> Response:
+    """One warning: evidence (records, paths), event history, actions."""
+    return page.render("warning.html", view=pages.warning_view(engine, state.snapshot, warning_id))
+
+
+@router.post("/warnings/{warning_id}/status", response_class=HTMLResponse)
+def move_warning(
+    page: FormPageDep,
+    engine: EngineDep,
+    warning_id: WarningId,
+    to_status: Annotated[str, Form()] = "",
+    note: Annotated[str, Form()] = "",
+    next_url: NextField = "",
+) -> Response:
+    """Move a warning along its lifecycle; back to the page it came from, with a message."""
+    assert page.user is not None
+    flash = pages.move_warning(engine, warning_id, to_status, note or None, page.user.key.actor)
+    return page.redirect(next_url or f"/ui/warnings/{warning_id}", flash)
+
+
+# --------------------------------------------------------------------------- entities, models
+
+
+@router.get("/entities", response_class=HTMLResponse)
+def find_entity(page: PageDep, uscc: Annotated[str, Query(max_length=64)] = "") -> Response:
+    """The search box: go to the enterprise's page."""
+    code = uscc.strip()
+    if not code:
+        return page.redirect(_HOME, Flash("error", "请输入统一社会信用代码。"))
+    return RedirectResponse(f"/ui/entities/{quote(code, safe='')}", status_code=303)
+
+
+@router.get("/entities/{uscc}", response_class=HTMLResponse)
+def entity(
+    page: PageDep,
+    uscc: EnterpriseUscc,
+    loaded: SnapshotDep,
+    engine: EngineDep,
+    state: StateDep,
+) -> Response:
+    """Own and linked risk, grade, records with publicity status, controller, network."""
+    view = pages.entity_page(loaded, engine, uscc, max_nodes=state.settings.network_max_nodes)
+    svg = network_svg(
+        view.network,
+        linked_notable=pages.LINKED_RISK_NOTABLE,
+        highlight=view.controller.path_ids,
+    )
+    return page.render("entity.html", view=view, svg=svg, linked_notable=pages.LINKED_RISK_NOTABLE)
+
+
+@router.get("/models", response_class=HTMLResponse)
+def models(page: PageDep, state: StateDep) -> Response:
+    """Registered models: champion versions, metrics and MLflow run ids."""
+    return page.render("models.html", view=pages.registered_models(state.settings))
+
+
+@router.get("/{unknown:path}", response_class=HTMLResponse)
+def unknown_page(request: Request, unknown: str) -> Response:
+    """Any other address under /ui: a Chinese 404 page (registered last)."""
+    return _error_page(request, 404, "页面不存在", f"没有这个页面：/ui/{unknown}")
