@@ -403,8 +403,8 @@ def test_the_search_box_goes_to_the_entity(
 def test_the_models_page_shows_champions_and_runs(
     office: tuple[TestClient, str], api_county: ApiCounty
 ) -> None:
-    pytest.importorskip("mlflow")
-    from models.tracking import mlflow_session, tracking_uris
+    tracking = pytest.importorskip("models.tracking")
+    mlflow_session, tracking_uris = tracking.mlflow_session, tracking.tracking_uris
 
     browser, _ = office
     assert "尚无已注册模型" in browser.get("/ui/models").text
