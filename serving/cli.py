@@ -20,13 +20,16 @@ from rich.progress import (
 from rich.table import Table
 from sqlalchemy import select
 
+from models.exceptions import TrainingDataError
 from risk.ingest import IngestSummary, ingest_paths
 from risk.store import open_engine, quarantine
 from risk.synth import SynthConfig, generate_county, write_county
 from serving.cli_graph import graph_app, print_top_linked, run_graph
 from serving.cli_keys import keys_app
+from serving.cli_models import demo_precredit, models_app, train_app
 from serving.cli_serve import serve_command
 from serving.cli_warn import demo_warnings, warn_app
+from serving.cli_warn_model import demo_warning_model, train_warning_command
 from serving.clicommon import (
     DatabaseOpt,
     WorkDirOpt,
@@ -48,8 +51,11 @@ db_app = typer.Typer(help="Store schema (Alembic migrations).", no_args_is_help=
 quarantine_app = typer.Typer(help="Rows refused at ingest.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(graph_app, name="graph")
+warn_app.command("train")(train_warning_command)
 app.add_typer(warn_app, name="warn")
 app.add_typer(keys_app, name="keys")
+app.add_typer(train_app, name="train")
+app.add_typer(models_app, name="models")
 app.command("serve")(serve_command)
 app.add_typer(quarantine_app, name="quarantine")
 
@@ -298,6 +304,19 @@ def demo(
     with err.status("evaluating the warning rules …"):
         warnings_report = demo_warnings(settings, as_of)
     out.print(warnings_report)
+
+    out.rule(f"[bold]5 · learned warning (LightGBM, out of time) as of {as_of}")
+    with err.status("training the learned warning …"):
+        out.print(demo_warning_model(settings, as_of))
+
+    out.rule(f"[bold]6 · 信易贷 pre-credit models as of {as_of}")
+    try:
+        demo_precredit(settings, as_of)
+    except TrainingDataError as exc:  # a county too small for an out-of-time split
+        out.print(
+            f"[yellow]pre-credit training skipped: {exc}. The demo county has too few funded "
+            "loans; rerun with more enterprises (the default 20,000 is enough).[/yellow]"
+        )
     out.rule("[bold]done")
     out.print(
         "Next: `credlink ingest FILE` to load your own files (CSV/Parquet/XLSX, English or "

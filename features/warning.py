@@ -1,0 +1,761 @@
+"""Point-in-time features and labels of the learned repeat-violator warning (DESIGN.md §4).
+
+The learned warning estimates, for every enterprise existing on a cutoff date t, the
+probability of a **new violation within 12 months**. One row per (enterprise, t) is built from
+what the platform knew on t and nothing later; :func:`build_warning_features` is the one
+definition used for training (several cutoffs stacked), the out-of-time test and scoring.
+
+Population (:func:`warning_population`)
+    The enterprises existing on t by :func:`risk.rules.existing_on` (founded on or before t,
+    not closed by t): the enterprises the rules can warn about on t. The stored ``status`` is
+    not read, since it describes the registry's latest state, not t.
+Own records, by kind and by domain
+    Reused from :func:`features.precredit.build_features` (with ``graph=False``): active
+    negative records per kind group (:data:`features.precredit.KIND_GROUPS`) decided in
+    (t − 12 months, t], (t − 24 months, t] and ever; penalties per domain group in 24 months,
+    serious records, fines, red-list and licence records. Added here: the rules' penalties
+    (:data:`risk.rules.PENALTY_KINDS`) per window, active negative records per domain group
+    (:data:`features.precredit.DOMAIN_GROUPS`) per window, the days since the latest
+    negative record and since the latest penalty, active credit commitments (信用承诺) and
+    the own signal on t (:func:`risk.propagation.record_signal`, summed). A record counts when
+    :func:`risk.publicity.active_mask` says it is active on t, the one rule of DESIGN.md §2;
+    windows are half-open like the rules' (``t − W months < decided ≤ t``).
+Repairs (信用修复)
+    Negative records repaired in (t − 24 months, t] and the days since the latest of them:
+    the repair *events* the 修复后再犯 rule reads (a repaired record itself never counts as
+    an active record). With :attr:`WarningFeatureConfig.include_inactive_history` (the policy
+    flag of DESIGN.md §2, off by default) the repair features look back without limit, the
+    "days since" features also see inactive records, and precredit's ``own_*_hist_*``
+    history counts are added.
+Graph, on the snapshot at t exactly (:attr:`WarningFeatureConfig.graph`)
+    Linked risk *excluding* the walks that return to the enterprise
+    (:meth:`risk.propagation.RiskPropagator.linked_risk_excluding_self`); the enterprise's
+    person and enterprise holders and the enterprises it holds; ``rep_ties``, the
+    legal-rep and shareholder roles its legal reps and shareholders (persons) hold in *other*
+    enterprises (职业法人, serial founders); enterprises within two hops (a shared person, or
+    a direct holding) and those of them with an active negative record on t; persons tied to
+    it with an active negative record (e.g. a 失信被执行人 legal rep); its related-enterprise
+    group on t (:func:`risk.ownership.related_groups`, summarised by
+    :func:`risk.ownership.group_statistics`): size, and the *other* members with an active
+    negative record or an active 失信 record
+    (:data:`features.precredit.LINKED_DISHONEST_KINDS`).
+Profile
+    Age on t, registered capital, and kind and industry as integer codes of fixed, contract
+    vocabularies (:data:`KIND_CODES`, :data:`INDUSTRY_CODES`; ``NaN`` when missing): no
+    learned vocabulary has to travel with the model.
+
+Label (:func:`warning_labels`)
+    1 when the enterprise is the subject of a record of the label kinds decided in
+    (t, t + 12 months]: a record decided on t itself is a feature, not a label, and one decided
+    on t + 12 months is a label. The default kinds are the rules' penalties
+    (:data:`risk.rules.PENALTY_KINDS`: 行政处罚, 重大税收违法, 拖欠农民工工资), the *new
+    violations* of 屡禁不止、屡罚不改: list inclusions and court records are consequences or
+    civil debts, not violations (see :mod:`risk.rules`), and the learned warning is then
+    compared with the frequency rules on the same outcome. Whether the new record is later
+    repaired does not matter: the decision is the event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from scipy import sparse
+
+from features.data import PlatformData
+from features.precredit import (
+    DOMAIN_GROUPS,
+    KIND_GROUPS,
+    LINKED_DISHONEST_KINDS,
+    FeatureConfig,
+    build_features,
+    validate_applications,
+)
+from features.validation import check_bool, check_int
+from risk.contract import NEGATIVE_KINDS, EnterpriseKind, RecordKind, Role, SubjectType
+from risk.graph import ROLE_CODES, GraphSnapshot, as_of_timestamp
+from risk.ownership import group_statistics, related_groups
+from risk.propagation import PropagationConfig, RiskPropagator, record_signal
+from risk.publicity import active_mask
+from risk.rules import PENALTY_KINDS, existing_on
+
+__all__ = [
+    "FEATURE_SOURCES",
+    "INDUSTRY_CODES",
+    "KIND_CODES",
+    "WarningFeature",
+    "WarningFeatureConfig",
+    "build_warning_features",
+    "check_label_kinds",
+    "warning_feature_specs",
+    "warning_labels",
+    "warning_population",
+]
+
+FEATURE_SOURCES = ("self", "graph")
+"""Where a feature comes from: the enterprise's own records and profile, or the graph."""
+
+KIND_CODES: Mapping[str, int] = MappingProxyType({k.value: i for i, k in enumerate(EnterpriseKind)})
+"""Integer code of each enterprise kind (:class:`risk.contract.EnterpriseKind` order)."""
+
+INDUSTRY_CODES: Mapping[str, int] = MappingProxyType(
+    {letter: i for i, letter in enumerate("ABCDEFGHIJKLMNOPQRST")}
+)
+"""Integer code of each GB/T 4754 industry section, A = 0 … T = 19."""
+
+_DAY = np.timedelta64(1, "D")
+_NEGATIVE = frozenset(k.value for k in NEGATIVE_KINDS)
+_PENALTY = frozenset(k.value for k in PENALTY_KINDS)
+_DISHONEST = frozenset(k.value for k in LINKED_DISHONEST_KINDS)
+_HOLDING_ROLES = frozenset(
+    ROLE_CODES.index(r) for r in (Role.legal_rep, Role.shareholder)
+)  # roles behind rep_ties
+_PRECREDIT_DROPPED = frozenset(
+    {
+        # financial capacity, loans and region: not part of the warning's evidence
+        "tax_paid_12m",
+        "tax_paid_prev_12m",
+        "tax_trend",
+        "tax_grade_score",
+        "employees",
+        "employees_trend",
+        "utility_on_time",
+        "procurement_12m",
+        "financials_age_months",
+        "region",
+        "prior_loans",
+        "prior_bad_loans",
+        # re-encoded below as fixed integer codes
+        "kind",
+        "industry",
+    }
+)
+
+
+# --------------------------------------------------------------------------- configuration
+
+
+@dataclass(frozen=True)
+class WarningFeatureConfig:
+    """What :func:`build_warning_features` computes (frozen, validated on construction).
+
+    Parameters
+    ----------
+    windows_months
+        Own-history windows in months besides "all": distinct integers in [1, 120]
+        (default 12 and 24).
+    penalty_window_months
+        Window of the per-domain penalty counts of :mod:`features.precredit`, in [1, 120]
+        (default 24).
+    repair_window_months
+        How far back repairs (信用修复) count, in [1, 120] (default 24, the 修复后再犯 rule's
+        window).
+    include_inactive_history
+        DESIGN.md §2 policy flag: let records that are no longer active on t enter the
+        features as history (default off).
+    graph
+        Compute the graph features (default on); off gives the self-only feature set.
+    propagation
+        Weights, damping and hops of the own signal and the linked risk.
+
+    Raises
+    ------
+    TypeError
+        If a field has the wrong type.
+    ValueError
+        If a field is out of range, as ``"<field> must be <rule>; got <value>"``.
+    """
+
+    windows_months: tuple[int, ...] = (12, 24)
+    penalty_window_months: int = 24
+    repair_window_months: int = 24
+    include_inactive_history: bool = False
+    graph: bool = True
+    propagation: PropagationConfig = field(default_factory=PropagationConfig)
+
+    def __post_init__(self) -> None:
+        # FeatureConfig validates the shared fields with the same messages.
+        precredit = self.precredit()
+        put = object.__setattr__
+        put(self, "windows_months", precredit.windows_months)
+        put(self, "penalty_window_months", precredit.penalty_window_months)
+        put(
+            self,
+            "repair_window_months",
+            check_int("repair_window_months", self.repair_window_months, 1, 120),
+        )
+        check_bool("graph", self.graph)
+
+    def precredit(self) -> FeatureConfig:
+        """The :class:`features.precredit.FeatureConfig` of the reused own-record features."""
+        return FeatureConfig(
+            windows_months=self.windows_months,
+            penalty_window_months=self.penalty_window_months,
+            include_inactive_history=self.include_inactive_history,
+            graph=False,
+            propagation=self.propagation,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready parameters (the propagation flattened), e.g. for a run's log."""
+        return {
+            "windows_months": list(self.windows_months),
+            "penalty_window_months": self.penalty_window_months,
+            "repair_window_months": self.repair_window_months,
+            "include_inactive_history": self.include_inactive_history,
+            "graph": self.graph,
+            "propagation": self.propagation.to_dict(),
+        }
+
+
+@dataclass(frozen=True)
+class WarningFeature:
+    """One feature of the warning catalog.
+
+    Attributes
+    ----------
+    name : str
+        Column name.
+    source : str
+        ``"self"`` (own records and profile) or ``"graph"``: the ablation's feature sets.
+    monotone : int
+        +1 if more should never lower the warning, 0 if unconstrained.
+    categorical : bool
+        An integer code (kind, industry), not a quantity.
+    """
+
+    name: str
+    source: str
+    monotone: int = 0
+    categorical: bool = False
+
+
+def _window_name(months: int | None) -> str:
+    return "all" if months is None else f"{months}m"
+
+
+def warning_feature_specs(
+    config: WarningFeatureConfig | None = None,
+) -> tuple[WarningFeature, ...]:
+    """The catalog of features :func:`build_warning_features` returns, in column order.
+
+    Parameters
+    ----------
+    config
+        Default ``WarningFeatureConfig()``.
+
+    Returns
+    -------
+    tuple of WarningFeature
+    """
+    config = WarningFeatureConfig() if config is None else config
+    windows: list[int | None] = [*config.windows_months, None]
+    pw = config.penalty_window_months
+    rw = config.repair_window_months
+    specs = [
+        *(
+            WarningFeature(f"own_{group}_{_window_name(m)}", "self", 1)
+            for group in KIND_GROUPS
+            for m in windows
+        ),
+        WarningFeature(f"own_serious_{pw}m", "self", 1),
+        WarningFeature(f"own_penalty_amount_{pw}m", "self"),
+        *(WarningFeature(f"penalty_{g}_{pw}m", "self", 1) for g in DOMAIN_GROUPS),
+        WarningFeature(f"penalty_domains_{pw}m", "self", 1),
+        WarningFeature(f"penalty_max_domain_{pw}m", "self", 1),
+        WarningFeature("own_red_list_all", "self"),
+        WarningFeature("own_licence_all", "self"),
+    ]
+    if config.include_inactive_history:
+        specs += [WarningFeature(f"own_negative_hist_{_window_name(m)}", "self") for m in windows]
+        specs.append(WarningFeature("own_dishonest_hist_all", "self"))
+    specs += [
+        *(WarningFeature(f"own_violation_{_window_name(m)}", "self", 1) for m in windows),
+        *(
+            WarningFeature(f"own_negative_{g}_{_window_name(m)}", "self", 1)
+            for g in DOMAIN_GROUPS
+            for m in windows
+        ),
+        WarningFeature("own_signal", "self", 1),
+        WarningFeature("days_since_negative", "self"),
+        WarningFeature("days_since_violation", "self"),
+        WarningFeature(f"repairs_{rw}m", "self"),
+        WarningFeature("days_since_repair", "self"),
+        WarningFeature("commitments_active", "self"),
+        WarningFeature("age_years", "self"),
+        WarningFeature("registered_capital", "self"),
+        WarningFeature("kind", "self", categorical=True),
+        WarningFeature("industry", "self", categorical=True),
+    ]
+    if config.graph:
+        specs += [
+            WarningFeature("linked_risk", "graph", 1),
+            WarningFeature("person_holders", "graph"),
+            WarningFeature("enterprise_holders", "graph"),
+            WarningFeature("held_enterprises", "graph"),
+            WarningFeature("rep_ties", "graph"),
+            WarningFeature("linked_enterprises", "graph"),
+            WarningFeature("linked_negative_enterprises", "graph", 1),
+            WarningFeature("linked_negative_persons", "graph", 1),
+            WarningFeature("group_size", "graph"),
+            WarningFeature("group_negative", "graph", 1),
+            WarningFeature("group_dishonest", "graph", 1),
+        ]
+    return tuple(specs)
+
+
+def check_label_kinds(kinds: Any) -> frozenset[RecordKind]:
+    """Return the label's record kinds as a frozenset of negative :class:`RecordKind`.
+
+    Raises
+    ------
+    TypeError
+        If ``kinds`` is a string or not iterable.
+    ValueError
+        If it is empty, or holds an unknown or positive kind.
+    """
+    if isinstance(kinds, str) or not isinstance(kinds, Iterable):
+        raise TypeError(f"label_kinds must be a set of record kinds; got {type(kinds).__name__}")
+    checked: set[RecordKind] = set()
+    for kind in kinds:
+        try:
+            checked.add(RecordKind(kind))
+        except ValueError:
+            raise ValueError(
+                f"label_kinds must be record kinds ({', '.join(RecordKind)}); got {kind!r}"
+            ) from None
+    if not checked:
+        raise ValueError("label_kinds must name at least one record kind; got an empty set")
+    positive = sorted(k.value for k in checked - NEGATIVE_KINDS)
+    if positive:
+        raise ValueError(f"label_kinds must be negative record kinds; got {positive[0]!r}")
+    return frozenset(checked)
+
+
+# --------------------------------------------------------------------------- population, labels
+
+
+def _check_data(data: Any) -> PlatformData:
+    if not isinstance(data, PlatformData):
+        raise TypeError(f"data must be a PlatformData; got {type(data).__name__}")
+    return data
+
+
+def warning_population(
+    data: PlatformData,
+    as_of: date | pd.Timestamp | str | Sequence[date | pd.Timestamp | str],
+) -> pd.DataFrame:
+    """The enterprises existing on each cutoff date (:func:`risk.rules.existing_on`).
+
+    Parameters
+    ----------
+    data
+        The platform's tables.
+    as_of
+        One cutoff date or a sequence of them (stacked in the given order).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``uscc`` and ``as_of`` (midnight ``datetime64[s]``), one row per enterprise
+        and cutoff, enterprises in table order within a cutoff.
+
+    Raises
+    ------
+    TypeError
+        If ``data`` is not a :class:`PlatformData` or a date is not a date.
+    ValueError
+        If a date cannot be read.
+    """
+    data = _check_data(data)
+    dates = [as_of] if isinstance(as_of, date | pd.Timestamp | str) else list(as_of)
+    ids = data.enterprises["uscc"].astype(str).to_numpy()
+    frames = []
+    for value in dates:
+        t = as_of_timestamp(value)
+        exists = existing_on(data.enterprises, t)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "uscc": ids[exists],
+                    "as_of": np.full(int(exists.sum()), t.to_datetime64(), dtype="datetime64[s]"),
+                }
+            )
+        )
+    if not frames:
+        return pd.DataFrame(
+            {"uscc": pd.Series([], dtype=object), "as_of": pd.Series([], dtype="datetime64[s]")}
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def _shift_months(dates: npt.NDArray[np.datetime64], months: int) -> npt.NDArray[np.datetime64]:
+    """Each date moved by ``months`` calendar months (negative: back), as ``datetime64[s]``."""
+    return np.asarray(
+        (pd.DatetimeIndex(dates) + pd.DateOffset(months=months)).to_numpy(),
+        dtype="datetime64[s]",
+    )
+
+
+def _enterprise_pairs(
+    data: PlatformData, population: pd.DataFrame
+) -> tuple[pd.DataFrame, npt.NDArray[np.int64], npt.NDArray[np.datetime64]]:
+    """Every (population row, record about that enterprise) pair: the pairs, row, row's t."""
+    recs = data.records
+    recs = recs[(recs["subject_type"] == SubjectType.enterprise.value).to_numpy()]
+    rows = pd.DataFrame(
+        {"row": np.arange(len(population)), "subject_id": population["uscc"].to_numpy()}
+    )
+    pairs = rows.merge(recs, on="subject_id", how="inner", sort=False)
+    row = pairs["row"].to_numpy(dtype=np.int64)
+    t = population["as_of"].to_numpy(dtype="datetime64[s]")[row]
+    return pairs, row, t
+
+
+def warning_labels(
+    data: PlatformData,
+    population: pd.DataFrame,
+    *,
+    kinds: Iterable[RecordKind | str] = PENALTY_KINDS,
+    horizon_months: int = 12,
+) -> npt.NDArray[np.float64]:
+    """1 when a record of ``kinds`` about the enterprise is decided in (t, t + horizon].
+
+    Parameters
+    ----------
+    data
+        The platform's tables.
+    population
+        Columns ``uscc`` and ``as_of`` (t), e.g. from :func:`warning_population`.
+    kinds
+        The label's record kinds (default :data:`risk.rules.PENALTY_KINDS`); negative kinds
+        only.
+    horizon_months
+        The horizon in calendar months, in [1, 60] (default 12).
+
+    Returns
+    -------
+    numpy.ndarray of float64
+        0 or 1 per population row.
+
+    Raises
+    ------
+    TypeError, ValueError
+        On a bad ``kinds`` or ``horizon_months``; :func:`features.precredit.validate_applications`
+        errors for ``population``.
+    """
+    data = _check_data(data)
+    label_kinds = {k.value for k in check_label_kinds(kinds)}
+    horizon = check_int("horizon_months", horizon_months, 1, 60)
+    population = validate_applications(population)
+    pairs, row, t = _enterprise_pairs(data, population)
+    decided = pairs["decided"].to_numpy(dtype="datetime64[s]")
+    hit = (
+        pairs["kind"].isin(label_kinds).to_numpy()
+        & (decided > t)
+        & (decided <= _shift_months(t, horizon))
+    )
+    labels = np.zeros(len(population), dtype=np.float64)
+    labels[np.unique(row[hit])] = 1.0
+    return labels
+
+
+# --------------------------------------------------------------------------- builders
+
+
+def _bincount(rows: npt.NDArray[np.int64], n: int, weights: Any = None) -> npt.NDArray[np.float64]:
+    return np.bincount(rows, weights=weights, minlength=n).astype(np.float64)
+
+
+def _days_since_latest(
+    rows: npt.NDArray[np.int64],
+    decided: npt.NDArray[np.datetime64],
+    t: npt.NDArray[np.datetime64],
+    n: int,
+) -> npt.NDArray[np.float64]:
+    """Days from each row's latest date in ``decided`` to its t (``NaN`` when none)."""
+    out = np.full(n, np.nan)
+    if rows.size:
+        latest = pd.Series(decided).groupby(rows).max()
+        at = latest.index.to_numpy(dtype=np.int64)
+        out[at] = (t[at] - latest.to_numpy(dtype="datetime64[s]")) / _DAY
+    return out
+
+
+def _own_features(
+    data: PlatformData, population: pd.DataFrame, config: WarningFeatureConfig
+) -> dict[str, npt.NDArray[np.float64]]:
+    """Own-record features beyond :func:`features.precredit.build_features`."""
+    n = len(population)
+    t_rows = population["as_of"].to_numpy(dtype="datetime64[s]")
+    pairs, row, on = _enterprise_pairs(data, population)
+    decided = pairs["decided"].to_numpy(dtype="datetime64[s]")
+    known = decided <= on
+    pairs, row, on, decided = pairs[known], row[known], on[known], decided[known]
+    active = active_mask(decided, pairs["publicity_end"], pairs["repaired"], pairs["removed"], on)
+    kind = pairs["kind"].astype(str).to_numpy()
+    domain = pairs["domain"].astype(str).to_numpy()
+    negative = np.isin(kind, list(_NEGATIVE))
+    penalty = np.isin(kind, list(_PENALTY))
+    windows: list[int | None] = [*config.windows_months, None]
+    in_window = {
+        m: (np.ones(len(pairs), dtype=bool) if m is None else decided > _shift_months(on, -m))
+        for m in windows
+    }
+    out: dict[str, npt.NDArray[np.float64]] = {}
+    for m in windows:
+        out[f"own_violation_{_window_name(m)}"] = _bincount(row[active & penalty & in_window[m]], n)
+    for group, domains in DOMAIN_GROUPS.items():
+        member = active & negative & np.isin(domain, [d.value for d in domains])
+        for m in windows:
+            out[f"own_negative_{group}_{_window_name(m)}"] = _bincount(
+                row[member & in_window[m]], n
+            )
+    seen = np.ones(len(pairs), dtype=bool) if config.include_inactive_history else active
+    last_negative = seen & negative
+    out["days_since_negative"] = _days_since_latest(
+        row[last_negative], decided[last_negative], t_rows, n
+    )
+    last_penalty = seen & penalty
+    out["days_since_violation"] = _days_since_latest(
+        row[last_penalty], decided[last_penalty], t_rows, n
+    )
+    repaired = pairs["repaired"].to_numpy(dtype="datetime64[s]")
+    with np.errstate(invalid="ignore"):
+        repair_done = negative & ~np.isnat(repaired) & (repaired <= on)
+    if not config.include_inactive_history:
+        repair_done &= repaired > _shift_months(on, -config.repair_window_months)
+    out[f"repairs_{config.repair_window_months}m"] = _bincount(row[repair_done], n)
+    out["days_since_repair"] = _days_since_latest(
+        row[repair_done], repaired[repair_done], t_rows, n
+    )
+    commitment = active & (kind == RecordKind.commitment.value)
+    out["commitments_active"] = _bincount(row[commitment], n)
+
+    signal = np.zeros(len(pairs))
+    for day in np.unique(on):
+        at = on == day
+        signal[at] = record_signal(pairs[at], pd.Timestamp(day), config.propagation)
+    out["own_signal"] = _bincount(row, n, signal)
+    return out
+
+
+def _codes(values: pd.Series, vocabulary: Mapping[str, int]) -> npt.NDArray[np.float64]:
+    mapped = values.astype(object).map(lambda v: vocabulary.get(v) if isinstance(v, str) else None)
+    return pd.to_numeric(mapped, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _profile_codes(
+    data: PlatformData, population: pd.DataFrame
+) -> dict[str, npt.NDArray[np.float64]]:
+    ents = data.enterprises
+    position = pd.Index(ents["uscc"].astype(str)).get_indexer(population["uscc"].to_numpy())
+    found = position >= 0
+    safe = np.where(found, position, 0)
+    kind = _codes(ents["kind"], KIND_CODES)[safe]
+    industry = _codes(ents["industry"], INDUSTRY_CODES)[safe]
+    return {
+        "kind": np.where(found, kind, np.nan),
+        "industry": np.where(found, industry, np.nan),
+    }
+
+
+def _distinct_count(
+    group: npt.NDArray[np.int64], member: npt.NDArray[np.int64], n: int
+) -> npt.NDArray[np.float64]:
+    """Number of distinct ``member`` per ``group`` index (0 … n − 1)."""
+    if not group.size:
+        return np.zeros(n)
+    pairs = np.unique(np.column_stack([group, member]), axis=0)
+    return _bincount(pairs[:, 0], n)
+
+
+def _graph_features(
+    data: PlatformData, population: pd.DataFrame, config: WarningFeatureConfig
+) -> dict[str, npt.NDArray[np.float64]]:
+    names = [s.name for s in warning_feature_specs(config) if s.source == "graph"]
+    n = len(population)
+    out = {name: np.full(n, np.nan) for name in names}
+    arrays = data.graph_arrays
+    uscc = population["uscc"].to_numpy()
+    nodes = arrays.node_ids.get_indexer(uscc)
+    t_rows = population["as_of"].to_numpy(dtype="datetime64[s]")
+    records = data.records
+    record_nodes = data.record_nodes
+    kinds = records["kind"].astype(str).to_numpy()
+    negative_record = np.isin(kinds, list(_NEGATIVE)) & (record_nodes >= 0)
+    dishonest_record = np.isin(kinds, list(_DISHONEST)) & (record_nodes >= 0)
+    n_nodes = len(arrays.node_ids)
+    is_enterprise = ~arrays.is_person
+    ent_ids = data.enterprises[["uscc"]]
+    holding = np.zeros(len(ROLE_CODES), dtype=bool)
+    holding[list(_HOLDING_ROLES)] = True
+    propagator = RiskPropagator(config.propagation)
+
+    for day in np.unique(t_rows):
+        rows = np.flatnonzero((t_rows == day) & (nodes >= 0))
+        if not rows.size:
+            continue
+        t = pd.Timestamp(day)
+        at = nodes[rows]
+        snapshot = GraphSnapshot.from_arrays(
+            arrays.node_ids,
+            arrays.is_person,
+            arrays.holder,
+            arrays.target,
+            arrays.role,
+            arrays.share,
+            arrays.start,
+            arrays.end,
+            as_of=t,
+        )
+        propagator.fit(snapshot)
+        scores = propagator.score(records)
+        linked = scores.linked_risk[at].copy()
+        # Only enterprises with an own signal have walks that return to them.
+        returning = (scores.own_signal[at] > 0) & (linked > 0)
+        if returning.any():
+            ids = [str(i) for i in arrays.node_ids[at[returning]]]
+            linked[returning] = propagator.linked_risk_excluding_self(scores, ids).to_numpy()
+        out["linked_risk"][rows] = linked
+
+        active = active_mask(
+            records["decided"], records["publicity_end"], records["repaired"], records["removed"], t
+        )
+        bad = np.zeros(n_nodes, dtype=bool)
+        bad[record_nodes[active & negative_record]] = True
+        dishonest = np.zeros(n_nodes, dtype=bool)
+        dishonest[record_nodes[active & dishonest_record]] = True
+
+        holder, target = snapshot.edge_holder, snapshot.edge_target
+        person_holder = snapshot.is_person[holder]
+        out["person_holders"][rows] = _distinct_count(
+            target[person_holder], holder[person_holder], n_nodes
+        )[at]
+        out["enterprise_holders"][rows] = _distinct_count(
+            target[~person_holder], holder[~person_holder], n_nodes
+        )[at]
+        out["held_enterprises"][rows] = _distinct_count(
+            holder[~person_holder], target[~person_holder], n_nodes
+        )[at]
+        # rep_ties: Σ over the enterprise's legal-rep / shareholder persons of the *other*
+        # enterprises in which they hold such a role.
+        ties = person_holder & holding[snapshot.edge_role]
+        tie_pairs = (
+            np.unique(np.column_stack([holder[ties], target[ties]]), axis=0)
+            if ties.any()
+            else np.empty((0, 2), dtype=np.int64)
+        )
+        per_person = _bincount(tie_pairs[:, 0], n_nodes)
+        out["rep_ties"][rows] = _bincount(
+            tie_pairs[:, 1], n_nodes, per_person[tie_pairs[:, 0]] - 1.0
+        )[at]
+
+        adjacency = sparse.csr_array(
+            (np.ones(snapshot.indices.size), snapshot.indices, snapshot.indptr),
+            shape=(n_nodes, n_nodes),
+        )
+        near = adjacency[at] + adjacency[at] @ adjacency  # walks of 1 and 2 hops
+        near.data[:] = 1.0
+        # The neighbourhood is symmetric without self-loops: i is 2 hops from itself iff it
+        # has a neighbour; remove it from its own counts.
+        back = np.diff(snapshot.indptr)[at] > 0
+        enterprise_bad = is_enterprise & bad
+        out["linked_enterprises"][rows] = near @ is_enterprise.astype(np.float64) - back
+        out["linked_negative_enterprises"][rows] = near @ enterprise_bad.astype(np.float64) - (
+            back & enterprise_bad[at]
+        )
+        out["linked_negative_persons"][rows] = adjacency[at] @ (arrays.is_person & bad).astype(
+            np.float64
+        )
+
+        groups = related_groups(data.roles, t, enterprises=ent_ids)
+        flags = pd.DataFrame(
+            {
+                "uscc": arrays.node_ids[: arrays.n_enterprises],
+                "negative": bad[: arrays.n_enterprises],
+                "dishonest": dishonest[: arrays.n_enterprises],
+            }
+        )
+        stats = group_statistics(groups, flags, count=["negative", "dishonest"])
+        per_enterprise = groups[["uscc", "group_id"]].merge(stats, on="group_id", how="left")
+        per_enterprise = per_enterprise.set_index("uscc").reindex(uscc[rows])
+        own = flags.set_index("uscc").reindex(uscc[rows])
+        out["group_size"][rows] = per_enterprise["group_size"].to_numpy(dtype=np.float64)
+        for column in ("negative", "dishonest"):
+            others = per_enterprise[f"n_{column}"].to_numpy(dtype=np.float64) - own[
+                column
+            ].to_numpy(dtype=np.float64)
+            out[f"group_{column}"][rows] = others
+    return out
+
+
+def build_warning_features(
+    data: PlatformData,
+    population: pd.DataFrame,
+    config: WarningFeatureConfig | None = None,
+) -> pd.DataFrame:
+    """Compute the warning features of each (enterprise, cutoff) as of its cutoff.
+
+    Parameters
+    ----------
+    data
+        The platform's tables (:class:`features.data.PlatformData`).
+    population
+        Columns ``uscc`` and ``as_of`` (the cutoff t), e.g. :func:`warning_population`;
+        other columns are ignored. Several cutoffs may be stacked.
+    config
+        Default ``WarningFeatureConfig()``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Same index as ``population``, the columns of :func:`warning_feature_specs` in order,
+        all ``float64`` (``NaN`` when unknown: no record for a "days since", an enterprise
+        that is not in ``data``, a missing kind or industry).
+
+    Raises
+    ------
+    TypeError
+        If ``data`` is not a :class:`PlatformData` or ``config`` not a
+        :class:`WarningFeatureConfig`.
+    InvalidFrameError, ValueError
+        From :func:`features.precredit.validate_applications`.
+
+    Notes
+    -----
+    Nothing dated after a row's t can change it: records count only if decided ≤ t (and,
+    for the active counts, active on t, so a repair or removal dated after t is not yet
+    seen); repairs only if repaired ≤ t; the graph is the snapshot of roles present on t;
+    the population is read from founding and closing dates. Kind, industry and registered
+    capital are stored attributes without history. ``tests/features/test_warning_features.py``
+    rewrites every later-dated fact of a county and checks that the rows do not move.
+    """
+    data = _check_data(data)
+    config = WarningFeatureConfig() if config is None else config
+    if not isinstance(config, WarningFeatureConfig):
+        raise TypeError(f"config must be a WarningFeatureConfig; got {type(config).__name__}")
+    population = validate_applications(population)
+    columns: dict[str, npt.NDArray[np.float64]] = {}
+    base = build_features(data, population, config.precredit())
+    for name in base.columns:
+        if name not in _PRECREDIT_DROPPED:
+            columns[str(name)] = base[name].to_numpy(dtype=np.float64)
+    columns.update(_own_features(data, population, config))
+    columns.update(_profile_codes(data, population))
+    if config.graph:
+        columns.update(_graph_features(data, population, config))
+    frame = pd.DataFrame(
+        {
+            s.name: np.asarray(columns[s.name], dtype=np.float64)
+            for s in warning_feature_specs(config)
+        }
+    )
+    frame.index = population.index
+    return frame

@@ -1,0 +1,1003 @@
+"""Training entry points: the pre-credit PD and limit models, and any bank's own table.
+
+:func:`train_precredit` trains on the platform's data as of a date: every loan outcome known
+by then (the banks' 实际授信放款结果, ingested as the ``loans`` table) labels the point-in-time
+features of its application (:func:`features.precredit.build_features`). The sample is cut by
+application date into train / validation (early stopping) / calibration / test (out of time);
+the PD and limit models are evaluated on the test period, logged to MLflow (one experiment per
+model) and registered as ``challenger`` versions of ``credlink-pd`` and ``credlink-limit``.
+
+:func:`train_table` does the same for an arbitrary table a bank brings (numeric and
+categorical columns, missing values): out of time when it has a date column, with a
+cross-validated AUC otherwise.
+
+Which loans train the model (:func:`precredit_sample`)
+------------------------------------------------------
+- applied on or before ``as_of``;
+- labelled (:func:`features.outcomes.loan_outcomes`): loans younger than the horizon whose
+  status is still good have no outcome yet and are **excluded**;
+- with a complete horizon: loans already bad within a horizon that is not over are labelled
+  but left out of this run's splits too — keeping only the bad half of a censored cohort
+  would inflate the bad rate of the latest (test) period; they enter a later retraining;
+- applied at least ``warmup_months`` after the platform's data begins (the first financial
+  period or record): before that, missing history reflects the platform's start, not the
+  enterprise, and would teach the model a pattern that cannot recur.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from sklearn.model_selection import StratifiedKFold, train_test_split
+
+from features.data import PlatformData
+from features.eligibility import EligibilityPolicy, assess_eligibility
+from features.encoding import categorical_columns
+from features.outcomes import loan_outcomes
+from features.precredit import FeatureConfig, build_features, feature_specs
+from features.validation import check_int, check_real, check_str
+from models.exceptions import TrainingDataError
+from models.limit import (
+    CAPACITY_FEATURES,
+    LimitModel,
+    LimitPolicy,
+    backtest_limits,
+    rule_of_thumb_limits,
+)
+from models.metrics import (
+    binary_metrics,
+    calibration_table,
+    psi,
+    roc_auc,
+    segment_metrics,
+)
+from models.pd import LABEL, PDConfig, PDModel
+from models.reasons import concept_map
+from models.registry import LIMIT_MODEL_NAME, PD_MODEL_NAME
+from models.report import markdown_table
+from models.tracking import (
+    LoggedRun,
+    ModelRun,
+    calibration_figure,
+    importance_figure,
+    limit_figure,
+    log_model_run,
+    roc_figure,
+)
+from risk.frames import require_frame
+from risk.graph import as_of_timestamp
+
+__all__ = [
+    "SPLITS",
+    "TrainConfig",
+    "TrainResult",
+    "precredit_sample",
+    "size_band",
+    "time_split",
+    "train_precredit",
+    "train_table",
+]
+
+SPLITS = ("train", "valid", "calibration", "test")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How a model is trained (frozen, validated on construction).
+
+    Parameters
+    ----------
+    features
+        The pre-credit features (:class:`features.precredit.FeatureConfig`).
+    eligibility
+        The decline rules recorded with the model and applied when scoring.
+    pd
+        LightGBM, calibration and grade parameters (:class:`models.pd.PDConfig`).
+    limit
+        The limit policy (:class:`models.limit.LimitPolicy`); its grades must be the PD's.
+    horizon_months
+        Bad within this many months of the application, in [1, 60] (default 12).
+    warmup_months
+        Leave out loans applied within this many months of the platform's first data, in
+        [0, 120] (default 12; pre-credit only).
+    valid_fraction, calibration_fraction, test_fraction
+        Shares of the sample, by time, for early stopping, calibration and the out-of-time
+        test (defaults 0.15, 0.10, 0.20; train gets the rest, at least 0.3).
+        ``calibration_fraction = 0`` calibrates on the validation slice.
+    cv_folds
+        Folds of the cross-validated AUC of :func:`train_table` without a date, in [2, 20].
+    seed
+        Seed of random splits (tables without a date).
+    pd_model_name, limit_model_name
+        Registered model names (defaults ``credlink-pd``, ``credlink-limit``).
+
+    Raises
+    ------
+    TypeError, ValueError
+        On a wrong type or a value out of range.
+    """
+
+    features: FeatureConfig = field(default_factory=FeatureConfig)
+    eligibility: EligibilityPolicy = field(default_factory=EligibilityPolicy)
+    pd: PDConfig = field(default_factory=PDConfig)
+    limit: LimitPolicy = field(default_factory=LimitPolicy)
+    horizon_months: int = 12
+    warmup_months: int = 12
+    valid_fraction: float = 0.15
+    calibration_fraction: float = 0.10
+    test_fraction: float = 0.20
+    cv_folds: int = 5
+    seed: int = 0
+    pd_model_name: str = PD_MODEL_NAME
+    limit_model_name: str = LIMIT_MODEL_NAME
+
+    def __post_init__(self) -> None:
+        for name, cls in (
+            ("features", FeatureConfig),
+            ("eligibility", EligibilityPolicy),
+            ("pd", PDConfig),
+            ("limit", LimitPolicy),
+        ):
+            value = getattr(self, name)
+            if not isinstance(value, cls):
+                raise TypeError(f"{name} must be a {cls.__name__}; got {type(value).__name__}")
+        if self.limit.grades != self.pd.grades:
+            raise ValueError(
+                "limit.grades must equal pd.grades; got "
+                f"{self.limit.grades.bounds} and {self.pd.grades.bounds}"
+            )
+        put = object.__setattr__
+        put(self, "horizon_months", check_int("horizon_months", self.horizon_months, 1, 60))
+        put(self, "warmup_months", check_int("warmup_months", self.warmup_months, 0, 120))
+        put(
+            self,
+            "valid_fraction",
+            check_real("valid_fraction", self.valid_fraction, 0.0, 0.5, open_low=True),
+        )
+        put(
+            self,
+            "calibration_fraction",
+            check_real("calibration_fraction", self.calibration_fraction, 0.0, 0.5),
+        )
+        put(
+            self,
+            "test_fraction",
+            check_real("test_fraction", self.test_fraction, 0.0, 0.5, open_low=True),
+        )
+        held_out = self.valid_fraction + self.calibration_fraction + self.test_fraction
+        if held_out > 0.7:
+            raise ValueError(
+                "valid_fraction + calibration_fraction + test_fraction must be ≤ 0.7; "
+                f"got {held_out:.2f}"
+            )
+        put(self, "cv_folds", check_int("cv_folds", self.cv_folds, 2, 20))
+        put(self, "seed", check_int("seed", self.seed, 0))
+        check_str("pd_model_name", self.pd_model_name)
+        check_str("limit_model_name", self.limit_model_name)
+
+    def to_params(self) -> dict[str, Any]:
+        """Flat parameters for MLflow (``pd.num_leaves``, ``features.graph``, …)."""
+        params: dict[str, Any] = {}
+        for prefix, data in (
+            ("pd", self.pd.to_dict()),
+            ("limit", self.limit.to_dict()),
+            ("features", self.features.to_dict()),
+            ("eligibility", self.eligibility.to_dict()),
+        ):
+            for key, value in data.items():
+                if isinstance(value, Mapping):
+                    for sub, item in value.items():
+                        params[f"{prefix}.{key}.{sub}"] = item
+                else:
+                    params[f"{prefix}.{key}"] = value
+        for name in (
+            "horizon_months",
+            "warmup_months",
+            "valid_fraction",
+            "calibration_fraction",
+            "test_fraction",
+            "cv_folds",
+            "seed",
+        ):
+            params[name] = getattr(self, name)
+        return params
+
+
+@dataclass(frozen=True, eq=False)
+class TrainResult:
+    """What a training run produced.
+
+    Attributes
+    ----------
+    pd_model : PDModel
+        The fitted, calibrated classifier.
+    limit_model : LimitModel or None
+        The fitted limit model (pre-credit only).
+    metrics : dict
+        Flat metrics (``test_auc``, ``test_ks``, ``psi_score_train_test``, ``cv_auc_mean``, …).
+    tables : dict of str to DataFrame
+        ``splits``, ``calibration``, ``segments``, ``grades``, ``importance``,
+        ``monotonicity`` and, for pre-credit, ``backtest`` and ``backtest_by_kind``.
+    model_card : str
+        The markdown model card.
+    holdout : DataFrame
+        The out-of-time sample with features, :data:`models.pd.LABEL` and predictions.
+    pd_run, limit_run : LoggedRun or None
+        Where MLflow logged and registered the models (``None`` without a tracking URI).
+    """
+
+    pd_model: PDModel
+    limit_model: LimitModel | None
+    metrics: dict[str, float]
+    tables: dict[str, pd.DataFrame]
+    model_card: str
+    holdout: pd.DataFrame
+    pd_run: LoggedRun | None = None
+    limit_run: LoggedRun | None = None
+
+
+# --------------------------------------------------------------------------- splitting
+
+
+def time_split(
+    dates: npt.ArrayLike,
+    valid_fraction: float,
+    calibration_fraction: float,
+    test_fraction: float,
+) -> npt.NDArray[np.object_]:
+    """Cut rows by date into train, valid, calibration and test (oldest to newest).
+
+    Cuts fall between dates, so rows of the same date always share a slice; the slices'
+    shares are as close to the fractions as the dates allow. With ``calibration_fraction``
+    0 there is no calibration slice.
+
+    Returns
+    -------
+    numpy.ndarray of str
+        The slice name of each row.
+    """
+    values = np.asarray(pd.to_datetime(pd.Series(dates)).to_numpy(), dtype="datetime64[s]")
+    n = values.size
+    ordered = np.sort(values)
+    bounds = np.cumsum(
+        [
+            1 - valid_fraction - calibration_fraction - test_fraction,
+            valid_fraction,
+            calibration_fraction,
+        ]
+    )
+    cuts = [ordered[min(n - 1, math.ceil(b * n))] if n else None for b in bounds]
+    labels = np.full(n, "test", dtype=object)
+    for name, cut in zip(("calibration", "valid", "train"), cuts[::-1], strict=True):
+        labels[values < cut] = name
+    return labels
+
+
+def _check_slices(labels: np.ndarray, y: np.ndarray, names: Sequence[str]) -> None:
+    for name in names:
+        member = labels == name
+        bads = float(y[member].sum())
+        if not member.any() or bads == 0 or bads == member.sum():
+            raise TrainingDataError(
+                f"the {name} slice must hold goods and bads; got {int(member.sum())} rows "
+                f"with {bads:.0f} bads"
+            )
+
+
+def size_band(employees: npt.ArrayLike) -> npt.NDArray[np.object_]:
+    """Size segment by insured employees: micro < 10, small < 100, medium < 300, large."""
+    values = np.asarray(employees, dtype=np.float64)
+    bands = np.select(
+        [np.isnan(values), values < 10, values < 100, values < 300],
+        ["unknown", "micro", "small", "medium"],
+        default="large",
+    )
+    return bands.astype(object)
+
+
+# --------------------------------------------------------------------------- pre-credit
+
+
+@dataclass(frozen=True, eq=False)
+class _Sample:
+    loans: pd.DataFrame  # the development sample, sorted by application date
+    counts: dict[str, int]
+    data_start: pd.Timestamp | None
+
+
+def precredit_sample(
+    data: PlatformData, as_of: date | pd.Timestamp | str, config: TrainConfig | None = None
+) -> tuple[pd.DataFrame, dict[str, int]]:
+    """The loans that train the pre-credit models as of ``as_of`` (module docstring).
+
+    Returns
+    -------
+    sample : pandas.DataFrame
+        Loans with ``label``, sorted by application date.
+    counts : dict
+        ``applied`` (loans applied by ``as_of``), ``unlabelled`` (young, still good),
+        ``immature_bad`` (bad, horizon not over), ``warmup`` (applied in the warm-up) and
+        ``sample`` (the rest).
+    """
+    found = _sample(data, as_of_timestamp(as_of), TrainConfig() if config is None else config)
+    return found.loans, found.counts
+
+
+def _sample(data: PlatformData, t: pd.Timestamp, config: TrainConfig) -> _Sample:
+    outcomes = loan_outcomes(data.loans, t, config.horizon_months)
+    loans = data.loans.loc[outcomes.index].assign(
+        label=outcomes["label"], matured=outcomes["matured"]
+    )
+    starts = [
+        data.financials["period_start"].min() if len(data.financials) else pd.NaT,
+        data.records["decided"].min() if len(data.records) else pd.NaT,
+    ]
+    known = [s for s in starts if pd.notna(s)]
+    data_start = pd.Timestamp(min(known)) if known else None
+    unlabelled = loans["label"].isna()
+    immature_bad = (loans["label"] == 1) & ~loans["matured"]
+    warm = np.zeros(len(loans), dtype=bool)
+    if data_start is not None and config.warmup_months:
+        warm = (
+            loans["applied"] < data_start + pd.DateOffset(months=config.warmup_months)
+        ).to_numpy()
+    keep = loans["matured"].to_numpy() & ~warm
+    sample = loans[keep].sort_values(["applied", "loan_id"], kind="stable")
+    counts = {
+        "applied": len(loans),
+        "unlabelled": int(unlabelled.sum()),
+        "immature_bad": int(immature_bad.sum()),
+        "warmup": int((warm & loans["matured"].to_numpy()).sum()),
+        "sample": len(sample),
+    }
+    return _Sample(sample, counts, data_start)
+
+
+def _metrics_by_split(
+    labels: np.ndarray, y: np.ndarray, probability: np.ndarray
+) -> dict[str, float]:
+    metrics: dict[str, float] = {}
+    for name in SPLITS:
+        member = labels == name
+        if not member.any():
+            continue
+        for key, value in binary_metrics(y[member], probability[member]).items():
+            metrics[f"{name}_{key}"] = value
+    return metrics
+
+
+def _splits_table(labels: np.ndarray, dates: pd.Series, y: np.ndarray) -> pd.DataFrame:
+    rows = []
+    for name in SPLITS:
+        member = labels == name
+        if not member.any():
+            continue
+        rows.append(
+            {
+                "split": name,
+                "first": pd.Timestamp(dates[member].min()).date(),
+                "last": pd.Timestamp(dates[member].max()).date(),
+                "loans": int(member.sum()),
+                "bads": int(y[member].sum()),
+                "bad_rate": float(y[member].mean()),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _grades_table(model: PDModel, y: np.ndarray, probability: np.ndarray) -> pd.DataFrame:
+    table = model.grade_table_.copy()
+    grade = model.config_.grades.grade(probability)
+    observed = pd.Series(y).groupby(grade)
+    table["test_n"] = observed.size().reindex(table["grade"], fill_value=0).to_numpy()
+    table["test_bads"] = observed.sum().reindex(table["grade"], fill_value=0).to_numpy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        table["test_bad_rate"] = table["test_bads"] / table["test_n"].replace(0, np.nan)
+    return table
+
+
+def _importance(model: PDModel, concept_of: Mapping[str, str]) -> pd.DataFrame:
+    table = model.feature_importance()
+    table["concept"] = [concept_of.get(f, f) for f in table["feature"]]
+    return table
+
+
+def train_precredit(
+    source: PlatformData | Any,
+    as_of: date | pd.Timestamp | str,
+    tracking_uri: str | None,
+    *,
+    artifact_location: str | None = None,
+    config: TrainConfig | None = None,
+    register: bool = True,
+    run_name: str | None = None,
+) -> TrainResult:
+    """Train, evaluate, log and register the pre-credit PD and limit models as of a date.
+
+    Parameters
+    ----------
+    source
+        A store engine, a mapping of contract frames, or a :class:`PlatformData`.
+    as_of
+        Outcomes and data known on this date train the models.
+    tracking_uri
+        MLflow tracking URI (e.g. from :func:`models.tracking.tracking_uris`); ``None``
+        trains without logging.
+    artifact_location
+        Artifact root for new experiments (``None``: MLflow's default).
+    config
+        Default ``TrainConfig()``.
+    register
+        Register the models as ``challenger`` versions (when logging).
+    run_name
+        MLflow run name (default ``precredit-<as_of>``).
+
+    Returns
+    -------
+    TrainResult
+
+    Raises
+    ------
+    TrainingDataError
+        If a slice of the sample lacks goods or bads.
+    """
+    config = TrainConfig() if config is None else config
+    if not isinstance(config, TrainConfig):
+        raise TypeError(f"config must be a TrainConfig; got {type(config).__name__}")
+    data = PlatformData.from_source(source)
+    t = as_of_timestamp(as_of)
+    sample = _sample(data, t, config)
+    loans = sample.loans
+    if len(loans) < 10:
+        raise TrainingDataError(
+            f"the sample must hold at least 10 labelled loans; got {len(loans)}"
+        )
+    apps = pd.DataFrame({"uscc": loans["uscc"].to_numpy(), "as_of": loans["applied"].to_numpy()})
+    X = build_features(data, apps, config.features)
+    y = loans["label"].to_numpy(dtype=np.float64)
+    labels = time_split(
+        loans["applied"], config.valid_fraction, config.calibration_fraction, config.test_fraction
+    )
+    held = ["train", "valid", "test"] + (["calibration"] if config.calibration_fraction else [])
+    _check_slices(labels, y, held)
+    specs = feature_specs(config.features)
+    concept_of = concept_map(specs)
+    context = {
+        "kind": "precredit",
+        "as_of": t.date().isoformat(),
+        "feature_config": config.features.to_dict(),
+        "eligibility": config.eligibility.to_dict(),
+        "horizon_months": config.horizon_months,
+    }
+    model = PDModel(
+        config.pd,
+        monotone={s.name: s.monotone for s in specs},
+        categorical=[s.name for s in specs if s.categorical],
+        context=context,
+    )
+    part = {name: labels == name for name in SPLITS}
+    calibration = part["calibration"] if config.calibration_fraction else part["valid"]
+    model.fit(
+        X[part["train"]],
+        y[part["train"]],
+        eval_set=(X[part["valid"]], y[part["valid"]]),
+        calibration_set=(X[calibration], y[calibration]),
+    )
+    probability = model.predict_pd(X)
+    test = part["test"]
+    metrics = _metrics_by_split(labels, y, probability)
+    metrics["psi_score_train_test"] = psi(probability[part["train"]], probability[test])
+    metrics["best_iteration"] = float(model.best_iteration_)
+    metrics.update({f"sample_{k}": float(v) for k, v in sample.counts.items()})
+    eligibility = assess_eligibility(data, apps, config.eligibility)
+    metrics["sample_declined_by_policy"] = float((~eligibility["eligible"]).sum())
+
+    X_test = X[test]
+    holdout = X_test.assign(
+        **{LABEL: y[test]},
+        uscc=loans["uscc"].to_numpy()[test],
+        applied=loans["applied"].to_numpy()[test],
+        approved_amount=loans["approved_amount"].to_numpy()[test],
+    )
+    monotonicity = model.monotonicity_report(holdout)
+    metrics["monotonicity_violations"] = float(monotonicity["violations"].sum())
+    tables = {
+        "splits": _splits_table(labels, loans["applied"], y),
+        "calibration": calibration_table(y[test], probability[test]),
+        "segments": segment_metrics(
+            y[test],
+            probability[test],
+            {
+                "industry": X_test["industry"],
+                "size": size_band(X_test["employees"]),
+                "region": X_test["region"],
+            },
+        ),
+        "grades": _grades_table(model, y[test], probability[test]),
+        "importance": _importance(model, concept_of),
+        "monotonicity": monotonicity,
+    }
+
+    limit_model = LimitModel(config.limit).fit(
+        X[part["train"]],
+        loans["approved_amount"].to_numpy()[part["train"]],
+        y[part["train"]],
+        probability[part["train"]],
+    )
+    limit_holdout = holdout.assign(pd=probability[test])
+    limits = limit_model.predict_frame(limit_holdout)
+    rule = rule_of_thumb_limits(limit_holdout, config.limit)
+    backtest_rows = limit_holdout[["approved_amount", LABEL, "kind"]]
+    tables["backtest"] = backtest_limits(backtest_rows, limits, rule)
+    tables["backtest_by_kind"] = backtest_limits(backtest_rows, limits, rule, segment="kind")
+    limit_monotonicity = limit_model.monotonicity_report(limit_holdout)
+    limit_metrics = _backtest_metrics(tables["backtest"])
+    limit_metrics["psi_limit_train_test"] = limit_model.holdout_psi(limit_holdout)
+    limit_metrics["monotonicity_violations"] = float(limit_monotonicity["violations"].sum())
+    limit_metrics.update({f"weight_{k}": v for k, v in limit_model.weights_.items()})
+    metrics.update({f"limit_{k}": v for k, v in limit_metrics.items()})
+    card = _precredit_card(
+        t, config, sample, tables, metrics, model, limit_model, eligibility, int(test.sum())
+    )
+    result_holdout = limit_holdout.assign(
+        grade=model.config_.grades.grade(probability[test]),
+        suggested_limit=limits["suggested_limit"].to_numpy(),
+        rule_limit=rule["rule_limit"].to_numpy(),
+    )
+    pd_run = limit_run = None
+    if tracking_uri is not None:
+        name = run_name or f"precredit-{t.date().isoformat()}"
+        params = {**config.to_params(), "as_of": t.date().isoformat(), "kind": "precredit"}
+        importance_by_concept = (
+            tables["importance"].groupby("concept", as_index=False)["gain"].sum()
+        ).rename(columns={"concept": "feature"})
+        pd_run = log_model_run(
+            ModelRun(
+                experiment=config.pd_model_name,
+                registered_name=config.pd_model_name if register else None,
+                estimator=model,
+                input_example=X_test.head(5),
+                holdout=holdout,
+                run_name=name,
+                params=params,
+                metrics=metrics,
+                tables=tables,
+                figures={
+                    "roc": roc_figure(
+                        {s: (y[part[s]], probability[part[s]]) for s in ("train", "valid", "test")}
+                    ),
+                    "calibration": calibration_figure(tables["calibration"]),
+                    "importance": importance_figure(tables["importance"]),
+                    "importance_by_concept": importance_figure(
+                        importance_by_concept, title="importance by concept (gain)"
+                    ),
+                },
+                texts={"model_card.md": card},
+                dicts={
+                    "vocabulary.json": model.encoder_.to_dict(),
+                    "features.json": {
+                        "config": config.features.to_dict(),
+                        "features": [
+                            {
+                                "name": s.name,
+                                "concept": s.concept,
+                                "monotone": s.monotone,
+                                "categorical": s.categorical,
+                            }
+                            for s in specs
+                        ],
+                    },
+                },
+                tags={"credlink.kind": "pd", "credlink.as_of": t.date().isoformat()},
+            ),
+            tracking_uri,
+            artifact_location,
+        )
+        performed = (limit_holdout[LABEL] == 0).to_numpy()
+        limit_run = log_model_run(
+            ModelRun(
+                experiment=config.limit_model_name,
+                registered_name=config.limit_model_name if register else None,
+                estimator=limit_model,
+                input_example=limit_holdout[[*CAPACITY_FEATURES, "pd"]].head(5),
+                holdout=limit_holdout,
+                run_name=name,
+                params={**params, "pd_run_id": pd_run.run_id},
+                metrics=limit_metrics,
+                tables={
+                    "backtest": tables["backtest"],
+                    "backtest_by_kind": tables["backtest_by_kind"],
+                    "monotonicity": limit_monotonicity,
+                },
+                figures={
+                    "limit_vs_approved": limit_figure(
+                        limit_holdout["approved_amount"].to_numpy()[performed],
+                        limits["suggested_limit"].to_numpy()[performed],
+                        rule["rule_limit"].to_numpy()[performed],
+                    )
+                },
+                texts={"model_card.md": card},
+                tags={"credlink.kind": "limit", "credlink.as_of": t.date().isoformat()},
+            ),
+            tracking_uri,
+            artifact_location,
+        )
+    return TrainResult(
+        pd_model=model,
+        limit_model=limit_model,
+        metrics=metrics,
+        tables=tables,
+        model_card=card,
+        holdout=result_holdout,
+        pd_run=pd_run,
+        limit_run=limit_run,
+    )
+
+
+def _backtest_metrics(backtest: pd.DataFrame) -> dict[str, float]:
+    metrics: dict[str, float] = {}
+    for row in backtest.itertuples(index=False):
+        prefix = "model" if row.method == "limit model" else "rule"
+        for key in ("volume", "loss_rate", "median_error", "in_range", "under_offer"):
+            metrics[f"{prefix}_{key}"] = float(getattr(row, key))
+    return metrics
+
+
+def _precredit_card(
+    t: pd.Timestamp,
+    config: TrainConfig,
+    sample: _Sample,
+    tables: Mapping[str, pd.DataFrame],
+    metrics: Mapping[str, float],
+    model: PDModel,
+    limit_model: LimitModel,
+    eligibility: pd.DataFrame,
+    n_test: int,
+) -> str:
+    counts = sample.counts
+    splits = tables["splits"]
+    window = f"{splits['first'].min()} – {splits['last'].max()}"
+    top = tables["importance"].groupby("concept")["gain"].sum().sort_values(ascending=False).head(8)
+    concepts = ", ".join(f"{c} ({share:.0%})" for c, share in top.items())
+    declined = int((~eligibility["eligible"]).sum())
+    lines = [
+        "# 信易贷 pre-credit model card (credlink-pd, credlink-limit)",
+        "",
+        f"- **Trained as of**: {t.date()} · horizon {config.horizon_months} months · "
+        f"data window of the sample (application dates): {window}",
+        "- **Intended use**: pre-credit (预授信) screening of enterprises that authorised the "
+        "query; a bank's own credit decision follows. Not for the credit office's warnings.",
+        f"- **Label**: 1 if the loan's status is `overdue_90` or `default` with `status_date` "
+        f"within {config.horizon_months} months of `applied` (and by {t.date()}); 0 if the "
+        f"horizon is over and it was not. Only the latest status is kept, so a loan 90+ days "
+        f"overdue inside the horizon but recorded in default after it counts as good.",
+        "",
+        "## Sample",
+        "",
+        f"- Loans applied by {t.date()}: {counts['applied']:,}",
+        f"- Excluded, not yet labelled (younger than {config.horizon_months} months, status "
+        f"still good): {counts['unlabelled']:,}",
+        f"- Excluded, bad before their horizon ended (kept out so the latest period's bad rate "
+        f"is not inflated; they enter a later retraining): {counts['immature_bad']:,}",
+        f"- Excluded, applied in the first {config.warmup_months} months of the platform's "
+        f"data (from {sample.data_start.date() if sample.data_start is not None else '—'}): "
+        f"{counts['warmup']:,}",
+        f"- Development sample: {counts['sample']:,} loans; funded although the eligibility "
+        f"policy would decline them at application: {declined:,} (kept)",
+        "",
+        markdown_table(splits),
+        "",
+        "## Selective labels",
+        "",
+        "Outcomes exist only for **funded** loans (实际授信放款结果): applications the banks "
+        "declined never reach the loans table, so the model learns the risk of the approved "
+        "population and may understate the risk of enterprises unlike those the banks funded. "
+        "The eligibility policy declines 失信 enterprises before any score; their PDs are still "
+        "computed and kept with the scored batch (`score_enterprises`) for reject-inference "
+        "experiments.",
+        "",
+        "## Features",
+        "",
+        f"Point-in-time as of each application date (`features.precredit`): "
+        f"{len(model.feature_names_)} features; graph features "
+        f"{'on' if config.features.graph else 'off'} (month-start cutoffs); inactive history "
+        f"{'on' if config.features.include_inactive_history else 'off'}. Monotone constraints: "
+        f"{sum(1 for v in model.monotone_.values() if v > 0)} increasing, "
+        f"{sum(1 for v in model.monotone_.values() if v < 0)} decreasing. Categoricals "
+        f"({', '.join(model.categorical_)}) integer-encoded; vocabulary in `vocabulary.json`.",
+        f"Largest concepts by share of gain (`features.precredit.CONCEPTS`): {concepts}.",
+        "",
+        "## Out-of-time performance (test period)",
+        "",
+        f"n = {n_test:,}, bads = {metrics.get('test_bads', float('nan')):.0f}: "
+        f"AUC {metrics.get('test_auc', float('nan')):.3f}, KS "
+        f"{metrics.get('test_ks', float('nan')):.3f}, Gini "
+        f"{metrics.get('test_gini', float('nan')):.3f}, Brier "
+        f"{metrics.get('test_brier', float('nan')):.4f}; score PSI train → test "
+        f"{metrics['psi_score_train_test']:.3f}; monotonicity violations "
+        f"{metrics['monotonicity_violations']:.0f}. Calibration: "
+        f"{model.calibrator_.method_} on the calibration period; best iteration "
+        f"{model.best_iteration_}.",
+        "",
+        "### Calibration (test, deciles of PD)",
+        "",
+        markdown_table(tables["calibration"]),
+        "",
+        "### Grades",
+        "",
+        markdown_table(tables["grades"]),
+        "",
+        "## Limit",
+        "",
+        "Capacity weights "
+        + ("learned from performing loans " if limit_model.weights_learned_ else "from policy ")
+        + f"(n = {limit_model.n_fit_}): "
+        + ", ".join(f"{k} {v:.3g}" for k, v in limit_model.weights_.items())
+        + ". Backtest on the test loans against the 银税互动 rule of thumb (7× average annual "
+        "tax, 5–9× range):",
+        "",
+        markdown_table(tables["backtest"]),
+        "",
+        "## Limitations",
+        "",
+        "- Few bads make the test metrics noisy (see n above); compare versions on the same "
+        "holdout (the promotion gate does).",
+        "- Enterprise attributes (kind, industry, region, registered capital) are the stored "
+        "values; the contract keeps no history of them.",
+        "- Loading the registered model needs the credlink packages (risk, features, models).",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------- any table
+
+
+def _binary_target(frame: pd.DataFrame, target: str) -> npt.NDArray[np.float64]:
+    values = frame[target]
+    if pd.api.types.is_bool_dtype(values):
+        return values.to_numpy(dtype=np.float64)
+    numbers = pd.to_numeric(values, errors="coerce")
+    if numbers.isna().any() or not numbers.isin([0, 1]).all():
+        raise ValueError(f"target {target!r} must hold only 0/1 or booleans; got other values")
+    return numbers.to_numpy(dtype=np.float64)
+
+
+def train_table(
+    frame: pd.DataFrame,
+    target: str,
+    id_col: str | None = None,
+    date_col: str | None = None,
+    *,
+    tracking_uri: str | None = None,
+    artifact_location: str | None = None,
+    model_name: str = "credlink-table",
+    config: TrainConfig | None = None,
+    monotone: Mapping[str, int] | None = None,
+    register: bool = False,
+    run_name: str | None = None,
+) -> TrainResult:
+    """Train a calibrated LightGBM classifier on any table (e.g. a bank's own data).
+
+    Parameters
+    ----------
+    frame
+        One row per case: numeric and categorical (string) columns, missing values allowed.
+    target
+        The outcome column (0/1 or bool; 1 = bad). Rows with a missing target are dropped.
+    id_col
+        An identifier column, kept in the holdout but not used as a feature.
+    date_col
+        A date column: splits by time (train / valid / calibration / test, out of time).
+        Without it: a stratified random test split and a cross-validated AUC on the rest.
+    tracking_uri, artifact_location
+        MLflow destination (``None``: no logging).
+    model_name
+        Experiment and registered model name.
+    config
+        Splits and LightGBM parameters (``TrainConfig().pd`` and the fractions; default
+        ``TrainConfig()``).
+    monotone
+        Optional feature → +1 / −1 constraints.
+    register
+        Register the model (alias ``challenger``) under ``model_name``.
+    run_name
+        MLflow run name.
+
+    Returns
+    -------
+    TrainResult
+        ``limit_model`` is ``None``.
+
+    Raises
+    ------
+    InvalidFrameError
+        If ``target``, ``id_col`` or ``date_col`` is not a column.
+    ValueError
+        If the target is not binary or no feature column is left.
+    TrainingDataError
+        If a slice lacks goods or bads.
+    """
+    config = TrainConfig() if config is None else config
+    check_str("model_name", model_name)
+    named = [c for c in (target, id_col, date_col) if c is not None]
+    require_frame(frame, "frame", named)
+    rows = frame[frame[target].notna().to_numpy()].reset_index(drop=True)
+    y = _binary_target(rows, target)
+    features = [c for c in rows.columns if c not in named]
+    if not features:
+        raise ValueError("frame must have at least one feature column besides target, id and date")
+    X = rows[features].copy()
+    categorical = categorical_columns(X)
+    for column in categorical:
+        X[column] = X[column].astype(object).where(X[column].notna(), None)
+    model = PDModel(
+        config.pd, monotone=monotone, categorical=categorical, context={"kind": "table"}
+    )
+    metrics: dict[str, float] = {}
+    if date_col is not None:
+        dates = pd.to_datetime(rows[date_col], errors="coerce", format="mixed")
+        if dates.isna().any():
+            raise ValueError(f"date column {date_col!r} must hold dates; got missing or unreadable")
+        labels = time_split(
+            dates, config.valid_fraction, config.calibration_fraction, config.test_fraction
+        )
+        held = ["train", "valid", "test"] + (["calibration"] if config.calibration_fraction else [])
+        _check_slices(labels, y, held)
+    else:
+        labels = _random_split(y, config)
+        _check_slices(labels, y, ["train", "valid", "test"])
+        metrics.update(_cv_auc(X[labels != "test"], y[labels != "test"], model, config))
+    part = {name: labels == name for name in SPLITS}
+    calibration = part["calibration"] if part["calibration"].any() else part["valid"]
+    model.fit(
+        X[part["train"]],
+        y[part["train"]],
+        eval_set=(X[part["valid"]], y[part["valid"]]),
+        calibration_set=(X[calibration], y[calibration]),
+    )
+    probability = model.predict_pd(X)
+    test = part["test"]
+    metrics.update(_metrics_by_split(labels, y, probability))
+    metrics["psi_score_train_test"] = psi(probability[part["train"]], probability[test])
+    metrics["best_iteration"] = float(model.best_iteration_)
+    extra = {c: rows[c].to_numpy()[test] for c in (id_col, date_col) if c is not None}
+    holdout = X[test].assign(**{LABEL: y[test]}, **extra)
+    monotonicity = model.monotonicity_report(holdout)
+    metrics["monotonicity_violations"] = float(monotonicity["violations"].sum())
+    dates_for_table = (
+        pd.to_datetime(rows[date_col])
+        if date_col is not None
+        else pd.Series(pd.NaT, index=rows.index)
+    )
+    tables = {
+        "splits": _splits_table(labels, dates_for_table, y),
+        "calibration": calibration_table(y[test], probability[test]),
+        "segments": segment_metrics(
+            y[test], probability[test], {c: X.loc[test, c] for c in categorical[:3]}
+        ),
+        "grades": _grades_table(model, y[test], probability[test]),
+        "importance": _importance(model, {}),
+        "monotonicity": monotonicity,
+    }
+    card = _table_card(model_name, target, id_col, date_col, rows, tables, metrics, model)
+    run = None
+    if tracking_uri is not None:
+        run = log_model_run(
+            ModelRun(
+                experiment=model_name,
+                registered_name=model_name if register else None,
+                estimator=model,
+                input_example=X[test].head(5),
+                holdout=holdout,
+                run_name=run_name or f"table-{target}",
+                params={
+                    **{f"pd.{k}": v for k, v in config.pd.to_dict().items()},
+                    "target": target,
+                    "id_col": id_col,
+                    "date_col": date_col,
+                    "rows": len(rows),
+                    "features": len(features),
+                    "validation": "out-of-time" if date_col else f"{config.cv_folds}-fold CV",
+                },
+                metrics=metrics,
+                tables=tables,
+                figures={
+                    "roc": roc_figure(
+                        {s: (y[part[s]], probability[part[s]]) for s in ("train", "valid", "test")}
+                    ),
+                    "calibration": calibration_figure(tables["calibration"]),
+                    "importance": importance_figure(tables["importance"]),
+                },
+                texts={"model_card.md": card},
+                dicts={"vocabulary.json": model.encoder_.to_dict()},
+                tags={"credlink.kind": "table", "credlink.target": target},
+            ),
+            tracking_uri,
+            artifact_location,
+        )
+    return TrainResult(
+        pd_model=model,
+        limit_model=None,
+        metrics=metrics,
+        tables=tables,
+        model_card=card,
+        holdout=holdout.assign(pd=probability[test]),
+        pd_run=run,
+    )
+
+
+def _random_split(y: np.ndarray, config: TrainConfig) -> npt.NDArray[np.object_]:
+    index = np.arange(y.size)
+    rest, test = train_test_split(
+        index, test_size=config.test_fraction, stratify=y, random_state=config.seed
+    )
+    share = config.valid_fraction / (1 - config.test_fraction)
+    _, valid = train_test_split(rest, test_size=share, stratify=y[rest], random_state=config.seed)
+    labels = np.full(y.size, "train", dtype=object)
+    labels[valid] = "valid"
+    labels[test] = "test"
+    return labels
+
+
+def _cv_auc(
+    X: pd.DataFrame, y: np.ndarray, model: PDModel, config: TrainConfig
+) -> dict[str, float]:
+    """K-fold AUC; each fold stops early on a stratified slice of its own training part."""
+    folds = StratifiedKFold(config.cv_folds, shuffle=True, random_state=config.seed)
+    scores = []
+    for fit_index, score_index in folds.split(X, y):
+        inner_fit, inner_valid = train_test_split(
+            fit_index, test_size=0.15, stratify=y[fit_index], random_state=config.seed
+        )
+        fold = PDModel(model.config, monotone=model.monotone, categorical=model.categorical)
+        fold.fit(X.iloc[inner_fit], y[inner_fit], eval_set=(X.iloc[inner_valid], y[inner_valid]))
+        scores.append(roc_auc(y[score_index], fold.predict_pd(X.iloc[score_index])))
+    return {"cv_auc_mean": float(np.mean(scores)), "cv_auc_std": float(np.std(scores))}
+
+
+def _table_card(
+    model_name: str,
+    target: str,
+    id_col: str | None,
+    date_col: str | None,
+    rows: pd.DataFrame,
+    tables: Mapping[str, pd.DataFrame],
+    metrics: Mapping[str, float],
+    model: PDModel,
+) -> str:
+    validation = (
+        f"out of time by `{date_col}`"
+        if date_col
+        else f"stratified random test split; {len(tables['splits'])} slices; cross-validated "
+        f"AUC {metrics.get('cv_auc_mean', float('nan')):.3f} ± "
+        f"{metrics.get('cv_auc_std', float('nan')):.3f}"
+    )
+    lines = [
+        f"# Model card: {model_name}",
+        "",
+        f"- **Target**: `{target}` (1 = bad); id column: `{id_col or '—'}`; "
+        f"{len(rows):,} rows, {int(sum(metrics.get(f'{s}_bads', 0) for s in SPLITS)):,} bads",
+        f"- **Validation**: {validation}",
+        f"- **Features**: {len(model.feature_names_)} ({len(model.categorical_)} categorical, "
+        f"integer-encoded; vocabulary in `vocabulary.json`)",
+        f"- **Test**: AUC {metrics.get('test_auc', float('nan')):.3f}, KS "
+        f"{metrics.get('test_ks', float('nan')):.3f}, Brier "
+        f"{metrics.get('test_brier', float('nan')):.4f}, score PSI train → test "
+        f"{metrics['psi_score_train_test']:.3f}; calibration {model.calibrator_.method_}",
+        "- **Selective labels**: if the table holds funded loans only, the model learns the "
+        "risk of the approved population; keep declined applications for reject inference.",
+        "",
+        markdown_table(tables["splits"]),
+        "",
+        "## Calibration (test)",
+        "",
+        markdown_table(tables["calibration"]),
+    ]
+    return "\n".join(lines) + "\n"

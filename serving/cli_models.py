@@ -1,0 +1,313 @@
+"""``credlink train`` and ``credlink models``: train, register, promote; the pre-credit demo.
+
+Registered in :mod:`serving.cli` as ``app.add_typer(train_app, name="train")`` and
+``app.add_typer(models_app, name="models")``. MLflow lives in the work directory
+(``sqlite:///<work_dir>/mlflow.db``, artifacts in ``<work_dir>/mlartifacts``); open its UI with
+``mlflow ui --backend-store-uri sqlite:///<work_dir>/mlflow.db``.
+
+The model packages are imported inside the commands, so other ``credlink`` commands do not
+pay for importing MLflow and LightGBM.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import pandas as pd
+import typer
+from rich.table import Table
+
+from serving.clicommon import (
+    AsOfOpt,
+    DatabaseOpt,
+    JsonOpt,
+    WorkDirOpt,
+    err,
+    open_store,
+    out,
+    parse_date,
+    print_json,
+    settings_for,
+)
+from serving.settings import Settings
+
+if TYPE_CHECKING:
+    from models.training import TrainResult
+
+__all__ = ["demo_precredit", "models_app", "train_app"]
+
+train_app = typer.Typer(help="Train models; every run is tracked and registered in MLflow.")
+models_app = typer.Typer(
+    help="Registered models: list versions and aliases, promote a challenger.",
+    no_args_is_help=True,
+)
+
+_READERS = {".csv": pd.read_csv, ".parquet": pd.read_parquet, ".xlsx": pd.read_excel}
+
+
+def _mlflow(settings: Settings) -> tuple[str, str]:
+    from models.tracking import tracking_uris
+
+    return tracking_uris(settings.work_dir)
+
+
+def _ui_hint(settings: Settings) -> str:
+    uri, _ = _mlflow(settings)
+    return f"MLflow UI: mlflow ui --backend-store-uri {uri}  (then open http://127.0.0.1:5000)"
+
+
+def _metrics_table(result: TrainResult, title: str) -> Table:
+    table = Table(title=title)
+    for column in ("sample", "n", "bads", "AUC", "KS", "Gini", "Brier"):
+        table.add_column(column, justify="left" if column == "sample" else "right")
+    for split in ("train", "valid", "calibration", "test"):
+        m = result.metrics
+        if f"{split}_n" not in m:
+            continue
+        table.add_row(
+            split,
+            f"{m[f'{split}_n']:,.0f}",
+            f"{m[f'{split}_bads']:,.0f}",
+            f"{m[f'{split}_auc']:.3f}",
+            f"{m[f'{split}_ks']:.3f}",
+            f"{m[f'{split}_gini']:.3f}",
+            f"{m[f'{split}_brier']:.4f}",
+        )
+    return table
+
+
+def _frame_table(frame: pd.DataFrame, title: str) -> Table:
+    from models.report import format_number
+
+    table = Table(title=title)
+    for column in frame.columns:
+        table.add_column(str(column), justify="right")
+    for row in frame.itertuples(index=False):
+        table.add_row(*(format_number(v) if isinstance(v, float) else str(v) for v in row))
+    return table
+
+
+def _print_training(result: TrainResult, settings: Settings) -> None:
+    out.print(_metrics_table(result, "PD model, out-of-time evaluation"))
+    m = result.metrics
+    out.print(
+        f"score PSI train → test {m['psi_score_train_test']:.3f}; monotonicity violations "
+        f"{m['monotonicity_violations']:.0f}; best iteration {m['best_iteration']:.0f}"
+        + (f"; {m['cv_auc_mean']:.3f} ± {m['cv_auc_std']:.3f} CV AUC" if "cv_auc_mean" in m else "")
+    )
+    if "backtest" in result.tables:
+        out.print(_frame_table(result.tables["backtest"], "limit backtest (test loans)"))
+    for label, run in (("PD", result.pd_run), ("limit", result.limit_run)):
+        if run is not None:
+            version = (
+                f"version {run.version} (alias challenger)" if run.version else "not registered"
+            )
+            out.print(f"{label}: run {run.run_id}, {version}")
+    out.print(_ui_hint(settings))
+
+
+@train_app.command("precredit")
+def train_precredit_command(
+    table: Annotated[
+        Path | None,
+        typer.Option(help="A bank's own table (CSV, Parquet or XLSX) instead of the store."),
+    ] = None,
+    target: Annotated[
+        str | None, typer.Option(help="Outcome column of --table (0/1, 1 = bad).")
+    ] = None,
+    id_col: Annotated[
+        str | None, typer.Option("--id", help="Identifier column of --table.")
+    ] = None,
+    date_col: Annotated[
+        str | None,
+        typer.Option("--date", help="Date column of --table: out-of-time validation."),
+    ] = None,
+    name: Annotated[
+        str, typer.Option(help="Experiment / registered model name for --table.")
+    ] = "credlink-table",
+    as_of: AsOfOpt = None,
+    register: Annotated[bool, typer.Option(help="Register as the challenger version.")] = True,
+    as_json: JsonOpt = False,
+    work_dir: WorkDirOpt = None,
+    database_url: DatabaseOpt = None,
+) -> None:
+    """Train the pre-credit PD and limit models on the store (or a model on --table)."""
+    from models.training import train_precredit, train_table
+
+    settings = settings_for(work_dir, database_url)
+    uri, artifacts = _mlflow(settings)
+    if table is not None:
+        if target is None:
+            raise typer.BadParameter("--target is required with --table")
+        reader = _READERS.get(table.suffix.lower())
+        if reader is None:
+            raise typer.BadParameter(
+                f"--table must be a .csv, .parquet or .xlsx file; got {str(table)!r}"
+            )
+        if not table.exists():
+            raise typer.BadParameter(f"--table must exist; got {str(table)!r}")
+        frame = reader(table)
+        with err.status(f"training {name} on {len(frame):,} rows …"):
+            result = train_table(
+                frame,
+                target,
+                id_col,
+                date_col,
+                tracking_uri=uri,
+                artifact_location=artifacts,
+                model_name=name,
+                register=register,
+            )
+    else:
+        day = parse_date("--as-of", as_of)
+        with err.status(f"training the pre-credit models as of {day} …"):
+            result = train_precredit(
+                open_store(settings), day, uri, artifact_location=artifacts, register=register
+            )
+    if as_json:
+        print_json(
+            {
+                "metrics": result.metrics,
+                "pd_run": None if result.pd_run is None else asdict(result.pd_run),
+                "limit_run": None if result.limit_run is None else asdict(result.limit_run),
+            }
+        )
+        return
+    _print_training(result, settings)
+
+
+@models_app.command("list")
+def list_command(
+    as_json: JsonOpt = False, work_dir: WorkDirOpt = None, database_url: DatabaseOpt = None
+) -> None:
+    """Every registered model version with its aliases (champion / challenger)."""
+    from models.registry import ModelRegistry
+
+    settings = settings_for(work_dir, database_url)
+    frame = ModelRegistry(_mlflow(settings)[0]).list_models()
+    if as_json:
+        print_json(frame.to_dict(orient="records"))
+        return
+    if frame.empty:
+        out.print("no registered models yet: run `credlink train precredit`")
+        return
+    frame = frame.assign(created=frame["created"].dt.strftime("%Y-%m-%d %H:%M"))
+    out.print(_frame_table(frame, "registered models"))
+
+
+@models_app.command("promote")
+def promote_command(
+    name: Annotated[str, typer.Argument(help="Registered model, e.g. credlink-pd.")],
+    version: Annotated[int, typer.Argument(help="The version to make champion.", min=1)],
+    force: Annotated[bool, typer.Option(help="Promote even if the gate fails.")] = False,
+    as_json: JsonOpt = False,
+    work_dir: WorkDirOpt = None,
+    database_url: DatabaseOpt = None,
+) -> None:
+    """Make VERSION the champion if it beats the champion on its holdout (or --force).
+
+    Exits 1 when the gate refuses.
+    """
+    from models.exceptions import PromotionRefusedError, RegistryError
+    from models.registry import ModelRegistry
+
+    settings = settings_for(work_dir, database_url)
+    registry = ModelRegistry(_mlflow(settings)[0])
+    try:
+        result = registry.promote(name, str(version), force=force)
+    except PromotionRefusedError as refused:
+        if as_json:
+            print_json(asdict(refused.result))
+        else:
+            out.print(f"[red]{refused}[/red]")
+        raise typer.Exit(1) from None
+    except RegistryError as error:
+        raise typer.BadParameter(str(error)) from None
+    if as_json:
+        print_json(asdict(result))
+        return
+    forced = " (forced past: " + "; ".join(result.failures) + ")" if result.forced else ""
+    out.print(
+        f"{name} version {result.version} is now champion{forced}: score "
+        f"{result.challenger_score:.4f} vs {result.champion_score:.4f} (previous champion "
+        f"{result.champion_version or '—'}), PSI {result.psi:.3f}, monotonicity violations "
+        f"{result.monotonicity_violations}"
+    )
+
+
+def demo_precredit(settings: Settings, as_of: date) -> dict[str, Any]:
+    """Demo step: train, register, promote the champions, score the 信易贷白名单.
+
+    Parameters
+    ----------
+    settings
+        The demo's settings (store and work directory).
+    as_of
+        Training and scoring date (the synthetic county's end).
+
+    Returns
+    -------
+    dict
+        ``metrics`` of the training run, the ``whitelist`` frame and the promotion results.
+    """
+    from features.data import PlatformData
+    from models.exceptions import PromotionRefusedError
+    from models.registry import LIMIT_MODEL_NAME, PD_MODEL_NAME, ModelRegistry
+    from models.scoring import PrecreditScorer, score_enterprises
+    from models.training import train_precredit
+
+    uri, artifacts = _mlflow(settings)
+    data = PlatformData.from_store(open_store(settings))
+    with err.status(f"training the pre-credit models as of {as_of} …"):
+        result = train_precredit(data, as_of, uri, artifact_location=artifacts)
+    _print_training(result, settings)
+    registry = ModelRegistry(uri)
+    promotions = {}
+    for name, run in ((PD_MODEL_NAME, result.pd_run), (LIMIT_MODEL_NAME, result.limit_run)):
+        if run is None or run.version is None:
+            continue
+        try:
+            promotions[name] = registry.promote(name, run.version)
+            out.print(f"{name} version {run.version} promoted to champion")
+        except PromotionRefusedError as refused:
+            promotions[name] = refused.result
+            out.print(f"{name} version {run.version} stays challenger: {refused}")
+    with err.status("scoring every active enterprise …"):
+        scored = score_enterprises(data, as_of, PrecreditScorer.from_registry(registry))
+    _print_whitelist(scored, data.enterprises, as_of)
+    out.print(_ui_hint(settings))
+    return {"metrics": result.metrics, "whitelist": scored, "promotions": promotions}
+
+
+def _print_whitelist(scored: pd.DataFrame, enterprises: pd.DataFrame, as_of: date) -> None:
+    names = dict(zip(enterprises["uscc"].astype(str), enterprises["name"], strict=True))
+    white = scored[scored["whitelisted"]]
+    declined = scored[~scored["eligible"]]
+    out.print(
+        f"信易贷白名单 as of {as_of}: {len(white):,} of {len(scored):,} active enterprises, "
+        f"suggested volume {white['suggested_limit'].sum():,.0f} 万元; declined by policy "
+        f"(失信联合惩戒) {len(declined):,}"
+    )
+    table = Table(title="信易贷白名单 (top 10 by PD)")
+    for column in ("企业", "USCC", "grade", "PD", "limit (万元)", "主要风险因素", "主要优势"):
+        table.add_column(column)
+    for row in white.head(10).itertuples(index=False):
+        table.add_row(
+            str(names.get(row.uscc, row.uscc)),
+            row.uscc,
+            str(row.grade),
+            f"{row.pd:.2%}",
+            f"{row.suggested_limit:,.0f} ({row.limit_low:,.0f}–{row.limit_high:,.0f})",
+            (row.risk_reasons_zh or ["—"])[0],
+            (row.strength_reasons_zh or ["—"])[0],
+        )
+    out.print(table)
+    if len(declined):
+        example = declined.iloc[0]
+        out.print(
+            f"e.g. declined {names.get(example['uscc'], example['uscc'])}: "
+            + "; ".join(example["decline_reasons_zh"])
+        )

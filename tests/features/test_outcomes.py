@@ -1,0 +1,57 @@
+"""Loan outcomes: bad within the horizon, good when the horizon is over, else unlabelled."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from features.outcomes import loan_outcomes
+from risk.exceptions import InvalidFrameError
+
+AS_OF = "2025-06-30"
+
+
+def loans() -> pd.DataFrame:
+    rows = [
+        ("bad_in_window", "2024-01-01", "overdue_90", "2024-08-01"),
+        ("default_in_window", "2024-01-01", "default", "2024-12-31"),
+        ("bad_after_window", "2023-01-01", "default", "2024-03-01"),
+        ("repaid", "2024-01-01", "performing", "2025-01-01"),
+        ("late_30", "2024-02-01", "overdue_30", "2025-06-30"),
+        ("young_good", "2025-01-01", "performing", "2025-06-30"),
+        ("young_bad", "2025-01-01", "overdue_90", "2025-05-01"),
+        ("bad_known_later", "2025-01-01", "overdue_90", "2025-09-01"),
+        ("applied_later", "2025-07-01", "performing", "2025-07-02"),
+    ]
+    return pd.DataFrame(rows, columns=["loan_id", "applied", "status", "status_date"]).assign(
+        applied=lambda f: pd.to_datetime(f["applied"]),
+        status_date=lambda f: pd.to_datetime(f["status_date"]),
+    )
+
+
+def test_labels_by_hand() -> None:
+    frame = loans()
+    out = loan_outcomes(frame, AS_OF)
+    labels = dict(zip(frame.loc[out.index, "loan_id"], out["label"], strict=True))
+    assert labels["bad_in_window"] == 1 and labels["default_in_window"] == 1
+    assert labels["bad_after_window"] == 0  # went bad 14 months in
+    assert labels["repaid"] == 0 and labels["late_30"] == 0
+    assert pd.isna(labels["young_good"])  # no outcome yet: excluded from training
+    assert labels["young_bad"] == 1
+    assert pd.isna(labels["bad_known_later"])  # recorded after the as-of date
+    assert "applied_later" not in labels
+    matured = dict(zip(frame.loc[out.index, "loan_id"], out["matured"], strict=True))
+    assert matured["bad_in_window"] and not matured["young_bad"]
+    assert out.loc[0, "horizon_end"] == pd.Timestamp("2025-01-01")
+
+
+def test_a_shorter_horizon_and_validation() -> None:
+    out = loan_outcomes(loans(), AS_OF, horizon_months=6)
+    labels = dict(zip(loans().loc[out.index, "loan_id"], out["label"], strict=True))
+    assert labels["default_in_window"] == 0  # 12 months in: outside a 6-month horizon
+    assert pd.isna(labels["young_good"])  # its 6 months end on 2025-07-01, one day after
+    assert labels["young_bad"] == 1
+    with pytest.raises(ValueError, match=r"horizon_months must be an int in \[1, 60\]; got 0"):
+        loan_outcomes(loans(), AS_OF, horizon_months=0)
+    with pytest.raises(InvalidFrameError, match="loans must have column"):
+        loan_outcomes(loans().drop(columns="status"), AS_OF)

@@ -1,0 +1,185 @@
+"""PDModel: monotone behaviour, calibration sanity, contributions, persistence, config."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from models.exceptions import NotFittedError, TrainingDataError
+from models.pd import GradeScale, PDConfig, PDModel
+from models.training import TrainResult
+from risk.exceptions import InvalidFrameError
+
+
+def synthetic(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """A risk that rises with ``records``, falls with ``tax``, and a noisy category."""
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame(
+        {
+            "records": rng.poisson(0.6, n).astype(float),
+            "tax": rng.lognormal(1.0, 1.0, n),
+            "sector": rng.choice(["A", "C", "F", None], n),
+            "noise": rng.normal(size=n),
+        }
+    )
+    X.loc[rng.random(n) < 0.05, "tax"] = np.nan
+    logit = -2.5 + 0.9 * X["records"] - 0.5 * np.log1p(X["tax"].fillna(1.0))
+    logit += np.where(X["sector"] == "F", 0.5, 0.0)
+    y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(float)
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def fitted() -> tuple[PDModel, pd.DataFrame, np.ndarray]:
+    X, y = synthetic(6000, 0)
+    Xv, yv = synthetic(2000, 1)
+    Xc, yc = synthetic(3000, 2)
+    model = PDModel(
+        PDConfig(learning_rate=0.05, num_leaves=7, min_child_samples=30),
+        monotone={"records": 1, "tax": -1},
+    )
+    assert model.fit(X, y, eval_set=(Xv, yv), calibration_set=(Xc, yc)) is model
+    return model, Xc, yc
+
+
+def test_learned_attributes_and_categoricals(
+    fitted: tuple[PDModel, pd.DataFrame, np.ndarray],
+) -> None:
+    model, _, _ = fitted
+    assert model.categorical_ == ["sector"]
+    assert model.monotone_ == {"records": 1, "tax": -1}
+    assert model.encoder_.vocabulary_ == {"sector": ("A", "C", "F")}
+    assert model.best_iteration_ >= 1 and model.calibrator_.method_ == "platt"
+    assert {"feature", "gain", "splits"} <= set(model.feature_importance().columns)
+
+
+def test_monotone_in_a_grid_sweep_with_the_rest_fixed(
+    fitted: tuple[PDModel, pd.DataFrame, np.ndarray],
+) -> None:
+    model, X, _ = fitted
+    rows = X.iloc[:40]
+    for feature, grid, sign in (
+        ("records", np.arange(0, 8.0), 1),
+        ("tax", np.geomspace(0.1, 200, 25), -1),
+    ):
+        swept = rows.loc[rows.index.repeat(grid.size)].reset_index(drop=True)
+        swept[feature] = np.tile(grid, len(rows))
+        pd_values = model.predict_pd(swept).reshape(len(rows), grid.size)
+        assert np.all(sign * np.diff(pd_values, axis=1) >= -1e-12)
+    assert model.monotonicity_report(X.assign(label=0))["violations"].sum() == 0
+
+
+def test_calibration_sanity(fitted: tuple[PDModel, pd.DataFrame, np.ndarray]) -> None:
+    model, X, _ = fitted
+    Xt, yt = synthetic(8000, 3)
+    p = model.predict_pd(Xt)
+    assert p.mean() == pytest.approx(yt.mean(), abs=0.015)
+    order = np.argsort(p)
+    for part in np.array_split(order, 4):  # predicted ≈ observed per quartile
+        assert p[part].mean() == pytest.approx(yt[part].mean(), abs=0.04)
+    table = model.grade_table_
+    assert table["calibration_n"].sum() == len(X)
+    used = table[table["calibration_n"] > 0]
+    assert (
+        (used["pd_low"] <= used["expected_bad_rate"])
+        & (used["expected_bad_rate"] < used["pd_high"])
+    ).all()
+    proba = model.predict_proba(Xt.head(3))
+    assert np.allclose(proba.sum(axis=1), 1.0)
+
+
+def test_contributions_sum_to_the_raw_score(
+    fitted: tuple[PDModel, pd.DataFrame, np.ndarray],
+) -> None:
+    model, X, _ = fitted
+    contributions = model.contributions(X.head(50))
+    assert list(contributions.columns) == [*model.feature_names_, "bias"]
+    assert np.allclose(contributions.sum(axis=1), model.raw_score(X.head(50)))
+
+
+def test_save_and_load_predict_identically(
+    fitted: tuple[PDModel, pd.DataFrame, np.ndarray], tmp_path
+) -> None:
+    model, X, _ = fitted
+    again = PDModel.load(model.save(tmp_path / "pd"))
+    assert np.array_equal(again.predict_pd(X), model.predict_pd(X))
+    assert np.array_equal(again.predict_grade(X), model.predict_grade(X))
+    pd.testing.assert_frame_equal(again.grade_table_, model.grade_table_)
+
+
+def test_precredit_model_is_monotone_in_its_signed_features(trained: TrainResult) -> None:
+    model = trained.pd_model
+    holdout = trained.holdout
+    rows = holdout.iloc[:30]
+    for feature, grid in (
+        ("own_dishonest_all", np.arange(0, 5.0)),
+        ("tax_paid_12m", np.geomspace(0.01, 200, 15)),
+    ):
+        swept = rows.loc[rows.index.repeat(grid.size)].reset_index(drop=True)
+        swept[feature] = np.tile(grid, len(rows))
+        values = model.predict_pd(swept).reshape(len(rows), grid.size)
+        sign = model.monotone_[feature]
+        assert np.all(sign * np.diff(values, axis=1) >= -1e-12)
+    assert trained.metrics["monotonicity_violations"] == 0
+
+
+def test_grade_scale() -> None:
+    scale = GradeScale()
+    assert scale.n_grades == 8
+    assert scale.grade([0.0, 0.005, 0.0099, 0.3, 0.99]).tolist() == [1, 2, 2, 8, 8]
+    assert scale.bands()["pd_high"].iloc[-1] == 1.0
+    with pytest.raises(ValueError, match="bounds must be strictly increasing and non-empty"):
+        GradeScale((0.1, 0.05))
+    with pytest.raises(ValueError, match=r"bounds\[\] must be in \(0, 1\)"):
+        GradeScale((0.0, 0.5))
+    with pytest.raises(TypeError, match="bounds must be a sequence of floats; got float"):
+        GradeScale(0.5)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "error", "match"),
+    [
+        ("num_leaves", 1, ValueError, r"num_leaves must be an int in \[2, 1024\]"),
+        ("learning_rate", 0.0, ValueError, r"learning_rate must be in \(0, 1\]"),
+        ("max_rounds", 0, ValueError, r"max_rounds must be an int in \[1, 100000\]"),
+        ("early_stopping_rounds", 0, ValueError, r"early_stopping_rounds must be an int"),
+        ("min_child_samples", 0, ValueError, r"min_child_samples must be an int"),
+        ("feature_fraction", 1.5, ValueError, r"feature_fraction must be in \(0, 1\]"),
+        ("bagging_fraction", 0.0, ValueError, r"bagging_fraction must be in \(0, 1\]"),
+        ("lambda_l2", -1.0, ValueError, r"lambda_l2 must be in \[0, inf\)"),
+        ("monotone_method", "strict", ValueError, "monotone_method must be one of basic"),
+        ("calibration", "beta", ValueError, "calibration must be one of platt, isotonic"),
+        ("calibration_min_bads", 0, ValueError, "calibration_min_bads must be an int"),
+        ("min_category_count", 0, ValueError, "min_category_count must be an int"),
+        ("grades", (0.1,), TypeError, "grades must be a GradeScale; got tuple"),
+        ("seed", -1, ValueError, r"seed must be an int in \[0, inf\)"),
+        ("num_threads", "all", TypeError, "num_threads must be an int; got str"),
+    ],
+)
+def test_config_validation(field: str, value: object, error: type, match: str) -> None:
+    with pytest.raises(error, match=match):
+        PDConfig(**{field: value})  # type: ignore[arg-type]
+
+
+def test_fit_and_predict_errors() -> None:
+    X, y = synthetic(300, 4)
+    with pytest.raises(NotFittedError, match="PDModel is not fitted"):
+        PDModel().predict_pd(X)
+    with pytest.raises(TrainingDataError, match="training sample must hold goods and bads"):
+        PDModel().fit(X, np.zeros(len(X)), eval_set=(X, y))
+    with pytest.raises(ValueError, match="y must hold only 0 and 1"):
+        PDModel().fit(X, np.full(len(X), 2.0), eval_set=(X, y))
+    with pytest.raises(ValueError, match="monotone keys must be columns of X; got 'age'"):
+        PDModel(monotone={"age": 1}).fit(X, y, eval_set=(X, y))
+    with pytest.raises(ValueError, match=r"monotone\['sector'\] must be 0 for a categorical"):
+        PDModel(monotone={"sector": 1}).fit(X, y, eval_set=(X, y))
+    with pytest.raises(ValueError, match=r"monotone\['tax'\] must be -1, 0 or 1; got 2"):
+        PDModel(monotone={"tax": 2}).fit(X, y, eval_set=(X, y))
+    with pytest.raises(ValueError, match="categorical must name columns of X; got 'region'"):
+        PDModel(categorical=["region"]).fit(X, y, eval_set=(X, y))
+    with pytest.raises(TypeError, match="config must be a PDConfig; got dict"):
+        PDModel({}).fit(X, y, eval_set=(X, y))  # type: ignore[arg-type]
+    model = PDModel(PDConfig(max_rounds=5)).fit(X, y, eval_set=(X, y))
+    with pytest.raises(InvalidFrameError, match="X must have column"):
+        model.predict_pd(X.drop(columns="tax"))

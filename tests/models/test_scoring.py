@@ -1,0 +1,66 @@
+"""The pre-credit pipeline and the 信易贷白名单 of every active enterprise."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from features.data import PlatformData
+from models.scoring import SCORE_COLUMNS, PrecreditScorer, score_enterprises
+from models.training import TrainResult
+from tests.features.county import AS_OF
+
+
+@pytest.fixture(scope="module")
+def whitelist(county_data: PlatformData, trained: TrainResult) -> pd.DataFrame:
+    assert trained.limit_model is not None
+    scorer = PrecreditScorer(trained.pd_model, trained.limit_model)
+    return score_enterprises(county_data, AS_OF, scorer)
+
+
+def test_every_active_enterprise_is_scored(
+    whitelist: pd.DataFrame, county_data: PlatformData
+) -> None:
+    active = county_data.active_on(county_data.enterprises["uscc"], AS_OF)
+    assert len(whitelist) == int(active.sum())
+    assert list(whitelist.columns[: len(SCORE_COLUMNS)]) == list(SCORE_COLUMNS)
+    assert whitelist["pd"].between(0, 1).all() and whitelist["grade"].between(1, 8).all()
+
+
+def test_declined_keep_their_pd_but_get_no_limit(whitelist: pd.DataFrame) -> None:
+    declined = whitelist[~whitelist["eligible"]]
+    assert len(declined) > 0
+    assert (declined[["suggested_limit", "limit_low", "limit_high"]] == 0).all().all()
+    assert declined["pd"].notna().all() and (declined["decline_codes"].map(len) > 0).all()
+    assert not declined["whitelisted"].any()
+
+
+def test_whitelist_is_eligible_offered_and_sorted(whitelist: pd.DataFrame) -> None:
+    white = whitelist[whitelist["whitelisted"]]
+    assert white["eligible"].all() and (white["suggested_limit"] > 0).all()
+    assert (white["grade"] <= 6).all()
+    assert whitelist["whitelisted"].iloc[: len(white)].all()  # whitelisted first, by PD
+    assert np.all(np.diff(white["pd"].to_numpy()) >= 0)
+    assert (white["limit_low"] <= white["suggested_limit"]).all()
+    assert (white["risk_reasons"].map(len) <= 4).all()
+    assert (white["strength_reasons_en"].map(len) == white["strength_reasons"].map(len)).all()
+
+
+def test_reason_modes_and_validation(county_data: PlatformData, trained: TrainResult) -> None:
+    assert trained.limit_model is not None
+    scorer = PrecreditScorer(trained.pd_model, trained.limit_model, whitelist_max_grade=5)
+    applications = pd.DataFrame({"uscc": county_data.enterprises["uscc"][:20], "as_of": AS_OF})
+    codes = scorer.score(county_data, applications, reasons="codes")
+    assert "risk_reasons" in codes.columns and "risk_reasons_zh" not in codes.columns
+    bare = scorer.score(county_data, applications, reasons="none")
+    assert "risk_reasons" not in bare.columns
+    assert np.array_equal(bare["pd"], codes["pd"])
+    with pytest.raises(ValueError, match="reasons must be one of text, codes, none"):
+        scorer.score(county_data, applications, reasons="all")
+    with pytest.raises(ValueError, match=r"whitelist_max_grade must be an int in \[1, 8\]"):
+        PrecreditScorer(trained.pd_model, trained.limit_model, whitelist_max_grade=9)
+    with pytest.raises(TypeError, match="limit_model must be a LimitModel; got PDModel"):
+        PrecreditScorer(trained.pd_model, trained.pd_model)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="scorer must be a PrecreditScorer; got NoneType"):
+        score_enterprises(county_data, AS_OF, None)  # type: ignore[arg-type]

@@ -1,0 +1,65 @@
+"""``credlink warn train`` and the learned-warning demo step, as a user runs them."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+import typer
+from rich.console import Console
+from typer.testing import CliRunner
+
+from risk.ingest import ingest_paths
+from risk.store import migrate, open_engine
+from risk.synth import write_county
+from serving.cli_warn_model import demo_warning_model, train_warning_command
+from serving.settings import Settings
+from tests.features.county import small_county
+
+runner = CliRunner()
+warn = typer.Typer()
+warn.command("train")(train_warning_command)
+app = typer.Typer()
+app.add_typer(warn, name="warn")
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A work directory with a small synthetic county ingested into its store."""
+    work_dir = tmp_path_factory.mktemp("work")
+    county = small_county(1500, 3)
+    write_county(county, work_dir / "county")
+    engine = open_engine(Settings(work_dir=work_dir).store_url)
+    migrate(engine)
+    ingest_paths(engine, [work_dir / "county"], id_salt=county.config.id_salt)
+    return work_dir
+
+
+def test_demo_step_trains_promotes_and_compares_with_the_rules(work: Path) -> None:
+    console = Console(width=200, record=True)
+    console.print(demo_warning_model(Settings(work_dir=work), date(2026, 6, 30)))
+    text = console.export_text()
+    assert "precision@100" in text and "vs rules" in text
+    assert "credlink-warning version 1 is now champion" in text
+    assert "self + graph" in text and "self only" in text
+
+
+def test_train_then_the_gate_refuses_an_equal_version_unless_forced(work: Path) -> None:
+    args = ["warn", "train", "--as-of", "2026-06-30", "--work-dir", str(work)]
+    refused = runner.invoke(app, [*args, "--json"])
+    assert refused.exit_code == 1, refused.output
+    payload = json.loads(refused.stdout)
+    assert payload["run"]["version"] == "2" and "does not beat champion" in payload["refused"]
+    assert {row["features"] for row in payload["ablation"]} == {
+        "rules",
+        "self only",
+        "self + graph",
+    }
+    forced = runner.invoke(app, [*args, "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert "version 3 is now champion (forced past" in forced.output
+    assert "held-out year" in forced.output and "mlflow ui" in forced.output
+    bad = runner.invoke(app, ["warn", "train", "--as-of", "2026-13-01", "--work-dir", str(work)])
+    assert bad.exit_code == 2
