@@ -21,4 +21,4 @@ fi
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy
-.venv/bin/pytest -n 2 --durations=15 "$@"
+.venv/bin/pytest -n 2 --dist loadfile --durations=15 "$@"

@@ -20,6 +20,11 @@ GET      /v1/warnings/{warning_id}               credit_office, analyst, admin
 PATCH    /v1/warnings/{warning_id}               credit_office, admin
 GET      /v1/entities/{uscc}/risk                bank (audited), credit_office, analyst, admin
 GET      /v1/entities/{uscc}/network?depth=1..3  bank (audited), credit_office, analyst, admin
+POST     /v1/precredit/assessments           bank (audited; authorization in the body)
+POST     /v1/precredit/assessments:batch     bank (audited: one row per item + the call)
+POST     /v1/outcomes                        bank (audited)
+GET      /v1/models                          analyst, admin
+POST     /v1/admin/models/reload             admin
 GET      /ui/…                                   web pages: login with a credit_office or admin
                                                  key (:mod:`serving.routes.ui`)
 =======  ======================================  ===========================================
@@ -39,7 +44,8 @@ from risk.store import migrate, open_engine
 from serving.errors import UnhandledErrorMiddleware, install_error_handlers
 from serving.metrics import Metrics
 from serving.middleware import AuditMiddleware, RequestContextMiddleware
-from serving.routes import entities, health, ui, warnings
+from serving.precredit import start_champions
+from serving.routes import entities, health, models, outcomes, precredit, ui, warnings
 from serving.settings import Settings, load_allowlist
 from serving.state import ServiceState, load_snapshot
 
@@ -75,7 +81,7 @@ def _start(settings: Settings, metrics: Metrics) -> ServiceState:
     )
     as_of = settings.snapshot_date
     state.snapshot = load_snapshot(engine, as_of)
-    # Pre-credit models load here: state.models[name] = LoadedModel(...).
+    start_champions(state)
     metrics.attach(engine, state.snapshot)
     graph = state.snapshot.run.snapshot
     logger.info(
@@ -122,6 +128,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             {"name": "operations", "description": "Liveness, readiness, metrics."},
             {"name": "warnings", "description": "Repeat-violator warnings (credit office)."},
             {"name": "entities", "description": "Enterprise risk and network."},
+            {"name": "precredit", "description": "信易贷 pre-credit assessments (banks)."},
+            {"name": "outcomes", "description": "Banks' loan outcomes (放款结果)."},
+            {"name": "models", "description": "Registered and serving pre-credit models."},
         ],
     )
     app.state.metrics = metrics
@@ -133,6 +142,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(warnings.router)
     app.include_router(entities.router)
+    app.include_router(precredit.router)
+    app.include_router(outcomes.router)
+    app.include_router(models.router)
     # The style sheet first: the pages' router ends with a catch-all 404 page under /ui.
     app.mount("/ui/static", StaticFiles(packages=[("serving", "static")]), name="ui-static")
     app.include_router(ui.router)

@@ -32,13 +32,17 @@ UnknownTableError, BodsValidationError  422   ``invalid_input``
 NotFittedError                        503     ``not_ready``
 InconsistentScoresError               500     ``inconsistent_scores``
 RiskError (any other)                 500     ``internal_error``
+RegistryError (models)                503     ``model_unavailable``
+NotFittedError (models)               503     ``not_ready``
+PromotionRefusedError                 409     ``promotion_refused``
+TrainingDataError                     422     ``invalid_input``
+ModelError (any other)                500     ``internal_error``
 RequestValidationError (FastAPI)      422     ``validation_error``
 HTTPException (routing: 404, 405, …)  as is   ``not_found``, ``method_not_allowed``, …
 anything else                         500     ``internal_error`` (logged with traceback)
 ====================================  ======  ==========================================
 
-The pre-credit work adds its :class:`models.exceptions.ModelError` family by appending rows to
-:data:`ERROR_STATUS` and calling ``app.add_exception_handler(ModelError, handle_known_error)``.
+The :class:`models.exceptions.ModelError` family is translated by the same handler.
 Bad input never reaches a 500: query, path, header and body values are validated by their
 declared types first, identifiers by :mod:`risk.identifiers`.
 """
@@ -56,6 +60,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from models.exceptions import ModelError, PromotionRefusedError, RegistryError, TrainingDataError
+from models.exceptions import NotFittedError as ModelNotFittedError
 from risk.exceptions import (
     BodsValidationError,
     IllegalTransitionError,
@@ -112,6 +118,11 @@ ERROR_STATUS: list[tuple[type[Exception], int, str]] = [
     (NotFittedError, 503, "not_ready"),
     (InconsistentScoresError, 500, "inconsistent_scores"),
     (RiskError, 500, "internal_error"),
+    (RegistryError, 503, "model_unavailable"),
+    (ModelNotFittedError, 503, "not_ready"),
+    (PromotionRefusedError, 409, "promotion_refused"),
+    (TrainingDataError, 422, "invalid_input"),
+    (ModelError, 500, "internal_error"),
 ]
 """Exception class → (status, code); the first ``isinstance`` match wins (module docstring)."""
 
@@ -255,7 +266,7 @@ def _message(exc: BaseException) -> str:
 
 
 async def handle_known_error(request: Request, exc: Exception) -> JSONResponse:
-    """Translate a :class:`RiskError` or :class:`ServingError` (:data:`ERROR_STATUS`)."""
+    """Translate a :class:`RiskError`, :class:`ServingError` or :class:`ModelError`."""
     status, code = error_status(exc)
     request_id = request_id_of(request.scope)
     if status >= 500:
@@ -269,7 +280,8 @@ async def handle_known_error(request: Request, exc: Exception) -> JSONResponse:
     message = _message(exc)
     if isinstance(exc, InvalidIdentifierError):
         field, check = exc.field, exc.check
-        details = [ErrorDetail(field=field, location="path", check=check, message=message)]
+        location = getattr(exc, "location", "path")  # body identifiers set it to "body"
+        details = [ErrorDetail(field=field, location=location, check=check, message=message)]
     elif isinstance(exc, AuthorizationReferenceError):
         code, field, check = exc.code, exc.field, exc.code.removeprefix("authorization_")
     elif isinstance(exc, IllegalTransitionError):
@@ -347,6 +359,7 @@ def install_error_handlers(app: FastAPI) -> None:
     """Register the translations of this module on ``app``."""
     app.add_exception_handler(RiskError, handle_known_error)
     app.add_exception_handler(ServingError, handle_known_error)
+    app.add_exception_handler(ModelError, handle_known_error)
     app.add_exception_handler(RequestValidationError, handle_validation_error)
     app.add_exception_handler(StarletteHTTPException, handle_http_exception)
 

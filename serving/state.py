@@ -7,9 +7,10 @@ snapshot means a restart (rolling, with several workers).
 
 Slot for the pre-credit models
 ------------------------------
-:attr:`ServiceState.models` maps a model name to a :class:`LoadedModel`; it is empty until the
-pre-credit work registers a loader in the lifespan (``state.models[name] = LoadedModel(...)``,
-e.g. ``models:/<name>@champion``). ``/readyz`` lists whatever is there.
+:attr:`ServiceState.models` maps a model name to a :class:`LoadedModel`; the lifespan fills it
+with the pre-credit champions (``credlink-pd``, ``credlink-limit``, loaded by alias
+``champion``: :mod:`serving.precredit`) when the work directory has an MLflow store.
+``/readyz`` lists whatever is there.
 """
 
 from __future__ import annotations
@@ -128,7 +129,10 @@ class ServiceState:
     snapshot : LoadedSnapshot or None
         None until loaded (``/readyz`` answers 503 then).
     models : dict
-        Name → :class:`LoadedModel` (module docstring).
+        Name → :class:`LoadedModel` (module docstring). Replaced as a whole, never mutated
+        in place (:mod:`serving.precredit`): read it once per request.
+    models_error : str or None
+        Why the models are not loaded (assessments answer 503 with it).
     """
 
     settings: Settings
@@ -136,3 +140,4 @@ class ServiceState:
     allowlist: tuple[str, ...] = ()
     snapshot: LoadedSnapshot | None = None
     models: dict[str, LoadedModel] = field(default_factory=dict)
+    models_error: str | None = None

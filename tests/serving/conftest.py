@@ -91,9 +91,9 @@ class ApiCounty:
         ]
 
 
-def build_county(root: Path) -> ApiCounty:
+def build_county(root: Path, *, n_enterprises: int = 1000, loan_rate: float = 0.15) -> ApiCounty:
     """Synthesise, ingest and warn a county under ``root``; create one key per role."""
-    config = SynthConfig(enterprises=1000, seed=0, id_salt=SALT)
+    config = SynthConfig(enterprises=n_enterprises, seed=0, id_salt=SALT, loan_rate=loan_rate)
     county = generate_county(config)
     write_county(county, root / "county")
     url = f"sqlite:///{root / 'credlink.db'}"

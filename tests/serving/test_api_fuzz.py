@@ -48,7 +48,12 @@ def _fuzz(operation: Any, who: str, token: str, answers: list[tuple[str, str, An
     def fuzz(case: Any) -> None:
         response = case.call()
         answers.append((who, case.operation.path, response))
-        assert response.status_code < 500, (
+        # This county has no trained models: the pre-credit routes answer a deliberate 503.
+        no_models = response.status_code == 503 and response.json()["error"]["code"] in (
+            "unavailable",
+            "model_unavailable",
+        )
+        assert response.status_code < 500 or no_models, (
             f"{case.method} {case.formatted_path} as {who}: "
             f"{response.status_code} {response.text[:500]}"
         )
@@ -58,7 +63,7 @@ def _fuzz(operation: Any, who: str, token: str, answers: list[tuple[str, str, An
 
 def test_no_5xx_anywhere(schema: Any, api_county: ApiCounty) -> None:
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 9
+    assert len(operations) == 14
     answers: list[tuple[str, str, Any]] = []
     audit_before = api_county.audit_count()
     for operation in operations:

@@ -1,0 +1,74 @@
+"""Registered models and the champions this process serves.
+
+``GET /v1/models`` (analyst, admin)
+    Every registered version with its aliases (``champion``, ``challenger``) and whether this
+    process scores with it.
+``POST /v1/admin/models/reload`` (admin)
+    Load the current champions and swap them in atomically (:mod:`serving.precredit`). If a
+    version fails to load, the current champions keep serving and the answer is a 503
+    ``model_unavailable`` saying so. With several workers each process reloads on its own:
+    call it once per worker (or restart them).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import anyio
+from fastapi import APIRouter, Depends
+
+from models.registry import ModelRegistry
+from serving import precredit
+from serving.deps import StateDep, require_roles
+from serving.errors import ERROR_RESPONSES, responses
+from serving.keys import ApiKey, KeyRole
+from serving.schemas_precredit import ModelRef, ModelsList, ModelVersionOut, ReloadResult
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["models"], responses={**ERROR_RESPONSES, **responses(503)})
+
+ModelReaderKey = Annotated[ApiKey, Depends(require_roles(KeyRole.analyst))]
+AdminKey = Annotated[ApiKey, Depends(require_roles())]
+
+
+@router.get("/v1/models", summary="Registered model versions, aliases and what is serving")
+def list_models(_key: ModelReaderKey, state: StateDep) -> ModelsList:
+    """Versions newest first per model; ``serving`` marks this process's champions."""
+    serving = {(m.name, m.version) for m in state.models.values()}
+    uri = precredit.mlflow_uri(state.settings)
+    frame = ModelRegistry(uri).list_models() if uri is not None else None
+    registered = (
+        []
+        if frame is None
+        else [
+            ModelVersionOut(
+                name=str(r.name),
+                version=str(r.version),
+                aliases=[a for a in str(r.aliases).split(", ") if a],
+                run_id=None if r.run_id is None else str(r.run_id),
+                created=r.created,
+                serving=(str(r.name), str(r.version)) in serving,
+            )
+            for r in frame.itertuples(index=False)
+        ]
+    )
+    return ModelsList(
+        registered=registered,
+        serving=[
+            {"name": m.name, "version": m.version, "alias": m.alias, "loaded_at": m.loaded_at}
+            for m in state.models.values()
+        ],
+        error=state.models_error,
+    )
+
+
+@router.post(
+    "/v1/admin/models/reload", summary="Load the current champions and swap them in atomically"
+)
+async def reload_models(_key: AdminKey, state: StateDep) -> ReloadResult:
+    """Previous and current champions; on failure (503) the previous ones keep serving."""
+    previous, current = await anyio.to_thread.run_sync(precredit.reload_champions, state)
+    before = [ModelRef(name=m.name, version=m.version) for m in previous.values()]
+    after = [ModelRef(name=m.name, version=m.version) for m in current.values()]
+    return ReloadResult(previous=before, current=after, changed=before != after)

@@ -1,0 +1,355 @@
+"""信易贷 pre-credit assessments for banks (DESIGN.md §5–6).
+
+``POST /v1/precredit/assessments``
+    One enterprise: eligibility and decline reasons, PD and grade, suggested limit and range,
+    reasons (≤ 4 each way, Chinese and English), the model versions, the date. The bank sends
+    the enterprise's authorization in the body (``authorization.id`` 授权编号, ``purpose``
+    ``pre_credit`` or ``credit_approval``, ``granted_at``, ``expires_at``); missing, expired,
+    not yet granted or for another purpose → 403. The call is audited like every bank call
+    (its row carries the USCC and the authorization).
+
+``POST /v1/precredit/assessments:batch``
+    Up to 1,000 items (more → 422), scored together; each item's refusal (403, 422, 404) is
+    reported inline with its own status and the one error body. Audit: **one row per item**
+    (route ``…/assessments:batch``, query ``item=<index>&request_id=<the call's id>``, the
+    item's USCC, authorization, status and the SHA-256 of the item's result JSON; its
+    ``request_id``, unique in the log, is the call's first 26 characters + ``-<index>``),
+    committed in one transaction before the answer is built, **plus** the middleware's row
+    for the call itself (no USCC).
+
+Admins may call both (without an authorization); other roles get 403. The assessment date is
+the service's snapshot date; the models are the champions loaded at startup or by the last
+reload (503 ``unavailable`` while none are loaded).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
+
+import pandas as pd
+from fastapi import APIRouter, Body, Depends, Request
+from sqlalchemy import insert
+
+from risk.exceptions import InvalidIdentifierError, UnknownEntityError
+from risk.identifiers import check_uscc
+from risk.store import audit_log
+from serving.audit import AuditContext, Purpose, audit_context_of, printable
+from serving.deps import StateDep, require_roles
+from serving.errors import ERROR_RESPONSES, ErrorBody, error_status, request_id_of, responses
+from serving.exceptions import AuthorizationReferenceError, ServiceUnavailableError
+from serving.keys import ApiKey, KeyRole
+from serving.precredit import Champions
+from serving.schemas import USCC_EXAMPLE
+from serving.schemas_precredit import (
+    Assessment,
+    AssessmentRequest,
+    AuthorizationIn,
+    BatchItemResult,
+    BatchRequest,
+    BatchResponse,
+    DeclineReason,
+    LimitOffer,
+    ModelRef,
+    Reason,
+)
+from serving.state import ServiceState
+
+__all__ = ["ASSESSMENT_PURPOSES", "router"]
+
+ASSESSMENT_PURPOSES = (Purpose.pre_credit, Purpose.credit_approval)
+_BATCH_ROUTE = "/v1/precredit/assessments:batch"
+
+router = APIRouter(
+    prefix="/v1/precredit",
+    tags=["precredit"],
+    responses={**ERROR_RESPONSES, **responses(404, 503)},
+)
+
+_AUTH = {
+    "id": "SQ-2026-000123",
+    "purpose": "pre_credit",
+    "granted_at": "2026-06-01",
+    "expires_at": "2026-12-31",
+}
+_ONE = {"uscc": USCC_EXAMPLE, "authorization": _AUTH}
+AssessmentBody = Annotated[
+    AssessmentRequest,
+    Body(openapi_examples={"assess": {"summary": "One enterprise", "value": _ONE}}),
+]
+BatchBody = Annotated[
+    BatchRequest,
+    Body(openapi_examples={"batch": {"summary": "Items", "value": {"items": [_ONE]}}}),
+]
+AssessorKey = Annotated[ApiKey, Depends(require_roles(KeyRole.bank))]
+
+
+def champions(state: StateDep) -> Champions:
+    """The loaded champions (503 with the reason while there are none)."""
+    models = state.models  # read once: a reload swaps the whole dict
+    loaded = next(iter(models.values()), None)
+    if loaded is None or not isinstance(loaded.model, Champions):
+        reason = state.models_error or "the pre-credit models are not loaded"
+        raise ServiceUnavailableError(f"pre-credit assessments are unavailable: {reason}")
+    return loaded.model
+
+
+ChampionsDep = Annotated[Champions, Depends(champions)]
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def check_authorization(auth: AuthorizationIn | None, today: date) -> None:
+    """A bank's authorization in the body: present, for pre-credit, granted, not expired.
+
+    Raises
+    ------
+    AuthorizationReferenceError
+        403 ``authorization_required``, ``authorization_expired``,
+        ``authorization_not_yet_valid`` or ``authorization_purpose``, naming the field.
+    """
+    sent = {
+        "authorization.id": auth.id if auth else None,
+        "authorization.purpose": auth.purpose if auth else None,
+        "authorization.granted_at": auth.granted_at if auth else None,
+        "authorization.expires_at": auth.expires_at if auth else None,
+    }
+    missing = [name for name, value in sent.items() if value is None]
+    if missing:
+        raise AuthorizationReferenceError(
+            "authorization_required",
+            missing[0],
+            "bank assessments must carry the enterprise's authorization; missing "
+            + ", ".join(missing),
+        )
+    assert auth is not None and auth.expires_at is not None and auth.granted_at is not None
+    if auth.expires_at < today:
+        raise AuthorizationReferenceError(
+            "authorization_expired",
+            "authorization.expires_at",
+            f"authorization.expires_at must be today ({today}) or later; authorization "
+            f"{auth.id} expired on {auth.expires_at}",
+        )
+    if auth.granted_at > today:
+        raise AuthorizationReferenceError(
+            "authorization_not_yet_valid",
+            "authorization.granted_at",
+            f"authorization.granted_at must be today ({today}) or earlier; got {auth.granted_at}",
+        )
+    if auth.purpose not in ASSESSMENT_PURPOSES:
+        allowed = ", ".join(p.value for p in ASSESSMENT_PURPOSES)
+        raise AuthorizationReferenceError(
+            "authorization_purpose",
+            "authorization.purpose",
+            f"authorization.purpose must be one of {allowed} for an assessment; got {auth.purpose}",
+        )
+
+
+def checked_uscc(state: ServiceState, bundle: Champions, value: str) -> str:
+    """The body's USCC normalised and checked, and known to the store.
+
+    Raises
+    ------
+    InvalidIdentifierError
+        422 naming ``uscc`` and the failed check.
+    UnknownEntityError
+        404.
+    """
+    result = check_uscc(value, state.allowlist)
+    if result.check is not None:
+        error = InvalidIdentifierError("uscc", result.check, str(result.reason))
+        error.location = "body"  # type: ignore[attr-defined]
+        raise error
+    if result.code not in bundle.enterprises:
+        raise UnknownEntityError(f"enterprise {result.code} is not on the platform")
+    return result.code
+
+
+def _record(context: AuditContext | None, uscc: str, auth: AuthorizationIn | None) -> None:
+    if context is None:
+        return
+    context.uscc = printable(uscc)
+    context.authorization_id = auth.id if auth else None
+    context.purpose = auth.purpose.value if auth and auth.purpose else None
+    context.authorization_expires = auth.expires_at if auth else None
+
+
+# --------------------------------------------------------------------------- scoring
+
+
+def _reasons(row: Any, side: str) -> list[Reason]:
+    return [
+        Reason(code=str(c), zh=str(z), en=str(e), contribution=round(float(v), 6))
+        for c, z, e, v in zip(
+            row[f"{side}_reasons"],
+            row[f"{side}_reasons_zh"],
+            row[f"{side}_reasons_en"],
+            row[f"{side}_contributions"],
+            strict=True,
+        )
+    ]
+
+
+def _assessment(row: Any, bundle: Champions, authorization_id: str | None) -> Assessment:
+    eligible = bool(row["eligible"])
+    offered = eligible and float(row["suggested_limit"]) > 0
+    return Assessment(
+        uscc=str(row["uscc"]),
+        as_of=bundle.as_of,
+        eligible=eligible,
+        whitelisted=bool(row["whitelisted"]),
+        decline_reasons=[
+            DeclineReason(code=str(c), zh=str(z), en=str(e))
+            for c, z, e in zip(
+                row["decline_codes"],
+                row["decline_reasons_zh"],
+                row["decline_reasons_en"],
+                strict=True,
+            )
+        ],
+        pd=float(row["pd"]),
+        grade=int(row["grade"]),
+        expected_bad_rate=float(row["expected_bad_rate"]),
+        limit=LimitOffer(
+            suggested=round(float(row["suggested_limit"]), 2),
+            low=round(float(row["limit_low"]), 2),
+            high=round(float(row["limit_high"]), 2),
+        )
+        if offered
+        else None,
+        risk_reasons=_reasons(row, "risk"),
+        strength_reasons=_reasons(row, "strength"),
+        models=[ModelRef(name=n, version=v) for n, v in bundle.versions.items()],
+        authorization_id=authorization_id,
+    )
+
+
+def score(bundle: Champions, usccs: list[str]) -> list[dict[str, Any]]:
+    """Score enterprises as of the bundle's date (rows of the scorer's frame, in order)."""
+    apps = pd.DataFrame({"uscc": usccs, "as_of": [bundle.as_of] * len(usccs)})
+    scored = bundle.scorer.score(bundle.data, apps, reasons="text")
+    return [dict(zip(scored.columns, values, strict=True)) for values in scored.itertuples(False)]
+
+
+# --------------------------------------------------------------------------- routes
+
+
+@router.post("/assessments", summary="Pre-credit assessment of one enterprise (信易贷预授信)")
+def assess(
+    request: Request,
+    body: AssessmentBody,
+    key: AssessorKey,
+    state: StateDep,
+    bundle: ChampionsDep,
+) -> Assessment:
+    """Eligibility (decline reasons), PD and grade, suggested limit and low–high range (万元),
+    reasons (≤ 4 each way, zh/en), model versions and date. Banks must send the authorization.
+    """
+    _record(audit_context_of(request.scope), body.uscc, body.authorization)
+    if key.role == KeyRole.bank:
+        check_authorization(body.authorization, date.today())
+    uscc = checked_uscc(state, bundle, body.uscc)
+    (row,) = score(bundle, [uscc])
+    return _assessment(row, bundle, body.authorization.id if body.authorization else None)
+
+
+@router.post(
+    "/assessments:batch", summary="Pre-credit assessments of up to 1,000 enterprises at once"
+)
+def assess_batch(
+    request: Request,
+    body: BatchBody,
+    key: AssessorKey,
+    state: StateDep,
+    bundle: ChampionsDep,
+) -> BatchResponse:
+    """Each item as ``/assessments``; refusals are reported per item (status and error) and
+    the other items are still scored. Every item is audited (module docstring)."""
+    today = date.today()
+    results: list[BatchItemResult] = []
+    accepted: list[tuple[int, str]] = []
+    for index, item in enumerate(body.items):
+        try:
+            if key.role == KeyRole.bank:
+                check_authorization(item.authorization, today)
+            accepted.append((index, checked_uscc(state, bundle, item.uscc)))
+            results.append(BatchItemResult(index=index, uscc=item.uscc, status=200))
+        except (AuthorizationReferenceError, InvalidIdentifierError, UnknownEntityError) as exc:
+            results.append(_failed(index, item.uscc, exc, request))
+    if accepted:
+        rows = score(bundle, [uscc for _, uscc in accepted])
+        for (index, _), row in zip(accepted, rows, strict=True):
+            item = body.items[index]
+            auth_id = item.authorization.id if item.authorization else None
+            results[index].uscc = str(row["uscc"])
+            results[index].assessment = _assessment(row, bundle, auth_id)
+    context = audit_context_of(request.scope)
+    if context is not None:
+        _audit_items(state, context, request, body, results)
+    succeeded = sum(r.status == 200 for r in results)
+    return BatchResponse(
+        n=len(results), succeeded=succeeded, failed=len(results) - succeeded, results=results
+    )
+
+
+def _failed(index: int, uscc: str, exc: Exception, request: Request) -> BatchItemResult:
+    status, code = error_status(exc)
+    field = check = None
+    if isinstance(exc, AuthorizationReferenceError):
+        code, field, check = exc.code, exc.field, exc.code.removeprefix("authorization_")
+    elif isinstance(exc, InvalidIdentifierError):
+        field, check = exc.field, exc.check
+    return BatchItemResult(
+        index=index,
+        uscc=uscc,
+        status=status,
+        error=ErrorBody(
+            code=code,
+            message=str(exc),
+            field=field,
+            check=check,
+            request_id=request_id_of(request.scope),
+        ),
+    )
+
+
+def _audit_items(
+    state: ServiceState,
+    context: AuditContext,
+    request: Request,
+    body: BatchRequest,
+    results: list[BatchItemResult],
+) -> None:
+    """One audit row per item, in one transaction, before the answer is returned."""
+    at = datetime.now(UTC)
+    request_id = request_id_of(request.scope) or ""
+    rows = []
+    for item, result in zip(body.items, results, strict=True):
+        auth = item.authorization
+        digest = hashlib.sha256(
+            json.dumps(result.model_dump(mode="json"), ensure_ascii=False).encode()
+        ).hexdigest()
+        rows.append(
+            {
+                "at": at,
+                # request_id is unique in the log: the call's id, shortened, and the index.
+                "request_id": f"{request_id[:26]}-{result.index:04d}",
+                "key_id": context.key.id,
+                "institution": context.key.institution,
+                "role": context.key.role.value,
+                "uscc": printable(item.uscc),
+                "authorization_id": auth.id if auth else None,
+                "purpose": auth.purpose.value if auth and auth.purpose else None,
+                "authorization_expires": auth.expires_at if auth else None,
+                "method": request.method,
+                "route": _BATCH_ROUTE,
+                "query": f"item={result.index}&request_id={request_id}",
+                "status": result.status,
+                "response_sha256": digest,
+            }
+        )
+    with state.engine.begin() as conn:
+        conn.execute(insert(audit_log), rows)

@@ -1,0 +1,383 @@
+"""Request and response bodies of the pre-credit, outcomes and models routes (pydantic).
+
+Amounts are 万元 (as in the data contract). Reasons come from exact LightGBM contributions
+(:mod:`models.reasons`), at most four each way, in Chinese and English.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from serving.audit import Purpose
+from serving.errors import ErrorBody
+from serving.schemas import USCC_EXAMPLE
+
+_AUTH_EXAMPLE: dict[str, Any] = {
+    "id": "SQ-2026-000123",
+    "purpose": "pre_credit",
+    "granted_at": "2026-06-01",
+    "expires_at": "2026-12-31",
+}
+_ASSESSMENT_EXAMPLE: dict[str, Any] = {
+    "uscc": USCC_EXAMPLE,
+    "as_of": "2026-06-30",
+    "eligible": True,
+    "whitelisted": True,
+    "decline_reasons": [],
+    "pd": 0.0213,
+    "grade": 3,
+    "expected_bad_rate": 0.0198,
+    "limit": {"suggested": 80.0, "low": 55.0, "high": 110.0, "unit": "万元"},
+    "risk_reasons": [
+        {
+            "code": "linked_risk",
+            "zh": "关联企业存在失信记录",
+            "en": "Linked enterprises have dishonesty records",
+            "contribution": 0.31,
+        }
+    ],
+    "strength_reasons": [
+        {
+            "code": "tax_paid",
+            "zh": "近两年纳税稳定增长",
+            "en": "Tax paid grew steadily over two years",
+            "contribution": -0.52,
+        }
+    ],
+    "models": [
+        {"name": "credlink-pd", "version": "3"},
+        {"name": "credlink-limit", "version": "3"},
+    ],
+    "authorization_id": "SQ-2026-000123",
+}
+_MODEL_REF_EXAMPLE: list[Any] = [
+    {"name": "credlink-pd", "version": "3"},
+    {"name": "credlink-limit", "version": "3"},
+]
+
+__all__ = [
+    "MAX_BATCH",
+    "MAX_OUTCOME_ROWS",
+    "Assessment",
+    "AssessmentRequest",
+    "AuthorizationIn",
+    "BatchItemResult",
+    "BatchRequest",
+    "BatchResponse",
+    "DeclineReason",
+    "LimitOffer",
+    "LoanRow",
+    "ModelRef",
+    "ModelVersionOut",
+    "ModelsList",
+    "OutcomesRequest",
+    "OutcomesSummary",
+    "QuarantinedRow",
+    "Reason",
+    "ReloadResult",
+]
+
+MAX_BATCH = 1000
+MAX_OUTCOME_ROWS = 10_000
+AUTHORIZATION_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$"
+
+
+class AuthorizationIn(BaseModel):
+    """The enterprise's authorization (授权) a bank relies on.
+
+    Every field is optional in the schema so that a missing one is refused with a 403
+    ``authorization_required`` naming it (and audited), like the GET routes' headers.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str | None = Field(
+        default=None,
+        pattern=AUTHORIZATION_ID_PATTERN,
+        description="授权编号 (ASCII letters, digits, . _ : / -; 1–64 characters).",
+        examples=["SQ-2026-000123"],
+    )
+    purpose: Purpose | None = Field(
+        default=None, description="pre_credit or credit_approval.", examples=["pre_credit"]
+    )
+    granted_at: date | None = Field(default=None, description="Day it was granted.")
+    expires_at: date | None = Field(default=None, description="Last day it is valid.")
+
+
+class AssessmentRequest(BaseModel):
+    """One pre-credit assessment: the enterprise and its authorization."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "uscc": USCC_EXAMPLE,
+                    "authorization": _AUTH_EXAMPLE,
+                }
+            ]
+        },
+    )
+
+    uscc: str = Field(min_length=1, max_length=64, description="统一社会信用代码.")
+    authorization: AuthorizationIn | None = None
+
+
+class BatchRequest(BaseModel):
+    """Up to 1,000 assessments; each item carries its own authorization."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"items": [{"uscc": USCC_EXAMPLE, "authorization": _AUTH_EXAMPLE}]}]
+        },
+    )
+
+    items: Annotated[list[AssessmentRequest], Field(min_length=1, max_length=MAX_BATCH)]
+
+
+class DeclineReason(BaseModel):
+    """Why the eligibility policy (失信联合惩戒) declines the enterprise."""
+
+    code: str
+    zh: str
+    en: str
+
+
+class Reason(BaseModel):
+    """One reason of the PD (a concept), from its exact contribution (log-odds)."""
+
+    code: str
+    zh: str
+    en: str
+    contribution: float
+
+
+class LimitOffer(BaseModel):
+    """Suggested limit and its range (万元); absent when declined."""
+
+    suggested: float
+    low: float
+    high: float
+    unit: str = "万元"
+
+
+class ModelRef(BaseModel):
+    """A model version that produced an answer."""
+
+    name: str
+    version: str
+
+
+class Assessment(BaseModel):
+    """The pre-credit assessment of one enterprise."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_ASSESSMENT_EXAMPLE]})
+
+    uscc: str
+    as_of: date = Field(description="Assessment date (the service's snapshot date).")
+    eligible: bool
+    whitelisted: bool = Field(description="On the 信易贷白名单 (eligible, offered, good grade).")
+    decline_reasons: list[DeclineReason]
+    pd: float = Field(description="Calibrated 12-month probability of default.")
+    grade: int
+    expected_bad_rate: float
+    limit: LimitOffer | None
+    risk_reasons: list[Reason] = Field(description="What raises the PD (≤ 4).")
+    strength_reasons: list[Reason] = Field(description="What lowers the PD (≤ 4).")
+    models: list[ModelRef]
+    authorization_id: str | None = None
+
+
+class BatchItemResult(BaseModel):
+    """One item of a batch: its status and either the assessment or the error."""
+
+    index: int
+    uscc: str
+    status: int
+    assessment: Assessment | None = None
+    error: ErrorBody | None = None
+
+
+class BatchResponse(BaseModel):
+    """Per-item results, in request order."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "n": 1,
+                    "succeeded": 1,
+                    "failed": 0,
+                    "results": [
+                        {
+                            "index": 0,
+                            "uscc": USCC_EXAMPLE,
+                            "status": 200,
+                            "assessment": _ASSESSMENT_EXAMPLE,
+                            "error": None,
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
+    n: int
+    succeeded: int
+    failed: int
+    results: list[BatchItemResult]
+
+
+_Cell = str | int | float | None
+
+
+class LoanRow(BaseModel):
+    """A row of the contract's ``loans`` table; values are validated by the ingest."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    loan_id: _Cell = None
+    uscc: _Cell = None
+    bank: _Cell = None
+    applied: _Cell = None
+    approved_amount: _Cell = None
+    drawn_amount: _Cell = None
+    term_months: _Cell = None
+    status: _Cell = None
+    status_date: _Cell = None
+
+
+class OutcomesRequest(BaseModel):
+    """Funded loans and their latest status (up to 10,000 rows a call)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "loans": [
+                        {
+                            "loan_id": "L-2026-0001",
+                            "uscc": USCC_EXAMPLE,
+                            "bank": "清源农商银行",
+                            "applied": "2026-03-02",
+                            "approved_amount": 50,
+                            "drawn_amount": 50,
+                            "term_months": 12,
+                            "status": "performing",
+                            "status_date": "2026-06-30",
+                        }
+                    ]
+                }
+            ]
+        },
+    )
+
+    loans: Annotated[list[LoanRow], Field(min_length=1, max_length=MAX_OUTCOME_ROWS)]
+
+
+class QuarantinedRow(BaseModel):
+    """A refused row: its position in ``loans`` and why."""
+
+    index: int = Field(description="Position in the posted list (0-based).")
+    column: str | None
+    reason: str
+
+
+class OutcomesSummary(BaseModel):
+    """The ingest summary: ``read = inserted + updated + unchanged + quarantined``."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "batch_id": 12,
+                    "read": 2,
+                    "inserted": 1,
+                    "updated": 0,
+                    "unchanged": 0,
+                    "quarantined": 1,
+                    "orphans": 0,
+                    "quarantine": [
+                        {"index": 1, "column": "status", "reason": "status must be one of …"}
+                    ],
+                }
+            ]
+        }
+    )
+
+    batch_id: int | None
+    read: int
+    inserted: int
+    updated: int
+    unchanged: int
+    quarantined: int
+    orphans: int = Field(description="Rows whose enterprise is not in the store (yet).")
+    quarantine: list[QuarantinedRow]
+
+
+class ModelVersionOut(BaseModel):
+    """A registered model version."""
+
+    name: str
+    version: str
+    aliases: list[str]
+    run_id: str | None
+    created: datetime
+    serving: bool = Field(description="This process scores with it now.")
+
+
+class ModelsList(BaseModel):
+    """Registered versions and what is serving."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "registered": [
+                        {
+                            "name": "credlink-pd",
+                            "version": "3",
+                            "aliases": ["champion"],
+                            "run_id": "0f3c9a…",
+                            "created": "2026-07-01T02:00:00Z",
+                            "serving": True,
+                        }
+                    ],
+                    "serving": [
+                        {
+                            "name": "credlink-pd",
+                            "version": "3",
+                            "alias": "champion",
+                            "loaded_at": "2026-07-01T03:00:00Z",
+                        }
+                    ],
+                    "error": None,
+                }
+            ]
+        }
+    )
+
+    registered: list[ModelVersionOut]
+    serving: list[dict[str, Any]]
+    error: str | None = Field(default=None, description="Why no model is serving, if none.")
+
+
+class ReloadResult(BaseModel):
+    """The champions before and after a reload."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"previous": _MODEL_REF_EXAMPLE, "current": _MODEL_REF_EXAMPLE, "changed": False}
+            ]
+        }
+    )
+
+    previous: list[ModelRef]
+    current: list[ModelRef]
+    changed: bool

@@ -1,0 +1,279 @@
+"""Pre-credit routes: assessments (single, batch), outcomes, models list and reload.
+
+One county of 3,000 enterprises (enough funded loans to train), the champions trained into
+the county's work directory and promoted, then the app loads them in its lifespan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from features.data import PlatformData
+from models.registry import LIMIT_MODEL_NAME, PD_MODEL_NAME, ModelRegistry
+from models.scoring import PrecreditScorer
+from models.tracking import tracking_uris
+from models.training import train_precredit
+from risk.store import audit_log, read_table
+from serving import precredit
+from serving.app import create_app
+from serving.keys import KeyRole
+from tests.serving.conftest import ApiCounty, build_county, dumps
+
+AUTH = {
+    "id": "SQ-2026-000777",
+    "purpose": "pre_credit",
+    "granted_at": "2026-01-01",
+    "expires_at": "2099-12-31",
+}
+ASSESS = "/v1/precredit/assessments"
+BATCH = "/v1/precredit/assessments:batch"
+
+
+@pytest.fixture(scope="module")
+def county(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiCounty]:
+    """3,000 enterprises (most companies borrowing); champions trained and promoted."""
+    root: Path = tmp_path_factory.mktemp("precredit")
+    built = build_county(root, n_enterprises=3000, loan_rate=0.8)
+    uri, artifacts = tracking_uris(root)
+    result = train_precredit(
+        PlatformData.from_store(built.engine), built.as_of, uri, artifact_location=artifacts
+    )
+    registry = ModelRegistry(uri)
+    for name, run in ((PD_MODEL_NAME, result.pd_run), (LIMIT_MODEL_NAME, result.limit_run)):
+        assert run is not None and run.version is not None
+        registry.promote(name, run.version, force=True)
+    yield built
+    built.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def client(county: ApiCounty) -> Iterator[TestClient]:
+    with TestClient(create_app(county.settings)) as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="module")
+def offered(county: ApiCounty) -> str:
+    """An eligible enterprise with a limit and reasons both ways."""
+    data = PlatformData.from_store(county.engine)
+    scorer = PrecreditScorer.from_registry(tracking_uris(county.settings.work_dir)[0])
+    apps = pd.DataFrame({"uscc": data.enterprises["uscc"], "as_of": county.as_of})
+    scored = scorer.score(data, apps)
+    good = scored[
+        scored["eligible"]
+        & (scored["suggested_limit"] > 0)
+        & (scored["risk_reasons"].map(len) > 0)
+        & (scored["strength_reasons"].map(len) > 0)
+    ]
+    return str(good["uscc"].iloc[0])
+
+
+def _bank(county: ApiCounty) -> dict[str, str]:
+    return county.headers(KeyRole.bank, bank_authorization=False)
+
+
+def _assess(client: TestClient, county: ApiCounty, uscc: str, auth: Any = AUTH) -> Any:
+    body: dict[str, Any] = {"uscc": uscc}
+    if auth is not None:
+        body["authorization"] = auth
+    return client.post(ASSESS, json=body, headers=_bank(county))
+
+
+def test_readyz_lists_the_champions(client: TestClient) -> None:
+    models = client.get("/readyz").json()["models"]
+    assert {(m["name"], m["version"], m["alias"]) for m in models} == {
+        (PD_MODEL_NAME, "1", "champion"),
+        (LIMIT_MODEL_NAME, "1", "champion"),
+    }
+
+
+def test_bank_assessment(client: TestClient, county: ApiCounty, offered: str) -> None:
+    before = county.audit_count()
+    response = _assess(client, county, offered)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["uscc"] == offered and body["eligible"] is True
+    assert 0 < body["pd"] < 1 and body["grade"] >= 1
+    limit = body["limit"]
+    assert limit["low"] <= limit["suggested"] <= limit["high"] and limit["suggested"] > 0
+    assert 1 <= len(body["risk_reasons"]) <= 4 and 1 <= len(body["strength_reasons"]) <= 4
+    assert all(r["zh"] and r["en"] for r in body["risk_reasons"] + body["strength_reasons"])
+    assert {m["name"] for m in body["models"]} == {PD_MODEL_NAME, LIMIT_MODEL_NAME}
+    assert body["as_of"] == county.as_of.isoformat()
+    text = dumps(body)
+    for secret in county.secrets_of_persons():
+        assert secret not in text
+    assert county.audit_count() == before + 1
+    with county.engine.connect() as conn:
+        row = conn.execute(
+            select(audit_log).where(audit_log.c.id == int(response.headers["X-Audit-Id"]))
+        ).one()
+    assert row.uscc == offered and row.authorization_id == AUTH["id"]
+    assert row.purpose == "pre_credit" and row.status == 200
+
+
+@pytest.mark.parametrize("role", [KeyRole.credit_office, KeyRole.analyst])
+def test_other_roles_are_forbidden(
+    client: TestClient, county: ApiCounty, offered: str, role: KeyRole
+) -> None:
+    body = {"uscc": offered, "authorization": AUTH}
+    response = client.post(ASSESS, json=body, headers=county.headers(role))
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "forbidden"
+
+
+def test_missing_and_expired_authorization(
+    client: TestClient, county: ApiCounty, offered: str
+) -> None:
+    before = county.audit_count()
+    missing = _assess(client, county, offered, auth=None)
+    assert missing.status_code == 403
+    assert missing.json()["error"]["code"] == "authorization_required"
+    yesterday = (date.today() - timedelta(days=1)).isoformat()
+    expired = _assess(client, county, offered, auth={**AUTH, "expires_at": yesterday})
+    assert expired.status_code == 403
+    error = expired.json()["error"]
+    assert error["code"] == "authorization_expired"
+    assert error["field"] == "authorization.expires_at"
+    assert county.audit_count() == before + 2  # refusals are audited too
+
+
+def test_invalid_and_unknown_uscc(client: TestClient, county: ApiCounty, offered: str) -> None:
+    bad = offered[:-1] + ("0" if offered[-1] != "0" else "1")
+    invalid = _assess(client, county, bad)
+    assert invalid.status_code == 422
+    error = invalid.json()["error"]
+    assert (error["field"], error["check"]) == ("uscc", "check_character")
+    unknown = _assess(client, county, "91110000600037341L")
+    assert unknown.status_code == 404, unknown.text
+    assert unknown.json()["error"]["code"] == "unknown_entity"
+
+
+def test_batch_reports_item_errors_inline(
+    client: TestClient, county: ApiCounty, offered: str
+) -> None:
+    others = read_table(county.engine, "enterprises", columns=["uscc"])["uscc"]
+    second = str(others[others != offered].iloc[0])
+    items = [
+        {"uscc": offered, "authorization": AUTH},
+        {"uscc": "91110000600037341X", "authorization": AUTH},
+        {"uscc": second, "authorization": AUTH},
+    ]
+    before = county.audit_count()
+    response = client.post(BATCH, json={"items": items}, headers=_bank(county))
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["n"], body["succeeded"], body["failed"]) == (3, 2, 1)
+    results = body["results"]
+    assert [r["status"] for r in results] == [200, 422, 200]
+    assert results[1]["error"]["check"] == "check_character" and results[1]["assessment"] is None
+    assert results[0]["assessment"]["uscc"] == offered
+    assert results[2]["assessment"]["uscc"] == second
+    assert county.audit_count() == before + 4  # one row per item and one for the call
+    single = _assess(client, county, offered).json()
+    assert results[0]["assessment"]["pd"] == pytest.approx(single["pd"])
+
+
+def test_batch_over_1000_is_422(client: TestClient, county: ApiCounty, offered: str) -> None:
+    items = [{"uscc": offered, "authorization": AUTH}] * 1001
+    response = client.post(BATCH, json={"items": items}, headers=_bank(county))
+    assert response.status_code == 422
+    assert response.json()["error"]["field"] == "items"
+
+
+def test_outcomes_are_idempotent(client: TestClient, county: ApiCounty, offered: str) -> None:
+    loans = [
+        {
+            "loan_id": f"API-TEST-{i}",
+            "uscc": offered,
+            "bank": "清源农商银行",
+            "applied": "2026-05-01",
+            "approved_amount": 50,
+            "drawn_amount": 40.5,
+            "term_months": 12,
+            "status": "performing",
+            "status_date": "2026-06-30",
+        }
+        for i in range(3)
+    ]
+    bad = {**loans[0], "loan_id": "API-TEST-BAD", "status": "lost"}
+    first = client.post("/v1/outcomes", json={"loans": [*loans, bad]}, headers=_bank(county))
+    assert first.status_code == 200, first.text
+    summary = first.json()
+    assert (summary["read"], summary["inserted"], summary["quarantined"]) == (4, 3, 1)
+    assert summary["quarantine"][0]["index"] == 3
+    assert summary["quarantine"][0]["column"] == "status"
+    second = client.post("/v1/outcomes", json={"loans": loans}, headers=_bank(county))
+    again = second.json()
+    assert (again["read"], again["inserted"], again["updated"], again["unchanged"]) == (3, 0, 0, 3)
+    moved = [{**loans[0], "status": "overdue_30"}]
+    third = client.post("/v1/outcomes", json={"loans": moved}, headers=_bank(county)).json()
+    assert third["updated"] == 1
+    refused = client.post(
+        "/v1/outcomes", json={"loans": [{"loan_id": "X-1"}]}, headers=_bank(county)
+    )
+    assert refused.status_code == 422
+    analyst = client.post(
+        "/v1/outcomes", json={"loans": loans}, headers=county.headers(KeyRole.analyst)
+    )
+    assert analyst.status_code == 403
+
+
+def test_models_list(client: TestClient, county: ApiCounty) -> None:
+    response = client.get("/v1/models", headers=county.headers(KeyRole.analyst))
+    assert response.status_code == 200, response.text
+    registered = response.json()["registered"]
+    assert {(m["name"], m["version"]) for m in registered if m["serving"]} == {
+        (PD_MODEL_NAME, "1"),
+        (LIMIT_MODEL_NAME, "1"),
+    }
+    assert all("champion" in m["aliases"] for m in registered)
+    bank = client.get("/v1/models", headers=county.headers(KeyRole.bank))
+    assert bank.status_code == 403
+
+
+def test_reload_is_atomic(
+    client: TestClient, county: ApiCounty, offered: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    admin = county.headers(KeyRole.admin)
+    assert (
+        client.post("/v1/admin/models/reload", headers=county.headers(KeyRole.analyst)).status_code
+        == 403
+    )
+    state = client.app.state.credlink  # type: ignore[attr-defined]
+    serving = state.models
+    ok = client.post("/v1/admin/models/reload", headers=admin)
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["changed"] is False and len(ok.json()["current"]) == 2
+    assert state.models is not serving  # a fresh load, swapped in whole
+    serving = state.models
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise OSError("artifact store unreachable")
+
+    monkeypatch.setattr(precredit, "load_champions", broken)
+    failed = client.post("/v1/admin/models/reload", headers=admin)
+    assert failed.status_code == 503
+    error = failed.json()["error"]
+    assert error["code"] == "model_unavailable" and "still serving" in error["message"]
+    assert state.models is serving
+    assert _assess(client, county, offered).status_code == 200
+
+
+def test_no_models_is_503(county: ApiCounty, offered: str, tmp_path: Path) -> None:
+    settings = county.settings.model_copy(update={"work_dir": tmp_path})
+    with TestClient(create_app(settings)) as bare:
+        assert bare.get("/readyz").json()["models"] == []
+        response = bare.post(
+            ASSESS, json={"uscc": offered, "authorization": AUTH}, headers=_bank(county)
+        )
+        assert response.status_code == 503
+        assert "MLflow" in response.json()["error"]["message"]
