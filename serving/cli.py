@@ -18,16 +18,16 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 from rich.table import Table
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 
-from models.exceptions import TrainingDataError
+from models.exceptions import RegistryError, TrainingDataError
 from risk.ingest import IngestSummary, ingest_paths
-from risk.store import open_engine, quarantine
+from risk.store import open_engine, quarantine, read_table
 from risk.synth import SynthConfig, generate_county, write_county
 from serving.cli_graph import graph_app, print_top_linked, run_graph
 from serving.cli_keys import keys_app
 from serving.cli_models import demo_precredit, models_app, train_app
-from serving.cli_serve import serve_command
+from serving.cli_serve import serve, serve_command
 from serving.cli_warn import demo_warnings, warn_app
 from serving.cli_warn_model import demo_warning_model, train_warning_command
 from serving.clicommon import (
@@ -39,6 +39,7 @@ from serving.clicommon import (
     print_json,
     settings_for,
 )
+from serving.keys import create_key
 from serving.settings import Settings, load_allowlist
 
 app = typer.Typer(
@@ -251,6 +252,41 @@ def quarantine_list(
     out.print(table)
 
 
+def _demo_serve(settings: Settings, engine: Engine) -> None:
+    """Demo step 7: a key per role, the URLs and a ready-to-paste bank request; then serve."""
+    out.rule("[bold]7 · serving the API")
+    tokens = {
+        role: create_key(engine, role, f"demo {role}", name="credlink demo").token
+        for role in ("bank", "credit_office", "analyst", "admin")
+    }
+    base = f"http://{settings.host}:{settings.port}"
+    for role, token in tokens.items():
+        out.print(f"API key ({role}): {token}")
+    out.print(f"OpenAPI docs: {base}/docs · credit-office pages: {base}/ui (credit_office key)")
+    out.print(
+        f"MLflow UI: .venv/bin/mlflow ui --backend-store-uri "
+        f"sqlite:///{(settings.work_dir / 'mlflow.db').resolve()}"
+    )
+    example = _example_enterprise(engine)
+    out.print("A bank assessment, ready to paste:")
+    out.print(
+        f"curl -s -X POST -H 'X-API-Key: {tokens['bank']}' -H 'Content-Type: application/json' "
+        f'-d \'{{"uscc": "{example}", "authorization": {{"id": "AUTH-DEMO-1", '
+        f'"purpose": "pre_credit", "granted_at": "{settings.as_of}", '
+        f'"expires_at": "2099-12-31"}}}}\' {base}/v1/precredit/assessments',
+        soft_wrap=True,
+    )
+    out.print("Serving until Ctrl-C (`credlink demo --no-serve` stops before this step).")
+    serve(settings)
+
+
+def _example_enterprise(engine: Engine) -> str:
+    """An active enterprise of the store, for the example request."""
+    frame = read_table(engine, "enterprises", columns=["uscc", "status"])
+    active = frame.loc[frame["status"] == "active", "uscc"]
+    return str(active.iloc[0]) if len(active) else "91110000600037341L"
+
+
 @app.command()
 def demo(
     enterprises: Annotated[
@@ -260,6 +296,9 @@ def demo(
     seed: Annotated[int, typer.Option()] = 0,
     work_dir: WorkDirOpt = None,
     database_url: DatabaseOpt = None,
+    no_serve: Annotated[
+        bool, typer.Option("--no-serve", help="Stop after the batch steps; don't start the API.")
+    ] = False,
 ) -> None:
     """Run everything on embedded defaults: synthesise a county, ingest it, report.
 
@@ -312,11 +351,14 @@ def demo(
     out.rule(f"[bold]6 · 信易贷 pre-credit models as of {as_of}")
     try:
         demo_precredit(settings, as_of)
-    except TrainingDataError as exc:  # a county too small for an out-of-time split
+    except (TrainingDataError, RegistryError) as exc:  # a county too small for the models
         out.print(
-            f"[yellow]pre-credit training skipped: {exc}. The demo county has too few funded "
+            f"[yellow]pre-credit step incomplete: {exc}. The demo county has too few funded "
             "loans; rerun with more enterprises (the default 20,000 is enough).[/yellow]"
         )
+    if not no_serve:
+        _demo_serve(settings.model_copy(update={"as_of": as_of}), engine)
+        return
     out.rule("[bold]done")
     out.print(
         "Next: `credlink ingest FILE` to load your own files (CSV/Parquet/XLSX, English or "

@@ -86,7 +86,7 @@ def test_quarantine_list_shows_reason(env: Path) -> None:
 
 @pytest.mark.slow
 def test_demo_twice_second_run_only_unchanged(env: Path) -> None:
-    args = ["demo", "--enterprises", "400", "--work-dir", str(env / "demo")]
+    args = ["demo", "--enterprises", "400", "--work-dir", str(env / "demo"), "--no-serve"]
     first = runner.invoke(app, args)
     assert first.exit_code == 0, first.output
     assert "重错码 report" in first.output
