@@ -38,7 +38,15 @@ from models.exceptions import NotFittedError, TrainingDataError
 from models.metrics import PSIReference, monotonicity_violations, roc_auc
 from risk.frames import require_frame
 
-__all__ = ["LABEL", "MONOTONE_METHODS", "GradeScale", "PDConfig", "PDModel"]
+__all__ = [
+    "LABEL",
+    "MONOTONE_METHODS",
+    "GradeScale",
+    "PDConfig",
+    "PDModel",
+    "binary_labels",
+    "binary_lightgbm_params",
+]
 
 LABEL = "label"
 """Name of the outcome column in holdout frames (1 = bad)."""
@@ -208,30 +216,40 @@ class PDConfig:
 
     def lightgbm_params(self, monotone: Sequence[int]) -> dict[str, Any]:
         """The ``lightgbm.train`` parameters (also used by the benchmark's raw baseline)."""
-        params: dict[str, Any] = {
-            "objective": "binary",
-            "metric": ["binary_logloss", "auc"],
-            "learning_rate": self.learning_rate,
-            "num_leaves": self.num_leaves,
-            "min_data_in_leaf": self.min_child_samples,
-            "min_data_per_group": self.min_child_samples,
-            "feature_fraction": self.feature_fraction,
-            "bagging_fraction": self.bagging_fraction,
-            "bagging_freq": 1 if self.bagging_fraction < 1 else 0,
-            "lambda_l2": self.lambda_l2,
-            "seed": self.seed,
-            "deterministic": True,
-            "force_row_wise": True,
-            "verbosity": -1,
-            "num_threads": self.num_threads,
-        }
-        if any(monotone):
-            params["monotone_constraints"] = list(monotone)
-            params["monotone_constraints_method"] = self.monotone_method
-        return params
+        return binary_lightgbm_params(self, monotone)
 
 
-def _binary_labels(name: str, y: Any, n: int) -> npt.NDArray[np.float64]:
+def binary_lightgbm_params(config: Any, monotone: Sequence[int]) -> dict[str, Any]:
+    """``lightgbm.train`` parameters of a binary model from a config's tree settings.
+
+    Shared by the PD and the learned-warning models: ``config`` carries learning_rate,
+    num_leaves, min_child_samples, feature_fraction, bagging_fraction, lambda_l2, seed,
+    num_threads and monotone_method. Log loss comes first: it drives early stopping.
+    """
+    params: dict[str, Any] = {
+        "objective": "binary",
+        "metric": ["binary_logloss", "auc"],
+        "learning_rate": config.learning_rate,
+        "num_leaves": config.num_leaves,
+        "min_data_in_leaf": config.min_child_samples,
+        "min_data_per_group": config.min_child_samples,
+        "feature_fraction": config.feature_fraction,
+        "bagging_fraction": config.bagging_fraction,
+        "bagging_freq": 1 if config.bagging_fraction < 1 else 0,
+        "lambda_l2": config.lambda_l2,
+        "seed": config.seed,
+        "deterministic": True,
+        "force_row_wise": True,
+        "verbosity": -1,
+        "num_threads": config.num_threads,
+    }
+    if any(monotone):
+        params["monotone_constraints"] = list(monotone)
+        params["monotone_constraints_method"] = config.monotone_method
+    return params
+
+
+def binary_labels(name: str, y: Any, n: int) -> npt.NDArray[np.float64]:
     labels = np.asarray(y, dtype=np.float64).ravel()
     if labels.shape != (n,):
         raise ValueError(f"{name} must have one outcome per row ({n}); got {labels.size}")
@@ -330,7 +348,7 @@ class PDModel:
         if not isinstance(config, PDConfig):
             raise TypeError(f"config must be a PDConfig; got {type(config).__name__}")
         require_frame(X, "X", ())
-        labels = _binary_labels("y", y, len(X))
+        labels = binary_labels("y", y, len(X))
         if not 0 < labels.sum() < labels.size:
             raise TrainingDataError(
                 f"training sample must hold goods and bads; got {labels.size} rows with "
@@ -363,7 +381,7 @@ class PDModel:
         )
         valid = lgb.Dataset(
             self._matrix(X_eval),
-            label=_binary_labels("eval_set y", y_eval, len(X_eval)),
+            label=binary_labels("eval_set y", y_eval, len(X_eval)),
             reference=train,
         )
         params = config.lightgbm_params([monotone.get(f, 0) for f in features])
@@ -387,7 +405,7 @@ class PDModel:
         self.evals_result_ = history
 
         X_cal, y_cal = calibration
-        cal_labels = _binary_labels("calibration_set y", y_cal, len(X_cal))
+        cal_labels = binary_labels("calibration_set y", y_cal, len(X_cal))
         self.calibrator_ = Calibrator(config.calibration, config.calibration_min_bads).fit(
             self.raw_score(X_cal), cal_labels
         )

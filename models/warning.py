@@ -83,7 +83,7 @@ from features.warning import (
 )
 from models.exceptions import NotFittedError, RegistryError, TrainingDataError
 from models.metrics import PSIReference, monotonicity_violations, psi, roc_auc
-from models.pd import LABEL
+from models.pd import LABEL, binary_labels, binary_lightgbm_params
 from models.registry import ModelRegistry
 from models.report import markdown_table
 from models.tracking import (
@@ -333,36 +333,7 @@ class WarningConfig:
 
     def lightgbm_params(self, monotone: Sequence[int]) -> dict[str, Any]:
         """The ``lightgbm.train`` parameters (log loss first: it drives early stopping)."""
-        params: dict[str, Any] = {
-            "objective": "binary",
-            "metric": ["binary_logloss", "auc"],
-            "learning_rate": self.learning_rate,
-            "num_leaves": self.num_leaves,
-            "min_data_in_leaf": self.min_child_samples,
-            "min_data_per_group": self.min_child_samples,
-            "feature_fraction": self.feature_fraction,
-            "bagging_fraction": self.bagging_fraction,
-            "bagging_freq": 1 if self.bagging_fraction < 1 else 0,
-            "lambda_l2": self.lambda_l2,
-            "seed": self.seed,
-            "deterministic": True,
-            "force_row_wise": True,
-            "verbosity": -1,
-            "num_threads": self.num_threads,
-        }
-        if any(monotone):
-            params["monotone_constraints"] = list(monotone)
-            params["monotone_constraints_method"] = self.monotone_method
-        return params
-
-
-def _binary_labels(name: str, y: Any, n: int) -> npt.NDArray[np.float64]:
-    labels = np.asarray(y, dtype=np.float64).ravel()
-    if labels.shape != (n,):
-        raise ValueError(f"{name} must have one outcome per row ({n}); got {labels.size}")
-    if not np.isin(labels, (0.0, 1.0)).all():
-        raise ValueError(f"{name} must hold only 0 and 1; got other values")
-    return labels
+        return binary_lightgbm_params(self, monotone)
 
 
 class WarningModel:
@@ -465,7 +436,7 @@ class WarningModel:
                 raise TypeError(
                     f"X columns must be numeric; got {X[column].dtype} column {column!r}"
                 )
-        labels = _binary_labels("y", y, len(X))
+        labels = binary_labels("y", y, len(X))
         if not 0 < labels.sum() < labels.size:
             raise TrainingDataError(
                 f"the training sample must hold positives and negatives; got {labels.size} "
@@ -497,7 +468,7 @@ class WarningModel:
             require_frame(X_eval, "eval_set X", features)
             valid = lgb.Dataset(
                 self._matrix(X_eval),
-                label=_binary_labels("eval_set y", y_eval, len(X_eval)),
+                label=binary_labels("eval_set y", y_eval, len(X_eval)),
                 reference=train,
             )
             booster = lgb.train(
