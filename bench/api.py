@@ -1,14 +1,22 @@
-"""HTTP throughput of the pre-credit assessment against ``/healthz``, with wrk.
+"""HTTP throughput and latency of the pre-credit assessment against ``/healthz``, with wrk.
 
-Builds a synthetic county (3,000 enterprises, most companies borrowing), trains and promotes
-the champions into its work directory (or reuses ``--work-dir`` if it already has them),
-starts ``credlink serve`` (uvicorn, ``--workers`` processes) on 127.0.0.1 and drives, in the
-same run and one after the other, ``GET /healthz`` and ``POST /v1/precredit/assessments``
-(a bank key, a valid authorization, one eligible enterprise; every call writes and commits
-its audit row before answering) with ``wrk`` for ``--duration`` seconds at ``--connections``
-connections. Prints req/s and p99 of each and the ratio assessment / healthz.
+Builds a synthetic county (``--enterprises``, most companies borrowing), trains and promotes
+the champions into a temporary work directory, starts ``credlink serve`` (uvicorn with uvloop
+and httptools, ``--workers`` processes) on 127.0.0.1 and drives, in the same run and one
+after the other, for ``--duration`` seconds each at ``--connections`` connections:
+
+1. ``GET /healthz``: the bare endpoint of the same app (the baseline);
+2. ``POST /v1/precredit/assessments`` with a **bank** key and a valid authorization: every
+   call writes its audit row and waits for its commit before answering (audit on);
+3. the same with an **admin** key, which is not audited (audit off: what the audit costs);
+4. ``GET /healthz`` again (the baseline drifts on a shared machine: the ratio uses the mean).
+
+Prints a table (req/s, p50, p99, ratio to the baseline), checks that the audit log grew by at
+least the number of bank requests wrk completed (requests still in flight when wrk stops are
+answered, and audited, after it stopped counting) and reports the workers' peak RSS.
 
     PYTHONPATH=. .venv/bin/python bench/api.py [--duration 10] [--connections 32]
+        [--workers 2] [--database-url postgresql+psycopg://…/empty_db]
 
 Needs ``wrk`` on the PATH (``apt-get install wrk``).
 """
@@ -22,6 +30,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from features.data import PlatformData
@@ -29,7 +38,7 @@ from models.registry import LIMIT_MODEL_NAME, PD_MODEL_NAME, ModelRegistry
 from models.tracking import tracking_uris
 from models.training import train_precredit
 from risk.store import read_table
-from serving.keys import KeyRole, create_key
+from serving.keys import KeyRole
 from tests.serving.conftest import ApiCounty, build_county, running_server
 
 _LUA = """\
@@ -38,10 +47,30 @@ wrk.body = [[{body}]]
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["X-API-Key"] = "{token}"
 """
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
 
 
-def _county(root: Path) -> ApiCounty:
-    county = build_county(root, n_enterprises=3000, loan_rate=0.8)
+@dataclass(frozen=True)
+class Run:
+    """What wrk measured for one endpoint."""
+
+    label: str
+    rate: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    non_2xx: int
+
+
+def _ms(text: str) -> float:
+    match = re.fullmatch(r"([\d.]+)(us|ms|s)", text)
+    if match is None:
+        raise ValueError(f"wrk latency must look like 1.23ms; got {text!r}")
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def _county(root: Path, enterprises: int, database_url: str | None) -> ApiCounty:
+    county = build_county(root, n_enterprises=enterprises, loan_rate=0.8, database_url=database_url)
     uri, artifacts = tracking_uris(root)
     result = train_precredit(
         PlatformData.from_store(county.engine), county.as_of, uri, artifact_location=artifacts
@@ -53,60 +82,128 @@ def _county(root: Path) -> ApiCounty:
     return county
 
 
-def _wrk(url: str, args: argparse.Namespace, script: Path | None = None) -> tuple[float, str]:
-    command = [
-        "wrk",
-        f"-t{args.threads}",
-        f"-c{args.connections}",
-        f"-d{args.duration}s",
-        "--latency",
-    ]
-    if script is not None:
-        command += ["-s", str(script)]
-    output = subprocess.run([*command, url], check=True, capture_output=True, text=True).stdout
-    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
-    p99 = re.search(r"\s99%\s+(\S+)", output).group(1)  # type: ignore[union-attr]
+def _wrk(label: str, url: str, args: argparse.Namespace, script: Path | None = None) -> Run:
+    command = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s"]
+    command += ["--latency", *(["-s", str(script)] if script else []), url]
+    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+
+    def find(pattern: str) -> str:
+        match = re.search(pattern, output)
+        if match is None:
+            raise RuntimeError(f"wrk output must contain {pattern!r}; got:\n{output}")
+        return match.group(1)
+
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    if errors:
-        print(f"  warning: {errors.group(1)} non-2xx responses from {url}", file=sys.stderr)
-    return rate, p99
+    return Run(
+        label=label,
+        rate=float(find(r"Requests/sec:\s+([\d.]+)")),
+        p50_ms=_ms(find(r"\s50%\s+(\S+)")),
+        p99_ms=_ms(find(r"\s99%\s+(\S+)")),
+        requests=int(find(r"(\d+) requests in")),
+        non_2xx=int(errors.group(1)) if errors else 0,
+    )
+
+
+def _peak_rss_mb(port: int) -> float:
+    """Summed peak RSS (VmHWM) of the server's processes, found by their CREDLINK_PORT."""
+    marker = f"CREDLINK_PORT={port}".encode()
+    total_kb = 0
+    for proc in Path("/proc").iterdir():
+        try:
+            if not proc.name.isdigit() or marker not in (proc / "environ").read_bytes().split(
+                b"\0"
+            ):
+                continue
+            status = (proc / "status").read_text()
+        except OSError:
+            continue
+        match = re.search(r"VmHWM:\s+(\d+) kB", status)
+        cmdline = (proc / "cmdline").read_bytes()
+        if match and b"multiprocessing" in cmdline:  # the workers, not the supervisor
+            total_kb += int(match.group(1))
+    return total_kb / 1024
+
+
+def _script(root: Path, name: str, uscc: str, token: str) -> Path:
+    body = {
+        "uscc": uscc,
+        "authorization": {
+            "id": "SQ-BENCH-1",
+            "purpose": "pre_credit",
+            "granted_at": "2026-01-01",
+            "expires_at": "2099-12-31",
+        },
+    }
+    path = root / f"{name}.lua"
+    path.write_text(_LUA.format(body=json.dumps(body), token=token))
+    return path
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--duration", type=int, default=10, help="seconds per endpoint")
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--threads", type=int, default=4)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    parser.add_argument("--enterprises", type=int, default=3000)
+    parser.add_argument(
+        "--database-url", help="an empty store to use instead of SQLite (e.g. PostgreSQL)"
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk must be installed (apt-get install wrk)")
     with tempfile.TemporaryDirectory(prefix="credlink-bench-api-") as tmp:
         root = Path(tmp)
         print("building the county and training the champions …", flush=True)
-        county = _county(root)
+        county = _county(root, args.enterprises, args.database_url)
         uscc = str(read_table(county.engine, "enterprises", columns=["uscc"])["uscc"].iloc[0])
-        token = create_key(county.engine, KeyRole.bank, "bench bank").token
-        body = {
-            "uscc": uscc,
-            "authorization": {
-                "id": "SQ-BENCH-1",
-                "purpose": "pre_credit",
-                "granted_at": "2026-01-01",
-                "expires_at": "2099-12-31",
-            },
-        }
-        script = root / "assess.lua"
-        script.write_text(_LUA.format(body=json.dumps(body), token=token))
+        bank = _script(root, "bank", uscc, county.tokens[KeyRole.bank])
+        admin = _script(root, "admin", uscc, county.tokens[KeyRole.admin])
         with running_server(county, root / "server.log", workers=args.workers) as base:
-            health = _wrk(f"{base}/healthz", args)
-            assess = _wrk(f"{base}/v1/precredit/assessments", args, script)
+            port = int(base.rsplit(":", 1)[1])
+            audit_before = county.audit_count()
+            runs = [_wrk("GET  /healthz", f"{base}/healthz", args)]
+            runs.append(
+                _wrk(
+                    "POST assessment, bank (audit on)",
+                    f"{base}/v1/precredit/assessments",
+                    args,
+                    bank,
+                )
+            )
+            audited = county.audit_count() - audit_before
+            runs.append(
+                _wrk(
+                    "POST assessment, admin (audit off)",
+                    f"{base}/v1/precredit/assessments",
+                    args,
+                    admin,
+                )
+            )
+            runs.append(_wrk("GET  /healthz (again)", f"{base}/healthz", args))
+            rss = _peak_rss_mb(port)
         county.engine.dispose()
+    baseline = (runs[0].rate + runs[-1].rate) / 2
+    backend = "PostgreSQL" if args.database_url else "SQLite"
     print(
-        f"{args.workers} workers, {args.connections} connections, {args.duration} s each:\n"
-        f"  GET  /healthz                    {health[0]:10.1f} req/s  p99 {health[1]}\n"
-        f"  POST /v1/precredit/assessments   {assess[0]:10.1f} req/s  p99 {assess[1]}\n"
-        f"  assessment / healthz             {assess[0] / health[0]:10.4f}"
+        f"\n{args.workers} uvicorn workers (uvloop, httptools), {backend} store, "
+        f"{args.connections} connections, {args.duration} s each, wrk -t{args.threads}\n"
+    )
+    header = ("req/s", "p50 ms", "p99 ms", "÷ healthz", "non-2xx")
+    print(f"{'endpoint':38s} " + " ".join(f"{h:>9s}" for h in header))
+    for run in runs:
+        print(
+            f"{run.label:38s} {run.rate:9.1f} {run.p50_ms:9.2f} {run.p99_ms:9.2f} "
+            f"{run.rate / baseline:9.3f} {run.non_2xx:9d}"
+        )
+    bank_run = runs[1]
+    verdict = "ok" if audited >= bank_run.requests else "MISSING ROWS"
+    print(
+        f"\naudit rows written during the bank run: {audited} "
+        f"(wrk completed {bank_run.requests}: {verdict})"
+        f"\nworkers' peak RSS: {rss:.0f} MB"
+        f"\ntargets: assessment ÷ healthz ≥ 0.3 → {bank_run.rate / baseline:.3f}; "
+        f"p99 < 25 ms → {bank_run.p99_ms:.1f} ms"
     )
 
 

@@ -47,7 +47,7 @@ from serving.middleware import AuditMiddleware, RequestContextMiddleware
 from serving.precredit import start_champions
 from serving.routes import entities, health, models, outcomes, precredit, ui, warnings
 from serving.settings import Settings, load_allowlist
-from serving.state import ServiceState, load_snapshot
+from serving.state import ServiceState, freeze_heap, load_snapshot
 
 __all__ = ["create_app"]
 
@@ -114,6 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state = await anyio.to_thread.run_sync(_start, settings, metrics)
         app.state.credlink = state
+        freeze_heap()
         try:
             yield
         finally:

@@ -66,6 +66,7 @@ def serve(settings: Settings) -> None:
         proxy_headers=False,
         server_header=False,
         log_level="info",
+        access_log=settings.access_log,
     )
 
 

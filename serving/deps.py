@@ -1,5 +1,9 @@
 """FastAPI dependencies, each with an ``Annotated`` alias for handler signatures.
 
+They are ``async``: none blocks (the one store lookup, the API key, runs in a worker thread
+and only when the key is not in the process's :class:`~serving.keys.KeyCache`), so a request
+does not hop to the thread pool once per dependency.
+
 Resolution order on a route (router dependencies first, then the handler's): the API key
 (401) → the role (403) → for banks the authorization reference (403) → identifiers (422) →
 the handler's own parameters (422). A bank call is audited from the moment its key is known,
@@ -12,11 +16,12 @@ Authentication
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated
 
+import anyio
 from fastapi import Depends, Header, Request, Security
 from fastapi import Path as PathParam
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
@@ -75,7 +80,7 @@ _bearer = HTTPBearer(
 # --------------------------------------------------------------------------- state
 
 
-def get_state(request: Request) -> ServiceState:
+async def get_state(request: Request) -> ServiceState:
     """The :class:`ServiceState` the lifespan built."""
     state = getattr(request.app.state, "credlink", None)
     if not isinstance(state, ServiceState):
@@ -86,7 +91,7 @@ def get_state(request: Request) -> ServiceState:
 StateDep = Annotated[ServiceState, Depends(get_state)]
 
 
-def get_engine(state: StateDep) -> Engine:
+async def get_engine(state: StateDep) -> Engine:
     """The store."""
     return state.engine
 
@@ -94,7 +99,7 @@ def get_engine(state: StateDep) -> Engine:
 EngineDep = Annotated[Engine, Depends(get_engine)]
 
 
-def get_snapshot(state: StateDep) -> LoadedSnapshot:
+async def get_snapshot(state: StateDep) -> LoadedSnapshot:
     """The loaded graph snapshot (503 until it is loaded)."""
     if state.snapshot is None:
         raise ServiceUnavailableError("the graph snapshot is not loaded yet; try again shortly")
@@ -104,7 +109,7 @@ def get_snapshot(state: StateDep) -> LoadedSnapshot:
 SnapshotDep = Annotated[LoadedSnapshot, Depends(get_snapshot)]
 
 
-def get_metrics(request: Request) -> Metrics:
+async def get_metrics(request: Request) -> Metrics:
     """The app's Prometheus metrics."""
     metrics: Metrics = request.app.state.metrics
     return metrics
@@ -116,7 +121,7 @@ MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 # --------------------------------------------------------------------------- keys and roles
 
 
-def current_key(
+async def current_key(
     request: Request,
     state: StateDep,
     api_key: Annotated[str | None, Security(_api_key_header)] = None,
@@ -132,7 +137,11 @@ def current_key(
     token = bearer.credentials if bearer is not None else None
     if api_key and token and api_key != token:
         raise AuthenticationError("send one API key: X-API-Key and Authorization disagree")
-    key = authenticate(state.engine, api_key or token)
+    sent = api_key or token
+    key = state.keys.get(sent) if sent else None
+    if key is None:
+        key = await anyio.to_thread.run_sync(authenticate, state.engine, sent)
+        state.keys.put(str(sent), key)
     request.state.api_key = key
     if key.role == KeyRole.bank:
         open_audit(request, key)
@@ -142,7 +151,7 @@ def current_key(
 CurrentKey = Annotated[ApiKey, Depends(current_key)]
 
 
-def require_roles(*roles: KeyRole) -> Callable[[ApiKey], ApiKey]:
+def require_roles(*roles: KeyRole) -> Callable[[ApiKey], Awaitable[ApiKey]]:
     """A dependency admitting keys of ``roles`` (and admin keys).
 
     Raises
@@ -152,7 +161,7 @@ def require_roles(*roles: KeyRole) -> Callable[[ApiKey], ApiKey]:
     """
     allowed = ", ".join([*(r.value for r in roles), KeyRole.admin.value])
 
-    def dependency(key: CurrentKey) -> ApiKey:
+    async def dependency(key: CurrentKey) -> ApiKey:
         if not key.allows(roles):
             raise PermissionDeniedError(
                 f"role must be one of {allowed} for this route; got {key.role.value}"
@@ -175,7 +184,7 @@ EntityReaderKey = Annotated[
 """Reads entity risk and networks: every role."""
 
 
-def audience(key: CurrentKey) -> Audience:
+async def audience(key: CurrentKey) -> Audience:
     """What the caller may see: persons' names and ids, warnings (:mod:`serving.crud`)."""
     return Audience(
         unmasked_persons=key.sees_person_names,
@@ -199,7 +208,7 @@ class AuthorizationRef:
     expires: date
 
 
-def bank_authorization(
+async def bank_authorization(
     request: Request,
     key: EntityReaderKey,
     authorization_id: Annotated[
@@ -284,7 +293,7 @@ BankAuthorization = Annotated[AuthorizationRef | None, Depends(bank_authorizatio
 # --------------------------------------------------------------------------- identifiers
 
 
-def enterprise_uscc(
+async def enterprise_uscc(
     state: StateDep,
     uscc: Annotated[
         str,

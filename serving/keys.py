@@ -17,6 +17,13 @@ role                what it may do
 ``analyst``         warnings (read), entities with warnings (persons masked)
 ``admin``           everything
 ==================  =========================================================================
+
+Revocation and the key cache
+    :func:`authenticate` reads the store. The API puts the keys it verified in a per-process
+    :class:`KeyCache` for ``CREDLINK_KEY_CACHE_SECONDS`` (default 5), so that a request does
+    not wait for a store round trip (and a worker thread) just to learn who is calling: a key
+    revoked with ``credlink keys revoke`` is refused by every worker within that many
+    seconds. Unknown and revoked tokens are never cached; 0 turns the cache off.
 """
 
 from __future__ import annotations
@@ -24,7 +31,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -39,6 +47,7 @@ from serving.exceptions import AuthenticationError, UnknownKeyError
 __all__ = [
     "TOKEN_PREFIX",
     "ApiKey",
+    "KeyCache",
     "KeyRole",
     "NewKey",
     "authenticate",
@@ -315,3 +324,57 @@ def revoke_key(engine: Engine, key_id: int, *, now: datetime | None = None) -> A
     if row is None:
         raise UnknownKeyError(f"key_id must be a stored key; got {key_id}")
     return _to_key(row)
+
+
+class KeyCache:
+    """Keys verified by :func:`authenticate`, kept ``ttl`` seconds (module docstring).
+
+    Entries are keyed by the token's SHA-256, so the cache holds no token. Only the active
+    keys the store returned are cached; anything refused goes to the store again next time.
+
+    Parameters
+    ----------
+    ttl
+        Seconds an entry is trusted; 0 caches nothing.
+    clock
+        Monotonic seconds (a test passes a fake one).
+    max_entries
+        Entries kept at most; the cache is emptied when full (keys are few).
+    """
+
+    def __init__(
+        self,
+        ttl: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        max_entries: int = 10_000,
+    ) -> None:
+        if ttl < 0:
+            raise ValueError(f"ttl must be 0 or more seconds; got {ttl}")
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._clock = clock
+        self._entries: dict[str, tuple[float, ApiKey]] = {}
+
+    def get(self, token: str) -> ApiKey | None:
+        """The cached key of ``token`` if verified less than ``ttl`` seconds ago, else None."""
+        entry = self._entries.get(hash_token(token))
+        if entry is None:
+            return None
+        expires, key = entry
+        if self._clock() >= expires:
+            del self._entries[hash_token(token)]
+            return None
+        return key
+
+    def put(self, token: str, key: ApiKey) -> None:
+        """Remember a key :func:`authenticate` just returned for ``token``."""
+        if self.ttl == 0 or not key.active:
+            return
+        if len(self._entries) >= self.max_entries:
+            self._entries.clear()
+        self._entries[hash_token(token)] = (self._clock() + self.ttl, key)
+
+    def clear(self) -> None:
+        """Forget every key (the next request of each goes to the store)."""
+        self._entries.clear()

@@ -25,7 +25,7 @@ credlink_warnings{status="new"} 41.0
 
 
 @router.get("/healthz", summary="Liveness: the process answers")
-def healthz() -> Health:
+async def healthz() -> Health:
     """Always ``{"status": "ok"}`` while the process serves requests."""
     return Health()
 
@@ -35,7 +35,7 @@ def healthz() -> Health:
     summary="Readiness: the graph snapshot (and later the models) are loaded",
     responses=responses(503),
 )
-def readyz(state: StateDep) -> Readiness:
+async def readyz(state: StateDep) -> Readiness:
     """The snapshot's date and size, and the loaded models; 503 until they are loaded."""
     return crud.readiness(state)
 

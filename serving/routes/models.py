@@ -23,6 +23,7 @@ from serving.deps import StateDep, require_roles
 from serving.errors import ERROR_RESPONSES, responses
 from serving.keys import ApiKey, KeyRole
 from serving.schemas_precredit import ModelRef, ModelsList, ModelVersionOut, ReloadResult
+from serving.state import freeze_heap
 
 __all__ = ["router"]
 
@@ -71,4 +72,6 @@ async def reload_models(_key: AdminKey, state: StateDep) -> ReloadResult:
     previous, current = await anyio.to_thread.run_sync(precredit.reload_champions, state)
     before = [ModelRef(name=m.name, version=m.version) for m in previous.values()]
     after = [ModelRef(name=m.name, version=m.version) for m in current.values()]
+    del previous, current  # let the replaced champions go before the heap is frozen again
+    freeze_heap()
     return ReloadResult(previous=before, current=after, changed=before != after)

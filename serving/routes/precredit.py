@@ -9,7 +9,7 @@
     (its row carries the USCC and the authorization).
 
 ``POST /v1/precredit/assessments:batch``
-    Up to 1,000 items (more → 422), scored together; each item's refusal (403, 422, 404) is
+    Up to 1,000 items (more → 422); each item's refusal (403, 422, 404) is
     reported inline with its own status and the one error body. Audit: **one row per item**
     (route ``…/assessments:batch``, query ``item=<index>&request_id=<the call's id>``, the
     item's USCC, authorization, status and the SHA-256 of the item's result JSON; its
@@ -19,7 +19,8 @@
 
 Admins may call both (without an authorization); other roles get 403. The assessment date is
 the service's snapshot date; the models are the champions loaded at startup or by the last
-reload (503 ``unavailable`` while none are loaded).
+reload (503 ``unavailable`` while none are loaded), which assessed every enterprise when they
+loaded (:mod:`serving.precredit`): a call looks its answer up.
 """
 
 from __future__ import annotations
@@ -27,10 +28,9 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, date, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
-import pandas as pd
-from fastapi import APIRouter, Body, Depends, Request
+from fastapi import APIRouter, Body, Depends, Request, Response
 from sqlalchemy import insert
 
 from risk.exceptions import InvalidIdentifierError, UnknownEntityError
@@ -50,10 +50,6 @@ from serving.schemas_precredit import (
     BatchItemResult,
     BatchRequest,
     BatchResponse,
-    DeclineReason,
-    LimitOffer,
-    ModelRef,
-    Reason,
 )
 from serving.state import ServiceState
 
@@ -86,7 +82,7 @@ BatchBody = Annotated[
 AssessorKey = Annotated[ApiKey, Depends(require_roles(KeyRole.bank))]
 
 
-def champions(state: StateDep) -> Champions:
+async def champions(state: StateDep) -> Champions:
     """The loaded champions (503 with the reason while there are none)."""
     models = state.models  # read once: a reload swaps the whole dict
     loaded = next(iter(models.values()), None)
@@ -163,7 +159,7 @@ def checked_uscc(state: ServiceState, bundle: Champions, value: str) -> str:
         error = InvalidIdentifierError("uscc", result.check, str(result.reason))
         error.location = "body"  # type: ignore[attr-defined]
         raise error
-    if result.code not in bundle.enterprises:
+    if result.code not in bundle.assessments:
         raise UnknownEntityError(f"enterprise {result.code} is not on the platform")
     return result.code
 
@@ -177,74 +173,21 @@ def _record(context: AuditContext | None, uscc: str, auth: AuthorizationIn | Non
     context.authorization_expires = auth.expires_at if auth else None
 
 
-# --------------------------------------------------------------------------- scoring
-
-
-def _reasons(row: Any, side: str) -> list[Reason]:
-    return [
-        Reason(code=str(c), zh=str(z), en=str(e), contribution=round(float(v), 6))
-        for c, z, e, v in zip(
-            row[f"{side}_reasons"],
-            row[f"{side}_reasons_zh"],
-            row[f"{side}_reasons_en"],
-            row[f"{side}_contributions"],
-            strict=True,
-        )
-    ]
-
-
-def _assessment(row: Any, bundle: Champions, authorization_id: str | None) -> Assessment:
-    eligible = bool(row["eligible"])
-    offered = eligible and float(row["suggested_limit"]) > 0
-    return Assessment(
-        uscc=str(row["uscc"]),
-        as_of=bundle.as_of,
-        eligible=eligible,
-        whitelisted=bool(row["whitelisted"]),
-        decline_reasons=[
-            DeclineReason(code=str(c), zh=str(z), en=str(e))
-            for c, z, e in zip(
-                row["decline_codes"],
-                row["decline_reasons_zh"],
-                row["decline_reasons_en"],
-                strict=True,
-            )
-        ],
-        pd=float(row["pd"]),
-        grade=int(row["grade"]),
-        expected_bad_rate=float(row["expected_bad_rate"]),
-        limit=LimitOffer(
-            suggested=round(float(row["suggested_limit"]), 2),
-            low=round(float(row["limit_low"]), 2),
-            high=round(float(row["limit_high"]), 2),
-        )
-        if offered
-        else None,
-        risk_reasons=_reasons(row, "risk"),
-        strength_reasons=_reasons(row, "strength"),
-        models=[ModelRef(name=n, version=v) for n, v in bundle.versions.items()],
-        authorization_id=authorization_id,
-    )
-
-
-def score(bundle: Champions, usccs: list[str]) -> list[dict[str, Any]]:
-    """Score enterprises as of the bundle's date (rows of the scorer's frame, in order)."""
-    apps = pd.DataFrame({"uscc": usccs, "as_of": [bundle.as_of] * len(usccs)})
-    scored = bundle.scorer.score(bundle.data, apps, reasons="text")
-    return [dict(zip(scored.columns, values, strict=True)) for values in scored.itertuples(False)]
-
-
 # --------------------------------------------------------------------------- routes
 
 
-@router.post("/assessments", summary="Pre-credit assessment of one enterprise (信易贷预授信)")
-def assess(
+@router.post(
+    "/assessments",
+    summary="Pre-credit assessment of one enterprise (信易贷预授信)",
+    response_model=Assessment,
+)
+async def assess(
     request: Request,
     body: AssessmentBody,
     key: AssessorKey,
     state: StateDep,
     bundle: ChampionsDep,
-) -> Assessment:
+) -> Response:
     """Eligibility (decline reasons), PD and grade, suggested limit and low–high range (万元),
     reasons (≤ 4 each way, zh/en), model versions and date. Banks must send the authorization.
     """
@@ -252,8 +195,9 @@ def assess(
     if key.role == KeyRole.bank:
         check_authorization(body.authorization, date.today())
     uscc = checked_uscc(state, bundle, body.uscc)
-    (row,) = score(bundle, [uscc])
-    return _assessment(row, bundle, body.authorization.id if body.authorization else None)
+    auth_id = body.authorization.id if body.authorization else None
+    # The assessment was validated when the champions loaded: send its JSON as it is.
+    return Response(bundle.assessment_json(uscc, auth_id), media_type="application/json")
 
 
 @router.post(
@@ -270,22 +214,23 @@ def assess_batch(
     the other items are still scored. Every item is audited (module docstring)."""
     today = date.today()
     results: list[BatchItemResult] = []
-    accepted: list[tuple[int, str]] = []
     for index, item in enumerate(body.items):
         try:
             if key.role == KeyRole.bank:
                 check_authorization(item.authorization, today)
-            accepted.append((index, checked_uscc(state, bundle, item.uscc)))
-            results.append(BatchItemResult(index=index, uscc=item.uscc, status=200))
+            uscc = checked_uscc(state, bundle, item.uscc)
         except (AuthorizationReferenceError, InvalidIdentifierError, UnknownEntityError) as exc:
             results.append(_failed(index, item.uscc, exc, request))
-    if accepted:
-        rows = score(bundle, [uscc for _, uscc in accepted])
-        for (index, _), row in zip(accepted, rows, strict=True):
-            item = body.items[index]
-            auth_id = item.authorization.id if item.authorization else None
-            results[index].uscc = str(row["uscc"])
-            results[index].assessment = _assessment(row, bundle, auth_id)
+            continue
+        auth_id = item.authorization.id if item.authorization else None
+        results.append(
+            BatchItemResult(
+                index=index,
+                uscc=uscc,
+                status=200,
+                assessment=bundle.assessment(uscc, auth_id),
+            )
+        )
     context = audit_context_of(request.scope)
     if context is not None:
         _audit_items(state, context, request, body, results)

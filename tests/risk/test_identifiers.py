@@ -15,12 +15,15 @@ import warnings
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from risk.exceptions import InvalidIdentifierError, RiskError
 from risk.identifiers import (
     USCC_ALPHABET,
     USCC_WEIGHTS,
     PilotCodeWarning,
+    USCCCheck,
     check_uscc,
     check_uscc_array,
     hash_resident_id,
@@ -582,3 +585,50 @@ def test_mask_resident_id():
 )
 def test_mask_name(name, masked):
     assert mask_name(name) == masked
+
+
+_USCC_PIECES = st.sampled_from(
+    [*ALPHABET, *"iosvz", "I", "O", " ", "\u3000", "中", "Ａ", "１", "²", "١", "\x00"]
+)
+
+
+def _disguised(code: str, check: str, spaces: bool, lower: bool, wide: bool) -> str:
+    """A code with its check character replaced, written the way people type it."""
+    text = code[:17] + check
+    text = text.lower() if lower else text
+    text = unicodedata.normalize("NFKC", text)
+    if wide:  # half-width → full-width (what NFKC undoes)
+        text = "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
+    return f" {text[:6]} {text[6:]} " if spaces else text
+
+
+_NEAR_VALID = st.builds(
+    _disguised,
+    st.sampled_from(_random_codes(50, seed=11)),
+    st.sampled_from(ALPHABET),
+    st.booleans(),
+    st.booleans(),
+    st.booleans(),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.one_of(
+        _NEAR_VALID,
+        st.lists(_USCC_PIECES, min_size=16, max_size=20).map("".join),
+        st.sampled_from(MIXED),
+        st.text(max_size=24),
+    )
+)
+def test_scalar_check_equals_the_array_path(raw: str) -> None:
+    """The request path (plain Python) gives exactly what the ingest path gives."""
+    allow = [PILOT_CODE, raw]  # also exercises the allow-list for whatever was drawn
+    row = check_uscc_array([raw], allowlist=allow).iloc[0]
+    scalar = check_uscc(raw, allowlist=allow)
+    assert scalar == USCCCheck(
+        code=row["code"],
+        check=None if pd.isna(row["check"]) else row["check"],
+        reason=None if pd.isna(row["reason"]) else row["reason"],
+        pilot=bool(row["pilot"]),
+    )

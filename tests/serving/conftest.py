@@ -91,12 +91,21 @@ class ApiCounty:
         ]
 
 
-def build_county(root: Path, *, n_enterprises: int = 1000, loan_rate: float = 0.15) -> ApiCounty:
-    """Synthesise, ingest and warn a county under ``root``; create one key per role."""
+def build_county(
+    root: Path,
+    *,
+    n_enterprises: int = 1000,
+    loan_rate: float = 0.15,
+    database_url: str | None = None,
+) -> ApiCounty:
+    """Synthesise, ingest and warn a county under ``root``; create one key per role.
+
+    The store is ``root/credlink.db`` (SQLite) unless ``database_url`` names an empty one.
+    """
     config = SynthConfig(enterprises=n_enterprises, seed=0, id_salt=SALT, loan_rate=loan_rate)
     county = generate_county(config)
     write_county(county, root / "county")
-    url = f"sqlite:///{root / 'credlink.db'}"
+    url = database_url or f"sqlite:///{root / 'credlink.db'}"
     engine = open_engine(url)
     migrate(engine)
     summary = ingest_paths(engine, [root / "county"], id_salt=SALT)

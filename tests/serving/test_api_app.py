@@ -18,8 +18,8 @@ from sqlalchemy import create_engine, inspect, select
 from sqlalchemy.exc import OperationalError
 from typer.testing import CliRunner
 
+import serving.audit
 import serving.crud
-import serving.middleware
 from risk.store import audit_log
 from risk.warnings import list_warnings
 from serving.cli_serve import APP_FACTORY, serve, serve_command, settings_environment
@@ -166,7 +166,7 @@ def _audit_store_down(*args: Any, **kwargs: Any) -> int:
 def test_no_audit_row_no_data(
     client: TestClient, api_county: ApiCounty, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(serving.middleware, "write_audit_row", _audit_store_down)
+    monkeypatch.setattr(serving.audit, "insert_audit_rows", _audit_store_down)
     before = api_county.audit_count()
     url = f"/v1/entities/{api_county.linked_uscc}/risk"
     bank = client.get(url, headers=api_county.headers(KeyRole.bank))

@@ -19,10 +19,19 @@ from typer.testing import CliRunner
 
 from risk.store import api_keys, audit_log
 from risk.warnings import list_warnings
+from serving.app import create_app
 from serving.audit import AuditContext, write_audit_row
 from serving.cli_keys import keys_app
 from serving.exceptions import AuthenticationError, UnknownKeyError
-from serving.keys import KeyRole, authenticate, create_key, hash_token, list_keys, revoke_key
+from serving.keys import (
+    KeyCache,
+    KeyRole,
+    authenticate,
+    create_key,
+    hash_token,
+    list_keys,
+    revoke_key,
+)
 from tests.serving.conftest import VALID_AUTHORIZATION, ApiCounty
 
 runner = CliRunner()
@@ -105,15 +114,74 @@ def test_bearer_works_like_x_api_key(client: TestClient, api_county: ApiCounty) 
     assert "disagree" in clash.json()["error"]["message"]
 
 
-def test_revoked_key_is_refused_at_once(client: TestClient, api_county: ApiCounty) -> None:
+def test_revoked_key_is_refused_once_the_cache_lets_go(
+    client: TestClient, api_county: ApiCounty
+) -> None:
     new = create_key(api_county.engine, KeyRole.analyst, "临时分析")
     headers = {"X-API-Key": new.token}
     assert client.get("/v1/warnings", headers=headers).status_code == 200
     revoke_key(api_county.engine, new.key.id)
+    # Within CREDLINK_KEY_CACHE_SECONDS the worker still trusts the key it verified …
+    assert client.get("/v1/warnings", headers=headers).status_code == 200
+    # … and once its entry is gone the store is asked again.
+    state = client.app.state.credlink  # type: ignore[attr-defined]
+    state.keys.clear()
     response = client.get("/v1/warnings", headers=headers)
     assert response.status_code == 401
     assert "revoked" in response.json()["error"]["message"]
     assert new.token not in response.text
+
+
+def test_revoked_key_is_refused_at_once_without_the_cache(api_county: ApiCounty) -> None:
+    settings = api_county.settings.model_copy(update={"key_cache_seconds": 0})
+    new = create_key(api_county.engine, KeyRole.analyst, "临时分析")
+    headers = {"X-API-Key": new.token}
+    with TestClient(create_app(settings)) as uncached:
+        assert uncached.get("/v1/warnings", headers=headers).status_code == 200
+        revoke_key(api_county.engine, new.key.id)
+        assert uncached.get("/v1/warnings", headers=headers).status_code == 401
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_key_cache_keeps_verified_keys_for_its_ttl_only(api_county: ApiCounty) -> None:
+    new = create_key(api_county.engine, KeyRole.bank, "缓存银行")
+    clock = _Clock()
+    cache = KeyCache(5, clock=clock)
+    assert cache.get(new.token) is None
+    cache.put(new.token, new.key)
+    assert cache.get(new.token) == new.key
+    assert cache.get(new.token + "x") is None
+    clock.now += 4.99
+    assert cache.get(new.token) == new.key
+    clock.now += 0.01
+    assert cache.get(new.token) is None  # expired: the store decides again
+    # Nothing is cached with a ttl of 0, and a revoked key never is.
+    off = KeyCache(0, clock=clock)
+    off.put(new.token, new.key)
+    assert off.get(new.token) is None
+    revoked = revoke_key(api_county.engine, new.key.id)
+    cache.put(new.token, revoked)
+    assert cache.get(new.token) is None
+    # The cache holds digests, never a token.
+    cache.put(new.token, new.key)
+    assert new.token not in repr(vars(cache))
+    with pytest.raises(ValueError, match="ttl"):
+        KeyCache(-1)
+
+
+def test_key_cache_is_emptied_when_full(api_county: ApiCounty) -> None:
+    keys = [create_key(api_county.engine, KeyRole.analyst, f"分析{i}") for i in range(3)]
+    cache = KeyCache(60, max_entries=2)
+    for new in keys:
+        cache.put(new.token, new.key)
+    assert [cache.get(k.token) is not None for k in keys] == [False, False, True]
 
 
 # --------------------------------------------------------------------------- key store

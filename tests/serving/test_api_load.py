@@ -34,8 +34,18 @@ def server(api_county: ApiCounty, tmp_path_factory: pytest.TempPathFactory) -> I
         yield base
 
 
+_ASSESSMENT = {
+    "authorization": {
+        "id": "SQ-LOAD-1",
+        "purpose": "pre_credit",
+        "granted_at": "2026-01-01",
+        "expires_at": "2099-12-31",
+    }
+}
+
+
 def _plan(county: ApiCounty) -> list[tuple[str, str, dict[str, str], int]]:
-    """(who, path, headers, expected status) of one round."""
+    """(who, path, headers, expected status) of one round (POST when the path says so)."""
     bank = county.headers(KeyRole.bank)
     bare_bank = county.headers(KeyRole.bank, bank_authorization=False)
     office = county.headers(KeyRole.credit_office)
@@ -46,6 +56,8 @@ def _plan(county: ApiCounty) -> list[tuple[str, str, dict[str, str], int]]:
         ("bank", f"/v1/entities/{linked}/network", bare_bank, 403),
         ("bank", "/v1/entities/91341100708502022F/risk", bank, 422),
         ("bank", "/v1/entities/91110000600037341L/risk", bank, 404),
+        # No champions are trained in this county: refused (503), and audited all the same.
+        ("bank", f"POST /v1/precredit/assessments {linked}", bare_bank, 503),
         ("office", f"/v1/entities/{warned}/risk", office, 200),
         ("anonymous", f"/v1/entities/{linked}/risk", {}, 401),
     ]
@@ -60,7 +72,12 @@ def test_concurrent_bank_calls_are_each_audited_once(server: str, api_county: Ap
         with httpx.Client(base_url=server, timeout=30) as http:
             for _round in range(ROUNDS):
                 for who, path, headers, expected in plan:
-                    response = http.get(path, headers=headers)
+                    if path.startswith("POST "):
+                        _, url, uscc = path.split()
+                        body = {"uscc": uscc, **_ASSESSMENT}
+                        response = http.post(url, json=body, headers=headers)
+                    else:
+                        response = http.get(path, headers=headers)
                     results.append((who, expected, response.status_code, response))
         return results
 
@@ -72,7 +89,7 @@ def test_concurrent_bank_calls_are_each_audited_once(server: str, api_county: Ap
     assert len(results) == THREADS * ROUNDS * len(plan)
     assert [(w, e) for w, e, got, _ in results if got != e] == []
     bank = [r for who, _, _, r in results if who == "bank"]
-    assert len(bank) == THREADS * ROUNDS * 5
+    assert len(bank) == THREADS * ROUNDS * 6
     assert api_county.audit_count() - before == len(bank)
 
     audit_ids = [int(r.headers["x-audit-id"]) for r in bank]

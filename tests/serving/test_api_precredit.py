@@ -120,6 +120,31 @@ def test_bank_assessment(client: TestClient, county: ApiCounty, offered: str) ->
     assert row.purpose == "pre_credit" and row.status == 200
 
 
+def test_looked_up_assessments_equal_scoring_on_demand(
+    client: TestClient, county: ApiCounty, offered: str
+) -> None:
+    """The service assessed everybody at load; its answers are what scoring now would give."""
+    state = client.app.state.credlink  # type: ignore[attr-defined]
+    bundle = next(iter(state.models.values())).model
+    stored = read_table(county.engine, "enterprises", columns=["uscc"])["uscc"]
+    assert set(bundle.assessments) == set(stored)
+    usccs = [offered, *sorted(stored)[:40]]
+    scored = precredit.score_rows(bundle.scorer, bundle.data, usccs, bundle.as_of)
+    declined = 0
+    for row in scored:
+        expected = precredit.assessment_from_row(row, bundle.versions, bundle.as_of)
+        response = client.post(
+            ASSESS, json={"uscc": row["uscc"], "authorization": AUTH}, headers=_bank(county)
+        )
+        assert response.status_code == 200, response.text
+        assert response.json() == {
+            **expected.model_dump(mode="json"),
+            "authorization_id": AUTH["id"],
+        }
+        declined += not expected.eligible
+    assert declined > 0  # the sample covers declined enterprises too
+
+
 @pytest.mark.parametrize("role", [KeyRole.credit_office, KeyRole.analyst])
 def test_other_roles_are_forbidden(
     client: TestClient, county: ApiCounty, offered: str, role: KeyRole

@@ -1,0 +1,115 @@
+"""The audit's group commit (:class:`serving.audit.AuditWriter`) on SQLite and PostgreSQL.
+
+Concurrent calls share transactions, yet each call learns the id of its own committed row;
+a failed transaction fails exactly the calls whose rows it held; a caller that gives up does
+not strand the others. Request ids are unique without a system call each.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import OperationalError
+
+import serving.audit
+from risk.store import audit_log
+from serving.audit import AuditContext, AuditWriter, audit_row
+from serving.keys import KeyRole, create_key
+from serving.middleware import request_ids
+
+
+def _rows(engine: Engine, n: int, tag: str) -> list[dict[str, Any]]:
+    key = create_key(engine, KeyRole.bank, "组提交银行").key
+    context = AuditContext(key=key, uscc="91110000600037341L", authorization_id="SQ-9")
+    return [
+        audit_row(
+            context,
+            request_id=f"{tag}-{i:05d}",
+            method="POST",
+            route="/v1/precredit/assessments",
+            query="",
+            status=200,
+            body=f'{{"n": {i}}}'.encode(),
+        )
+        for i in range(n)
+    ]
+
+
+def _stored(engine: Engine) -> dict[int, str]:
+    with engine.connect() as conn:
+        return {r.id: r.request_id for r in conn.execute(select(audit_log))}
+
+
+def test_concurrent_writes_share_transactions_and_each_gets_its_row(engine: Engine) -> None:
+    rows = _rows(engine, 300, "grp")
+    writer = AuditWriter(engine, max_batch=64)
+
+    async def main() -> list[int]:
+        return list(await asyncio.gather(*(writer.write(row) for row in rows)))
+
+    ids = asyncio.run(main())
+    assert len(set(ids)) == len(rows)
+    stored = _stored(engine)
+    assert [stored[i] for i in ids] == [row["request_id"] for row in rows]  # its own row
+    assert 300 / 64 <= writer.transactions < len(rows)  # grouped, within the batch limit
+
+
+def test_a_failed_transaction_fails_its_calls_only(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = _rows(engine, 6, "fail")
+    writer = AuditWriter(engine)
+    real = serving.audit.insert_audit_rows
+
+    def locked(*args: Any, **kwargs: Any) -> list[int]:
+        raise OperationalError("INSERT INTO audit_log", {}, Exception("database is locked"))
+
+    async def main() -> tuple[list[Any], list[int]]:
+        monkeypatch.setattr(serving.audit, "insert_audit_rows", locked)
+        failed = await asyncio.gather(*(writer.write(r) for r in rows[:3]), return_exceptions=True)
+        monkeypatch.setattr(serving.audit, "insert_audit_rows", real)
+        return failed, [await writer.write(r) for r in rows[3:]]
+
+    failed, later = asyncio.run(main())
+    assert all(isinstance(f, OperationalError) for f in failed)
+    stored = _stored(engine)
+    assert sorted(stored.values()) == [r["request_id"] for r in rows[3:]]  # nothing half-kept
+    assert [stored[i] for i in later] == [r["request_id"] for r in rows[3:]]
+
+
+def test_a_caller_that_gives_up_strands_nobody(engine: Engine) -> None:
+    rows = _rows(engine, 20, "cancel")
+    writer = AuditWriter(engine)
+
+    async def main() -> list[int]:
+        first = asyncio.create_task(writer.write(rows[0]))  # starts the flusher
+        others = [asyncio.create_task(writer.write(row)) for row in rows[1:]]
+        await asyncio.sleep(0)
+        first.cancel()
+        return list(await asyncio.gather(*others))
+
+    ids = asyncio.run(main())
+    stored = _stored(engine)
+    assert [stored[i] for i in ids] == [r["request_id"] for r in rows[1:]]
+    # The cancelled caller's row was still written: the audit keeps every answered call.
+    assert len(stored) == len(rows)
+
+
+def test_writer_rejects_an_empty_batch_limit(engine: Engine) -> None:
+    with pytest.raises(ValueError, match="max_batch"):
+        AuditWriter(engine, max_batch=0)
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(audit_log)).scalar_one() == 0
+
+
+def test_request_ids_are_unique_across_processes_and_ordered_within_one() -> None:
+    one, two = request_ids(), request_ids()
+    first = [next(one) for _ in range(1000)]
+    second = [next(two) for _ in range(1000)]
+    assert all(re.fullmatch(r"[0-9a-f]{32}", i) for i in first + second)
+    assert len(set(first) | set(second)) == 2000
+    assert first == sorted(first)
