@@ -118,6 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            await anyio.to_thread.run_sync(state.audit.close)
             state.engine.dispose()
 
     app = FastAPI(

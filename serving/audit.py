@@ -36,13 +36,14 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import queue
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
-import anyio
 from sqlalchemy import Engine, insert
 from starlette.requests import Request
 from starlette.types import Scope
@@ -187,9 +188,46 @@ def insert_audit_rows(engine: Engine, rows: Sequence[dict[str, Any]]) -> list[in
     """
     if not rows:
         return []
+    if engine.dialect.name == "sqlite":
+        return _insert_sqlite(engine, rows)
     statement = insert(audit_log).returning(audit_log.c.id, sort_by_parameter_order=True)
     with engine.begin() as conn:
         return [int(row_id) for row_id in conn.execute(statement, list(rows)).scalars()]
+
+
+def _insert_sqlite(engine: Engine, rows: Sequence[dict[str, Any]]) -> list[int]:
+    """SQLite: the rows in **one** ``INSERT … RETURNING`` statement, committed by itself.
+
+    Several worker processes write to one SQLite file, and only one can hold its write lock at
+    a time. A ``BEGIN … INSERT … COMMIT`` holds it across Python code between the statements
+    (which may wait milliseconds for the GIL), and SQLite's busy handler makes the other
+    processes back off 1, 2, 5, 10 … 100 ms: stalls of hundreds of milliseconds under load.
+    One autocommitted statement holds the lock only inside SQLite's C code. The values go
+    through the columns' own SQLAlchemy bind processors (dates stored as elsewhere), and the
+    ids are matched to the rows by their unique ``request_id``.
+    """
+    dialect = engine.dialect
+    names = list(rows[0])
+    processors = [
+        audit_log.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names
+    ]
+    values: list[Any] = []
+    for row in rows:
+        values.extend(
+            process(row[name]) if process else row[name]
+            for name, process in zip(names, processors, strict=True)
+        )
+    placeholders = "(" + ", ".join("?" * len(names)) + ")"
+    statement = (
+        f"INSERT INTO {audit_log.name} ({', '.join(names)}) "
+        f"VALUES {', '.join([placeholders] * len(rows))} RETURNING id, request_id"
+    )
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        ids = {
+            str(request): int(row_id)
+            for row_id, request in conn.exec_driver_sql(statement, tuple(values))
+        }
+    return [ids[str(row["request_id"])] for row in rows]
 
 
 def write_audit_row(engine: Engine, context: AuditContext, **call: Any) -> int:
@@ -202,9 +240,10 @@ class AuditWriter:
     """Group commit of audit rows for one process (module docstring).
 
     :meth:`write` queues a row and returns its id once the transaction holding it has
-    committed. A single flusher task commits the queue batch after batch in a worker thread;
-    it is not tied to any request, so a client that disconnects cannot strand the rows of
-    others.
+    committed. One writer thread (started on first use) takes everything queued — at most
+    ``max_batch`` rows — commits it in one transaction and wakes the waiting requests with one
+    callback per batch; while it commits, the next batch queues up. It is not tied to any
+    request, so a client that disconnects cannot strand the rows of others.
 
     Parameters
     ----------
@@ -219,8 +258,10 @@ class AuditWriter:
             raise ValueError(f"max_batch must be at least 1; got {max_batch}")
         self.engine = engine
         self.max_batch = max_batch
-        self._queue: list[tuple[dict[str, Any], asyncio.Future[int]]] = []
-        self._flusher: asyncio.Task[None] | None = None
+        self._gathering: list[_Pending] = []
+        self._queue: queue.SimpleQueue[list[_Pending] | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
         self.transactions = 0
         """Transactions committed or attempted so far (for tests and metrics)."""
 
@@ -232,26 +273,83 @@ class AuditWriter:
         sqlalchemy.exc.SQLAlchemyError
             If the transaction holding the row failed (the row is not stored).
         """
-        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        self._queue.append((row, future))
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._flush())
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[int] = loop.create_future()
+        if not self._gathering:
+            # Rows written in this turn of the event loop go to the writer together.
+            loop.call_soon(self._hand_over)
+        self._gathering.append((row, future, loop))
         return await asyncio.shield(future)
 
-    async def _flush(self) -> None:
-        while self._queue:
-            batch = self._queue[: self.max_batch]
-            del self._queue[: self.max_batch]
-            self.transactions += 1
-            try:
-                ids = await anyio.to_thread.run_sync(
-                    insert_audit_rows, self.engine, [row for row, _ in batch]
+    def _hand_over(self) -> None:
+        self._start()
+        self._queue.put(self._gathering)
+        self._gathering = []
+
+    def close(self) -> None:
+        """Commit what is queued, then stop the writer thread (the lifespan's shutdown)."""
+        with self._lock:
+            thread, self._thread = self._thread, None
+        if thread is not None:
+            self._queue.put(None)
+            thread.join()
+
+    def _start(self) -> None:
+        if self._thread is not None:
+            return
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="credlink-audit-writer", daemon=True
                 )
-            except Exception as error:
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(error)
+                self._thread.start()
+
+    def _run(self) -> None:
+        stop = False
+        while not stop:
+            first = self._queue.get()
+            if first is None:
+                break
+            batch = list(first)
+            while len(batch) < self.max_batch:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stop = True
+                    break
+                batch.extend(more)
+            for start in range(0, len(batch), self.max_batch):
+                self._commit(batch[start : start + self.max_batch])
+
+    def _commit(self, batch: list[_Pending]) -> None:
+        self.transactions += 1
+        failure: Exception | None = None
+        ids: list[int] = []
+        try:
+            ids = insert_audit_rows(self.engine, [row for row, _, _ in batch])
+        except Exception as error:
+            failure = error
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[int], int]]] = {}
+        for index, (_, future, loop) in enumerate(batch):
+            by_loop.setdefault(loop, []).append((future, -1 if failure else ids[index]))
+        for loop, waiting in by_loop.items():
+            try:
+                loop.call_soon_threadsafe(_settle, waiting, failure)
+            except RuntimeError:  # that loop is closed: nobody is waiting any more
                 continue
-            for (_, future), row_id in zip(batch, ids, strict=True):
-                if not future.done():
-                    future.set_result(row_id)
+
+
+_Pending = tuple[dict[str, Any], "asyncio.Future[int]", asyncio.AbstractEventLoop]
+
+
+def _settle(waiting: list[tuple[asyncio.Future[int], int]], failure: Exception | None) -> None:
+    """On the event loop: give each waiting request its row id, or the batch's error."""
+    for future, row_id in waiting:
+        if future.done():
+            continue
+        if failure is not None:
+            future.set_exception(failure)
+        else:
+            future.set_result(row_id)

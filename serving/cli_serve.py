@@ -1,5 +1,9 @@
 """``credlink serve``: run the HTTP API under uvicorn (uvloop, httptools, factory mode).
 
+One worker runs in this process (``uvicorn.run``); several run as processes that each listen
+on their own ``SO_REUSEPORT`` socket (:mod:`serving.workers`: uvicorn's own workers share one
+socket, and a client's burst of connections all lands on one of them).
+
 Register in :mod:`serving.cli` as ``app.command("serve")(serve_command)``.
 
 uvicorn imports ``serving.app:create_app`` and calls it in each worker, so each worker reads
@@ -21,6 +25,7 @@ import uvicorn
 from risk.store import migrate, open_engine
 from serving.clicommon import DatabaseOpt, WorkDirOpt, err
 from serving.settings import Settings
+from serving.workers import run_workers
 
 __all__ = ["APP_FACTORY", "serve", "serve_command", "settings_environment"]
 
@@ -55,19 +60,24 @@ def serve(settings: Settings) -> None:
     finally:
         engine.dispose()
     os.environ.update(settings_environment(settings))
-    uvicorn.run(
-        APP_FACTORY,
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        loop="uvloop",
-        http="httptools",
-        proxy_headers=False,
-        server_header=False,
-        log_level="info",
-        access_log=settings.access_log,
-    )
+    config: dict[str, Any] = {
+        "app": APP_FACTORY,
+        "factory": True,
+        "host": settings.host,
+        "port": settings.port,
+        "loop": "uvloop",
+        "http": "httptools",
+        "proxy_headers": False,
+        "server_header": False,
+        "log_level": "info",
+        "access_log": settings.access_log,
+    }
+    if settings.workers == 1:
+        uvicorn.run(**config)
+        return
+    code = run_workers(config, settings.workers)
+    if code:
+        raise SystemExit(code)
 
 
 def serve_command(

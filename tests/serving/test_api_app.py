@@ -255,7 +255,13 @@ def captured_run(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
         calls.update(kwargs)
         calls["environ"] = dict(os.environ)
 
+    def fake_workers(config: dict[str, Any], workers: int) -> int:
+        fake_run(**config)
+        calls["workers"] = workers
+        return 0
+
     monkeypatch.setattr("serving.cli_serve.uvicorn.run", fake_run)
+    monkeypatch.setattr("serving.cli_serve.run_workers", fake_workers)
     monkeypatch.setattr(os, "environ", dict(os.environ))
     return calls
 

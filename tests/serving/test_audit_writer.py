@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import re
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, String, cast, func, insert, select
 from sqlalchemy.exc import OperationalError
 
 import serving.audit
@@ -52,6 +53,7 @@ def test_concurrent_writes_share_transactions_and_each_gets_its_row(engine: Engi
         return list(await asyncio.gather(*(writer.write(row) for row in rows)))
 
     ids = asyncio.run(main())
+    writer.close()
     assert len(set(ids)) == len(rows)
     stored = _stored(engine)
     assert [stored[i] for i in ids] == [row["request_id"] for row in rows]  # its own row
@@ -75,6 +77,7 @@ def test_a_failed_transaction_fails_its_calls_only(
         return failed, [await writer.write(r) for r in rows[3:]]
 
     failed, later = asyncio.run(main())
+    writer.close()
     assert all(isinstance(f, OperationalError) for f in failed)
     stored = _stored(engine)
     assert sorted(stored.values()) == [r["request_id"] for r in rows[3:]]  # nothing half-kept
@@ -93,6 +96,7 @@ def test_a_caller_that_gives_up_strands_nobody(engine: Engine) -> None:
         return list(await asyncio.gather(*others))
 
     ids = asyncio.run(main())
+    writer.close()
     stored = _stored(engine)
     assert [stored[i] for i in ids] == [r["request_id"] for r in rows[1:]]
     # The cancelled caller's row was still written: the audit keeps every answered call.
@@ -113,3 +117,29 @@ def test_request_ids_are_unique_across_processes_and_ordered_within_one() -> Non
     assert all(re.fullmatch(r"[0-9a-f]{32}", i) for i in first + second)
     assert len(set(first) | set(second)) == 2000
     assert first == sorted(first)
+
+
+def test_rows_are_stored_exactly_as_a_plain_insert_stores_them(engine: Engine) -> None:
+    """The SQLite single-statement path converts values like SQLAlchemy's own insert does."""
+    fast, plain = _rows(engine, 2, "same")
+    at = datetime(2026, 11, 21, 12, 0, 1, 123456, tzinfo=UTC)
+    fast = {**fast, "at": at, "authorization_expires": date(2026, 12, 31), "query": "a=1"}
+    plain = {**fast, "request_id": "same-plain"}
+    (fast_id,) = serving.audit.insert_audit_rows(engine, [fast])
+    with engine.begin() as conn:
+        conn.execute(insert(audit_log), [plain])
+    columns = [c for c in audit_log.c if c.name not in ("id", "request_id")]
+    with engine.connect() as conn:
+        # Compare what the database holds, as text, not what SQLAlchemy reads back.
+        stored = conn.execute(
+            select(*(cast(c, String) for c in columns))
+            .where(audit_log.c.request_id.in_(["same-00000", "same-plain"]))
+            .order_by(audit_log.c.request_id)
+        ).all()
+        assert (
+            conn.execute(
+                select(audit_log.c.request_id).where(audit_log.c.id == fast_id)
+            ).scalar_one()
+            == "same-00000"
+        )
+    assert len(stored) == 2 and stored[0] == stored[1]
