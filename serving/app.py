@@ -33,6 +33,7 @@ GET      /ui/…                                   web pages: login with a credi
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -52,6 +53,9 @@ from serving.state import ServiceState, freeze_heap, load_snapshot
 __all__ = ["create_app"]
 
 logger = logging.getLogger("credlink.serving")
+
+_SWITCH_INTERVAL = 0.001
+"""Seconds between GIL hand-overs in a serving process (see the lifespan)."""
 
 _DESCRIPTION = """\
 Linked-entity risk warning (关联风险预警) and, soon, 信易贷 pre-credit for a public-credit
@@ -115,6 +119,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         state = await anyio.to_thread.run_sync(_start, settings, metrics)
         app.state.credlink = state
         freeze_heap()
+        # The audit writer thread must get the GIL back quickly once its commit returns:
+        # every bank call of the batch waits for it (Python's default is 5 ms).
+        sys.setswitchinterval(_SWITCH_INTERVAL)
         try:
             yield
         finally:

@@ -123,7 +123,6 @@ MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 
 async def current_key(
     request: Request,
-    state: StateDep,
     api_key: Annotated[str | None, Security(_api_key_header)] = None,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)] = None,
 ) -> ApiKey:
@@ -134,6 +133,7 @@ async def current_key(
     AuthenticationError
         No key, an unknown or revoked one, or two different ones (401).
     """
+    state = await get_state(request)
     token = bearer.credentials if bearer is not None else None
     if api_key and token and api_key != token:
         raise AuthenticationError("send one API key: X-API-Key and Authorization disagree")

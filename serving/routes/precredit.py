@@ -182,11 +182,7 @@ def _record(context: AuditContext | None, uscc: str, auth: AuthorizationIn | Non
     response_model=Assessment,
 )
 async def assess(
-    request: Request,
-    body: AssessmentBody,
-    key: AssessorKey,
-    state: StateDep,
-    bundle: ChampionsDep,
+    request: Request, body: AssessmentBody, key: AssessorKey, state: StateDep
 ) -> Response:
     """Eligibility (decline reasons), PD and grade, suggested limit and low–high range (万元),
     reasons (≤ 4 each way, zh/en), model versions and date. Banks must send the authorization.
@@ -194,6 +190,7 @@ async def assess(
     _record(audit_context_of(request.scope), body.uscc, body.authorization)
     if key.role == KeyRole.bank:
         check_authorization(body.authorization, date.today())
+    bundle = await champions(state)
     uscc = checked_uscc(state, bundle, body.uscc)
     auth_id = body.authorization.id if body.authorization else None
     # The assessment was validated when the champions loaded: send its JSON as it is.
