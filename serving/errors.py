@@ -286,6 +286,8 @@ async def handle_known_error(request: Request, exc: Exception) -> JSONResponse:
         code, field, check = exc.code, exc.field, exc.code.removeprefix("authorization_")
     elif isinstance(exc, IllegalTransitionError):
         field, check = "status", "transition"
+    elif isinstance(exc, PermissionDeniedError) and exc.field is not None:
+        field, check = exc.field, "institution"
     elif isinstance(exc, MissingColumnsError):
         details = [
             ErrorDetail(field=c, check="required", message=f"column {c} is required")

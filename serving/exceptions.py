@@ -26,7 +26,19 @@ class AuthenticationError(ServingError, PermissionError):
 
 
 class PermissionDeniedError(ServingError, PermissionError):
-    """The key's role may not use the route (HTTP 403)."""
+    """The key may not do this (HTTP 403): its role, or another institution's data.
+
+    Parameters
+    ----------
+    message : str
+        A sentence for people.
+    field : str, optional
+        The input at fault (``loans[3].bank``), when there is one.
+    """
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class AuthorizationReferenceError(ServingError, PermissionError):

@@ -5,6 +5,11 @@ ingest_file` on a temporary CSV, ``table="loans"``): the same validation, quaran
 idempotency by ``loan_id`` as a file drop. Posting the same rows twice changes nothing the
 second time (all ``unchanged``); a changed status updates the row.
 
+A bank reports **its own** loans: a row without ``bank`` is the caller's institution's; a row
+naming another bank, or a ``loan_id`` already stored for another bank, refuses the whole call
+with 403 naming the row (``loans[3].bank``) and stores nothing — otherwise one bank could
+overwrite another's outcomes. Admin keys may report for any bank.
+
 Bad rows: the answer is **200** with the ingest counts and ``quarantine`` listing each refused
 row (its 0-based index in ``loans``, the column and the reason); the good rows of the same call
 are stored (one transaction). Only a refused call as a whole — a required column absent from
@@ -17,21 +22,22 @@ from __future__ import annotations
 import csv
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 
 from risk.contract import TABLES
 from risk.exceptions import InvalidFrameError
 from risk.ingest import ingest_file
-from risk.store import quarantine
+from risk.store import contract_table, quarantine
 from serving.deps import StateDep, require_roles
 from serving.errors import ERROR_RESPONSES
+from serving.exceptions import PermissionDeniedError
 from serving.keys import ApiKey, KeyRole
 from serving.schemas_precredit import OutcomesRequest, OutcomesSummary, QuarantinedRow
 
-__all__ = ["router"]
+__all__ = ["own_loans", "router"]
 
 router = APIRouter(prefix="/v1/outcomes", tags=["outcomes"], responses=ERROR_RESPONSES)
 
@@ -58,12 +64,47 @@ OutcomesBody = Annotated[
 _FIRST_DATA_ROW = 2  # the ingest numbers rows as a spreadsheet does: the header is row 1
 
 
+def own_loans(engine: Engine, rows: list[dict[str, Any]], institution: str) -> list[dict[str, Any]]:
+    """The rows with ``bank`` filled in with ``institution`` where absent.
+
+    Raises
+    ------
+    PermissionDeniedError
+        If a row names another bank, or its ``loan_id`` is stored for another bank (403).
+    """
+    owned = [{**row, "bank": row.get("bank") or institution} for row in rows]
+    for index, row in enumerate(owned):
+        if str(row["bank"]).strip() != institution:
+            raise PermissionDeniedError(
+                f"loans[{index}].bank must be your institution {institution}; got {row['bank']}",
+                field=f"loans[{index}].bank",
+            )
+    ids = {str(row["loan_id"]).strip(): i for i, row in enumerate(owned) if row.get("loan_id")}
+    loans = contract_table("loans")
+    with engine.connect() as conn:
+        others = conn.execute(
+            select(loans.c.loan_id, loans.c.bank).where(
+                loans.c.loan_id.in_(list(ids)), loans.c.bank != institution
+            )
+        ).first()
+    if others is not None:
+        index = ids[others.loan_id]
+        raise PermissionDeniedError(
+            f"loans[{index}].loan_id {others.loan_id} is a loan of another bank; report only "
+            f"the loans of {institution}",
+            field=f"loans[{index}].loan_id",
+        )
+    return owned
+
+
 @router.post("", summary="Report funded loans and their latest status (idempotent by loan_id)")
-def post_outcomes(body: OutcomesBody, _key: ReporterKey, state: StateDep) -> OutcomesSummary:
+def post_outcomes(body: OutcomesBody, key: ReporterKey, state: StateDep) -> OutcomesSummary:
     """Rows of the contract's ``loans`` table; returns the ingest counts
     (``read = inserted + updated + unchanged + quarantined``) and the quarantined rows."""
     names = [c.name for c in TABLES["loans"].columns]
     rows = [row.model_dump(exclude_unset=True) for row in body.loans]
+    if key.role == KeyRole.bank:
+        rows = own_loans(state.engine, rows, key.institution)
     present = [n for n in names if any(n in r for r in rows)]
     with tempfile.TemporaryDirectory(prefix="credlink-outcomes-") as tmp:
         path = Path(tmp) / "loans.csv"

@@ -252,6 +252,42 @@ def test_outcomes_are_idempotent(client: TestClient, county: ApiCounty, offered:
     assert analyst.status_code == 403
 
 
+def test_a_bank_reports_only_its_own_loans(
+    client: TestClient, county: ApiCounty, offered: str
+) -> None:
+    loan = {
+        "loan_id": "API-OWN-1",
+        "uscc": offered,
+        "applied": "2026-05-01",
+        "approved_amount": 30,
+        "drawn_amount": 30,
+        "term_months": 12,
+        "status": "performing",
+        "status_date": "2026-06-30",
+    }
+    # Without a bank, the loan is the caller's institution's.
+    mine = client.post("/v1/outcomes", json={"loans": [loan]}, headers=_bank(county))
+    assert mine.status_code == 200 and mine.json()["inserted"] == 1, mine.text
+    stored = read_table(county.engine, "loans").set_index("loan_id")
+    assert stored.loc["API-OWN-1", "bank"] == "清源农商银行"
+    # Naming another bank is refused, naming the row; nothing of the call is stored.
+    other = {**loan, "loan_id": "API-OWN-2", "bank": "别家银行"}
+    refused = client.post("/v1/outcomes", json={"loans": [loan, other]}, headers=_bank(county))
+    assert refused.status_code == 403
+    error = refused.json()["error"]
+    assert (error["field"], error["check"]) == ("loans[1].bank", "institution")
+    assert "API-OWN-2" not in set(read_table(county.engine, "loans")["loan_id"])
+    # Another bank's stored loan cannot be overwritten through its loan_id.
+    admin = county.headers(KeyRole.admin)
+    theirs = {**loan, "loan_id": "API-OWN-3", "bank": "别家银行"}
+    assert client.post("/v1/outcomes", json={"loans": [theirs]}, headers=admin).status_code == 200
+    hijack = {**theirs, "bank": "清源农商银行", "status": "default"}
+    taken = client.post("/v1/outcomes", json={"loans": [hijack]}, headers=_bank(county))
+    assert taken.status_code == 403 and taken.json()["error"]["field"] == "loans[0].loan_id"
+    stored = read_table(county.engine, "loans").set_index("loan_id")
+    assert stored.loc["API-OWN-3", "status"] == "performing"
+
+
 def test_models_list(client: TestClient, county: ApiCounty) -> None:
     response = client.get("/v1/models", headers=county.headers(KeyRole.analyst))
     assert response.status_code == 200, response.text
