@@ -45,7 +45,7 @@ from risk.store import migrate, open_engine
 from serving.errors import UnhandledErrorMiddleware, install_error_handlers
 from serving.metrics import Metrics
 from serving.middleware import AuditMiddleware, RequestContextMiddleware
-from serving.precredit import start_champions
+from serving.precredit import follow_reloads, start_champions
 from serving.routes import entities, health, models, outcomes, precredit, ui, warnings
 from serving.settings import Settings, load_allowlist
 from serving.state import ServiceState, freeze_heap, load_snapshot
@@ -122,11 +122,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # The audit writer thread must get the GIL back quickly once its commit returns:
         # every bank call of the batch waits for it (Python's default is 5 ms).
         sys.setswitchinterval(_SWITCH_INTERVAL)
-        try:
-            yield
-        finally:
-            await anyio.to_thread.run_sync(state.audit.close)
-            state.engine.dispose()
+        async with anyio.create_task_group() as background:
+            background.start_soon(follow_reloads, state)
+            try:
+                yield
+            finally:
+                background.cancel_scope.cancel()
+                await anyio.to_thread.run_sync(state.audit.close)
+                state.engine.dispose()
 
     app = FastAPI(
         title="credlink",

@@ -23,6 +23,14 @@ Atomicity
     so it sees either the old pair or the new pair, never a mix. A load that fails changes
     nothing: the current champions keep serving.
 
+Several workers
+    Each worker process holds its own champions. ``POST /v1/admin/models/reload`` reloads the
+    worker that received it, then writes a new token into ``<work_dir>/champions-reload``;
+    every worker checks that file every :data:`FOLLOW_SECONDS` seconds and reloads when the
+    token changed (:func:`follow_reloads`), so all workers serve the new champions within a
+    few seconds. ``credlink models promote`` is followed the same way once someone asks for a
+    reload.
+
 Data freshness
     Outcomes posted to ``/v1/outcomes`` and other store changes reach the features at the
     next reload (``POST /v1/admin/models/reload``) or restart, like the graph snapshot.
@@ -33,11 +41,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+import anyio
 import pandas as pd
 from pydantic import TypeAdapter
 from sqlalchemy import Engine
@@ -51,13 +61,17 @@ from models.scoring import PrecreditScorer
 from models.tracking import CHAMPION, tracking_uris
 from serving.schemas_precredit import Assessment, DeclineReason, LimitOffer, ModelRef, Reason
 from serving.settings import Settings
-from serving.state import LoadedModel, ServiceState
+from serving.state import LoadedModel, ServiceState, freeze_heap
 
 __all__ = [
+    "FOLLOW_SECONDS",
     "MODEL_NAMES",
+    "RELOAD_MARKER",
     "Champions",
+    "announce_reload",
     "assess_all",
     "assessment_from_row",
+    "follow_reloads",
     "load_champions",
     "mlflow_uri",
     "reload_champions",
@@ -69,6 +83,10 @@ logger = logging.getLogger("credlink.serving")
 
 MODEL_NAMES = (PD_MODEL_NAME, LIMIT_MODEL_NAME)
 _RELOAD_LOCK = threading.Lock()
+RELOAD_MARKER = "champions-reload"
+"""File in the work directory whose token changes when the champions were reloaded."""
+FOLLOW_SECONDS = 2.0
+"""How often a worker looks at :data:`RELOAD_MARKER`."""
 _CHUNK = 5000
 _ASSESSMENT_JSON = TypeAdapter(Assessment)
 
@@ -251,6 +269,7 @@ def load_champions(settings: Settings, engine: Engine) -> dict[str, LoadedModel]
 
 def start_champions(state: ServiceState) -> None:
     """Lifespan step: load the champions if the MLflow store exists; log why not otherwise."""
+    state.reload_token = reload_token(state.settings)  # what is loaded now is the latest
     if mlflow_uri(state.settings) is None:
         state.models_error = (
             f"no MLflow store in {state.settings.work_dir}: train and promote the pre-credit "
@@ -295,3 +314,45 @@ def reload_champions(state: ServiceState) -> tuple[dict[str, LoadedModel], dict[
         state.models = loaded
         state.models_error = None
         return previous, loaded
+
+
+def reload_token(settings: Settings) -> str | None:
+    """The current token of :data:`RELOAD_MARKER` (None before the first reload)."""
+    try:
+        return (settings.work_dir / RELOAD_MARKER).read_text(encoding="utf-8").strip() or None
+    except FileNotFoundError:
+        return None
+
+
+def announce_reload(settings: Settings) -> str:
+    """Write a new token into :data:`RELOAD_MARKER` (atomically) and return it."""
+    token = uuid.uuid4().hex
+    marker = settings.work_dir / RELOAD_MARKER
+    partial = marker.with_name(f".{RELOAD_MARKER}.{token}")
+    partial.write_text(token, encoding="utf-8")
+    partial.replace(marker)
+    return token
+
+
+async def follow_reloads(state: ServiceState, interval: float = FOLLOW_SECONDS) -> None:
+    """Reload this worker's champions whenever another worker announced a reload (forever).
+
+    A failed reload is logged and leaves the current champions serving, as the API's reload
+    does; the next announcement tries again.
+    """
+    while True:
+        await anyio.sleep(interval)
+        try:
+            token = await anyio.to_thread.run_sync(reload_token, state.settings)
+            if token is None or token == state.reload_token:
+                continue
+            state.reload_token = token
+            _, current = await anyio.to_thread.run_sync(reload_champions, state)
+        except Exception as error:  # keep following: the API must not die with this task
+            logger.warning("announced reload failed in this worker: %s", error)
+            continue
+        freeze_heap()
+        logger.info(
+            "followed an announced reload: %s",
+            ", ".join(f"{m.name} v{m.version}" for m in current.values()),
+        )

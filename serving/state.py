@@ -140,6 +140,8 @@ class ServiceState:
         This process's group commit of audit rows (:mod:`serving.audit`).
     keys : KeyCache
         API keys this process verified recently (:mod:`serving.keys`).
+    reload_token : str or None
+        The announced reload the loaded champions follow (:mod:`serving.precredit`).
     """
 
     settings: Settings
@@ -148,6 +150,7 @@ class ServiceState:
     snapshot: LoadedSnapshot | None = None
     models: dict[str, LoadedModel] = field(default_factory=dict)
     models_error: str | None = None
+    reload_token: str | None = None
     audit: AuditWriter = field(init=False)
     keys: KeyCache = field(init=False)
 

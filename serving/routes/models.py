@@ -68,8 +68,12 @@ def list_models(_key: ModelReaderKey, state: StateDep) -> ModelsList:
     "/v1/admin/models/reload", summary="Load the current champions and swap them in atomically"
 )
 async def reload_models(_key: AdminKey, state: StateDep) -> ReloadResult:
-    """Previous and current champions; on failure (503) the previous ones keep serving."""
+    """Previous and current champions; on failure (503) the previous ones keep serving.
+    This worker answers once it has reloaded; the other workers follow within a few seconds.
+    """
     previous, current = await anyio.to_thread.run_sync(precredit.reload_champions, state)
+    # The other workers follow within a few seconds (serving.precredit.follow_reloads).
+    state.reload_token = await anyio.to_thread.run_sync(precredit.announce_reload, state.settings)
     before = [ModelRef(name=m.name, version=m.version) for m in previous.values()]
     after = [ModelRef(name=m.name, version=m.version) for m in current.values()]
     del previous, current  # let the replaced champions go before the heap is frozen again

@@ -6,6 +6,7 @@ the county's work directory and promoted, then the app loads them in its lifespa
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -327,6 +328,26 @@ def test_reload_is_atomic(
     assert error["code"] == "model_unavailable" and "still serving" in error["message"]
     assert state.models is serving
     assert _assess(client, county, offered).status_code == 200
+
+
+def test_a_reload_reaches_every_worker(client: TestClient, county: ApiCounty, offered: str) -> None:
+    """Two apps on one work directory stand for two workers: a reload sent to one reaches both."""
+    with TestClient(create_app(county.settings)) as other:
+        other_state = other.app.state.credlink  # type: ignore[attr-defined]
+        before = other_state.models
+        reload = client.post("/v1/admin/models/reload", headers=county.headers(KeyRole.admin))
+        assert reload.status_code == 200, reload.text
+        marker = county.settings.work_dir / precredit.RELOAD_MARKER
+        assert marker.read_text() == client.app.state.credlink.reload_token  # type: ignore[attr-defined]
+        deadline = time.monotonic() + 10 * precredit.FOLLOW_SECONDS
+        while other_state.models is before and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert other_state.models is not before  # the other worker reloaded by itself
+        assert other_state.reload_token == marker.read_text()
+        response = other.post(
+            ASSESS, json={"uscc": offered, "authorization": AUTH}, headers=_bank(county)
+        )
+        assert response.status_code == 200
 
 
 def test_no_models_is_503(county: ApiCounty, offered: str, tmp_path: Path) -> None:
