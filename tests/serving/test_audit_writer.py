@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import re
+import sqlite3
+import threading
+import time
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,7 +21,7 @@ from sqlalchemy import Engine, String, cast, func, insert, select
 from sqlalchemy.exc import OperationalError
 
 import serving.audit
-from risk.store import audit_log
+from risk.store import audit_log, migrate, open_engine
 from serving.audit import AuditContext, AuditWriter, audit_row
 from serving.keys import KeyRole, create_key
 from serving.middleware import request_ids
@@ -143,3 +147,44 @@ def test_rows_are_stored_exactly_as_a_plain_insert_stores_them(engine: Engine) -
             == "same-00000"
         )
     assert len(stored) == 2 and stored[0] == stored[1]
+
+
+def _hold_write_lock(path: str, seconds: float) -> threading.Thread:
+    """Another process's transaction, as SQLite sees it: a connection holding the write lock."""
+    locked = threading.Event()
+
+    def hold() -> None:
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        locked.set()
+        time.sleep(seconds)
+        other.execute("COMMIT")
+        other.close()
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    locked.wait()
+    return thread
+
+
+def test_sqlite_insert_waits_out_another_writer_then_gives_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = open_engine(f"sqlite:///{tmp_path / 'audit.db'}")
+    migrate(engine)
+    first, second = _rows(engine, 2, "lock")
+    holder = _hold_write_lock(str(tmp_path / "audit.db"), 0.3)
+    started = time.monotonic()
+    (row_id,) = serving.audit.insert_audit_rows(engine, [first])  # retried until released
+    assert time.monotonic() - started >= 0.25
+    holder.join()
+    assert _stored(engine) == {row_id: first["request_id"]}
+    monkeypatch.setattr(serving.audit, "_LOCKED_SECONDS", 0.1)
+    holder = _hold_write_lock(str(tmp_path / "audit.db"), 0.5)
+    with pytest.raises(OperationalError, match="locked"):
+        serving.audit.insert_audit_rows(engine, [second])
+    holder.join()
+    # The connection went back to the pool with SQLite's usual busy timeout.
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar_one() == 5000
+    engine.dispose()
