@@ -303,7 +303,8 @@ class AuditWriter:
             # Rows written in this turn of the event loop go to the writer together.
             loop.call_soon(self._hand_over)
         self._gathering.append((row, future, loop))
-        return await asyncio.shield(future)
+        # A caller that gives up cancels only its own future; its row is still committed.
+        return await future
 
     def _hand_over(self) -> None:
         self._start()

@@ -102,6 +102,7 @@ class AuditMiddleware:
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
         self.metrics = metrics
+        self._written = metrics.audit_writes.labels("ok")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -139,7 +140,7 @@ class AuditMiddleware:
                 )
                 await withheld(scope, receive, send)
                 return
-            self.metrics.audit_writes.labels("ok").inc()
+            self._written.inc()
             await send(
                 {
                     "type": "http.response.start",
