@@ -46,6 +46,7 @@ __all__ = [
     "PDModel",
     "binary_labels",
     "binary_lightgbm_params",
+    "validate_booster_settings",
 ]
 
 LABEL = "label"
@@ -171,24 +172,8 @@ class PDConfig:
     num_threads: int = 1
 
     def __post_init__(self) -> None:
+        validate_booster_settings(self)
         put = object.__setattr__
-        put(self, "num_leaves", check_int("num_leaves", self.num_leaves, 2, 1024))
-        put(
-            self,
-            "learning_rate",
-            check_real("learning_rate", self.learning_rate, 0.0, 1.0, open_low=True),
-        )
-        put(self, "max_rounds", check_int("max_rounds", self.max_rounds, 1, 100_000))
-        put(
-            self,
-            "early_stopping_rounds",
-            check_int("early_stopping_rounds", self.early_stopping_rounds, 1),
-        )
-        put(self, "min_child_samples", check_int("min_child_samples", self.min_child_samples, 1))
-        for name in ("feature_fraction", "bagging_fraction"):
-            put(self, name, check_real(name, getattr(self, name), 0.0, 1.0, open_low=True))
-        put(self, "lambda_l2", check_real("lambda_l2", self.lambda_l2, 0.0))
-        check_choice("monotone_method", self.monotone_method, MONOTONE_METHODS)
         check_choice("calibration", self.calibration, CALIBRATION_METHODS)
         put(
             self,
@@ -198,8 +183,6 @@ class PDConfig:
         put(self, "min_category_count", check_int("min_category_count", self.min_category_count, 1))
         if not isinstance(self.grades, GradeScale):
             raise TypeError(f"grades must be a GradeScale; got {type(self.grades).__name__}")
-        put(self, "seed", check_int("seed", self.seed, 0))
-        put(self, "num_threads", check_int("num_threads", self.num_threads, 0))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready parameters (``grades`` as its bounds)."""
@@ -217,6 +200,41 @@ class PDConfig:
     def lightgbm_params(self, monotone: Sequence[int]) -> dict[str, Any]:
         """The ``lightgbm.train`` parameters (also used by the benchmark's raw baseline)."""
         return binary_lightgbm_params(self, monotone)
+
+
+def validate_booster_settings(config: Any) -> None:
+    """Check and normalise, in place, the tree settings every binary LightGBM config shares.
+
+    ``config`` is a frozen dataclass (:class:`PDConfig`, :class:`models.warning.
+    WarningConfig`) with num_leaves, learning_rate, max_rounds, early_stopping_rounds,
+    min_child_samples, feature_fraction, bagging_fraction, lambda_l2, monotone_method, seed
+    and num_threads; call it first in ``__post_init__``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If a setting has the wrong type or is out of range (the message names it).
+    """
+    put = object.__setattr__
+    put(config, "num_leaves", check_int("num_leaves", config.num_leaves, 2, 1024))
+    put(
+        config,
+        "learning_rate",
+        check_real("learning_rate", config.learning_rate, 0.0, 1.0, open_low=True),
+    )
+    put(config, "max_rounds", check_int("max_rounds", config.max_rounds, 1, 100_000))
+    put(
+        config,
+        "early_stopping_rounds",
+        check_int("early_stopping_rounds", config.early_stopping_rounds, 1),
+    )
+    put(config, "min_child_samples", check_int("min_child_samples", config.min_child_samples, 1))
+    for name in ("feature_fraction", "bagging_fraction"):
+        put(config, name, check_real(name, getattr(config, name), 0.0, 1.0, open_low=True))
+    put(config, "lambda_l2", check_real("lambda_l2", config.lambda_l2, 0.0))
+    check_choice("monotone_method", config.monotone_method, MONOTONE_METHODS)
+    put(config, "seed", check_int("seed", config.seed, 0))
+    put(config, "num_threads", check_int("num_threads", config.num_threads, 0))
 
 
 def binary_lightgbm_params(config: Any, monotone: Sequence[int]) -> dict[str, Any]:

@@ -70,7 +70,7 @@ from mlflow.pyfunc import PythonModel
 from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
 from features.data import PlatformData
-from features.validation import check_bool, check_choice, check_int, check_real, check_str
+from features.validation import check_bool, check_int, check_real, check_str
 from features.warning import (
     INDUSTRY_CODES,
     KIND_CODES,
@@ -83,7 +83,12 @@ from features.warning import (
 )
 from models.exceptions import NotFittedError, RegistryError, TrainingDataError
 from models.metrics import PSIReference, monotonicity_violations, psi, roc_auc
-from models.pd import LABEL, binary_labels, binary_lightgbm_params
+from models.pd import (
+    LABEL,
+    binary_labels,
+    binary_lightgbm_params,
+    validate_booster_settings,
+)
 from models.registry import ModelRegistry
 from models.report import markdown_table
 from models.tracking import (
@@ -301,26 +306,7 @@ class WarningConfig:
     num_threads: int = 1
 
     def __post_init__(self) -> None:
-        put = object.__setattr__
-        put(self, "num_leaves", check_int("num_leaves", self.num_leaves, 2, 1024))
-        put(
-            self,
-            "learning_rate",
-            check_real("learning_rate", self.learning_rate, 0.0, 1.0, open_low=True),
-        )
-        put(self, "max_rounds", check_int("max_rounds", self.max_rounds, 1, 100_000))
-        put(
-            self,
-            "early_stopping_rounds",
-            check_int("early_stopping_rounds", self.early_stopping_rounds, 1),
-        )
-        put(self, "min_child_samples", check_int("min_child_samples", self.min_child_samples, 1))
-        for name in ("feature_fraction", "bagging_fraction"):
-            put(self, name, check_real(name, getattr(self, name), 0.0, 1.0, open_low=True))
-        put(self, "lambda_l2", check_real("lambda_l2", self.lambda_l2, 0.0))
-        check_choice("monotone_method", self.monotone_method, MONOTONE_METHODS)
-        put(self, "seed", check_int("seed", self.seed, 0))
-        put(self, "num_threads", check_int("num_threads", self.num_threads, 0))
+        validate_booster_settings(self)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready parameters."""
