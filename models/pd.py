@@ -46,6 +46,7 @@ __all__ = [
     "PDModel",
     "binary_labels",
     "binary_lightgbm_params",
+    "checked_monotone",
     "validate_booster_settings",
 ]
 
@@ -267,6 +268,36 @@ def binary_lightgbm_params(config: Any, monotone: Sequence[int]) -> dict[str, An
     return params
 
 
+def checked_monotone(
+    monotone: Any, features: Sequence[str], categorical: Sequence[str]
+) -> dict[str, int]:
+    """The non-zero monotone constraints of a model's ``monotone`` argument, checked.
+
+    Raises
+    ------
+    TypeError
+        If ``monotone`` is not a mapping (None means no constraints).
+    ValueError
+        If a key is not a feature, a sign is not -1, 0 or 1, or a categorical column is
+        constrained.
+    """
+    if monotone is None:
+        return {}
+    if not isinstance(monotone, Mapping):
+        raise TypeError(f"monotone must be a mapping; got {type(monotone).__name__}")
+    checked: dict[str, int] = {}
+    for name, sign in monotone.items():
+        if name not in features:
+            raise ValueError(f"monotone keys must be columns of X; got {name!r}")
+        if isinstance(sign, bool) or sign not in (-1, 0, 1):
+            raise ValueError(f"monotone[{name!r}] must be -1, 0 or 1; got {sign!r}")
+        if sign and name in categorical:
+            raise ValueError(f"monotone[{name!r}] must be 0 for a categorical column; got {sign}")
+        if sign:
+            checked[str(name)] = int(sign)
+    return checked
+
+
 def binary_labels(name: str, y: Any, n: int) -> npt.NDArray[np.float64]:
     labels = np.asarray(y, dtype=np.float64).ravel()
     if labels.shape != (n,):
@@ -383,7 +414,7 @@ class PDModel:
         unknown = [c for c in categorical if c not in features]
         if unknown:
             raise ValueError(f"categorical must name columns of X; got {unknown[0]!r}")
-        monotone = self._checked_monotone(features, categorical)
+        monotone = checked_monotone(self.monotone, features, categorical)
 
         self.config_ = config
         self.feature_names_ = features
@@ -431,25 +462,6 @@ class PDModel:
         self.grade_table_ = self._grade_table(config.grades, cal_pd)
         self.score_reference_ = PSIReference.from_sample(self.predict_pd(X))
         return self
-
-    def _checked_monotone(self, features: list[str], categorical: list[str]) -> dict[str, int]:
-        if self.monotone is None:
-            return {}
-        if not isinstance(self.monotone, Mapping):
-            raise TypeError(f"monotone must be a mapping; got {type(self.monotone).__name__}")
-        checked: dict[str, int] = {}
-        for name, sign in self.monotone.items():
-            if name not in features:
-                raise ValueError(f"monotone keys must be columns of X; got {name!r}")
-            if isinstance(sign, bool) or sign not in (-1, 0, 1):
-                raise ValueError(f"monotone[{name!r}] must be -1, 0 or 1; got {sign!r}")
-            if sign and name in categorical:
-                raise ValueError(
-                    f"monotone[{name!r}] must be 0 for a categorical column; got {sign}"
-                )
-            if sign:
-                checked[str(name)] = int(sign)
-        return checked
 
     @staticmethod
     def _grade_table(grades: GradeScale, calibrated: np.ndarray) -> pd.DataFrame:

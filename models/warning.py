@@ -87,6 +87,7 @@ from models.pd import (
     LABEL,
     binary_labels,
     binary_lightgbm_params,
+    checked_monotone,
     validate_booster_settings,
 )
 from models.registry import ModelRegistry
@@ -429,7 +430,7 @@ class WarningModel:
                 f"rows with {labels.sum():.0f} positives"
             )
         categorical = self._checked_categorical(X, features)
-        monotone = self._checked_monotone(features, categorical)
+        monotone = checked_monotone(self.monotone, features, categorical)
 
         self.config_ = config
         self.feature_names_ = features
@@ -496,25 +497,6 @@ class WarningModel:
                     f"categorical column {name!r} must hold integer codes ≥ 0 or NaN; got "
                     f"{present[(present < 0) | (present != np.floor(present))][0]!r}"
                 )
-        return checked
-
-    def _checked_monotone(self, features: list[str], categorical: list[str]) -> dict[str, int]:
-        if self.monotone is None:
-            return {}
-        if not isinstance(self.monotone, Mapping):
-            raise TypeError(f"monotone must be a mapping; got {type(self.monotone).__name__}")
-        checked: dict[str, int] = {}
-        for name, sign in self.monotone.items():
-            if name not in features:
-                raise ValueError(f"monotone keys must be columns of X; got {name!r}")
-            if isinstance(sign, bool) or sign not in (-1, 0, 1):
-                raise ValueError(f"monotone[{name!r}] must be -1, 0 or 1; got {sign!r}")
-            if sign and name in categorical:
-                raise ValueError(
-                    f"monotone[{name!r}] must be 0 for a categorical column; got {sign}"
-                )
-            if sign:
-                checked[str(name)] = int(sign)
         return checked
 
     # ------------------------------------------------------------------ predicting
