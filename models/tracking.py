@@ -43,6 +43,7 @@ __all__ = [
     "ModelRun",
     "calibration_figure",
     "ensure_experiment",
+    "flat_params",
     "importance_figure",
     "limit_figure",
     "log_model_run",
@@ -54,6 +55,20 @@ __all__ = [
 CHAMPION = "champion"
 CHALLENGER = "challenger"
 _REQUIREMENTS = ("mlflow", "lightgbm", "pandas", "numpy", "scipy", "scikit-learn", "pyarrow")
+
+
+def flat_params(sections: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """MLflow parameters from nested config dicts: ``{"pd": {"num_leaves": 15}}`` →
+    ``{"pd.num_leaves": 15}``, one level of nesting more as ``pd.grades.low``."""
+    params: dict[str, Any] = {}
+    for prefix, data in sections.items():
+        for key, value in data.items():
+            if isinstance(value, Mapping):
+                for sub, item in value.items():
+                    params[f"{prefix}.{key}.{sub}"] = item
+            else:
+                params[f"{prefix}.{key}"] = value
+    return params
 
 
 def tracking_uris(work_dir: str | Path) -> tuple[str, str]:

@@ -66,6 +66,7 @@ from models.tracking import (
     LoggedRun,
     ModelRun,
     calibration_figure,
+    flat_params,
     importance_figure,
     limit_figure,
     log_model_run,
@@ -184,19 +185,14 @@ class TrainConfig:
 
     def to_params(self) -> dict[str, Any]:
         """Flat parameters for MLflow (``pd.num_leaves``, ``features.graph``, …)."""
-        params: dict[str, Any] = {}
-        for prefix, data in (
-            ("pd", self.pd.to_dict()),
-            ("limit", self.limit.to_dict()),
-            ("features", self.features.to_dict()),
-            ("eligibility", self.eligibility.to_dict()),
-        ):
-            for key, value in data.items():
-                if isinstance(value, Mapping):
-                    for sub, item in value.items():
-                        params[f"{prefix}.{key}.{sub}"] = item
-                else:
-                    params[f"{prefix}.{key}"] = value
+        params = flat_params(
+            {
+                "pd": self.pd.to_dict(),
+                "limit": self.limit.to_dict(),
+                "features": self.features.to_dict(),
+                "eligibility": self.eligibility.to_dict(),
+            }
+        )
         for name in (
             "horizon_months",
             "warmup_months",

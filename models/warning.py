@@ -97,6 +97,7 @@ from models.tracking import (
     CHAMPION,
     LoggedRun,
     ensure_experiment,
+    flat_params,
     importance_figure,
     mlflow_session,
     roc_figure,
@@ -933,18 +934,13 @@ class WarningTrainConfig:
 
     def to_params(self) -> dict[str, Any]:
         """Flat parameters for MLflow (``model.num_leaves``, ``features.graph``, …)."""
-        params: dict[str, Any] = {}
-        for prefix, data in (
-            ("features", self.features.to_dict()),
-            ("model", self.model.to_dict()),
-            ("rules", self.rules.to_dict()),
-        ):
-            for key, value in data.items():
-                if isinstance(value, Mapping):
-                    for sub, item in value.items():
-                        params[f"{prefix}.{key}.{sub}"] = item
-                else:
-                    params[f"{prefix}.{key}"] = value
+        params = flat_params(
+            {
+                "features": self.features.to_dict(),
+                "model": self.model.to_dict(),
+                "rules": self.rules.to_dict(),
+            }
+        )
         params["label_kinds"] = ",".join(sorted(k.value for k in self.label_kinds))
         for name in (
             "horizon_months",

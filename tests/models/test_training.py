@@ -11,6 +11,7 @@ from models.exceptions import TrainingDataError
 from models.limit import LimitPolicy
 from models.pd import GradeScale, PDConfig
 from models.registry import ModelRegistry
+from models.tracking import flat_params
 from models.training import TrainConfig, TrainResult, precredit_sample, time_split, train_table
 from risk.exceptions import InvalidFrameError
 from tests.features.county import AS_OF
@@ -142,3 +143,12 @@ def test_train_config_with_matching_grades() -> None:
         limit=LimitPolicy(grades=grades, grade_multipliers=(1.0, 0.5, 0.0)),
     )
     assert config.to_params()["pd.grades"] == [0.05, 0.2]
+
+
+def test_flat_params_names_nested_settings_by_their_path() -> None:
+    params = flat_params(
+        {"pd": {"num_leaves": 15, "grades": [0.05, 0.2]}, "features": {"graph": {"alpha": 0.5}}}
+    )
+    assert params == {"pd.num_leaves": 15, "pd.grades": [0.05, 0.2], "features.graph.alpha": 0.5}
+    flat = TrainConfig().to_params()
+    assert flat["pd.num_leaves"] == PDConfig().num_leaves and "limit.grades" in flat
