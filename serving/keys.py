@@ -358,12 +358,13 @@ class KeyCache:
 
     def get(self, token: str) -> ApiKey | None:
         """The cached key of ``token`` if verified less than ``ttl`` seconds ago, else None."""
-        entry = self._entries.get(hash_token(token))
+        digest = hash_token(token)
+        entry = self._entries.get(digest)
         if entry is None:
             return None
         expires, key = entry
         if self._clock() >= expires:
-            del self._entries[hash_token(token)]
+            del self._entries[digest]
             return None
         return key
 

@@ -98,8 +98,6 @@ class Champions:
     Attributes
     ----------
     scorer : PrecreditScorer
-    data : PlatformData
-        The store as read when the champions loaded.
     versions : dict
         Model name → registry version.
     as_of : datetime.date
@@ -109,7 +107,6 @@ class Champions:
     """
 
     scorer: PrecreditScorer
-    data: PlatformData
     versions: dict[str, str]
     as_of: date
     assessments: Mapping[str, Assessment]
@@ -253,7 +250,6 @@ def load_champions(settings: Settings, engine: Engine) -> dict[str, LoadedModel]
     usccs = sorted(data.enterprises["uscc"].astype(str).unique())
     bundle = Champions(
         scorer=scorer,
-        data=data,
         versions=versions,
         as_of=as_of,
         assessments=assess_all(scorer, data, usccs, versions, as_of),

@@ -25,18 +25,22 @@ loaded (:mod:`serving.precredit`): a call looks its answer up.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from datetime import UTC, date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Request, Response
-from sqlalchemy import insert
 
 from risk.exceptions import InvalidIdentifierError, UnknownEntityError
 from risk.identifiers import check_uscc
-from risk.store import audit_log
-from serving.audit import AuditContext, Purpose, audit_context_of, printable
+from serving.audit import (
+    AuditContext,
+    Purpose,
+    audit_context_of,
+    audit_row,
+    insert_audit_rows,
+    printable,
+)
 from serving.deps import StateDep, require_roles
 from serving.errors import ERROR_RESPONSES, ErrorBody, error_status, request_id_of, responses
 from serving.exceptions import AuthorizationReferenceError, ServiceUnavailableError
@@ -271,27 +275,24 @@ def _audit_items(
     rows = []
     for item, result in zip(body.items, results, strict=True):
         auth = item.authorization
-        digest = hashlib.sha256(
-            json.dumps(result.model_dump(mode="json"), ensure_ascii=False).encode()
-        ).hexdigest()
-        rows.append(
-            {
-                "at": at,
-                # request_id is unique in the log: the call's id, shortened, and the index.
-                "request_id": f"{request_id[:26]}-{result.index:04d}",
-                "key_id": context.key.id,
-                "institution": context.key.institution,
-                "role": context.key.role.value,
-                "uscc": printable(item.uscc),
-                "authorization_id": auth.id if auth else None,
-                "purpose": auth.purpose.value if auth and auth.purpose else None,
-                "authorization_expires": auth.expires_at if auth else None,
-                "method": request.method,
-                "route": _BATCH_ROUTE,
-                "query": f"item={result.index}&request_id={request_id}",
-                "status": result.status,
-                "response_sha256": digest,
-            }
+        item_context = AuditContext(
+            key=context.key,
+            uscc=printable(item.uscc),
+            authorization_id=auth.id if auth else None,
+            purpose=auth.purpose.value if auth and auth.purpose else None,
+            authorization_expires=auth.expires_at if auth else None,
         )
-    with state.engine.begin() as conn:
-        conn.execute(insert(audit_log), rows)
+        rows.append(
+            audit_row(
+                item_context,
+                # request_id is unique in the log: the call's id, shortened, and the index.
+                request_id=f"{request_id[:26]}-{result.index:04d}",
+                method=request.method,
+                route=_BATCH_ROUTE,
+                query=f"item={result.index}&request_id={request_id}",
+                status=result.status,
+                body=json.dumps(result.model_dump(mode="json"), ensure_ascii=False).encode(),
+                at=at,
+            )
+        )
+    insert_audit_rows(state.engine, rows)

@@ -130,7 +130,8 @@ def test_looked_up_assessments_equal_scoring_on_demand(
     stored = read_table(county.engine, "enterprises", columns=["uscc"])["uscc"]
     assert set(bundle.assessments) == set(stored)
     usccs = [offered, *sorted(stored)[:40]]
-    scored = precredit.score_rows(bundle.scorer, bundle.data, usccs, bundle.as_of)
+    data = PlatformData.from_store(county.engine)  # the store is as it was at the load
+    scored = precredit.score_rows(bundle.scorer, data, usccs, bundle.as_of)
     declined = 0
     for row in scored:
         expected = precredit.assessment_from_row(row, bundle.versions, bundle.as_of)
