@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import unicodedata
 import warnings
 from collections.abc import Iterable
@@ -39,8 +40,10 @@ __all__ = [
     "USCCCheck",
     "check_uscc",
     "check_uscc_array",
+    "contains_id_number",
     "hash_resident_id",
     "make_uscc",
+    "mask_id_numbers",
     "mask_name",
     "mask_resident_id",
     "normalize_uscc",
@@ -318,6 +321,37 @@ def mask_resident_id(value: str) -> str:
     """Mask a resident ID: region (6 digits), 8 stars, last 4 (``340321********1234``)."""
     number = validate_resident_id(value)
     return f"{number[:6]}{'*' * 8}{number[-4:]}"
+
+
+#: 17 digits and a digit or X, not inside a longer run of digits (letters around it may be
+#: typing slips such as "ID11010519491231002X", so they do not protect it).
+_ID_LIKE = re.compile(r"(?<!\d)(\d{6})(\d{8})(\d{3}[\dXx])(?!\d)")
+
+
+def _is_resident_id(candidate: str) -> bool:
+    return _id_failure(candidate.upper()) is None
+
+
+def contains_id_number(text: str) -> bool:
+    """Whether ``text`` holds a resident ID number anywhere (a run passing every GB 11643 check).
+
+    The one test of "is there a raw ID number in here" used by ingest, the audit log and the
+    privacy tests. Runs that fail the check character are not ID numbers (an all-digit USCC or
+    注册号 can look alike); 15-digit first-generation numbers are not detected, because a
+    15-digit 工商注册号 has the same shape.
+    """
+    return any(_is_resident_id(m.group(0)) for m in _ID_LIKE.finditer(text))
+
+
+def mask_id_numbers(text: str) -> str:
+    """Mask every resident ID number in ``text`` (``340321********1234``); the rest is kept."""
+
+    def mask(match: re.Match[str]) -> str:
+        if not _is_resident_id(match.group(0)):
+            return match.group(0)
+        return f"{match.group(1)}********{match.group(3)[-4:].upper()}"
+
+    return _ID_LIKE.sub(mask, text)
 
 
 def mask_name(name: str) -> str:

@@ -50,8 +50,8 @@ from risk.identifiers import (
     PROVINCE_CODES,
     check_uscc_array,
     hash_resident_id,
+    mask_id_numbers,
     mask_resident_id,
-    validate_resident_id,
 )
 from risk.publicity import resolve_publicity
 from risk.store import coerce_frame, contract_table, ingest_batches, quarantine, read_table
@@ -791,22 +791,6 @@ def _quarantine_rows(
         )
 
 
-_ID_LIKE = re.compile(r"(?<![0-9A-Za-z])(\d{6})(\d{8})(\d{3}[\dXx])(?![0-9A-Za-z])")
-
-
-def _mask_ids(text: str) -> str:
-    """Mask every 18-character run that passes the resident-ID check (GB 11643)."""
-
-    def mask(match: re.Match[str]) -> str:
-        try:
-            validate_resident_id(match.group(0))
-        except InvalidIdentifierError:
-            return match.group(0)
-        return f"{match.group(1)}********{match.group(3)[-4:]}"
-
-    return _ID_LIKE.sub(mask, text)
-
-
 def _privacy_safe(raw: dict[str, str]) -> dict[str, str]:
     """Mask raw resident IDs in a quarantined row: the whole id_number cell, and any valid ID
     number that turns up in another cell (shifted columns, IDs typed into a name)."""
@@ -817,7 +801,7 @@ def _privacy_safe(raw: dict[str, str]) -> dict[str, str]:
             digits = "".join(str(v).split())
             safe[k] = f"{digits[:6]}********{digits[-4:]}" if len(digits) >= 10 else "***"
         else:
-            safe[k] = _mask_ids(str(v))
+            safe[k] = mask_id_numbers(str(v))
     return safe
 
 
@@ -1035,7 +1019,7 @@ def _validate(
     ]
     for i in np.flatnonzero(bad):
         rawrow = _privacy_safe({str(k): str(v) for k, v in original.iloc[i].items()})
-        reason = _mask_ids("; ".join(errors.reasons[i]))
+        reason = mask_id_numbers("; ".join(errors.reasons[i]))
         items.append((int(raw.row_numbers[i]), errors.column[i], reason, rawrow))
 
     good = accepted.loc[~bad].reset_index(drop=True)

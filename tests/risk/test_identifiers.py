@@ -632,3 +632,19 @@ def test_scalar_check_equals_the_array_path(raw: str) -> None:
         reason=None if pd.isna(row["reason"]) else row["reason"],
         pilot=bool(row["pilot"]),
     )
+
+
+def test_id_numbers_are_found_and_masked_inside_any_text():
+    from risk.identifiers import contains_id_number, mask_id_numbers
+
+    text = "法人张三，身份证11010519491231002X；代码91110000600037341L"
+    assert contains_id_number(text)
+    assert contains_id_number("ID11010519491231002x")
+    masked = mask_id_numbers(text)
+    assert "11010519491231002X" not in masked
+    assert "110105********002X" in masked
+    assert "91110000600037341L" in masked
+    # wrong check character, or part of a longer run of digits: not an ID number
+    assert not contains_id_number("110105194912310021")
+    assert not contains_id_number("911101051949123100270")
+    assert mask_id_numbers("110105194912310021") == "110105194912310021"
