@@ -15,6 +15,11 @@ token. ``audit_log`` is the append-only record of every bank call (DESIGN.md §6
 on which route, with which status and the SHA-256 of the response body. Migration 0003 adds
 triggers on SQLite and PostgreSQL that refuse UPDATE and DELETE on it.
 
+``ui_sessions`` holds the credit-office web pages' login sessions (the SHA-256 of each session
+id, never the id), so that logging out or revoking the key ends a session at once, and
+``login_failures`` the failed web logins by client address and key prefix, shared by every
+worker so that the lockout cannot be multiplied by spreading attempts over them (revision 0005).
+
 ``warnings`` holds the repeat-violator warnings (屡禁不止、屡罚不改 预警) of
 :mod:`risk.warnings`, one row per warning with its lifecycle status, and ``warning_events`` the
 append-only history of every change to them. At most one warning per enterprise and rule is
@@ -58,11 +63,13 @@ __all__ = [
     "coerce_frame",
     "contract_table",
     "ingest_batches",
+    "login_failures",
     "metadata",
     "migrate",
     "open_engine",
     "quarantine",
     "read_table",
+    "ui_sessions",
     "warning_events_table",
     "warnings_table",
 ]
@@ -221,6 +228,32 @@ audit_log = Table(
 )
 Index("ix_audit_log_at", audit_log.c.at)
 Index("ux_audit_log_request_id", audit_log.c.request_id, unique=True)
+
+ui_sessions = Table(
+    "ui_sessions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    # SHA-256 (hex) of the session id in the signed cookie: the store can't recreate a cookie.
+    Column("session_hash", String(64), nullable=False),
+    Column("key_id", Integer, ForeignKey("api_keys.id"), nullable=False, index=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+)
+Index("ux_ui_sessions_session_hash", ui_sessions.c.session_hash, unique=True)
+
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    # The peer's address as the server saw it (a proxy's, behind one).
+    Column("client", String(64), nullable=False),
+    # The first 12 characters of a credlink-shaped token (a key's listed prefix), else NULL.
+    Column("key_prefix", String(16), nullable=True),
+)
+Index("ix_login_failures_client_at", login_failures.c.client, login_failures.c.at)
+Index("ix_login_failures_key_prefix_at", login_failures.c.key_prefix, login_failures.c.at)
 
 
 def contract_table(name: str) -> Table:

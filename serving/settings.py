@@ -1,31 +1,62 @@
 """Typed, frozen settings read once from the environment (prefix ``CREDLINK_``).
 
-================================  ======================================================
-variable                          meaning (default)
-================================  ======================================================
-``CREDLINK_WORK_DIR``             where the demo county, the SQLite store and MLflow live
-                                  (``./credlink-work``)
-``CREDLINK_DATABASE_URL``         SQLAlchemy URL of the store
-                                  (``sqlite:///<work_dir>/credlink.db``); e.g.
-                                  ``postgresql+psycopg://user:pass@host:5432/credlink``
-``CREDLINK_ID_SALT``              salt for hashing resident ID numbers (≥ 16 bytes); without
-                                  it a random salt is created once in ``<work_dir>/id_salt``
-``CREDLINK_USCC_ALLOWLIST``       file of early-pilot USCCs (one a line) accepted with a
-                                  warning despite a failed check character
-``CREDLINK_AS_OF``                date (YYYY-MM-DD) of the graph snapshot the API serves
-                                  (today, server local date)
-``CREDLINK_HOST``                 address ``credlink serve`` binds (``127.0.0.1``)
-``CREDLINK_PORT``                 its port (``8000``)
-``CREDLINK_WORKERS``              uvicorn worker processes (``1``); each loads its own
-                                  snapshot
-``CREDLINK_NETWORK_MAX_NODES``    most nodes one ``/network`` answer holds, nearest first
-                                  (``300``)
-``CREDLINK_ACCESS_LOG``           uvicorn's line per request on standard output (``true``;
-                                  ``false`` saves ~15 % of the CPU of a small request)
-``CREDLINK_KEY_CACHE_SECONDS``    how long a worker trusts an API key it verified; a
-                                  revoked key is refused within that time (``5``; ``0``
-                                  checks the store on every request)
-================================  ======================================================
+==================================  ======================================================
+variable                            meaning (default)
+==================================  ======================================================
+``CREDLINK_WORK_DIR``               where the demo county, the SQLite store and MLflow live
+                                    (``./credlink-work``)
+``CREDLINK_DATABASE_URL``           SQLAlchemy URL of the store
+                                    (``sqlite:///<work_dir>/credlink.db``); e.g.
+                                    ``postgresql+psycopg://user:pass@host:5432/credlink``
+``CREDLINK_ID_SALT``                salt for hashing resident ID numbers (≥ 16 bytes); without
+                                    it a random salt is created once in ``<work_dir>/id_salt``
+``CREDLINK_USCC_ALLOWLIST``         file of early-pilot USCCs (one a line) accepted with a
+                                    warning despite a failed check character
+``CREDLINK_AS_OF``                  date (YYYY-MM-DD) of the graph snapshot the API serves
+                                    (today, server local date)
+``CREDLINK_HOST``                   address ``credlink serve`` binds (``127.0.0.1``)
+``CREDLINK_PORT``                   its port (``8000``)
+``CREDLINK_WORKERS``                uvicorn worker processes (``1``); each loads its own
+                                    snapshot
+``CREDLINK_NETWORK_MAX_NODES``      most nodes one ``/network`` answer holds, nearest first
+                                    (``300``)
+``CREDLINK_ACCESS_LOG``             uvicorn's line per request on standard output (``true``;
+                                    ``false`` saves ~15 % of the CPU of a small request)
+``CREDLINK_KEY_CACHE_SECONDS``      how long a worker trusts an API key it verified; a
+                                    revoked key is refused within that time (``5``; ``0``
+                                    checks the store on every request)
+``CREDLINK_MAX_BODY_BYTES``         largest request body accepted; more → 413 before it is
+                                    read (``8388608``, 8 MiB; the largest legitimate bodies:
+                                    a 1,000-item batch ≈ 0.3 MB, a 10,000-row
+                                    ``/v1/outcomes`` post ≈ 3.2 MB, 3.9 MB indented)
+``CREDLINK_RATE_LIMIT_PER_SECOND``  requests a second one API key may make to ``/v1`` **per
+                                    worker** (the service-wide limit is this × workers);
+                                    more → 429 with ``Retry-After`` (``2000``; ``0``: none)
+``CREDLINK_RATE_LIMIT_BURST``       requests a key may make at once before the rate applies
+                                    (``4000``)
+``CREDLINK_HEADER_TIMEOUT_SECONDS`` a request's line and headers must arrive within this
+                                    time of its first byte (or of the connection opening),
+                                    else 408 and the connection is closed (``10``)
+``CREDLINK_BODY_TIMEOUT_SECONDS``   a request's whole body must arrive within this time of
+                                    its headers, else 408 and close (``30``)
+``CREDLINK_KEEP_ALIVE_SECONDS``     an idle keep-alive connection is closed after this (``5``)
+``CREDLINK_MAX_HEADER_BYTES``       largest request line plus headers; more → 431 and close
+                                    (``65536``)
+``CREDLINK_MAX_CONNECTIONS``        connections and requests one worker serves at once; more
+                                    → 503 (``1000``)
+``CREDLINK_LOGIN_MAX_FAILURES``     failed web logins from one client address, or for one
+                                    key prefix, within the window before further attempts
+                                    are refused with 429 (``5``)
+``CREDLINK_LOGIN_WINDOW_SECONDS``   that window, and so the longest lockout (``900``)
+``CREDLINK_AUTHORIZATION_MAX_DAYS`` how far after today a bank authorization may expire;
+                                    later → 403 ``authorization_too_long`` (``366``: a year)
+``CREDLINK_PUBLIC_DOCS``            serve ``/docs``, ``/redoc`` and ``/openapi.json`` without
+                                    a key (``false``: any valid API key is needed)
+``CREDLINK_METRICS_PUBLIC``         serve ``/metrics`` without a key (``false``: an admin key
+                                    or the metrics token is needed)
+``CREDLINK_METRICS_TOKEN``          a token (≥ 32 characters) Prometheus may send as
+                                    ``Authorization: Bearer`` for ``/metrics`` (none)
+==================================  ======================================================
 
 The credit-office web pages sign their session cookies with :meth:`Settings.session_key`: a
 random key kept in ``<work_dir>/session_key`` (mode 0600), created on first use, shared by every
@@ -61,6 +92,21 @@ class Settings(BaseSettings):
     network_max_nodes: int = Field(default=300, ge=10, le=10_000)
     access_log: bool = True
     key_cache_seconds: float = Field(default=5.0, ge=0, le=3600)
+    # Limits on hostile callers (serving.limits, serving.sessions): module docstring.
+    max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024, le=1024**3)
+    rate_limit_per_second: float = Field(default=2000.0, ge=0, le=1_000_000)
+    rate_limit_burst: int = Field(default=4000, ge=1, le=1_000_000)
+    header_timeout_seconds: float = Field(default=10.0, gt=0, le=3600)
+    body_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
+    keep_alive_seconds: int = Field(default=5, ge=1, le=3600)
+    max_header_bytes: int = Field(default=65536, ge=1024, le=16 * 1024 * 1024)
+    max_connections: int = Field(default=1000, ge=1, le=1_000_000)
+    login_max_failures: int = Field(default=5, ge=1, le=1000)
+    login_window_seconds: int = Field(default=900, ge=1, le=7 * 86400)
+    authorization_max_days: int = Field(default=366, ge=1, le=3660)
+    public_docs: bool = False
+    metrics_public: bool = False
+    metrics_token: SecretStr | None = Field(default=None, min_length=32)
 
     @property
     def snapshot_date(self) -> date:

@@ -17,19 +17,25 @@ GET      /ui/static/…                     the style sheet (mounted in :mod:`se
 
 Login exchanges an API key (checked by :func:`serving.keys.authenticate`) for a signed,
 HttpOnly, ``SameSite=Lax`` session cookie (:mod:`serving.sessions`); the key itself is never
-stored in the browser. Other roles are refused with a Chinese message. Every form carries the
-session's CSRF token. Errors are Chinese HTML pages with the right status (401/403 login,
-404 unknown warning or enterprise, 422 invalid identifier or parameter), never JSON and never
-a 500; the pages are not part of the OpenAPI document.
+stored in the browser. The session is also recorded in the store, so that logout, expiry and
+revoking the key end it at once on every worker. After ``CREDLINK_LOGIN_MAX_FAILURES`` failed
+logins from one address or for one key prefix within ``CREDLINK_LOGIN_WINDOW_SECONDS``, further
+attempts get a 429 page with ``Retry-After`` without their key being checked. Other roles are
+refused with a Chinese message. Every form carries the session's CSRF token. Errors are
+Chinese HTML pages with the right status (401/403 login, 429 locked out, 404 unknown warning or
+enterprise, 422 invalid identifier or parameter), never JSON and never a 500; the pages are
+not part of the OpenAPI document.
 """
 
 from __future__ import annotations
 
 import hmac
 import logging
+import math
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import cache
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
@@ -55,12 +61,18 @@ from serving.sessions import (
     SESSION_MAX_AGE,
     CookieSigner,
     Flash,
+    LoginPolicy,
+    SessionStatus,
     UiSession,
+    begin_login,
     decode_flash,
     decode_session,
     encode_flash,
     encode_session,
-    new_session,
+    end_login,
+    end_session,
+    session_status,
+    start_session,
 )
 from serving.ui import network_svg, templates
 
@@ -91,6 +103,11 @@ PAGE_HEADERS = {
 _COOKIE_PATH = "/ui"
 _HOME = "/ui/warnings"
 _CSRF_REFUSED = "表单校验失败（缺少或不符的表单令牌），请刷新页面后重试。"
+_SESSION_REFUSALS = {
+    SessionStatus.unknown: "登录无效，请重新登录。",
+    SessionStatus.expired: "登录已过期，请重新登录。",
+    SessionStatus.ended: "您已退出登录，请重新登录。",
+}
 _USCC_CHECKS = {
     "length": "应为 18 位",
     "alphabet": "只能由数字和大写字母组成（不含 I、O、S、V、Z）",
@@ -118,6 +135,10 @@ def _templates() -> Jinja2Templates:
 
 def _now() -> int:
     return int(time.time())
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
 
 
 # --------------------------------------------------------------------------- error pages
@@ -278,6 +299,9 @@ def ui_user(request: Request, state: StateDep, signers: SignersDep) -> UiUser:
     session = decode_session(signers.session, cookie, _now())
     if session is None:
         raise LoginRequired("登录已过期，请重新登录。" if cookie else None)
+    status = session_status(state.engine, session, _utcnow())
+    if status != SessionStatus.open:
+        raise LoginRequired(_SESSION_REFUSALS[status])
     try:
         key = get_key(state.engine, session.key_id)
     except UnknownKeyError:
@@ -409,6 +433,19 @@ def login_form(
     return page.render("login.html", next_url=_safe_next(next_url), error=None)
 
 
+def _client_of(request: Request) -> str:
+    """The peer's address (a reverse proxy's, behind one: uvicorn runs without proxy headers)."""
+    return request.client.host if request.client else "unknown"
+
+
+def _locked_out(page: Page, target: str, retry_after: int) -> Response:
+    minutes = max(1, math.ceil(retry_after / 60))
+    error = f"登录失败次数过多，已暂停登录。请约 {minutes} 分钟后再试。"
+    response = page.render("login.html", status=429, next_url=target, error=error)
+    response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
 @router.post("/login", response_class=HTMLResponse)
 def login(
     page: AnonymousPageDep,
@@ -416,16 +453,27 @@ def login(
     api_key: Annotated[str, Form()] = "",
     next_url: NextField = "",
 ) -> Response:
-    """Check the key: a credit_office or admin key gets a session; anything else is refused."""
+    """Check the key: a credit_office or admin key gets a session; anything else is refused.
+
+    Locked out (module docstring) → 429 without checking the key.
+    """
     target = _safe_next(next_url)
+    token = api_key.strip()
+    settings = state.settings
+    policy = LoginPolicy(settings.login_max_failures, settings.login_window_seconds)
+    attempt = begin_login(state.engine, _client_of(page.request), token, policy, _utcnow())
+    if attempt.refused:
+        logger.warning("web login refused: too many failures from %s", _client_of(page.request))
+        return _locked_out(page, target, attempt.retry_after)
     try:
-        key = authenticate(state.engine, api_key.strip())
+        key = authenticate(state.engine, token)
     except AuthenticationError:
         error = "密钥无效、已吊销或不是 credlink 密钥。"
         return page.render("login.html", status=401, next_url=target, error=error)
+    end_login(state.engine, attempt.row_id)  # a valid key is no failed guess
     if not key.allows(PAGE_ROLES):
         return page.render("login.html", status=403, next_url=target, error=_role_refusal(key))
-    session = new_session(key.id, _now())
+    session = start_session(state.engine, key.id, _utcnow())
     response = page.redirect(target, Flash("ok", f"欢迎，{key.actor}。"))
     value = encode_session(page.signers.session, session)
     _set_cookie(page.request, response, SESSION_COOKIE, value, SESSION_MAX_AGE)
@@ -434,8 +482,11 @@ def login(
 
 
 @router.post("/logout", response_class=HTMLResponse)
-def logout(page: FormPageDep) -> Response:
-    """End the session (the cookie is cleared)."""
+def logout(page: FormPageDep, state: StateDep) -> Response:
+    """End the session: recorded as ended in the store (its cookie is refused from now on,
+    wherever it was copied) and cleared from the browser."""
+    assert page.user is not None
+    end_session(state.engine, page.user.session, _utcnow())
     response = RedirectResponse("/ui/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path=_COOKIE_PATH)
     return response

@@ -50,6 +50,7 @@ MIGRATIONS = Path(risk.store.__file__).parent / "migrations"
 BOOKKEEPING = {"ingest_batches", "quarantine"}
 WARNING_TABLES = {"warnings", "warning_events"}  # risk.warnings (revision 0002)
 API_TABLES = {"api_keys", "audit_log"}  # serving: keys and the bank audit (revision 0003)
+SESSION_TABLES = {"ui_sessions", "login_failures"}  # serving: web sessions, lockout (0005)
 # 91110000600037341L is the valid example of DESIGN.md §2 (worked out in test_identifiers.py).
 USCC = "91110000600037341L"
 
@@ -79,6 +80,7 @@ def test_migrate_on_empty_database_creates_every_contract_table(store_url: str) 
             *BOOKKEEPING,
             *WARNING_TABLES,
             *API_TABLES,
+            *SESSION_TABLES,
             "alembic_version",
         }
 

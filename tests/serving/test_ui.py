@@ -1,21 +1,31 @@
 """The credit office's web pages through the ASGI app: login, pages, filters, status actions,
-CSRF, the entity page's network picture with persons masked, error pages, logout."""
+CSRF, the entity page's network picture with persons masked, error pages, logout; server-side
+sessions (logout and key revocation end them at once) and the login lockout."""
 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from httpx import Response
+from sqlalchemy import select
 
+from risk.identifiers import contains_id_number
+from risk.store import login_failures
 from risk.warnings import WarningStatus, get_warning, list_warnings, warning_events
 from serving.app import create_app
-from serving.keys import KeyRole, create_key, revoke_key
-from serving.sessions import SESSION_COOKIE, SESSION_MAX_AGE, CookieSigner, encode_session
-from serving.sessions import UiSession as Session
+from serving.keys import KeyRole, authenticate, create_key, revoke_key
+from serving.sessions import (
+    SESSION_COOKIE,
+    SESSION_MAX_AGE,
+    CookieSigner,
+    encode_session,
+    new_session,
+)
 from tests.serving.conftest import ApiCounty
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -143,7 +153,7 @@ def test_forged_expired_and_revoked_sessions_log_out(
 
     login(browser, api_county.tokens[KeyRole.credit_office])
     signer: CookieSigner = app.state.ui_signers.session
-    old = Session(key_id=2, csrf_token="x" * 43, issued_at=1_000_000_000)
+    old = new_session(key_id=2, now=1_000_000_000)
     browser.cookies.clear()
     browser.cookies.set(SESSION_COOKIE, encode_session(signer, old), path="/ui")
     expired = browser.get("/ui/warnings")
@@ -161,14 +171,119 @@ def test_forged_expired_and_revoked_sessions_log_out(
     assert "吊销" in flash_of(browser.get(revoked.headers["location"]))[1]  # type: ignore[index]
 
 
-def test_logout_ends_the_session(office: tuple[TestClient, str]) -> None:
+def test_a_signed_cookie_without_a_stored_session_is_refused(
+    browser: TestClient, app: FastAPI, api_county: ApiCounty
+) -> None:
+    # Signed with the service's own key (as a stolen key or an old backup would allow) and
+    # fresh, but no login ever recorded this session: refused at once.
+    login(browser, api_county.tokens[KeyRole.credit_office])
+    signer: CookieSigner = app.state.ui_signers.session
+    office_key = authenticate(api_county.engine, api_county.tokens[KeyRole.credit_office])
+    unrecorded = new_session(key_id=office_key.id, now=int(time.time()))
+    browser.cookies.clear()
+    browser.cookies.set(SESSION_COOKIE, encode_session(signer, unrecorded), path="/ui")
+    refused = browser.get("/ui/warnings")
+    assert refused.status_code == 303
+    assert flash_of(browser.get(refused.headers["location"])) == ("error", "登录无效，请重新登录。")
+
+
+def test_logout_ends_the_session(office: tuple[TestClient, str], app: FastAPI) -> None:
     browser, csrf = office
+    cookie = browser.cookies[SESSION_COOKIE]
+    copied = TestClient(app, follow_redirects=False)  # the same cookie in another browser
+    copied.cookies.set(SESSION_COOKIE, cookie, path="/ui")
+    assert copied.get("/ui/warnings").status_code == 200
+
     assert browser.post("/ui/logout", data={}).status_code == 403  # CSRF: no token
     response = browser.post("/ui/logout", data={"csrf_token": csrf})
     assert response.status_code == 303
     assert response.headers["location"] == "/ui/login"
     assert SESSION_COOKIE not in browser.cookies
     assert browser.get("/ui/warnings").status_code == 303
+
+    # The old cookie, sent again (kept by the browser or copied elsewhere), is refused at once.
+    for client in (browser, copied):
+        client.cookies.set(SESSION_COOKIE, cookie, path="/ui")
+        refused = client.get("/ui/warnings")
+        assert refused.status_code == 303
+        assert refused.headers["location"].startswith("/ui/login")
+        assert flash_of(client.get(refused.headers["location"])) == (
+            "error",
+            "您已退出登录，请重新登录。",
+        )
+    assert (
+        copied.post("/ui/warnings/1/status", data={"csrf_token": csrf, "to_status": "dispatched"})
+        .headers["location"]
+        .startswith("/ui/login")
+    )
+
+
+# --------------------------------------------------------------------------- login lockout
+
+WINDOW = 2  # seconds
+
+
+@pytest.fixture(scope="module")
+def strict_app(api_county: ApiCounty) -> Iterator[FastAPI]:
+    """The pages with a lockout after 3 failures within 2 s."""
+    settings = api_county.settings.model_copy(
+        update={"login_max_failures": 3, "login_window_seconds": WINDOW}
+    )
+    application = create_app(settings)
+    with TestClient(application):
+        yield application
+
+
+def _attempt(app: FastAPI, address: str, token: str) -> Response:
+    client = TestClient(app, follow_redirects=False, client=(address, 40000))
+    return client.post("/ui/login", data={"api_key": token})
+
+
+def test_a_client_is_locked_out_after_failed_logins_and_let_in_after_the_window(
+    strict_app: FastAPI, api_county: ApiCounty
+) -> None:
+    office = api_county.tokens[KeyRole.credit_office]
+    for n in range(3):
+        assert _attempt(strict_app, "192.0.2.10", f"clk_guess{n:03d}xxxxxx").status_code == 401
+    started = time.monotonic()
+    locked = _attempt(strict_app, "192.0.2.10", office)  # even the right key: not checked
+    assert locked.status_code == 429
+    assert 1 <= int(locked.headers["retry-after"]) <= WINDOW
+    assert "登录失败次数过多，已暂停登录" in locked.text
+    assert SESSION_COOKIE not in locked.headers.get("set-cookie", "")
+    assert locked.headers["x-frame-options"] == "DENY"
+    # Another address is not affected.
+    assert _attempt(strict_app, "192.0.2.11", office).status_code == 303
+    # Refused attempts do not extend the lockout: after the window the key is checked again.
+    assert _attempt(strict_app, "192.0.2.10", office).status_code == 429
+    time.sleep(max(0.0, WINDOW + 0.2 - (time.monotonic() - started)))
+    assert _attempt(strict_app, "192.0.2.10", office).status_code == 303
+
+
+def test_one_key_prefix_is_locked_out_whatever_the_address(
+    strict_app: FastAPI, api_county: ApiCounty
+) -> None:
+    # Someone who knows a key's listed prefix guesses the rest from many addresses.
+    prefix = "clk_PrEfIx42"
+    for n in range(3):
+        response = _attempt(strict_app, f"198.51.100.{n}", f"{prefix}guess{n}")
+        assert response.status_code == 401
+    assert _attempt(strict_app, "198.51.100.99", f"{prefix}another").status_code == 429
+    # Valid keys and wrong roles are not failures: they never lock anybody out.
+    bank = api_county.tokens[KeyRole.bank]
+    for _ in range(4):
+        assert _attempt(strict_app, "203.0.113.5", bank).status_code == 403
+    assert _attempt(strict_app, "203.0.113.5", api_county.tokens[KeyRole.admin]).status_code == 303
+
+
+def test_what_is_typed_as_a_key_is_not_stored(strict_app: FastAPI, api_county: ApiCounty) -> None:
+    typed = "340321199001011236 张三"  # someone types personal data into the key field
+    assert contains_id_number(typed)
+    assert _attempt(strict_app, "192.0.2.77", typed).status_code == 401
+    with api_county.engine.connect() as conn:
+        rows = conn.execute(select(login_failures)).mappings().all()
+    assert rows and all(not contains_id_number(str(dict(r))) for r in rows)
+    assert {r["key_prefix"] for r in rows if r["client"] == "192.0.2.77"} == {None}
 
 
 # --------------------------------------------------------------------------- pages
@@ -203,8 +318,9 @@ def test_every_page_renders_in_chinese(
             assert text in response.text, (path, text)
 
 
-def test_the_pages_are_not_in_the_api_document(browser: TestClient) -> None:
-    paths = browser.get("/openapi.json").json()["paths"]
+def test_the_pages_are_not_in_the_api_document(browser: TestClient, api_county: ApiCounty) -> None:
+    admin = {"X-API-Key": api_county.tokens[KeyRole.admin]}
+    paths = browser.get("/openapi.json", headers=admin).json()["paths"]
     assert not [p for p in paths if p.startswith("/ui")]
     css = browser.get("/ui/static/credlink.css")
     assert css.status_code == 200 and "svg.network" in css.text
