@@ -31,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 
 from features.data import PlatformData
@@ -131,7 +132,7 @@ def _script(root: Path, name: str, uscc: str, token: str) -> Path:
             "id": "SQ-BENCH-1",
             "purpose": "pre_credit",
             "granted_at": "2026-01-01",
-            "expires_at": "2099-12-31",
+            "expires_at": (date.today() + timedelta(days=180)).isoformat(),
         },
     }
     path = root / f"{name}.lua"

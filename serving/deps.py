@@ -11,20 +11,31 @@ so every refusal after that is audited too (:mod:`serving.audit`).
 
 Authentication
     ``X-API-Key: <token>`` or ``Authorization: Bearer <token>`` (both declared as OpenAPI
-    security schemes). Sending both with different tokens is refused.
+    security schemes). Sending both with different tokens is refused. On ``/v1`` the key is
+    verified by :class:`serving.limits.LimitsMiddleware` before the body is read (and before the
+    per-key rate limit); :func:`current_key` then takes the key it verified
+    (:data:`VERIFIED_KEY`) instead of looking it up again.
+
+Authorization validity
+    :func:`check_authorization_dates` is the one rule for a bank's authorization dates, for the
+    headers of the GET routes and the bodies of the assessments alike: not expired, not granted
+    in the future, and not expiring more than ``CREDLINK_AUTHORIZATION_MAX_DAYS`` after today
+    (a bank cannot assert an authorization that runs to 9999-12-31).
 """
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated
 
 import anyio
 from fastapi import Depends, Header, Request, Security
 from fastapi import Path as PathParam
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security.utils import get_authorization_scheme_param
 from sqlalchemy import Engine
 
 from risk.exceptions import InvalidIdentifierError
@@ -44,6 +55,7 @@ from serving.state import LoadedSnapshot, ServiceState
 
 __all__ = [
     "AUTHORIZATION_ID_PATTERN",
+    "VERIFIED_KEY",
     "AudienceDep",
     "AuthorizationRef",
     "BankAuthorization",
@@ -57,12 +69,21 @@ __all__ = [
     "WarningEditorKey",
     "WarningReaderKey",
     "bank_authorization",
+    "check_authorization_dates",
     "current_key",
+    "docs_reader",
+    "metrics_reader",
     "require_roles",
+    "sent_token",
+    "verify_token",
 ]
 
 AUTHORIZATION_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$"
 """授权编号: ASCII letters, digits and ``. _ : / -``, 1–64 characters (headers are ASCII)."""
+
+VERIFIED_KEY = "verified_api_key"
+"""Where (in the request's state) :class:`serving.limits.LimitsMiddleware` leaves the key it
+verified from this request's headers."""
 
 _api_key_header = APIKeyHeader(
     name="X-API-Key",
@@ -121,6 +142,42 @@ MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 # --------------------------------------------------------------------------- keys and roles
 
 
+def sent_token(api_key: str | None, authorization: str | None) -> str | None:
+    """The API key a request sends, from its ``X-API-Key`` and ``Authorization`` headers.
+
+    ``Authorization`` counts only as ``Bearer <token>`` (as :class:`fastapi.security.HTTPBearer`
+    reads it); None when neither header carries a key.
+
+    Raises
+    ------
+    AuthenticationError
+        If both headers carry a key and the two differ.
+    """
+    bearer = None
+    if authorization:
+        scheme, credentials = get_authorization_scheme_param(authorization)
+        if scheme.lower() == "bearer" and credentials:
+            bearer = credentials
+    if api_key and bearer and api_key != bearer:
+        raise AuthenticationError("send one API key: X-API-Key and Authorization disagree")
+    return api_key or bearer
+
+
+async def verify_token(state: ServiceState, token: str | None) -> ApiKey:
+    """The active key of ``token``: from the worker's key cache, else from the store.
+
+    Raises
+    ------
+    AuthenticationError
+        No token, an unknown or a revoked one (401).
+    """
+    key = state.keys.get(token) if token else None
+    if key is None:
+        key = await anyio.to_thread.run_sync(authenticate, state.engine, token)
+        state.keys.put(str(token), key)
+    return key
+
+
 async def current_key(
     request: Request,
     api_key: Annotated[str | None, Security(_api_key_header)] = None,
@@ -134,14 +191,14 @@ async def current_key(
         No key, an unknown or revoked one, or two different ones (401).
     """
     state = await get_state(request)
-    token = bearer.credentials if bearer is not None else None
-    if api_key and token and api_key != token:
-        raise AuthenticationError("send one API key: X-API-Key and Authorization disagree")
-    sent = api_key or token
-    key = state.keys.get(sent) if sent else None
-    if key is None:
-        key = await anyio.to_thread.run_sync(authenticate, state.engine, sent)
-        state.keys.put(str(sent), key)
+    verified = request.scope.get("state", {}).get(VERIFIED_KEY)
+    if isinstance(verified, ApiKey):
+        key = verified  # the limits middleware checked these very headers a moment ago
+    else:
+        token = bearer.credentials if bearer is not None else None
+        if api_key and token and api_key != token:
+            raise AuthenticationError("send one API key: X-API-Key and Authorization disagree")
+        key = await verify_token(state, api_key or token)
     request.state.api_key = key
     if key.role == KeyRole.bank:
         open_audit(request, key)
@@ -184,6 +241,55 @@ EntityReaderKey = Annotated[
 """Reads entity risk and networks: every role."""
 
 
+async def docs_reader(request: Request, state: StateDep) -> None:
+    """Admit a reader of ``/docs``, ``/redoc`` and ``/openapi.json``.
+
+    Anyone when ``CREDLINK_PUBLIC_DOCS`` is true; otherwise any valid API key (every role uses
+    the API the document describes).
+
+    Raises
+    ------
+    AuthenticationError
+        Without a valid key (401).
+    """
+    if state.settings.public_docs:
+        return
+    headers = request.headers
+    await verify_token(state, sent_token(headers.get("x-api-key"), headers.get("authorization")))
+
+
+async def metrics_reader(request: Request, state: StateDep) -> None:
+    """Admit a reader of ``/metrics``.
+
+    Anyone when ``CREDLINK_METRICS_PUBLIC`` is true; otherwise ``Authorization: Bearer`` with
+    ``CREDLINK_METRICS_TOKEN`` (a Prometheus scraper) or an admin key.
+
+    Raises
+    ------
+    AuthenticationError
+        Without the token or a valid key (401).
+    PermissionDeniedError
+        For a key of another role (403).
+    """
+    settings = state.settings
+    if settings.metrics_public:
+        return
+    headers = request.headers
+    token = sent_token(headers.get("x-api-key"), headers.get("authorization"))
+    expected = settings.metrics_token
+    if (
+        token is not None
+        and expected is not None
+        and hmac.compare_digest(token.encode(), expected.get_secret_value().encode())
+    ):
+        return
+    key = await verify_token(state, token)
+    if key.role != KeyRole.admin:
+        raise PermissionDeniedError(
+            f"role must be admin (or send the metrics token) for /metrics; got {key.role.value}"
+        )
+
+
 async def audience(key: CurrentKey) -> Audience:
     """What the caller may see: persons' names and ids, warnings (:mod:`serving.crud`)."""
     return Audience(
@@ -208,9 +314,69 @@ class AuthorizationRef:
     expires: date
 
 
+def check_authorization_dates(
+    authorization_id: str,
+    expires: date,
+    granted: date | None,
+    *,
+    today: date,
+    max_days: int,
+    fields: tuple[str, str | None],
+) -> None:
+    """The one rule for a bank authorization's dates (headers and bodies alike).
+
+    Valid through ``expires`` from ``granted`` (when given): expired before today, granted
+    after today, or expiring more than ``max_days`` after today are refused — the bank asserts
+    the authorization, so how long it may claim one runs is policy's to cap.
+
+    Parameters
+    ----------
+    authorization_id
+        The 授权编号 (for the messages).
+    expires, granted
+        Its last valid day and the day it was granted (None where the caller cannot send it).
+    today
+        The service's today.
+    max_days
+        ``CREDLINK_AUTHORIZATION_MAX_DAYS``.
+    fields
+        The names of the expiry and grant fields as the caller sent them
+        (``X-Authorization-Expires``, ``authorization.expires_at``, …).
+
+    Raises
+    ------
+    AuthorizationReferenceError
+        403 ``authorization_expired``, ``authorization_not_yet_valid`` or
+        ``authorization_too_long``, naming the field (and the cap).
+    """
+    expires_field, granted_field = fields
+    if expires < today:
+        raise AuthorizationReferenceError(
+            "authorization_expired",
+            expires_field,
+            f"{expires_field} must be today ({today}) or later; authorization "
+            f"{authorization_id} expired on {expires}",
+        )
+    if granted is not None and granted > today:
+        raise AuthorizationReferenceError(
+            "authorization_not_yet_valid",
+            granted_field or "granted",
+            f"{granted_field} must be today ({today}) or earlier; got {granted}",
+        )
+    latest = today + timedelta(days=max_days)
+    if expires > latest:
+        raise AuthorizationReferenceError(
+            "authorization_too_long",
+            expires_field,
+            f"{expires_field} must be at most {max_days} days after today ({latest}), the "
+            f"longest an authorization may run (CREDLINK_AUTHORIZATION_MAX_DAYS); got {expires}",
+        )
+
+
 async def bank_authorization(
     request: Request,
     key: EntityReaderKey,
+    state: StateDep,
     authorization_id: Annotated[
         str | None,
         Header(
@@ -245,8 +411,9 @@ async def bank_authorization(
     Raises
     ------
     AuthorizationReferenceError
-        If a header is missing (``authorization_required``) or the authorization expired
-        before today (``authorization_expired``): 403.
+        If a header is missing (``authorization_required``), the authorization expired before
+        today (``authorization_expired``) or runs too long (``authorization_too_long``,
+        :func:`check_authorization_dates`): 403.
     """
     if key.role != KeyRole.bank:
         return None
@@ -265,14 +432,14 @@ async def bank_authorization(
             f"bank calls must send the enterprise's authorization; missing {', '.join(missing)}",
         )
     assert authorization_id is not None and purpose is not None and expires is not None
-    today = date.today()
-    if expires < today:
-        raise AuthorizationReferenceError(
-            "authorization_expired",
-            "X-Authorization-Expires",
-            f"X-Authorization-Expires must be today ({today}) or later; authorization "
-            f"{authorization_id} expired on {expires}",
-        )
+    check_authorization_dates(
+        authorization_id,
+        expires,
+        None,
+        today=date.today(),
+        max_days=state.settings.authorization_max_days,
+        fields=("X-Authorization-Expires", None),
+    )
     return AuthorizationRef(id=authorization_id, purpose=purpose, expires=expires)
 
 

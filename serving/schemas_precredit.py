@@ -89,7 +89,9 @@ class AuthorizationIn(BaseModel):
     """The enterprise's authorization (授权) a bank relies on.
 
     Every field is optional in the schema so that a missing one is refused with a 403
-    ``authorization_required`` naming it (and audited), like the GET routes' headers.
+    ``authorization_required`` naming it (and audited), like the GET routes' headers. The dates
+    are checked by the same rule as the headers' (:func:`serving.deps.check_authorization_dates`):
+    the service's today and its policy cap are not the schema's to know.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -103,8 +105,14 @@ class AuthorizationIn(BaseModel):
     purpose: Purpose | None = Field(
         default=None, description="pre_credit or credit_approval.", examples=["pre_credit"]
     )
-    granted_at: date | None = Field(default=None, description="Day it was granted.")
-    expires_at: date | None = Field(default=None, description="Last day it is valid.")
+    granted_at: date | None = Field(
+        default=None, description="Day it was granted (today or earlier)."
+    )
+    expires_at: date | None = Field(
+        default=None,
+        description="Last day it is valid: today or later, and at most "
+        "CREDLINK_AUTHORIZATION_MAX_DAYS (default 366) days after today.",
+    )
 
 
 class AssessmentRequest(BaseModel):

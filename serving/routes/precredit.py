@@ -41,7 +41,7 @@ from serving.audit import (
     insert_audit_rows,
     printable,
 )
-from serving.deps import StateDep, require_roles
+from serving.deps import StateDep, check_authorization_dates, require_roles
 from serving.errors import ERROR_RESPONSES, ErrorBody, error_status, request_id_of, responses
 from serving.exceptions import AuthorizationReferenceError, ServiceUnavailableError
 from serving.keys import ApiKey, KeyRole
@@ -102,14 +102,16 @@ ChampionsDep = Annotated[Champions, Depends(champions)]
 # --------------------------------------------------------------------------- checks
 
 
-def check_authorization(auth: AuthorizationIn | None, today: date) -> None:
-    """A bank's authorization in the body: present, for pre-credit, granted, not expired.
+def check_authorization(auth: AuthorizationIn | None, today: date, max_days: int) -> None:
+    """A bank's authorization in the body: present, for pre-credit, within its dates
+    (:func:`serving.deps.check_authorization_dates`, ``max_days`` the policy's cap).
 
     Raises
     ------
     AuthorizationReferenceError
         403 ``authorization_required``, ``authorization_expired``,
-        ``authorization_not_yet_valid`` or ``authorization_purpose``, naming the field.
+        ``authorization_not_yet_valid``, ``authorization_too_long`` or
+        ``authorization_purpose``, naming the field.
     """
     sent = {
         "authorization.id": auth.id if auth else None,
@@ -125,20 +127,15 @@ def check_authorization(auth: AuthorizationIn | None, today: date) -> None:
             "bank assessments must carry the enterprise's authorization; missing "
             + ", ".join(missing),
         )
-    assert auth is not None and auth.expires_at is not None and auth.granted_at is not None
-    if auth.expires_at < today:
-        raise AuthorizationReferenceError(
-            "authorization_expired",
-            "authorization.expires_at",
-            f"authorization.expires_at must be today ({today}) or later; authorization "
-            f"{auth.id} expired on {auth.expires_at}",
-        )
-    if auth.granted_at > today:
-        raise AuthorizationReferenceError(
-            "authorization_not_yet_valid",
-            "authorization.granted_at",
-            f"authorization.granted_at must be today ({today}) or earlier; got {auth.granted_at}",
-        )
+    assert auth is not None and auth.id is not None and auth.expires_at is not None
+    check_authorization_dates(
+        auth.id,
+        auth.expires_at,
+        auth.granted_at,
+        today=today,
+        max_days=max_days,
+        fields=("authorization.expires_at", "authorization.granted_at"),
+    )
     if auth.purpose not in ASSESSMENT_PURPOSES:
         allowed = ", ".join(p.value for p in ASSESSMENT_PURPOSES)
         raise AuthorizationReferenceError(
@@ -193,7 +190,7 @@ async def assess(
     """
     _record(audit_context_of(request.scope), body.uscc, body.authorization)
     if key.role == KeyRole.bank:
-        check_authorization(body.authorization, date.today())
+        check_authorization(body.authorization, date.today(), state.settings.authorization_max_days)
     bundle = await champions(state)
     uscc = checked_uscc(state, bundle, body.uscc)
     auth_id = body.authorization.id if body.authorization else None
@@ -218,7 +215,9 @@ def assess_batch(
     for index, item in enumerate(body.items):
         try:
             if key.role == KeyRole.bank:
-                check_authorization(item.authorization, today)
+                check_authorization(
+                    item.authorization, today, state.settings.authorization_max_days
+                )
             uscc = checked_uscc(state, bundle, item.uscc)
         except (AuthorizationReferenceError, InvalidIdentifierError, UnknownEntityError) as exc:
             results.append(_failed(index, item.uscc, exc, request))

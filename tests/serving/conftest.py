@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -40,10 +40,12 @@ from serving.keys import KeyRole, create_key
 from serving.settings import Settings
 
 SALT = b"credlink-api-tests-salt"
+AUTHORIZATION_EXPIRES = date.today() + timedelta(days=180)
+"""A valid authorization's expiry: within the policy's cap (CREDLINK_AUTHORIZATION_MAX_DAYS)."""
 VALID_AUTHORIZATION = {
     "X-Authorization-Id": "SQ-2026-000123",
     "X-Authorization-Purpose": "pre_credit",
-    "X-Authorization-Expires": "2099-12-31",
+    "X-Authorization-Expires": AUTHORIZATION_EXPIRES.isoformat(),
 }
 
 
@@ -176,12 +178,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(county: ApiCounty, log_path: Path, *, workers: int = 2) -> Iterator[str]:
+def running_server(
+    county: ApiCounty, log_path: Path, *, workers: int = 2, **overrides: Any
+) -> Iterator[str]:
     """Serve ``county`` with ``serving.cli_serve.serve`` in a subprocess; yield its base URL.
 
     uvicorn (uvloop + httptools, factory mode, ``workers`` processes sharing the SQLite store)
     on a free port of 127.0.0.1; the block starts once every worker has loaded the snapshot,
-    and the whole process group is stopped afterwards.
+    and the whole process group is stopped afterwards. ``overrides`` are further settings.
     """
     port = free_port()
     settings = Settings(
@@ -190,6 +194,7 @@ def running_server(county: ApiCounty, log_path: Path, *, workers: int = 2) -> It
         as_of=county.as_of,
         port=port,
         workers=workers,
+        **overrides,
     )
     env = {**os.environ, **settings_environment(settings)}
     code = "from serving.cli_serve import serve; from serving.settings import Settings; "

@@ -9,7 +9,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -22,7 +22,8 @@ from risk.warnings import list_warnings
 from serving.app import create_app
 from serving.audit import AuditContext, write_audit_row
 from serving.cli_keys import keys_app
-from serving.exceptions import AuthenticationError, UnknownKeyError
+from serving.deps import check_authorization_dates
+from serving.exceptions import AuthenticationError, AuthorizationReferenceError, UnknownKeyError
 from serving.keys import (
     KeyCache,
     KeyRole,
@@ -295,3 +296,105 @@ def test_keys_and_audit_rows_on_both_backends(engine: Engine) -> None:
     revoke_key(engine, key.id)
     with pytest.raises(AuthenticationError, match="revoked"):
         authenticate(engine, new.token)
+
+
+# --------------------------------------------------------------------------- authorization caps
+
+
+def _bank_get(client: TestClient, county: ApiCounty, expires: str) -> Any:
+    headers = {**county.headers(KeyRole.bank), "X-Authorization-Expires": expires}
+    return client.get(f"/v1/entities/{county.linked_uscc}/risk", headers=headers)
+
+
+def test_a_header_authorization_may_run_at_most_a_year(
+    client: TestClient, api_county: ApiCounty
+) -> None:
+    today = date.today()
+    cap = today + timedelta(days=366)  # CREDLINK_AUTHORIZATION_MAX_DAYS by default
+    assert _bank_get(client, api_county, cap.isoformat()).status_code == 200
+    before = api_county.audit_count()
+    for expires in (cap + timedelta(days=1), date(9999, 12, 31)):
+        response = _bank_get(client, api_county, expires.isoformat())
+        assert response.status_code == 403, expires
+        error = response.json()["error"]
+        assert error["code"] == "authorization_too_long" and error["check"] == "too_long"
+        assert error["field"] == "X-Authorization-Expires"
+        assert error["message"] == (
+            f"X-Authorization-Expires must be at most 366 days after today ({cap}), the longest "
+            f"an authorization may run (CREDLINK_AUTHORIZATION_MAX_DAYS); got {expires}"
+        )
+        assert "x-audit-id" in response.headers  # refused, and audited with what it sent
+    assert api_county.audit_count() == before + 2
+
+
+def _assess(client: TestClient, county: ApiCounty, **authorization: str) -> Any:
+    body = {
+        "uscc": county.linked_uscc,
+        "authorization": {
+            "id": "SQ-2026-000999",
+            "purpose": "pre_credit",
+            "granted_at": date.today().isoformat(),
+            "expires_at": (date.today() + timedelta(days=30)).isoformat(),
+            **authorization,
+        },
+    }
+    headers = {"X-API-Key": county.tokens[KeyRole.bank]}
+    return client.post("/v1/precredit/assessments", json=body, headers=headers)
+
+
+@pytest.mark.parametrize(
+    ("authorization", "code", "field"),
+    [
+        ({"expires_at": "9999-12-31"}, "authorization_too_long", "authorization.expires_at"),
+        (
+            {"expires_at": (date.today() + timedelta(days=367)).isoformat()},
+            "authorization_too_long",
+            "authorization.expires_at",
+        ),
+        (
+            {"granted_at": (date.today() + timedelta(days=1)).isoformat()},
+            "authorization_not_yet_valid",
+            "authorization.granted_at",
+        ),
+        (
+            {"expires_at": (date.today() - timedelta(days=1)).isoformat()},
+            "authorization_expired",
+            "authorization.expires_at",
+        ),
+    ],
+    ids=["9999-12-31", "a year and a day", "granted tomorrow", "expired yesterday"],
+)
+def test_a_body_authorization_is_held_to_the_same_rule(
+    client: TestClient,
+    api_county: ApiCounty,
+    authorization: dict[str, str],
+    code: str,
+    field: str,
+) -> None:
+    response = _assess(client, api_county, **authorization)
+    assert response.status_code == 403
+    error = response.json()["error"]
+    assert (error["code"], error["field"]) == (code, field)
+    assert error["message"].startswith(f"{field} must be")
+    # Within the rule the call goes on (to the models, which this county has not trained).
+    assert _assess(client, api_county).status_code == 503
+
+
+def test_the_one_date_rule_names_each_field_and_the_cap() -> None:
+    today = date(2026, 12, 5)
+
+    def check(expires: date, granted: date | None = None) -> None:
+        fields = ("authorization.expires_at", "authorization.granted_at")
+        check_authorization_dates("A-1", expires, granted, today=today, max_days=30, fields=fields)
+
+    check(today, today)
+    check(today + timedelta(days=30))
+    cases = [
+        (today - timedelta(days=1), None, "authorization_expired", "expired on 2026-12-04"),
+        (today, today + timedelta(days=1), "authorization_not_yet_valid", "got 2026-12-06"),
+        (today + timedelta(days=31), None, "authorization_too_long", "at most 30 days"),
+    ]
+    for expires, granted, code, text in cases:
+        with pytest.raises(AuthorizationReferenceError, match=text) as raised:
+            check(expires, granted)
+        assert raised.value.code == code

@@ -15,7 +15,13 @@ from risk.propagation import explain
 from risk.store import audit_log
 from serving.cli_graph import run_graph
 from serving.keys import KeyRole
-from tests.serving.conftest import VALID_AUTHORIZATION, ApiCounty, body_digest, dumps
+from tests.serving.conftest import (
+    AUTHORIZATION_EXPIRES,
+    VALID_AUTHORIZATION,
+    ApiCounty,
+    body_digest,
+    dumps,
+)
 
 NOT_BANKS = [KeyRole.credit_office, KeyRole.analyst, KeyRole.admin]
 
@@ -312,7 +318,7 @@ def test_every_bank_call_is_audited_before_its_answer(
         if "X-Authorization-Id" in headers and "/v1/entities/" in url:
             assert row["authorization_id"] == "SQ-2026-000123"
             assert row["purpose"] == "pre_credit"
-            assert row["authorization_expires"] == date(2099, 12, 31)
+            assert row["authorization_expires"] == AUTHORIZATION_EXPIRES
         else:
             assert row["authorization_id"] is None
     assert [r["route"] for r in rows[:3]] == [

@@ -32,7 +32,7 @@ AUTH = {
     "id": "SQ-2026-000777",
     "purpose": "pre_credit",
     "granted_at": "2026-01-01",
-    "expires_at": "2099-12-31",
+    "expires_at": (date.today() + timedelta(days=180)).isoformat(),
 }
 ASSESS = "/v1/precredit/assessments"
 BATCH = "/v1/precredit/assessments:batch"
