@@ -13,7 +13,10 @@ Routes
 =======  ======================================  ===========================================
 method   path                                    roles
 =======  ======================================  ===========================================
-GET      /healthz, /readyz, /metrics             no key
+GET      /healthz, /readyz                       no key
+GET      /metrics                                admin key or the metrics token
+                                                 (``CREDLINK_METRICS_PUBLIC``: no key)
+GET      /docs, /redoc, /openapi.json            any key (``CREDLINK_PUBLIC_DOCS``: no key)
 GET      /v1/warnings                            credit_office, analyst, admin
 GET      /v1/warnings/export?regulator=…         credit_office, admin
 GET      /v1/warnings/{warning_id}               credit_office, analyst, admin
@@ -28,6 +31,10 @@ POST     /v1/admin/models/reload             admin
 GET      /ui/…                                   web pages: login with a credit_office or admin
                                                  key (:mod:`serving.routes.ui`)
 =======  ======================================  ===========================================
+
+Middleware, from the outside in: ``RequestContextMiddleware`` (request id, metrics) →
+``AuditMiddleware`` (bank calls) → :class:`serving.limits.LimitsMiddleware` (body size, the key
+before the body, per-key rates, body deadline) → ``UnhandledErrorMiddleware`` → the routes.
 """
 
 from __future__ import annotations
@@ -38,11 +45,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import anyio
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from risk.store import migrate, open_engine
+from serving.deps import docs_reader
 from serving.errors import UnhandledErrorMiddleware, install_error_handlers
+from serving.limits import LimitsMiddleware
 from serving.metrics import Metrics
 from serving.middleware import AuditMiddleware, RequestContextMiddleware
 from serving.precredit import follow_reloads, start_champions
@@ -63,6 +74,11 @@ platform.
 
 **Authentication**: send an API key as `X-API-Key: <token>` or `Authorization: Bearer <token>`
 (`credlink keys create`). Roles: bank, credit_office, analyst, admin (admin may do everything).
+On `/v1` the key is checked before the body is read.
+
+**Limits**: bodies over `CREDLINK_MAX_BODY_BYTES` → 413 (before they are read); more than
+`CREDLINK_RATE_LIMIT_PER_SECOND` requests a second per key and worker → 429 with `Retry-After`;
+headers or a body that arrive too slowly → 408.
 
 **Banks** see persons masked (names `周**`, ids replaced by per-response aliases) and no
 warnings; on entity routes they must send the enterprise's authorization:
@@ -96,6 +112,27 @@ def _start(settings: Settings, metrics: Metrics) -> ServiceState:
         state.snapshot.seconds,
     )
     return state
+
+
+def _add_docs(app: FastAPI) -> None:
+    """``/openapi.json``, ``/docs`` and ``/redoc``, each behind :func:`serving.deps.docs_reader`.
+
+    The document describes every route, role and parameter: it is for the API's users (any
+    key), not for whoever scans the address, unless the operator says so.
+    """
+    reader = [Depends(docs_reader)]
+
+    @app.get("/openapi.json", include_in_schema=False, dependencies=reader)
+    async def openapi() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get("/docs", include_in_schema=False, dependencies=reader)
+    async def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="credlink – Swagger UI")
+
+    @app.get("/redoc", include_in_schema=False, dependencies=reader)
+    async def redoc() -> HTMLResponse:
+        return get_redoc_html(openapi_url="/openapi.json", title="credlink – ReDoc")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -136,6 +173,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description=_DESCRIPTION,
         lifespan=lifespan,
+        # Served by _add_docs below, behind a key unless CREDLINK_PUBLIC_DOCS.
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
         openapi_tags=[
             {"name": "operations", "description": "Liveness, readiness, metrics."},
             {"name": "warnings", "description": "Repeat-violator warnings (credit office)."},
@@ -149,8 +190,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     # Added innermost first (see serving.middleware for the stack and why this order).
     app.add_middleware(UnhandledErrorMiddleware)
+    app.add_middleware(LimitsMiddleware, settings=settings)
     app.add_middleware(AuditMiddleware, metrics=metrics)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    _add_docs(app)
     app.include_router(health.router)
     app.include_router(warnings.router)
     app.include_router(entities.router)

@@ -11,6 +11,10 @@ its settings from the environment: :func:`serve` first writes the settings it wa
 (command-line overrides included) into ``CREDLINK_*`` variables, pins the snapshot date (so
 that workers started around midnight serve the same day) and migrates the store once, before
 any worker starts.
+
+Connection limits (:func:`uvicorn_config`): the request-header deadline and size of
+:class:`serving.limits.GuardedHttpToolsProtocol` (slow clients get 408), uvicorn's keep-alive
+timeout and its concurrency limit (503 beyond ``CREDLINK_MAX_CONNECTIONS``).
 """
 
 from __future__ import annotations
@@ -21,13 +25,15 @@ from typing import Annotated, Any
 
 import typer
 import uvicorn
+from pydantic import SecretStr
 
 from risk.store import migrate, open_engine
 from serving.clicommon import DatabaseOpt, WorkDirOpt, err
+from serving.limits import http_protocol
 from serving.settings import Settings
 from serving.workers import run_workers
 
-__all__ = ["APP_FACTORY", "serve", "serve_command", "settings_environment"]
+__all__ = ["APP_FACTORY", "serve", "serve_command", "settings_environment", "uvicorn_config"]
 
 APP_FACTORY = "serving.app:create_app"
 """The import string uvicorn calls (factory mode)."""
@@ -35,14 +41,41 @@ APP_FACTORY = "serving.app:create_app"
 
 def settings_environment(settings: Settings) -> dict[str, str]:
     """The ``CREDLINK_*`` variables that rebuild ``settings`` in a worker (snapshot date pinned)."""
-    values: dict[str, Any] = settings.model_dump()
+    values: dict[str, Any] = dict(settings)
     values["as_of"] = settings.snapshot_date
-    if settings.id_salt is not None:
-        values["id_salt"] = settings.id_salt.get_secret_value()
+    for name, value in values.items():
+        if isinstance(value, SecretStr):  # the salt, the metrics token: their values, not ***
+            values[name] = value.get_secret_value()
     return {
         f"CREDLINK_{name.upper()}": value.isoformat() if isinstance(value, date) else str(value)
         for name, value in values.items()
         if value is not None
+    }
+
+
+def uvicorn_config(settings: Settings, app: str = APP_FACTORY) -> dict[str, Any]:
+    """Keyword arguments of :class:`uvicorn.Config` for ``settings`` (module docstring).
+
+    Parameters
+    ----------
+    settings
+        Address, access log and the connection limits.
+    app
+        The import string of the application (a factory unless a test passes a plain app).
+    """
+    return {
+        "app": app,
+        "factory": app == APP_FACTORY,
+        "host": settings.host,
+        "port": settings.port,
+        "loop": "uvloop",
+        "http": http_protocol(settings),
+        "proxy_headers": False,
+        "server_header": False,
+        "log_level": "info",
+        "access_log": settings.access_log,
+        "timeout_keep_alive": settings.keep_alive_seconds,
+        "limit_concurrency": settings.max_connections,
     }
 
 
@@ -60,18 +93,7 @@ def serve(settings: Settings) -> None:
     finally:
         engine.dispose()
     os.environ.update(settings_environment(settings))
-    config: dict[str, Any] = {
-        "app": APP_FACTORY,
-        "factory": True,
-        "host": settings.host,
-        "port": settings.port,
-        "loop": "uvloop",
-        "http": "httptools",
-        "proxy_headers": False,
-        "server_header": False,
-        "log_level": "info",
-        "access_log": settings.access_log,
-    }
+    config = uvicorn_config(settings)
     if settings.workers == 1:
         uvicorn.run(**config)
         return

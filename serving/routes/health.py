@@ -1,11 +1,12 @@
-"""Operations: liveness, readiness and Prometheus metrics (no API key: bind them internally)."""
+"""Operations: liveness and readiness (no API key) and Prometheus metrics (an admin key or the
+metrics token, unless ``CREDLINK_METRICS_PUBLIC``: :func:`serving.deps.metrics_reader`)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Depends, Response
 
 from serving import crud
-from serving.deps import MetricsDep, StateDep
+from serving.deps import MetricsDep, StateDep, metrics_reader
 from serving.errors import responses
 from serving.metrics import CONTENT_TYPE_LATEST
 from serving.schemas import Health, Readiness
@@ -44,8 +45,16 @@ async def readyz(state: StateDep) -> Readiness:
     "/metrics",
     summary="Prometheus metrics",
     response_class=Response,
-    responses={200: {"content": {"text/plain": {"example": _METRICS_EXAMPLE}}}},
+    responses={
+        200: {"content": {"text/plain": {"example": _METRICS_EXAMPLE}}},
+        **responses(401, 403),
+    },
+    dependencies=[Depends(metrics_reader)],
 )
 def metrics(collected: MetricsDep) -> Response:
-    """Requests and latency by route template and status, audit writes, warnings by status."""
+    """Requests and latency by route template and status, audit writes, warnings by status.
+
+    An admin key, or ``Authorization: Bearer <CREDLINK_METRICS_TOKEN>``; no key at all when
+    ``CREDLINK_METRICS_PUBLIC`` is true.
+    """
     return Response(collected.render(), media_type=CONTENT_TYPE_LATEST)

@@ -24,6 +24,7 @@ from risk.store import audit_log
 from risk.warnings import list_warnings
 from serving.cli_serve import APP_FACTORY, serve, serve_command, settings_environment
 from serving.keys import KeyRole
+from serving.limits import GuardedHttpToolsProtocol
 from serving.settings import Settings
 from tests.serving.conftest import ApiCounty, body_digest
 
@@ -86,14 +87,15 @@ def test_metrics_count_requests_by_route_template_and_status(
 ) -> None:
     office = api_county.headers(KeyRole.credit_office)
     route = "/v1/entities/{uscc}/risk"
-    before = client.get("/metrics").text
+    admin = api_county.headers(KeyRole.admin)
+    before = client.get("/metrics", headers=admin).text
     client.get(f"/v1/entities/{api_county.linked_uscc}/risk", headers=office)
     client.get("/v1/entities/91110000600037341L/risk", headers=office)
     client.get(
         f"/v1/entities/{api_county.linked_uscc}/risk", headers=api_county.headers(KeyRole.bank)
     )
     client.get("/no/such/route")
-    response = client.get("/metrics")
+    response = client.get("/metrics", headers=admin)
     assert response.headers["content-type"].startswith("text/plain")
     after = response.text
 
@@ -176,7 +178,7 @@ def test_no_audit_row_no_data(
     assert api_county.audit_count() == before
     # Other roles are not audited, so they are not affected.
     assert client.get(url, headers=api_county.headers(KeyRole.analyst)).status_code == 200
-    metrics = client.get("/metrics").text
+    metrics = client.get("/metrics", headers=api_county.headers(KeyRole.admin)).text
     assert _metric(metrics, "credlink_audit_writes_total", outcome="failed") >= 1
     assert (
         _metric(
@@ -197,9 +199,9 @@ def _resolve(document: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]
 
 
 def test_openapi_has_an_example_and_the_error_shape_for_every_endpoint(
-    client: TestClient,
+    client: TestClient, api_county: ApiCounty
 ) -> None:
-    document = client.get("/openapi.json").json()
+    document = client.get("/openapi.json", headers=api_county.headers(KeyRole.analyst)).json()
     assert {"ApiKey", "Bearer"} <= set(document["components"]["securitySchemes"])
     operations = [
         (path, method, op)
@@ -274,7 +276,8 @@ def test_serve_migrates_pins_the_date_and_runs_uvicorn_in_factory_mode(
     serve(settings)
     assert captured_run["app"] == APP_FACTORY == "serving.app:create_app"
     assert captured_run["factory"] is True
-    assert (captured_run["loop"], captured_run["http"]) == ("uvloop", "httptools")
+    assert captured_run["loop"] == "uvloop"
+    assert captured_run["http"].func is GuardedHttpToolsProtocol  # httptools, header limits
     assert (captured_run["host"], captured_run["port"], captured_run["workers"]) == (
         "0.0.0.0",
         8123,

@@ -12,6 +12,7 @@ import hashlib
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import date, timedelta
 
 import httpx
 import pytest
@@ -39,7 +40,7 @@ _ASSESSMENT = {
         "id": "SQ-LOAD-1",
         "purpose": "pre_credit",
         "granted_at": "2026-01-01",
-        "expires_at": "2099-12-31",
+        "expires_at": (date.today() + timedelta(days=180)).isoformat(),
     }
 }
 
@@ -111,6 +112,7 @@ def test_concurrent_bank_calls_are_each_audited_once(server: str, api_county: Ap
 def test_server_metrics_and_readiness(server: str, api_county: ApiCounty) -> None:
     ready = httpx.get(f"{server}/readyz", timeout=5).json()
     assert ready["graph"]["as_of"] == api_county.as_of.isoformat()
-    metrics = httpx.get(f"{server}/metrics", timeout=5).text
+    admin = api_county.headers(KeyRole.admin)
+    metrics = httpx.get(f"{server}/metrics", headers=admin, timeout=5).text
     assert "credlink_http_requests_total" in metrics
     assert "server" not in {k.lower() for k in httpx.get(f"{server}/healthz").headers}

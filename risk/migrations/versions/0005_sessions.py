@@ -46,9 +46,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("login_failures", schema=None) as batch_op:
         batch_op.create_index("ix_login_failures_client_at", ["client", "at"], unique=False)
-        batch_op.create_index(
-            "ix_login_failures_key_prefix_at", ["key_prefix", "at"], unique=False
-        )
+        batch_op.create_index("ix_login_failures_key_prefix_at", ["key_prefix", "at"], unique=False)
 
 
 def downgrade() -> None:
