@@ -32,12 +32,24 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @contextmanager
-def supervisor(port: int, workers: int, **env: str) -> Iterator[subprocess.Popen[bytes]]:
+def supervisor(
+    port: int, workers: int, *, serve_config: bool = False, **env: str
+) -> Iterator[subprocess.Popen[bytes]]:
+    """``run_workers`` on the stand-in app; with ``serve_config`` the configuration is the one
+    ``credlink serve`` builds (the guarded protocol, keep-alive and concurrency limits) from
+    the ``CREDLINK_*`` variables in ``env``."""
     config = {"app": "tests.serving.workers_app:app", "host": "127.0.0.1", "port": port}
     code = (
         "from serving.workers import run_workers; "
         f"raise SystemExit(run_workers({config!r}, {workers}, grace=5))"
     )
+    if serve_config:
+        code = (
+            "from serving.cli_serve import uvicorn_config; from serving.settings import Settings; "
+            "from serving.workers import run_workers; "
+            f"config = uvicorn_config(Settings(port={port}), app={config['app']!r}); "
+            f"raise SystemExit(run_workers(config, {workers}, grace=5))"
+        )
     process = subprocess.Popen(
         [sys.executable, "-c", code],
         cwd=ROOT,
@@ -142,3 +154,44 @@ def test_reuse_port_sockets_share_an_address() -> None:
     assert second.getsockname()[1] == port
     first.close()
     second.close()
+
+
+def test_the_workers_cut_off_clients_that_dribble_their_headers() -> None:
+    port = free_port()
+    limits = {"CREDLINK_HEADER_TIMEOUT_SECONDS": "1", "CREDLINK_KEEP_ALIVE_SECONDS": "1"}
+    with supervisor(port, 2, serve_config=True, **limits) as process:
+        workers = _wait_for(port, 2)
+
+        def dribble(_: int) -> tuple[bytes, float]:
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+                started = time.monotonic()
+                reply = b""
+                for byte in b"GET / HTTP/1.1\r\nHost: t\r\nX-Slow: " + b"s" * 100:
+                    try:
+                        conn.sendall(bytes([byte]))
+                    except (BrokenPipeError, ConnectionResetError):
+                        break
+                    time.sleep(0.2)
+                    conn.setblocking(False)
+                    try:
+                        reply = conn.recv(4096)
+                    except BlockingIOError:
+                        continue
+                    finally:
+                        conn.setblocking(True)
+                    break
+                conn.settimeout(5)
+                while chunk := conn.recv(4096):
+                    reply += chunk
+                return reply, time.monotonic() - started
+
+        # Eight slow clients at once: the kernel spreads them over both workers.
+        with ThreadPoolExecutor(8) as pool:
+            replies = list(pool.map(dribble, range(8)))
+        for reply, seconds in replies:
+            assert reply.startswith(b"HTTP/1.1 408 "), reply[:100]
+            assert b"connection: close" in reply.lower()
+            assert 0.9 <= seconds < 3
+        # The workers answer others as before.
+        assert _pids(port, 8) <= workers
+        assert process.poll() is None
