@@ -35,9 +35,12 @@ Rate limits are per worker
     Each worker keeps its own buckets (nothing to share, no store round trip per request): a
     key may make ``rate_limit_per_second`` requests a second **on each worker**, so the
     service-wide limit is that times ``CREDLINK_WORKERS`` (the kernel spreads a client's
-    connections over the workers). The defaults are above what one key can get out of a worker
-    (``bench/api.py``: 32 connections); they stop a runaway client from starving the others,
-    and an operator who wants a contractual limit sets it lower.
+    connections over the workers). The defaults (5,000 a second, bursts of 10,000) lie above
+    what one worker can serve — about 3,100 of the cheapest keyed requests per CPU second on
+    the 2-core test machine — so ``bench/api.py`` at 32 connections and the load test never
+    meet them, and a lone client is never limited; where keys compete for the service, the
+    operator sets the rate any one key may use (the same for every key, e.g. 50 a second,
+    bursts of 100).
 """
 
 from __future__ import annotations

@@ -31,9 +31,10 @@ variable                            meaning (default)
                                     ``/v1/outcomes`` post ≈ 3.2 MB, 3.9 MB indented)
 ``CREDLINK_RATE_LIMIT_PER_SECOND``  requests a second one API key may make to ``/v1`` **per
                                     worker** (the service-wide limit is this × workers);
-                                    more → 429 with ``Retry-After`` (``2000``; ``0``: none)
+                                    more → 429 with ``Retry-After`` (``5000``, above what a
+                                    worker serves: set the contract's rate; ``0``: none)
 ``CREDLINK_RATE_LIMIT_BURST``       requests a key may make at once before the rate applies
-                                    (``4000``)
+                                    (``10000``)
 ``CREDLINK_HEADER_TIMEOUT_SECONDS`` a request's line and headers must arrive within this
                                     time of its first byte (or of the connection opening),
                                     else 408 and the connection is closed (``10``)
@@ -94,8 +95,8 @@ class Settings(BaseSettings):
     key_cache_seconds: float = Field(default=5.0, ge=0, le=3600)
     # Limits on hostile callers (serving.limits, serving.sessions): module docstring.
     max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024, le=1024**3)
-    rate_limit_per_second: float = Field(default=2000.0, ge=0, le=1_000_000)
-    rate_limit_burst: int = Field(default=4000, ge=1, le=1_000_000)
+    rate_limit_per_second: float = Field(default=5000.0, ge=0, le=1_000_000)
+    rate_limit_burst: int = Field(default=10_000, ge=1, le=1_000_000)
     header_timeout_seconds: float = Field(default=10.0, gt=0, le=3600)
     body_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
     keep_alive_seconds: int = Field(default=5, ge=1, le=3600)
