@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import pickle
 import re
 import select
 import socket
@@ -23,12 +24,13 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 from starlette.types import Message, Receive, Scope, Send
 
 from serving.app import create_app
+from serving.cli_serve import settings_environment, uvicorn_config
 from serving.keys import KeyRole, create_key
-from serving.limits import LimitsMiddleware, RateLimiter
+from serving.limits import ConnectionLimits, GuardedHttpToolsProtocol, LimitsMiddleware, RateLimiter
 from serving.settings import Settings
 from tests.serving.conftest import VALID_AUTHORIZATION, ApiCounty, running_server
 
@@ -365,6 +367,66 @@ def test_the_docs_need_a_key(
         assert client.get(path, headers=headers).status_code == 200
     document = client.get("/openapi.json", headers=api_county.headers(KeyRole.admin)).json()
     assert not {"/openapi.json", "/docs", "/redoc"} & set(document["paths"])
+
+
+# --------------------------------------------------------------------------- configuration
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("CREDLINK_MAX_BODY_BYTES", "0"),
+        ("CREDLINK_RATE_LIMIT_PER_SECOND", "-1"),
+        ("CREDLINK_RATE_LIMIT_BURST", "0"),
+        ("CREDLINK_HEADER_TIMEOUT_SECONDS", "0"),
+        ("CREDLINK_BODY_TIMEOUT_SECONDS", "-5"),
+        ("CREDLINK_KEEP_ALIVE_SECONDS", "0"),
+        ("CREDLINK_MAX_HEADER_BYTES", "100"),
+        ("CREDLINK_MAX_CONNECTIONS", "0"),
+        ("CREDLINK_LOGIN_MAX_FAILURES", "0"),
+        ("CREDLINK_LOGIN_WINDOW_SECONDS", "0"),
+        ("CREDLINK_AUTHORIZATION_MAX_DAYS", "0"),
+        ("CREDLINK_METRICS_TOKEN", "too-short"),
+        ("CREDLINK_PUBLIC_DOCS", "maybe"),
+    ],
+)
+def test_bad_limit_settings_are_refused(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValidationError, match=name.removeprefix("CREDLINK_").lower()):
+        Settings()
+
+
+def test_the_limits_reach_every_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = Settings(
+        header_timeout_seconds=3,
+        max_header_bytes=4096,
+        keep_alive_seconds=2,
+        max_connections=50,
+        metrics_token=SecretStr("t" * 32),
+    )
+    config = uvicorn_config(settings)
+    assert config["timeout_keep_alive"] == 2 and config["limit_concurrency"] == 50
+    protocol = config["http"]
+    assert protocol.func is GuardedHttpToolsProtocol
+    assert protocol.keywords["limits"] == ConnectionLimits(header_timeout=3, max_header_bytes=4096)
+    pickle.loads(pickle.dumps(protocol))  # spawned workers receive it pickled
+    # The workers rebuild the settings from the environment: the token's value, not "****".
+    environment = settings_environment(settings)
+    assert environment["CREDLINK_METRICS_TOKEN"] == "t" * 32
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    assert Settings() == settings.model_copy(update={"as_of": settings.snapshot_date})
+
+
+@pytest.mark.parametrize(
+    ("timeout", "size", "message"),
+    [(0.0, 10, "header_timeout must be more than 0"), (1.0, 0, "max_header_bytes must be")],
+)
+def test_bad_connection_limits_are_refused(timeout: float, size: int, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        ConnectionLimits(header_timeout=timeout, max_header_bytes=size)
 
 
 # --------------------------------------------------------------------------- a real server
