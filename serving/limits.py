@@ -82,7 +82,6 @@ logger = logging.getLogger("credlink.serving")
 API_PREFIX = "/v1"
 """Routes under this prefix need a key, verified before their body is read."""
 
-_DISCONNECT: Message = {"type": "http.disconnect"}
 _CLOSE = {"Connection": "close"}
 _INTERNAL_MESSAGE = "an internal error occurred; quote the request id when reporting it"
 
@@ -255,12 +254,12 @@ class LimitsMiddleware:
             refused = True
             if not started:
                 await response(scope, receive, send)
-            return _DISCONNECT  # what the application reads next: it stops reading
+            return {"type": "http.disconnect"}  # what the application reads: it stops reading
 
         async def limited_receive() -> Message:
             nonlocal received, body_done
             if refused:
-                return _DISCONNECT
+                return {"type": "http.disconnect"}
             if body_done:  # e.g. a response listening for the client to go away
                 return await receive()
             message: Message | None = None
