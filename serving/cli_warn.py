@@ -12,7 +12,6 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated
 
-import pandas as pd
 import typer
 from rich.console import Group, RenderableType
 from rich.table import Table
@@ -22,6 +21,7 @@ from risk.contract import Domain, regulator_for, zh_label
 from risk.exceptions import IllegalTransitionError, UnknownWarningError
 from risk.grades import GRADE_LABELS, Grade, grade_enterprises, grade_summary, watchlist
 from risk.rules import LEVEL_LABELS, RULE_LABELS, Level, Rule
+from risk.spreadsheets import write_spreadsheet
 from risk.store import migrate, open_engine
 from risk.warnings import (
     STATUS_LABELS,
@@ -268,7 +268,10 @@ def warn_export(
     database_url: DatabaseOpt = None,
     work_dir: WorkDirOpt = None,
 ) -> None:
-    """Write one regulator's 通报 list with Chinese headers (CSV for Excel, or XLSX)."""
+    """Write one regulator's 通报 list with Chinese headers (CSV for Excel, or XLSX).
+
+    Spreadsheet-safe (:mod:`risk.spreadsheets`): no cell is ever evaluated as a formula.
+    """
     suffix = out_file.suffix.lower()
     if suffix not in (".csv", ".xlsx"):
         raise typer.BadParameter(f"out must end in .csv or .xlsx; got {str(out_file)!r}")
@@ -277,22 +280,8 @@ def warn_export(
         frame = notice_frame(engine, regulator, status=status or None)
     except ValueError as exc:
         raise _bad(exc) from None
-    _write_notice(frame, out_file)
+    write_spreadsheet(frame, out_file, sheet_name="预警通报")
     out.print(f"wrote {len(frame):,} warnings for {regulator} to {out_file}")
-
-
-def _write_notice(frame: pd.DataFrame, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix.lower() == ".csv":
-        # UTF-8 with a byte-order mark: Excel on Chinese Windows opens it without mojibake.
-        frame.to_csv(path, index=False, encoding="utf-8-sig")
-        return
-    with pd.ExcelWriter(path, engine="openpyxl") as writer:
-        frame.to_excel(writer, index=False, sheet_name="预警通报")
-        sheet = writer.sheets["预警通报"]
-        for column, header in zip(sheet.columns, frame.columns, strict=True):
-            widest = max([len(str(header)), *(len(str(v)) for v in frame[header])])
-            sheet.column_dimensions[column[0].column_letter].width = min(2 + 1.6 * widest, 80)
 
 
 @warn_app.command("transition")

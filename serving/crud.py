@@ -37,6 +37,7 @@ from risk.grades import assign_grades
 from risk.graph import GraphSnapshot
 from risk.propagation import explain, record_signal
 from risk.rules import LEVEL_RANK, Level, Rule
+from risk.spreadsheets import csv_bytes
 from risk.warnings import (
     OPEN_STATUSES,
     WarningRecord,
@@ -229,9 +230,13 @@ def move_warning(
 
 
 def notice_csv(engine: Engine, regulator: str, status: Iterable[WarningStatus] | None) -> bytes:
-    """The 通报 list of one regulator as CSV (UTF-8 with BOM, so that Excel reads it)."""
+    """The 通报 list of one regulator as a spreadsheet-safe CSV.
+
+    :func:`risk.spreadsheets.csv_bytes`: UTF-8 with BOM so that Excel reads it, and no cell
+    is ever evaluated as a formula.
+    """
     frame = notice_frame(engine, regulator, status=list(status) if status else None)
-    return frame.to_csv(index=False).encode("utf-8-sig")
+    return csv_bytes(frame)
 
 
 # --------------------------------------------------------------------------- entities
