@@ -55,16 +55,6 @@ RECORD_ID = resident_id("34112119840505567")  # inside 决定书文号
 AUTHORITY_ID = resident_id("34112119850606678")  # inside 处罚机关
 SUBJECT_ID = resident_id("34112119860707789")  # a record's subject_name
 NOTE_ID = resident_id("34112119870808890")  # a lifecycle note and actor
-PLANTED = (
-    PERSON_ID,
-    NAME_ID,
-    NAME_WITH_ID,
-    ENTERPRISE_ID,
-    RECORD_ID,
-    AUTHORITY_ID,
-    SUBJECT_ID,
-    NOTE_ID,
-)
 PSEUDONYM = re.compile(r"^person-[0-9a-f]{16}$")
 CALLERS: tuple[KeyRole | None, ...] = (
     KeyRole.bank,

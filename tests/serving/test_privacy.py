@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
-from pathlib import Path
+from datetime import UTC, datetime
 
 import httpx
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import Engine, insert
 
 from risk.identifiers import contains_id_number
-from risk.store import contract_table, migrate, open_engine
+from risk.store import contract_table, warnings_table
 from tests.serving.privacy import (
     ResponseLog,
     scan_log_records,
@@ -55,9 +55,7 @@ def test_response_log_finds_numbers_in_headers_bodies_and_escaped_json() -> None
     assert scan_response(client.get("/clean")) == []
 
 
-def test_scan_store_reads_every_column_of_every_table(tmp_path: Path) -> None:
-    engine = open_engine(f"sqlite:///{tmp_path / 'store.db'}")
-    migrate(engine)
+def test_scan_store_reads_every_column_of_every_table(engine: Engine) -> None:
     with engine.begin() as conn:
         conn.execute(
             insert(contract_table("persons")),
@@ -71,14 +69,31 @@ def test_scan_store_reads_every_column_of_every_table(tmp_path: Path) -> None:
                 },
             ],
         )
+        now = datetime(2026, 6, 30, tzinfo=UTC)
+        conn.execute(
+            insert(warnings_table).values(
+                uscc="91110000600037341L",
+                rule="suspected_shell",
+                level="red",
+                domains="court",
+                regulators="法院",
+                evidence={"paths": [{"sentence": f"法定代表人 {NUMBER}"}]},  # a JSON column
+                fingerprint="0" * 64,
+                status="new",
+                as_of=now.date(),
+                created_at=now,
+                updated_at=now,
+            )
+        )
     leaks = scan_store(engine)
     assert sorted(leak.where for leak in leaks) == [
         "persons.name [P2]",
         f"persons.person_id [{MASKED}]",  # the row's key is masked in the report too
+        "warnings.evidence [1]",
     ]
     assert not any(contains_id_number(str(leak)) for leak in leaks)
-    assert scan_store(engine, skip=["persons.person_id", "persons.name"]) == []
-    assert scan_store(engine, skip=["persons"]) == []
+    skip = ["persons.person_id", "persons.name", "warnings"]
+    assert scan_store(engine, skip=skip) == []
 
 
 def test_scan_texts_and_log_records(caplog: pytest.LogCaptureFixture) -> None:
