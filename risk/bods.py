@@ -36,7 +36,9 @@ Privacy
     in full by default; ``mask_persons=True`` masks names with
     :func:`risk.identifiers.mask_name` and drops the person_id identifier (for bank-facing
     use). Person ``recordId`` values are opaque (a UUID derived from person_id), and a
-    person_id that looks like a resident ID number is never exported.
+    person_id that looks like or holds a resident ID number is never exported. A store
+    ingested before ingest refused ID numbers may hold them in names: they are masked
+    (:func:`risk.identifiers.mask_id_numbers`), the rest of the name kept.
 
 Determinism
     ``statementId`` is a UUID5 of the statement's content (everything but the id and the
@@ -70,7 +72,7 @@ from risk.contract import (
 )
 from risk.exceptions import BodsValidationError
 from risk.frames import require_frame
-from risk.identifiers import mask_name, normalize_uscc
+from risk.identifiers import contains_id_number, mask_id_numbers, mask_name, normalize_uscc
 from risk.ownership import UNKNOWN_HOLDER, roles_present_on
 from risk.store import coerce_frame
 
@@ -345,7 +347,7 @@ def export_bods(
             details["entityType"]["details"] = zh_label(EnterpriseKind(kind))
         name = _text(row.get("name"))
         if name:
-            details["name"] = name
+            details["name"] = mask_id_numbers(name)
         details["jurisdiction"] = dict(_JURISDICTION)
         details["identifiers"] = [
             {"id": uscc, "scheme": USCC_SCHEME, "schemeName": USCC_SCHEME_NAME}
@@ -359,8 +361,9 @@ def export_bods(
             _statement("entity", record_id, record_id, details, statement_date, publication)
         )
 
+    # A store ingested before ingest refused them may hold ID numbers in names: masked.
     names = {
-        str(r["person_id"]): _text(r["name"])
+        str(r["person_id"]): mask_id_numbers(text) if (text := _text(r["name"])) else None
         for r in persons[["person_id", "name"]].to_dict("records")
     }
     person_holders = set(holder_id[(holder_type == HolderType.person.value).to_numpy()])
@@ -375,7 +378,7 @@ def export_bods(
                 if mask_persons
                 else [{"type": "legal", "fullName": name}]
             )
-        if not mask_persons and not _RESIDENT_ID_RE.match(person_id):
+        if not (mask_persons or _RESIDENT_ID_RE.match(person_id) or contains_id_number(person_id)):
             details["identifiers"] = [{"id": person_id, "schemeName": PERSON_ID_SCHEME_NAME}]
         record_id = person_record_id(person_id)
         person_statements.append(

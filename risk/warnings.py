@@ -76,6 +76,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from risk.contract import Domain, domain_for_regulator, zh_label
 from risk.exceptions import IllegalTransitionError, UnknownWarningError
 from risk.graph import as_of_timestamp
+from risk.identifiers import mask_id_numbers
 from risk.rules import (
     LEVEL_LABELS,
     LEVEL_RANK,
@@ -919,6 +920,9 @@ def notice_frame(
         One row per warning involving the regulator's domain, red first, then by USCC.
         企业名称 comes from the enterprises table (else the name at warning time);
         证据(决定书文号) lists the cited record ids; 预警日期 is the warning's as-of date.
+        The list goes to people: a resident ID number in any text (a store ingested before
+        ingest refused them) is masked (:func:`risk.identifiers.mask_id_numbers`). Write it
+        with :func:`risk.spreadsheets.write_spreadsheet`, which keeps formulas out.
 
     Raises
     ------
@@ -970,4 +974,5 @@ def notice_frame(
         )
         for w in rows
     ]
-    return pd.DataFrame(body, columns=list(NOTICE_COLUMNS), dtype=object)
+    frame = pd.DataFrame(body, columns=list(NOTICE_COLUMNS), dtype=object)
+    return frame.map(lambda v: mask_id_numbers(v) if isinstance(v, str) else v)

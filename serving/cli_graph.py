@@ -1,6 +1,10 @@
 """``credlink graph``: the linked-entity graph from the command line.
 
 build · explain USCC · controller USCC · export-bods FILE · import-bods FILE
+
+What the commands print never holds a raw resident ID number, whatever the store holds: a
+person id that is one is shown as the pseudonym the API serves, keyed by the store's ID salt,
+and texts are masked (:mod:`serving.redaction`).
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ import time
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import pandas as pd
 import typer
@@ -43,6 +47,7 @@ from serving.clicommon import (
     print_json,
     settings_for,
 )
+from serving.redaction import PersonIds, served_person_id, without_id_numbers
 from serving.settings import load_allowlist
 
 __all__ = ["GraphRun", "graph_app", "print_top_linked", "run_graph"]
@@ -93,13 +98,9 @@ def print_top_linked(run: GraphRun, n: int = 10) -> pd.DataFrame:
         table.add_column(column, overflow="fold")
     for uscc, row in top.iterrows():
         why = _first_linked_sentence(explain(run.snapshot, run.scores, run.records, uscc, top=3))
-        table.add_row(
-            str(uscc),
-            str(names.get(uscc, "")),
-            f"{row['own_signal']:.2f}",
-            f"{row['linked_risk_excluding_self']:.2f}",
-            why,
-        )
+        cells = [str(uscc), str(names.get(uscc, "")), f"{row['own_signal']:.2f}"]
+        cells += [f"{row['linked_risk_excluding_self']:.2f}", why]
+        table.add_row(*without_id_numbers(cells))
     out.print(table)
     return top
 
@@ -149,7 +150,8 @@ def explain_cmd(
 ) -> None:
     """Why an enterprise carries linked risk: top source records with their hop paths."""
     day = parse_date("as-of", as_of)
-    engine = open_store(settings_for(work_dir, database_url))
+    settings = settings_for(work_dir, database_url)
+    engine = open_store(settings)
     run = run_graph(engine, day)
     try:
         explanation = explain(run.snapshot, run.scores, run.records, uscc, top=top)
@@ -157,9 +159,10 @@ def explain_cmd(
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
     if as_json:
-        print_json(explanation.to_dict())
+        ids = PersonIds(run.snapshot, settings.salt())
+        print_json(without_id_numbers(ids.explanation(explanation.to_dict())))
     else:
-        out.print(explanation.text())
+        out.print(without_id_numbers(explanation.text()))
 
 
 @graph_app.command("controller")
@@ -175,25 +178,42 @@ def controller(
 ) -> None:
     """The actual controller (实际控制人) through ownership chains, with its path."""
     day = parse_date("as-of", as_of)
-    engine = open_store(settings_for(work_dir, database_url))
+    settings = settings_for(work_dir, database_url)
+    engine = open_store(settings)
     enterprises = read_table(engine, "enterprises")
     if uscc not in set(enterprises["uscc"]):
         err.print(f"[red]enterprise {uscc!r} is not in the store[/red]")
         raise typer.Exit(2)
+    persons = read_table(engine, "persons", columns=["person_id", "name"])
     result = actual_controllers(
         read_table(engine, "roles"),
         day,
         threshold=threshold,
-        persons=read_table(engine, "persons", columns=["person_id", "name"]),
+        persons=persons,
         enterprises=enterprises,
         subjects=[uscc],
     )
     row = result.loc[result["uscc"] == uscc].iloc[0].to_dict()
     if as_json:
-        print_json(row)
+        print_json(without_id_numbers(_served_ids(row, set(persons["person_id"]), settings.salt())))
         return
     out.print(f"{uscc}: {row['status']}")
-    out.print(str(row["explanation"]))
+    out.print(without_id_numbers(str(row["explanation"])))
+
+
+def _served_ids(row: dict[str, Any], person_ids: set[str], key: bytes) -> dict[str, Any]:
+    """A controller row with its person ids as the API serves them (:func:`served_person_id`)."""
+
+    def served(node_id: Any) -> Any:
+        return served_person_id(node_id, key) if node_id in person_ids else node_id
+
+    path = row.get("path")
+    return {
+        **row,
+        "controller_id": served(row.get("controller_id")),
+        "candidate_id": served(row.get("candidate_id")),
+        "path": [served(n) for n in path] if isinstance(path, list) else path,
+    }
 
 
 @graph_app.command("export-bods")

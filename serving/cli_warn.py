@@ -3,7 +3,8 @@
 Registered in :mod:`serving.cli` as ``app.add_typer(warn_app, name="warn")``. Every command
 takes ``--database-url`` / ``--work-dir`` like the others and migrates the store first.
 Usage errors (an unknown regulator, status, level or file type) exit 2; an illegal lifecycle
-move or an unknown warning id exits 1.
+move or an unknown warning id exits 1. What the commands print and write never holds a raw
+resident ID number, whatever the store holds (:func:`serving.redaction.without_id_numbers`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated
 
-import pandas as pd
 import typer
 from rich.console import Group, RenderableType
 from rich.table import Table
@@ -22,6 +22,7 @@ from risk.contract import Domain, regulator_for, zh_label
 from risk.exceptions import IllegalTransitionError, UnknownWarningError
 from risk.grades import GRADE_LABELS, Grade, grade_enterprises, grade_summary, watchlist
 from risk.rules import LEVEL_LABELS, RULE_LABELS, Level, Rule
+from risk.spreadsheets import write_spreadsheet
 from risk.store import migrate, open_engine
 from risk.warnings import (
     STATUS_LABELS,
@@ -46,6 +47,7 @@ from serving.clicommon import (
     print_json,
     settings_for,
 )
+from serving.redaction import without_id_numbers
 from serving.settings import Settings
 
 __all__ = ["demo_warnings", "warn_app"]
@@ -60,6 +62,11 @@ _LEVEL_STYLE = {
     Level.orange.value: "dark_orange",
     Level.yellow.value: "yellow",
 }
+
+
+def _cells(*cells: RenderableType) -> list[RenderableType]:
+    """A table row as printed: resident ID numbers in its texts masked."""
+    return without_id_numbers(list(cells))
 
 
 def _level_text(level: str) -> Text:
@@ -188,21 +195,23 @@ def warn_list(
     except ValueError as exc:
         raise _bad(exc) from None
     if as_json:
-        print_json(page.to_dict())
+        print_json(without_id_numbers(page.to_dict()))
         return
     table = Table(title=f"warnings {offset + 1}–{offset + len(page.items)} of {page.total:,}")
     for name in ("id", "等级", "规则", "企业", "统一社会信用代码", "主管部门", "状态", "预警日期"):
         table.add_column(name, justify="right" if name == "id" else "left")
     for w in page.items:
         table.add_row(
-            str(w.id),
-            _level_text(w.level.value),
-            RULE_LABELS[w.rule],
-            str(w.evidence.get("enterprise_name") or ""),
-            w.uscc,
-            "、".join(w.regulators),
-            STATUS_LABELS[w.status],
-            w.as_of.isoformat(),
+            *_cells(
+                str(w.id),
+                _level_text(w.level.value),
+                RULE_LABELS[w.rule],
+                str(w.evidence.get("enterprise_name") or ""),
+                w.uscc,
+                "、".join(w.regulators),
+                STATUS_LABELS[w.status],
+                w.as_of.isoformat(),
+            )
         )
     out.print(table)
 
@@ -223,12 +232,16 @@ def warn_show(
         raise typer.Exit(1) from None
     events = warning_events(engine, warning_id)
     if as_json:
-        print_json({**warning.to_dict(), "events": [e.to_dict() for e in events]})
+        print_json(
+            without_id_numbers({**warning.to_dict(), "events": [e.to_dict() for e in events]})
+        )
         return
-    evidence = warning.evidence
+    evidence = without_id_numbers(warning.evidence)
     out.print(
-        f"#{warning.id} {evidence.get('enterprise_name') or ''}（{warning.uscc}） "
-        f"{RULE_LABELS[warning.rule]} ",
+        without_id_numbers(
+            f"#{warning.id} {evidence.get('enterprise_name') or ''}（{warning.uscc}） "
+            f"{RULE_LABELS[warning.rule]} "
+        ),
         _level_text(warning.level.value),
         f" {STATUS_LABELS[warning.status]}，预警日期 {warning.as_of}",
     )
@@ -238,7 +251,7 @@ def warn_show(
     )
     if evidence.get("summary"):
         out.print(f"摘要：{evidence['summary']}")
-    out.print(f"证据(决定书文号)：{'；'.join(warning.record_ids)}")
+    out.print(without_id_numbers(f"证据(决定书文号)：{'；'.join(warning.record_ids)}"))
     for path in [*evidence.get("sources", ()), *evidence.get("paths", ())]:
         out.print(f"  · {path.get('path') or path.get('sentence')}")
     history = Table(title="history")
@@ -246,11 +259,13 @@ def warn_show(
         history.add_column(name)
     for e in events:
         history.add_row(
-            e.at.isoformat(timespec="seconds"),
-            e.from_status.value if e.from_status else "",
-            e.to_status.value,
-            e.actor,
-            e.note or "",
+            *_cells(
+                e.at.isoformat(timespec="seconds"),
+                e.from_status.value if e.from_status else "",
+                e.to_status.value,
+                e.actor,
+                e.note or "",
+            )
         )
     out.print(history)
 
@@ -268,7 +283,10 @@ def warn_export(
     database_url: DatabaseOpt = None,
     work_dir: WorkDirOpt = None,
 ) -> None:
-    """Write one regulator's 通报 list with Chinese headers (CSV for Excel, or XLSX)."""
+    """Write one regulator's 通报 list with Chinese headers (CSV for Excel, or XLSX).
+
+    Spreadsheet-safe (:mod:`risk.spreadsheets`): no cell is ever evaluated as a formula.
+    """
     suffix = out_file.suffix.lower()
     if suffix not in (".csv", ".xlsx"):
         raise typer.BadParameter(f"out must end in .csv or .xlsx; got {str(out_file)!r}")
@@ -277,22 +295,8 @@ def warn_export(
         frame = notice_frame(engine, regulator, status=status or None)
     except ValueError as exc:
         raise _bad(exc) from None
-    _write_notice(frame, out_file)
+    write_spreadsheet(frame, out_file, sheet_name="预警通报")
     out.print(f"wrote {len(frame):,} warnings for {regulator} to {out_file}")
-
-
-def _write_notice(frame: pd.DataFrame, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix.lower() == ".csv":
-        # UTF-8 with a byte-order mark: Excel on Chinese Windows opens it without mojibake.
-        frame.to_csv(path, index=False, encoding="utf-8-sig")
-        return
-    with pd.ExcelWriter(path, engine="openpyxl") as writer:
-        frame.to_excel(writer, index=False, sheet_name="预警通报")
-        sheet = writer.sheets["预警通报"]
-        for column, header in zip(sheet.columns, frame.columns, strict=True):
-            widest = max([len(str(header)), *(len(str(v)) for v in frame[header])])
-            sheet.column_dimensions[column[0].column_letter].width = min(2 + 1.6 * widest, 80)
 
 
 @warn_app.command("transition")
@@ -364,19 +368,21 @@ def warn_watchlist(
     engine = open_store(settings_for(work_dir, database_url))
     frame = watchlist(engine)
     if as_json:
-        print_json(frame.to_dict(orient="records"))
+        print_json(without_id_numbers(frame.to_dict(orient="records")))
         return
     table = Table(title=f"重点关注对象名单: {len(frame):,} enterprises (first {limit})")
     for name in ("统一社会信用代码", "企业名称", "等级", "规则", "主管部门", "预警", "since"):
         table.add_column(name)
     for row in frame.head(limit).itertuples(index=False):
         table.add_row(
-            row.uscc,
-            row.name,
-            _level_text(row.level),
-            row.rule_labels,
-            row.regulators,
-            ", ".join(f"#{i}" for i in row.warning_ids),
-            str(row.since),
+            *_cells(
+                row.uscc,
+                row.name,
+                _level_text(row.level),
+                row.rule_labels,
+                row.regulators,
+                ", ".join(f"#{i}" for i in row.warning_ids),
+                str(row.since),
+            )
         )
     out.print(table)

@@ -19,15 +19,29 @@ For banks, person ids are replaced by per-response aliases (``person-1``, ``pers
 order of appearance): a bank learns how the enterprise's parties are linked, but cannot
 follow one natural person from query to query. No response carries a person's ID number,
 masked ID, ID hash or a record's ``subject_name``.
+
+No raw resident ID numbers, whatever the store holds
+----------------------------------------------------
+A store ingested before ingest refused them can hold ID numbers as person ids, in names and
+in records' texts, and the warnings' evidence then repeats them. The read side is safe
+regardless, in two steps (:mod:`serving.redaction`):
+
+1. a person id holding an ID number is served as a pseudonym (``person-`` and
+   16 hex digits of a keyed hash): stable for every role, call and process, so networks and
+   paths still join up, but opaque (banks keep their aliases);
+2. every body these functions return passes :func:`without_id_numbers` last: any ID number
+   left in any text (a name, 决定书文号, 处罚机关, evidence, a lifecycle note) is masked as
+   ``340321********1234``, the text around it kept.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar
 
 import pandas as pd
+from pydantic import BaseModel
 from sqlalchemy import Engine
 
 from risk.contract import Domain, Severity, regulator_for, zh_label
@@ -37,6 +51,7 @@ from risk.grades import assign_grades
 from risk.graph import GraphSnapshot
 from risk.propagation import explain, record_signal
 from risk.rules import LEVEL_RANK, Level, Rule
+from risk.spreadsheets import csv_bytes
 from risk.warnings import (
     OPEN_STATUSES,
     WarningRecord,
@@ -48,6 +63,7 @@ from risk.warnings import (
     warning_events,
 )
 from serving.exceptions import ServiceUnavailableError
+from serving.redaction import PersonIds, without_id_numbers
 from serving.schemas import (
     ActiveRecord,
     EntityGrade,
@@ -77,6 +93,8 @@ __all__ = [
     "warning_page",
 ]
 
+M = TypeVar("M", bound=BaseModel)
+
 _ENTITY_WARNINGS = 100
 
 
@@ -89,25 +107,11 @@ class Audience:
     warnings: bool
 
 
-@dataclass
-class _PersonIds:
-    """Per-response person aliases (banks) or the ids themselves."""
-
-    snapshot: GraphSnapshot
-    enabled: bool
-    aliases: dict[str, str] = field(default_factory=dict)
-
-    def __call__(self, node_id: str) -> str:
-        if not self.enabled:
-            return node_id
-        if node_id in self.aliases:
-            return self.aliases[node_id]
-        position = self.snapshot.node_ids.get_indexer([node_id])[0]
-        if position < 0 or not self.snapshot.is_person[position]:
-            return node_id
-        alias = f"person-{len(self.aliases) + 1}"
-        self.aliases[node_id] = alias
-        return alias
+def _private(body: M) -> M:
+    """``body`` with every ID number in its text masked (:func:`without_id_numbers`)."""
+    data = body.model_dump()
+    masked = without_id_numbers(data)
+    return body if masked is data else type(body).model_validate(masked)
 
 
 # --------------------------------------------------------------------------- operations
@@ -172,7 +176,7 @@ def warning_detail(engine: Engine, warning_id: int) -> WarningDetail:
     events = [
         WarningEventOut.model_validate(e.to_dict()) for e in warning_events(engine, record.id)
     ]
-    return WarningDetail.model_validate(
+    detail = WarningDetail.model_validate(
         {
             **_summary_fields(record),
             "fingerprint": record.fingerprint,
@@ -180,6 +184,7 @@ def warning_detail(engine: Engine, warning_id: int) -> WarningDetail:
             "events": events,
         }
     )
+    return _private(detail)
 
 
 def warning_page(
@@ -206,12 +211,13 @@ def warning_page(
         limit=limit,
         offset=offset,
     )
-    return WarningPage(
+    body = WarningPage(
         total=page.total,
         limit=page.limit,
         offset=page.offset,
         items=[warning_summary(w) for w in page.items],
     )
+    return _private(body)
 
 
 def move_warning(
@@ -229,9 +235,13 @@ def move_warning(
 
 
 def notice_csv(engine: Engine, regulator: str, status: Iterable[WarningStatus] | None) -> bytes:
-    """The 通报 list of one regulator as CSV (UTF-8 with BOM, so that Excel reads it)."""
+    """The 通报 list of one regulator as a spreadsheet-safe CSV.
+
+    :func:`risk.spreadsheets.csv_bytes`: UTF-8 with BOM so that Excel reads it, and no cell
+    is ever evaluated as a formula.
+    """
     frame = notice_frame(engine, regulator, status=list(status) if status else None)
-    return frame.to_csv(index=False).encode("utf-8-sig")
+    return csv_bytes(frame)
 
 
 # --------------------------------------------------------------------------- entities
@@ -293,32 +303,27 @@ def _active_records(loaded: LoadedSnapshot, uscc: str) -> list[ActiveRecord]:
 
 
 def _sources(
-    loaded: LoadedSnapshot, uscc: str, top: int, unmasked: bool, ids: _PersonIds
+    loaded: LoadedSnapshot, uscc: str, top: int, unmasked: bool, ids: PersonIds
 ) -> tuple[int, float, list[RiskSource]]:
     snapshot, scores = loaded.run.snapshot, loaded.run.scores
     ball, _ = snapshot.neighborhood([snapshot.index_of(uscc)], scores.config.hops)
     records = loaded.records_of([str(n) for n in snapshot.node_ids[ball]])
     explanation = explain(snapshot, scores, records, uscc, top=top, unmasked=unmasked)
     sources = []
-    for source in explanation.to_dict()["sources"]:
-        walks = source.pop("walks")
-        source["subject_id"] = ids(source["subject_id"])
-        source["paths"] = [
-            {
-                **walk,
-                "hops": [
-                    {**hop, "from_id": ids(hop["from_id"]), "to_id": ids(hop["to_id"])}
-                    for hop in walk["hops"]
-                ],
-            }
-            for walk in walks
-        ]
+    for source in ids.explanation(explanation.to_dict())["sources"]:
+        source["paths"] = source.pop("walks")
         sources.append(RiskSource.model_validate(source))
     return explanation.n_sources, explanation.from_self, sources
 
 
 def entity_risk(
-    loaded: LoadedSnapshot, engine: Engine, uscc: str, audience: Audience, *, top: int = 5
+    loaded: LoadedSnapshot,
+    engine: Engine,
+    uscc: str,
+    audience: Audience,
+    *,
+    top: int = 5,
+    person_key: bytes | None = None,
 ) -> EntityRisk:
     """An enterprise's risk as the audience may see it.
 
@@ -334,6 +339,8 @@ def entity_risk(
         What the caller may see.
     top
         How many source records to explain.
+    person_key
+        The key of :func:`person_pseudonym` (the store's ID salt; see :class:`PersonIds`).
 
     Raises
     ------
@@ -343,7 +350,7 @@ def entity_risk(
     snapshot, scores = loaded.run.snapshot, loaded.run.scores
     position = _enterprise_position(snapshot, uscc)
     attributes = snapshot.nodes.iloc[position]
-    ids = _PersonIds(snapshot, audience.person_aliases)
+    ids = PersonIds(snapshot, person_key, aliases=audience.person_aliases)
     n_sources, _, sources = _sources(loaded, uscc, top, audience.unmasked_persons, ids)
     excluding_self = loaded.run.propagator.linked_risk_excluding_self(scores, [uscc])
     warnings: list[WarningSummary] | None = None
@@ -354,7 +361,7 @@ def entity_risk(
         open_levels = [w.level for w in page.items if w.status in OPEN_STATUSES]
         if open_levels:
             level = min(open_levels, key=lambda lv: LEVEL_RANK[lv]).value
-    return EntityRisk(
+    body = EntityRisk(
         uscc=uscc,
         name=snapshot.display_name(position),
         kind=_text(attributes.get("kind")),
@@ -372,12 +379,21 @@ def entity_risk(
         persons_masked=not audience.unmasked_persons,
         warnings=warnings,
     )
+    return _private(body)
 
 
 def entity_network(
-    loaded: LoadedSnapshot, uscc: str, depth: int, audience: Audience, *, max_nodes: int
+    loaded: LoadedSnapshot,
+    uscc: str,
+    depth: int,
+    audience: Audience,
+    *,
+    max_nodes: int,
+    person_key: bytes | None = None,
 ) -> EntityNetwork:
     """The ego network of an enterprise (nearest nodes first, at most ``max_nodes``).
+
+    Person ids are served by :class:`PersonIds` with ``person_key``.
 
     Raises
     ------
@@ -387,7 +403,7 @@ def entity_network(
     snapshot, scores = loaded.run.snapshot, loaded.run.scores
     _enterprise_position(snapshot, uscc)
     graph = snapshot.ego_graph(uscc, depth, unmasked=audience.unmasked_persons, max_nodes=max_nodes)
-    ids = _PersonIds(snapshot, audience.person_aliases)
+    ids = PersonIds(snapshot, person_key, aliases=audience.person_aliases)
     positions = snapshot.indices_of(list(graph.nodes))
     nodes = []
     for (node_id, data), position in zip(graph.nodes(data=True), positions.tolist(), strict=True):
@@ -421,7 +437,7 @@ def entity_network(
         )
         for holder, target, key, data in graph.edges(keys=True, data=True)
     ]
-    return EntityNetwork(
+    body = EntityNetwork(
         center=uscc,
         as_of=loaded.as_of,
         depth=depth,
@@ -430,3 +446,4 @@ def entity_network(
         nodes=nodes,
         edges=edges,
     )
+    return _private(body)

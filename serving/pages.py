@@ -9,7 +9,10 @@ Persons on the pages
 The pages show persons masked (``张*``) to every role, the credit office included: names
 appear on screens and in screenshots that travel further than an API answer. The risk
 explanations use per-page aliases (``person-1``) for person ids; the network picture keeps
-person ids out of the page (:func:`serving.ui.network_svg`).
+person ids out of the page (:func:`serving.ui.network_svg`). Whatever the store holds, no
+page shows a raw resident ID number: the view objects come from :mod:`serving.crud` (person
+ids that are ID numbers pseudonymised, texts masked) and the templates mask whatever they
+print (:func:`serving.ui.templates`).
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ from risk.store import contract_table, read_table
 from risk.warnings import STATUS_LABELS, TRANSITIONS, WarningStatus, transition
 from serving import crud
 from serving.crud import Audience
+from serving.redaction import PersonIds
 from serving.schemas import (
     EntityNetwork,
     EntityRisk,
@@ -557,6 +561,7 @@ def entity_controller(loaded: LoadedSnapshot, uscc: str) -> ControllerView:
     )
     row = result.loc[result["uscc"] == uscc].iloc[0]
     path = [str(n) for n in row["path"]] if isinstance(row["path"], list) else []
+    served = PersonIds(snapshot)  # the ids of crud.entity_network, for the highlight
     shares = {
         (h, t): s for h, t, s in zip(roles["holder_id"], roles["uscc"], roles["share"], strict=True)
     }
@@ -575,7 +580,7 @@ def entity_controller(loaded: LoadedSnapshot, uscc: str) -> ControllerView:
         status=str(row["status"]),
         found=row["status"] == ControllerStatus.natural_person.value,
         explanation=str(row["explanation"]),
-        path_ids=tuple(path),
+        path_ids=tuple(served(n) for n in path),
         steps=tuple(steps),
     )
 

@@ -26,6 +26,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from markupsafe import Markup
 
 from risk.contract import Domain, EnterpriseKind, EnterpriseStatus, zh_label
+from risk.identifiers import contains_id_number, mask_id_numbers
 from risk.warnings import STATUS_LABELS, WarningStatus
 from serving.schemas import EntityNetwork, NetworkNode
 
@@ -95,14 +96,31 @@ def _enterprise_label(value: Any, what: str) -> str:
         return str(value)
 
 
+def _without_id_numbers(value: Any) -> Any:
+    """What every ``{{ … }}`` of a page prints: resident ID numbers masked.
+
+    Pages are read over shoulders, printed and screenshotted; a store ingested before ingest
+    refused ID numbers may still hold them in names and records' texts. Masking keeps the
+    digits' places, so the network picture's markup stays valid.
+    """
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    text = str(value)
+    if not contains_id_number(text):
+        return value
+    masked = mask_id_numbers(text)
+    return Markup(masked) if isinstance(value, Markup) else masked
+
+
 def templates() -> Jinja2Templates:
-    """The page templates, autoescaped, strict about undefined names."""
+    """The page templates, autoescaped, strict about undefined names, ID numbers masked."""
     environment = Environment(
         loader=PackageLoader("serving", "templates"),
         autoescape=select_autoescape(("html",)),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=_without_id_numbers,
     )
     environment.filters.update(
         num=_number,

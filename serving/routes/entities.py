@@ -2,7 +2,9 @@
 
 Banks see persons masked (and aliased), no warnings, and must send the enterprise's
 authorization (``X-Authorization-Id``, ``-Purpose``, ``-Expires``); each of their calls is
-audited before its answer leaves (:mod:`serving.audit`).
+audited before its answer leaves (:mod:`serving.audit`). No answer holds a raw resident ID
+number, whatever the store holds (:mod:`serving.crud`): a person id that is one is served as
+a pseudonym keyed by the store's ID salt.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ def entity_risk(
     audience: AudienceDep,
     loaded: SnapshotDep,
     engine: EngineDep,
+    state: StateDep,
     top: Annotated[
         int, Query(ge=1, le=20, description="Source records to explain.", examples=[5])
     ] = 5,
@@ -46,7 +49,9 @@ def entity_risk(
     """Own signal, linked risk (with and without returning walks), grade A–D, active records
     and the top source records with their paths; warnings for the credit office and analysts.
     """
-    return crud.entity_risk(loaded, engine, uscc, audience, top=top)
+    return crud.entity_risk(
+        loaded, engine, uscc, audience, top=top, person_key=state.settings.salt()
+    )
 
 
 @router.get("/{uscc}/network", summary="An enterprise's network (关联关系图谱)")
@@ -62,5 +67,10 @@ def entity_network(
     """Nodes (enterprises, persons) and edges (legal_rep, shareholder, executive, branch_of)
     within ``depth`` hops, nearest first, at most CREDLINK_NETWORK_MAX_NODES nodes."""
     return crud.entity_network(
-        loaded, uscc, depth, audience, max_nodes=state.settings.network_max_nodes
+        loaded,
+        uscc,
+        depth,
+        audience,
+        max_nodes=state.settings.network_max_nodes,
+        person_key=state.settings.salt(),
     )

@@ -34,9 +34,10 @@ StatusFilter = Annotated[
 ]
 
 _CSV_EXAMPLE = (
-    "企业名称,统一社会信用代码,预警规则,预警等级,涉及领域,主管部门,证据(决定书文号),预警日期,状态\n"
-    "清源县利中贸易有限公司,913411006958188871,多个领域多次违法,橙色,税务、生态环境,"
-    "税务局、生态环境局,皖清税罚〔2025〕3号；皖清环罚〔2025〕7号,2026-06-30,待处理\n"
+    '"企业名称","统一社会信用代码","预警规则","预警等级","涉及领域","主管部门","证据(决定书文号)",'
+    '"预警日期","状态"\r\n'
+    '"清源县利中贸易有限公司","913411006958188871","多个领域多次违法","橙色","税务、生态环境",'
+    '"税务局、生态环境局","皖清税罚〔2025〕3号；皖清环罚〔2025〕7号","2026-06-30","待处理"\r\n'
 )
 
 
@@ -106,7 +107,10 @@ def export_notice(
     ],
     status: StatusFilter = None,
 ) -> Response:
-    """The regulator's warnings (open ones by default) with Chinese headers, UTF-8 with BOM."""
+    """The regulator's warnings (open ones by default) with Chinese headers, UTF-8 with BOM.
+
+    Spreadsheet-safe: every field quoted, and a cell that a spreadsheet would evaluate
+    (starting with = + - @, a tab or a carriage return) is prefixed with ``'``."""
     body = crud.notice_csv(engine, regulator, status)
     filename = f"通报-{regulator}.csv"
     disposition = f"attachment; filename=\"notice.csv\"; filename*=UTF-8''{quote(filename)}"

@@ -442,3 +442,21 @@ def test_notice_frame_has_chinese_headers_and_only_that_regulator(engine: Engine
         notice_frame(engine, "海关")
     with pytest.raises(TypeError, match=r"regulator must be a string; got NoneType"):
         notice_frame(engine, None)  # type: ignore[arg-type]
+
+
+def test_notice_frame_masks_id_numbers_an_old_store_holds(engine: Engine) -> None:
+    # Stored before ingest refused them: an ID number in a name and in 决定书文号.
+    number = "11010519491231002X"
+    seed_store(
+        engine,
+        [ent(U[1], f"乙公司（经营者 {number}）")],
+        [
+            rec(f"税罚〔2025〕{d}号 {number}", U[1], f"2025-0{d}-01", domain="taxation")
+            for d in (1, 2, 3)
+        ],
+    )
+    run_warnings(engine, AS_OF)
+    (row,) = notice_frame(engine, "税务局").to_dict(orient="records")
+    assert row["企业名称"] == "乙公司（经营者 110105********002X）"
+    assert row["证据(决定书文号)"].count("110105********002X") == 3
+    assert number not in str(row)

