@@ -259,6 +259,18 @@ def _quality(result: PromotionResult) -> str:
             f"{q.get('rule_mae', float('nan')):.1f} on {q.get('performed', 0):.0f} performed "
             f"loans, rank correlation {q.get('rank_correlation', float('nan')):.2f}"
         )
+    if "flagged" in q:  # the learned warning
+        line = (
+            f"holdout AUC {q.get('auc', float('nan')):.3f} on {q.get('bads', 0):.0f} new "
+            f"violations (floor {floor.get('min_warning_auc', float('nan')):.2f})"
+        )
+        if q["flagged"] > 0:
+            line += (
+                f", precision at the rules' workload ({q['flagged']:.0f}) "
+                f"{q.get('precision_at_flagged', float('nan')):.2f} vs the rules' "
+                f"{q.get('rules_precision', float('nan')):.2f}"
+            )
+        return line
     return (
         f"holdout AUC {q.get('auc', float('nan')):.3f} on {q.get('bads', 0):.0f} bads "
         f"(floor {floor.get('min_auc', float('nan')):.2f})"

@@ -25,7 +25,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from serving.cli_models import ActorOpt, ReasonOpt, checked_accountability
+from serving.cli_models import ActorOpt, ReasonOpt, checked_accountability, promotion_line
 from serving.clicommon import (
     AsOfOpt,
     DatabaseOpt,
@@ -151,14 +151,9 @@ def _registration_line(
             "anyway, recording who and why)",
             style="yellow",
         )
-    if promotion is not None and promotion.forced:
-        return Text(
-            f"credlink-warning version {version} is now champion, FORCED by {promotion.actor} "
-            f"at {promotion.promoted_at}, reason: {promotion.reason!r}; failed checks: "
-            + "; ".join(promotion.failures),
-            style="yellow",
-        )
-    return Text(f"credlink-warning version {version} is now champion", style="green")
+    if promotion is None:  # pragma: no cover - refused or promoted, always one of them
+        return Text(f"credlink-warning version {version} is registered", style="yellow")
+    return Text(promotion_line(promotion), style="yellow" if promotion.forced else "green")
 
 
 def train_warning_command(

@@ -25,6 +25,11 @@ variable                          meaning (default)
 ``CREDLINK_KEY_CACHE_SECONDS``    how long a worker trusts an API key it verified; a
                                   revoked key is refused within that time (``5``; ``0``
                                   checks the store on every request)
+``CREDLINK_REQUIRED_MODELS``      the champions ``/readyz`` waits for: ``auto`` (the
+                                  pre-credit pair if the work directory has an MLflow
+                                  store at start-up, none otherwise), ``none``, or a
+                                  comma-separated list of ``credlink-pd``,
+                                  ``credlink-limit`` (``auto``)
 ================================  ======================================================
 
 The credit-office web pages sign their session cookies with :meth:`Settings.session_key`: a
@@ -38,11 +43,16 @@ import os
 import secrets
 from datetime import date
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-__all__ = ["Settings", "load_allowlist"]
+__all__ = ["SERVED_MODELS", "Settings", "load_allowlist"]
+
+SERVED_MODELS = ("credlink-pd", "credlink-limit")
+"""The champions the API loads (:data:`serving.precredit.MODEL_NAMES`; kept here so that
+reading the settings does not import MLflow)."""
 
 
 class Settings(BaseSettings):
@@ -61,6 +71,37 @@ class Settings(BaseSettings):
     network_max_nodes: int = Field(default=300, ge=10, le=10_000)
     access_log: bool = True
     key_cache_seconds: float = Field(default=5.0, ge=0, le=3600)
+    required_models: Annotated[tuple[str, ...] | None, NoDecode] = None
+    """The champions ``/readyz`` waits for; ``None`` is ``auto`` (module docstring)."""
+
+    @field_validator("required_models", mode="before")
+    @classmethod
+    def _required_models(cls, value: Any) -> tuple[str, ...] | None:
+        """``auto`` → None, ``none`` → (), else the listed names, each one the API loads."""
+        if value is None:
+            return None
+        if isinstance(value, str):
+            text = value.strip().lower()
+            if text == "auto":
+                return None
+            if text == "none":
+                return ()
+            if not text:
+                raise ValueError(
+                    "required_models must be auto, none or a comma-separated list of "
+                    f"{', '.join(SERVED_MODELS)}; got ''"
+                )
+            value = [name.strip() for name in text.split(",")]
+        names = tuple(value)
+        for name in names:
+            if name not in SERVED_MODELS:
+                raise ValueError(
+                    f"required_models must name champions the API loads "
+                    f"({', '.join(SERVED_MODELS)}); got {name!r}"
+                )
+        if len(set(names)) != len(names):
+            raise ValueError(f"required_models must not repeat a name; got {names}")
+        return names
 
     @property
     def snapshot_date(self) -> date:
