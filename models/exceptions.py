@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from risk.identifiers import mask_id_numbers
+
 __all__ = [
     "ArtifactError",
     "ModelError",
@@ -53,12 +55,13 @@ class ArtifactError(RegistryError, ValueError):
     def __init__(
         self, artifact: str, reason: str, name: str | None = None, version: str | None = None
     ) -> None:
-        self.artifact = artifact
-        self.reason = reason
+        # A reason may quote a file's content: no raw resident ID number reaches the message.
+        self.artifact = mask_id_numbers(artifact)
+        self.reason = mask_id_numbers(reason)
         self.name = name
         self.version = version
         where = f"{name} version {version}: " if name is not None else ""
-        super().__init__(f"{where}artifact {artifact} {reason}")
+        super().__init__(f"{where}artifact {self.artifact} {self.reason}")
 
     def located(self, name: str, version: str) -> ArtifactError:
         """The same error naming the registered model and version it was read for."""

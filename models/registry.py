@@ -99,7 +99,7 @@ class QualityFloor:
         PD and bank-table models: holdout AUC at least this, in [0.5, 1] (default 0.60).
         AUC 0.5 is chance; a PD that ranks barely better (0.505 once became the first
         champion) misprices every assessment it serves. 0.60 — a Gini of 0.20 — is the
-        lowest discrimination credit scorecards are commonly still used with; the pre-credit
+        low end of the discrimination credit scorecards are used with; the pre-credit
         PD scores 0.73–0.77 on the synthetic demo and test counties.
     min_warning_auc
         The learned warning, in [0.5, 1] (default 0.55). It decides no credit: it orders the

@@ -331,3 +331,11 @@ def test_digests_name_the_missing_extra_or_changed_file(tmp_path: Path) -> None:
     (tmp_path / "b.txt").unlink()
     with pytest.raises(ArtifactError, match=r"b\.txt must exist"):
         artifacts.check_digests(tmp_path, registered)
+
+
+def test_an_artifact_error_never_repeats_an_id_number() -> None:
+    error = ArtifactError("pd_model.json", "must hold …; got '11010519491231002X'").located(
+        "credlink-pd", "3"
+    )
+    assert "11010519491231002X" not in str(error) and "110105********002X" in str(error)
+    assert str(error).startswith("credlink-pd version 3: artifact pd_model.json must hold")
