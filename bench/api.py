@@ -79,7 +79,13 @@ def _county(root: Path, enterprises: int, database_url: str | None) -> ApiCounty
     registry = ModelRegistry(uri)
     for name, run in ((PD_MODEL_NAME, result.pd_run), (LIMIT_MODEL_NAME, result.limit_run)):
         assert run is not None and run.version is not None
-        registry.promote(name, run.version, force=True)
+        registry.promote(
+            name,
+            run.version,
+            force=True,
+            actor="bench/api.py",
+            reason="benchmark champions, whatever the gate says",
+        )
     return county
 
 

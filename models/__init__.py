@@ -1,7 +1,9 @@
 """LightGBM pre-credit models: PD, limit, reasons, evaluation, MLflow tracking and registry."""
 
+from models.artifacts import DIGEST_TAG, MAX_ARTIFACT_BYTES
 from models.calibration import CALIBRATION_METHODS, Calibrator
 from models.exceptions import (
+    ArtifactError,
     ModelError,
     NotFittedError,
     PromotionRefusedError,
@@ -20,7 +22,9 @@ from models.limit import (
 from models.metrics import (
     PSI_FLOOR,
     PSIReference,
+    auc_standard_error,
     binary_metrics,
+    binary_quality,
     brier,
     calibration_table,
     gini,
@@ -31,14 +35,17 @@ from models.metrics import (
     segment_metrics,
 )
 from models.pd import LABEL, MONOTONE_METHODS, GradeScale, PDConfig, PDModel
-from models.pyfunc import CredlinkModel, load_estimator
+from models.pyfunc import ESTIMATOR_FILES, CredlinkModel, load_estimator
 from models.reasons import REASON_COLUMNS, Reasons, concept_map, feature_concepts
 from models.registry import (
     LIMIT_MODEL_NAME,
     PD_MODEL_NAME,
+    PROMOTION_TAG,
     PSI_THRESHOLD,
     ModelRegistry,
     PromotionResult,
+    QualityFloor,
+    check_accountability,
 )
 from models.report import format_number, markdown_table
 from models.scoring import REASON_MODES, SCORE_COLUMNS, PrecreditScorer, score_enterprises
@@ -68,10 +75,14 @@ __all__ = [
     "CHALLENGER",
     "CHAMPION",
     "DEFAULT_KIND_CAPS",
+    "DIGEST_TAG",
+    "ESTIMATOR_FILES",
     "LABEL",
     "LIMIT_MODEL_NAME",
+    "MAX_ARTIFACT_BYTES",
     "MONOTONE_METHODS",
     "PD_MODEL_NAME",
+    "PROMOTION_TAG",
     "PSI_FLOOR",
     "PSI_THRESHOLD",
     "REASON_COLUMNS",
@@ -79,6 +90,7 @@ __all__ = [
     "RULE_OF_THUMB",
     "SCORE_COLUMNS",
     "SPLITS",
+    "ArtifactError",
     "Calibrator",
     "CredlinkModel",
     "GradeScale",
@@ -95,15 +107,19 @@ __all__ = [
     "PrecreditScorer",
     "PromotionRefusedError",
     "PromotionResult",
+    "QualityFloor",
     "Reasons",
     "RegistryError",
     "TrainConfig",
     "TrainResult",
     "TrainingDataError",
+    "auc_standard_error",
     "backtest_limits",
     "binary_metrics",
+    "binary_quality",
     "brier",
     "calibration_table",
+    "check_accountability",
     "concept_map",
     "feature_concepts",
     "format_number",

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from risk.identifiers import mask_id_numbers
+
 __all__ = [
+    "ArtifactError",
     "ModelError",
     "NotFittedError",
     "PromotionRefusedError",
@@ -32,6 +35,37 @@ class TrainingDataError(ModelError, ValueError):
 
 class RegistryError(ModelError, LookupError):
     """A registered model, version or alias does not exist, or its artifacts are unusable."""
+
+
+class ArtifactError(RegistryError, ValueError):
+    """A registered version's files cannot be used: missing, truncated, malformed, inconsistent
+    with each other, or changed after registration.
+
+    Parameters
+    ----------
+    artifact : str
+        The file at fault (``booster.txt``, ``pd_model.json``, ``holdout/holdout.parquet``, …).
+    reason : str
+        What is wrong with it, as ``"<rule>; got <value>"``.
+    name, version : str or None
+        The registered model and version, once the registry knows which one it was reading
+        (:meth:`located`).
+    """
+
+    def __init__(
+        self, artifact: str, reason: str, name: str | None = None, version: str | None = None
+    ) -> None:
+        # A reason may quote a file's content: no raw resident ID number reaches the message.
+        self.artifact = mask_id_numbers(artifact)
+        self.reason = mask_id_numbers(reason)
+        self.name = name
+        self.version = version
+        where = f"{name} version {version}: " if name is not None else ""
+        super().__init__(f"{where}artifact {self.artifact} {self.reason}")
+
+    def located(self, name: str, version: str) -> ArtifactError:
+        """The same error naming the registered model and version it was read for."""
+        return ArtifactError(self.artifact, self.reason, name, str(version))
 
 
 class PromotionRefusedError(ModelError, RuntimeError):

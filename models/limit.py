@@ -40,6 +40,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from itertools import pairwise
+from math import nan
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, ClassVar
@@ -50,6 +51,7 @@ import pandas as pd
 from scipy.optimize import nnls
 
 from features.validation import check_bool, check_int, check_real
+from models.artifacts import built_from, read_json
 from models.exceptions import NotFittedError
 from models.metrics import PSIReference, monotonicity_violations
 from models.pd import LABEL, GradeScale
@@ -439,6 +441,28 @@ class LimitModel:
         error = np.abs(frame["suggested_limit"].to_numpy() - amount) / amount
         return -float(np.median(error[performed]))
 
+    def holdout_quality(self, holdout: pd.DataFrame) -> dict[str, float]:
+        """What the quality floor reads, on the holdout's performed loans (label 0, approved
+        amount > 0): ``performed``, ``mae`` and ``rule_mae`` (mean absolute error of the
+        suggested limits and of the 银税互动 rule of thumb against the approved amounts, 万元)
+        and ``rank_correlation`` (Spearman, suggested limits against approved amounts).
+
+        The holdout needs the capacity features, ``pd``, :data:`LABEL` and
+        ``approved_amount``.
+        """
+        limits = self.predict_frame(holdout)["suggested_limit"].to_numpy(dtype=np.float64)
+        rule = rule_of_thumb_limits(holdout, self.policy_)["rule_limit"].to_numpy(np.float64)
+        amount = holdout["approved_amount"].to_numpy(dtype=np.float64)
+        performed = (holdout[LABEL].to_numpy(dtype=np.float64) == 0) & (amount > 0)
+        quality = {"performed": float(performed.sum())}
+        if performed.sum() < 2:
+            return quality | {"mae": nan, "rule_mae": nan, "rank_correlation": nan}
+        quality["mae"] = float(np.abs(limits - amount)[performed].mean())
+        quality["rule_mae"] = float(np.abs(rule - amount)[performed].mean())
+        ranks = pd.DataFrame({"limit": limits[performed], "amount": amount[performed]}).rank()
+        quality["rank_correlation"] = float(ranks["limit"].corr(ranks["amount"]))
+        return quality
+
     def monotonicity_report(self, holdout: pd.DataFrame, *, sample: int = 200) -> pd.DataFrame:
         """Limits must not rise with the PD nor fall with tax paid or employees."""
         self._check_fitted()
@@ -474,15 +498,32 @@ class LimitModel:
 
     @classmethod
     def load(cls, directory: str | Path) -> LimitModel:
-        """Read a model written by :meth:`save`."""
-        meta = json.loads((Path(directory) / "limit_model.json").read_text("utf-8"))
-        policy = LimitPolicy.from_dict(meta["policy"])
-        model = cls(policy)
-        model.policy_ = policy
-        model.weights_ = {str(k): float(v) for k, v in meta["weights"].items()}
-        model.weights_learned_ = bool(meta["weights_learned"])
-        model.n_fit_ = int(meta["n_fit"])
-        model.limit_reference_ = PSIReference.from_dict(meta["limit_reference"])
+        """Read a model written by :meth:`save`, as data (:mod:`models.artifacts`).
+
+        Raises
+        ------
+        ArtifactError
+            If ``limit_model.json`` is missing or malformed.
+        """
+        meta = read_json(Path(directory) / "limit_model.json")
+        with built_from("limit_model.json"):
+            if meta["kind"] != cls.kind:
+                raise ValueError(f"kind must be {cls.kind!r}; got {meta['kind']!r}")
+            policy = LimitPolicy.from_dict(meta["policy"])
+            model = cls(policy)
+            model.policy_ = policy
+            weights = {str(k): float(v) for k, v in meta["weights"].items()}
+            if sorted(weights) != sorted(_WEIGHT_NAMES) or not all(
+                np.isfinite(w) and w >= 0 for w in weights.values()
+            ):
+                raise ValueError(
+                    f"weights must be finite and ≥ 0 for {', '.join(_WEIGHT_NAMES)}; got "
+                    f"{sorted(weights)}"
+                )
+            model.weights_ = weights
+            model.weights_learned_ = bool(meta["weights_learned"])
+            model.n_fit_ = int(meta["n_fit"])
+            model.limit_reference_ = PSIReference.from_dict(meta["limit_reference"])
         return model
 
 

@@ -21,7 +21,9 @@ from risk.frames import require_frame
 __all__ = [
     "PSI_FLOOR",
     "PSIReference",
+    "auc_standard_error",
     "binary_metrics",
+    "binary_quality",
     "brier",
     "calibration_table",
     "gini",
@@ -58,6 +60,52 @@ def roc_auc(y: npt.ArrayLike, score: npt.ArrayLike) -> float:
     """Area under the ROC curve (NaN with one class only)."""
     labels, values = _binary(y, score)
     return float(roc_auc_score(labels, values)) if _both_classes(labels) else float("nan")
+
+
+def auc_standard_error(auc: float, positives: int, negatives: int) -> float:
+    """Standard error of an AUC from its value and the class counts (Hanley & McNeil).
+
+    Returns
+    -------
+    float
+        NaN if ``auc`` is NaN or a class is empty.
+
+    Notes
+    -----
+    With A the AUC, n₁ positives and n₀ negatives, Q₁ = A / (2 − A), Q₂ = 2A² / (1 + A) and
+
+    .. math:: SE^2 = \\frac{A(1 - A) + (n_1 - 1)(Q_1 - A^2) + (n_0 - 1)(Q_2 - A^2)}{n_1 n_0}.
+
+    It grows as the rarer class shrinks: 14 bads among 212 loans at A = 0.77 give SE ≈ 0.075,
+    so a dozen bads cannot tell a model from chance with confidence.
+
+    References
+    ----------
+    .. [1] Hanley, J. A. & McNeil, B. J. (1982). The meaning and use of the area under a
+       receiver operating characteristic (ROC) curve. *Radiology* 143(1), 29–36.
+    """
+    if not np.isfinite(auc) or positives < 1 or negatives < 1:
+        return float("nan")
+    q1 = auc / (2.0 - auc)
+    q2 = 2.0 * auc * auc / (1.0 + auc)
+    variance = (
+        auc * (1.0 - auc) + (positives - 1) * (q1 - auc * auc) + (negatives - 1) * (q2 - auc * auc)
+    ) / (positives * negatives)
+    return float(np.sqrt(max(variance, 0.0)))
+
+
+def binary_quality(y: npt.ArrayLike, score: npt.ArrayLike) -> dict[str, float]:
+    """What a quality floor reads of a binary model's holdout: ``n``, ``bads``, ``auc`` and
+    ``auc_se`` (:func:`auc_standard_error`)."""
+    labels, values = _binary(y, score)
+    bads = int(labels.sum())
+    auc = roc_auc(labels, values)
+    return {
+        "n": float(labels.size),
+        "bads": float(bads),
+        "auc": auc,
+        "auc_se": auc_standard_error(auc, bads, labels.size - bads),
+    }
 
 
 def gini(y: npt.ArrayLike, score: npt.ArrayLike) -> float:

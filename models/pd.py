@@ -33,9 +33,10 @@ import pandas as pd
 
 from features.encoding import CategoryEncoder, categorical_columns
 from features.validation import check_choice, check_int, check_real
+from models.artifacts import built_from, read_booster, read_json
 from models.calibration import CALIBRATION_METHODS, Calibrator
 from models.exceptions import NotFittedError, TrainingDataError
-from models.metrics import PSIReference, monotonicity_violations, roc_auc
+from models.metrics import PSIReference, binary_quality, monotonicity_violations, roc_auc
 from risk.frames import require_frame
 
 __all__ = [
@@ -579,6 +580,11 @@ class PDModel:
         """AUC on a holdout frame (features and :data:`LABEL`); higher is better."""
         return roc_auc(holdout[LABEL].to_numpy(dtype=float), self.predict_pd(holdout))
 
+    def holdout_quality(self, holdout: pd.DataFrame) -> dict[str, float]:
+        """What the quality floor reads: rows, bads, AUC and its standard error
+        (:func:`models.metrics.binary_quality`)."""
+        return binary_quality(holdout[LABEL].to_numpy(dtype=float), self.predict_pd(holdout))
+
     def monotonicity_report(self, holdout: pd.DataFrame, *, sample: int = 200) -> pd.DataFrame:
         """:func:`models.metrics.monotonicity_violations` of the PD on holdout rows."""
         self._check_fitted()
@@ -615,31 +621,46 @@ class PDModel:
 
     @classmethod
     def load(cls, directory: str | Path) -> PDModel:
-        """Read a model written by :meth:`save`.
+        """Read a model written by :meth:`save`, as data (:mod:`models.artifacts`).
 
         Raises
         ------
-        FileNotFoundError
-            If the files are missing.
+        ArtifactError
+            If a file is missing, malformed, or the booster does not match its JSON.
         """
         path = Path(directory)
-        meta = json.loads((path / "pd_model.json").read_text("utf-8"))
-        config = PDConfig.from_dict(meta["config"])
-        model = cls(
-            config,
-            monotone=meta["monotone"],
-            categorical=meta["categorical"],
-            context=meta["context"],
+        meta = read_json(path / "pd_model.json")
+        with built_from("pd_model.json"):
+            if meta["kind"] != cls.kind:
+                raise ValueError(f"kind must be {cls.kind!r}; got {meta['kind']!r}")
+            config = PDConfig.from_dict(meta["config"])
+            model = cls(
+                config,
+                monotone=meta["monotone"],
+                categorical=meta["categorical"],
+                context=meta["context"],
+            )
+            model.config_ = config
+            model.feature_names_ = [str(f) for f in meta["feature_names"]]
+            model.categorical_ = [str(c) for c in meta["categorical"]]
+            model.monotone_ = checked_monotone(
+                meta["monotone"], model.feature_names_, model.categorical_
+            )
+            model.encoder_ = CategoryEncoder.from_dict(meta["encoder"])
+            if sorted(model.encoder_.vocabulary_) != sorted(model.categorical_):
+                raise ValueError("the encoder's columns must be the categorical features")
+            model.best_iteration_ = int(meta["best_iteration"])
+            model.evals_result_ = {}
+            model.calibrator_ = Calibrator.from_dict(meta["calibrator"])
+            if not np.isfinite(model.calibrator_.transform(np.array([-2.0, 0.0, 2.0]))).all():
+                raise ValueError("the calibrator must map scores to finite PDs")
+            model.grade_table_ = pd.DataFrame(meta["grade_table"])
+            if len(model.grade_table_) != config.grades.n_grades:
+                raise ValueError(f"grade_table must have {config.grades.n_grades} grades")
+            model.score_reference_ = PSIReference.from_dict(meta["score_reference"])
+        model.booster_ = read_booster(
+            path / "booster.txt",
+            feature_names=model.feature_names_,
+            iterations=model.best_iteration_,
         )
-        model.config_ = config
-        model.feature_names_ = list(meta["feature_names"])
-        model.categorical_ = list(meta["categorical"])
-        model.monotone_ = {str(k): int(v) for k, v in meta["monotone"].items()}
-        model.encoder_ = CategoryEncoder.from_dict(meta["encoder"])
-        model.booster_ = lgb.Booster(model_file=str(path / "booster.txt"))
-        model.best_iteration_ = int(meta["best_iteration"])
-        model.evals_result_ = {}
-        model.calibrator_ = Calibrator.from_dict(meta["calibrator"])
-        model.grade_table_ = pd.DataFrame(meta["grade_table"])
-        model.score_reference_ = PSIReference.from_dict(meta["score_reference"])
         return model

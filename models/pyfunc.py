@@ -1,61 +1,78 @@
-"""The MLflow pyfunc wrapper of credlink's estimators, and their on-disk form.
+"""The on-disk form of credlink's estimators, and the MLflow pyfunc wrapper logged with them.
 
 A registered model version holds one estimator directory (``artifacts/estimator``: a
-:class:`models.pd.PDModel` as ``booster.txt`` + ``pd_model.json``, or a
-:class:`models.limit.LimitModel` as ``limit_model.json``) — plain text and JSON, no pickle.
-MLflow loads it through :class:`CredlinkModel`, logged "from code" (:mod:`models._mlflow_entry`),
-so loading needs the credlink packages importable, as in the service itself.
+:class:`models.pd.PDModel` as ``booster.txt`` + ``pd_model.json``, a
+:class:`models.limit.LimitModel` as ``limit_model.json``, a
+:class:`models.warning.WarningModel` as ``booster.txt`` + ``warning_model.json``) — plain text
+and JSON, no pickle. credlink reads it with :func:`load_estimator`, as data
+(:mod:`models.artifacts`).
 
-``mlflow.pyfunc.load_model("models:/credlink-pd@champion").predict(features)`` returns the
-estimator's :meth:`predict_frame`; ``.unwrap_python_model().estimator`` is the estimator
-itself (contributions, grades, limits).
+The pyfunc flavour is logged too, "from code" (:mod:`models._mlflow_entry`), for the MLflow
+UI and tools outside credlink: ``mlflow.pyfunc.load_model("models:/credlink-pd@champion")``
+works in an environment with the credlink packages. It executes the entry file stored with
+the model, so **credlink itself never loads a model that way** (:mod:`models.registry`).
 """
 
 from __future__ import annotations
 
-import json
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pandas as pd
 from mlflow.pyfunc import PythonModel
 
-from models.exceptions import RegistryError
+from models.exceptions import ArtifactError
 from models.limit import LimitModel
 from models.pd import PDModel
 
-__all__ = ["ENTRY_POINT", "CredlinkModel", "Estimator", "load_estimator"]
+__all__ = ["ENTRY_POINT", "ESTIMATOR_FILES", "CredlinkModel", "Estimator", "load_estimator"]
 
 Estimator = PDModel | LimitModel
 ENTRY_POINT = Path(__file__).with_name("_mlflow_entry.py")
-"""The file MLflow executes to build the pyfunc model (models from code)."""
+"""The file MLflow executes to build the pyfunc model (models from code; never by credlink)."""
 
-_FILES: dict[str, type[PDModel] | type[LimitModel]] = {
+
+class _Loadable(Protocol):
+    @classmethod
+    def load(cls, directory: str | Path) -> Any: ...
+
+
+ESTIMATOR_FILES: Mapping[str, type[PDModel] | type[LimitModel]] = {
     "pd_model.json": PDModel,
     "limit_model.json": LimitModel,
 }
+"""The JSON file that marks each kind of pre-credit estimator directory."""
 
 
-def load_estimator(directory: str | Path) -> Estimator:
-    """Load the estimator saved in ``directory`` (by its ``save`` method).
+def load_estimator(
+    directory: str | Path, kinds: Mapping[str, type[_Loadable]] | None = None
+) -> Any:
+    """Load the estimator saved in ``directory`` (by its ``save`` method), as data.
+
+    Parameters
+    ----------
+    directory
+        An estimator directory.
+    kinds
+        Marker file → estimator class (default :data:`ESTIMATOR_FILES`).
 
     Raises
     ------
-    RegistryError
-        If the directory holds no credlink estimator.
+    ArtifactError
+        If the directory holds none of ``kinds``' marker files, or the estimator's files are
+        missing, malformed or inconsistent.
     """
     path = Path(directory)
-    for name, cls in _FILES.items():
+    kinds = ESTIMATOR_FILES if kinds is None else kinds
+    for name, cls in kinds.items():
         if (path / name).exists():
-            kind = json.loads((path / name).read_text("utf-8")).get("kind")
-            if kind != cls.kind:
-                raise RegistryError(f"estimator kind must be {cls.kind!r}; got {kind!r}")
             return cls.load(path)
-    raise RegistryError(f"directory must hold a credlink estimator; got {str(path)!r}")
+    raise ArtifactError("estimator", f"must hold {' or '.join(kinds)}; got none of them")
 
 
 class CredlinkModel(PythonModel):
-    """Pyfunc model: loads the estimator from its artifacts and predicts frames."""
+    """Pyfunc model for tools outside credlink: the estimator, predicting frames."""
 
     estimator: Estimator
 

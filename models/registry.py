@@ -1,50 +1,295 @@
 """The model registry: versions, aliases ``champion`` / ``challenger``, gated promotion.
 
-Registered models (``credlink-pd``, ``credlink-limit``, bank table models) use aliases, never
-stages (deprecated since MLflow 2.9). Training registers each new version as ``challenger``
-(:func:`models.tracking.log_model_run`); :meth:`ModelRegistry.promote` moves ``champion`` to
-a version only when the gate passes, unless forced:
+Registered models (``credlink-pd``, ``credlink-limit``, ``credlink-warning``, bank table
+models) use aliases, never stages (deprecated since MLflow 2.9). Training registers each new
+version as ``challenger`` (:func:`models.tracking.log_model_run`); :meth:`ModelRegistry.promote`
+moves ``champion`` to a version only when the gate passes — or when a named person forces it
+for a stated reason.
 
-1. **better**: on the challenger's own out-of-time holdout (logged with its run), the
-   challenger's score beats the current champion's *on the same rows* — AUC for PD models,
-   minus the median relative error against performed loan amounts for limit models. No
-   champion yet: passes. (A champion trained on later data than the holdout would be
-   favoured: the gate errs towards keeping it.)
-2. **monotone**: sweeping each constrained feature over a grid (others fixed) never
-   reverses the prediction (:func:`models.metrics.monotonicity_violations`).
-3. **stable**: the PSI of the challenger's predictions on the holdout against its training
-   sample is below :data:`PSI_THRESHOLD` (0.25).
+Loading: models are data
+    :meth:`ModelRegistry.load` downloads only the version's ``estimator`` directory, checks
+    its files against the SHA-256 digests recorded at registration, and reads the booster
+    text and JSON through the installed credlink package (:mod:`models.artifacts`). It never
+    calls :func:`mlflow.pyfunc.load_model`, which would execute the entry file stored with
+    the model. A version whose files are missing, broken or changed raises
+    :class:`~models.exceptions.ArtifactError` naming the model, version and file.
 
-Serving loads ``models:/<name>@champion`` (:meth:`ModelRegistry.load`).
+The gate (:meth:`ModelRegistry.evaluate`), on the challenger's own out-of-time holdout
+(logged with its run):
+
+0. **loads**: the version, its holdout, and its scores on the holdout must load and compute —
+   otherwise nothing promotes it, not even ``force`` (:class:`ArtifactError`);
+1. **floor** (:class:`QualityFloor`): the least any champion must show, **the first one
+   included** — AUC, its confidence and enough bads for PD and warning models, beating the
+   银税互动 rule of thumb for limit models;
+2. **better**: the challenger's score beats the current champion's *on the same rows* — AUC
+   for PD and warning models, minus the median relative error against performed loan amounts
+   for limit models. No champion yet: passes (the floor still applies). A champion that
+   cannot be loaded fails this check: replacing it needs ``force``;
+3. **monotone**: sweeping each constrained feature over a grid (others fixed) never reverses
+   the prediction (:func:`models.metrics.monotonicity_violations`);
+4. **stable**: the PSI of the challenger's predictions on the holdout against its training
+   sample is below :attr:`QualityFloor.max_psi` (0.25).
+
+Forcing
+    ``promote(name, version, force=True, actor=..., reason=...)`` promotes despite failed
+    checks 1–4; who and why are required (:func:`check_accountability`) and recorded as the
+    version's tags ``forced_by``, ``forced_reason``, ``forced_at`` and ``forced_failures``,
+    beside the full verdict in the tag ``promotion``.
+
+Serving loads ``<name>@champion`` with :meth:`ModelRegistry.load_champion`, which also refuses
+a champion alias set around the gate (by hand in the MLflow UI, say): its version carries no
+``promotion`` verdict.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import tempfile
-from dataclasses import asdict, dataclass
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from pathlib import Path
+from typing import Any, ClassVar
 
 import mlflow
 import pandas as pd
 from mlflow.exceptions import MlflowException
+from scipy.stats import norm
 
-from models.exceptions import PromotionRefusedError, RegistryError
-from models.pyfunc import CredlinkModel, Estimator
+from features.validation import check_int, check_real
+from models.artifacts import DIGEST_TAG, check_digests
+from models.exceptions import ArtifactError, PromotionRefusedError, RegistryError
+from models.limit import LimitModel
+from models.pd import PDModel
+from models.pyfunc import ESTIMATOR_FILES, Estimator, load_estimator
 from models.tracking import CHALLENGER, CHAMPION, mlflow_session
+from risk.identifiers import contains_id_number
 
 __all__ = [
     "LIMIT_MODEL_NAME",
     "PD_MODEL_NAME",
+    "PROMOTION_TAG",
     "PSI_THRESHOLD",
     "ModelRegistry",
     "PromotionResult",
+    "QualityFloor",
+    "check_accountability",
 ]
 
 PD_MODEL_NAME = "credlink-pd"
 LIMIT_MODEL_NAME = "credlink-limit"
 PSI_THRESHOLD = 0.25
+PROMOTION_TAG = "promotion"
+"""Model-version tag holding the gate's verdict (JSON) of the version's latest promotion."""
+
+_ESTIMATOR_PATH = "artifacts/estimator"  # inside a logged model (models.tracking)
+_HOLDOUT_PATH = "holdout/holdout.parquet"  # inside the training run's artifacts
+
+
+@dataclass(frozen=True)
+class QualityFloor:
+    """The least a version must show on its own holdout to become champion — the first too.
+
+    Parameters
+    ----------
+    min_auc
+        PD and bank-table models: holdout AUC at least this, in [0.5, 1] (default 0.60).
+        AUC 0.5 is chance; a PD that ranks barely better (0.505 once became the first
+        champion) misprices every assessment it serves. 0.60 — a Gini of 0.20 — is the
+        low end of the discrimination credit scorecards are used with; the pre-credit
+        PD scores 0.73–0.77 on the synthetic demo and test counties.
+    min_warning_auc
+        The learned warning, in [0.5, 1] (default 0.55). It decides no credit: it orders the
+        credit office's attention next to the county rules, which stay in force, so it is
+        also held to the rules themselves (below). It scores 0.58–0.63 on the synthetic
+        counties.
+    min_bads
+        Bads (PD) or new violations (warning) in the holdout, at least this, ≥ 1 (default
+        10): an AUC on fewer is an anecdote.
+    confidence
+        Two-sided level in (0, 1) of the AUC's confidence interval (Hanley & McNeil,
+        :func:`models.metrics.auc_standard_error`) whose lower bound must be above 0.5:
+        the holdout must show the model beats chance, not just happen to (default 0.95).
+        With 14 bads at AUC 0.77 the bound is 0.62; with 6 bads at 0.56 it is 0.43.
+    min_performed
+        Limit models: performed loans with an approved amount in the holdout, ≥ 1 (default
+        30).
+    min_rank_correlation
+        Limit models: Spearman correlation of the suggested limits with the amounts banks
+        lent to enterprises that repaid, in [-1, 1] (default 0.5; 0.72–0.83 on the synthetic
+        counties). Besides, the limit model must beat the 银税互动 rule of thumb's mean
+        absolute error on the same loans (DESIGN §5: the baseline it must beat).
+    max_psi
+        Score PSI, holdout against training, below this, > 0 (default 0.25, the usual
+        "significant shift" threshold).
+
+    Notes
+    -----
+    The warning must also be at least as precise as the rules at the rules' own workload:
+    among its top-|flagged| enterprises of the held-out year, as many get a new violation as
+    among those the rules flagged (when the rules flagged any).
+    """
+
+    min_auc: float = 0.60
+    min_warning_auc: float = 0.55
+    min_bads: int = 10
+    confidence: float = 0.95
+    min_performed: int = 30
+    min_rank_correlation: float = 0.5
+    max_psi: float = PSI_THRESHOLD
+
+    def __post_init__(self) -> None:
+        put = object.__setattr__
+        put(self, "min_auc", check_real("min_auc", self.min_auc, 0.5, 1.0))
+        put(self, "min_warning_auc", check_real("min_warning_auc", self.min_warning_auc, 0.5, 1.0))
+        put(self, "min_bads", check_int("min_bads", self.min_bads, 1))
+        put(
+            self,
+            "confidence",
+            check_real("confidence", self.confidence, 0.0, 1.0, open_low=True, open_high=True),
+        )
+        put(self, "min_performed", check_int("min_performed", self.min_performed, 1))
+        put(
+            self,
+            "min_rank_correlation",
+            check_real("min_rank_correlation", self.min_rank_correlation, -1.0, 1.0),
+        )
+        put(self, "max_psi", check_real("max_psi", self.max_psi, 0.0, open_low=True))
+
+    def failures(self, kind: str, quality: Mapping[str, float]) -> list[str]:
+        """The floor's failed checks for an estimator of ``kind`` with this holdout quality.
+
+        Parameters
+        ----------
+        kind
+            ``pd`` (also bank tables), ``limit`` or ``warning`` (the estimator's ``kind``).
+        quality
+            The estimator's ``holdout_quality`` on its holdout.
+
+        Returns
+        -------
+        list of str
+            One sentence per failed check (empty: the floor holds). A missing or NaN measure
+            fails its check.
+        """
+        if kind == "limit":
+            return self._limit_failures(quality)
+        warning = kind == "warning"
+        return self._binary_failures(
+            quality,
+            self.min_warning_auc if warning else self.min_auc,
+            "new violations" if warning else "bads",
+        ) + (self._rules_failures(quality) if warning else [])
+
+    def _binary_failures(
+        self, quality: Mapping[str, float], min_auc: float, events: str
+    ) -> list[str]:
+        failures = []
+        bads, auc = _value(quality, "bads"), _value(quality, "auc")
+        if not bads >= self.min_bads:
+            failures.append(
+                f"holdout has {bads:.0f} {events}, fewer than the floor's {self.min_bads}"
+            )
+        if not auc >= min_auc:
+            failures.append(f"holdout AUC {auc:.3f} is below the floor {min_auc:.2f}")
+        z = float(norm.ppf(0.5 + self.confidence / 2))
+        lower = auc - z * _value(quality, "auc_se")
+        if not lower > 0.5:
+            failures.append(
+                f"holdout AUC {auc:.3f} is not above chance with {self.confidence:.0%} "
+                f"confidence (lower bound {lower:.3f} on {bads:.0f} {events})"
+            )
+        return failures
+
+    @staticmethod
+    def _rules_failures(quality: Mapping[str, float]) -> list[str]:
+        if "flagged" not in quality:
+            return ["the holdout carries no rule flags to compare with (retrain the warning)"]
+        model, rules = _value(quality, "precision_at_flagged"), _value(quality, "rules_precision")
+        if _value(quality, "flagged") > 0 and not model >= rules:
+            return [
+                f"at the rules' workload ({quality['flagged']:.0f} flagged) precision "
+                f"{model:.3f} is below the rules' {rules:.3f}"
+            ]
+        return []
+
+    def _limit_failures(self, quality: Mapping[str, float]) -> list[str]:
+        failures = []
+        performed = _value(quality, "performed")
+        if not performed >= self.min_performed:
+            failures.append(
+                f"holdout has {performed:.0f} performed loans, fewer than the floor's "
+                f"{self.min_performed}"
+            )
+        mae, rule = _value(quality, "mae"), _value(quality, "rule_mae")
+        if not mae <= rule:
+            failures.append(
+                f"mean absolute error {mae:.1f} 万元 does not beat the 银税互动 rule of thumb's "
+                f"{rule:.1f} on the same loans"
+            )
+        correlation = _value(quality, "rank_correlation")
+        if not correlation >= self.min_rank_correlation:
+            failures.append(
+                f"rank correlation with approved amounts {correlation:.3f} is below the floor "
+                f"{self.min_rank_correlation:.2f}"
+            )
+        return failures
+
+    def to_dict(self) -> dict[str, float]:
+        """JSON-ready thresholds (kept with each promotion verdict)."""
+        return asdict(self)
+
+
+def _value(quality: Mapping[str, float], key: str) -> float:
+    value = quality.get(key, math.nan)
+    return float(value) if value is not None else math.nan
+
+
+_ACTOR_LENGTH = (1, 100)
+_REASON_LENGTH = (10, 500)
+
+
+def check_accountability(actor: Any, reason: Any) -> tuple[str | None, str | None]:
+    """Who promotes and why, checked; stripped of surrounding blanks.
+
+    ``actor`` is a person's name or staff id, 1–100 characters; ``reason`` a sentence of
+    10–500 characters (a word is not a reason). Neither may hold control characters or a
+    resident ID number: both are stored as model-version tags and printed.
+
+    Returns
+    -------
+    tuple
+        ``(actor, reason)``; ``None`` stays ``None``.
+
+    Raises
+    ------
+    TypeError
+        If a value is not a string (or ``None``).
+    ValueError
+        If a value breaks a rule above.
+    """
+    checked: list[str | None] = []
+    for name, value, (low, high) in (
+        ("actor", actor, _ACTOR_LENGTH),
+        ("reason", reason, _REASON_LENGTH),
+    ):
+        if value is None:
+            checked.append(None)
+            continue
+        if not isinstance(value, str):
+            raise TypeError(f"{name} must be a str; got {type(value).__name__}")
+        text = value.strip()
+        if contains_id_number(text):
+            raise ValueError(f"{name} must not hold a resident ID number; got one")
+        if any(unicodedata.category(c) == "Cc" for c in text):
+            raise ValueError(f"{name} must not hold control characters; got {text[:40]!r}")
+        if not low <= len(text) <= high:
+            raise ValueError(f"{name} must have {low}–{high} characters; got {len(text)}")
+        checked.append(text)
+    return checked[0], checked[1]
 
 
 @dataclass(frozen=True)
@@ -69,6 +314,14 @@ class PromotionResult:
         Promoted despite failures.
     promoted : bool
         Whether ``champion`` now points at ``version``.
+    quality : dict
+        What the floor read on the holdout (the estimator's ``holdout_quality``).
+    floor : dict
+        The floor's thresholds (:meth:`QualityFloor.to_dict`).
+    actor, reason : str or None
+        Who promoted and why (required when forced).
+    promoted_at : str or None
+        ISO UTC time of the promotion.
     """
 
     name: str
@@ -81,6 +334,11 @@ class PromotionResult:
     failures: tuple[str, ...]
     forced: bool
     promoted: bool
+    quality: dict[str, float] = field(default_factory=dict)
+    floor: dict[str, float] = field(default_factory=dict)
+    actor: str | None = None
+    reason: str | None = None
+    promoted_at: str | None = None
 
     @property
     def passed(self) -> bool:
@@ -95,12 +353,23 @@ class ModelRegistry:
     ----------
     tracking_uri
         Tracking and registry URI (e.g. from :func:`models.tracking.tracking_uris`).
+    floor
+        The quality floor of every champion (default ``QualityFloor()``).
     """
 
-    def __init__(self, tracking_uri: str) -> None:
+    estimator_files: ClassVar[Mapping[str, type[PDModel] | type[LimitModel] | Any]] = (
+        ESTIMATOR_FILES
+    )
+    """Marker file → estimator class of the versions this registry loads."""
+
+    def __init__(self, tracking_uri: str, floor: QualityFloor | None = None) -> None:
         if not isinstance(tracking_uri, str) or not tracking_uri.strip():
             raise ValueError(f"tracking_uri must be a non-empty URI; got {tracking_uri!r}")
+        floor = QualityFloor() if floor is None else floor
+        if not isinstance(floor, QualityFloor):
+            raise TypeError(f"floor must be a QualityFloor; got {type(floor).__name__}")
         self.tracking_uri = tracking_uri
+        self.floor = floor
 
     # ------------------------------------------------------------------ queries
 
@@ -148,58 +417,162 @@ class ModelRegistry:
         ref = str(alias_or_version)
         return f"models:/{name}/{ref}" if ref.isdigit() else f"models:/{name}@{ref}"
 
-    def load_pyfunc(self, name: str, alias_or_version: str = CHAMPION) -> Any:
-        """The MLflow pyfunc model of a version or alias.
+    def resolve(self, name: str, alias_or_version: str = CHAMPION) -> str:
+        """The version number an alias points at (a version number is checked to exist).
 
         Raises
         ------
         RegistryError
             If the model, version or alias does not exist.
         """
-        uri = self.model_uri(name, alias_or_version)
-        with mlflow_session(self.tracking_uri):
+        ref = str(alias_or_version)
+        with mlflow_session(self.tracking_uri) as client:
             try:
-                return mlflow.pyfunc.load_model(uri)
-            except MlflowException as error:
+                if ref.isdigit():
+                    return str(client.get_model_version(name, ref).version)
+                return str(client.get_model_version_by_alias(name, ref).version)
+            except MlflowException:
                 raise RegistryError(
-                    f"model must exist in the registry; got {uri}: {error}"
+                    f"model must exist in the registry; got no {self.model_uri(name, ref)}"
+                ) from None
+
+    def tags(self, name: str, version: str) -> dict[str, str]:
+        """The tags of a version.
+
+        Raises
+        ------
+        RegistryError
+            If the version does not exist.
+        """
+        with mlflow_session(self.tracking_uri) as client:
+            try:
+                return dict(client.get_model_version(name, str(version)).tags)
+            except MlflowException:
+                raise RegistryError(
+                    f"version must exist; got no {name} version {version}"
                 ) from None
 
     def load(self, name: str, alias_or_version: str = CHAMPION) -> Estimator:
-        """The estimator (:class:`~models.pd.PDModel` or :class:`~models.limit.LimitModel`)."""
-        wrapper = self.load_pyfunc(name, alias_or_version).unwrap_python_model()
-        if not isinstance(wrapper, CredlinkModel):
-            raise RegistryError(f"{name} must be a credlink model; got {type(wrapper).__name__}")
-        return wrapper.estimator
+        """The estimator of a version or alias, read as data (module docstring).
+
+        Raises
+        ------
+        RegistryError
+            If the model, version or alias does not exist.
+        ArtifactError
+            If the version's files are missing, broken, inconsistent or changed after
+            registration (the message names the model, version and file).
+        """
+        version = self.resolve(name, alias_or_version)
+        with mlflow_session(self.tracking_uri) as client, tempfile.TemporaryDirectory() as tmp:
+            try:
+                tags = dict(client.get_model_version(name, version).tags)
+                root = client.get_model_version_download_uri(name, version)
+                directory = Path(
+                    mlflow.artifacts.download_artifacts(
+                        artifact_uri=f"{root.rstrip('/')}/{_ESTIMATOR_PATH}", dst_path=tmp
+                    )
+                )
+            except (MlflowException, OSError) as error:
+                raise ArtifactError(
+                    _ESTIMATOR_PATH, f"must be downloadable; got {type(error).__name__}"
+                ).located(name, version) from None
+            try:
+                if DIGEST_TAG in tags:  # versions registered before digests: files only
+                    check_digests(directory, _digests(tags[DIGEST_TAG]))
+                estimator: Estimator = load_estimator(directory, self.estimator_files)
+            except ArtifactError as error:
+                raise error.located(name, version) from None
+            return estimator
+
+    def load_champion(self, name: str) -> tuple[str, Estimator]:
+        """The champion's version and estimator, if credlink's gate promoted it.
+
+        Raises
+        ------
+        RegistryError
+            If there is no champion, or its version carries no ``promotion`` verdict (the
+            alias was set around the gate).
+        ArtifactError
+            If its files cannot be used.
+        """
+        version = self.resolve(name, CHAMPION)
+        verdict = self.tags(name, version).get(PROMOTION_TAG)
+        try:
+            promoted = verdict is not None and bool(json.loads(verdict).get("promoted"))
+        except (ValueError, AttributeError):
+            promoted = False
+        if not promoted:
+            raise RegistryError(
+                f"{name}@{CHAMPION} must be promoted through credlink's gate; got version "
+                f"{version} without a promotion verdict (`credlink models promote {name} "
+                f"{version}`)"
+            )
+        return version, self.load(name, version)
 
     def holdout(self, name: str, version: str) -> pd.DataFrame:
-        """The holdout sample logged with a version's training run."""
+        """The holdout sample logged with a version's training run.
+
+        Raises
+        ------
+        RegistryError
+            If the version does not exist or has no run.
+        ArtifactError
+            If the holdout cannot be downloaded or read.
+        """
         with mlflow_session(self.tracking_uri) as client, tempfile.TemporaryDirectory() as tmp:
             try:
                 run_id = client.get_model_version(name, str(version)).run_id
-            except MlflowException as error:
+            except MlflowException:
                 raise RegistryError(
-                    f"version must exist; got {name} version {version}: {error}"
+                    f"version must exist; got no {name} version {version}"
                 ) from None
             if run_id is None:
                 raise RegistryError(f"{name} version {version} must come from a run; got none")
-            path = client.download_artifacts(run_id, "holdout/holdout.parquet", tmp)
-            return pd.read_parquet(path)
+            try:
+                path = client.download_artifacts(run_id, _HOLDOUT_PATH, tmp)
+                return pd.read_parquet(path)
+            except (MlflowException, OSError, ValueError) as error:
+                raise ArtifactError(
+                    _HOLDOUT_PATH, f"must be a readable Parquet file; got {type(error).__name__}"
+                ).located(name, str(version)) from None
 
     # ------------------------------------------------------------------ promotion
 
     def evaluate(self, name: str, version: str) -> PromotionResult:
-        """Run the gate for ``version`` against the current champion, changing nothing."""
-        version = str(version)
+        """Run the gate for ``version`` against the current champion, changing nothing.
+
+        Raises
+        ------
+        RegistryError
+            If the version does not exist.
+        ArtifactError
+            If the version or its holdout cannot be loaded, or it cannot score its holdout.
+        """
+        version = self.resolve(name, str(version))
         challenger = self.load(name, version)
         holdout = self.holdout(name, version)
+        try:
+            quality = {k: float(v) for k, v in challenger.holdout_quality(holdout).items()}
+            challenger_score = float(challenger.holdout_score(holdout))
+            violations = int(challenger.monotonicity_report(holdout)["violations"].sum())
+            psi = float(challenger.holdout_psi(holdout))
+        except (KeyError, ValueError, TypeError) as error:
+            raise ArtifactError(
+                _HOLDOUT_PATH,
+                f"must hold what the version scores; got {type(error).__name__}: "
+                f"{str(error)[:200]}",
+            ).located(name, version) from None
+        failures = self.floor.failures(challenger.kind, quality)
         champion_version = self.alias_version(name, CHAMPION)
-        failures: list[str] = []
-        challenger_score = float(challenger.holdout_score(holdout))
         champion_score = float("nan")
         if champion_version is not None and champion_version != version:
             try:
                 champion_score = float(self.load(name, champion_version).holdout_score(holdout))
+            except RegistryError as error:
+                failures.append(
+                    f"the champion (version {champion_version}) cannot be loaded: {error}"
+                )
             except (KeyError, ValueError) as error:
                 failures.append(f"the champion cannot score the challenger's holdout ({error})")
             else:
@@ -208,12 +581,10 @@ class ModelRegistry:
                         f"challenger score {challenger_score:.4f} does not beat champion "
                         f"{champion_score:.4f} on the same holdout"
                     )
-        violations = int(challenger.monotonicity_report(holdout)["violations"].sum())
         if violations:
             failures.append(f"monotonicity check failed on {violations} rows")
-        psi = float(challenger.holdout_psi(holdout))
-        if not psi < PSI_THRESHOLD:
-            failures.append(f"score PSI {psi:.3f} is not below {PSI_THRESHOLD}")
+        if not psi < self.floor.max_psi:
+            failures.append(f"score PSI {psi:.3f} is not below {self.floor.max_psi}")
         return PromotionResult(
             name=name,
             version=version,
@@ -225,13 +596,25 @@ class ModelRegistry:
             failures=tuple(failures),
             forced=False,
             promoted=False,
+            quality=quality,
+            floor=self.floor.to_dict(),
         )
 
-    def promote(self, name: str, version: str | int, force: bool = False) -> PromotionResult:
-        """Point ``champion`` at ``version`` if the gate passes (or ``force``).
+    def promote(
+        self,
+        name: str,
+        version: str | int,
+        force: bool = False,
+        *,
+        actor: str | None = None,
+        reason: str | None = None,
+    ) -> PromotionResult:
+        """Point ``champion`` at ``version`` if the gate passes — or, forced, if it loads.
 
         The version loses the ``challenger`` alias when promoted; the gate's verdict is kept
-        as the version tag ``promotion``.
+        as the version tag ``promotion`` and, when forced, who, why, when and past which
+        checks as the tags ``forced_by``, ``forced_reason``, ``forced_at`` and
+        ``forced_failures`` (written before the alias moves).
 
         Parameters
         ----------
@@ -240,7 +623,11 @@ class ModelRegistry:
         version
             The candidate version.
         force
-            Promote even if checks fail (the failures are still recorded).
+            Promote even if checks fail; needs ``actor`` and ``reason``. A version that
+            cannot be loaded or score its holdout is never promoted.
+        actor, reason
+            Who promotes and why (:func:`check_accountability`); required with ``force``,
+            recorded in the verdict whenever given.
 
         Returns
         -------
@@ -248,21 +635,47 @@ class ModelRegistry:
 
         Raises
         ------
+        ValueError, TypeError
+            If ``force`` lacks a valid ``actor`` or ``reason``.
         PromotionRefusedError
             If a check failed and ``force`` is false (``error.result`` has the verdict).
         RegistryError
             If the model or version does not exist.
+        ArtifactError
+            If the version cannot be loaded (forced or not).
         """
+        actor, reason = check_accountability(actor, reason)
+        if force and (actor is None or reason is None):
+            missing = " and ".join(
+                n for n, v in (("actor", actor), ("reason", reason)) if v is None
+            )
+            raise ValueError(f"{missing} must be given to force a promotion; got none")
         result = self.evaluate(name, str(version))
         if result.failures and not force:
             raise PromotionRefusedError(
                 f"{name} version {result.version} not promoted: " + "; ".join(result.failures),
                 result,
             )
-        result = PromotionResult(
-            **{**asdict(result), "forced": bool(result.failures), "promoted": True}
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        result = replace(
+            result,
+            forced=bool(result.failures),
+            promoted=True,
+            actor=actor,
+            reason=reason,
+            promoted_at=now,
         )
+        tags = {PROMOTION_TAG: json.dumps(asdict(result), default=str, ensure_ascii=False)}
+        if result.forced:
+            tags |= {
+                "forced_by": str(actor),
+                "forced_reason": str(reason),
+                "forced_at": now,
+                "forced_failures": json.dumps(list(result.failures), ensure_ascii=False),
+            }
         with mlflow_session(self.tracking_uri) as client:
+            for key, value in tags.items():
+                client.set_model_version_tag(name, result.version, key, value)
             client.set_registered_model_alias(name, CHAMPION, result.version)
             try:
                 if (
@@ -272,11 +685,16 @@ class ModelRegistry:
                     client.delete_registered_model_alias(name, CHALLENGER)
             except MlflowException:
                 pass
-            verdict = {
-                **asdict(result),
-                "promoted_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            }
-            client.set_model_version_tag(
-                name, result.version, "promotion", json.dumps(verdict, default=str)
-            )
         return result
+
+
+def _digests(tag: str) -> dict[str, str]:
+    try:
+        value = json.loads(tag)
+    except ValueError:
+        value = None
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise ArtifactError(f"tag {DIGEST_TAG}", "must be a JSON object of file → SHA-256")
+    return value

@@ -11,19 +11,21 @@ Each run (:func:`log_model_run`) logs parameters, metrics, tables (CSV), plots (
 matplotlib's Agg canvas, no pyplot state), the model card (markdown), the category vocabulary
 (JSON), the holdout sample the promotion gate re-scores (parquet), and the estimator as a
 pyfunc model with signature and input example, registered as a new version under the alias
-``challenger``.
+``challenger`` with the SHA-256 of each estimator file as the version tag
+:data:`models.artifacts.DIGEST_TAG` (credlink loads only those exact files back).
 """
 
 from __future__ import annotations
 
 import importlib.metadata
+import json
 import tempfile
 import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import mlflow
 import numpy as np
@@ -34,11 +36,13 @@ from mlflow import MlflowClient
 from mlflow.models import infer_signature
 from sklearn.metrics import roc_curve
 
-from models.pyfunc import ENTRY_POINT, Estimator
+from models.artifacts import DIGEST_TAG, file_digests
+from models.pyfunc import ENTRY_POINT
 
 __all__ = [
     "CHALLENGER",
     "CHAMPION",
+    "LoggableEstimator",
     "LoggedRun",
     "ModelRun",
     "calibration_figure",
@@ -202,6 +206,14 @@ def limit_figure(approved: np.ndarray, suggested: np.ndarray, rule: np.ndarray) 
 # --------------------------------------------------------------------------- runs
 
 
+class LoggableEstimator(Protocol):
+    """What :func:`log_model_run` needs of an estimator (PD, limit and warning models)."""
+
+    def save(self, directory: str | Path) -> Path: ...
+
+    def predict_frame(self, X: pd.DataFrame) -> pd.DataFrame: ...
+
+
 @dataclass
 class ModelRun:
     """Everything one training run logs (see the module docstring).
@@ -212,17 +224,20 @@ class ModelRun:
         Experiment name (one per model).
     registered_name : str or None
         Register the model under this name (alias ``challenger``); ``None``: log only.
-    estimator : PDModel or LimitModel
+    estimator : PDModel, LimitModel or WarningModel
         The fitted estimator.
     input_example : pandas.DataFrame
         A few rows of the model's input (for the signature and the example).
     holdout : pandas.DataFrame
         The out-of-time sample, features and outcomes, that the promotion gate re-scores.
+    entry_point : pathlib.Path
+        The models-from-code file of the pyfunc flavour (for MLflow's own tools; credlink
+        never executes it when loading).
     """
 
     experiment: str
     registered_name: str | None
-    estimator: Estimator
+    estimator: LoggableEstimator
     input_example: pd.DataFrame
     holdout: pd.DataFrame
     run_name: str | None = None
@@ -233,6 +248,7 @@ class ModelRun:
     texts: Mapping[str, str] = field(default_factory=dict)
     dicts: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     tags: Mapping[str, str] = field(default_factory=dict)
+    entry_point: Path = ENTRY_POINT
 
 
 @dataclass(frozen=True)
@@ -308,9 +324,10 @@ def log_model_run(
             with warnings.catch_warnings():  # the integer ``grade`` output is never missing
                 warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")
                 signature = infer_signature(example, run.estimator.predict_frame(example))
+            digests = file_digests(estimator_dir)
             info = mlflow.pyfunc.log_model(
                 name="model",
-                python_model=str(ENTRY_POINT),
+                python_model=str(run.entry_point),
                 artifacts={"estimator": str(estimator_dir)},
                 signature=signature,
                 input_example=example,
@@ -319,7 +336,9 @@ def log_model_run(
         version = None
         if run.registered_name is not None:
             registered = mlflow.register_model(
-                info.model_uri, run.registered_name, tags={"run_id": run_id}
+                info.model_uri,
+                run.registered_name,
+                tags={"run_id": run_id, DIGEST_TAG: json.dumps(digests, sort_keys=True)},
             )
             version = str(registered.version)
             client.set_registered_model_alias(run.registered_name, CHALLENGER, version)

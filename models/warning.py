@@ -47,10 +47,8 @@ rows, monotone, PSI below 0.25).
 
 from __future__ import annotations
 
-import importlib.metadata
 import json
 import math
-import tempfile
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -59,13 +57,11 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import lightgbm as lgb
-import mlflow
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from mlflow.models import infer_signature
 from mlflow.pyfunc import PythonModel
 from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
@@ -81,8 +77,9 @@ from features.warning import (
     warning_labels,
     warning_population,
 )
-from models.exceptions import NotFittedError, RegistryError, TrainingDataError
-from models.metrics import PSIReference, monotonicity_violations, psi, roc_auc
+from models.artifacts import built_from, read_booster, read_json
+from models.exceptions import NotFittedError, TrainingDataError
+from models.metrics import PSIReference, binary_quality, monotonicity_violations, psi, roc_auc
 from models.pd import (
     LABEL,
     binary_labels,
@@ -93,13 +90,12 @@ from models.pd import (
 from models.registry import ModelRegistry
 from models.report import markdown_table
 from models.tracking import (
-    CHALLENGER,
     CHAMPION,
     LoggedRun,
-    ensure_experiment,
+    ModelRun,
     flat_params,
     importance_figure,
-    mlflow_session,
+    log_model_run,
     roc_figure,
 )
 from risk.contract import RecordKind
@@ -119,6 +115,7 @@ __all__ = [
     "ENTRY_POINT",
     "MONOTONE_METHODS",
     "PROBABILITY",
+    "RULES_FLAGGED",
     "TOP_K",
     "WARNING_MODEL_NAME",
     "WarningConfig",
@@ -143,6 +140,9 @@ WARNING_MODEL_NAME = "credlink-warning"
 PROBABILITY = "p_violation"
 """Output column of :meth:`WarningModel.predict_frame` (and the pyfunc model)."""
 
+RULES_FLAGGED = "rules_flagged"
+"""Holdout column: whether the county rules flagged the enterprise on the test cutoff."""
+
 TOP_K: tuple[int, ...] = (50, 100, 200)
 """The default k of precision@k and recall@k."""
 
@@ -150,8 +150,6 @@ MONOTONE_METHODS = ("basic", "intermediate", "advanced")
 
 ENTRY_POINT = Path(__file__).with_name("_warning_mlflow_entry.py")
 """The file MLflow executes to build the pyfunc model (models from code)."""
-
-_REQUIREMENTS = ("mlflow", "lightgbm", "pandas", "numpy", "scipy", "scikit-learn", "pyarrow")
 
 
 # --------------------------------------------------------------------------- ranking metrics
@@ -557,6 +555,23 @@ class WarningModel:
         require_frame(holdout, "holdout", [LABEL])
         return roc_auc(holdout[LABEL].to_numpy(dtype=float), self.predict_violation(holdout))
 
+    def holdout_quality(self, holdout: pd.DataFrame) -> dict[str, float]:
+        """What the quality floor reads: rows, new violations (``bads``), AUC and its standard
+        error; with the rules' flags (:data:`RULES_FLAGGED`, logged with every holdout) also
+        ``flagged``, ``precision_at_flagged`` (the model's top-|flagged|) and
+        ``rules_precision`` (the rules' flagged set)."""
+        require_frame(holdout, "holdout", [LABEL])
+        y = holdout[LABEL].to_numpy(dtype=float)
+        p = self.predict_violation(holdout)
+        quality = binary_quality(y, p)
+        if RULES_FLAGGED in holdout.columns:
+            flagged = holdout[RULES_FLAGGED].to_numpy(dtype=bool)
+            quality["flagged"] = float(flagged.sum())
+            if flagged.any():
+                quality["precision_at_flagged"] = precision_at_k(y, p, int(flagged.sum()))
+                quality["rules_precision"] = float(y[flagged].mean())
+        return quality
+
     def monotonicity_report(self, holdout: pd.DataFrame, *, sample: int = 200) -> pd.DataFrame:
         """:func:`models.metrics.monotonicity_violations` of the probability on holdout rows."""
         self._check_fitted()
@@ -594,36 +609,42 @@ class WarningModel:
 
     @classmethod
     def load(cls, directory: str | Path) -> WarningModel:
-        """Read a model written by :meth:`save`.
+        """Read a model written by :meth:`save`, as data (:mod:`models.artifacts`).
 
         Raises
         ------
-        FileNotFoundError
-            If the files are missing.
-        RegistryError
-            If the directory holds another kind of estimator.
+        ArtifactError
+            If a file is missing, malformed, of another kind of estimator, or the booster
+            does not match its JSON.
         """
         path = Path(directory)
-        meta = json.loads((path / "warning_model.json").read_text("utf-8"))
-        if meta.get("kind") != cls.kind:
-            raise RegistryError(f"estimator kind must be {cls.kind!r}; got {meta.get('kind')!r}")
-        config = WarningConfig.from_dict(meta["config"])
-        model = cls(
-            config,
-            categorical=meta["categorical"],
-            monotone=meta["monotone"],
-            context=meta["context"],
+        meta = read_json(path / "warning_model.json")
+        with built_from("warning_model.json"):
+            if meta["kind"] != cls.kind:
+                raise ValueError(f"kind must be {cls.kind!r}; got {meta['kind']!r}")
+            config = WarningConfig.from_dict(meta["config"])
+            model = cls(
+                config,
+                categorical=meta["categorical"],
+                monotone=meta["monotone"],
+                context=meta["context"],
+            )
+            model.config_ = config
+            model.feature_names_ = [str(f) for f in meta["feature_names"]]
+            model.n_features_in_ = len(model.feature_names_)
+            model.classes_ = np.array([0, 1])
+            model.categorical_ = [str(c) for c in meta["categorical"]]
+            model.monotone_ = checked_monotone(
+                meta["monotone"], model.feature_names_, model.categorical_
+            )
+            model.best_iteration_ = int(meta["best_iteration"])
+            model.evals_result_ = {}
+            model.score_reference_ = PSIReference.from_dict(meta["score_reference"])
+        model.booster_ = read_booster(
+            path / "booster.txt",
+            feature_names=model.feature_names_,
+            iterations=model.best_iteration_,
         )
-        model.config_ = config
-        model.feature_names_ = list(meta["feature_names"])
-        model.n_features_in_ = len(model.feature_names_)
-        model.classes_ = np.array([0, 1])
-        model.categorical_ = list(meta["categorical"])
-        model.monotone_ = {str(k): int(v) for k, v in meta["monotone"].items()}
-        model.booster_ = lgb.Booster(model_file=str(path / "booster.txt"))
-        model.best_iteration_ = int(meta["best_iteration"])
-        model.evals_result_ = {}
-        model.score_reference_ = PSIReference.from_dict(meta["score_reference"])
         return model
 
 
@@ -649,10 +670,12 @@ class WarningPyfuncModel(PythonModel):
 class WarningRegistry(ModelRegistry):
     """:class:`models.registry.ModelRegistry` for ``credlink-warning`` versions.
 
-    Everything is inherited (versions, aliases, :meth:`~models.registry.ModelRegistry.promote`
-    and its gate); only :meth:`load` differs: it returns the :class:`WarningModel` of a
-    version.
+    Everything is inherited (versions, aliases, loading as data,
+    :meth:`~models.registry.ModelRegistry.promote` and its gate and floor); only the
+    estimator it reads differs: :meth:`load` returns the :class:`WarningModel` of a version.
     """
+
+    estimator_files: ClassVar[Mapping[str, Any]] = {"warning_model.json": WarningModel}
 
     def load(self, name: str = WARNING_MODEL_NAME, alias_or_version: str = CHAMPION) -> Any:
         """The :class:`WarningModel` of a version or alias (typed ``Any`` to keep the base API).
@@ -660,14 +683,11 @@ class WarningRegistry(ModelRegistry):
         Raises
         ------
         RegistryError
-            If the version does not exist or is not a warning model.
+            If the version does not exist.
+        ArtifactError
+            If its files are not a usable warning model.
         """
-        wrapper = self.load_pyfunc(name, alias_or_version).unwrap_python_model()
-        if not isinstance(wrapper, WarningPyfuncModel):
-            raise RegistryError(
-                f"{name} must be a credlink warning model; got {type(wrapper).__name__}"
-            )
-        return wrapper.estimator
+        return super().load(name, alias_or_version)
 
 
 # --------------------------------------------------------------------------- cutoffs
@@ -1091,16 +1111,6 @@ def _precision_figure(
     return figure
 
 
-def _requirements() -> list[str]:
-    pins = []
-    for package in _REQUIREMENTS:
-        try:
-            pins.append(f"{package}=={importlib.metadata.version(package)}")
-        except importlib.metadata.PackageNotFoundError:  # pragma: no cover
-            pins.append(package)
-    return pins
-
-
 def train_warning(
     source: PlatformData | Any,
     as_of: date | pd.Timestamp | str,
@@ -1272,7 +1282,7 @@ def train_warning(
     ablation = pd.DataFrame(rows)
 
     holdout = X_test.assign(
-        **{LABEL: y_test},
+        **{LABEL: y_test, RULES_FLAGGED: ranking["flagged"].to_numpy(dtype=bool)},
         uscc=test_ids,
         as_of=population["as_of"].to_numpy()[is_test],
     ).reset_index(drop=True)
@@ -1335,25 +1345,31 @@ def train_warning(
             "cutoffs_train": ",".join(c.date().isoformat() for c in split.train),
             "cutoff_test": split.test.date().isoformat(),
         }
-        run = _log_run(
-            model=model,
-            experiment=config.model_name,
-            registered_name=config.model_name if register else None,
-            tracking_uri=tracking_uri,
-            artifact_location=artifact_location,
-            run_name=run_name or f"warning-{t_end.date().isoformat()}",
-            params=params,
-            metrics=metrics,
-            tables=tables,
-            figures=figures,
-            card=card,
-            specs_json={
-                "config": config.features.to_dict(),
-                "features": [asdict(s) for s in specs],
-                "vocabulary": context["vocabulary"],
-            },
-            holdout=holdout,
-            tags={"credlink.kind": "warning", "credlink.as_of": t_end.date().isoformat()},
+        run = log_model_run(
+            ModelRun(
+                experiment=config.model_name,
+                registered_name=config.model_name if register else None,
+                estimator=model,
+                input_example=holdout[model.feature_names_].head(5),
+                holdout=holdout,
+                run_name=run_name or f"warning-{t_end.date().isoformat()}",
+                params=params,
+                metrics=metrics,
+                tables=tables,
+                figures=figures,
+                texts={"model_card.md": card},
+                dicts={
+                    "features.json": {
+                        "config": config.features.to_dict(),
+                        "features": [asdict(s) for s in specs],
+                        "vocabulary": context["vocabulary"],
+                    }
+                },
+                tags={"credlink.kind": "warning", "credlink.as_of": t_end.date().isoformat()},
+                entry_point=ENTRY_POINT,
+            ),
+            tracking_uri,
+            artifact_location,
         )
         timings["log"] = time.perf_counter() - clock
     timings["total"] = time.perf_counter() - started
@@ -1370,65 +1386,6 @@ def train_warning(
         run=run,
         timings=timings,
     )
-
-
-def _log_run(
-    *,
-    model: WarningModel,
-    experiment: str,
-    registered_name: str | None,
-    tracking_uri: str,
-    artifact_location: str | None,
-    run_name: str,
-    params: Mapping[str, Any],
-    metrics: Mapping[str, float],
-    tables: Mapping[str, pd.DataFrame],
-    figures: Mapping[str, Figure],
-    card: str,
-    specs_json: Mapping[str, Any],
-    holdout: pd.DataFrame,
-    tags: Mapping[str, str],
-) -> LoggedRun:
-    """Log the run as :func:`models.tracking.log_model_run` does, with the warning's wrapper."""
-    with mlflow_session(tracking_uri) as client, tempfile.TemporaryDirectory() as tmp:
-        experiment_id = ensure_experiment(client, experiment, artifact_location)
-        folder = Path(tmp)
-        with mlflow.start_run(experiment_id=experiment_id, run_name=run_name) as active:
-            run_id = active.info.run_id
-            mlflow.set_tags(dict(tags))
-            mlflow.log_params({str(k)[:250]: str(v)[:6000] for k, v in params.items()})
-            mlflow.log_metrics(
-                {k: float(v) for k, v in metrics.items() if v is not None and math.isfinite(v)}
-            )
-            for name, table in tables.items():
-                path = folder / f"{name}.csv"
-                table.to_csv(path, index=False)
-                mlflow.log_artifact(str(path), "tables")
-            for name, figure in figures.items():
-                mlflow.log_figure(figure, f"plots/{name}.png")
-            mlflow.log_text(card, "model_card.md")
-            mlflow.log_dict(dict(specs_json), "features.json")
-            holdout_path = folder / "holdout.parquet"
-            holdout.to_parquet(holdout_path, index=False)
-            mlflow.log_artifact(str(holdout_path), "holdout")
-            estimator_dir = model.save(folder / "estimator")
-            example = holdout[model.feature_names_].head(5).reset_index(drop=True)
-            info = mlflow.pyfunc.log_model(
-                name="model",
-                python_model=str(ENTRY_POINT),
-                artifacts={"estimator": str(estimator_dir)},
-                signature=infer_signature(example, model.predict_frame(example)),
-                input_example=example,
-                pip_requirements=_requirements(),
-            )
-        version = None
-        if registered_name is not None:
-            registered = mlflow.register_model(
-                info.model_uri, registered_name, tags={"run_id": run_id}
-            )
-            version = str(registered.version)
-            client.set_registered_model_alias(registered_name, CHALLENGER, version)
-        return LoggedRun(experiment_id, run_id, info.model_uri, version)
 
 
 def _fmt(value: float, digits: int = 3) -> str:

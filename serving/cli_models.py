@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import pandas as pd
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from serving.clicommon import (
     AsOfOpt,
@@ -35,9 +36,19 @@ from serving.clicommon import (
 from serving.settings import Settings
 
 if TYPE_CHECKING:
+    from models.registry import PromotionResult, QualityFloor
     from models.training import TrainResult
 
-__all__ = ["demo_precredit", "models_app", "train_app"]
+__all__ = [
+    "ActorOpt",
+    "ReasonOpt",
+    "checked_accountability",
+    "demo_precredit",
+    "fail",
+    "models_app",
+    "promotion_line",
+    "train_app",
+]
 
 train_app = typer.Typer(help="Train models; every run is tracked and registered in MLflow.")
 models_app = typer.Typer(
@@ -198,48 +209,157 @@ def list_command(
     out.print(_frame_table(frame, "registered models"))
 
 
+ActorOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="Who forces the promotion (a name or staff id, 1–100 characters); required with "
+        "--force, recorded as the model-version tag forced_by."
+    ),
+]
+ReasonOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="Why (10–500 characters); required with --force, recorded as the tag forced_reason."
+    ),
+]
+
+
+def checked_accountability(
+    force: bool, actor: str | None, reason: str | None
+) -> tuple[str | None, str | None]:
+    """``--actor`` and ``--reason``, checked before any work (required with ``--force``).
+
+    Raises
+    ------
+    typer.BadParameter
+        If ``--force`` lacks one of them or a value breaks
+        :func:`models.registry.check_accountability`'s rules (exit 2).
+    """
+    from models.registry import check_accountability
+
+    if force and (actor is None or reason is None):
+        raise typer.BadParameter("--actor and --reason are required with --force")
+    try:
+        return check_accountability(actor, reason)
+    except (TypeError, ValueError) as error:
+        raise typer.BadParameter(str(error)) from None
+
+
+def fail(message: str) -> typer.Exit:
+    """Print ``message`` as one red line on standard error; the ``Exit(1)`` to raise."""
+    err.print(Text(message, style="red"), soft_wrap=True)
+    return typer.Exit(1)
+
+
+def _quality(result: PromotionResult) -> str:
+    q, floor = result.quality, result.floor
+    if "mae" in q:
+        return (
+            f"mean absolute error {q['mae']:.1f} 万元 vs the 银税互动 rule of thumb's "
+            f"{q.get('rule_mae', float('nan')):.1f} on {q.get('performed', 0):.0f} performed "
+            f"loans, rank correlation {q.get('rank_correlation', float('nan')):.2f}"
+        )
+    if "flagged" in q:  # the learned warning
+        line = (
+            f"holdout AUC {q.get('auc', float('nan')):.3f} on {q.get('bads', 0):.0f} new "
+            f"violations (floor {floor.get('min_warning_auc', float('nan')):.2f})"
+        )
+        if q["flagged"] > 0:
+            line += (
+                f", precision at the rules' workload ({q['flagged']:.0f}) "
+                f"{q.get('precision_at_flagged', float('nan')):.2f} vs the rules' "
+                f"{q.get('rules_precision', float('nan')):.2f}"
+            )
+        return line
+    return (
+        f"holdout AUC {q.get('auc', float('nan')):.3f} on {q.get('bads', 0):.0f} bads "
+        f"(floor {floor.get('min_auc', float('nan')):.2f})"
+    )
+
+
+def _comparison(result: PromotionResult) -> str:
+    if result.champion_version is None:
+        return "the first champion"
+    if result.champion_version == result.version:
+        return "already the champion"
+    if "mae" in result.quality:  # the limit gate's score is minus the median relative error
+        return (
+            f"median relative error {-result.challenger_score:.3f} vs "
+            f"{-result.champion_score:.3f} of champion version {result.champion_version}"
+        )
+    return (
+        f"AUC {result.challenger_score:.4f} vs {result.champion_score:.4f} of champion version "
+        f"{result.champion_version} on the same holdout"
+    )
+
+
+def promotion_line(result: PromotionResult) -> str:
+    """One paragraph on a promotion: quality, comparison, and who forced it, when and why."""
+    line = (
+        f"{result.name} version {result.version} is now champion: {_quality(result)}; "
+        f"{_comparison(result)}; PSI {result.psi:.3f}; monotonicity violations "
+        f"{result.monotonicity_violations}."
+    )
+    if result.forced:
+        line += (
+            f" FORCED by {result.actor} at {result.promoted_at}, reason: {result.reason!r}; "
+            "failed checks: " + "; ".join(result.failures)
+        )
+    return line
+
+
 @models_app.command("promote")
 def promote_command(
     name: Annotated[str, typer.Argument(help="Registered model, e.g. credlink-pd.")],
     version: Annotated[int, typer.Argument(help="The version to make champion.", min=1)],
-    force: Annotated[bool, typer.Option(help="Promote even if the gate fails.")] = False,
+    force: Annotated[
+        bool,
+        typer.Option(help="Promote even if the gate fails (needs --actor and --reason)."),
+    ] = False,
+    actor: ActorOpt = None,
+    reason: ReasonOpt = None,
     as_json: JsonOpt = False,
     work_dir: WorkDirOpt = None,
     database_url: DatabaseOpt = None,
 ) -> None:
-    """Make VERSION the champion if it beats the champion on its holdout (or --force).
+    """Make VERSION the champion if it passes the gate: the quality floor, beating the
+    champion on its holdout, monotone, stable (or --force, with --actor and --reason).
 
-    Exits 1 when the gate refuses.
+    Exits 1 when the gate refuses or the version cannot be loaded (never promoted, not even
+    with --force); 2 on bad options or an unknown model or version.
     """
-    from models.exceptions import PromotionRefusedError, RegistryError
+    from models.exceptions import ArtifactError, PromotionRefusedError, RegistryError
     from models.registry import ModelRegistry
 
+    actor, reason = checked_accountability(force, actor, reason)
     settings = settings_for(work_dir, database_url)
     registry = ModelRegistry(_mlflow(settings)[0])
     try:
-        result = registry.promote(name, str(version), force=force)
+        result = registry.promote(name, str(version), force=force, actor=actor, reason=reason)
     except PromotionRefusedError as refused:
         if as_json:
             print_json(asdict(refused.result))
         else:
-            out.print(f"[red]{refused}[/red]")
+            out.print(Text(str(refused), style="red"))
         raise typer.Exit(1) from None
+    except ArtifactError as error:
+        raise fail(f"{error} (cannot be loaded: not promoted, not even with --force)") from None
     except RegistryError as error:
         raise typer.BadParameter(str(error)) from None
     if as_json:
         print_json(asdict(result))
         return
-    forced = " (forced past: " + "; ".join(result.failures) + ")" if result.forced else ""
-    out.print(
-        f"{name} version {result.version} is now champion{forced}: score "
-        f"{result.challenger_score:.4f} vs {result.champion_score:.4f} (previous champion "
-        f"{result.champion_version or '—'}), PSI {result.psi:.3f}, monotonicity violations "
-        f"{result.monotonicity_violations}"
-    )
+    out.print(Text(promotion_line(result), style="yellow" if result.forced else ""))
 
 
-def demo_precredit(settings: Settings, as_of: date) -> dict[str, Any]:
+def demo_precredit(
+    settings: Settings, as_of: date, floor: QualityFloor | None = None
+) -> dict[str, Any]:
     """Demo step: train, register, promote the champions, score the 信易贷白名单.
+
+    When the gate refuses a model (its quality floor, say), the step says so, explains what
+    the API will do (not ready, assessments 503) and shows the challengers' whitelist as a
+    preview instead of stopping.
 
     Parameters
     ----------
@@ -247,6 +367,8 @@ def demo_precredit(settings: Settings, as_of: date) -> dict[str, Any]:
         The demo's settings (store and work directory).
     as_of
         Training and scoring date (the synthetic county's end).
+    floor
+        The quality floor (default ``QualityFloor()``).
 
     Returns
     -------
@@ -264,30 +386,55 @@ def demo_precredit(settings: Settings, as_of: date) -> dict[str, Any]:
     with err.status(f"training the pre-credit models as of {as_of} …"):
         result = train_precredit(data, as_of, uri, artifact_location=artifacts)
     _print_training(result, settings)
-    registry = ModelRegistry(uri)
+    registry = ModelRegistry(uri, floor)
     promotions = {}
     for name, run in ((PD_MODEL_NAME, result.pd_run), (LIMIT_MODEL_NAME, result.limit_run)):
         if run is None or run.version is None:
             continue
         try:
             promotions[name] = registry.promote(name, run.version)
-            out.print(f"{name} version {run.version} promoted to champion")
+            out.print(Text(promotion_line(promotions[name]), style="green"))
         except PromotionRefusedError as refused:
             promotions[name] = refused.result
-            out.print(f"{name} version {run.version} stays challenger: {refused}")
+            out.print(
+                Text(
+                    f"{name} version {run.version} stays challenger: "
+                    + "; ".join(refused.result.failures),
+                    style="yellow",
+                )
+            )
+    preview = any(registry.alias_version(n) is None for n in (PD_MODEL_NAME, LIMIT_MODEL_NAME))
+    if preview:
+        out.print(
+            Text(
+                "There is no pre-credit champion pair: the gate refused a new version above and "
+                "none was promoted before, so the API serves no assessments (/readyz answers "
+                "503, assessments 503) until a version passes `credlink models promote` — or "
+                "is forced with --actor and --reason. The whitelist below is a challenger "
+                "preview, for review only.",
+                style="yellow",
+            )
+        )
+        assert result.limit_model is not None  # pre-credit training fits both
+        scorer = PrecreditScorer(result.pd_model, result.limit_model)
+    else:
+        scorer = PrecreditScorer.from_registry(registry)
     with err.status("scoring every active enterprise …"):
-        scored = score_enterprises(data, as_of, PrecreditScorer.from_registry(registry))
-    _print_whitelist(scored, data.enterprises, as_of)
+        scored = score_enterprises(data, as_of, scorer)
+    _print_whitelist(scored, data.enterprises, as_of, preview=preview)
     out.print(_ui_hint(settings))
     return {"metrics": result.metrics, "whitelist": scored, "promotions": promotions}
 
 
-def _print_whitelist(scored: pd.DataFrame, enterprises: pd.DataFrame, as_of: date) -> None:
+def _print_whitelist(
+    scored: pd.DataFrame, enterprises: pd.DataFrame, as_of: date, *, preview: bool = False
+) -> None:
     names = dict(zip(enterprises["uscc"].astype(str), enterprises["name"], strict=True))
     white = scored[scored["whitelisted"]]
     declined = scored[~scored["eligible"]]
+    label = "信易贷白名单 (challenger preview, not served)" if preview else "信易贷白名单"
     out.print(
-        f"信易贷白名单 as of {as_of}: {len(white):,} of {len(scored):,} active enterprises, "
+        f"{label} as of {as_of}: {len(white):,} of {len(scored):,} active enterprises, "
         f"suggested volume {white['suggested_limit'].sum():,.0f} 万元; declined by policy "
         f"(失信联合惩戒) {len(declined):,}"
     )

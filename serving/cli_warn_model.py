@@ -4,9 +4,10 @@ Registered in :mod:`serving.cli` with
 ``warn_app.command("train")(train_warning_command)``. The command trains the learned warning
 (:func:`models.warning.train_warning`) on the store as of ``--as-of``, logs it to MLflow in the
 work directory (experiment ``credlink-warning``), registers it and promotes it to
-``champion`` through the registry's gate (:class:`models.warning.WarningRegistry`); it prints
-the out-of-time metrics and the comparison with the rules. Exit 1 when the gate refuses (the
-new version stays ``challenger``; ``--force`` promotes anyway).
+``champion`` through the registry's gate and quality floor (:class:`models.warning.
+WarningRegistry`); it prints the out-of-time metrics and the comparison with the rules. Exit 1
+when the gate refuses (the new version stays ``challenger``; ``--force --actor NAME --reason
+TEXT`` promotes anyway and records who and why as model-version tags).
 
 The model packages are imported inside the functions, so other ``credlink`` commands do not
 pay for importing MLflow and LightGBM.
@@ -24,6 +25,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from serving.cli_models import ActorOpt, ReasonOpt, checked_accountability, promotion_line
 from serving.clicommon import (
     AsOfOpt,
     DatabaseOpt,
@@ -112,7 +114,11 @@ def _cutoffs_table(result: WarningResult) -> Table:
 
 
 def _train_and_promote(
-    settings: Settings, as_of: date, force: bool
+    settings: Settings,
+    as_of: date,
+    force: bool,
+    actor: str | None = None,
+    reason: str | None = None,
 ) -> tuple[WarningResult, PromotionResult | None, str | None]:
     """Train on the store, log, register and promote; the gate's failures if it refused."""
     from features.data import PlatformData
@@ -126,7 +132,9 @@ def _train_and_promote(
     if result.run is None or result.run.version is None:  # pragma: no cover - always registered
         return result, None, "the model was not registered"
     try:
-        promotion = WarningRegistry(uri).promote(WARNING_MODEL_NAME, result.run.version, force)
+        promotion = WarningRegistry(uri).promote(
+            WARNING_MODEL_NAME, result.run.version, force, actor=actor, reason=reason
+        )
     except PromotionRefusedError as refused:
         return result, refused.result, "; ".join(refused.result.failures)
     return result, promotion, None
@@ -139,22 +147,26 @@ def _registration_line(
     if refused is not None:
         return Text(
             f"credlink-warning version {version} stays challenger, the promotion gate refused "
-            f"it: {refused} (`credlink warn train --force` promotes anyway)",
+            f"it: {refused} (`credlink warn train --force --actor NAME --reason TEXT` promotes "
+            "anyway, recording who and why)",
             style="yellow",
         )
-    forced = (
-        " (forced past: " + "; ".join(promotion.failures) + ")"
-        if promotion is not None and promotion.forced
-        else ""
-    )
-    return Text(f"credlink-warning version {version} is now champion{forced}", style="green")
+    if promotion is None:  # pragma: no cover - refused or promoted, always one of them
+        return Text(f"credlink-warning version {version} is registered", style="yellow")
+    return Text(promotion_line(promotion), style="yellow" if promotion.forced else "green")
 
 
 def train_warning_command(
     as_of: AsOfOpt = None,
     force: Annotated[
-        bool, typer.Option(help="Make the new version champion even if the gate refuses.")
+        bool,
+        typer.Option(
+            help="Make the new version champion even if the gate refuses (needs --actor and "
+            "--reason)."
+        ),
     ] = False,
+    actor: ActorOpt = None,
+    reason: ReasonOpt = None,
     as_json: JsonOpt = False,
     work_dir: WorkDirOpt = None,
     database_url: DatabaseOpt = None,
@@ -162,14 +174,16 @@ def train_warning_command(
     """Train the learned warning (P(new violation in 12 months)), register it, make it champion.
 
     Test cutoff: --as-of minus 12 months; training cutoffs: quarterly before that. Exits 1
-    when the promotion gate refuses the new version.
+    when the promotion gate refuses the new version; 2 on bad options (checked before
+    training).
     """
     from models.tracking import tracking_uris
 
+    actor, reason = checked_accountability(force, actor, reason)
     settings = settings_for(work_dir, database_url)
     day = parse_date("--as-of", as_of)
     with err.status(f"training the learned warning as of {day} …"):
-        result, promotion, refused = _train_and_promote(settings, day, force)
+        result, promotion, refused = _train_and_promote(settings, day, force, actor, reason)
     if as_json:
         print_json(
             {

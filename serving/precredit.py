@@ -34,6 +34,13 @@ Several workers
 Data freshness
     Outcomes posted to ``/v1/outcomes`` and other store changes reach the features at the
     next reload (``POST /v1/admin/models/reload``) or restart, like the graph snapshot.
+
+Models as data, readiness
+    Champions are read through :meth:`models.registry.ModelRegistry.load_champion`: booster
+    text and JSON checked against the digests recorded at registration, never code from the
+    artifact store, and only versions credlink's gate promoted. ``/readyz`` is not ready
+    while a required champion (:func:`required_models`, ``CREDLINK_REQUIRED_MODELS``) is not
+    loaded (:func:`readiness_problem`).
 """
 
 from __future__ import annotations
@@ -53,7 +60,7 @@ from pydantic import TypeAdapter
 from sqlalchemy import Engine
 
 from features.data import PlatformData
-from models.exceptions import RegistryError
+from models.exceptions import ModelError, RegistryError
 from models.limit import LimitModel
 from models.pd import PDModel
 from models.registry import LIMIT_MODEL_NAME, PD_MODEL_NAME, ModelRegistry
@@ -74,7 +81,9 @@ __all__ = [
     "follow_reloads",
     "load_champions",
     "mlflow_uri",
+    "readiness_problem",
     "reload_champions",
+    "required_models",
     "score_rows",
     "start_champions",
 ]
@@ -223,7 +232,8 @@ def load_champions(settings: Settings, engine: Engine) -> dict[str, LoadedModel]
     Raises
     ------
     RegistryError
-        No MLflow store, a missing ``champion`` alias, or a version that cannot be loaded.
+        No MLflow store, a missing ``champion`` alias, a champion the gate did not promote,
+        or (:class:`~models.exceptions.ArtifactError`) a version whose files cannot be used.
     """
     uri = mlflow_uri(settings)
     if uri is None:
@@ -232,14 +242,12 @@ def load_champions(settings: Settings, engine: Engine) -> dict[str, LoadedModel]
             "promote the pre-credit models first (credlink train, credlink models promote)"
         )
     registry = ModelRegistry(uri)
-    versions: dict[str, str] = {}
     for name in MODEL_NAMES:
-        version = registry.alias_version(name, CHAMPION)
-        if version is None:
+        if registry.alias_version(name, CHAMPION) is None:
             raise RegistryError(f"{name}@{CHAMPION} must exist in the registry; got no alias")
-        versions[name] = version
-    pd_model = registry.load(PD_MODEL_NAME, versions[PD_MODEL_NAME])
-    limit_model = registry.load(LIMIT_MODEL_NAME, versions[LIMIT_MODEL_NAME])
+    loaded = {name: registry.load_champion(name) for name in MODEL_NAMES}
+    versions = {name: version for name, (version, _) in loaded.items()}
+    pd_model, limit_model = loaded[PD_MODEL_NAME][1], loaded[LIMIT_MODEL_NAME][1]
     if not isinstance(pd_model, PDModel) or not isinstance(limit_model, LimitModel):
         raise RegistryError(
             f"{PD_MODEL_NAME} and {LIMIT_MODEL_NAME} must be a PD and a limit model"
@@ -263,9 +271,36 @@ def load_champions(settings: Settings, engine: Engine) -> dict[str, LoadedModel]
     }
 
 
+def required_models(settings: Settings) -> tuple[str, ...]:
+    """The champions ``/readyz`` waits for (``CREDLINK_REQUIRED_MODELS``).
+
+    ``auto`` (the default) is the pre-credit pair when the work directory has an MLflow store
+    — a deployment that trains models means to serve them — and none otherwise (a warnings
+    service). The lifespan decides it once, at start-up (:func:`start_champions`): models
+    trained into the work directory later do not take a running service out of rotation.
+    """
+    if settings.required_models is not None:
+        return settings.required_models
+    return MODEL_NAMES if mlflow_uri(settings) is not None else ()
+
+
+def readiness_problem(state: ServiceState) -> str | None:
+    """Why the service is not ready to serve its required champions, or None if it is."""
+    loaded = state.models  # read once: a reload swaps the whole dict
+    missing = [name for name in state.required_models if name not in loaded]
+    if not missing:
+        return None
+    why = state.models_error or "they are still loading"
+    return f"required champions not loaded: {', '.join(missing)}; {why}"
+
+
 def start_champions(state: ServiceState) -> None:
-    """Lifespan step: load the champions if the MLflow store exists; log why not otherwise."""
+    """Lifespan step: load the champions if the MLflow store exists; log why not otherwise.
+
+    Also fixes :attr:`ServiceState.required_models` for the life of the process.
+    """
     state.reload_token = reload_token(state.settings)  # what is loaded now is the latest
+    state.required_models = required_models(state.settings)
     if mlflow_uri(state.settings) is None:
         state.models_error = (
             f"no MLflow store in {state.settings.work_dir}: train and promote the pre-credit "
@@ -278,7 +313,9 @@ def start_champions(state: ServiceState) -> None:
         state.models_error = None
     except Exception as error:  # serve the rest of the API; assessments answer 503
         state.models_error = f"the champions could not be loaded: {error}"
-        logger.warning("pre-credit models not loaded: %s", error, exc_info=error)
+        # A model error says what is wrong in one line; anything else keeps its traceback.
+        traceback = None if isinstance(error, ModelError) else error
+        logger.warning("pre-credit models not loaded: %s", error, exc_info=traceback)
         return
     logger.info(
         "pre-credit champions loaded: %s",
@@ -303,7 +340,10 @@ def reload_champions(state: ServiceState) -> tuple[dict[str, LoadedModel], dict[
             loaded = load_champions(state.settings, state.engine)
         except Exception as error:
             serving = ", ".join(f"{m.name} v{m.version}" for m in previous.values()) or "none"
-            logger.warning("model reload failed; still serving %s", serving, exc_info=error)
+            traceback = None if isinstance(error, ModelError) else error
+            logger.warning(
+                "model reload failed; still serving %s: %s", serving, error, exc_info=traceback
+            )
             raise RegistryError(
                 f"the champions must load to be swapped in; still serving {serving}: {error}"
             ) from None

@@ -10,7 +10,8 @@ Slot for the pre-credit models
 :attr:`ServiceState.models` maps a model name to a :class:`LoadedModel`; the lifespan fills it
 with the pre-credit champions (``credlink-pd``, ``credlink-limit``, loaded by alias
 ``champion``: :mod:`serving.precredit`) when the work directory has an MLflow store.
-``/readyz`` lists whatever is there.
+``/readyz`` lists whatever is there, and is not ready while one of
+:attr:`ServiceState.required_models` is missing.
 """
 
 from __future__ import annotations
@@ -136,6 +137,9 @@ class ServiceState:
         in place (:mod:`serving.precredit`): read it once per request.
     models_error : str or None
         Why the models are not loaded (assessments answer 503 with it).
+    required_models : tuple of str
+        The champions ``/readyz`` waits for, fixed at start-up
+        (:func:`serving.precredit.required_models`).
     audit : AuditWriter
         This process's group commit of audit rows (:mod:`serving.audit`).
     keys : KeyCache
@@ -150,6 +154,7 @@ class ServiceState:
     snapshot: LoadedSnapshot | None = None
     models: dict[str, LoadedModel] = field(default_factory=dict)
     models_error: str | None = None
+    required_models: tuple[str, ...] = ()
     reload_token: str | None = None
     audit: AuditWriter = field(init=False)
     keys: KeyCache = field(init=False)

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Response
 
-from serving import crud
+from serving import crud, precredit
 from serving.deps import MetricsDep, StateDep, metrics_reader
 from serving.errors import responses
+from serving.exceptions import ServiceUnavailableError
 from serving.metrics import CONTENT_TYPE_LATEST
 from serving.schemas import Health, Readiness
 
@@ -33,12 +34,18 @@ async def healthz() -> Health:
 
 @router.get(
     "/readyz",
-    summary="Readiness: the graph snapshot (and later the models) are loaded",
+    summary="Readiness: the graph snapshot and the required champions are loaded",
     responses=responses(503),
 )
 async def readyz(state: StateDep) -> Readiness:
-    """The snapshot's date and size, and the loaded models; 503 until they are loaded."""
-    return crud.readiness(state)
+    """The snapshot's date and size, and the loaded models; 503 (``unavailable``, saying
+    why) until the snapshot and every required champion (``CREDLINK_REQUIRED_MODELS``) are
+    loaded. A failed reload keeps the current champions, and readiness with them."""
+    readiness = crud.readiness(state)
+    problem = precredit.readiness_problem(state)
+    if problem is not None:
+        raise ServiceUnavailableError(f"not ready: {problem}")
+    return readiness
 
 
 @router.get(

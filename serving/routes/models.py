@@ -4,10 +4,11 @@
     Every registered version with its aliases (``champion``, ``challenger``) and whether this
     process scores with it.
 ``POST /v1/admin/models/reload`` (admin)
-    Load the current champions and swap them in atomically (:mod:`serving.precredit`). If a
-    version fails to load, the current champions keep serving and the answer is a 503
-    ``model_unavailable`` saying so. With several workers each process reloads on its own:
-    call it once per worker (or restart them).
+    Load the current champions and swap them in atomically (:mod:`serving.precredit`), as
+    data (booster text and JSON, never code from the artifact store). If a version fails to
+    load, the current champions keep serving and the answer is a 503 ``model_unavailable``
+    saying so and naming the model, version and file at fault. With several workers, the
+    others follow within seconds (:func:`serving.precredit.follow_reloads`).
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 
@@ -13,11 +14,18 @@ from mlflow import MlflowClient
 
 from features.data import PlatformData
 from features.warning import warning_feature_specs, warning_labels, warning_population
-from models.exceptions import NotFittedError, PromotionRefusedError, TrainingDataError
+from models.exceptions import (
+    ArtifactError,
+    NotFittedError,
+    PromotionRefusedError,
+    TrainingDataError,
+)
 from models.pd import LABEL
-from models.tracking import CHALLENGER, CHAMPION, tracking_uris
+from models.registry import QualityFloor
+from models.tracking import CHALLENGER, CHAMPION, mlflow_session, tracking_uris
 from models.warning import (
     PROBABILITY,
+    RULES_FLAGGED,
     WARNING_MODEL_NAME,
     WarningConfig,
     WarningModel,
@@ -164,8 +172,30 @@ def test_the_champion_alias_loads_identical_predictions(
     champion = registry.load(WARNING_MODEL_NAME, CHAMPION)
     assert isinstance(champion, WarningModel)
     np.testing.assert_array_equal(champion.predict_violation(X), expected)
-    served = registry.load_pyfunc(WARNING_MODEL_NAME, CHAMPION).predict(X)
-    np.testing.assert_array_equal(served[PROBABILITY].to_numpy(), expected)
+    with mlflow_session(warning_tracking[0]):  # the pyfunc flavour, for MLflow's own tools
+        pyfunc = mlflow.pyfunc.load_model(registry.model_uri(WARNING_MODEL_NAME))
+    np.testing.assert_array_equal(pyfunc.predict(X)[PROBABILITY].to_numpy(), expected)
+
+
+def test_the_first_champion_passed_the_floor_and_beats_the_rules(
+    trained_warning: WarningResult, warning_tracking: tuple[str, str]
+) -> None:
+    registry = WarningRegistry(warning_tracking[0])
+    verdict = json.loads(registry.tags(WARNING_MODEL_NAME, "1")["promotion"])
+    assert verdict["promoted"] and not verdict["forced"] and not verdict["failures"]
+    quality = verdict["quality"]
+    assert quality["auc"] >= verdict["floor"]["min_warning_auc"]
+    assert quality["flagged"] == trained_warning.metrics["rules_flagged"]
+    assert quality["precision_at_flagged"] >= quality["rules_precision"]
+    assert trained_warning.holdout[RULES_FLAGGED].sum() == quality["flagged"]
+
+
+def test_a_warning_below_the_floor_is_not_promoted(
+    trained_warning: WarningResult, warning_tracking: tuple[str, str]
+) -> None:
+    strict = WarningRegistry(warning_tracking[0], floor=QualityFloor(min_warning_auc=0.99))
+    verdict = strict.evaluate(WARNING_MODEL_NAME, "1")
+    assert [f for f in verdict.failures if "below the floor 0.99" in f]
 
 
 def test_the_gate_refuses_a_challenger_that_is_not_better(
@@ -187,8 +217,15 @@ def test_the_gate_refuses_a_challenger_that_is_not_better(
     with pytest.raises(PromotionRefusedError, match="does not beat champion"):
         registry.promote(WARNING_MODEL_NAME, again.run.version)
     assert registry.alias_version(WARNING_MODEL_NAME, CHALLENGER) == "2"
-    forced = registry.promote(WARNING_MODEL_NAME, again.run.version, force=True)
+    forced = registry.promote(
+        WARNING_MODEL_NAME,
+        again.run.version,
+        force=True,
+        actor="李四",
+        reason="ablation-free version for the pilot",
+    )
     assert forced.promoted and forced.forced
+    assert registry.tags(WARNING_MODEL_NAME, again.run.version)["forced_by"] == "李四"
 
 
 # --------------------------------------------------------------------------- the estimator
@@ -227,6 +264,25 @@ def test_estimator_is_scikit_learn_style_and_round_trips(tmp_path: Path) -> None
     loaded = WarningModel.load(model.save(tmp_path / "estimator"))
     np.testing.assert_array_equal(loaded.predict_violation(X), model.predict_violation(X))
     assert loaded.holdout_psi(holdout) == pytest.approx(model.holdout_psi(holdout))
+
+
+def test_a_broken_warning_model_is_refused_naming_the_file(tmp_path: Path) -> None:
+    X, y = tiny_sample()
+    model = WarningModel(WarningConfig(max_rounds=20, min_child_samples=10)).fit(X, y)
+    directory = model.save(tmp_path / "estimator")
+    meta_path, booster = directory / "warning_model.json", directory / "booster.txt"
+    meta = json.loads(meta_path.read_text("utf-8"))
+    meta_path.write_text(json.dumps({**meta, "kind": "pd"}), "utf-8")
+    with pytest.raises(ArtifactError, match=r"warning_model\.json .* kind must be 'warning'"):
+        WarningModel.load(directory)
+    meta_path.write_text(json.dumps(meta), "utf-8")
+    text = booster.read_text("utf-8")
+    booster.write_text(text[: len(text) // 2], "utf-8")
+    with pytest.raises(ArtifactError, match=r"booster\.txt .*\(truncated\)"):
+        WarningModel.load(directory)
+    booster.unlink()
+    with pytest.raises(ArtifactError, match=r"booster\.txt must exist"):
+        WarningModel.load(directory)
 
 
 def test_estimator_and_configs_validate_their_inputs() -> None:

@@ -50,7 +50,13 @@ def county(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiCounty]:
     registry = ModelRegistry(uri)
     for name, run in ((PD_MODEL_NAME, result.pd_run), (LIMIT_MODEL_NAME, result.limit_run)):
         assert run is not None and run.version is not None
-        registry.promote(name, run.version, force=True)
+        registry.promote(
+            name,
+            run.version,
+            force=True,
+            actor="tests",
+            reason="fixture champions for the API tests",
+        )
     yield built
     built.engine.dispose()
 

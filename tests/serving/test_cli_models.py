@@ -3,22 +3,43 @@
 from __future__ import annotations
 
 import json
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
+from urllib.parse import unquote, urlparse
 
 import pytest
 import typer
+from rich.console import Console
 from typer.testing import CliRunner
 
+from models.registry import ModelRegistry, QualityFloor
+from models.tracking import mlflow_session, tracking_uris
 from risk.ingest import ingest_paths
 from risk.store import migrate, open_engine
 from risk.synth import write_county
+from serving import cli_models
 from serving.cli_models import demo_precredit, models_app, train_app
 from serving.settings import Settings
 from tests.features.county import small_county
 from tests.models.test_training import bank_table
 
 runner = CliRunner()
+
+
+@contextmanager
+def redirect(console: Console) -> Iterator[None]:
+    """Send what the demo step prints to ``console``."""
+    saved = cli_models.out
+    cli_models.out = console
+    try:
+        yield
+    finally:
+        cli_models.out = saved
+
+
 app = typer.Typer()
 app.add_typer(train_app, name="train")
 app.add_typer(models_app, name="models")
@@ -54,18 +75,68 @@ def test_train_from_the_store_then_the_gate_refuses_an_equal_challenger(work: Pa
     )
     assert trained.exit_code == 0, trained.output
     version = json.loads(trained.stdout)["pd_run"]["version"]
-    refused = runner.invoke(
-        app, ["models", "promote", "credlink-pd", version, "--work-dir", str(work)]
-    )
+    promote = ["models", "promote", "credlink-pd", version, "--work-dir", str(work)]
+    refused = runner.invoke(app, promote)
     assert refused.exit_code == 1 and "does not beat champion" in refused.output
-    forced = runner.invoke(
-        app, ["models", "promote", "credlink-pd", version, "--force", "--work-dir", str(work)]
-    )
-    assert forced.exit_code == 0 and "is now champion (forced past" in forced.output
+    for missing in (["--force"], ["--force", "--actor", "张三"], ["--force", "--reason", "x" * 20]):
+        unaccountable = runner.invoke(app, [*promote, *missing])
+        assert unaccountable.exit_code == 2, unaccountable.output
+        assert "--actor and --reason are required with --force" in unaccountable.output
+    too_short = runner.invoke(app, [*promote, "--force", "--actor", "张三", "--reason", "why"])
+    assert too_short.exit_code == 2 and "reason must have 10–500 characters" in too_short.output
+    reason = "月度复核：同一数据重新训练，信用办同意上线"
+    forced = runner.invoke(app, [*promote, "--force", "--actor", "张三", "--reason", reason])
+    assert forced.exit_code == 0, forced.output
+    assert f"version {version} is now champion" in forced.output
+    assert "FORCED by 张三" in forced.output and reason in forced.output
+    assert "failed checks: challenger score" in forced.output
+    tags = ModelRegistry(tracking_uris(work)[0]).tags("credlink-pd", version)
+    assert (tags["forced_by"], tags["forced_reason"]) == ("张三", reason)
+    assert "does not beat champion" in json.loads(tags["forced_failures"])[0]
     missing = runner.invoke(
         app, ["models", "promote", "credlink-pd", "99", "--work-dir", str(work)]
     )
     assert missing.exit_code == 2
+
+
+def test_a_version_that_cannot_load_is_one_line_and_never_promoted(work: Path) -> None:
+    trained = runner.invoke(
+        app, ["train", "precredit", "--as-of", "2026-06-30", "--work-dir", str(work), "--json"]
+    )
+    assert trained.exit_code == 0, trained.output
+    version = json.loads(trained.stdout)["pd_run"]["version"]
+    uri = tracking_uris(work)[0]
+    with mlflow_session(uri) as client:
+        location = client.get_model_version_download_uri("credlink-pd", version)
+    booster = Path(unquote(urlparse(location).path)) / "artifacts" / "estimator" / "booster.txt"
+    booster.write_bytes(booster.read_bytes()[:1000])
+    forced = runner.invoke(
+        app,
+        ["models", "promote", "credlink-pd", version, "--work-dir", str(work),
+         "--force", "--actor", "张三", "--reason", "a broken version, forced anyway"],
+    )  # fmt: skip
+    assert forced.exit_code == 1
+    lines = forced.output.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in forced.output, forced.output
+    assert f"credlink-pd version {version}: artifact booster.txt" in lines[0]
+    assert "changed after registration" in lines[0]
+    assert ModelRegistry(uri).alias_version("credlink-pd") != version
+
+
+def test_the_demo_says_so_when_the_floor_refuses_and_carries_on(work: Path, tmp_path: Path) -> None:
+    shutil.copy(work / "credlink.db", tmp_path / "credlink.db")  # the store, no MLflow yet
+    console = Console(width=200, record=True)
+    with redirect(console):
+        result = demo_precredit(
+            Settings(work_dir=tmp_path), date(2026, 6, 30), floor=QualityFloor(min_auc=0.99)
+        )
+    text = console.export_text()
+    assert not result["promotions"]["credlink-pd"].promoted
+    assert "credlink-pd version 1 stays challenger: holdout AUC" in text
+    assert "below the floor 0.99" in text
+    assert "no pre-credit champion pair" in text and "/readyz" in text
+    assert "challenger preview" in text
+    assert result["whitelist"]["whitelisted"].sum() > 0
 
 
 def test_train_a_bank_table(work: Path, tmp_path: Path) -> None:

@@ -11,6 +11,8 @@ import typer
 from rich.console import Console
 from typer.testing import CliRunner
 
+from models.tracking import tracking_uris
+from models.warning import WARNING_MODEL_NAME, WarningRegistry
 from risk.ingest import ingest_paths
 from risk.store import migrate, open_engine
 from risk.synth import write_county
@@ -42,7 +44,8 @@ def test_demo_step_trains_promotes_and_compares_with_the_rules(work: Path) -> No
     console.print(demo_warning_model(Settings(work_dir=work), date(2026, 6, 30)))
     text = console.export_text()
     assert "precision@100" in text and "vs rules" in text
-    assert "credlink-warning version 1 is now champion" in text
+    assert "credlink-warning version 1 is now champion: holdout AUC" in text
+    assert "new violations (floor 0.55), precision at the rules' workload" in text
     assert "self + graph" in text and "self only" in text
 
 
@@ -57,9 +60,17 @@ def test_train_then_the_gate_refuses_an_equal_version_unless_forced(work: Path) 
         "self only",
         "self + graph",
     }
-    forced = runner.invoke(app, [*args, "--force"])
+    assert "--force --actor NAME --reason TEXT" in runner.invoke(app, args).output
+    unaccountable = runner.invoke(app, [*args, "--force"])  # refused before any training
+    assert unaccountable.exit_code == 2, unaccountable.output
+    assert "--actor and --reason are required with --force" in unaccountable.output
+    reason = "试点期间按信用办要求上线新版本"
+    forced = runner.invoke(app, [*args, "--force", "--actor", "李四", "--reason", reason])
     assert forced.exit_code == 0, forced.output
-    assert "version 3 is now champion (forced past" in forced.output
+    assert "version 4 is now champion: holdout AUC" in forced.output
+    assert "FORCED by 李四" in forced.output and reason in forced.output
     assert "held-out year" in forced.output and "mlflow ui" in forced.output
+    tags = WarningRegistry(tracking_uris(work)[0]).tags(WARNING_MODEL_NAME, "4")
+    assert (tags["forced_by"], tags["forced_reason"]) == ("李四", reason)
     bad = runner.invoke(app, ["warn", "train", "--as-of", "2026-13-01", "--work-dir", str(work)])
     assert bad.exit_code == 2

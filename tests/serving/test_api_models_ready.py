@@ -1,0 +1,199 @@
+"""Readiness follows the configured champions; a reload that meets a broken version changes
+nothing and says which file is broken.
+
+One county of 3,000 enterprises with the pre-credit models trained into its work directory
+(version 1 of each, not yet champion); other tests use work directories of their own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import ValidationError
+
+from features.data import PlatformData
+from models.registry import LIMIT_MODEL_NAME, PD_MODEL_NAME, ModelRegistry
+from models.tracking import CHAMPION, ModelRun, log_model_run, mlflow_session, tracking_uris
+from models.training import TrainResult, train_precredit
+from serving import precredit
+from serving.app import create_app
+from serving.keys import KeyRole
+from serving.settings import SERVED_MODELS, Settings
+from tests.serving.conftest import ApiCounty, build_county
+
+RELOAD = "/v1/admin/models/reload"
+ASSESS = "/v1/precredit/assessments"
+AUTH = {
+    "id": "SQ-2026-000778",
+    "purpose": "pre_credit",
+    "granted_at": "2026-01-01",
+    "expires_at": "2099-12-31",
+}
+
+
+@pytest.fixture(scope="module")
+def county(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ApiCounty, TrainResult]]:
+    """The county and its trained, registered, not yet promoted pre-credit models."""
+    root: Path = tmp_path_factory.mktemp("ready")
+    built = build_county(root, n_enterprises=3000, loan_rate=0.8)
+    uri, artifacts = tracking_uris(root)
+    result = train_precredit(
+        PlatformData.from_store(built.engine), built.as_of, uri, artifact_location=artifacts
+    )
+    yield built, result
+    built.engine.dispose()
+
+
+def _error(response: Any) -> dict[str, Any]:
+    body = response.json()
+    assert set(body) == {"error"}, body
+    return dict(body["error"])
+
+
+def _serving(client: TestClient) -> set[tuple[str, str]]:
+    return {(m.name, m.version) for m in client.app.state.credlink.models.values()}  # type: ignore[attr-defined]
+
+
+def test_readyz_waits_for_champions_and_a_broken_reload_changes_nothing(
+    county: tuple[ApiCounty, TrainResult],
+) -> None:
+    built, result = county
+    assert result.pd_run is not None and result.limit_run is not None
+    uri, artifacts = tracking_uris(built.settings.work_dir)
+    runs = {PD_MODEL_NAME: result.pd_run, LIMIT_MODEL_NAME: result.limit_run}
+    with mlflow_session(uri) as mlflow_client:  # as someone would in the MLflow UI
+        for name, run in runs.items():
+            mlflow_client.set_registered_model_alias(name, CHAMPION, str(run.version))
+    admin = built.headers(KeyRole.admin)
+    with TestClient(create_app(built.settings)) as client:
+        assert client.get("/healthz").status_code == 200
+        ready = client.get("/readyz")
+        assert ready.status_code == 503, ready.text
+        error = _error(ready)
+        assert error["code"] == "unavailable"
+        assert PD_MODEL_NAME in error["message"] and LIMIT_MODEL_NAME in error["message"]
+        assert "promoted through credlink's gate" in error["message"]
+        assert ready.headers["X-Request-Id"] == error["request_id"]
+
+        registry = ModelRegistry(uri)
+        for name, run in runs.items():
+            assert registry.promote(name, str(run.version)).promoted
+        assert client.post(RELOAD, headers=admin).status_code == 200
+        ready = client.get("/readyz")
+        assert ready.status_code == 200, ready.text
+        assert {(m["name"], m["version"]) for m in ready.json()["models"]} == {
+            (PD_MODEL_NAME, "1"),
+            (LIMIT_MODEL_NAME, "1"),
+        }
+
+        # Version 2: its own files, forced past "not better", then its booster breaks.
+        again = log_model_run(
+            ModelRun(
+                experiment=PD_MODEL_NAME,
+                registered_name=PD_MODEL_NAME,
+                estimator=result.pd_model,
+                input_example=result.holdout[result.pd_model.feature_names_].head(5),
+                holdout=result.holdout,
+            ),
+            uri,
+            artifacts,
+        )
+        assert again.version == "2"
+        registry.promote(
+            PD_MODEL_NAME, "2", force=True, actor="王五", reason="reload test: broken later"
+        )
+        with mlflow_session(uri) as mlflow_client:
+            location = mlflow_client.get_model_version_download_uri(PD_MODEL_NAME, "2")
+        booster = Path(unquote(urlparse(location).path)) / "artifacts/estimator/booster.txt"
+        booster.write_bytes(booster.read_bytes()[:5000])
+        failed = client.post(RELOAD, headers=admin)
+        assert failed.status_code == 503, failed.text
+        error = _error(failed)
+        assert error["code"] == "model_unavailable" and "still serving" in error["message"]
+        assert f"{PD_MODEL_NAME} version 2: artifact booster.txt" in error["message"]
+        assert "Traceback" not in failed.text
+        assert _serving(client) == {(PD_MODEL_NAME, "1"), (LIMIT_MODEL_NAME, "1")}
+        assert client.get("/readyz").status_code == 200  # version 1 keeps serving
+        offered = next(iter(client.app.state.credlink.models.values())).model  # type: ignore[attr-defined]
+        uscc = next(iter(offered.assessments))
+        bank = built.headers(KeyRole.bank, bank_authorization=False)
+        assessed = client.post(ASSESS, json={"uscc": uscc, "authorization": AUTH}, headers=bank)
+        assert assessed.status_code == 200, assessed.text
+
+    # A fresh start meets the broken champion: not ready, saying why; liveness still fine.
+    with TestClient(create_app(built.settings)) as client:
+        assert client.get("/healthz").status_code == 200
+        ready = client.get("/readyz")
+        assert ready.status_code == 503
+        assert "booster.txt" in _error(ready)["message"]
+
+
+def test_readiness_follows_the_setting(
+    county: tuple[ApiCounty, TrainResult], tmp_path: Path
+) -> None:
+    built, _ = county
+    bare = built.settings.model_copy(update={"work_dir": tmp_path})  # no MLflow store
+    with TestClient(create_app(bare)) as client:  # auto: nothing to wait for
+        ready = client.get("/readyz")
+        assert ready.status_code == 200 and ready.json()["models"] == []
+    required = Settings(
+        work_dir=tmp_path,
+        database_url=built.settings.database_url,
+        as_of=built.as_of,
+        required_models="credlink-pd,credlink-limit",
+    )
+    with TestClient(create_app(required)) as client:
+        ready = client.get("/readyz")
+        assert ready.status_code == 503 and "no MLflow store" in _error(ready)["message"]
+    ModelRegistry(tracking_uris(tmp_path)[0]).list_models()  # an MLflow store, no champions
+    with TestClient(create_app(bare)) as client:  # auto: a store means champions are expected
+        ready = client.get("/readyz")
+        assert ready.status_code == 503
+        assert f"{PD_MODEL_NAME}@champion must exist" in _error(ready)["message"]
+    none = bare.model_copy(update={"required_models": ()})
+    with TestClient(create_app(none)) as client:
+        assert client.get("/readyz").status_code == 200
+        assert client.get("/healthz").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("auto", None),
+        (" AUTO ", None),
+        ("none", ()),
+        ("credlink-pd, credlink-limit", (PD_MODEL_NAME, LIMIT_MODEL_NAME)),
+        ("credlink-limit", (LIMIT_MODEL_NAME,)),
+    ],
+)
+def test_the_required_models_setting(
+    value: str, expected: tuple[str, ...] | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CREDLINK_REQUIRED_MODELS", value)
+    assert Settings().required_models == expected
+    assert Settings(required_models=value).required_models == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "match"),
+    [
+        ("", "must be auto, none or a comma-separated list"),
+        ("credlink-warning", "got 'credlink-warning'"),
+        ("credlink-pd,,credlink-limit", "got ''"),
+        ("credlink-pd,credlink-pd", "must not repeat"),
+    ],
+)
+def test_the_required_models_setting_refuses_what_the_api_cannot_load(
+    value: str, match: str
+) -> None:
+    with pytest.raises(ValidationError, match=match):
+        Settings(required_models=value)
+
+
+def test_the_setting_knows_the_champions_the_api_loads() -> None:
+    assert precredit.MODEL_NAMES == SERVED_MODELS
