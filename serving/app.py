@@ -57,6 +57,7 @@ from serving.limits import LimitsMiddleware
 from serving.metrics import Metrics
 from serving.middleware import AuditMiddleware, RequestContextMiddleware
 from serving.precredit import follow_reloads, start_champions
+from serving.redaction import install_log_filters
 from serving.routes import entities, health, models, outcomes, precredit, ui, warnings
 from serving.settings import Settings, load_allowlist
 from serving.state import ServiceState, freeze_heap, load_snapshot
@@ -150,6 +151,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """
     settings = Settings() if settings is None else settings
     metrics = Metrics()
+    install_log_filters()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

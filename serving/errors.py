@@ -75,6 +75,7 @@ from risk.exceptions import (
     UnknownTableError,
     UnknownWarningError,
 )
+from risk.identifiers import mask_id_numbers
 from serving.exceptions import (
     AuthenticationError,
     AuthorizationReferenceError,
@@ -238,14 +239,18 @@ def error_json(
     request_id: str | None = None,
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
-    """Render the one error shape."""
+    """Render the one error shape.
+
+    Every text is passed through :func:`~risk.identifiers.mask_id_numbers`: an error names the
+    value the caller sent, and a caller may send an ID number where a USCC belongs.
+    """
     body = ErrorResponse(
         error=ErrorBody(
             code=code,
-            message=message,
+            message=mask_id_numbers(message),
             field=field,
             check=check,
-            details=list(details),
+            details=[d.model_copy(update={"message": mask_id_numbers(d.message)}) for d in details],
             request_id=request_id,
         )
     )

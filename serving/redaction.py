@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import logging
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -29,7 +30,14 @@ from typing import Any, TypeVar, cast
 from risk.graph import GraphSnapshot
 from risk.identifiers import contains_id_number, mask_id_numbers
 
-__all__ = ["PersonIds", "person_pseudonym", "served_person_id", "without_id_numbers"]
+__all__ = [
+    "IdNumberLogFilter",
+    "PersonIds",
+    "install_log_filters",
+    "person_pseudonym",
+    "served_person_id",
+    "without_id_numbers",
+]
 
 T = TypeVar("T")
 _ID_LENGTH = 18
@@ -145,3 +153,38 @@ def without_id_numbers(value: T) -> T:
         assert isinstance(value, list | tuple)
         masked = type(value)(without_id_numbers(v) for v in value)
     return cast(T, masked)
+
+
+class IdNumberLogFilter(logging.Filter):
+    """Mask resident ID numbers in a log record's message and arguments before it is written.
+
+    uvicorn's access log prints request paths and query strings, where a caller may have put
+    an ID number (``GET /v1/entities/11010519491231002X/risk``); error logs print exception
+    texts. The record is rewritten, never dropped.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = mask_id_numbers(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                mask_id_numbers(a) if isinstance(a, str) else a for a in record.args
+            )
+        elif isinstance(record.args, Mapping):
+            record.args = {
+                k: mask_id_numbers(v) if isinstance(v, str) else v for k, v in record.args.items()
+            }
+        return True
+
+
+#: The loggers whose records may carry what a caller sent.
+_CALLER_LOGGERS = ("uvicorn.access", "uvicorn.error", "serving", "risk", "models", "features")
+
+
+def install_log_filters() -> None:
+    """Put one :class:`IdNumberLogFilter` on each logger that may print what a caller sent
+    (idempotent)."""
+    for name in _CALLER_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, IdNumberLogFilter) for f in logger.filters):
+            logger.addFilter(IdNumberLogFilter())

@@ -376,3 +376,41 @@ def test_no_cli_output_or_export_shows_an_id_number(
     assert person_pseudonym(PERSON_ID, leaky.county.settings.salt()) in ids
     controller = json.loads(_cli(leaky, "graph", "controller", leaky.linked, "--json"))
     assert controller["controller_id"] == person_pseudonym(PERSON_ID, leaky.county.settings.salt())
+
+
+@pytest.mark.parametrize("who", CALLERS, ids=lambda w: w.value if w else "no_key")
+def test_an_id_number_sent_as_a_uscc_is_refused_without_repeating_it(
+    client: TestClient, leaky: LeakyCounty, who: KeyRole | None
+) -> None:
+    """The 422 names the field and the check, the echo of the value is masked."""
+    log = ResponseLog().attach(client)
+    headers = _headers(leaky.county, who)
+    sent = resident_id("11010519900307123")
+    client.get(f"/v1/entities/{sent}/risk", headers=headers)
+    client.get(f"/v1/entities/{sent}/network", params={"depth": sent}, headers=headers)
+    client.get(f"/v1/no-such-route/{sent}", headers=headers)
+    auth = {"id": sent, "purpose": "pre_credit", "granted_at": "2026-01-01"}
+    auth["expires_at"] = "2026-12-31"
+    one = {"uscc": sent, "authorization": auth}
+    client.post("/v1/precredit/assessments", json=one, headers=headers)
+    client.post("/v1/precredit/assessments:batch", json={"items": [one]}, headers=headers)
+    if who is not None:
+        assert {r.status_code for r in log.responses} & {403, 404, 422}
+    assert [str(leak) for leak in log.leaks()] == []
+
+
+def test_log_lines_never_carry_an_id_number(caplog: pytest.LogCaptureFixture) -> None:
+    """uvicorn's access log prints the path a caller sent; the filter masks it."""
+    import logging
+
+    from serving.redaction import install_log_filters
+
+    install_log_filters()
+    sent = resident_id("11010519900307123")
+    with caplog.at_level(logging.INFO, logger="uvicorn.access"):
+        logging.getLogger("uvicorn.access").info(
+            '%s - "%s %s HTTP/%s" %d', "127.0.0.1", "GET", f"/v1/entities/{sent}/risk", "1.1", 422
+        )
+    assert caplog.records
+    assert not any(contains_id_number(r.getMessage()) for r in caplog.records)
+    assert "110105********" in caplog.records[-1].getMessage()
