@@ -1307,7 +1307,7 @@ def _count_orphans(conn: Connection, table: str, frame: pd.DataFrame, summary: F
         missing = ~frame["uscc"].isin(known).to_numpy()
         examples = frame.loc[missing, "uscc"]
     summary.orphans = int(missing.sum())
-    summary.orphan_examples = [str(v) for v in pd.unique(examples.to_numpy())[:5]]
+    summary.orphan_examples = [_safe_text(str(v), 64) for v in pd.unique(examples.to_numpy())[:5]]
 
 
 # --------------------------------------------------------------------------- driver
