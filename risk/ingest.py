@@ -370,13 +370,14 @@ def _csv_records(text: str, delimiter: str) -> tuple[list[list[str]], dict[int, 
 
 
 def _read_text(data: bytes, source: str) -> RawTable:
-    text, encoding = _decode(data)
-    first_line = text.split("\n", 1)[0]
-    if "\x00" in first_line:
+    has_bom = data.startswith((b"\xff\xfe", b"\xfe\xff"))
+    if not has_bom and b"\x00" in data[:4096].split(b"\n", 1)[0]:
         raise ValueError(
             "the header row holds NUL bytes: the file looks like UTF-16 text without a "
             "byte-order mark, or binary data; save it as UTF-8 CSV"
         )
+    text, encoding = _decode(data)
+    first_line = text.split("\n", 1)[0]
     # Excel's "Unicode text" export is tab-separated; everything else here is comma-separated.
     delimiter = "\t" if "\t" in first_line and "," not in first_line else ","
     # The csv module refuses fields over 128 KiB with an exception that would stop the file;
