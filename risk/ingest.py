@@ -1,16 +1,23 @@
 """Validated, idempotent ingestion of contract tables into the store.
 
-For each file: read it (CSV in UTF-8 or GB18030, Parquet, XLSX), map its headers (English or
-national 双公示 Chinese), validate every row against :mod:`risk.contract`, quarantine each bad
-row with its file, row number, column and reason, and upsert the good rows by key, all in one
-transaction. A file missing a required column is refused whole, naming the column. Counts
-always reconcile: ``read = inserted + updated + unchanged + quarantined``.
+For each file (each sheet of a workbook): read it (CSV in UTF-8, GB18030 or UTF-16; Parquet;
+XLSX), map its headers (English or national 双公示 Chinese), validate every row against
+:mod:`risk.contract`, quarantine each bad row with its file, row number, column and reason,
+and upsert the good rows by key, all in one transaction. Counts always reconcile:
+``read = inserted + updated + unchanged + quarantined``.
+
+Nothing a file holds stops a run or escapes as an exception: a file that cannot be read as
+what its name says, lacks a required column or repeats a header is refused whole with the
+reason; a value the store could not hold (an integer beyond its range, a NUL byte, a list in
+a Parquet cell) is a row error like any other, so a file has one outcome on SQLite and
+PostgreSQL alike; a failed transaction is reported without the statement's parameters.
 
 Row numbers are spreadsheet-style: the header is row 1, the first data row is row 2.
 
 Raw resident ID numbers may arrive in a persons file (column ``id_number`` / 身份证号); they
 are validated, hashed with the caller's salt, masked, and discarded before anything is stored
-or quarantined.
+or quarantined. An ID number in any other kept column quarantines its row; file names,
+messages, reasons and quarantined cells are stored with ID numbers masked.
 """
 
 from __future__ import annotations
@@ -177,6 +184,9 @@ _CONTENT = {
     "parquet": ("a Parquet file", ".parquet"),
     "text": ("text (CSV?)", ".csv"),
 }
+_EXPECTED_CONTENT = {".csv": "text", ".txt": "text", ".xlsx": "zip", ".xlsm": "zip"} | {
+    ".parquet": "parquet"
+}
 
 
 @dataclass
@@ -252,33 +262,23 @@ def _content_kind(data: bytes) -> str:
 
 def _check_content(suffix: str, data: bytes) -> None:
     """Refuse a file whose bytes are not what its extension says (a misnamed export)."""
+    if suffix != ".xls" and suffix not in _EXPECTED_CONTENT:
+        raise ValueError(f"file type must be .csv, .parquet or .xlsx; got {suffix!r}")
     if not data:
         raise ValueError("file is empty; a header row is required")
     kind = _content_kind(data)
+    what, right = _CONTENT[kind]
     if suffix == ".xls":
         if kind == "ole":
             raise ValueError(
                 "legacy Excel 97-2003 .xls workbooks cannot be read; save it as .xlsx or CSV "
                 "(UTF-8) and ingest that"
             )
-        what, right = _CONTENT[kind]
         raise ValueError(
             f"file is named .xls but holds {what}; legacy Excel 97-2003 .xls workbooks cannot "
             f"be read: rename it to {right} if that is what it is, or save it as .xlsx or CSV"
         )
-    expected = (
-        "text"
-        if suffix in _TEXT_SUFFIXES
-        else "zip"
-        if suffix in _WORKBOOK_SUFFIXES
-        else "parquet"
-        if suffix == ".parquet"
-        else None
-    )
-    if expected is None:
-        raise ValueError(f"file type must be .csv, .parquet or .xlsx; got {suffix!r}")
-    if kind != expected:
-        what, right = _CONTENT[kind]
+    if kind != _EXPECTED_CONTENT[suffix]:
         advice = f"rename it to {right}" if right else "save it as .xlsx or CSV (UTF-8)"
         raise ValueError(f"file is named {suffix} but holds {what}; {advice}")
 
@@ -463,13 +463,19 @@ def _cell_text(value: Any) -> tuple[str, str | None]:
     return str(value), None
 
 
+@dataclass(frozen=True)
+class _BadCell:
+    """A typed cell whose value cannot be trusted, and why (see :class:`RawTable`)."""
+
+    reason: str
+
+
 def _typed_table(
     source: str, header: list[Any], rows: Iterable[tuple[int, Sequence[Any]]], **extra: Any
 ) -> RawTable:
     """Build a RawTable from typed cells (XLSX, Parquet): text, blank rows and bad cells.
 
-    ``rows`` yields ``(row number, cells)``; a cell is a value or ``(None, reason)`` marking a
-    value that cannot be trusted (see :class:`RawTable`).
+    ``rows`` yields ``(row number, cells)``; a cell is a value or a :class:`_BadCell`.
     """
     names = _clean_header([_cell_text(h)[0] for h in header])
     width = len(names)
@@ -503,11 +509,6 @@ def _typed_table(
         bad_cells=bad_cells,
         **extra,
     )
-
-
-@dataclass(frozen=True)
-class _BadCell:
-    reason: str
 
 
 def _open_workbook(data: bytes, *, data_only: bool) -> Any:

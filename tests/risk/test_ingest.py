@@ -1580,3 +1580,70 @@ def test_parquet_with_nested_and_mistyped_columns_is_quarantined(
     assert (summary.status, summary.quarantined) == ("ok", 3)
     rows = quarantined(engine)
     assert_quarantined(rows, 2, "name", r"name must be a single value; got a list")
+
+
+def test_any_exception_reading_a_file_is_a_refusal_not_a_crash(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "in"
+    write(folder, "enterprises.csv", ENTERPRISES, [ent(U1)])
+    write(folder, "roles.csv", ROLES, [f"{U1},person,P1,legal_rep,,2020-01-05,"])
+    real_read = risk.ingest.read_raw
+
+    def explode_on_roles(path: Path, **kwargs: Any) -> Any:
+        if path.stem == "roles":
+            raise KeyError(f"surprise in {path} for {OTHER_ID}")
+        return real_read(path, **kwargs)
+
+    monkeypatch.setattr(risk.ingest, "read_raw", explode_on_roles)
+
+    result = ingest_paths(engine, [folder])
+
+    assert [f.status for f in result.files] == ["ok", "refused"]
+    assert result.files[1].message.startswith("KeyError: ")
+    assert OTHER_ID not in result.files[1].message
+    assert [b["status"] for b in batches(engine)] == ["ok", "refused"]
+
+
+def test_ingest_file_takes_one_sheet_and_names_the_others(engine: Engine, tmp_path: Path) -> None:
+    path = _workbook(
+        tmp_path / "book.xlsx",
+        {
+            "Sheet1": [ENTERPRISES.split(","), ent(U1).split(",")],
+            "records": [RECORDS.split(","), rec("R1").split(",")],
+        },
+    )
+
+    first = ingest_file(engine, path)
+    second = ingest_file(engine, path, sheet="records")
+    missing = ingest_file(engine, path, sheet="nope")
+
+    assert (first.table, first.inserted, first.source) == ("enterprises", 1, str(path))
+    assert re.search(r"other sheets not ingested here: records", first.message)
+    assert (second.table, second.inserted, second.source) == ("records", 1, f"{path}#records")
+    assert missing.status == "refused"
+    assert re.search(r"sheet must be one of Sheet1, records; got 'nope'", missing.message)
+
+
+def test_utf16_tab_separated_text_is_read(engine: Engine, tmp_path: Path) -> None:
+    text = "\r\n".join([ENTERPRISES.replace(",", "\t"), ent(U1).replace(",", "\t"), ""])
+    path = tmp_path / "enterprises.csv"
+    path.write_bytes(text.encode("utf-16"))  # Excel's "Unicode text": UTF-16 with a BOM, tabs
+
+    summary = ingest(engine, path)
+
+    assert (summary.encoding, summary.inserted) == ("utf-16", 1)
+    assert stored(engine, "enterprises")["uscc"].tolist() == [U1]
+
+
+def test_a_refusal_that_cannot_be_logged_is_still_reported(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(tmp_path, "stuff.csv", "foo,bar", ["1,2"])
+    monkeypatch.setattr(risk.ingest, "ingest_batches", None)  # any use of it fails
+
+    (summary,) = ingest_paths(engine, [path]).files
+
+    assert summary.status == "refused"
+    assert summary.batch_id is None
+    assert re.search(r"cannot tell which table.*; the batch could not be logged", summary.message)
