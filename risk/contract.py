@@ -398,6 +398,8 @@ class ColumnKind(StrEnum):
     region = "region"  # 6-digit GB/T 2260 code
     industry = "industry"  # GB/T 4754 section letter A–T
     period = "period"  # YYYY or YYYYQn
+    id_hash = "id_hash"  # salted hash of a resident ID: 64 hexadecimal characters
+    id_masked = "id_masked"  # masked resident ID: 6 digits, 8 stars, 3 digits and a digit or X
 
 
 @dataclass(frozen=True)
@@ -405,7 +407,9 @@ class ColumnSpec:
     """One column of the contract.
 
     ``required`` columns must be present in a file (else the file is refused whole);
-    ``nullable`` says whether a cell may be empty.
+    ``nullable`` says whether a cell may be empty. A date column holds an event (决定, 成立,
+    申请 …) that cannot lie after the day it is ingested, unless ``allow_future`` marks it as
+    an end that may (公示截止期, 终止日期).
     """
 
     name: str
@@ -415,6 +419,7 @@ class ColumnSpec:
     nullable: bool = False
     enum: type[StrEnum] | None = None
     max_length: int = 200
+    allow_future: bool = False
     doc: str = ""
 
 
@@ -482,8 +487,8 @@ PERSONS = TableSpec(
     columns=(
         C("person_id", K.text, ("自然人编号",), max_length=64),
         C("name", K.text, ("姓名",)),
-        C("id_hash", K.text, ("证件号码哈希",), max_length=64),
-        C("id_masked", K.text, ("证件号码(脱敏)", "证件号码（脱敏）"), max_length=18),
+        C("id_hash", K.id_hash, ("证件号码哈希",), max_length=64),
+        C("id_masked", K.id_masked, ("证件号码(脱敏)", "证件号码（脱敏）"), max_length=18),
     ),
 )
 
@@ -499,7 +504,7 @@ ROLES = TableSpec(
         C("role", K.enum, ("角色",), enum=Role),
         C("share", K.share, ("出资比例", "持股比例"), nullable=True),
         C("start", K.date, ("起始日期",)),
-        C("end", K.date, ("终止日期",), required=False, nullable=True),
+        C("end", K.date, ("终止日期",), required=False, nullable=True, allow_future=True),
     ),
 )
 
@@ -522,7 +527,14 @@ RECORDS = TableSpec(
         C("severity", K.enum, ("严重程度",), enum=Severity),
         C("authority", K.text, ("处罚机关", "认定机关"), nullable=True),
         C("decided", K.date, ("处罚决定日期", "认定日期", "决定日期")),
-        C("publicity_end", K.date, ("公示截止期",), required=False, nullable=True),
+        C(
+            "publicity_end",
+            K.date,
+            ("公示截止期",),
+            required=False,
+            nullable=True,
+            allow_future=True,
+        ),
         C("repaired", K.date, ("信用修复日期",), required=False, nullable=True),
         C("removed", K.date, ("移出日期",), required=False, nullable=True),
         C(

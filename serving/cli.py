@@ -6,9 +6,10 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -21,6 +22,7 @@ from rich.table import Table
 from sqlalchemy import Engine, select
 
 from models.exceptions import RegistryError, TrainingDataError
+from risk.identifiers import mask_id_numbers
 from risk.ingest import IngestSummary, ingest_paths
 from risk.store import open_engine, quarantine, read_table
 from risk.synth import SynthConfig, generate_county, write_county
@@ -113,7 +115,7 @@ def _progress_ingest(
 
         def report(source: str, done: int, total: int) -> None:
             if source not in tasks:
-                tasks[source] = bar.add_task(Path(source).name, total=total)
+                tasks[source] = bar.add_task(escape(Path(source).name), total=total)
             bar.update(tasks[source], completed=done, total=total)
 
         return ingest_paths(
@@ -124,6 +126,18 @@ def _progress_ingest(
             uscc_allowlist=allow,
             progress=report,
         )
+
+
+def _masked(value: Any) -> Any:
+    """Mask resident ID numbers in what the store returns before printing it: rows written
+    before ingest masked everything must not leak through the command line either."""
+    if isinstance(value, str):
+        return mask_id_numbers(value)
+    if isinstance(value, dict):
+        return {_masked(k): _masked(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked(v) for v in value]
+    return value
 
 
 def _print_summary(summary: IngestSummary) -> None:
@@ -144,7 +158,7 @@ def _print_summary(summary: IngestSummary) -> None:
         )
     for f in summary.files:
         table.add_row(
-            Path(f.source).name,
+            escape(_masked(Path(f.source).name)),
             f.table,
             f"{f.read:,}",
             f"{f.inserted:,}",
@@ -165,15 +179,22 @@ def _print_summary(summary: IngestSummary) -> None:
     )
     out.print(table)
     for f in summary.files:
+        name = escape(_masked(Path(f.source).name))
         if f.message and f.status != "ok":
-            out.print(f"[red]{Path(f.source).name}: {f.message}[/red]")
+            out.print(f"[red]{name}: {escape(_masked(f.message))}[/red]")
         if f.orphans:
+            examples = ", ".join(_masked(f.orphan_examples[:3]))
             out.print(
-                f"{Path(f.source).name}: {f.orphans:,} rows kept whose enterprise/person "
-                f"is not in the store yet (e.g. {', '.join(f.orphan_examples[:3])})"
+                f"{name}: {f.orphans:,} rows kept whose enterprise/person "
+                f"is not in the store yet (e.g. {escape(examples)})"
             )
         if f.ignored_columns:
-            out.print(f"{Path(f.source).name}: ignored columns {', '.join(f.ignored_columns)}")
+            shown = ", ".join(_masked(f.ignored_columns[:10]))
+            more = len(f.ignored_columns) - 10
+            out.print(
+                f"{name}: ignored columns {escape(shown)}"
+                + (f" and {more:,} more" if more > 0 else "")
+            )
     report = summary.to_dict()["uscc_report"]
     verdict = "[green]meets[/green]" if report["meets_target"] else "[red]misses[/red]"
     out.print(
@@ -234,7 +255,7 @@ def quarantine_list(
     if batch is not None:
         query = query.where(quarantine.c.batch_id == batch)
     with engine.connect() as conn:
-        rows = [dict(r._mapping) for r in conn.execute(query)]
+        rows = [_masked(dict(r._mapping)) for r in conn.execute(query)]
     if as_json:
         print_json(rows)
         return
@@ -244,10 +265,10 @@ def quarantine_list(
     for r in rows:
         table.add_row(
             str(r["batch_id"]),
-            Path(r["source"]).name,
+            escape(Path(r["source"]).name),
             str(r["row_number"]),
-            str(r["column_name"] or ""),
-            r["reason"],
+            escape(str(r["column_name"] or "")),
+            escape(r["reason"]),
         )
     out.print(table)
 

@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import json
 import re
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -589,7 +590,7 @@ def test_truncated_csv_quarantines_the_cut_row_only(engine: Engine, tmp_path: Pa
     row = assert_quarantined(
         quarantined(engine),
         4,
-        None,
+        "status",  # the first column the cut line does not reach
         r"row has 3 fields; the header has 9 \(truncated or malformed line\)",
     )
     assert row["raw"] == {"uscc": U3, "name": "来安县丙有限公司", "kind": "comp"}
@@ -1142,3 +1143,507 @@ def test_uscc_target_is_met_at_exactly_one_bad_code_in_ten_thousand() -> None:
     assert report(1)["meets_target"] is True  # 0.01 % is within the target, not above it
     assert report(2)["meets_target"] is False
     assert IngestSummary([]).to_dict()["uscc_report"]["error_rate"] == 0.0
+
+
+# --------------------------------------------------------------------------- ID numbers (#11)
+
+OTHER_ID = resident_id("34112219900307123")
+
+
+def test_id_masked_must_have_the_masked_form(engine: Engine, tmp_path: Path) -> None:
+    hash_hex = "ab" * 32
+    path = write(
+        tmp_path,
+        "persons.csv",
+        "person_id,name,id_hash,id_masked",
+        [
+            f"P1,张三,{hash_hex},110105********002X",
+            f"P2,李四,{hash_hex},{OTHER_ID}",  # the raw number where the masked form belongs
+            f"P3,王五,{hash_hex},110105-002X",
+        ],
+    )
+
+    summary = ingest(engine, path)
+
+    assert (summary.inserted, summary.quarantined) == (1, 2)
+    rows = quarantined(engine)
+    row = assert_quarantined(rows, 3, "id_masked", r"id_masked must not hold a resident ID")
+    assert OTHER_ID not in json.dumps(row, ensure_ascii=False, default=str)
+    assert f"341122********{OTHER_ID[-4:]}" in row["reason"]
+    assert_quarantined(
+        rows,
+        4,
+        "id_masked",
+        r"id_masked must be like 340321\*\*\*\*\*\*\*\*1234; got '110105-002X'",
+    )
+    assert_nowhere_in_store(engine, [OTHER_ID])
+
+
+def test_id_hash_must_be_64_hexadecimal_characters(engine: Engine, tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "persons.csv",
+        "person_id,name,id_hash,id_masked",
+        [
+            f"P1,张三,{'AB' * 32},110105********002X",  # upper case: normalised to lower
+            f"P2,李四,{OTHER_ID},341122********{OTHER_ID[-4:]}",
+            f"P3,王五,{'g' * 64},341122********{OTHER_ID[-4:]}",
+        ],
+    )
+
+    summary = ingest(engine, path)
+
+    assert (summary.inserted, summary.quarantined) == (1, 2)
+    assert stored(engine, "persons")["id_hash"].tolist() == ["ab" * 32]
+    rows = quarantined(engine)
+    assert_quarantined(rows, 3, "id_hash", r"id_hash must not hold a resident ID number")
+    assert_quarantined(rows, 4, "id_hash", r"id_hash must be 64 hexadecimal characters")
+    assert_nowhere_in_store(engine, [OTHER_ID])
+
+
+@pytest.mark.parametrize(
+    ("table", "header", "row", "column"),
+    [
+        ("persons", "person_id,name,id_number", f"{OTHER_ID},张三,{ID_X}", "person_id"),
+        ("persons", "person_id,name,id_number", f"P1,张三{OTHER_ID},{ID_X}", "name"),
+        ("enterprises", ENTERPRISES, ent(U1, f"来安县{OTHER_ID}商行"), "name"),
+        ("roles", ROLES, f"{U1},person,{OTHER_ID},legal_rep,,2020-01-05,", "holder_id"),
+        ("records", RECORDS, rec("R1", OTHER_ID, subject_type="person"), "subject_id"),
+        ("records", RECORDS, rec(f"来环罚{OTHER_ID}号"), "record_id"),
+        ("records", RECORDS, rec("R1", authority=f"来安县 {OTHER_ID}"), "authority"),
+        (
+            "loans",
+            LOANS,
+            f"{OTHER_ID},{U1},来安农商银行,2024-01-10,1,1,12,performing,2024-02-01",
+            "loan_id",
+        ),
+        ("loans", LOANS, f"L1,{U1},{OTHER_ID},2024-01-10,1,1,12,performing,2024-02-01", "bank"),
+    ],
+)
+def test_id_number_in_a_stored_column_is_quarantined_masked(
+    engine: Engine, tmp_path: Path, table: str, header: str, row: str, column: str
+) -> None:
+    path = write(tmp_path, f"{table}.csv", header, [row])
+
+    summary = ingest(engine, path, id_salt=SALT)
+
+    assert (summary.inserted, summary.quarantined) == (0, 1)
+    (only,) = quarantined(engine)
+    assert only["column_name"] == column
+    assert re.search(
+        rf"{column} must not hold a resident ID number; got .*341122\*{{8}}", only["reason"]
+    )
+    assert_nowhere_in_store(engine, [OTHER_ID, ID_X])
+
+
+def test_full_width_or_spaced_id_number_is_found_too(engine: Engine, tmp_path: Path) -> None:
+    spaced = f"{OTHER_ID[:6]} {OTHER_ID[6:14]} {OTHER_ID[14:]}"
+    path = write(
+        tmp_path,
+        "enterprises.csv",
+        ENTERPRISES,
+        [ent(U1, f"来安县{full_width(OTHER_ID)}"), ent(U2, f"来安县{spaced}")],
+    )
+
+    summary = ingest(engine, path)
+
+    assert (summary.inserted, summary.quarantined) == (0, 2)
+    assert_nowhere_in_store(engine, [full_width(OTHER_ID), spaced, OTHER_ID])
+
+
+def test_file_name_with_an_id_number_is_stored_and_reported_masked(
+    engine: Engine, tmp_path: Path
+) -> None:
+    path = write(tmp_path, f"enterprises_{OTHER_ID}.csv", ENTERPRISES, [ent(U1), ent("bad")])
+    refused = write(tmp_path, f"{OTHER_ID}.csv", "foo,bar", ["1,2"])
+
+    result = ingest_paths(engine, [path, refused])
+
+    assert [f.status for f in result.files] == ["ok", "refused"]
+    assert all(OTHER_ID not in json.dumps(f.__dict__, default=str) for f in result.files)
+    assert f"341122********{OTHER_ID[-4:]}" in result.files[0].source
+    assert_nowhere_in_store(engine, [OTHER_ID])
+
+
+def test_failed_statement_stores_a_short_message_without_parameters(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(tmp_path, "enterprises.csv", ENTERPRISES, [ent(U1, "来安县甲有限公司")])
+    ingest(engine, path)
+    real_existing = risk.ingest._existing
+
+    def nothing_known(conn: Any, spec: Any, frame: pd.DataFrame) -> pd.DataFrame:
+        return real_existing(conn, spec, frame.iloc[0:0])  # every row looks new: a key clash
+
+    monkeypatch.setattr(risk.ingest, "_existing", nothing_known)
+
+    (summary,) = ingest_paths(engine, [path]).files
+
+    assert summary.status == "failed"
+    assert summary.message.startswith(("IntegrityError", "UniqueViolation"))
+    for leaked in ("来安县甲有限公司", "[SQL", "parameters", "INSERT"):
+        assert leaked not in summary.message
+    assert len(summary.message) < 400
+    assert batches(engine)[-1]["message"] == summary.message
+
+
+# --------------------------------------------------------------------------- bad files (#11)
+
+
+def test_huge_cell_is_quarantined_and_the_rest_ingested(engine: Engine, tmp_path: Path) -> None:
+    path = write(tmp_path, "enterprises.csv", ENTERPRISES, [ent(U1, "甲" * 200_000), ent(U2)])
+
+    summary = ingest(engine, path)
+
+    assert (summary.status, summary.inserted, summary.quarantined) == ("ok", 1, 1)
+    row = assert_quarantined(
+        quarantined(engine), 2, "name", r"name must be at most 200 characters; got 200000"
+    )
+    assert len(json.dumps(row["raw"], ensure_ascii=False)) < 5_000  # cells are cut in quarantine
+
+
+def _corrupt_xlsx(path: Path) -> Path:
+    path.write_bytes(b"PK\x03\x04" + b"\x00garbage" * 50)
+    return path
+
+
+def test_corrupt_xlsx_is_refused_and_the_directory_goes_on(engine: Engine, tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    write(folder, "enterprises.csv", ENTERPRISES, [ent(U1)])
+    _corrupt_xlsx(folder / "records.xlsx")
+    write(folder, "roles.csv", ROLES, [f"{U1},person,P1,legal_rep,,2020-01-05,"])
+
+    result = ingest_paths(engine, [folder])
+
+    assert [(f.table, f.status) for f in result.files] == [
+        ("enterprises", "ok"),
+        ("roles", "ok"),
+        ("?", "refused"),  # records come after roles in dependency order
+    ]
+    assert re.search(r"not a readable XLSX workbook", result.files[2].message)
+    assert [b["status"] for b in batches(engine)] == ["ok", "ok", "refused"]
+    assert count(engine, "roles") == 1
+
+
+def _workbook(path: Path, sheets: dict[str, list[list[Any]]]) -> Path:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for title, rows in sheets.items():
+        sheet = book.create_sheet(title)
+        for row in rows:
+            sheet.append(row)
+    book.save(path)
+    return path
+
+
+def test_every_sheet_of_a_workbook_is_ingested(engine: Engine, tmp_path: Path) -> None:
+    path = _workbook(
+        tmp_path / "county.xlsx",
+        {
+            "enterprises": [ENTERPRISES.split(","), ent(U1).split(","), ent("bad").split(",")],
+            "Sheet2": [ROLES.split(","), [U1, "person", "P1", "legal_rep", None, "2020-01-05"]],
+            "empty": [],
+        },
+    )
+
+    result = ingest_paths(engine, [path])
+
+    assert [(Path(f.source).name, f.table, f.status) for f in result.files] == [
+        ("county.xlsx#enterprises", "enterprises", "ok"),
+        ("county.xlsx#Sheet2", "roles", "ok"),
+    ]
+    assert [(f.read, f.inserted, f.quarantined) for f in result.files] == [(2, 1, 1), (1, 1, 0)]
+    assert only_row(quarantined(engine), 3)["source"].endswith("county.xlsx#enterprises")
+
+
+def test_sheet_of_no_known_table_is_refused_not_ignored(engine: Engine, tmp_path: Path) -> None:
+    path = _workbook(
+        tmp_path / "enterprises.xlsx",
+        {"Sheet1": [ENTERPRISES.split(","), ent(U1).split(",")], "说明": [["备注"], ["见附件"]]},
+    )
+
+    result = ingest_paths(engine, [path])
+
+    assert [f.status for f in result.files] == ["ok", "refused"]
+    assert re.search(r"cannot tell which table", result.files[1].message)
+    assert not result.ok
+
+
+def test_unclosed_quote_quarantines_its_line_and_keeps_the_rest(
+    engine: Engine, tmp_path: Path
+) -> None:
+    rows = [ent(U1), ent(U2, '"来安县乙有限公司'), ent(U3), ent(U4), ent(U5)]
+    path = write(tmp_path, "enterprises.csv", ENTERPRISES, rows)
+
+    summary = ingest(engine, path)
+
+    assert (summary.read, summary.inserted, summary.quarantined) == (5, 4, 1)
+    row = assert_quarantined(quarantined(engine), 3, "name", r"quote .* never closed")
+    assert U2 in json.dumps(row["raw"])
+    assert stored(engine, "enterprises")["uscc"].tolist() == sorted([U1, U3, U4, U5])
+
+
+def test_quote_closed_inside_a_field_is_quarantined(engine: Engine, tmp_path: Path) -> None:
+    rows = [ent(U1), ent(U2, '"来安县"乙有限公司'), ent(U3)]
+    path = write(tmp_path, "enterprises.csv", ENTERPRISES, rows)
+
+    summary = ingest(engine, path)
+
+    assert (summary.read, summary.inserted, summary.quarantined) == (3, 2, 1)
+    assert_quarantined(quarantined(engine), 3, "name", r"quote")
+
+
+def _with_cached_value(path: Path, cell: str, value: str) -> None:
+    """Give a formula cell written by openpyxl (which never stores results) a cached value."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as book:
+        parts = {name: book.read(name) for name in book.namelist()}
+    sheet = parts["xl/worksheets/sheet1.xml"].decode()
+    start = sheet.index(f'<c r="{cell}"')
+    end = sheet.index("</c>", start)
+    parts["xl/worksheets/sheet1.xml"] = (
+        sheet[:start] + sheet[start:end].replace("<v />", f"<v>{value}</v>") + sheet[end:]
+    ).encode()
+    with zipfile.ZipFile(path, "w") as book:
+        for name, data in parts.items():
+            book.writestr(name, data)
+
+
+def test_formula_without_a_cached_value_is_quarantined(engine: Engine, tmp_path: Path) -> None:
+    path = _workbook(
+        tmp_path / "enterprises.xlsx",
+        {
+            "Sheet1": [
+                ENTERPRISES.split(","),
+                [U1, "甲", "company", "active", "C", COUNTY, "=10*10", "2020-01-05"],
+                [U2, "乙", "company", "active", "C", COUNTY, "=10*3", "2020-01-05"],
+            ]
+        },
+    )
+    _with_cached_value(path, "G2", "100")
+
+    summary = ingest(engine, path)
+
+    assert (summary.inserted, summary.quarantined) == (1, 1)
+    assert stored(engine, "enterprises")["registered_capital"].tolist() == [100.0]
+    assert_quarantined(
+        quarantined(engine), 3, "registered_capital", r"formula without a cached value"
+    )
+
+
+def test_legacy_xls_is_refused_clearly_also_in_a_directory(engine: Engine, tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "enterprises.xls").write_bytes(bytes.fromhex("d0cf11e0a1b11ae1") + b"\x00" * 504)
+
+    (summary,) = ingest_paths(engine, [folder]).files
+
+    assert summary.status == "refused"
+    assert re.search(r"legacy Excel 97-2003 \.xls.*save it as \.xlsx or CSV", summary.message)
+
+
+@pytest.mark.parametrize(
+    ("name", "pattern"),
+    [
+        ("enterprises.csv", r"named \.csv but holds a ZIP archive \(an XLSX workbook\?\)"),
+        ("enterprises.parquet", r"named \.parquet but holds a ZIP archive"),
+    ],
+)
+def test_misnamed_file_is_refused_clearly(
+    engine: Engine, tmp_path: Path, name: str, pattern: str
+) -> None:
+    xlsx = _workbook(
+        tmp_path / "real.xlsx", {"Sheet1": [ENTERPRISES.split(","), ent(U1).split(",")]}
+    )
+    path = tmp_path / name
+    path.write_bytes(xlsx.read_bytes())
+
+    (summary,) = ingest_paths(engine, [path]).files
+
+    assert summary.status == "refused"
+    assert re.search(pattern, summary.message)
+
+
+def test_csv_named_xlsx_is_refused_clearly(engine: Engine, tmp_path: Path) -> None:
+    path = write(tmp_path, "enterprises.xlsx", ENTERPRISES, [ent(U1)])
+
+    (summary,) = ingest_paths(engine, [path]).files
+
+    assert summary.status == "refused"
+    assert re.search(r"named \.xlsx but holds text", summary.message)
+
+
+def test_integer_beyond_the_store_range_is_quarantined(engine: Engine, tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "loans.csv",
+        LOANS,
+        [
+            f"L1,{U1},来安农商银行,2024-01-10,100,80,12,performing,2024-06-30",
+            f"L2,{U1},来安农商银行,2024-01-10,100,80,1e15,performing,2024-06-30",
+            f"L3,{U1},来安农商银行,2024-01-10,100,80,2147483648,performing,2024-06-30",
+        ],
+    )
+
+    summary = ingest(engine, path)
+
+    assert (summary.status, summary.inserted, summary.quarantined) == ("ok", 1, 2)
+    rows = quarantined(engine)
+    assert_quarantined(
+        rows,
+        3,
+        "term_months",
+        r"term_months must be at most 2147483647 \(the store's integer range\); got '1e15'",
+    )
+    assert_quarantined(rows, 4, "term_months", r"term_months must be at most 2147483647")
+
+
+def test_duplicate_header_refuses_the_file_naming_it(engine: Engine, tmp_path: Path) -> None:
+    path = write(tmp_path, "enterprises.csv", f"{ENTERPRISES},name", [f"{ent(U1)},乙"])
+
+    (summary,) = ingest_paths(engine, [path]).files
+
+    assert summary.status == "refused"
+    assert re.search(r"header 'name' appears more than once \(columns 2 and 10\)", summary.message)
+    assert count(engine, "enterprises") == 0
+
+
+def test_nul_byte_in_a_cell_is_quarantined(engine: Engine, tmp_path: Path) -> None:
+    path = write(tmp_path, "enterprises.csv", ENTERPRISES, [ent(U1, "甲\x00乙"), ent(U2)])
+
+    summary = ingest(engine, path)
+
+    assert (summary.status, summary.inserted, summary.quarantined) == ("ok", 1, 1)
+    row = assert_quarantined(quarantined(engine), 2, "name", r"name must not contain a NUL byte")
+    assert "\x00" not in json.dumps(row["raw"])
+
+
+def test_event_dates_after_the_ingest_day_are_quarantined(engine: Engine, tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "records.csv",
+        RECORDS,
+        [
+            rec("R1", decided="2026-06-30", publicity_end="9999-12-31"),
+            rec("R2", decided="2026-07-01"),
+            rec("R3", decided="2099-01-01"),
+            rec("R4", decided="2026-01-01", repaired="2031-01-01"),
+        ],
+    )
+
+    summary = ingest(engine, path, today=date(2026, 6, 30))
+
+    assert (summary.inserted, summary.quarantined) == (1, 3)
+    rows = quarantined(engine)
+    assert_quarantined(
+        rows,
+        3,
+        "decided",
+        r"decided must not be after the ingest day \(2026-06-30\); got '2026-07-01'",
+    )
+    assert_quarantined(rows, 4, "decided", r"must not be after the ingest day")
+    assert_quarantined(rows, 5, "repaired", r"must not be after the ingest day")
+    assert stored(engine, "records")["publicity_end"].tolist() == [pd.Timestamp("9999-12-31")]
+
+
+def test_event_dates_default_to_today_as_the_ingest_day(engine: Engine, tmp_path: Path) -> None:
+    path = write(tmp_path, "enterprises.csv", ENTERPRISES, [ent(U1, founded="2099-01-01")])
+
+    summary = ingest(engine, path)
+
+    assert summary.quarantined == 1
+
+
+def test_parquet_with_nested_and_mistyped_columns_is_quarantined(
+    engine: Engine, tmp_path: Path
+) -> None:
+    frame = pd.DataFrame(
+        {
+            "uscc": [U1, U2, U3],
+            "name": [["甲"], ["乙", "丙"], ["丁"]],  # a list column
+            "kind": ["company"] * 3,
+            "status": ["active"] * 3,
+            "industry": ["C"] * 3,
+            "region": [COUNTY] * 3,
+            "registered_capital": [1.0, 2.0, 3.0],
+            "founded": [5, 6, 7],  # integers where a date belongs
+        }
+    )
+    path = tmp_path / "enterprises.parquet"
+    frame.to_parquet(path)
+
+    summary = ingest(engine, path)
+
+    assert (summary.status, summary.quarantined) == ("ok", 3)
+    rows = quarantined(engine)
+    assert_quarantined(rows, 2, "name", r"name must be a single value; got a list")
+
+
+def test_any_exception_reading_a_file_is_a_refusal_not_a_crash(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "in"
+    write(folder, "enterprises.csv", ENTERPRISES, [ent(U1)])
+    write(folder, "roles.csv", ROLES, [f"{U1},person,P1,legal_rep,,2020-01-05,"])
+    real_read = risk.ingest.read_raw
+
+    def explode_on_roles(path: Path, **kwargs: Any) -> Any:
+        if path.stem == "roles":
+            raise KeyError(f"surprise in {path} for {OTHER_ID}")
+        return real_read(path, **kwargs)
+
+    monkeypatch.setattr(risk.ingest, "read_raw", explode_on_roles)
+
+    result = ingest_paths(engine, [folder])
+
+    assert [f.status for f in result.files] == ["ok", "refused"]
+    assert result.files[1].message.startswith("KeyError: ")
+    assert OTHER_ID not in result.files[1].message
+    assert [b["status"] for b in batches(engine)] == ["ok", "refused"]
+
+
+def test_ingest_file_takes_one_sheet_and_names_the_others(engine: Engine, tmp_path: Path) -> None:
+    path = _workbook(
+        tmp_path / "book.xlsx",
+        {
+            "Sheet1": [ENTERPRISES.split(","), ent(U1).split(",")],
+            "records": [RECORDS.split(","), rec("R1").split(",")],
+        },
+    )
+
+    first = ingest_file(engine, path)
+    second = ingest_file(engine, path, sheet="records")
+    missing = ingest_file(engine, path, sheet="nope")
+
+    assert (first.table, first.inserted, first.source) == ("enterprises", 1, str(path))
+    assert re.search(r"other sheets not ingested here: records", first.message)
+    assert (second.table, second.inserted, second.source) == ("records", 1, f"{path}#records")
+    assert missing.status == "refused"
+    assert re.search(r"sheet must be one of Sheet1, records; got 'nope'", missing.message)
+
+
+def test_utf16_tab_separated_text_is_read(engine: Engine, tmp_path: Path) -> None:
+    text = "\r\n".join([ENTERPRISES.replace(",", "\t"), ent(U1).replace(",", "\t"), ""])
+    path = tmp_path / "enterprises.csv"
+    path.write_bytes(text.encode("utf-16"))  # Excel's "Unicode text": UTF-16 with a BOM, tabs
+
+    summary = ingest(engine, path)
+
+    assert (summary.encoding, summary.inserted) == ("utf-16", 1)
+    assert stored(engine, "enterprises")["uscc"].tolist() == [U1]
+
+
+def test_a_refusal_that_cannot_be_logged_is_still_reported(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(tmp_path, "stuff.csv", "foo,bar", ["1,2"])
+    monkeypatch.setattr(risk.ingest, "ingest_batches", None)  # any use of it fails
+
+    (summary,) = ingest_paths(engine, [path]).files
+
+    assert summary.status == "refused"
+    assert summary.batch_id is None
+    assert re.search(r"cannot tell which table.*; the batch could not be logged", summary.message)

@@ -99,3 +99,71 @@ def test_demo_twice_second_run_only_unchanged(env: Path) -> None:
     read, inserted, updated, unchanged = (int(c.replace(",", "")) for c in cells[1:5])
     assert inserted == updated == 0
     assert unchanged > 0 and read == unchanged + int(cells[5].replace(",", ""))
+
+
+ID_NUMBER = "11010519491231002X"  # the GB 11643 standard example (check character X)
+
+
+def test_ingest_output_never_shows_a_raw_id_number(env: Path) -> None:
+    enterprise = "91110000600037341L"
+    path = env / f"roles_{ID_NUMBER}.csv"
+    path.write_text(
+        "uscc,holder_type,holder_id,role,share,start,end\n"
+        f"{enterprise},person,{ID_NUMBER},legal_rep,,2020-01-05,\n"
+        f"{enterprise},person,P-{ID_NUMBER[:6]},legal_rep,,2021-01-05,\n",
+        encoding="utf-8",
+    )
+
+    table = runner.invoke(app, ["ingest", str(path)])
+    as_json = runner.invoke(app, ["ingest", str(path), "--json"])
+    listed = runner.invoke(app, ["quarantine", "list"])
+    listed_json = runner.invoke(app, ["quarantine", "list", "--json"])
+
+    for result in (table, as_json, listed, listed_json):
+        assert result.exit_code == 0, result.output
+        assert ID_NUMBER not in result.output
+    assert "110105********002X" in table.output  # the file name, masked
+    (file,) = json.loads(as_json.stdout)["files"]
+    assert file["orphans"] == 1 and file["quarantined"] == 1
+    rows = json.loads(listed_json.stdout)
+    assert {r["column_name"] for r in rows} == {"holder_id"}
+
+
+def test_quarantine_list_masks_rows_stored_before_the_masking(env: Path) -> None:
+    from datetime import UTC, datetime
+
+    from sqlalchemy import insert
+
+    from risk.store import ingest_batches, migrate, open_engine, quarantine
+
+    engine = open_engine(f"sqlite:///{env / 'work' / 'credlink.db'}")
+    migrate(engine)
+    with engine.begin() as conn:
+        batch = conn.execute(
+            insert(ingest_batches).returning(ingest_batches.c.id),
+            {
+                "source": f"/in/{ID_NUMBER}.csv",
+                "sha256": "0" * 64,
+                "table_name": "persons",
+                "started_at": datetime.now(UTC),
+                "status": "ok",
+            },
+        ).scalar_one()
+        conn.execute(
+            insert(quarantine),
+            {
+                "batch_id": batch,
+                "source": f"/in/{ID_NUMBER}.csv",
+                "row_number": 2,
+                "column_name": "name",
+                "reason": f"name is odd; got '{ID_NUMBER}'",
+                "raw": {"name": ID_NUMBER},
+            },
+        )
+    engine.dispose()
+
+    for args in (["quarantine", "list"], ["quarantine", "list", "--json"]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+        assert ID_NUMBER not in result.output
+        assert "110105********002X" in result.output
