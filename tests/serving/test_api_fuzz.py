@@ -92,7 +92,9 @@ def county(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiCounty]:
     registry = ModelRegistry(uri)
     for name, run in ((PD_MODEL_NAME, result.pd_run), (LIMIT_MODEL_NAME, result.limit_run)):
         assert run is not None and run.version is not None
-        registry.promote(name, run.version, force=True)
+        registry.promote(
+            name, run.version, force=True, actor="fuzz fixture", reason="tiny test county"
+        )
     yield built
     built.engine.dispose()
 

@@ -24,7 +24,7 @@ from serving import precredit
 from serving.app import create_app
 from serving.keys import KeyRole
 from serving.settings import SERVED_MODELS, Settings
-from tests.serving.conftest import ApiCounty, build_county
+from tests.serving.conftest import AUTHORIZATION_EXPIRES, ApiCounty, build_county
 
 RELOAD = "/v1/admin/models/reload"
 ASSESS = "/v1/precredit/assessments"
@@ -32,7 +32,7 @@ AUTH = {
     "id": "SQ-2026-000778",
     "purpose": "pre_credit",
     "granted_at": "2026-01-01",
-    "expires_at": "2099-12-31",
+    "expires_at": AUTHORIZATION_EXPIRES.isoformat(),
 }
 
 

@@ -34,7 +34,7 @@ from serving.cli_graph import run_graph
 from serving.clicommon import out
 from serving.keys import KeyRole
 from serving.redaction import person_pseudonym
-from tests.serving.conftest import ApiCounty, build_county
+from tests.serving.conftest import AUTHORIZATION_EXPIRES, ApiCounty, build_county
 from tests.serving.privacy import ResponseLog, scan_store, scan_texts
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -201,7 +201,11 @@ def _call_every_route(client: TestClient, leaky: LeakyCounty, who: KeyRole | Non
         client.get(f"/v1/entities/{uscc}/risk", params={"top": 20}, headers=headers)
         for depth in (1, 2, 3):
             client.get(f"/v1/entities/{uscc}/network", params={"depth": depth}, headers=headers)
-    auth = {"id": "SQ-2026-000777", "purpose": "pre_credit", "expires_at": "2099-12-31"}
+    auth = {
+        "id": "SQ-2026-000777",
+        "purpose": "pre_credit",
+        "expires_at": AUTHORIZATION_EXPIRES.isoformat(),
+    }
     auth["granted_at"] = "2026-01-01"
     one = {"uscc": leaky.linked, "authorization": auth}
     client.post("/v1/precredit/assessments", json=one, headers=headers)
