@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,10 +23,12 @@ from models.registry import LIMIT_MODEL_NAME, PD_MODEL_NAME, ModelRegistry
 from models.scoring import PrecreditScorer
 from models.tracking import tracking_uris
 from models.training import train_precredit
+from risk.identifiers import contains_id_number
 from risk.store import audit_log, read_table
 from serving import precredit
 from serving.app import create_app
 from serving.keys import KeyRole
+from serving.middleware import call_of_item, item_request_id
 from tests.serving.conftest import ApiCounty, build_county, dumps
 
 AUTH = {
@@ -207,6 +210,72 @@ def test_batch_reports_item_errors_inline(
     assert county.audit_count() == before + 4  # one row per item and one for the call
     single = _assess(client, county, offered).json()
     assert results[0]["assessment"]["pd"] == pytest.approx(single["pd"])
+
+
+def _batch_items(county: ApiCounty, offered: str) -> list[dict[str, Any]]:
+    others = read_table(county.engine, "enterprises", columns=["uscc"])["uscc"]
+    second = str(others[others != offered].iloc[0])
+    return [
+        {"uscc": offered, "authorization": AUTH},
+        {"uscc": "91110000600037341X", "authorization": AUTH},
+        {"uscc": second, "authorization": AUTH},
+    ]
+
+
+def _item_rows(county: ApiCounty, call_ids: list[str]) -> list[Any]:
+    with county.engine.connect() as conn:
+        return list(
+            conn.execute(
+                select(audit_log).where(
+                    audit_log.c.route == BATCH,
+                    audit_log.c.request_id.not_in(call_ids),
+                    audit_log.c.query.in_(
+                        [f"item={i}&request_id={c}" for c in call_ids for i in range(3)]
+                    ),
+                )
+            )
+        )
+
+
+def test_batch_many_times_in_one_process_and_concurrently(
+    client: TestClient, county: ApiCounty, offered: str
+) -> None:
+    """The batch route answers every call, sequential or concurrent, and audits each item
+    under its own request id that names the call it belongs to."""
+    items = _batch_items(county, offered)
+    before = county.audit_count()
+
+    def call(_: int) -> Any:
+        return client.post(BATCH, json={"items": items}, headers=_bank(county))
+
+    sequential = [call(i) for i in range(12)]
+    with ThreadPoolExecutor(8) as pool:
+        concurrent = list(pool.map(call, range(24)))
+    responses = sequential + concurrent
+    assert [r.status_code for r in responses] == [200] * len(responses), responses[-1].text
+    assert all(r.json()["succeeded"] == 2 for r in responses)
+    assert county.audit_count() == before + len(responses) * (len(items) + 1)
+    call_ids = [r.headers["X-Request-Id"] for r in responses]
+    rows = _item_rows(county, call_ids)
+    assert len(rows) == len(responses) * len(items)
+    assert len({row.request_id for row in rows}) == len(rows)
+    for row in rows:
+        call_id = row.query.split("request_id=")[1]
+        assert item_request_id(call_id, int(row.query.split("&")[0][5:])) == row.request_id
+        assert call_of_item(row.request_id) == call_id
+
+
+def test_single_assessment_many_times_and_concurrently(
+    client: TestClient, county: ApiCounty, offered: str
+) -> None:
+    before = county.audit_count()
+    sequential = [_assess(client, county, offered) for _ in range(12)]
+    with ThreadPoolExecutor(8) as pool:
+        concurrent = list(pool.map(lambda _: _assess(client, county, offered), range(24)))
+    responses = sequential + concurrent
+    assert [r.status_code for r in responses] == [200] * len(responses)
+    assert len({r.headers["X-Audit-Id"] for r in responses}) == len(responses)
+    assert county.audit_count() == before + len(responses)
 
 
 def test_batch_over_1000_is_422(client: TestClient, county: ApiCounty, offered: str) -> None:
