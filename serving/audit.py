@@ -8,8 +8,16 @@ Which calls
 
 What a row holds
     time, request id, key id, institution, role, the USCC asked about (as sent, normalised),
-    authorization id (授权编号), purpose, expiry, method, route template, query string, status
-    and the SHA-256 of the exact response body bytes.
+    authorization id (授权编号), purpose, expiry, method, route template, query string
+    (percent-decoded), status and the SHA-256 of the exact response body bytes.
+
+Nothing raw from the caller
+    The log is append-only, so whatever enters it stays. What the caller sent enters a row
+    only as a validated identifier (a USCC that passes GB 32100) or with every resident ID
+    number in it masked by :func:`risk.identifiers.mask_id_numbers` (``110105********002X``):
+    the USCC when it is not one, the authorization id, the purpose and the query string. A
+    bank that sends an ID number where a USCC belongs is refused (422) and audited, and the
+    number is not kept (:func:`audit_row` is the one builder of rows).
 
 Commit barrier
     :class:`serving.middleware.AuditMiddleware` holds the whole response back, computes the
@@ -44,13 +52,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
+from urllib.parse import unquote_plus
 
 from sqlalchemy import Connection, Engine, insert
 from sqlalchemy.exc import OperationalError
 from starlette.requests import Request
 from starlette.types import Scope
 
-from risk.identifiers import normalize_uscc
+from risk.identifiers import check_uscc, mask_id_numbers, normalize_uscc
 from risk.store import audit_log
 from serving.keys import ApiKey
 
@@ -72,6 +81,8 @@ _STATE_KEY = "audit"
 _MAX_SUBJECT = 64
 _MAX_QUERY = 2000
 _MAX_ROUTE = 200
+_MAX_AUTHORIZATION_ID = 64
+_MAX_PURPOSE = 32
 
 MAX_BATCH = 500
 """Most audit rows one group-commit transaction holds."""
@@ -125,8 +136,28 @@ def printable(value: str, limit: int = _MAX_SUBJECT) -> str:
     The audit keeps what was asked even when it is not a valid USCC, but never lets a NUL or
     a control character (which PostgreSQL refuses) cost the call its audit row.
     """
-    text = normalize_uscc(value)
+    return _printable_text(normalize_uscc(value), limit)
+
+
+def _printable_text(text: str, limit: int) -> str:
     return "".join(c if c.isprintable() else "\ufffd" for c in text)[:limit]
+
+
+def _subject(value: str | None) -> str | None:
+    """The USCC asked about: as sent if it is a valid USCC, else with ID numbers masked."""
+    if value is None or check_uscc(value).check is None:
+        return value
+    return mask_id_numbers(value)
+
+
+def _sent_text(value: str | None, limit: int) -> str | None:
+    """Free text the caller sent, fit for the log: printable, ID numbers masked, truncated.
+
+    Masked before truncation, so that a cut can never leave an unmasked ID number behind.
+    """
+    if value is None:
+        return None
+    return _printable_text(mask_id_numbers(value), limit)
 
 
 def audit_context_of(scope: Scope) -> AuditContext | None:
@@ -156,7 +187,8 @@ def audit_row(
     request_id
         The request's id (also the ``X-Request-Id`` header).
     method, route, query
-        HTTP method, route template (``/v1/entities/{uscc}/risk``) and raw query string.
+        HTTP method, route template (``/v1/entities/{uscc}/risk``) and raw query string
+        (stored percent-decoded, so that an encoded ID number is masked like a plain one).
     status
         The response status.
     body
@@ -170,13 +202,13 @@ def audit_row(
         "key_id": context.key.id,
         "institution": context.key.institution,
         "role": context.key.role.value,
-        "uscc": context.uscc,
-        "authorization_id": context.authorization_id,
-        "purpose": context.purpose,
+        "uscc": _subject(context.uscc),
+        "authorization_id": _sent_text(context.authorization_id, _MAX_AUTHORIZATION_ID),
+        "purpose": _sent_text(context.purpose, _MAX_PURPOSE),
         "authorization_expires": context.authorization_expires,
         "method": method[:8],
         "route": route[:_MAX_ROUTE],
-        "query": query[:_MAX_QUERY] or None,
+        "query": _sent_text(unquote_plus(query), _MAX_QUERY) or None,
         "status": status,
         "response_sha256": hashlib.sha256(body).hexdigest(),
     }

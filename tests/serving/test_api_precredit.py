@@ -278,6 +278,48 @@ def test_single_assessment_many_times_and_concurrently(
     assert county.audit_count() == before + len(responses)
 
 
+ID_NUMBER = "11010519491231002X"  # a valid resident ID number (GB 11643 check passes)
+
+
+def test_id_numbers_sent_by_a_bank_never_reach_the_audit_log(
+    client: TestClient, county: ApiCounty, offered: str
+) -> None:
+    """An ID number where a USCC, an authorization id or a query value belongs: refused or
+    answered as usual, audited, and the audit row holds it masked."""
+    bank = _bank(county)
+    headers = {**county.headers(KeyRole.bank), "X-Authorization-Id": ID_NUMBER}
+    auth = {**AUTH, "id": ID_NUMBER}
+    before = county.audit_count()
+    sent = [
+        client.get(f"/v1/entities/{ID_NUMBER}/risk", headers=county.headers(KeyRole.bank)),
+        client.get(f"/v1/entities/{ID_NUMBER.lower()}/network", headers=headers),
+        client.get(f"/v1/entities/{offered}/risk?x={ID_NUMBER}", headers=headers),
+        client.get(f"/v1/entities/{offered}/risk?x=%31{ID_NUMBER[1:]}", headers=headers),
+        client.post(ASSESS, json={"uscc": ID_NUMBER, "authorization": AUTH}, headers=bank),
+        client.post(ASSESS, json={"uscc": offered, "authorization": auth}, headers=bank),
+        client.post(ASSESS, json={"uscc": f" {ID_NUMBER} ", "authorization": auth}, headers=bank),
+        client.post(
+            BATCH,
+            json={"items": [{"uscc": ID_NUMBER, "authorization": auth}, {"uscc": offered}]},
+            headers=bank,
+        ),
+    ]
+    assert [r.status_code for r in sent] == [422, 422, 200, 200, 422, 200, 422, 200]
+    assert county.audit_count() == before + len(sent) + 2  # the batch: one row per item too
+    with county.engine.connect() as conn:
+        rows = conn.execute(select(audit_log).where(audit_log.c.id > 0)).mappings().all()
+    leaks = [
+        (row["id"], name)
+        for row in rows
+        for name, value in row.items()
+        if isinstance(value, str) and contains_id_number(value)
+    ]
+    assert leaks == []
+    masked = [r for r in rows[-(len(sent) + 2) :] if "********" in (r["uscc"] or "")]
+    assert len(masked) == 5  # the ID number is still recognisable as such, masked
+    assert {r["authorization_id"] for r in rows[-(len(sent) + 2) :]} >= {"110105********002X"}
+
+
 def test_batch_over_1000_is_422(client: TestClient, county: ApiCounty, offered: str) -> None:
     items = [{"uscc": offered, "authorization": AUTH}] * 1001
     response = client.post(BATCH, json={"items": items}, headers=_bank(county))
