@@ -26,6 +26,11 @@ Commit barrier
     write fails, the client gets a 503 in the one error shape instead of the data. No audit
     row, no data (the table is append-only by trigger, see migration 0003).
 
+Hash chain
+    Each row carries the hash of the one before it (:mod:`risk.audit_chain`); appends are
+    serialised by a lock taken at the start of their transaction, so concurrent writers
+    (threads, worker processes) extend a single chain. ``credlink audit verify`` walks it.
+
 Group commit
     Concurrent calls do not each pay a transaction: while one batch is being committed (in a
     worker thread), the rows of the calls that finish meanwhile queue up and go together in
@@ -46,7 +51,6 @@ import asyncio
 import hashlib
 import queue
 import threading
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -54,16 +58,17 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import unquote_plus
 
-from sqlalchemy import Connection, Engine, insert
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import Connection, Engine, insert, text
 from starlette.requests import Request
 from starlette.types import Scope
 
+from risk.audit_chain import chain_head, link_rows
 from risk.identifiers import check_uscc, mask_id_numbers, normalize_uscc
-from risk.store import audit_log
+from risk.store import audit_log, serialized_transaction
 from serving.keys import ApiKey
 
 __all__ = [
+    "AUDIT_CHAIN_LOCK",
     "MAX_BATCH",
     "PURPOSE_LABELS",
     "AuditContext",
@@ -86,9 +91,10 @@ _MAX_PURPOSE = 32
 
 MAX_BATCH = 500
 """Most audit rows one group-commit transaction holds."""
-_LOCKED_SECONDS = 5.0
-_LOCKED_PAUSE = 0.0002
-_BUSY_TIMEOUT_MS = 5000  # pysqlite's default (timeout=5.0), restored after the audit insert
+_LOCKED_SECONDS = 5.0  # longest wait for the chain's lock (SQLite: another writer's)
+
+AUDIT_CHAIN_LOCK = "credlink.audit_log.chain"
+"""Name of the lock that serialises appends to the audit chain."""
 
 
 class Purpose(StrEnum):
@@ -215,7 +221,15 @@ def audit_row(
 
 
 def insert_audit_rows(engine: Engine, rows: Sequence[dict[str, Any]]) -> list[int]:
-    """Insert and commit audit rows in one transaction; return their ids in order.
+    """Append audit rows to the hash chain in one transaction; return their ids in order.
+
+    The transaction holds the chain's lock from its first statement
+    (:func:`risk.store.serialized_transaction`), reads the chain's head, gives the rows the
+    next ids and their hashes (:func:`risk.audit_chain.link_rows`) and inserts them, so that
+    every writer — this process's writer thread, the batch route, other worker processes —
+    extends one chain. On SQLite the lock is waited for in 0.2 ms steps for up to
+    :data:`_LOCKED_SECONDS` (SQLite's own busy handler backs off to 100 ms sleeps, which cost
+    a request tens of milliseconds when several processes share the file).
 
     Raises
     ------
@@ -225,65 +239,26 @@ def insert_audit_rows(engine: Engine, rows: Sequence[dict[str, Any]]) -> list[in
     """
     if not rows:
         return []
-    if engine.dialect.name == "sqlite":
-        return _insert_sqlite(engine, rows)
-    statement = insert(audit_log).returning(audit_log.c.id, sort_by_parameter_order=True)
-    with engine.begin() as conn:
-        return [int(row_id) for row_id in conn.execute(statement, list(rows)).scalars()]
+    with serialized_transaction(engine, AUDIT_CHAIN_LOCK, _LOCKED_SECONDS) as conn:
+        head_id, head_hash = chain_head(conn)
+        ids = _next_ids(conn, head_id, len(rows))
+        conn.execute(insert(audit_log), link_rows(rows, ids, head_hash))
+    return ids
 
 
-def _insert_sqlite(engine: Engine, rows: Sequence[dict[str, Any]]) -> list[int]:
-    """SQLite: the rows in **one** ``INSERT … RETURNING`` statement, committed by itself.
-
-    Several worker processes write to one SQLite file, and only one can hold its write lock at
-    a time. A ``BEGIN … INSERT … COMMIT`` holds it across Python code between the statements
-    (which may wait milliseconds for the GIL), and SQLite's busy handler makes the other
-    processes back off 1, 2, 5, 10 … 100 ms: stalls of hundreds of milliseconds under load.
-    One autocommitted statement holds the lock only inside SQLite's C code. The values go
-    through the columns' own SQLAlchemy bind processors (dates stored as elsewhere), and the
-    ids are matched to the rows by their unique ``request_id``.
-    """
-    dialect = engine.dialect
-    names = list(rows[0])
-    processors = [
-        audit_log.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names
-    ]
-    values: list[Any] = []
-    for row in rows:
-        values.extend(
-            process(row[name]) if process else row[name]
-            for name, process in zip(names, processors, strict=True)
-        )
-    placeholders = "(" + ", ".join("?" * len(names)) + ")"
-    statement = (
-        f"INSERT INTO {audit_log.name} ({', '.join(names)}) "
-        f"VALUES {', '.join([placeholders] * len(rows))} RETURNING id, request_id"
-    )
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        returned = _retry_while_locked(conn, statement, tuple(values))
-    ids = {str(request): int(row_id) for row_id, request in returned}
-    return [ids[str(row["request_id"])] for row in rows]
-
-
-def _retry_while_locked(conn: Connection, statement: str, values: tuple[Any, ...]) -> list[Any]:
-    """Run one statement, retrying every 0.2 ms while another process holds the write lock.
-
-    SQLite's own busy handler sleeps 1, 2, 5, 10 … 100 ms between attempts, so a lock held
-    for half a millisecond can cost a request tens of milliseconds; this one is turned off
-    for the statement and the retries are fine-grained, for up to :data:`_LOCKED_SECONDS`.
-    """
-    deadline = time.monotonic() + _LOCKED_SECONDS
-    conn.exec_driver_sql("PRAGMA busy_timeout = 0")
-    try:
-        while True:
-            try:
-                return list(conn.exec_driver_sql(statement, values))
-            except OperationalError as error:
-                if "locked" not in str(error.orig) or time.monotonic() > deadline:
-                    raise
-                time.sleep(_LOCKED_PAUSE)
-    finally:
-        conn.exec_driver_sql(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+def _next_ids(conn: Connection, head_id: int, n: int) -> list[int]:
+    """Ids for ``n`` new rows, above the head (the chain's order is the ids' order)."""
+    if conn.dialect.name == "sqlite":
+        return list(range(head_id + 1, head_id + 1 + n))
+    # PostgreSQL: from the column's sequence, so that a plain insert never collides; under
+    # the chain's lock nobody else draws from it, so they come after the head, in order.
+    drawn = conn.execute(
+        text(
+            "SELECT nextval(pg_get_serial_sequence('audit_log', 'id')) FROM generate_series(1, :n)"
+        ),
+        {"n": n},
+    ).scalars()
+    return sorted(int(i) for i in drawn)
 
 
 def write_audit_row(engine: Engine, context: AuditContext, **call: Any) -> int:
