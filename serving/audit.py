@@ -4,7 +4,8 @@ Which calls
     Every request authenticated with a **bank** key, whatever its outcome (200, 403 for a
     missing authorization, 404, 422, even 500). :func:`serving.deps.current_key` opens an
     :class:`AuditContext` in the request's state as soon as it knows the key is a bank's;
-    later dependencies fill in the USCC and the authorization reference.
+    later dependencies fill in the USCC and the authorization reference. Outcome reports
+    (``POST /v1/outcomes``) write data, so they are audited whoever sends them, admins too.
 
 What a row holds
     time, request id, key id, institution, role, the USCC asked about (as sent, normalised),
