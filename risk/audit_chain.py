@@ -1,9 +1,9 @@
 """The hash chain of the audit log: each row carries the hash of the one before it.
 
 Every ``audit_log`` row stores ``prev_hash`` (the ``row_hash`` of the row before it, or
-:data:`GENESIS_HASH` for the first) and ``row_hash`` = SHA-256 of ``prev_hash``, a newline and
-the row's canonical serialisation (:func:`canonical_row`: the values of
-:data:`CHAINED_COLUMNS`, ``id`` included, as compact JSON). Changing any value of a row, deleting
+:data:`GENESIS_HASH` for the first) and ``row_hash`` = SHA-256 of ``prev_hash``, its ``id`` and
+its canonical serialisation (:func:`row_hash`, :func:`canonical_row`: every other value as
+compact JSON). Changing any value of a row, deleting
 a row or inserting one in the middle breaks a link that :func:`verify_chain` names; the
 append-only triggers of migration 0003 make the first two impossible without dropping them,
 and :func:`trigger_problems` tells when they were dropped, disabled or rewritten.
@@ -54,7 +54,9 @@ GENESIS_HASH = "0" * 64
 CHAINED_COLUMNS: tuple[str, ...] = tuple(
     c.name for c in audit_log.columns if c.name not in ("prev_hash", "row_hash")
 )
-"""The columns a row's hash covers, in this order: every column but the two hashes."""
+"""The columns a row's hash covers: every column but the two hashes."""
+
+_CONTENT_COLUMNS = tuple(name for name in CHAINED_COLUMNS if name != "id")
 
 _SQLITE_TRIGGERS = {"audit_log_no_update": "UPDATE", "audit_log_no_delete": "DELETE"}
 _POSTGRESQL_TRIGGERS = ("audit_log_no_change", "audit_log_no_truncate")
@@ -82,9 +84,11 @@ def _canonical_value(value: Any) -> Any:
 
 
 def canonical_row(row: Mapping[str, Any]) -> bytes:
-    """The bytes a row's hash covers: its :data:`CHAINED_COLUMNS` values as compact JSON.
+    """The row's values as its hash covers them: :data:`CHAINED_COLUMNS` but ``id``, as
+    compact JSON (times UTC with microseconds, dates ISO, strings as stored, not escaped).
 
-    Times are UTC with microseconds, dates ISO; strings as stored (UTF-8, not escaped).
+    The id is hashed apart (:func:`row_hash`), so that a writer can serialise its rows before
+    it takes the chain's lock and learns their ids.
 
     Raises
     ------
@@ -93,20 +97,23 @@ def canonical_row(row: Mapping[str, Any]) -> bytes:
     TypeError
         If a value is of another type.
     """
-    values = [_canonical_value(row[name]) for name in CHAINED_COLUMNS]
+    values = [_canonical_value(row[name]) for name in _CONTENT_COLUMNS]
     return json.dumps(values, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def row_hash(prev_hash: str, row: Mapping[str, Any]) -> str:
-    """SHA-256 (hex) of ``prev_hash``, a newline and :func:`canonical_row` of ``row``."""
-    digest = hashlib.sha256(prev_hash.encode("ascii"))
-    digest.update(b"\n")
-    digest.update(canonical_row(row))
+def row_hash(prev_hash: str, row: Mapping[str, Any], content: bytes | None = None) -> str:
+    """SHA-256 (hex) of ``prev_hash``, a newline, the row's ``id``, a newline and
+    :func:`canonical_row` of ``row`` (``content``, when already computed)."""
+    digest = hashlib.sha256(f"{prev_hash}\n{int(row['id'])}\n".encode("ascii"))
+    digest.update(canonical_row(row) if content is None else content)
     return digest.hexdigest()
 
 
 def link_rows(
-    rows: Sequence[Mapping[str, Any]], first_id: int | Sequence[int], prev_hash: str
+    rows: Sequence[Mapping[str, Any]],
+    first_id: int | Sequence[int],
+    prev_hash: str,
+    contents: Sequence[bytes] | None = None,
 ) -> list[dict[str, Any]]:
     """The rows with their ``id``, ``prev_hash`` and ``row_hash``, chained after ``prev_hash``.
 
@@ -118,16 +125,20 @@ def link_rows(
         The id of the first row (the next ones follow by one), or each row's id.
     prev_hash
         The ``row_hash`` of the chain's head (:data:`GENESIS_HASH` on an empty log).
+    contents
+        :func:`canonical_row` of each row, if computed already (outside the lock).
     """
     ids = list(range(first_id, first_id + len(rows))) if isinstance(first_id, int) else first_id
     if len(ids) != len(rows):
         raise ValueError(f"first_id must give one id per row ({len(rows)}); got {len(ids)}")
+    if contents is None:
+        contents = [canonical_row(row) for row in rows]
     linked = []
-    for row_id, row in zip(ids, rows, strict=True):
+    for row_id, row, content in zip(ids, rows, contents, strict=True):
         # Stored as an aware UTC time: PostgreSQL would read a naive one in its session zone.
         values = {**row, "id": row_id, "at": utc(row["at"]).replace(tzinfo=UTC)}
         values["prev_hash"] = prev_hash
-        values["row_hash"] = prev_hash = row_hash(prev_hash, values)
+        values["row_hash"] = prev_hash = row_hash(prev_hash, values, content)
         linked.append(values)
     return linked
 
