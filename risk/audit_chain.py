@@ -9,11 +9,12 @@ append-only triggers of migration 0003 make the first two impossible without dro
 and :func:`trigger_problems` tells when they were dropped, disabled or rewritten.
 
 One chain, whatever writes
-    Appends are serialised: the writer reads the chain's head and inserts inside one
-    transaction that holds the store's write lock from its first statement
-    (:func:`risk.store.serialized_transaction`: ``BEGIN IMMEDIATE`` on SQLite, a transaction
-    advisory lock on PostgreSQL), so concurrent writers, threads or processes, extend one chain.
-    The unique index on ``prev_hash`` refuses a fork even from a writer that skips the lock.
+    The store admits one successor per row: ``id`` is the key and ``prev_hash`` is unique.
+    A writer reads the chain's head (:func:`chain_head`), links its rows after it
+    (:func:`link_rows`) and inserts them in one statement; of two writers that read the same
+    head, one succeeds and the other re-reads and retries (``serving.audit.insert_audit_rows``),
+    so concurrent writers, threads or processes, extend one chain and no lock is held while
+    Python runs.
 
 What the chain cannot show
     Removing the newest rows leaves a shorter, valid chain: keep the head that
@@ -144,10 +145,7 @@ def link_rows(
 
 
 def chain_head(conn: Connection) -> tuple[int, str]:
-    """The newest row's id and ``row_hash``; ``(0, GENESIS_HASH)`` for an empty log.
-
-    Call it inside the appending transaction, after the lock is taken.
-    """
+    """The newest row's id and ``row_hash``; ``(0, GENESIS_HASH)`` for an empty log."""
     head = conn.execute(
         select(audit_log.c.id, audit_log.c.row_hash).order_by(audit_log.c.id.desc()).limit(1)
     ).first()

@@ -28,9 +28,10 @@ Commit barrier
     row, no data (the table is append-only by trigger, see migration 0003).
 
 Hash chain
-    Each row carries the hash of the one before it (:mod:`risk.audit_chain`); appends are
-    serialised by a lock taken at the start of their transaction, so concurrent writers
-    (threads, worker processes) extend a single chain. ``credlink audit verify`` walks it.
+    Each row carries the hash of the one before it (:mod:`risk.audit_chain`). Appends are
+    optimistic (:func:`insert_audit_rows`): the store admits one successor per row, so
+    concurrent writers (threads, worker processes) extend a single chain, and a writer that
+    lost the race re-reads the head. ``credlink audit verify`` walks the chain.
 
 Group commit
     Concurrent calls do not each pay a transaction: while one batch is being committed (in a
@@ -52,6 +53,7 @@ import asyncio
 import hashlib
 import queue
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -60,16 +62,16 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from sqlalchemy import Connection, Engine, insert, text
+from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.requests import Request
 from starlette.types import Scope
 
 from risk.audit_chain import canonical_row, chain_head, link_rows
 from risk.identifiers import check_uscc, mask_id_numbers, normalize_uscc
-from risk.store import audit_log, serialized_transaction
+from risk.store import audit_log
 from serving.keys import ApiKey
 
 __all__ = [
-    "AUDIT_CHAIN_LOCK",
     "MAX_BATCH",
     "PURPOSE_LABELS",
     "AuditContext",
@@ -92,10 +94,9 @@ _MAX_PURPOSE = 32
 
 MAX_BATCH = 500
 """Most audit rows one group-commit transaction holds."""
-_LOCKED_SECONDS = 5.0  # longest wait for the chain's lock (SQLite: another writer's)
-
-AUDIT_CHAIN_LOCK = "credlink.audit_log.chain"
-"""Name of the lock that serialises appends to the audit chain."""
+_LOCKED_SECONDS = 5.0  # longest time an append keeps retrying (locked, or lost a race)
+_LOCKED_PAUSE = 0.0002
+_BUSY_TIMEOUT_MS = 5000  # pysqlite's default (timeout=5.0), restored after the audit insert
 
 
 class Purpose(StrEnum):
@@ -222,15 +223,21 @@ def audit_row(
 
 
 def insert_audit_rows(engine: Engine, rows: Sequence[dict[str, Any]]) -> list[int]:
-    """Append audit rows to the hash chain in one transaction; return their ids in order.
+    """Append audit rows to the hash chain in one statement; return their ids in order.
 
-    The transaction holds the chain's lock from its first statement
-    (:func:`risk.store.serialized_transaction`), reads the chain's head, gives the rows the
-    next ids and their hashes (:func:`risk.audit_chain.link_rows`) and inserts them, so that
-    every writer — this process's writer thread, the batch route, other worker processes —
-    extends one chain. On SQLite the lock is waited for in 0.2 ms steps for up to
-    :data:`_LOCKED_SECONDS` (SQLite's own busy handler backs off to 100 ms sleeps, which cost
-    a request tens of milliseconds when several processes share the file).
+    Optimistic, so that no lock is held while Python runs: read the chain's head, give the
+    rows the next ids and their hashes (:func:`risk.audit_chain.link_rows`), insert them in
+    **one** autocommitted statement. The store admits one successor per row (``id`` is the
+    key, ``prev_hash`` is unique), so of two writers that read the same head exactly one
+    succeeds; the other re-reads the head and tries again. Every writer — this process's
+    writer thread, the batch route, other worker processes — thus extends one chain, and the
+    database's write lock is held only inside SQLite's or PostgreSQL's own code. (Taking the
+    lock for read-then-insert instead, ``BEGIN IMMEDIATE``, halved the bank throughput of
+    ``bench/api.py`` with two workers: the lock then waits for the GIL between statements.)
+
+    On SQLite a statement that meets another process's write lock is retried every 0.2 ms
+    (SQLite's own busy handler backs off to 100 ms sleeps, which cost a request tens of
+    milliseconds); both kinds of retry give up after :data:`_LOCKED_SECONDS`.
 
     Raises
     ------
@@ -240,21 +247,44 @@ def insert_audit_rows(engine: Engine, rows: Sequence[dict[str, Any]]) -> list[in
     """
     if not rows:
         return []
-    # Serialised before the lock: inside it, only the ids and a short hash per row remain.
-    contents = [canonical_row(row) for row in rows]
-    with serialized_transaction(engine, AUDIT_CHAIN_LOCK, _LOCKED_SECONDS) as conn:
-        head_id, head_hash = chain_head(conn)
-        ids = _next_ids(conn, head_id, len(rows))
-        _insert(conn, link_rows(rows, ids, head_hash, contents))
-    return ids
+    contents = [canonical_row(row) for row in rows]  # the slow part, done once
+    deadline = time.monotonic() + _LOCKED_SECONDS
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            conn.exec_driver_sql("PRAGMA busy_timeout = 0")
+        try:
+            while True:
+                try:
+                    head_id, head_hash = chain_head(conn)
+                    ids = _next_ids(conn, head_id, len(rows))
+                    _insert(conn, link_rows(rows, ids, head_hash, contents))
+                    return ids
+                except IntegrityError as error:
+                    if not _lost_the_race(error) or time.monotonic() > deadline:
+                        raise
+                except OperationalError as error:
+                    if "locked" not in str(error.orig) or time.monotonic() > deadline:
+                        raise
+                    time.sleep(_LOCKED_PAUSE)
+        finally:
+            if sqlite:
+                conn.exec_driver_sql(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+
+
+def _lost_the_race(error: IntegrityError) -> bool:
+    """Whether another writer appended first (our ids or our predecessor were taken)."""
+    text = str(error.orig)
+    return any(name in text for name in ("audit_log.id", "audit_log_pkey", "prev_hash"))
 
 
 def _insert(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """The rows in one statement (SQLite: one multi-row ``INSERT``, the least time under the
-    lock; values through the columns' own bind processors, so stored as SQLAlchemy stores
-    them); PostgreSQL: SQLAlchemy's batched insert."""
+    """The rows in one multi-row ``INSERT`` statement: all or none of them, and the write
+    lock held only while the database runs it. On SQLite the values go through the columns'
+    own bind processors (stored as SQLAlchemy's insert stores them), in a statement built
+    without SQLAlchemy's compiler."""
     if conn.dialect.name != "sqlite":
-        conn.execute(insert(audit_log), rows)
+        conn.execute(insert(audit_log).values(rows))
         return
     dialect = conn.dialect
     names = list(rows[0])
@@ -279,8 +309,8 @@ def _next_ids(conn: Connection, head_id: int, n: int) -> list[int]:
     """Ids for ``n`` new rows, above the head (the chain's order is the ids' order)."""
     if conn.dialect.name == "sqlite":
         return list(range(head_id + 1, head_id + 1 + n))
-    # PostgreSQL: from the column's sequence, so that a plain insert never collides; under
-    # the chain's lock nobody else draws from it, so they come after the head, in order.
+    # PostgreSQL: from the column's sequence, drawn *after* the head was read: a value drawn
+    # later than a committed id is larger, so the chain's order stays the ids' order.
     drawn = conn.execute(
         text(
             "SELECT nextval(pg_get_serial_sequence('audit_log', 'id')) FROM generate_series(1, :n)"

@@ -24,6 +24,7 @@ from sqlalchemy import Engine, delete, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from typer.testing import CliRunner
 
+import serving.audit
 from risk.audit_chain import GENESIS_HASH, link_rows, row_hash, verify_chain
 from risk.store import audit_log, migrate, open_engine
 from serving.audit import AuditContext, AuditWriter, audit_row, insert_audit_rows
@@ -377,3 +378,39 @@ def test_the_store_refuses_a_fork_of_the_chain(chained: Engine) -> None:
     with pytest.raises(IntegrityError), chained.begin() as conn:
         conn.execute(audit_log.insert(), other)
     assert _verify(chained).ok
+
+
+def test_a_writer_that_lost_the_race_rereads_the_head(
+    chained: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A head read just before another writer appended: the insert is refused (the id and
+    the predecessor are taken) and retried after the new head, never forked."""
+    stale = (11, _verify_head_of(chained, 11))
+    reads: list[tuple[int, str]] = []
+    real = serving.audit.chain_head
+
+    def first_stale(conn: Any) -> tuple[int, str]:
+        head = stale if not reads else real(conn)
+        reads.append(head)
+        return head
+
+    monkeypatch.setattr(serving.audit, "chain_head", first_stale)
+    (row_id,) = insert_audit_rows(chained, _rows(chained, 1, "late"))
+    # PostgreSQL does not give back the id the lost attempt drew: a gap, not a break.
+    assert row_id == (13 if chained.dialect.name == "sqlite" else 14)
+    assert [h[0] for h in reads] == [11, 12]
+    assert _verify(chained).ok
+
+
+def test_a_duplicate_request_id_is_not_retried(chained: Engine) -> None:
+    row = _rows(chained, 1, "c")[0]  # the request id of row 1 again
+    with pytest.raises(IntegrityError, match="request_id"):
+        insert_audit_rows(chained, [row])
+    assert _verify(chained).ok and _count(chained) == 12
+
+
+def _verify_head_of(engine: Engine, row_id: int) -> str:
+    with engine.connect() as conn:
+        return str(
+            conn.execute(select(audit_log.c.row_hash).where(audit_log.c.id == row_id)).scalar_one()
+        )
