@@ -9,8 +9,8 @@ append-only triggers of migration 0003 make the first two impossible without dro
 and :func:`trigger_problems` tells when they were dropped, disabled or rewritten.
 
 One chain, whatever writes
-    The store admits one successor per row: ``id`` is the key and ``prev_hash`` is unique.
-    A writer reads the chain's head (:func:`chain_head`), links its rows after it
+    The store admits one successor per row: a row's successor has the next id, and ``id`` is
+    the key. A writer reads the chain's head (:func:`chain_head`), links its rows after it
     (:func:`link_rows`) and inserts them in one statement; of two writers that read the same
     head, one succeeds and the other re-reads and retries (``serving.audit.insert_audit_rows``),
     so concurrent writers, threads or processes, extend one chain and no lock is held while
@@ -221,8 +221,7 @@ def verify_chain(
     A row's link holds when its ``row_hash`` is the hash of its ``prev_hash`` and its values
     (else it was changed after it was written) and its ``prev_hash`` is the ``row_hash`` of the
     row before it (else rows between them were deleted, or it was inserted out of the chain).
-    Ids may skip numbers (PostgreSQL does not reuse the ids of a rolled-back insert): the chain,
-    not the ids, tells whether a row is missing.
+    The chain, not the ids, tells whether a row is missing or was changed.
 
     Parameters
     ----------

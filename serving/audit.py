@@ -61,7 +61,7 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import unquote_plus
 
-from sqlalchemy import Connection, Engine, insert, text
+from sqlalchemy import Connection, Engine, func, insert, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.requests import Request
 from starlette.types import Scope
@@ -228,8 +228,8 @@ def insert_audit_rows(engine: Engine, rows: Sequence[dict[str, Any]]) -> list[in
     Optimistic, so that no lock is held while Python runs: read the chain's head, give the
     rows the next ids and their hashes (:func:`risk.audit_chain.link_rows`), insert them in
     **one** autocommitted statement. The store admits one successor per row (``id`` is the
-    key, ``prev_hash`` is unique), so of two writers that read the same head exactly one
-    succeeds; the other re-reads the head and tries again. Every writer — this process's
+    key, and a row's successor has the next id), so of two writers that read the same head
+    exactly one succeeds; the other re-reads the head and tries again. Every writer — this process's
     writer thread, the batch route, other worker processes — thus extends one chain, and the
     database's write lock is held only inside SQLite's or PostgreSQL's own code. (Taking the
     lock for read-then-insert instead, ``BEGIN IMMEDIATE``, halved the bank throughput of
@@ -257,7 +257,7 @@ def insert_audit_rows(engine: Engine, rows: Sequence[dict[str, Any]]) -> list[in
             while True:
                 try:
                     head_id, head_hash = chain_head(conn)
-                    ids = _next_ids(conn, head_id, len(rows))
+                    ids = _next_ids(head_id, len(rows))
                     _insert(conn, link_rows(rows, ids, head_hash, contents))
                     return ids
                 except IntegrityError as error:
@@ -275,7 +275,7 @@ def insert_audit_rows(engine: Engine, rows: Sequence[dict[str, Any]]) -> list[in
 def _lost_the_race(error: IntegrityError) -> bool:
     """Whether another writer appended first (our ids or our predecessor were taken)."""
     text = str(error.orig)
-    return any(name in text for name in ("audit_log.id", "audit_log_pkey", "prev_hash"))
+    return "audit_log.id" in text or "audit_log_pkey" in text  # SQLite, PostgreSQL
 
 
 def _insert(conn: Connection, rows: list[dict[str, Any]]) -> None:
@@ -284,7 +284,11 @@ def _insert(conn: Connection, rows: list[dict[str, Any]]) -> None:
     own bind processors (stored as SQLAlchemy's insert stores them), in a statement built
     without SQLAlchemy's compiler."""
     if conn.dialect.name != "sqlite":
-        conn.execute(insert(audit_log).values(rows))
+        # The column's sequence moves on with the chain (same statement), so that a plain
+        # insert elsewhere gets an id after it instead of colliding with it.
+        added = insert(audit_log).values(rows).returning(audit_log.c.id).cte("added")
+        sequence = func.pg_get_serial_sequence(audit_log.name, "id")
+        conn.execute(select(func.setval(sequence, select(func.max(added.c.id)).scalar_subquery())))
         return
     dialect = conn.dialect
     names = list(rows[0])
@@ -305,19 +309,10 @@ def _insert(conn: Connection, rows: list[dict[str, Any]]) -> None:
     )
 
 
-def _next_ids(conn: Connection, head_id: int, n: int) -> list[int]:
-    """Ids for ``n`` new rows, above the head (the chain's order is the ids' order)."""
-    if conn.dialect.name == "sqlite":
-        return list(range(head_id + 1, head_id + 1 + n))
-    # PostgreSQL: from the column's sequence, drawn *after* the head was read: a value drawn
-    # later than a committed id is larger, so the chain's order stays the ids' order.
-    drawn = conn.execute(
-        text(
-            "SELECT nextval(pg_get_serial_sequence('audit_log', 'id')) FROM generate_series(1, :n)"
-        ),
-        {"n": n},
-    ).scalars()
-    return sorted(int(i) for i in drawn)
+def _next_ids(head_id: int, n: int) -> list[int]:
+    """Ids for ``n`` new rows: the ones after the head, so that the chain's order is the ids'
+    order and two writers that read the same head claim the same ids (one of them loses)."""
+    return list(range(head_id + 1, head_id + 1 + n))
 
 
 def write_audit_row(engine: Engine, context: AuditContext, **call: Any) -> int:

@@ -369,10 +369,10 @@ def test_cli_verify_on_a_store_without_the_chain(tmp_path: Path) -> None:
 
 
 def test_the_store_refuses_a_fork_of_the_chain(chained: Engine) -> None:
-    """Two writers that read the same head cannot both append (unique prev_hash)."""
+    """Two writers that read the same head claim the same next id: only one can append."""
     head = _verify(chained)
     fork = link_rows(_rows(chained, 1, "fork"), head.head_id + 1, head.head_hash)
-    other = link_rows(_rows(chained, 1, "other"), head.head_id + 2, head.head_hash)
+    other = link_rows(_rows(chained, 1, "other"), head.head_id + 1, head.head_hash)
     with chained.begin() as conn:
         conn.execute(audit_log.insert(), fork)
     with pytest.raises(IntegrityError), chained.begin() as conn:
@@ -396,8 +396,7 @@ def test_a_writer_that_lost_the_race_rereads_the_head(
 
     monkeypatch.setattr(serving.audit, "chain_head", first_stale)
     (row_id,) = insert_audit_rows(chained, _rows(chained, 1, "late"))
-    # PostgreSQL does not give back the id the lost attempt drew: a gap, not a break.
-    assert row_id == (13 if chained.dialect.name == "sqlite" else 14)
+    assert row_id == 13
     assert [h[0] for h in reads] == [11, 12]
     assert _verify(chained).ok
 

@@ -1,7 +1,7 @@
 """hardening: hash-chained audit_log, loans keyed by (bank, loan_id), outcome_reports
 
-- ``audit_log`` gains ``prev_hash`` and ``row_hash`` (:mod:`risk.audit_chain`) and a unique
-  index on ``prev_hash``. The columns are added with a plain ``ADD COLUMN``: a batch
+- ``audit_log`` gains ``prev_hash`` and ``row_hash`` (:mod:`risk.audit_chain`). The columns
+  are added with a plain ``ADD COLUMN``: a batch
   (table-recreating) migration on SQLite would drop the append-only triggers of 0003. Rows
   already in the log are chained here, in id order, with the triggers lifted for the
   duration of this one transaction and put back before it commits.
@@ -111,7 +111,6 @@ def _chain_existing_rows() -> None:
 def upgrade() -> None:
     op.add_column("audit_log", sa.Column("prev_hash", sa.String(length=64), nullable=True))
     op.add_column("audit_log", sa.Column("row_hash", sa.String(length=64), nullable=True))
-    op.create_index("ux_audit_log_prev_hash", "audit_log", ["prev_hash"], unique=True)
     _chain_existing_rows()
 
     _rekey_loans(("bank", "loan_id"))
@@ -144,7 +143,6 @@ def downgrade() -> None:
     op.drop_index("ix_outcome_reports_loan", table_name="outcome_reports")
     op.drop_table("outcome_reports")
     _rekey_loans(("loan_id",))
-    op.drop_index("ux_audit_log_prev_hash", table_name="audit_log")
     # Plain ALTER TABLE … DROP COLUMN (SQLite 3.35+): a batch recreate would lose the triggers.
     op.execute("ALTER TABLE audit_log DROP COLUMN row_hash")
     op.execute("ALTER TABLE audit_log DROP COLUMN prev_hash")
