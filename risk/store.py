@@ -320,7 +320,7 @@ def serialized_transaction(
     """A transaction that holds the write lock named ``lock`` from its first statement.
 
     What it reads cannot change before it commits, for every writer that takes the same
-    lock: the way to check, then write (the audit chain's head, a bank's loans).
+    lock: the way to check, then write (the loans a bank reports).
 
     SQLite
         ``BEGIN IMMEDIATE`` takes the database's one write lock at once (a plain ``BEGIN``

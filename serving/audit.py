@@ -232,7 +232,7 @@ def insert_audit_rows(engine: Engine, rows: Sequence[dict[str, Any]]) -> list[in
     exactly one succeeds; the other re-reads the head and tries again. Every writer — this process's
     writer thread, the batch route, other worker processes — thus extends one chain, and the
     database's write lock is held only inside SQLite's or PostgreSQL's own code. (Taking the
-    lock for read-then-insert instead, ``BEGIN IMMEDIATE``, halved the bank throughput of
+    lock for read-then-insert instead, ``BEGIN IMMEDIATE``, cut the bank throughput of
     ``bench/api.py`` with two workers: the lock then waits for the GIL between statements.)
 
     On SQLite a statement that meets another process's write lock is retried every 0.2 ms
