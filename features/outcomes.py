@@ -1,7 +1,8 @@
 """Loan outcomes as training labels: bad within the horizon, known as of a date.
 
 The loans table (DESIGN.md §2) holds each funded loan's *latest* status and the date it was
-recorded (``status_date``). The pre-credit label of a loan applied on ``a``, with a horizon of
+recorded (``status_date``); a loan is (bank, loan_id), so labels follow the rows, never a
+loan id alone. The pre-credit label of a loan applied on ``a``, with a horizon of
 H months (12 by default) and data as of T:
 
 ``bad`` (label 1)

@@ -345,7 +345,8 @@ def _sample(data: PlatformData, t: pd.Timestamp, config: TrainConfig) -> _Sample
             loans["applied"] < data_start + pd.DateOffset(months=config.warmup_months)
         ).to_numpy()
     keep = loans["matured"].to_numpy() & ~warm
-    sample = loans[keep].sort_values(["applied", "loan_id"], kind="stable")
+    # A loan is (bank, loan_id): two banks may use one loan id, so the bank breaks that tie.
+    sample = loans[keep].sort_values(["applied", "loan_id", "bank"], kind="stable")
     counts = {
         "applied": len(loans),
         "unlabelled": int(unlabelled.sum()),

@@ -571,7 +571,7 @@ FINANCIALS = TableSpec(
 
 LOANS = TableSpec(
     name="loans",
-    key=("loan_id",),
+    key=("bank", "loan_id"),
     zh_title="信易贷放款结果",
     doc="Banks' funded loans and their latest status (实际授信放款结果).",
     columns=(

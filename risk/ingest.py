@@ -28,7 +28,7 @@ import io
 import re
 import time
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
@@ -73,12 +73,14 @@ __all__ = [
     "IngestSummary",
     "RawTable",
     "RowProblem",
+    "ValidatedRows",
     "detect_table",
     "ingest_day",
     "ingest_file",
     "ingest_paths",
     "quarantine_count",
     "read_raw",
+    "validate_rows",
     "workbook_sheets",
 ]
 
@@ -1805,3 +1807,72 @@ def quarantine_count(engine: Engine) -> int:
     """Number of quarantined rows in the store (all batches)."""
     with engine.connect() as conn:
         return int(conn.execute(select(func.count()).select_from(quarantine)).scalar_one())
+
+
+@dataclass
+class ValidatedRows:
+    """In-memory rows after the ingest's checks (:func:`validate_rows`).
+
+    ``accepted`` holds the good rows in contract dtypes, ``kept`` their 0-based indexes in the
+    rows given, ``quarantine`` one ``(row number, column, reason, masked row)`` item per
+    problem (row numbers as a file's: the first row is 2), ``columns`` the contract columns the
+    rows carry (the only ones an upsert may overwrite).
+    """
+
+    accepted: pd.DataFrame
+    kept: np.ndarray
+    quarantine: list[_QuarantineItem]
+    columns: set[str]
+    summary: FileSummary
+
+
+def validate_rows(
+    rows: Sequence[Mapping[str, Any]],
+    table: str,
+    *,
+    source: str,
+    id_salt: bytes | None = None,
+    uscc_allowlist: Iterable[str] = (),
+    today: date | None = None,
+) -> ValidatedRows:
+    """Check rows that arrive in memory (an API body) exactly as a file's rows are checked.
+
+    Each value is taken as the text a file cell would hold (``None`` is an empty cell); keys
+    are contract column names. Nothing is written: the caller stores ``accepted`` and
+    ``quarantine`` in its own transaction.
+
+    Raises
+    ------
+    UnknownTableError
+        If ``table`` is not a contract table.
+    MissingColumnsError
+        If no row carries a required column.
+    """
+    if table not in TABLES:
+        raise UnknownTableError(f"table must be one of {', '.join(TABLES)}; got {table!r}")
+    spec = TABLES[table]
+    present = [c.name for c in spec.columns if any(c.name in row for row in rows)]
+    missing = [c.name for c in spec.columns if c.required and c.name not in present]
+    if missing:
+        raise MissingColumnsError(table, missing, source)
+    cells = {
+        name: ["" if row.get(name) is None else str(row[name]) for row in rows] for name in present
+    }
+    frame = pd.DataFrame(cells, columns=present, dtype=object)
+    first = 2  # numbered as a file's rows: the header is row 1
+    numbers = np.arange(first, first + len(rows), dtype=np.int64)
+    raw = RawTable(source, frame, numbers, [], "utf-8", "", 0)
+    summary = FileSummary(source=source, table=table)
+    accepted, items = _validate(
+        frame.copy(),
+        raw,
+        spec,
+        {name: name for name in present},
+        id_salt,
+        frozenset(uscc_allowlist),
+        summary,
+        ingest_day() if today is None else today,
+    )
+    bad = {number for number, *_ in items}
+    kept = np.array([n - first for n in numbers if n not in bad], dtype=int)
+    return ValidatedRows(accepted, kept, items, _file_columns(frame, spec), summary)

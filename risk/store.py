@@ -13,7 +13,18 @@ only the SHA-256 of each high-entropy token and a short prefix for identificatio
 token. ``audit_log`` is the append-only record of every bank call (DESIGN.md §6): who asked
 (key, institution), about whom (USCC), under which authorization (授权编号, purpose, expiry),
 on which route, with which status and the SHA-256 of the response body. Migration 0003 adds
-triggers on SQLite and PostgreSQL that refuse UPDATE and DELETE on it.
+triggers on SQLite and PostgreSQL that refuse UPDATE and DELETE on it; migration 0004 chains
+its rows by hash (``prev_hash``, ``row_hash``: :mod:`risk.audit_chain`).
+
+``loans`` is keyed by (bank, loan_id): loan ids are each bank's own, so one bank's report can
+never touch another bank's loan. ``outcome_reports`` keeps, for every loan row a bank reported
+through the API, the call's request id (its audit row) and the audit row of the authorized
+query that entitled the bank to report on that enterprise.
+
+Durability
+    SQLite files run in WAL mode with ``synchronous=FULL``: a committed transaction (an audit
+    row above all, whose commit releases an answer) survives a power cut, not only a crash of
+    the process. Each commit costs one more sync of the WAL; ingest commits once per file.
 
 ``ui_sessions`` holds the credit-office web pages' login sessions (the SHA-256 of each session
 id, never the id), so that logging out or revoking the key ends a session at once, and
@@ -29,7 +40,10 @@ on SQLite and PostgreSQL alike.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import hashlib
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -45,14 +59,17 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
     create_engine,
     event,
+    func,
     select,
 )
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.types import TypeEngine
 
 from risk.contract import TABLES, ColumnKind, ColumnSpec, TableSpec
@@ -67,8 +84,10 @@ __all__ = [
     "metadata",
     "migrate",
     "open_engine",
+    "outcome_reports",
     "quarantine",
     "read_table",
+    "serialized_transaction",
     "ui_sessions",
     "warning_events_table",
     "warnings_table",
@@ -99,15 +118,11 @@ def _sa_type(col: ColumnSpec) -> TypeEngine[Any]:
 
 def _build(spec: TableSpec) -> Table:
     columns = [
-        Column(
-            c.name,
-            _sa_type(c),
-            primary_key=c.name in spec.key,
-            nullable=c.nullable and c.name not in spec.key,
-        )
+        Column(c.name, _sa_type(c), nullable=c.nullable and c.name not in spec.key)
         for c in spec.columns
     ]
-    return Table(spec.name, metadata, *columns)
+    # The key in the contract's order (loans: bank, then loan_id), whatever the column order.
+    return Table(spec.name, metadata, *columns, PrimaryKeyConstraint(*spec.key))
 
 
 _CONTRACT_TABLES: dict[str, Table] = {name: _build(spec) for name, spec in TABLES.items()}
@@ -225,9 +240,40 @@ audit_log = Table(
     Column("query", Text, nullable=True),
     Column("status", Integer, nullable=False),
     Column("response_sha256", String(64), nullable=False),
+    # The hash chain (risk.audit_chain): the previous row's row_hash, and this row's hash.
+    # Nullable only because ALTER TABLE on SQLite cannot add a NOT NULL column without a
+    # default; every row the service writes has both, and `credlink audit verify` names any
+    # row without them.
+    Column("prev_hash", String(64), nullable=True),
+    Column("row_hash", String(64), nullable=True),
 )
 Index("ix_audit_log_at", audit_log.c.at)
 Index("ux_audit_log_request_id", audit_log.c.request_id, unique=True)
+# No index on prev_hash: a row's successor has the next id, so the primary key already admits
+# one successor per row, and a unique index of random hashes would dirty a random page per
+# insert (it halved the audit's write rate with two workers).
+
+outcome_reports = Table(
+    "outcome_reports",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    # The reporting call: its audit row has the same request_id (bank and admin calls alike).
+    Column("request_id", String(32), nullable=False),
+    Column("key_id", Integer, ForeignKey("api_keys.id"), nullable=False),
+    Column("batch_id", Integer, ForeignKey("ingest_batches.id"), nullable=False),
+    Column("bank", String(200), nullable=False),
+    Column("loan_id", String(64), nullable=False),
+    Column("uscc", String(18), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("status_date", Date, nullable=False),
+    Column("change", String(16), nullable=False),  # inserted, updated or unchanged
+    # The audited, authorized query of this bank about this enterprise that the report relies
+    # on (None for an admin's report).
+    Column("authority_audit_id", Integer, ForeignKey("audit_log.id"), nullable=True),
+)
+Index("ix_outcome_reports_loan", outcome_reports.c.bank, outcome_reports.c.loan_id)
+Index("ix_outcome_reports_request_id", outcome_reports.c.request_id)
 
 ui_sessions = Table(
     "ui_sessions",
@@ -275,13 +321,15 @@ def contract_table(name: str) -> Table:
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
+    # FULL, not NORMAL: in WAL mode NORMAL syncs only at checkpoints, so a commit (an audit
+    # row that released an answer) could vanish on power loss. See "Durability" above.
+    cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 
 
 def open_engine(url: str) -> Engine:
-    """Create an engine for ``url``; SQLite files get WAL, NORMAL sync and foreign keys.
+    """Create an engine for ``url``; SQLite files get WAL, FULL sync and foreign keys.
 
     A relative SQLite path's parent directory is created if missing.
     """
@@ -292,6 +340,66 @@ def open_engine(url: str) -> Engine:
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+_SQLITE_BUSY_TIMEOUT_MS = 5000  # pysqlite's default (timeout=5.0)
+_LOCK_PAUSE_SECONDS = 0.0002
+
+
+@contextmanager
+def serialized_transaction(
+    engine: Engine, lock: str, wait_seconds: float = 5.0
+) -> Iterator[Connection]:
+    """A transaction that holds the write lock named ``lock`` from its first statement.
+
+    What it reads cannot change before it commits, for every writer that takes the same
+    lock: the way to check, then write (the loans a bank reports).
+
+    SQLite
+        ``BEGIN IMMEDIATE`` takes the database's one write lock at once (a plain ``BEGIN``
+        would take it at the first write, after reads another writer may have made stale).
+        While another connection holds it, the attempt is retried every 0.2 ms for up to
+        ``wait_seconds`` (SQLite's own busy handler backs off to 100 ms sleeps); ``lock`` is
+        not needed: there is one lock.
+    PostgreSQL
+        ``pg_advisory_xact_lock`` on a 64-bit key derived from ``lock``, released at commit
+        or rollback; writers with other lock names run concurrently.
+
+    Raises
+    ------
+    sqlalchemy.exc.OperationalError
+        If the lock could not be had within ``wait_seconds`` (SQLite).
+    """
+    if engine.dialect.name != "sqlite":
+        with engine.begin() as conn:
+            key = int.from_bytes(hashlib.sha256(lock.encode()).digest()[:8], "big", signed=True)
+            conn.execute(select(func.pg_advisory_xact_lock(key)))
+            yield conn
+        return
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        _begin_immediate(conn, wait_seconds)
+        try:
+            yield conn
+        except BaseException:
+            conn.exec_driver_sql("ROLLBACK")
+            raise
+        conn.exec_driver_sql("COMMIT")
+
+
+def _begin_immediate(conn: Connection, wait_seconds: float) -> None:
+    deadline = time.monotonic() + wait_seconds
+    conn.exec_driver_sql("PRAGMA busy_timeout = 0")
+    try:
+        while True:
+            try:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                return
+            except OperationalError as error:
+                if "locked" not in str(error.orig) or time.monotonic() > deadline:
+                    raise
+                time.sleep(_LOCK_PAUSE_SECONDS)
+    finally:
+        conn.exec_driver_sql(f"PRAGMA busy_timeout = {_SQLITE_BUSY_TIMEOUT_MS}")
 
 
 def migrate(engine: Engine, revision: str = "head") -> None:

@@ -4,12 +4,21 @@ Which calls
     Every request authenticated with a **bank** key, whatever its outcome (200, 403 for a
     missing authorization, 404, 422, even 500). :func:`serving.deps.current_key` opens an
     :class:`AuditContext` in the request's state as soon as it knows the key is a bank's;
-    later dependencies fill in the USCC and the authorization reference.
+    later dependencies fill in the USCC and the authorization reference. Outcome reports
+    (``POST /v1/outcomes``) write data, so they are audited whoever sends them, admins too.
 
 What a row holds
     time, request id, key id, institution, role, the USCC asked about (as sent, normalised),
-    authorization id (授权编号), purpose, expiry, method, route template, query string, status
-    and the SHA-256 of the exact response body bytes.
+    authorization id (授权编号), purpose, expiry, method, route template, query string
+    (percent-decoded), status and the SHA-256 of the exact response body bytes.
+
+Nothing raw from the caller
+    The log is append-only, so whatever enters it stays. What the caller sent enters a row
+    only as a validated identifier (a USCC that passes GB 32100) or with every resident ID
+    number in it masked by :func:`risk.identifiers.mask_id_numbers` (``110105********002X``):
+    the USCC when it is not one, the authorization id, the purpose and the query string. A
+    bank that sends an ID number where a USCC belongs is refused (422) and audited, and the
+    number is not kept (:func:`audit_row` is the one builder of rows).
 
 Commit barrier
     :class:`serving.middleware.AuditMiddleware` holds the whole response back, computes the
@@ -17,6 +26,12 @@ Commit barrier
     transaction holding it has committed; only then does the response start to leave. If the
     write fails, the client gets a 503 in the one error shape instead of the data. No audit
     row, no data (the table is append-only by trigger, see migration 0003).
+
+Hash chain
+    Each row carries the hash of the one before it (:mod:`risk.audit_chain`). Appends are
+    optimistic (:func:`insert_audit_rows`): the store admits one successor per row, so
+    concurrent writers (threads, worker processes) extend a single chain, and a writer that
+    lost the race re-reads the head. ``credlink audit verify`` walks the chain.
 
 Group commit
     Concurrent calls do not each pay a transaction: while one batch is being committed (in a
@@ -44,13 +59,15 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
+from urllib.parse import unquote_plus
 
-from sqlalchemy import Connection, Engine, insert
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import Connection, Engine, func, insert, select
+from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.requests import Request
 from starlette.types import Scope
 
-from risk.identifiers import normalize_uscc
+from risk.audit_chain import canonical_row, chain_head, link_rows
+from risk.identifiers import check_uscc, mask_id_numbers, normalize_uscc
 from risk.store import audit_log
 from serving.keys import ApiKey
 
@@ -72,10 +89,12 @@ _STATE_KEY = "audit"
 _MAX_SUBJECT = 64
 _MAX_QUERY = 2000
 _MAX_ROUTE = 200
+_MAX_AUTHORIZATION_ID = 64
+_MAX_PURPOSE = 32
 
 MAX_BATCH = 500
 """Most audit rows one group-commit transaction holds."""
-_LOCKED_SECONDS = 5.0
+_LOCKED_SECONDS = 5.0  # longest time an append keeps retrying (locked, or lost a race)
 _LOCKED_PAUSE = 0.0002
 _BUSY_TIMEOUT_MS = 5000  # pysqlite's default (timeout=5.0), restored after the audit insert
 
@@ -125,8 +144,28 @@ def printable(value: str, limit: int = _MAX_SUBJECT) -> str:
     The audit keeps what was asked even when it is not a valid USCC, but never lets a NUL or
     a control character (which PostgreSQL refuses) cost the call its audit row.
     """
-    text = normalize_uscc(value)
+    return _printable_text(normalize_uscc(value), limit)
+
+
+def _printable_text(text: str, limit: int) -> str:
     return "".join(c if c.isprintable() else "\ufffd" for c in text)[:limit]
+
+
+def _subject(value: str | None) -> str | None:
+    """The USCC asked about: as sent if it is a valid USCC, else with ID numbers masked."""
+    if value is None or check_uscc(value).check is None:
+        return value
+    return mask_id_numbers(value)
+
+
+def _sent_text(value: str | None, limit: int) -> str | None:
+    """Free text the caller sent, fit for the log: printable, ID numbers masked, truncated.
+
+    Masked before truncation, so that a cut can never leave an unmasked ID number behind.
+    """
+    if value is None:
+        return None
+    return _printable_text(mask_id_numbers(value), limit)
 
 
 def audit_context_of(scope: Scope) -> AuditContext | None:
@@ -156,7 +195,8 @@ def audit_row(
     request_id
         The request's id (also the ``X-Request-Id`` header).
     method, route, query
-        HTTP method, route template (``/v1/entities/{uscc}/risk``) and raw query string.
+        HTTP method, route template (``/v1/entities/{uscc}/risk``) and raw query string
+        (stored percent-decoded, so that an encoded ID number is masked like a plain one).
     status
         The response status.
     body
@@ -170,20 +210,34 @@ def audit_row(
         "key_id": context.key.id,
         "institution": context.key.institution,
         "role": context.key.role.value,
-        "uscc": context.uscc,
-        "authorization_id": context.authorization_id,
-        "purpose": context.purpose,
+        "uscc": _subject(context.uscc),
+        "authorization_id": _sent_text(context.authorization_id, _MAX_AUTHORIZATION_ID),
+        "purpose": _sent_text(context.purpose, _MAX_PURPOSE),
         "authorization_expires": context.authorization_expires,
         "method": method[:8],
         "route": route[:_MAX_ROUTE],
-        "query": query[:_MAX_QUERY] or None,
+        "query": _sent_text(unquote_plus(query), _MAX_QUERY) or None,
         "status": status,
         "response_sha256": hashlib.sha256(body).hexdigest(),
     }
 
 
 def insert_audit_rows(engine: Engine, rows: Sequence[dict[str, Any]]) -> list[int]:
-    """Insert and commit audit rows in one transaction; return their ids in order.
+    """Append audit rows to the hash chain in one statement; return their ids in order.
+
+    Optimistic, so that no lock is held while Python runs: read the chain's head, give the
+    rows the next ids and their hashes (:func:`risk.audit_chain.link_rows`), insert them in
+    **one** autocommitted statement. The store admits one successor per row (``id`` is the
+    key, and a row's successor has the next id), so of two writers that read the same head
+    exactly one succeeds; the other re-reads the head and tries again. Every writer — this process's
+    writer thread, the batch route, other worker processes — thus extends one chain, and the
+    database's write lock is held only inside SQLite's or PostgreSQL's own code. (Taking the
+    lock for read-then-insert instead, ``BEGIN IMMEDIATE``, cut the bank throughput of
+    ``bench/api.py`` with two workers: the lock then waits for the GIL between statements.)
+
+    On SQLite a statement that meets another process's write lock is retried every 0.2 ms
+    (SQLite's own busy handler backs off to 100 ms sleeps, which cost a request tens of
+    milliseconds); both kinds of retry give up after :data:`_LOCKED_SECONDS`.
 
     Raises
     ------
@@ -193,25 +247,50 @@ def insert_audit_rows(engine: Engine, rows: Sequence[dict[str, Any]]) -> list[in
     """
     if not rows:
         return []
-    if engine.dialect.name == "sqlite":
-        return _insert_sqlite(engine, rows)
-    statement = insert(audit_log).returning(audit_log.c.id, sort_by_parameter_order=True)
-    with engine.begin() as conn:
-        return [int(row_id) for row_id in conn.execute(statement, list(rows)).scalars()]
+    contents = [canonical_row(row) for row in rows]  # the slow part, done once
+    deadline = time.monotonic() + _LOCKED_SECONDS
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            conn.exec_driver_sql("PRAGMA busy_timeout = 0")
+        try:
+            while True:
+                try:
+                    head_id, head_hash = chain_head(conn)
+                    ids = _next_ids(head_id, len(rows))
+                    _insert(conn, link_rows(rows, ids, head_hash, contents))
+                    return ids
+                except IntegrityError as error:
+                    if not _lost_the_race(error) or time.monotonic() > deadline:
+                        raise
+                except OperationalError as error:
+                    if "locked" not in str(error.orig) or time.monotonic() > deadline:
+                        raise
+                    time.sleep(_LOCKED_PAUSE)
+        finally:
+            if sqlite:
+                conn.exec_driver_sql(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
 
 
-def _insert_sqlite(engine: Engine, rows: Sequence[dict[str, Any]]) -> list[int]:
-    """SQLite: the rows in **one** ``INSERT … RETURNING`` statement, committed by itself.
+def _lost_the_race(error: IntegrityError) -> bool:
+    """Whether another writer appended first (our ids or our predecessor were taken)."""
+    text = str(error.orig)
+    return "audit_log.id" in text or "audit_log_pkey" in text  # SQLite, PostgreSQL
 
-    Several worker processes write to one SQLite file, and only one can hold its write lock at
-    a time. A ``BEGIN … INSERT … COMMIT`` holds it across Python code between the statements
-    (which may wait milliseconds for the GIL), and SQLite's busy handler makes the other
-    processes back off 1, 2, 5, 10 … 100 ms: stalls of hundreds of milliseconds under load.
-    One autocommitted statement holds the lock only inside SQLite's C code. The values go
-    through the columns' own SQLAlchemy bind processors (dates stored as elsewhere), and the
-    ids are matched to the rows by their unique ``request_id``.
-    """
-    dialect = engine.dialect
+
+def _insert(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """The rows in one multi-row ``INSERT`` statement: all or none of them, and the write
+    lock held only while the database runs it. On SQLite the values go through the columns'
+    own bind processors (stored as SQLAlchemy's insert stores them), in a statement built
+    without SQLAlchemy's compiler."""
+    if conn.dialect.name != "sqlite":
+        # The column's sequence moves on with the chain (same statement), so that a plain
+        # insert elsewhere gets an id after it instead of colliding with it.
+        added = insert(audit_log).values(rows).returning(audit_log.c.id).cte("added")
+        sequence = func.pg_get_serial_sequence(audit_log.name, "id")
+        conn.execute(select(func.setval(sequence, select(func.max(added.c.id)).scalar_subquery())))
+        return
+    dialect = conn.dialect
     names = list(rows[0])
     processors = [
         audit_log.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names
@@ -223,35 +302,17 @@ def _insert_sqlite(engine: Engine, rows: Sequence[dict[str, Any]]) -> list[int]:
             for name, process in zip(names, processors, strict=True)
         )
     placeholders = "(" + ", ".join("?" * len(names)) + ")"
-    statement = (
+    conn.exec_driver_sql(
         f"INSERT INTO {audit_log.name} ({', '.join(names)}) "
-        f"VALUES {', '.join([placeholders] * len(rows))} RETURNING id, request_id"
+        f"VALUES {', '.join([placeholders] * len(rows))}",
+        tuple(values),
     )
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        returned = _retry_while_locked(conn, statement, tuple(values))
-    ids = {str(request): int(row_id) for row_id, request in returned}
-    return [ids[str(row["request_id"])] for row in rows]
 
 
-def _retry_while_locked(conn: Connection, statement: str, values: tuple[Any, ...]) -> list[Any]:
-    """Run one statement, retrying every 0.2 ms while another process holds the write lock.
-
-    SQLite's own busy handler sleeps 1, 2, 5, 10 … 100 ms between attempts, so a lock held
-    for half a millisecond can cost a request tens of milliseconds; this one is turned off
-    for the statement and the retries are fine-grained, for up to :data:`_LOCKED_SECONDS`.
-    """
-    deadline = time.monotonic() + _LOCKED_SECONDS
-    conn.exec_driver_sql("PRAGMA busy_timeout = 0")
-    try:
-        while True:
-            try:
-                return list(conn.exec_driver_sql(statement, values))
-            except OperationalError as error:
-                if "locked" not in str(error.orig) or time.monotonic() > deadline:
-                    raise
-                time.sleep(_LOCKED_PAUSE)
-    finally:
-        conn.exec_driver_sql(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+def _next_ids(head_id: int, n: int) -> list[int]:
+    """Ids for ``n`` new rows: the ones after the head, so that the chain's order is the ids'
+    order and two writers that read the same head claim the same ids (one of them loses)."""
+    return list(range(head_id + 1, head_id + 1 + n))
 
 
 def write_audit_row(engine: Engine, context: AuditContext, **call: Any) -> int:

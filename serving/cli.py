@@ -26,6 +26,7 @@ from risk.identifiers import mask_id_numbers
 from risk.ingest import IngestSummary, ingest_paths
 from risk.store import open_engine, quarantine, read_table
 from risk.synth import SynthConfig, generate_county, write_county
+from serving.cli_audit import audit_app
 from serving.cli_graph import graph_app, print_top_linked, run_graph
 from serving.cli_keys import keys_app
 from serving.cli_models import demo_precredit, models_app, train_app
@@ -61,6 +62,7 @@ app.add_typer(train_app, name="train")
 app.add_typer(models_app, name="models")
 app.command("serve")(serve_command)
 app.add_typer(quarantine_app, name="quarantine")
+app.add_typer(audit_app, name="audit")
 
 
 @app.command()

@@ -28,7 +28,14 @@ from serving.audit import audit_context_of, audit_row
 from serving.errors import error_json, request_id_of
 from serving.metrics import UNMATCHED_ROUTE, Metrics
 
-__all__ = ["AuditMiddleware", "RequestContextMiddleware", "request_ids", "route_template"]
+__all__ = [
+    "AuditMiddleware",
+    "RequestContextMiddleware",
+    "call_of_item",
+    "item_request_id",
+    "request_ids",
+    "route_template",
+]
 
 logger = logging.getLogger("credlink.serving")
 
@@ -44,7 +51,66 @@ def request_ids() -> Iterator[str]:
     and without a system call per request (``uuid4`` reads the kernel's random source).
     """
     prefix = secrets.token_hex(8)
-    return (f"{prefix}{n:016x}" for n in itertools.count(1))
+    return (f"{prefix}{n:0{_COUNTER_DIGITS}x}" for n in itertools.count(1))
+
+
+_PREFIX_DIGITS = 16
+_COUNTER_DIGITS = 16
+_ITEM_COUNTER_DIGITS = 12  # 2**48 calls per process before an item id would not fit
+_ITEM_INDEX_DIGITS = 3  # a batch holds at most 1,000 items: 0 … 999
+
+
+def item_request_id(request_id: str, index: int) -> str:
+    """The audit ``request_id`` of item ``index`` of the call ``request_id`` (32 characters).
+
+    ``<the call's 16-hex process prefix><its counter, 12 hex>-<index, 3 digits>``: unique in
+    the log (the call's id is, and the ``-`` sets item ids apart from call ids), and the call
+    is read back from it by :func:`call_of_item`. Every part of the call's id is kept, so two
+    calls never share an item id, however long the process runs (the batch route once cut the
+    call's id to its first 26 characters, which are the same for a whole process).
+
+    Raises
+    ------
+    ValueError
+        If ``request_id`` is not one of :func:`request_ids` or ``index`` is outside 0 … 999.
+    """
+    if not 0 <= index < 10**_ITEM_INDEX_DIGITS:
+        raise ValueError(f"index must be between 0 and 999; got {index}")
+    counter = _counter_of(request_id)
+    if counter >= 16**_ITEM_COUNTER_DIGITS:
+        raise ValueError(f"request_id counter must be below 16**12; got {request_id}")
+    prefix = request_id[:_PREFIX_DIGITS]
+    return f"{prefix}{counter:0{_ITEM_COUNTER_DIGITS}x}-{index:0{_ITEM_INDEX_DIGITS}d}"
+
+
+def call_of_item(item_id: str) -> str:
+    """The request id of the call an :func:`item_request_id` belongs to.
+
+    Raises
+    ------
+    ValueError
+        If ``item_id`` is not an item id.
+    """
+    head, dash, index = item_id.rpartition("-")
+    if (
+        not dash
+        or len(head) != _PREFIX_DIGITS + _ITEM_COUNTER_DIGITS
+        or not index.isdigit()
+        or not _is_hex(head)
+    ):
+        raise ValueError(f"item_id must be <28 hex digits>-<index>; got {item_id!r}")
+    counter = int(head[_PREFIX_DIGITS:], 16)
+    return f"{head[:_PREFIX_DIGITS]}{counter:0{_COUNTER_DIGITS}x}"
+
+
+def _counter_of(request_id: str) -> int:
+    if len(request_id) != _PREFIX_DIGITS + _COUNTER_DIGITS or not _is_hex(request_id):
+        raise ValueError(f"request_id must be 32 hex digits; got {request_id!r}")
+    return int(request_id[_PREFIX_DIGITS:], 16)
+
+
+def _is_hex(text: str) -> bool:
+    return all(c in "0123456789abcdef" for c in text)
 
 
 def route_template(scope: Scope) -> str:

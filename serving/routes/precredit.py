@@ -13,7 +13,8 @@
     reported inline with its own status and the one error body. Audit: **one row per item**
     (route ``…/assessments:batch``, query ``item=<index>&request_id=<the call's id>``, the
     item's USCC, authorization, status and the SHA-256 of the item's result JSON; its
-    ``request_id``, unique in the log, is the call's first 26 characters + ``-<index>``),
+    ``request_id``, unique in the log and read back to the call by
+    :func:`serving.middleware.call_of_item`, is :func:`serving.middleware.item_request_id`),
     committed in one transaction before the answer is built, **plus** the middleware's row
     for the call itself (no USCC).
 
@@ -45,6 +46,7 @@ from serving.deps import StateDep, check_authorization_dates, require_roles
 from serving.errors import ERROR_RESPONSES, ErrorBody, error_status, request_id_of, responses
 from serving.exceptions import AuthorizationReferenceError, ServiceUnavailableError
 from serving.keys import ApiKey, KeyRole
+from serving.middleware import item_request_id
 from serving.precredit import Champions
 from serving.schemas import USCC_EXAMPLE
 from serving.schemas_precredit import (
@@ -284,8 +286,7 @@ def _audit_items(
         rows.append(
             audit_row(
                 item_context,
-                # request_id is unique in the log: the call's id, shortened, and the index.
-                request_id=f"{request_id[:26]}-{result.index:04d}",
+                request_id=item_request_id(request_id, result.index),
                 method=request.method,
                 route=_BATCH_ROUTE,
                 query=f"item={result.index}&request_id={request_id}",

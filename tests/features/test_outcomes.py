@@ -55,3 +55,18 @@ def test_a_shorter_horizon_and_validation() -> None:
         loan_outcomes(loans(), AS_OF, horizon_months=0)
     with pytest.raises(InvalidFrameError, match="loans must have column"):
         loan_outcomes(loans().drop(columns="status"), AS_OF)
+
+
+def test_two_banks_loans_under_one_loan_id_are_labelled_apart() -> None:
+    """A loan is (bank, loan_id): the same id at two banks is two loans, two labels."""
+    frame = pd.DataFrame(
+        {
+            "bank": ["甲银行", "乙银行"],
+            "loan_id": ["L-1", "L-1"],
+            "applied": pd.to_datetime(["2024-01-01", "2024-01-01"]),
+            "status": ["default", "performing"],
+            "status_date": pd.to_datetime(["2024-06-01", "2025-01-01"]),
+        }
+    )
+    out = loan_outcomes(frame, AS_OF)
+    assert out["label"].tolist() == [1.0, 0.0]

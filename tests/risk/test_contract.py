@@ -78,7 +78,7 @@ DESIGN_TABLES = {
         {"tax_paid", "tax_grade", "insured_employees", "utility_on_time", "procurement_amount"},
     ),
     "loans": (
-        ("loan_id",),
+        ("bank", "loan_id"),  # issue 11: loan ids are each bank's own (DESIGN §2 said loan_id)
         {
             "uscc", "bank", "applied", "approved_amount", "drawn_amount", "term_months",
             "status", "status_date",

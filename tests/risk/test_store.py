@@ -50,6 +50,7 @@ MIGRATIONS = Path(risk.store.__file__).parent / "migrations"
 BOOKKEEPING = {"ingest_batches", "quarantine"}
 WARNING_TABLES = {"warnings", "warning_events"}  # risk.warnings (revision 0002)
 API_TABLES = {"api_keys", "audit_log"}  # serving: keys and the bank audit (revision 0003)
+OUTCOME_TABLES = {"outcome_reports"}  # loans reported through the API (revision 0004)
 SESSION_TABLES = {"ui_sessions", "login_failures"}  # serving: web sessions, lockout (0005)
 # 91110000600037341L is the valid example of DESIGN.md §2 (worked out in test_identifiers.py).
 USCC = "91110000600037341L"
@@ -80,6 +81,7 @@ def test_migrate_on_empty_database_creates_every_contract_table(store_url: str) 
             *BOOKKEEPING,
             *WARNING_TABLES,
             *API_TABLES,
+            *OUTCOME_TABLES,
             *SESSION_TABLES,
             "alembic_version",
         }
@@ -230,7 +232,7 @@ def test_sqlite_store_uses_wal_and_creates_its_directory(tmp_path: Path) -> None
         with engine.connect() as conn:
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
-            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL: durable
     finally:
         engine.dispose()
 

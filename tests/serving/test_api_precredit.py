@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,10 +23,12 @@ from models.registry import LIMIT_MODEL_NAME, PD_MODEL_NAME, ModelRegistry
 from models.scoring import PrecreditScorer
 from models.tracking import tracking_uris
 from models.training import train_precredit
+from risk.identifiers import contains_id_number
 from risk.store import audit_log, read_table
 from serving import precredit
 from serving.app import create_app
 from serving.keys import KeyRole
+from serving.middleware import call_of_item, item_request_id
 from tests.serving.conftest import ApiCounty, build_county, dumps
 
 AUTH = {
@@ -215,6 +218,114 @@ def test_batch_reports_item_errors_inline(
     assert results[0]["assessment"]["pd"] == pytest.approx(single["pd"])
 
 
+def _batch_items(county: ApiCounty, offered: str) -> list[dict[str, Any]]:
+    others = read_table(county.engine, "enterprises", columns=["uscc"])["uscc"]
+    second = str(others[others != offered].iloc[0])
+    return [
+        {"uscc": offered, "authorization": AUTH},
+        {"uscc": "91110000600037341X", "authorization": AUTH},
+        {"uscc": second, "authorization": AUTH},
+    ]
+
+
+def _item_rows(county: ApiCounty, call_ids: list[str]) -> list[Any]:
+    with county.engine.connect() as conn:
+        return list(
+            conn.execute(
+                select(audit_log).where(
+                    audit_log.c.route == BATCH,
+                    audit_log.c.request_id.not_in(call_ids),
+                    audit_log.c.query.in_(
+                        [f"item={i}&request_id={c}" for c in call_ids for i in range(3)]
+                    ),
+                )
+            )
+        )
+
+
+def test_batch_many_times_in_one_process_and_concurrently(
+    client: TestClient, county: ApiCounty, offered: str
+) -> None:
+    """The batch route answers every call, sequential or concurrent, and audits each item
+    under its own request id that names the call it belongs to."""
+    items = _batch_items(county, offered)
+    before = county.audit_count()
+
+    def call(_: int) -> Any:
+        return client.post(BATCH, json={"items": items}, headers=_bank(county))
+
+    sequential = [call(i) for i in range(12)]
+    with ThreadPoolExecutor(8) as pool:
+        concurrent = list(pool.map(call, range(24)))
+    responses = sequential + concurrent
+    assert [r.status_code for r in responses] == [200] * len(responses), responses[-1].text
+    assert all(r.json()["succeeded"] == 2 for r in responses)
+    assert county.audit_count() == before + len(responses) * (len(items) + 1)
+    call_ids = [r.headers["X-Request-Id"] for r in responses]
+    rows = _item_rows(county, call_ids)
+    assert len(rows) == len(responses) * len(items)
+    assert len({row.request_id for row in rows}) == len(rows)
+    for row in rows:
+        call_id = row.query.split("request_id=")[1]
+        assert item_request_id(call_id, int(row.query.split("&")[0][5:])) == row.request_id
+        assert call_of_item(row.request_id) == call_id
+
+
+def test_single_assessment_many_times_and_concurrently(
+    client: TestClient, county: ApiCounty, offered: str
+) -> None:
+    before = county.audit_count()
+    sequential = [_assess(client, county, offered) for _ in range(12)]
+    with ThreadPoolExecutor(8) as pool:
+        concurrent = list(pool.map(lambda _: _assess(client, county, offered), range(24)))
+    responses = sequential + concurrent
+    assert [r.status_code for r in responses] == [200] * len(responses)
+    assert len({r.headers["X-Audit-Id"] for r in responses}) == len(responses)
+    assert county.audit_count() == before + len(responses)
+
+
+ID_NUMBER = "11010519491231002X"  # a valid resident ID number (GB 11643 check passes)
+
+
+def test_id_numbers_sent_by_a_bank_never_reach_the_audit_log(
+    client: TestClient, county: ApiCounty, offered: str
+) -> None:
+    """An ID number where a USCC, an authorization id or a query value belongs: refused or
+    answered as usual, audited, and the audit row holds it masked."""
+    bank = _bank(county)
+    headers = {**county.headers(KeyRole.bank), "X-Authorization-Id": ID_NUMBER}
+    auth = {**AUTH, "id": ID_NUMBER}
+    before = county.audit_count()
+    sent = [
+        client.get(f"/v1/entities/{ID_NUMBER}/risk", headers=county.headers(KeyRole.bank)),
+        client.get(f"/v1/entities/{ID_NUMBER.lower()}/network", headers=headers),
+        client.get(f"/v1/entities/{offered}/risk?x={ID_NUMBER}", headers=headers),
+        client.get(f"/v1/entities/{offered}/risk?x=%31{ID_NUMBER[1:]}", headers=headers),
+        client.post(ASSESS, json={"uscc": ID_NUMBER, "authorization": AUTH}, headers=bank),
+        client.post(ASSESS, json={"uscc": offered, "authorization": auth}, headers=bank),
+        client.post(ASSESS, json={"uscc": f" {ID_NUMBER} ", "authorization": auth}, headers=bank),
+        client.post(
+            BATCH,
+            json={"items": [{"uscc": ID_NUMBER, "authorization": auth}, {"uscc": offered}]},
+            headers=bank,
+        ),
+    ]
+    assert [r.status_code for r in sent] == [422, 422, 200, 200, 422, 200, 422, 200]
+    assert county.audit_count() == before + len(sent) + 2  # the batch: one row per item too
+    with county.engine.connect() as conn:
+        rows = conn.execute(select(audit_log).where(audit_log.c.id > 0)).mappings().all()
+    leaks = [
+        (row["id"], name)
+        for row in rows
+        for name, value in row.items()
+        if isinstance(value, str) and contains_id_number(value)
+    ]
+    assert leaks == []
+    masked = [r for r in rows[-(len(sent) + 2) :] if "********" in (r["uscc"] or "")]
+    assert len(masked) == 5  # the ID number is still recognisable as such, masked
+    assert {r["authorization_id"] for r in rows[-(len(sent) + 2) :]} >= {"110105********002X"}
+
+
 def test_batch_over_1000_is_422(client: TestClient, county: ApiCounty, offered: str) -> None:
     items = [{"uscc": offered, "authorization": AUTH}] * 1001
     response = client.post(BATCH, json={"items": items}, headers=_bank(county))
@@ -237,6 +348,7 @@ def test_outcomes_are_idempotent(client: TestClient, county: ApiCounty, offered:
         }
         for i in range(3)
     ]
+    assert _assess(client, county, offered).status_code == 200  # the authorized query
     bad = {**loans[0], "loan_id": "API-TEST-BAD", "status": "lost"}
     first = client.post("/v1/outcomes", json={"loans": [*loans, bad]}, headers=_bank(county))
     assert first.status_code == 200, first.text
@@ -273,11 +385,12 @@ def test_a_bank_reports_only_its_own_loans(
         "status": "performing",
         "status_date": "2026-06-30",
     }
+    assert _assess(client, county, offered).status_code == 200  # the authorized query
     # Without a bank, the loan is the caller's institution's.
     mine = client.post("/v1/outcomes", json={"loans": [loan]}, headers=_bank(county))
     assert mine.status_code == 200 and mine.json()["inserted"] == 1, mine.text
-    stored = read_table(county.engine, "loans").set_index("loan_id")
-    assert stored.loc["API-OWN-1", "bank"] == "清源农商银行"
+    stored = read_table(county.engine, "loans").set_index(["bank", "loan_id"])
+    assert ("清源农商银行", "API-OWN-1") in stored.index
     # Naming another bank is refused, naming the row; nothing of the call is stored.
     other = {**loan, "loan_id": "API-OWN-2", "bank": "别家银行"}
     refused = client.post("/v1/outcomes", json={"loans": [loan, other]}, headers=_bank(county))
@@ -285,15 +398,17 @@ def test_a_bank_reports_only_its_own_loans(
     error = refused.json()["error"]
     assert (error["field"], error["check"]) == ("loans[1].bank", "institution")
     assert "API-OWN-2" not in set(read_table(county.engine, "loans")["loan_id"])
-    # Another bank's stored loan cannot be overwritten through its loan_id.
+    # Another bank's loan under the same loan_id is another loan: reporting one's own
+    # "API-OWN-3" stores it beside theirs and leaves theirs as it was.
     admin = county.headers(KeyRole.admin)
     theirs = {**loan, "loan_id": "API-OWN-3", "bank": "别家银行"}
     assert client.post("/v1/outcomes", json={"loans": [theirs]}, headers=admin).status_code == 200
     hijack = {**theirs, "bank": "清源农商银行", "status": "default"}
-    taken = client.post("/v1/outcomes", json={"loans": [hijack]}, headers=_bank(county))
-    assert taken.status_code == 403 and taken.json()["error"]["field"] == "loans[0].loan_id"
-    stored = read_table(county.engine, "loans").set_index("loan_id")
-    assert stored.loc["API-OWN-3", "status"] == "performing"
+    own = client.post("/v1/outcomes", json={"loans": [hijack]}, headers=_bank(county))
+    assert own.status_code == 200 and own.json()["inserted"] == 1, own.text
+    stored = read_table(county.engine, "loans").set_index(["bank", "loan_id"])
+    assert stored.loc[("别家银行", "API-OWN-3"), "status"] == "performing"
+    assert stored.loc[("清源农商银行", "API-OWN-3"), "status"] == "default"
 
 
 def test_models_list(client: TestClient, county: ApiCounty) -> None:

@@ -24,7 +24,7 @@ import serving.audit
 from risk.store import audit_log, migrate, open_engine
 from serving.audit import AuditContext, AuditWriter, audit_row
 from serving.keys import KeyRole, create_key
-from serving.middleware import request_ids
+from serving.middleware import call_of_item, item_request_id, request_ids
 
 
 def _rows(engine: Engine, n: int, tag: str) -> list[dict[str, Any]]:
@@ -123,8 +123,42 @@ def test_request_ids_are_unique_across_processes_and_ordered_within_one() -> Non
     assert first == sorted(first)
 
 
+def test_item_request_ids_are_unique_and_name_their_call() -> None:
+    ids = request_ids()
+    calls = [next(ids) for _ in range(300)]
+    items = [item_request_id(call, index) for call in calls for index in (0, 1, 999)]
+    assert len(set(items)) == len(items) and all(len(i) == 32 for i in items)
+    assert not set(items) & set(calls)
+    assert [call_of_item(i) for i in items] == [c for c in calls for _ in range(3)]
+
+
+@pytest.mark.parametrize(
+    ("request_id", "index", "match"),
+    [
+        ("0" * 32, -1, "index must be between 0 and 999; got -1"),
+        ("0" * 32, 1000, "index must be between 0 and 999; got 1000"),
+        ("abc", 0, "request_id must be 32 hex digits; got 'abc'"),
+        ("g" * 32, 0, "request_id must be 32 hex digits"),
+        ("0" * 16 + "f" * 16, 0, "counter must be below 16\\*\\*12"),
+    ],
+)
+def test_item_request_id_refuses_what_is_not_a_call(
+    request_id: str, index: int, match: str
+) -> None:
+    with pytest.raises(ValueError, match=match):
+        item_request_id(request_id, index)
+
+
+@pytest.mark.parametrize(
+    "item_id", ["0" * 32, "0" * 27 + "-001", "g" * 28 + "-001", "0" * 28 + "-x"]
+)
+def test_call_of_item_refuses_what_is_not_an_item(item_id: str) -> None:
+    with pytest.raises(ValueError, match="item_id must be"):
+        call_of_item(item_id)
+
+
 def test_rows_are_stored_exactly_as_a_plain_insert_stores_them(engine: Engine) -> None:
-    """The SQLite single-statement path converts values like SQLAlchemy's own insert does."""
+    """The chained insert stores values as SQLAlchemy's own insert does."""
     fast, plain = _rows(engine, 2, "same")
     at = datetime(2026, 11, 21, 12, 0, 1, 123456, tzinfo=UTC)
     fast = {**fast, "at": at, "authorization_expires": date(2026, 12, 31), "query": "a=1"}
@@ -132,7 +166,9 @@ def test_rows_are_stored_exactly_as_a_plain_insert_stores_them(engine: Engine) -
     (fast_id,) = serving.audit.insert_audit_rows(engine, [fast])
     with engine.begin() as conn:
         conn.execute(insert(audit_log), [plain])
-    columns = [c for c in audit_log.c if c.name not in ("id", "request_id")]
+    columns = [
+        c for c in audit_log.c if c.name not in ("id", "request_id", "prev_hash", "row_hash")
+    ]
     with engine.connect() as conn:
         # Compare what the database holds, as text, not what SQLAlchemy reads back.
         stored = conn.execute(

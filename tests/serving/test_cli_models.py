@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import shutil
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -124,7 +124,12 @@ def test_a_version_that_cannot_load_is_one_line_and_never_promoted(work: Path) -
 
 
 def test_the_demo_says_so_when_the_floor_refuses_and_carries_on(work: Path, tmp_path: Path) -> None:
-    shutil.copy(work / "credlink.db", tmp_path / "credlink.db")  # the store, no MLflow yet
+    # The store, no MLflow yet; sqlite3's backup copies what is still in the WAL file too.
+    with (
+        sqlite3.connect(work / "credlink.db") as source,
+        sqlite3.connect(tmp_path / "credlink.db") as copy,
+    ):
+        source.backup(copy)
     console = Console(width=200, record=True)
     with redirect(console):
         result = demo_precredit(

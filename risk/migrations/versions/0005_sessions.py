@@ -5,7 +5,7 @@ id), so that logout and key revocation end it at once; ``login_failures`` the fa
 client address and key prefix, which every worker reads before it checks another key.
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-11-28 10:00:00.000000
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
