@@ -39,7 +39,7 @@ from fastapi.security.utils import get_authorization_scheme_param
 from sqlalchemy import Engine
 
 from risk.exceptions import InvalidIdentifierError
-from risk.identifiers import check_uscc
+from risk.identifiers import check_uscc, contains_id_number, mask_id_numbers
 from serving.audit import AuditContext, Purpose, audit_context_of, open_audit
 from serving.crud import Audience
 from serving.exceptions import (
@@ -70,6 +70,7 @@ __all__ = [
     "WarningReaderKey",
     "bank_authorization",
     "check_authorization_dates",
+    "check_authorization_id",
     "current_key",
     "docs_reader",
     "metrics_reader",
@@ -315,6 +316,24 @@ class AuthorizationRef:
     expires: date
 
 
+def check_authorization_id(authorization_id: str, field: str) -> None:
+    """An authorization number (授权编号) is a reference, never personal data.
+
+    Raises
+    ------
+    AuthorizationReferenceError
+        403 ``authorization_invalid`` naming ``field`` if it holds a resident ID number (it
+        would be echoed in answers and kept in the audit log).
+    """
+    if contains_id_number(authorization_id):
+        raise AuthorizationReferenceError(
+            "authorization_invalid",
+            field,
+            f"{field} must be the authorization's number, not a resident ID number; got "
+            f"{mask_id_numbers(authorization_id)}",
+        )
+
+
 def check_authorization_dates(
     authorization_id: str,
     expires: date,
@@ -433,6 +452,7 @@ async def bank_authorization(
             f"bank calls must send the enterprise's authorization; missing {', '.join(missing)}",
         )
     assert authorization_id is not None and purpose is not None and expires is not None
+    check_authorization_id(authorization_id, "X-Authorization-Id")
     check_authorization_dates(
         authorization_id,
         expires,

@@ -42,12 +42,14 @@ class PermissionDeniedError(ServingError, PermissionError):
 
 
 class AuthorizationReferenceError(ServingError, PermissionError):
-    """A bank call without a valid authorization reference (授权编号): missing or expired (403).
+    """A bank call without a valid authorization reference (授权编号) (403).
 
     Parameters
     ----------
     code : str
-        ``authorization_required`` or ``authorization_expired``.
+        ``authorization_required``, ``authorization_expired``, ``authorization_not_yet_valid``,
+        ``authorization_too_long``, ``authorization_purpose``, or ``authorization_invalid``
+        (an authorization number holding a resident ID number).
     field : str
         The header at fault, e.g. ``"X-Authorization-Expires"``.
     message : str

@@ -33,7 +33,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Depends, Request, Response
 
 from risk.exceptions import InvalidIdentifierError, UnknownEntityError
-from risk.identifiers import check_uscc
+from risk.identifiers import check_uscc, mask_id_numbers
 from serving.audit import (
     AuditContext,
     Purpose,
@@ -42,7 +42,12 @@ from serving.audit import (
     insert_audit_rows,
     printable,
 )
-from serving.deps import StateDep, check_authorization_dates, require_roles
+from serving.deps import (
+    StateDep,
+    check_authorization_dates,
+    check_authorization_id,
+    require_roles,
+)
 from serving.errors import ERROR_RESPONSES, ErrorBody, error_status, request_id_of, responses
 from serving.exceptions import AuthorizationReferenceError, ServiceUnavailableError
 from serving.keys import ApiKey, KeyRole
@@ -130,6 +135,7 @@ def check_authorization(auth: AuthorizationIn | None, today: date, max_days: int
             + ", ".join(missing),
         )
     assert auth is not None and auth.id is not None and auth.expires_at is not None
+    check_authorization_id(auth.id, "authorization.id")
     check_authorization_dates(
         auth.id,
         auth.expires_at,
@@ -249,13 +255,14 @@ def _failed(index: int, uscc: str, exc: Exception, request: Request) -> BatchIte
         code, field, check = exc.code, exc.field, exc.code.removeprefix("authorization_")
     elif isinstance(exc, InvalidIdentifierError):
         field, check = exc.field, exc.check
+    # An item refused for what it sent echoes it masked: a bank may send an ID number as a USCC.
     return BatchItemResult(
         index=index,
-        uscc=uscc,
+        uscc=mask_id_numbers(uscc),
         status=status,
         error=ErrorBody(
             code=code,
-            message=str(exc),
+            message=mask_id_numbers(str(exc)),
             field=field,
             check=check,
             request_id=request_id_of(request.scope),

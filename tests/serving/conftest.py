@@ -1,5 +1,9 @@
 """Fixtures of the API tests: a small synthetic county in a SQLite store, keys, a client.
 
+Every response any test client of this folder receives is scanned for resident ID numbers
+(:func:`no_id_number_in_any_response`); a test whose calls got one back fails, whatever it
+asserted itself. Every module county's store is scanned the same way when the module ends.
+
 Each test module that uses them builds its own county once (module scope): 1,000 enterprises
 (seed 0), ingested, warnings run on the county's end date (25 warnings: every rule, six
 regulators including 税务局), and one key per role. Tests that move warnings therefore do not
@@ -38,6 +42,7 @@ from serving.cli_graph import run_graph
 from serving.cli_serve import settings_environment
 from serving.keys import KeyRole, create_key
 from serving.settings import Settings
+from tests.serving.privacy import scan_response, scan_store
 
 SALT = b"credlink-api-tests-salt"
 AUTHORIZATION_EXPIRES = date.today() + timedelta(days=180)
@@ -142,12 +147,42 @@ def _linked_enterprise(engine: Engine, as_of: date) -> str:
     return str(run.propagator.top_linked(run.scores, 1).index[0])
 
 
+_LEAKS: list[str] = []
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _scan_every_response() -> Iterator[None]:
+    """Wrap ``TestClient.request`` once per session: every answer is scanned for ID numbers."""
+    original = TestClient.request
+
+    def scanned(self: TestClient, *args: Any, **kwargs: Any) -> Any:
+        response = original(self, *args, **kwargs)
+        _LEAKS.extend(str(leak) for leak in scan_response(response))
+        return response
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(TestClient, "request", scanned)
+        yield
+
+
+@pytest.fixture(autouse=True)
+def no_id_number_in_any_response() -> Iterator[None]:
+    """Fail the test if any response its clients received held a resident ID number."""
+    _LEAKS.clear()
+    yield
+    found, _LEAKS[:] = list(_LEAKS), []
+    assert found == [], f"responses carried resident ID numbers: {found[:5]}"
+
+
 @pytest.fixture(scope="module")
 def api_county(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiCounty]:
-    """A county per test module (see the module docstring)."""
+    """A county per test module (see the module docstring); when the module's tests are done,
+    no text in its store holds a resident ID number."""
     county = build_county(tmp_path_factory.mktemp("api"))
     yield county
+    leaks = [str(leak) for leak in scan_store(county.engine)]
     county.engine.dispose()
+    assert leaks == [], f"the store holds resident ID numbers: {leaks[:5]}"
 
 
 @pytest.fixture(scope="module")

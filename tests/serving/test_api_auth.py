@@ -398,3 +398,16 @@ def test_the_one_date_rule_names_each_field_and_the_cap() -> None:
         with pytest.raises(AuthorizationReferenceError, match=text) as raised:
             check(expires, granted)
         assert raised.value.code == code
+
+
+def test_an_authorization_number_that_is_an_id_number_is_refused_masked(
+    client: TestClient, api_county: ApiCounty
+) -> None:
+    """A 授权编号 is echoed in answers and kept in the audit log: it may not be personal data."""
+    number = "11010519491231002X"
+    headers = {**api_county.headers(KeyRole.bank), "X-Authorization-Id": number}
+    response = client.get(f"/v1/entities/{api_county.warned_uscc}/risk", headers=headers)
+    assert response.status_code == 403
+    error = response.json()["error"]
+    assert (error["code"], error["field"]) == ("authorization_invalid", "X-Authorization-Id")
+    assert number not in response.text and "110105********002X" in error["message"]
