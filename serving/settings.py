@@ -17,6 +17,8 @@ from typing import Annotated, Any
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from risk.config import RiskConfig
+
 __all__ = ["SERVED_MODELS", "Settings", "load_allowlist"]
 
 SERVED_MODELS = ("credlink-pd", "credlink-limit")
@@ -57,6 +59,8 @@ class Settings(BaseSettings):
     metrics_token: SecretStr | None = Field(default=None, min_length=32)
     required_models: Annotated[tuple[str, ...] | None, NoDecode] = None
     """The champions ``/readyz`` waits for; ``None`` is ``auto`` (module docstring)."""
+    risk_config_file: Path | None = None
+    """JSON or TOML file of the risk settings (:class:`risk.config.RiskConfig`)."""
 
     @field_validator("required_models", mode="before")
     @classmethod
@@ -98,6 +102,13 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.work_dir / 'credlink.db').resolve()}"
+
+    def risk_config(self) -> RiskConfig:
+        """The one :class:`~risk.config.RiskConfig` of this deployment: the defaults, or
+        ``CREDLINK_RISK_CONFIG_FILE``'s file."""
+        if self.risk_config_file is None:
+            return RiskConfig()
+        return RiskConfig.from_file(self.risk_config_file)
 
     def salt(self) -> bytes:
         """Return the ID-hashing salt, creating ``<work_dir>/id_salt`` (mode 0600) if needed.

@@ -1,0 +1,79 @@
+"""risk.config: one object for the propagation, rule and grade settings."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from risk.config import RiskConfig
+from risk.grades import GradeConfig
+from risk.propagation import PropagationConfig
+from risk.rules import RuleConfig
+
+
+def test_rules_and_grades_use_the_configs_own_propagation() -> None:
+    propagation = PropagationConfig(alpha=0.3)
+    config = RiskConfig(
+        propagation=propagation,
+        rules=RuleConfig(window_months=12),
+        grades=GradeConfig(linked_risk_c=0.5),
+    )
+    assert config.rules.propagation is propagation
+    assert config.grades.propagation is propagation
+    assert config.rules.window_months == 12 and config.grades.linked_risk_c == 0.5
+
+
+def test_round_trip_and_digest() -> None:
+    config = RiskConfig.from_dict(
+        {
+            "propagation": {"alpha": 0.4, "kind_weights.dishonest_debtor": 0.9},
+            "rules": {"window_months": 12, "penalty_kinds": ["administrative_penalty"]},
+            "grades": {"linked_risk_c": 0.5},
+        }
+    )
+    again = RiskConfig.from_dict(json.loads(json.dumps(config.to_dict())))
+    assert again.digest() == config.digest() != RiskConfig().digest()
+    assert config.propagation.alpha == 0.4
+    assert config.flat_params()["rules.window_months"] == "12"
+    assert config.flat_params()["propagation.alpha"] == "0.4"
+
+
+def test_files(tmp_path: Path) -> None:
+    toml = tmp_path / "risk.toml"
+    toml.write_text("[propagation]\nalpha = 0.25\n[rules]\nlinked_threshold = 0.95\n")
+    assert RiskConfig.from_file(toml).propagation.alpha == 0.25
+    js = tmp_path / "risk.json"
+    js.write_text(json.dumps({"grades": {"linked_risk_b": 0.05}}))
+    assert RiskConfig.from_file(js).grades.linked_risk_b == 0.05
+
+
+@pytest.mark.parametrize(
+    ("data", "error", "match"),
+    [
+        ({"weights": {}}, ValueError, "sections must be among"),
+        ({"rules": [1]}, TypeError, "section rules must be a mapping"),
+        ({"propagation": {"alpha": 2}}, ValueError, "alpha"),
+        ({"rules": {"window_months": 0}}, ValueError, "window_months"),
+    ],
+)
+def test_bad_settings_are_refused(data: dict, error: type, match: str) -> None:
+    with pytest.raises(error, match=match):
+        RiskConfig.from_dict(data)
+
+
+def test_bad_files_are_refused(tmp_path: Path) -> None:
+    bad = tmp_path / "risk.yaml"
+    bad.write_text("alpha: 1")
+    with pytest.raises(ValueError, match=r"must be \.json or \.toml"):
+        RiskConfig.from_file(bad)
+    broken = tmp_path / "risk.json"
+    broken.write_text("{")
+    with pytest.raises(ValueError, match="does not parse"):
+        RiskConfig.from_file(broken)
+
+
+def test_sections_must_have_their_type() -> None:
+    with pytest.raises(TypeError, match="rules must be a RuleConfig"):
+        RiskConfig(rules=GradeConfig())  # type: ignore[arg-type]
