@@ -419,7 +419,7 @@ async def bank_authorization(
         Header(
             alias="X-Authorization-Expires",
             description="Banks: last day the authorization is valid (ISO date).",
-            examples=["2026-12-31"],
+            examples=["2027-06-30"],
         ),
     ] = None,
 ) -> AuthorizationRef | None:

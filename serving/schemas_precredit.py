@@ -19,7 +19,7 @@ _AUTH_EXAMPLE: dict[str, Any] = {
     "id": "SQ-2026-000123",
     "purpose": "pre_credit",
     "granted_at": "2026-06-01",
-    "expires_at": "2026-12-31",
+    "expires_at": "2027-06-30",
 }
 _ASSESSMENT_EXAMPLE: dict[str, Any] = {
     "uscc": USCC_EXAMPLE,

@@ -1,6 +1,71 @@
 """Typed, frozen settings read once from the environment (prefix ``CREDLINK_``).
 
-==================================  ===============================================
+==================================  ======================================================
+variable                            meaning (default)
+==================================  ======================================================
+``CREDLINK_WORK_DIR``               where the demo county, the SQLite store and MLflow live
+                                    (``./credlink-work``)
+``CREDLINK_DATABASE_URL``           SQLAlchemy URL of the store
+                                    (``sqlite:///<work_dir>/credlink.db``); e.g.
+                                    ``postgresql+psycopg://user:pass@host:5432/credlink``
+``CREDLINK_ID_SALT``                salt for hashing resident ID numbers (≥ 16 bytes); without
+                                    it a random salt is created once in ``<work_dir>/id_salt``
+``CREDLINK_USCC_ALLOWLIST``         file of early-pilot USCCs (one a line) accepted with a
+                                    warning despite a failed check character
+``CREDLINK_AS_OF``                  date (YYYY-MM-DD) of the graph snapshot the API serves
+                                    (today, server local date)
+``CREDLINK_HOST``                   address ``credlink serve`` binds (``127.0.0.1``)
+``CREDLINK_PORT``                   its port (``8000``)
+``CREDLINK_WORKERS``                uvicorn worker processes (``1``); each loads its own
+                                    snapshot
+``CREDLINK_NETWORK_MAX_NODES``      most nodes one ``/network`` answer holds, nearest first
+                                    (``300``)
+``CREDLINK_ACCESS_LOG``             uvicorn's line per request on standard output (``true``;
+                                    ``false`` saves ~15 % of the CPU of a small request)
+``CREDLINK_KEY_CACHE_SECONDS``      how long a worker trusts an API key it verified; a
+                                    revoked key is refused within that time (``5``; ``0``
+                                    checks the store on every request)
+``CREDLINK_MAX_BODY_BYTES``         largest request body accepted; more → 413 before it is
+                                    read (``8388608``, 8 MiB; the largest legitimate bodies:
+                                    a 1,000-item batch ≈ 0.3 MB, a 10,000-row
+                                    ``/v1/outcomes`` post ≈ 3.2 MB, 3.9 MB indented)
+``CREDLINK_RATE_LIMIT_PER_SECOND``  requests a second one API key may make to ``/v1`` **per
+                                    worker** (the service-wide limit is this × workers);
+                                    more → 429 with ``Retry-After`` (``5000``, above what a
+                                    worker serves: set the contract's rate; ``0``: none)
+``CREDLINK_RATE_LIMIT_BURST``       requests a key may make at once before the rate applies
+                                    (``10000``)
+``CREDLINK_HEADER_TIMEOUT_SECONDS`` a request's line and headers must arrive within this
+                                    time of its first byte (or of the connection opening),
+                                    else 408 and the connection is closed (``10``)
+``CREDLINK_BODY_TIMEOUT_SECONDS``   a request's whole body must arrive within this time of
+                                    its headers, else 408 and close (``30``)
+``CREDLINK_KEEP_ALIVE_SECONDS``     an idle keep-alive connection is closed after this (``5``)
+``CREDLINK_MAX_HEADER_BYTES``       largest request line plus headers; more → 431 and close
+                                    (``65536``)
+``CREDLINK_MAX_CONNECTIONS``        connections and requests one worker serves at once; more
+                                    → 503 (``1000``)
+``CREDLINK_LOGIN_MAX_FAILURES``     failed web logins from one client address, or for one
+                                    key prefix, within the window before further attempts
+                                    are refused with 429 (``5``)
+``CREDLINK_LOGIN_WINDOW_SECONDS``   that window, and so the longest lockout (``900``)
+``CREDLINK_AUTHORIZATION_MAX_DAYS`` how far after today a bank authorization may expire;
+                                    later → 403 ``authorization_too_long`` (``366``: a year)
+``CREDLINK_PUBLIC_DOCS``            serve ``/docs``, ``/redoc`` and ``/openapi.json`` without
+                                    a key (``false``: any valid API key is needed)
+``CREDLINK_METRICS_PUBLIC``         serve ``/metrics`` without a key (``false``: an admin key
+                                    or the metrics token is needed)
+``CREDLINK_METRICS_TOKEN``          a token (≥ 32 characters) Prometheus may send as
+                                    ``Authorization: Bearer`` for ``/metrics`` (none)
+``CREDLINK_REQUIRED_MODELS``        the champions ``/readyz`` waits for: ``auto`` (the
+                                    pre-credit pair if the work directory has an MLflow
+                                    store at start-up, none otherwise), ``none``, or a
+                                    comma-separated list of ``credlink-pd``,
+                                    ``credlink-limit`` (``auto``)
+``CREDLINK_RISK_CONFIG_FILE``       JSON or TOML file of propagation, rule and grade settings
+                                    (``risk.config.RiskConfig``; none: the defaults)
+==================================  ======================================================
+
 The credit-office web pages sign their session cookies with :meth:`Settings.session_key`: a
 random key kept in ``<work_dir>/session_key`` (mode 0600), created on first use, shared by every
 worker on the work directory and kept across restarts; delete the file to log everybody out.

@@ -79,7 +79,7 @@ _AUTH = {
     "id": "SQ-2026-000123",
     "purpose": "pre_credit",
     "granted_at": "2026-06-01",
-    "expires_at": "2026-12-31",
+    "expires_at": "2027-06-30",
 }
 _ONE = {"uscc": USCC_EXAMPLE, "authorization": _AUTH}
 AssessmentBody = Annotated[
