@@ -57,7 +57,6 @@ import pandas as pd
 from scipy import sparse
 
 from features.data import PlatformData
-from features.validation import check_bool, check_int
 from risk.contract import (
     NEGATIVE_KINDS,
     Domain,
@@ -74,6 +73,7 @@ from risk.graph import GraphSnapshot, as_of_timestamp
 from risk.ownership import related_groups
 from risk.propagation import PropagationConfig, RiskPropagator
 from risk.publicity import active_mask
+from risk.validation import check_bool, check_int
 
 __all__ = [
     "BAD_LOAN_STATUSES",

@@ -77,13 +77,13 @@ from features.precredit import (
     build_features,
     validate_applications,
 )
-from features.validation import check_bool, check_int
 from risk.contract import NEGATIVE_KINDS, EnterpriseKind, RecordKind, Role, SubjectType
 from risk.graph import ROLE_CODES, GraphSnapshot, as_of_timestamp
 from risk.ownership import group_statistics, related_groups
 from risk.propagation import PropagationConfig, RiskPropagator, record_signal
 from risk.publicity import active_mask
 from risk.rules import PENALTY_KINDS, existing_on
+from risk.validation import check_bool, check_int
 
 __all__ = [
     "FEATURE_SOURCES",

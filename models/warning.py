@@ -66,7 +66,6 @@ from mlflow.pyfunc import PythonModel
 from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
 from features.data import PlatformData
-from features.validation import check_bool, check_int, check_real, check_str
 from features.warning import (
     INDUSTRY_CODES,
     KIND_CODES,
@@ -110,6 +109,7 @@ from risk.rules import (
     RuleInputs,
     evaluate_rules,
 )
+from risk.validation import check_bool, check_int, check_real, check_str
 
 __all__ = [
     "ENTRY_POINT",

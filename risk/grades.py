@@ -49,7 +49,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
-from numbers import Real
 from types import MappingProxyType
 from typing import Any
 
@@ -71,6 +70,7 @@ from risk.rules import (
     existing_on,
 )
 from risk.store import contract_table, warnings_table
+from risk.validation import check_real
 from risk.warnings import OPEN_STATUSES
 
 __all__ = [
@@ -115,15 +115,6 @@ _WARNING_GRADE: Mapping[str, Grade] = MappingProxyType(
 )
 
 
-def _positive(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise TypeError(f"{name} must be a real number; got {type(value).__name__}")
-    number = float(value)
-    if not math.isfinite(number) or number <= 0:
-        raise ValueError(f"{name} must be finite and > 0; got {value!r}")
-    return number
-
-
 @dataclass(frozen=True)
 class GradeConfig:
     """How grades are assigned (frozen, validated on construction).
@@ -165,9 +156,9 @@ class GradeConfig:
 
     def __post_init__(self) -> None:
         put = object.__setattr__
-        put(self, "own_signal_c", _positive("own_signal_c", self.own_signal_c))
-        put(self, "linked_risk_c", _positive("linked_risk_c", self.linked_risk_c))
-        linked_b = _positive("linked_risk_b", self.linked_risk_b)
+        for name in ("own_signal_c", "linked_risk_c"):
+            put(self, name, check_real(name, getattr(self, name), 0, open_low=True))
+        linked_b = check_real("linked_risk_b", self.linked_risk_b, 0, open_low=True)
         if linked_b > self.linked_risk_c:
             raise ValueError(
                 f"linked_risk_b must be ≤ linked_risk_c ({self.linked_risk_c:g}); "
@@ -203,18 +194,8 @@ class GradeConfig:
                 raise ValueError(
                     f"inspection_ratios keys must be A, B, C or D; got {key!r}"
                 ) from None
-            if isinstance(value, bool) or not isinstance(value, Real):
-                raise TypeError(
-                    f"inspection_ratios[{grade.value}] must be a real number; "
-                    f"got {type(value).__name__}"
-                )
             low, high = INSPECTION_BANDS[grade]
-            if not low <= float(value) <= high:
-                raise ValueError(
-                    f"inspection_ratios[{grade.value}] must be in [{low:g}, {high:g}]; "
-                    f"got {value!r}"
-                )
-            ratios[grade] = float(value)
+            ratios[grade] = check_real(f"inspection_ratios[{grade.value}]", value, low, high)
         put(self, "inspection_ratios", MappingProxyType({g: ratios[g] for g in Grade}))
         if not isinstance(self.propagation, PropagationConfig):
             raise TypeError(

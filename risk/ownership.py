@@ -25,7 +25,6 @@ The declared-unknown holder
 from __future__ import annotations
 
 import itertools
-import numbers
 import operator
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
@@ -43,6 +42,7 @@ from risk.exceptions import InvalidFrameError
 from risk.frames import require_frame
 from risk.graph import present_on
 from risk.identifiers import mask_name
+from risk.validation import check_real
 
 __all__ = [
     "BENEFICIAL_OWNER_THRESHOLD",
@@ -104,15 +104,6 @@ def _as_timestamp(value: Any, name: str = "as_of") -> pd.Timestamp:
     if stamp.tzinfo is not None:
         raise ValueError(f"{name} must be a naive (local) date; got {value!r}")
     return stamp.normalize()  # a date, as in risk.graph
-
-
-def _check_threshold(threshold: Any) -> float:
-    if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real):
-        raise TypeError(f"threshold must be a number; got {type(threshold).__name__}")
-    value = float(threshold)
-    if not 0 < value <= 1:
-        raise ValueError(f"threshold must be in (0, 1]; got {threshold!r}")
-    return value
 
 
 def _role_set(edge_types: Iterable[Role | str]) -> set[str]:
@@ -836,7 +827,7 @@ def beneficial_owners(
     TypeError, ValueError
         If ``threshold`` is not a number in (0, 1].
     """
-    limit = _check_threshold(threshold)
+    limit = check_real("threshold", threshold, 0, 1, open_low=True)
     holders = ultimate_holders(roles, as_of, subjects=subjects)
     keep = (holders["holder_type"] == HolderType.person.value) & (
         holders["effective_share"] >= limit - _THRESHOLD_TOLERANCE
@@ -1023,7 +1014,7 @@ def actual_controllers(
     cycle, and never exceed 100 %. Ties between candidates are broken by id, so the output is
     deterministic.
     """
-    limit = _check_threshold(threshold)
+    limit = check_real("threshold", threshold, 0, 1, open_low=True)
     if enterprises is not None:
         require_frame(enterprises, "enterprises", ("uscc",))
     own, wanted = _prepare(roles, as_of, subjects, branch_as_owned)

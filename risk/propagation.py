@@ -33,13 +33,11 @@ list should show.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from enum import StrEnum
 from itertools import pairwise
-from numbers import Real
 from types import MappingProxyType
 from typing import Any, TypeVar
 
@@ -76,6 +74,7 @@ from risk.graph import (
 )
 from risk.publicity import active_mask
 from risk.store import contract_table, read_table
+from risk.validation import check_int, check_real
 
 __all__ = [
     "DEFAULT_DOWN_WEIGHTS",
@@ -143,15 +142,6 @@ MAX_HOPS = 10
 _E = TypeVar("_E", bound=StrEnum)
 
 
-def _real(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise TypeError(f"{name} must be a real number; got {type(value).__name__}")
-    number = float(value)
-    if not math.isfinite(number):
-        raise ValueError(f"{name} must be finite; got {value!r}")
-    return number
-
-
 def _weights(
     name: str,
     value: Any,
@@ -173,11 +163,7 @@ def _weights(
         if member is None or member not in allowed:
             names = ", ".join(m.value for m in allowed)
             raise ValueError(f"{name} keys must be one of {names}; got {key!r}")
-        number = _real(f"{name}[{member.value}]", weight)
-        rule = "≥ 0" if upper is None else f"in [0, {upper:g}]"
-        if number < 0 or (upper is not None and number > upper):
-            raise ValueError(f"{name}[{member.value}] must be {rule}; got {weight!r}")
-        merged[member] = number
+        merged[member] = check_real(f"{name}[{member.value}]", weight, 0, upper)
     return MappingProxyType({m: merged[m] for m in allowed})
 
 
@@ -262,23 +248,14 @@ class PropagationConfig:
             ("up_weights", DEFAULT_UP_WEIGHTS),
         ):
             put(self, name, _weights(name, getattr(self, name), Role, Role, defaults, 1.0))
-        half_life = _real("half_life_days", self.half_life_days)
-        if half_life <= 0:
-            raise ValueError(f"half_life_days must be > 0; got {self.half_life_days!r}")
-        put(self, "half_life_days", half_life)
-        alpha = _real("alpha", self.alpha)
-        if not 0 < alpha <= 1:
-            raise ValueError(f"alpha must be in (0, 1]; got {self.alpha!r}")
-        put(self, "alpha", alpha)
-        if isinstance(self.hops, bool) or not isinstance(self.hops, int | np.integer):
-            raise TypeError(f"hops must be an integer; got {type(self.hops).__name__}")
-        if not 1 <= self.hops <= MAX_HOPS:
-            raise ValueError(f"hops must be in [1, {MAX_HOPS}]; got {self.hops!r}")
-        put(self, "hops", int(self.hops))
-        share = _real("missing_share", self.missing_share)
-        if not 0 <= share <= 1:
-            raise ValueError(f"missing_share must be in [0, 1]; got {self.missing_share!r}")
-        put(self, "missing_share", share)
+        put(
+            self,
+            "half_life_days",
+            check_real("half_life_days", self.half_life_days, 0, open_low=True),
+        )
+        put(self, "alpha", check_real("alpha", self.alpha, 0, 1, open_low=True))
+        put(self, "hops", check_int("hops", self.hops, 1, MAX_HOPS))
+        put(self, "missing_share", check_real("missing_share", self.missing_share, 0, 1))
 
     def __hash__(self) -> int:
         return hash(tuple(sorted(self.to_dict().items())))
@@ -936,7 +913,7 @@ class RiskPropagator:
             )
         snapshot = self.snapshot_
         positions = snapshot.indices_of(changed_signal.keys())
-        values = np.array([_real("changed_signal value", v) for v in changed_signal.values()])
+        values = np.array([check_real("changed_signal value", v) for v in changed_signal.values()])
         if values.size and values.min() < 0:
             raise ValueError(f"changed_signal values must be ≥ 0; got {float(values.min())!r}")
         own = scores.own_signal.copy()

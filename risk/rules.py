@@ -95,12 +95,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
-from numbers import Real
 from types import MappingProxyType
 from typing import Any, TypeVar
 
@@ -125,6 +123,7 @@ from risk.identifiers import mask_name
 from risk.propagation import PropagationConfig, RiskPropagator, explain
 from risk.publicity import active_mask
 from risk.store import contract_table, read_table
+from risk.validation import check_int, check_real
 
 __all__ = [
     "LEVEL_LABELS",
@@ -241,23 +240,6 @@ _ROLE_COLUMNS = ("uscc", "holder_type", "holder_id", "role", "start")
 # --------------------------------------------------------------------------- configuration
 
 
-def _integer(name: str, value: Any, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise TypeError(f"{name} must be an integer; got {type(value).__name__}")
-    if not low <= value <= high:
-        raise ValueError(f"{name} must be an integer in [{low}, {high}]; got {value!r}")
-    return int(value)
-
-
-def _real(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise TypeError(f"{name} must be a real number; got {type(value).__name__}")
-    number = float(value)
-    if not math.isfinite(number):
-        raise ValueError(f"{name} must be finite; got {value!r}")
-    return number
-
-
 def _member(name: str, value: Any, enum: type[_E]) -> _E:
     if not isinstance(value, str):
         raise TypeError(f"{name} must be a {enum.__name__} code; got {type(value).__name__}")
@@ -363,23 +345,23 @@ class RuleConfig:
 
     def __post_init__(self) -> None:
         put = object.__setattr__
-        put(self, "window_months", _integer("window_months", self.window_months, 1, 120))
+        put(self, "window_months", check_int("window_months", self.window_months, 1, 120))
         put(
             self,
             "same_domain_min_count",
-            _integer("same_domain_min_count", self.same_domain_min_count, 2, 100),
+            check_int("same_domain_min_count", self.same_domain_min_count, 2, 100),
         )
-        domains = _integer(
+        domains = check_int(
             "multi_domain_min_domains", self.multi_domain_min_domains, 2, len(Domain)
         )
         put(self, "multi_domain_min_domains", domains)
         put(
             self,
             "multi_domain_min_total",
-            _integer("multi_domain_min_total", self.multi_domain_min_total, domains, 100),
+            check_int("multi_domain_min_total", self.multi_domain_min_total, domains, 100),
         )
         floor = max(self.same_domain_min_count, self.multi_domain_min_total)
-        put(self, "escalate_count", _integer("escalate_count", self.escalate_count, floor, 1000))
+        put(self, "escalate_count", check_int("escalate_count", self.escalate_count, floor, 1000))
         put(self, "penalty_kinds", _kinds("penalty_kinds", self.penalty_kinds))
         put(
             self,
@@ -390,11 +372,11 @@ class RuleConfig:
         put(
             self,
             "reoffence_window_months",
-            _integer("reoffence_window_months", self.reoffence_window_months, 1, 120),
+            check_int("reoffence_window_months", self.reoffence_window_months, 1, 120),
         )
         mode = _member("linked_threshold_mode", self.linked_threshold_mode, ThresholdMode)
         put(self, "linked_threshold_mode", mode)
-        threshold = _real("linked_threshold", self.linked_threshold)
+        threshold = check_real("linked_threshold", self.linked_threshold)
         if mode == ThresholdMode.quantile and not 0 < threshold < 1:
             raise ValueError(
                 f"linked_threshold must be in (0, 1) as a quantile; got {self.linked_threshold!r}"
@@ -407,15 +389,13 @@ class RuleConfig:
         put(
             self,
             "linked_top_sources",
-            _integer("linked_top_sources", self.linked_top_sources, 1, 20),
+            check_int("linked_top_sources", self.linked_top_sources, 1, 20),
         )
-        put(self, "shell_age_months", _integer("shell_age_months", self.shell_age_months, 1, 120))
-        share = _real("shell_min_share", self.shell_min_share)
-        if not 0 < share <= 1:
-            raise ValueError(f"shell_min_share must be in (0, 1]; got {self.shell_min_share!r}")
+        put(self, "shell_age_months", check_int("shell_age_months", self.shell_age_months, 1, 120))
+        share = check_real("shell_min_share", self.shell_min_share, 0, 1, open_low=True)
         put(self, "shell_min_share", share)
         put(self, "shell_list_kinds", _kinds("shell_list_kinds", self.shell_list_kinds))
-        put(self, "shell_max_paths", _integer("shell_max_paths", self.shell_max_paths, 1, 100))
+        put(self, "shell_max_paths", check_int("shell_max_paths", self.shell_max_paths, 1, 100))
         if not isinstance(self.propagation, PropagationConfig):
             raise TypeError(
                 f"propagation must be a PropagationConfig; got {type(self.propagation).__name__}"

@@ -189,6 +189,7 @@ from risk.publicity import (
     resolve_publicity,
     term_months,
 )
+from risk.validation import check_int, check_real
 
 __all__ = ["County", "SynthConfig", "generate_county", "write_county"]
 
@@ -406,34 +407,6 @@ _COURT_KINDS = (
 # Configuration
 
 
-def _check_int(name: str, value: object, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise TypeError(f"{name} must be an int; got {type(value).__name__}")
-    if not low <= value <= high:
-        raise ValueError(f"{name} must be an int in [{low}, {high}]; got {value}")
-    return int(value)
-
-
-def _check_float(
-    name: str,
-    value: object,
-    low: float,
-    high: float,
-    *,
-    open_low: bool = False,
-    open_high: bool = False,
-) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-        raise TypeError(f"{name} must be a float; got {type(value).__name__}")
-    number = float(value)
-    too_low = number <= low if open_low else number < low
-    too_high = number >= high if open_high else number > high
-    if math.isnan(number) or too_low or too_high:
-        bracket = f"{'(' if open_low else '['}{low:g}, {high:g}{')' if open_high else ']'}"
-        raise ValueError(f"{name} must be a float in {bracket}; got {value!r}")
-    return number
-
-
 # field → (low, high, open_low, open_high)
 _FLOAT_RULES: dict[str, tuple[float, float, bool, bool]] = {
     "closed_rate": (0.0, 0.9, False, False),
@@ -512,7 +485,7 @@ class SynthConfig:
             ("years", 1, 30),
             ("seed", 0, 2**63 - 1),
         ):
-            number = _check_int(field_name, getattr(self, field_name), minimum, maximum)
+            number = check_int(field_name, getattr(self, field_name), minimum, maximum)
             object.__setattr__(self, field_name, number)
         if isinstance(self.end, datetime) or not isinstance(self.end, date):
             raise TypeError(f"end must be a datetime.date; got {type(self.end).__name__}")
@@ -540,7 +513,7 @@ class SynthConfig:
             raise ValueError(f"county_name must be 2-12 characters; got {self.county_name!r}")
         self._check_kind_mix()
         for name, (low, high, open_low, open_high) in _FLOAT_RULES.items():
-            value = _check_float(
+            value = check_real(
                 name, getattr(self, name), low, high, open_low=open_low, open_high=open_high
             )
             object.__setattr__(self, name, value)
@@ -549,7 +522,7 @@ class SynthConfig:
         mix = self.kind_mix
         if not isinstance(mix, tuple | list):
             raise TypeError(f"kind_mix must be a tuple of 5 floats; got {type(mix).__name__}")
-        values = tuple(_check_float(f"kind_mix[{i}]", v, 0.0, 1.0) for i, v in enumerate(mix))
+        values = tuple(check_real(f"kind_mix[{i}]", v, 0.0, 1.0) for i, v in enumerate(mix))
         if len(values) != len(_KINDS) or abs(sum(values) - 1.0) > 1e-6 or values[0] <= 0:
             raise ValueError(
                 "kind_mix must be 5 shares (company, individual_business, branch, partnership, "

@@ -89,6 +89,7 @@ from risk.rules import (
     evaluate_rules,
 )
 from risk.store import contract_table, warning_events_table, warnings_table
+from risk.validation import check_int
 
 __all__ = [
     "NOTICE_COLUMNS",
@@ -690,8 +691,7 @@ def transition(
     ValueError
         On an unknown status, an empty actor, or closing without a note.
     """
-    if isinstance(warning_id, bool) or not isinstance(warning_id, int):
-        raise TypeError(f"warning_id must be an integer; got {type(warning_id).__name__}")
+    check_int("warning_id", warning_id)
     if not isinstance(to_status, str):
         raise TypeError(f"to_status must be a status code; got {type(to_status).__name__}")
     (target,) = _enum_values("to_status", to_status, WarningStatus) or [""]
@@ -870,12 +870,8 @@ def list_warnings(
     ValueError
         On an unknown code or regulator, or a bad page.
     """
-    for name, value, low in (("limit", limit, 1), ("offset", offset, 0)):
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise TypeError(f"{name} must be an integer; got {type(value).__name__}")
-        if value < low or (name == "limit" and value > 1000):
-            rule_text = "in [1, 1000]" if name == "limit" else "≥ 0"
-            raise ValueError(f"{name} must be {rule_text}; got {value!r}")
+    check_int("limit", limit, 1, 1000)
+    check_int("offset", offset, 0)
     where = _filters(
         engine.dialect.name,
         level=level,

@@ -118,10 +118,10 @@ def test_grade_summary_plans_inspections() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
-        ({"own_signal_c": 0}, ValueError, r"own_signal_c must be finite and > 0; got 0"),
+        ({"own_signal_c": 0}, ValueError, r"own_signal_c must be in \(0, inf\); got 0"),
         ({"own_signal_c": "1"}, TypeError, r"own_signal_c must be a real number; got str"),
-        ({"linked_risk_c": float("inf")}, ValueError, r"linked_risk_c must be finite and > 0"),
-        ({"linked_risk_b": -1}, ValueError, r"linked_risk_b must be finite and > 0; got -1"),
+        ({"linked_risk_c": float("inf")}, ValueError, r"linked_risk_c must be finite"),
+        ({"linked_risk_b": -1}, ValueError, r"linked_risk_b must be in \(0, inf\); got -1"),
         (
             {"linked_risk_b": 0.7},
             ValueError,

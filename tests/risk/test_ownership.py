@@ -498,9 +498,9 @@ def test_controller_validation() -> None:
         actual_controllers(roles, AS_OF, threshold=0)
     with pytest.raises(ValueError, match="threshold must be in"):
         actual_controllers(roles, AS_OF, threshold=1.5)
-    with pytest.raises(TypeError, match="threshold must be a number; got str"):
+    with pytest.raises(TypeError, match="threshold must be a real number; got str"):
         actual_controllers(roles, AS_OF, threshold="0.5")  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match="threshold must be a number; got bool"):
+    with pytest.raises(TypeError, match="threshold must be a real number; got bool"):
         actual_controllers(roles, AS_OF, threshold=True)
     bad = frame(role("A", "P1", share=1.5))
     with pytest.raises(InvalidFrameError, match=r"roles.share must be between 0 and 1; got 1.5"):

@@ -766,32 +766,32 @@ def test_default_config_matches_design() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
-        ({"window_months": "24"}, TypeError, r"window_months must be an integer; got str"),
-        ({"window_months": True}, TypeError, r"window_months must be an integer; got bool"),
+        ({"window_months": "24"}, TypeError, r"window_months must be an int; got str"),
+        ({"window_months": True}, TypeError, r"window_months must be an int; got bool"),
         (
             {"window_months": 0},
             ValueError,
-            r"window_months must be an integer in \[1, 120\]; got 0",
+            r"window_months must be an int in \[1, 120\]; got 0",
         ),
         (
             {"same_domain_min_count": 1},
             ValueError,
-            r"same_domain_min_count must be an integer in \[2, 100\]; got 1",
+            r"same_domain_min_count must be an int in \[2, 100\]; got 1",
         ),
         (
             {"multi_domain_min_domains": 15},
             ValueError,
-            r"multi_domain_min_domains must be an integer in \[2, 14\]; got 15",
+            r"multi_domain_min_domains must be an int in \[2, 14\]; got 15",
         ),
         (
             {"multi_domain_min_domains": 3, "multi_domain_min_total": 2},
             ValueError,
-            r"multi_domain_min_total must be an integer in \[3, 100\]; got 2",
+            r"multi_domain_min_total must be an int in \[3, 100\]; got 2",
         ),
         (
             {"escalate_count": 2},
             ValueError,
-            r"escalate_count must be an integer in \[3, 1000\]; got 2",
+            r"escalate_count must be an int in \[3, 1000\]; got 2",
         ),
         (
             {"penalty_kinds": "administrative_penalty"},
@@ -836,7 +836,7 @@ def test_default_config_matches_design() -> None:
         (
             {"reoffence_window_months": 121},
             ValueError,
-            r"reoffence_window_months must be an integer in \[1, 120\]; got 121",
+            r"reoffence_window_months must be an int in \[1, 120\]; got 121",
         ),
         (
             {"linked_threshold_mode": "relative"},
@@ -867,12 +867,12 @@ def test_default_config_matches_design() -> None:
         (
             {"linked_top_sources": 0},
             ValueError,
-            r"linked_top_sources must be an integer in \[1, 20\]; got 0",
+            r"linked_top_sources must be an int in \[1, 20\]; got 0",
         ),
         (
             {"shell_age_months": 0},
             ValueError,
-            r"shell_age_months must be an integer in \[1, 120\]; got 0",
+            r"shell_age_months must be an int in \[1, 120\]; got 0",
         ),
         ({"shell_min_share": 0}, ValueError, r"shell_min_share must be in \(0, 1\]; got 0"),
         ({"shell_min_share": 1.5}, ValueError, r"shell_min_share must be in \(0, 1\]; got 1.5"),
@@ -889,7 +889,7 @@ def test_default_config_matches_design() -> None:
         (
             {"shell_max_paths": 101},
             ValueError,
-            r"shell_max_paths must be an integer in \[1, 100\]; got 101",
+            r"shell_max_paths must be an int in \[1, 100\]; got 101",
         ),
         (
             {"propagation": {"alpha": 0.5}},
