@@ -33,8 +33,8 @@ import numpy as np
 import pandas as pd
 
 from features.precredit import BAD_LOAN_STATUSES
+from risk.dates import as_of_timestamp
 from risk.frames import require_frame
-from risk.graph import as_of_timestamp
 from risk.validation import check_int
 
 __all__ = ["HORIZON_MONTHS", "loan_outcomes"]

@@ -71,8 +71,8 @@ from models.tracking import (
     log_model_run,
     roc_figure,
 )
+from risk.dates import as_of_timestamp
 from risk.frames import require_frame
-from risk.graph import as_of_timestamp
 from risk.validation import check_int, check_real, check_str
 
 __all__ = [

@@ -98,8 +98,8 @@ from models.tracking import (
     roc_figure,
 )
 from risk.contract import RecordKind
+from risk.dates import as_of_timestamp
 from risk.frames import require_frame
-from risk.graph import as_of_timestamp
 from risk.rules import (
     LEVEL_RANK,
     PENALTY_KINDS,

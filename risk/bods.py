@@ -70,10 +70,11 @@ from risk.contract import (
     enum_lookup,
     zh_label,
 )
+from risk.dates import roles_present_on
 from risk.exceptions import BodsValidationError
 from risk.frames import require_frame
 from risk.identifiers import contains_id_number, mask_id_numbers, mask_name, normalize_uscc
-from risk.ownership import UNKNOWN_HOLDER, roles_present_on
+from risk.ownership import UNKNOWN_HOLDER
 from risk.store import coerce_frame
 
 __all__ = [

@@ -57,7 +57,8 @@ import pandas as pd
 from sqlalchemy import Engine, select
 
 from risk.contract import NEGATIVE_KINDS, RecordKind, SubjectType
-from risk.graph import GraphSnapshot, as_of_timestamp
+from risk.dates import as_of_timestamp
+from risk.graph import GraphSnapshot
 from risk.propagation import PropagationConfig, RiskPropagator
 from risk.publicity import active_mask
 from risk.rules import (

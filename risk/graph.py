@@ -54,6 +54,7 @@ from scipy import sparse
 from sqlalchemy import Engine, or_
 
 from risk.contract import ROLE_LABELS, HolderType, Role
+from risk.dates import as_of_timestamp, present_on
 from risk.exceptions import UnknownEntityError
 from risk.frames import require_frame
 from risk.identifiers import mask_name
@@ -63,8 +64,6 @@ __all__ = [
     "ENTERPRISE_ATTRIBUTES",
     "ROLE_CODES",
     "GraphSnapshot",
-    "as_of_timestamp",
-    "present_on",
     "role_text",
 ]
 
@@ -85,40 +84,6 @@ ENTERPRISE_ATTRIBUTES: tuple[str, ...] = (
 UP = 4  # contrib_code = role code + UP when the influence runs enterprise → holder
 _SHAREHOLDER = ROLE_CODES.index(Role.shareholder)
 IntArray = npt.NDArray[np.integer[Any]]
-
-
-def as_of_timestamp(as_of: date | pd.Timestamp | str) -> pd.Timestamp:
-    """Normalise an as-of date to a midnight :class:`pandas.Timestamp`.
-
-    Raises
-    ------
-    TypeError
-        If ``as_of`` is not a date, timestamp or ISO string.
-    ValueError
-        If it cannot be read as a date.
-    """
-    if not isinstance(as_of, date | pd.Timestamp | str | np.datetime64):
-        raise TypeError(f"as_of must be a date; got {type(as_of).__name__}")
-    try:
-        stamp = pd.Timestamp(as_of)
-    except (ValueError, TypeError):
-        raise ValueError(f"as_of must be a date; got {as_of!r}") from None
-    if pd.isna(stamp):
-        raise ValueError(f"as_of must be a date; got {as_of!r}")
-    return stamp.normalize().as_unit("s")
-
-
-def present_on(start: npt.ArrayLike, end: npt.ArrayLike, on: pd.Timestamp) -> npt.NDArray[np.bool_]:
-    """The one rule for dated roles and edges: present on t when ``start ≤ t < end``.
-
-    A missing end means open-ended; a missing start means undated (present), which only
-    arrays built without dates use — the contract requires a start on every role.
-    """
-    t = pd.Timestamp(on).to_datetime64()
-    start_arr = np.asarray(start, dtype="datetime64[s]")
-    end_arr = np.asarray(end, dtype="datetime64[s]")
-    started = np.isnat(start_arr) | (start_arr <= t)
-    return np.asarray(started & (np.isnat(end_arr) | (t < end_arr)), dtype=bool)
 
 
 def role_text(role: Role | str, share: float | None = None) -> str:

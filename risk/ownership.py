@@ -38,9 +38,9 @@ from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
 from risk.contract import HolderType, Role
+from risk.dates import roles_present_on
 from risk.exceptions import InvalidFrameError
 from risk.frames import require_frame
-from risk.graph import present_on
 from risk.identifiers import mask_name
 from risk.validation import check_real
 
@@ -54,7 +54,6 @@ __all__ = [
     "beneficial_owners",
     "group_statistics",
     "related_groups",
-    "roles_present_on",
     "ultimate_holders",
 ]
 
@@ -90,22 +89,6 @@ class OwnershipDataWarning(UserWarning):
 # --------------------------------------------------------------------------- validation
 
 
-def _as_timestamp(value: Any, name: str = "as_of") -> pd.Timestamp:
-    if not isinstance(value, str | date | np.datetime64):
-        raise TypeError(
-            f"{name} must be a date, datetime or ISO string; got {type(value).__name__}"
-        )
-    try:
-        stamp = pd.Timestamp(value)
-    except (ValueError, TypeError):
-        raise ValueError(f"{name} must be a date like 2024-05-31; got {value!r}") from None
-    if pd.isna(stamp):
-        raise ValueError(f"{name} must be a date like 2024-05-31; got {value!r}")
-    if stamp.tzinfo is not None:
-        raise ValueError(f"{name} must be a naive (local) date; got {value!r}")
-    return stamp.normalize()  # a date, as in risk.graph
-
-
 def _role_set(edge_types: Iterable[Role | str]) -> set[str]:
     if isinstance(edge_types, str):
         raise TypeError("edge_types must be a sequence of roles; got a single str")
@@ -120,39 +103,6 @@ def _role_set(edge_types: Iterable[Role | str]) -> set[str]:
     if not codes:
         raise ValueError("edge_types must name at least one role; got none")
     return codes
-
-
-def roles_present_on(roles: pd.DataFrame, as_of: date | str | pd.Timestamp) -> pd.DataFrame:
-    """Return the roles present on ``as_of``: ``start ≤ as_of < end`` (missing end = open).
-
-    Parameters
-    ----------
-    roles
-        Frame with the contract columns of ``roles`` (``end`` and ``share`` optional).
-    as_of
-        The snapshot date.
-
-    Returns
-    -------
-    DataFrame
-        The present rows, re-indexed from 0. Rows without a start are never present.
-
-    Raises
-    ------
-    TypeError
-        If ``roles`` is not a DataFrame or ``as_of`` not a date.
-    InvalidFrameError
-        If a required column is missing.
-    """
-    require_frame(roles, "roles", _ROLE_COLUMNS)
-    start = pd.to_datetime(roles["start"]).to_numpy(dtype="datetime64[s]")
-    end = (
-        pd.to_datetime(roles["end"]).to_numpy(dtype="datetime64[s]")
-        if "end" in roles
-        else np.full(len(roles), np.datetime64("NaT"), dtype="datetime64[s]")
-    )
-    present = present_on(start, end, _as_timestamp(as_of))
-    return roles.loc[present].reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------- groups

@@ -57,21 +57,14 @@ from risk.contract import (
     regulator_for,
     zh_label,
 )
+from risk.dates import as_of_timestamp
 from risk.exceptions import (
     InconsistentScoresError,
     MissingColumnsError,
     NotFittedError,
     UnknownEntityError,
 )
-from risk.graph import (
-    _SHAREHOLDER,
-    ROLE_CODES,
-    UP,
-    GraphSnapshot,
-    _percent,
-    _segments,
-    as_of_timestamp,
-)
+from risk.graph import _SHAREHOLDER, ROLE_CODES, UP, GraphSnapshot, _percent, _segments
 from risk.publicity import active_mask
 from risk.store import contract_table, read_table
 from risk.validation import check_int, check_real

@@ -117,8 +117,9 @@ from risk.contract import (
     regulator_for,
     zh_label,
 )
+from risk.dates import as_of_timestamp
 from risk.frames import require_frame
-from risk.graph import GraphSnapshot, as_of_timestamp, role_text
+from risk.graph import GraphSnapshot, role_text
 from risk.identifiers import mask_name
 from risk.propagation import PropagationConfig, RiskPropagator, explain
 from risk.publicity import active_mask

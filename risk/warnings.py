@@ -74,8 +74,8 @@ from sqlalchemy.engine import Connection, RowMapping
 from sqlalchemy.sql.elements import ColumnElement
 
 from risk.contract import Domain, domain_for_regulator, zh_label
+from risk.dates import as_of_timestamp
 from risk.exceptions import IllegalTransitionError, UnknownWarningError
-from risk.graph import as_of_timestamp
 from risk.identifiers import mask_id_numbers
 from risk.rules import (
     LEVEL_LABELS,

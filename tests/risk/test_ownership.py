@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from risk.contract import Role
-from risk.exceptions import InvalidFrameError, RiskError
+from risk.exceptions import InvalidFrameError
 from risk.ownership import (
     BENEFICIAL_OWNER_THRESHOLD,
     UNKNOWN_HOLDER,
@@ -26,7 +26,6 @@ from risk.ownership import (
     beneficial_owners,
     group_statistics,
     related_groups,
-    roles_present_on,
     ultimate_holders,
 )
 
@@ -79,33 +78,6 @@ PERSONS = pd.DataFrame(
     }
 )
 NAMES = pd.DataFrame({"uscc": ["A", "B", "C", "D"], "name": ["A公司", "B公司", "C公司", "D公司"]})
-
-
-# --------------------------------------------------------------------------- present on t
-
-
-def test_roles_present_on_uses_start_inclusive_end_exclusive() -> None:
-    roles = frame(
-        role("A", "P1", "legal_rep", start="2024-06-30"),  # starts on t: present
-        role("A", "P2", "legal_rep", start="2020-01-01", end="2024-06-30"),  # ends on t: gone
-        role("A", "P3", "legal_rep", start="2024-07-01"),  # future
-        role("A", "P4", "legal_rep", start="2020-01-01", end="2024-07-01"),  # open until after t
-    )
-    present = roles_present_on(roles, AS_OF)
-    assert sorted(present["holder_id"]) == ["P1", "P4"]
-
-
-def test_roles_present_on_validates_input() -> None:
-    with pytest.raises(TypeError, match="roles must be a pandas DataFrame"):
-        roles_present_on([], AS_OF)  # type: ignore[arg-type]
-    with pytest.raises(InvalidFrameError, match="roles must have column"):
-        roles_present_on(pd.DataFrame({"uscc": []}), AS_OF)
-    roles = frame(role("A", "P1", "legal_rep"))
-    with pytest.raises(TypeError, match="as_of must be a date"):
-        roles_present_on(roles, 20240630)  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="as_of must be a date like"):
-        roles_present_on(roles, "30/06/2024 nonsense")
-    assert issubclass(InvalidFrameError, RiskError)
 
 
 # --------------------------------------------------------------------------- groups

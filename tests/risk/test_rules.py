@@ -922,6 +922,6 @@ def test_inputs_validation() -> None:
         evaluate_rules({}, AS_OF)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match=r"config must be a RuleConfig; got dict"):
         evaluate_rules(data, AS_OF, {})  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match=r"as_of must be a date; got 'soon'"):
+    with pytest.raises(ValueError, match=r"as_of must be a date like 2024-05-31; got 'soon'"):
         evaluate_rules(data, "soon")
     assert issubclass(InvalidFrameError, RiskError)
