@@ -23,6 +23,7 @@ from risk.exceptions import (
     UnknownTableError,
     UnknownWarningError,
 )
+from risk.explain import explain
 from risk.grades import grade_enterprises, watchlist
 from risk.graph import GraphSnapshot
 from risk.identifiers import (
@@ -35,7 +36,7 @@ from risk.identifiers import (
 )
 from risk.ingest import IngestSummary, ingest_file, ingest_paths
 from risk.ownership import actual_controllers, related_groups
-from risk.propagation import PropagationConfig, RiskPropagator, RiskScores, explain
+from risk.propagation import PropagationConfig, RiskPropagator, RiskScores
 from risk.publicity import active_mask, is_active, resolve_publicity
 from risk.rules import RuleConfig, evaluate_rules
 from risk.store import migrate, open_engine, read_table

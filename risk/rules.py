@@ -118,10 +118,11 @@ from risk.contract import (
     zh_label,
 )
 from risk.dates import as_of_timestamp
+from risk.explain import explain
 from risk.frames import require_frame
 from risk.graph import GraphSnapshot, role_text
 from risk.identifiers import mask_name
-from risk.propagation import PropagationConfig, RiskPropagator, explain
+from risk.propagation import PropagationConfig, RiskPropagator
 from risk.publicity import active_mask
 from risk.store import contract_table, read_table
 from risk.validation import check_int, check_real
