@@ -71,7 +71,7 @@ from risk.contract import (
 from risk.dates import as_of_timestamp, months_before
 from risk.frames import require_frame
 from risk.graph import GraphSnapshot
-from risk.ownership import related_groups
+from risk.groups import related_groups
 from risk.propagation import PropagationConfig, RiskPropagator
 from risk.publicity import active_mask
 from risk.validation import check_bool, check_int

@@ -80,7 +80,7 @@ from features.precredit import (
 from risk.contract import NEGATIVE_KINDS, EnterpriseKind, RecordKind, Role, SubjectType
 from risk.dates import as_of_timestamp, months_after, months_before
 from risk.graph import ROLE_CODES, GraphSnapshot
-from risk.ownership import group_statistics, related_groups
+from risk.groups import group_statistics, related_groups
 from risk.propagation import PropagationConfig, RiskPropagator, record_signal
 from risk.publicity import active_mask
 from risk.rules import PENALTY_KINDS, existing_on

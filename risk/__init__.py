@@ -14,6 +14,7 @@ from risk.contract import (
     Severity,
     regulator_for,
 )
+from risk.controllers import actual_controllers
 from risk.exceptions import (
     IllegalTransitionError,
     InvalidIdentifierError,
@@ -26,6 +27,7 @@ from risk.exceptions import (
 from risk.explain import explain
 from risk.grades import grade_enterprises, watchlist
 from risk.graph import GraphSnapshot
+from risk.groups import related_groups
 from risk.identifiers import (
     check_uscc,
     hash_resident_id,
@@ -35,7 +37,6 @@ from risk.identifiers import (
     validate_uscc,
 )
 from risk.ingest import IngestSummary, ingest_file, ingest_paths
-from risk.ownership import actual_controllers, related_groups
 from risk.propagation import PropagationConfig, RiskPropagator, RiskScores
 from risk.publicity import active_mask, is_active, resolve_publicity
 from risk.rules import RuleConfig, evaluate_rules

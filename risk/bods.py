@@ -63,6 +63,7 @@ import pandas as pd
 from risk.contract import (
     ROLE_LABELS,
     TABLES,
+    UNKNOWN_HOLDER,
     ColumnKind,
     EnterpriseKind,
     HolderType,
@@ -74,7 +75,6 @@ from risk.dates import roles_present_on
 from risk.exceptions import BodsValidationError
 from risk.frames import require_frame
 from risk.identifiers import contains_id_number, mask_id_numbers, mask_name, normalize_uscc
-from risk.ownership import UNKNOWN_HOLDER
 from risk.store import coerce_frame
 
 __all__ = [

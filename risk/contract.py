@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
+from typing import Final
 
 __all__ = [
     "NEGATIVE_KINDS",
@@ -21,6 +22,7 @@ __all__ = [
     "REGULATORS",
     "ROLE_LABELS",
     "TABLES",
+    "UNKNOWN_HOLDER",
     "ColumnKind",
     "ColumnSpec",
     "Domain",
@@ -166,6 +168,10 @@ class Regime(StrEnum):
     dishonest_debtor = "dishonest_debtor"
     open_ended = "open_ended"
 
+
+#: Reserved ``roles.holder_id`` of a shareholder whose identity was declared but not identified
+#: (e.g. a BODS ``unspecifiedRecord``): holds its share, links no group, is never a controller.
+UNKNOWN_HOLDER: Final = "UNKNOWN"
 
 POSITIVE_KINDS: frozenset[RecordKind] = frozenset(
     {RecordKind.red_list, RecordKind.license, RecordKind.commitment}

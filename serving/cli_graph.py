@@ -22,11 +22,12 @@ from rich.table import Table
 from sqlalchemy import Engine
 
 from risk.bods import export_bods, import_bods, read_bods, write_bods
+from risk.controllers import actual_controllers
 from risk.exceptions import RiskError, UnknownEntityError
 from risk.explain import Explanation, explain
 from risk.graph import GraphSnapshot
+from risk.groups import related_groups
 from risk.ingest import ingest_file
-from risk.ownership import actual_controllers, related_groups
 from risk.propagation import PropagationConfig, RiskPropagator, RiskScores, read_signal_records
 from risk.store import read_table
 from serving.clicommon import (
