@@ -97,18 +97,12 @@ from models.tracking import (
     log_model_run,
     roc_figure,
 )
+from risk.config import RiskConfig
 from risk.contract import RecordKind
 from risk.dates import as_of_timestamp
 from risk.frames import require_frame
-from risk.rules import (
-    LEVEL_RANK,
-    PENALTY_KINDS,
-    Rule,
-    RuleConfig,
-    RuleHit,
-    RuleInputs,
-    evaluate_rules,
-)
+from risk.rule_checks import evaluate_rules
+from risk.rules import LEVEL_RANK, PENALTY_KINDS, Rule, RuleConfig, RuleHit, RuleInputs
 from risk.validation import check_bool, check_int, check_real, check_str
 
 __all__ = [
@@ -801,7 +795,8 @@ def rule_hits(
     t = as_of_timestamp(as_of)
     roles = data.roles[(data.roles["start"] <= t).to_numpy()]
     records = data.records[(data.records["decided"] <= t).to_numpy()]
-    return evaluate_rules(RuleInputs(data.enterprises, data.persons, roles, records), t, config)
+    inputs = RuleInputs(data.enterprises, data.persons, roles, records)
+    return evaluate_rules(inputs, t, None if config is None else RiskConfig(rules=config))
 
 
 def rule_ranking(hits: Iterable[RuleHit], uscc: Sequence[str] | npt.ArrayLike) -> pd.DataFrame:

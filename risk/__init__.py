@@ -39,7 +39,8 @@ from risk.identifiers import (
 from risk.ingest import IngestSummary, ingest_file, ingest_paths
 from risk.propagation import PropagationConfig, RiskPropagator, RiskScores
 from risk.publicity import active_mask, is_active, resolve_publicity
-from risk.rules import RuleConfig, evaluate_rules
+from risk.rule_checks import evaluate_rules
+from risk.rules import RuleConfig
 from risk.store import migrate, open_engine, read_table
 from risk.synth import SynthConfig, generate_county, write_county
 from risk.warnings import list_warnings, run_warnings, transition

@@ -57,7 +57,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from sqlalchemy import (
@@ -83,13 +83,14 @@ from risk.rules import (
     RULE_LABELS,
     Level,
     Rule,
-    RuleConfig,
     RuleHit,
     RuleInputs,
-    evaluate_rules,
 )
 from risk.store import contract_table, warning_events_table, warnings_table
 from risk.validation import check_int
+
+if TYPE_CHECKING:
+    from risk.config import RiskConfig
 
 __all__ = [
     "NOTICE_COLUMNS",
@@ -425,7 +426,7 @@ def _check_actor(actor: Any) -> str:
 def run_warnings(
     engine: Engine,
     as_of: date | pd.Timestamp | str,
-    config: RuleConfig | None = None,
+    config: RiskConfig | None = None,
     *,
     actor: str = SYSTEM_ACTOR,
 ) -> RunSummary:
@@ -438,18 +439,28 @@ def run_warnings(
     as_of
         The run date.
     config
-        Rule thresholds; ``None`` means ``RuleConfig()``.
+        The risk settings of :func:`risk.rule_checks.evaluate_rules` (the rules' thresholds and
+        the propagation of the linked-risk rule); ``None`` means ``RiskConfig()``.
     actor
         Written on the events of this run.
 
     Returns
     -------
     RunSummary
+
+    Raises
+    ------
+    TypeError
+        If ``config`` is not a :class:`~risk.config.RiskConfig`.
     """
+    # risk.rule_checks reads risk.config, which reads risk.grades, which reads this module:
+    # the rules are imported when a run starts.
+    from risk.rule_checks import evaluate_rules
+
     started = time.perf_counter()
     day = as_of_timestamp(as_of)
     hits = evaluate_rules(RuleInputs.from_store(engine, day), day, config)
-    rules = (RuleConfig() if config is None else config).rules
+    rules = frozenset(Rule) if config is None else config.rules.rules
     summary = upsert_hits(engine, hits, actor=actor, as_of=day.date(), rules=rules)
     return dataclasses.replace(summary, seconds=time.perf_counter() - started)
 

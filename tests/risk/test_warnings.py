@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from risk.config import RiskConfig
 from risk.contract import Domain
 from risk.exceptions import IllegalTransitionError, RiskError, UnknownWarningError
 from risk.rules import Level, Rule, RuleConfig, RuleHit
@@ -184,7 +185,9 @@ def test_warning_no_longer_triggered_stays_open_and_is_reported_stale(engine: En
     assert warning.id in later.stale
     assert get_warning(engine, warning.id).status == WarningStatus.new
     # A run of other rules says nothing about this one.
-    linked_only = run_warnings(engine, date(2027, 6, 30), RuleConfig(rules={"linked_risk"}))
+    linked_only = run_warnings(
+        engine, date(2027, 6, 30), RiskConfig(rules=RuleConfig(rules={"linked_risk"}))
+    )
     assert linked_only.stale == ()
 
 
