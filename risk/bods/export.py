@@ -130,7 +130,7 @@ def export_bods(
     -----
     Persons are exported only when they hold an exported role (data minimisation); an
     enterprise named in a role but missing from ``enterprises`` gets a minimal entity
-    statement (identifier only) so every relationship resolves. See the module docstring for
+    statement (identifier only) so every relationship resolves. See :mod:`risk.bods` for
     the full mapping.
     """
     require_frame(enterprises, "enterprises", ("uscc", "name"))

@@ -285,7 +285,7 @@ def import_bods(statements: Sequence[Mapping[str, Any]], *, strict: bool = False
 
     Notes
     -----
-    Mapping back (see the module docstring for the forward one):
+    Mapping back (see :mod:`risk.bods` for the forward one):
 
     * entity → enterprise, keyed by the identifier with scheme CN-SAIC / CN-SAMR / CN-USCC or
       a schemeName naming 统一社会信用代码; without one it is skipped (and so are its

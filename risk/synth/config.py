@@ -50,7 +50,7 @@ _FLOAT_RULES: dict[str, tuple[float, float, bool, bool]] = {
 
 @dataclass(frozen=True)
 class SynthConfig:
-    """Parameters of a synthetic county; see the module docstring for each field.
+    """Parameters of a synthetic county; see :mod:`risk.synth` for each field.
 
     Raises
     ------
