@@ -40,7 +40,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import risk.propagation
+import risk.propagation.kernel
+import risk.propagation.transmission
 from risk.contract import NEGATIVE_KINDS, POSITIVE_KINDS, RecordKind, Role, Severity
 from risk.exceptions import InconsistentScoresError, NotFittedError, UnknownEntityError
 from risk.explain import explain
@@ -408,7 +409,7 @@ def test_fast_matches_reference_on_random_graphs(
 ) -> None:
     # Sparse products either pull every row or push from the vector's support: both exact.
     if push is not None:
-        monkeypatch.setattr(risk.propagation, "PUSH_WORK_FRACTION", push)
+        monkeypatch.setattr(risk.propagation.kernel, "PUSH_WORK_FRACTION", push)
     snap, signal, edges = random_county(seed)
     if seed % 2:  # a sparse signal, as in a real county: a few nodes only
         signal = np.where(np.arange(snap.n_nodes) % 13 == 0, signal + 0.1, 0.0)
@@ -524,9 +525,9 @@ def test_summary_and_edge_by_edge_weights_agree(
     seed: int, chunk: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The fast per-pair summary gives the same P as weighting every edge and taking the max."""
-    from risk.propagation import _all_pair_weights, pair_weights
+    from risk.propagation.transmission import _all_pair_weights, pair_weights
 
-    monkeypatch.setattr(risk.propagation, "_CHUNK", chunk)  # chunk boundaries hit too
+    monkeypatch.setattr(risk.propagation.transmission, "_CHUNK", chunk)  # chunk boundaries hit too
 
     snap, _, _ = random_county(seed)
     assert snap.missing_share_pairs.size  # the random county has shareholders without share
