@@ -36,7 +36,9 @@ from risk.exceptions import (
     InconsistentScoresError,
     MissingColumnsError,
 )
-from risk.graph import ROLE_CODES, UP, GraphSnapshot, _percent, _segments
+from risk.graph import GraphSnapshot
+from risk.graph.codes import ROLE_CODES, UP, percent
+from risk.graph.csr import segments
 from risk.propagation import (
     PropagationConfig,
     RiskScores,
@@ -317,7 +319,7 @@ def _local_transmission(
 ) -> sparse.csr_array:
     """``P`` restricted to sorted ``nodes``, weights computed as :func:`transmission_matrix`."""
     size = nodes.size
-    pairs = _segments(snapshot.indptr, nodes)
+    pairs = segments(snapshot.indptr, nodes)
     lengths = (snapshot.indptr[nodes + 1] - snapshot.indptr[nodes]).astype(np.int64)
     columns = snapshot.indices[pairs].astype(np.int64)
     local = np.minimum(np.searchsorted(nodes, columns), max(size - 1, 0))
@@ -434,7 +436,7 @@ class _Walker:
             # Reading outwards: ``near`` is the node already named, ``far`` the new one.
             near_id, far_name = hop.to_id, called(hop.from_id, hop.from_name)
             far_is_holder = hop.direction == Direction.down  # the signal left far, the holder
-            share = f"{_percent(hop.share)}" if hop.share is not None else "未知比例"
+            share = f"{percent(hop.share)}" if hop.share is not None else "未知比例"
             if far_is_holder:  # far holds a role in near
                 phrase = {
                     Role.legal_rep: f"法定代表人 {far_name}",
@@ -467,7 +469,7 @@ class _Walker:
 def _role_label(role: Role, share: float) -> str:
     label = ROLE_LABELS[role]
     if role == Role.shareholder and not np.isnan(share):
-        return f"{label} {_percent(share)}"
+        return f"{label} {percent(share)}"
     return label
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
-from risk.graph import _segments
+from risk.graph.csr import segments
 
 __all__ = ["PUSH_WORK_FRACTION", "katz", "submatrix"]
 
@@ -65,7 +65,7 @@ def _push(
     if counts.sum() >= PUSH_WORK_FRACTION * matrix.nnz:
         return None
     # The pattern is symmetric: row j lists the i with P[i, j] ≠ 0, stored at transpose[q].
-    positions = _segments(indptr, support)
+    positions = segments(indptr, support)
     pushed = matrix.data[transpose[positions]] * np.repeat(walk[support], counts)
     return np.bincount(matrix.indices[positions], weights=pushed, minlength=walk.size).astype(
         np.float64, copy=False
@@ -75,7 +75,7 @@ def _push(
 def submatrix(matrix: sparse.csr_array, nodes: npt.NDArray[np.int64]) -> sparse.csr_array:
     """``matrix[nodes][:, nodes]`` for sorted ``nodes``, without touching other rows."""
     size = nodes.size
-    positions = _segments(matrix.indptr, nodes)
+    positions = segments(matrix.indptr, nodes)
     lengths = (matrix.indptr[nodes + 1] - matrix.indptr[nodes]).astype(np.int64)
     columns = matrix.indices[positions]
     local = np.minimum(np.searchsorted(nodes, columns), max(size - 1, 0))

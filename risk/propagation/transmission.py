@@ -8,7 +8,9 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
-from risk.graph import _SHAREHOLDER, ROLE_CODES, UP, GraphSnapshot, _segments
+from risk.graph import GraphSnapshot
+from risk.graph.codes import ROLE_CODES, SHAREHOLDER, UP
+from risk.graph.csr import segments
 from risk.propagation.config import PropagationConfig
 
 __all__ = ["contribution_weights", "pair_weights", "transmission_matrix"]
@@ -33,7 +35,7 @@ def contribution_weights(
     """
     code = snapshot.contrib_code[contribs]
     weight = _code_weights(config)[code]
-    held = code % UP == _SHAREHOLDER
+    held = code % UP == SHAREHOLDER
     share = snapshot.edge_share[snapshot.contrib_edge[contribs[held]]]
     weight[held] *= np.where(np.isnan(share), config.missing_share, share)
     return weight
@@ -43,7 +45,7 @@ def pair_weights(
     snapshot: GraphSnapshot, config: PropagationConfig, pairs: npt.NDArray[np.int64]
 ) -> npt.NDArray[np.float64]:
     """``P`` entries of the given CSR positions: the maximum over their edges' weights."""
-    contribs = _segments(snapshot.pair_ptr, pairs)
+    contribs = segments(snapshot.pair_ptr, pairs)
     lengths = (snapshot.pair_ptr[pairs + 1] - snapshot.pair_ptr[pairs]).astype(np.int64)
     weight = contribution_weights(snapshot, config, contribs)
     if weight.size == pairs.size:  # one edge per pair: nothing to reduce
@@ -67,7 +69,7 @@ def _all_pair_weights(
     holders = np.zeros(256)
     for code in range(2 * UP):
         present = (masks >> code) & 1 == 1
-        if code % UP == _SHAREHOLDER:
+        if code % UP == SHAREHOLDER:
             holders[present] = np.maximum(holders[present], table[code])
         else:
             others[present] = np.maximum(others[present], table[code])
