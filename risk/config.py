@@ -38,18 +38,6 @@ __all__ = ["RiskConfig"]
 _SECTIONS = ("propagation", "rules", "grades")
 
 
-def _propagation_from_flat(flat: Mapping[str, Any]) -> PropagationConfig:
-    """A :class:`PropagationConfig` from its flat form (``kind_weights.dishonest_debtor``)."""
-    nested: dict[str, Any] = {}
-    for key, value in flat.items():
-        if "." in key:
-            group, member = key.split(".", 1)
-            nested.setdefault(group, {})[member] = value
-        else:
-            nested[key] = value
-    return PropagationConfig(**nested)
-
-
 @dataclass(frozen=True)
 class RiskConfig:
     """Propagation, rule and grade settings, one object for every score (frozen).
@@ -125,7 +113,7 @@ class RiskConfig:
                     f"risk config section {section} must be a mapping; "
                     f"got {type(data[section]).__name__}"
                 )
-        propagation = _propagation_from_flat(data.get("propagation", {}))
+        propagation = PropagationConfig.from_dict(data.get("propagation", {}))
         rules = RuleConfig(**dict(data.get("rules", {})))
         grades = GradeConfig(**dict(data.get("grades", {})))
         return cls(propagation=propagation, rules=rules, grades=grades)

@@ -187,6 +187,24 @@ class PropagationConfig:
     def __hash__(self) -> int:
         return hash(tuple(sorted(self.to_dict().items())))
 
+    @classmethod
+    def from_dict(cls, flat: Mapping[str, Any]) -> PropagationConfig:
+        """The config of flat parameters (the inverse of :meth:`to_dict`; keys may be partial).
+
+        Raises
+        ------
+        TypeError, ValueError
+            As the constructor.
+        """
+        nested: dict[str, Any] = {}
+        for key, value in flat.items():
+            if "." in key:
+                group, member = key.split(".", 1)
+                nested.setdefault(group, {})[member] = value
+            else:
+                nested[key] = value
+        return cls(**nested)
+
     def to_dict(self) -> dict[str, float | int]:
         """Flat parameters (``kind_weights.dishonest_debtor`` → 0.8), e.g. for MLflow."""
         flat: dict[str, float | int] = {}
