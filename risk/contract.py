@@ -6,6 +6,10 @@ domain → regulator map (领域 → 行业主管部门) lives only here.
 
 Every enum value is an English snake_case code; each enum also carries the Chinese label used
 in 双公示 files and in user-facing text (:func:`zh_label`), and ingest accepts either.
+
+About 600 lines because it is the one place the contract is written down: the enums, their
+Chinese labels, the domain → regulator map and the six table specs are read together by every
+consumer; split, the contract would again have several homes.
 """
 
 from __future__ import annotations

@@ -5,6 +5,10 @@ themselves in :mod:`risk.rules`; this module holds the checks: vectorised pandas
 contract frames of :class:`~risk.rules.RuleInputs`, one :class:`~risk.rules.RuleHit` per
 enterprise and rule. The linked-risk rule computes linked risk with the propagation settings of
 the :class:`~risk.config.RiskConfig` it is given, the one the service and the models use.
+
+Over 600 lines because it is one concept: the six checks read one ``_Context`` (the frames of a
+run, indexed once) and share its helpers (windows, per-subject entries, frequency levels);
+apart, each check would reach into the others' private details.
 """
 
 from __future__ import annotations
@@ -199,6 +203,22 @@ def _window(ctx: _Context) -> dict[str, str]:
     return {"after": start.date().isoformat(), "until": ctx.t.date().isoformat()}
 
 
+def _frequency_hit(
+    ctx: _Context, rule: Rule, uscc: str, entries: list[Entry], summary: str, counted: int
+) -> RuleHit:
+    """The hit of a frequency rule: the penalties in the window, counted per domain."""
+    per_domain = _domain_counts(entries)
+    evidence = {
+        "record_ids": [e["record_id"] for e in entries],
+        "records": entries,
+        "window": _window(ctx),
+        "counts": per_domain,
+        "summary": summary,
+    }
+    level = _frequency_level(entries, counted, ctx.config)
+    return make_hit(uscc, rule, level, per_domain, evidence, ctx.t)
+
+
 def _same_domain(ctx: _Context, penalties: pd.DataFrame) -> list[RuleHit]:
     config = ctx.config
     counts = penalties.groupby(["subject_id", "domain"]).size()
@@ -209,17 +229,9 @@ def _same_domain(ctx: _Context, penalties: pd.DataFrame) -> list[RuleHit]:
     hits = []
     for uscc, entries in sorted(_by_subject(penalties[keys.isin(frequent.index)]).items()):
         per_domain = _domain_counts(entries)
-        evidence = {
-            "record_ids": [e["record_id"] for e in entries],
-            "records": entries,
-            "window": _window(ctx),
-            "counts": per_domain,
-            "summary": "；".join(
-                f"{zh_label(Domain(d))}领域 {n} 次处罚" for d, n in per_domain.items()
-            ),
-        }
-        level = _frequency_level(entries, max(per_domain.values()), config)
-        hits.append(make_hit(uscc, Rule.same_domain_frequent, level, per_domain, evidence, ctx.t))
+        summary = "；".join(f"{zh_label(Domain(d))}领域 {n} 次处罚" for d, n in per_domain.items())
+        counted = max(per_domain.values())
+        hits.append(_frequency_hit(ctx, Rule.same_domain_frequent, uscc, entries, summary, counted))
     return hits
 
 
@@ -236,16 +248,9 @@ def _multi_domain(ctx: _Context, penalties: pd.DataFrame) -> list[RuleHit]:
     for uscc, entries in sorted(
         _by_subject(penalties[penalties["subject_id"].isin(caught)]).items()
     ):
-        per_domain = _domain_counts(entries)
-        evidence = {
-            "record_ids": [e["record_id"] for e in entries],
-            "records": entries,
-            "window": _window(ctx),
-            "counts": per_domain,
-            "summary": f"{len(per_domain)} 个领域共 {len(entries)} 次处罚",
-        }
-        level = _frequency_level(entries, len(entries), config)
-        hits.append(make_hit(uscc, Rule.multi_domain_repeat, level, per_domain, evidence, ctx.t))
+        summary = f"{len(_domain_counts(entries))} 个领域共 {len(entries)} 次处罚"
+        counted = len(entries)
+        hits.append(_frequency_hit(ctx, Rule.multi_domain_repeat, uscc, entries, summary, counted))
     return hits
 
 

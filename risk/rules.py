@@ -89,6 +89,11 @@ JSON-ready: ``record_ids`` (every record the hit cites, sorted: the key of "new 
 ``records`` (id, kind, domain, severity, decided of each triggering record) and per rule the
 window and counts, commitment / repair pairs, the linked-risk value, threshold and top source
 records with their hop paths, or the 换壳 paths. Persons appear masked (``张*``), never by id.
+
+Over 600 lines because its first ninety lines are the rules' specification, and the rest is what the
+checks (:mod:`risk.rule_checks`), the warnings and the grades share about a rule: its
+vocabulary, settings (:class:`RuleConfig`), hit (:class:`RuleHit`) and inputs
+(:class:`RuleInputs`).
 """
 
 from __future__ import annotations
