@@ -19,7 +19,6 @@ from features.precredit import (
     month_start,
     validate_applications,
 )
-from features.validation import check_bool, check_choice, check_int, check_real, check_str
 
 __all__ = [
     "BAD_LOAN_STATUSES",
@@ -41,11 +40,6 @@ __all__ = [
     "assess_eligibility",
     "build_features",
     "categorical_columns",
-    "check_bool",
-    "check_choice",
-    "check_int",
-    "check_real",
-    "check_str",
     "feature_specs",
     "loan_outcomes",
     "month_start",

@@ -32,8 +32,9 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from risk.contract import TABLES, EnterpriseStatus, HolderType
+from risk.dates import as_of_timestamp
 from risk.frames import require_frame
-from risk.graph import ROLE_CODES, as_of_timestamp
+from risk.graph import ROLE_CODES
 from risk.publicity import resolve_publicity
 from risk.rules import existing_on
 from risk.store import coerce_frame, read_table

@@ -30,7 +30,6 @@ import pandas as pd
 
 from features.data import PlatformData
 from features.precredit import validate_applications
-from features.validation import check_bool
 from risk.contract import (
     NEGATIVE_KINDS,
     EnterpriseStatus,
@@ -42,6 +41,7 @@ from risk.contract import (
 )
 from risk.identifiers import mask_name
 from risk.publicity import active_mask
+from risk.validation import check_bool
 
 __all__ = ["ELIGIBILITY_COLUMNS", "EligibilityPolicy", "assess_eligibility"]
 

@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import infer_dtype, is_bool_dtype, is_numeric_dtype, is_string_dtype
 
-from features.validation import check_int
 from risk.exceptions import NotFittedError
 from risk.frames import require_frame
+from risk.validation import check_int
 
 __all__ = ["MISSING_CODE", "CategoryEncoder", "categorical_columns"]
 

@@ -33,9 +33,9 @@ import numpy as np
 import pandas as pd
 
 from features.precredit import BAD_LOAN_STATUSES
-from features.validation import check_int
+from risk.dates import as_of_timestamp
 from risk.frames import require_frame
-from risk.graph import as_of_timestamp
+from risk.validation import check_int
 
 __all__ = ["HORIZON_MONTHS", "loan_outcomes"]
 

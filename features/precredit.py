@@ -57,7 +57,6 @@ import pandas as pd
 from scipy import sparse
 
 from features.data import PlatformData
-from features.validation import check_bool, check_int
 from risk.contract import (
     NEGATIVE_KINDS,
     Domain,
@@ -69,11 +68,13 @@ from risk.contract import (
     TaxGrade,
     zh_label,
 )
+from risk.dates import as_of_timestamp, months_before
 from risk.frames import require_frame
-from risk.graph import GraphSnapshot, as_of_timestamp
-from risk.ownership import related_groups
+from risk.graph import GraphSnapshot
+from risk.groups import related_groups
 from risk.propagation import PropagationConfig, RiskPropagator
 from risk.publicity import active_mask
+from risk.validation import check_bool, check_int
 
 __all__ = [
     "BAD_LOAN_STATUSES",
@@ -669,13 +670,6 @@ def applications_on(data: PlatformData, as_of: date | pd.Timestamp | str) -> pd.
 # --------------------------------------------------------------------------- builders
 
 
-def _shift_months(dates: npt.NDArray[np.datetime64], months: int) -> npt.NDArray[np.datetime64]:
-    return np.asarray(
-        (pd.DatetimeIndex(dates) - pd.DateOffset(months=months)).to_numpy(),
-        dtype="datetime64[s]",
-    )
-
-
 def _bincount(rows: npt.NDArray[np.int64], n: int, weights: Any = None) -> npt.NDArray[np.float64]:
     return np.bincount(rows, weights=weights, minlength=n).astype(np.float64)
 
@@ -698,7 +692,7 @@ def _own_record_features(
     negative = np.isin(kind, [k.value for k in NEGATIVE_KINDS])
     in_window: dict[int | None, np.ndarray] = {None: np.ones(len(pairs), dtype=bool)}
     for length in {*config.windows_months, config.penalty_window_months}:
-        in_window[length] = decided > _shift_months(t, length)[row]
+        in_window[length] = decided > months_before(t, length)[row]
 
     out: dict[str, npt.NDArray[np.float64]] = {}
     windows: list[int | None] = [*config.windows_months, None]
@@ -853,8 +847,8 @@ def _financial_features(
     has = ~np.isnat(latest)
     year_ago = np.full(n, np.datetime64("NaT"), dtype="datetime64[s]")
     two_years_ago = year_ago.copy()
-    year_ago[has] = _shift_months(latest[has], 12)
-    two_years_ago[has] = _shift_months(latest[has], 24)
+    year_ago[has] = months_before(latest[has], 12)
+    two_years_ago[has] = months_before(latest[has], 24)
     recent = end > year_ago[row]
     previous = ~recent & (end > two_years_ago[row])
     months = pairs["period_months"].to_numpy(dtype=np.float64)

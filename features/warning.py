@@ -77,13 +77,14 @@ from features.precredit import (
     build_features,
     validate_applications,
 )
-from features.validation import check_bool, check_int
 from risk.contract import NEGATIVE_KINDS, EnterpriseKind, RecordKind, Role, SubjectType
-from risk.graph import ROLE_CODES, GraphSnapshot, as_of_timestamp
-from risk.ownership import group_statistics, related_groups
+from risk.dates import as_of_timestamp, months_after, months_before
+from risk.graph import ROLE_CODES, GraphSnapshot
+from risk.groups import group_statistics, related_groups
 from risk.propagation import PropagationConfig, RiskPropagator, record_signal
 from risk.publicity import active_mask
 from risk.rules import PENALTY_KINDS, existing_on
+from risk.validation import check_bool, check_int
 
 __all__ = [
     "FEATURE_SOURCES",
@@ -395,14 +396,6 @@ def warning_population(
     return pd.concat(frames, ignore_index=True)
 
 
-def _shift_months(dates: npt.NDArray[np.datetime64], months: int) -> npt.NDArray[np.datetime64]:
-    """Each date moved by ``months`` calendar months (negative: back), as ``datetime64[s]``."""
-    return np.asarray(
-        (pd.DatetimeIndex(dates) + pd.DateOffset(months=months)).to_numpy(),
-        dtype="datetime64[s]",
-    )
-
-
 def _enterprise_pairs(
     data: PlatformData, population: pd.DataFrame
 ) -> tuple[pd.DataFrame, npt.NDArray[np.int64], npt.NDArray[np.datetime64]]:
@@ -459,7 +452,7 @@ def warning_labels(
     hit = (
         pairs["kind"].isin(label_kinds).to_numpy()
         & (decided > t)
-        & (decided <= _shift_months(t, horizon))
+        & (decided <= months_after(t, horizon))
     )
     labels = np.zeros(len(population), dtype=np.float64)
     labels[np.unique(row[hit])] = 1.0
@@ -505,7 +498,7 @@ def _own_features(
     penalty = np.isin(kind, list(_PENALTY))
     windows: list[int | None] = [*config.windows_months, None]
     in_window = {
-        m: (np.ones(len(pairs), dtype=bool) if m is None else decided > _shift_months(on, -m))
+        m: (np.ones(len(pairs), dtype=bool) if m is None else decided > months_before(on, m))
         for m in windows
     }
     out: dict[str, npt.NDArray[np.float64]] = {}
@@ -530,7 +523,7 @@ def _own_features(
     with np.errstate(invalid="ignore"):
         repair_done = negative & ~np.isnat(repaired) & (repaired <= on)
     if not config.include_inactive_history:
-        repair_done &= repaired > _shift_months(on, -config.repair_window_months)
+        repair_done &= repaired > months_before(on, config.repair_window_months)
     out[f"repairs_{config.repair_window_months}m"] = _bincount(row[repair_done], n)
     out["days_since_repair"] = _days_since_latest(
         row[repair_done], repaired[repair_done], t_rows, n

@@ -38,8 +38,8 @@ import numpy.typing as npt
 from scipy.optimize import minimize
 from sklearn.isotonic import IsotonicRegression
 
-from features.validation import check_choice, check_int, check_real
 from models.exceptions import NotFittedError, TrainingDataError
+from risk.validation import check_choice, check_int, check_real
 
 __all__ = ["CALIBRATION_METHODS", "Calibrator"]
 

@@ -50,13 +50,13 @@ import numpy.typing as npt
 import pandas as pd
 from scipy.optimize import nnls
 
-from features.validation import check_bool, check_int, check_real
 from models.artifacts import built_from, read_json
 from models.exceptions import NotFittedError
 from models.metrics import PSIReference, monotonicity_violations
 from models.pd import LABEL, GradeScale
 from risk.contract import EnterpriseKind
 from risk.frames import require_frame
+from risk.validation import check_bool, check_int, check_real
 
 __all__ = [
     "CAPACITY_FEATURES",

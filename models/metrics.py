@@ -15,8 +15,8 @@ import numpy.typing as npt
 import pandas as pd
 from sklearn.metrics import brier_score_loss, roc_auc_score, roc_curve
 
-from features.validation import check_int, check_real
 from risk.frames import require_frame
+from risk.validation import check_int, check_real
 
 __all__ = [
     "PSI_FLOOR",

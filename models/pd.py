@@ -32,12 +32,12 @@ import numpy.typing as npt
 import pandas as pd
 
 from features.encoding import CategoryEncoder, categorical_columns
-from features.validation import check_choice, check_int, check_real
 from models.artifacts import built_from, read_booster, read_json
 from models.calibration import CALIBRATION_METHODS, Calibrator
 from models.exceptions import NotFittedError, TrainingDataError
 from models.metrics import PSIReference, binary_quality, monotonicity_violations, roc_auc
 from risk.frames import require_frame
+from risk.validation import check_choice, check_int, check_real
 
 __all__ = [
     "LABEL",

@@ -26,7 +26,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from features.precredit import Concept, FeatureSpec
-from features.validation import check_int, check_real
+from risk.validation import check_int, check_real
 
 __all__ = ["REASON_COLUMNS", "Reasons", "concept_map", "feature_concepts"]
 

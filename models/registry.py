@@ -59,7 +59,6 @@ import pandas as pd
 from mlflow.exceptions import MlflowException
 from scipy.stats import norm
 
-from features.validation import check_int, check_real
 from models.artifacts import DIGEST_TAG, check_digests
 from models.exceptions import ArtifactError, PromotionRefusedError, RegistryError
 from models.limit import LimitModel
@@ -67,6 +66,7 @@ from models.pd import PDModel
 from models.pyfunc import ESTIMATOR_FILES, Estimator, load_estimator
 from models.tracking import CHALLENGER, CHAMPION, mlflow_session
 from risk.identifiers import contains_id_number
+from risk.validation import check_int, check_real
 
 __all__ = [
     "LIMIT_MODEL_NAME",

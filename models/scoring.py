@@ -28,12 +28,12 @@ from features.precredit import (
     feature_specs,
     validate_applications,
 )
-from features.validation import check_choice, check_int
 from models.limit import LimitModel
 from models.pd import PDModel
 from models.reasons import Reasons, concept_map, feature_concepts
 from models.registry import LIMIT_MODEL_NAME, PD_MODEL_NAME, ModelRegistry
 from models.tracking import CHAMPION
+from risk.validation import check_choice, check_int
 
 __all__ = ["REASON_MODES", "SCORE_COLUMNS", "PrecreditScorer", "score_enterprises"]
 

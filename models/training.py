@@ -42,7 +42,6 @@ from features.eligibility import EligibilityPolicy, assess_eligibility
 from features.encoding import categorical_columns
 from features.outcomes import loan_outcomes
 from features.precredit import FeatureConfig, build_features, feature_specs
-from features.validation import check_int, check_real, check_str
 from models.exceptions import TrainingDataError
 from models.limit import (
     CAPACITY_FEATURES,
@@ -72,8 +71,9 @@ from models.tracking import (
     log_model_run,
     roc_figure,
 )
+from risk.dates import as_of_timestamp
 from risk.frames import require_frame
-from risk.graph import as_of_timestamp
+from risk.validation import check_int, check_real, check_str
 
 __all__ = [
     "SPLITS",

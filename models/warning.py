@@ -66,7 +66,6 @@ from mlflow.pyfunc import PythonModel
 from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
 from features.data import PlatformData
-from features.validation import check_bool, check_int, check_real, check_str
 from features.warning import (
     INDUSTRY_CODES,
     KIND_CODES,
@@ -98,18 +97,13 @@ from models.tracking import (
     log_model_run,
     roc_figure,
 )
+from risk.config import RiskConfig
 from risk.contract import RecordKind
+from risk.dates import as_of_timestamp
 from risk.frames import require_frame
-from risk.graph import as_of_timestamp
-from risk.rules import (
-    LEVEL_RANK,
-    PENALTY_KINDS,
-    Rule,
-    RuleConfig,
-    RuleHit,
-    RuleInputs,
-    evaluate_rules,
-)
+from risk.rule_checks import evaluate_rules
+from risk.rules import LEVEL_RANK, PENALTY_KINDS, Rule, RuleConfig, RuleHit, RuleInputs
+from risk.validation import check_bool, check_int, check_real, check_str
 
 __all__ = [
     "ENTRY_POINT",
@@ -801,7 +795,8 @@ def rule_hits(
     t = as_of_timestamp(as_of)
     roles = data.roles[(data.roles["start"] <= t).to_numpy()]
     records = data.records[(data.records["decided"] <= t).to_numpy()]
-    return evaluate_rules(RuleInputs(data.enterprises, data.persons, roles, records), t, config)
+    inputs = RuleInputs(data.enterprises, data.persons, roles, records)
+    return evaluate_rules(inputs, t, None if config is None else RiskConfig(rules=config))
 
 
 def rule_ranking(hits: Iterable[RuleHit], uscc: Sequence[str] | npt.ArrayLike) -> pd.DataFrame:

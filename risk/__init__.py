@@ -1,10 +1,14 @@
 """credlink's data and risk layer: contract, identifiers, store, ingest, graph, warnings.
 
+The risk settings are one :class:`RiskConfig` (propagation, rules, grades); every routine that
+computes linked risk takes it.
+
 ``risk`` imports no other credlink package. The names below are its public entry points;
 each module's ``__all__`` lists the rest.
 """
 
 from risk.bods import export_bods, import_bods
+from risk.config import RiskConfig
 from risk.contract import (
     REGULATORS,
     TABLES,
@@ -14,6 +18,7 @@ from risk.contract import (
     Severity,
     regulator_for,
 )
+from risk.controllers import actual_controllers
 from risk.exceptions import (
     IllegalTransitionError,
     InvalidIdentifierError,
@@ -23,8 +28,10 @@ from risk.exceptions import (
     UnknownTableError,
     UnknownWarningError,
 )
-from risk.grades import grade_enterprises, watchlist
+from risk.explain import explain
+from risk.grades import GradeConfig, grade_enterprises, watchlist
 from risk.graph import GraphSnapshot
+from risk.groups import related_groups
 from risk.identifiers import (
     check_uscc,
     hash_resident_id,
@@ -33,11 +40,12 @@ from risk.identifiers import (
     mask_resident_id,
     validate_uscc,
 )
-from risk.ingest import IngestSummary, ingest_file, ingest_paths
-from risk.ownership import actual_controllers, related_groups
-from risk.propagation import PropagationConfig, RiskPropagator, RiskScores, explain
+from risk.ingest import IngestSummary, ingest_file, ingest_frame, ingest_paths
+from risk.propagation import PropagationConfig, RiskPropagator, RiskScores
 from risk.publicity import active_mask, is_active, resolve_publicity
-from risk.rules import RuleConfig, evaluate_rules
+from risk.rule_checks import evaluate_rules
+from risk.rules import RuleConfig
+from risk.snapshot import ScoredSnapshot, score_snapshot
 from risk.store import migrate, open_engine, read_table
 from risk.synth import SynthConfig, generate_county, write_county
 from risk.warnings import list_warnings, run_warnings, transition
@@ -46,6 +54,7 @@ __all__ = [
     "REGULATORS",
     "TABLES",
     "Domain",
+    "GradeConfig",
     "GraphSnapshot",
     "IllegalTransitionError",
     "IngestSummary",
@@ -53,11 +62,13 @@ __all__ = [
     "MissingColumnsError",
     "PropagationConfig",
     "RecordKind",
+    "RiskConfig",
     "RiskError",
     "RiskPropagator",
     "RiskScores",
     "Role",
     "RuleConfig",
+    "ScoredSnapshot",
     "Severity",
     "SynthConfig",
     "UnknownEntityError",
@@ -74,6 +85,7 @@ __all__ = [
     "hash_resident_id",
     "import_bods",
     "ingest_file",
+    "ingest_frame",
     "ingest_paths",
     "is_active",
     "list_warnings",
@@ -87,6 +99,7 @@ __all__ = [
     "related_groups",
     "resolve_publicity",
     "run_warnings",
+    "score_snapshot",
     "transition",
     "validate_uscc",
     "watchlist",

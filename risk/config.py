@@ -3,7 +3,11 @@
 The linked risk a bank is served, the one the rules fire on, the grades and the graph features
 of the models must agree: they are computed with **one** :class:`RiskConfig`, built once at
 the edge (the service's settings, a CLI command's options, a notebook's first cell) and handed
-down. Nothing below keeps a default copy of its own. Every score set and MLflow run records
+down. The propagation settings live here only: the rule and grade settings hold none, and the
+routines that compute linked risk (:func:`risk.rule_checks.evaluate_rules`,
+:func:`risk.warnings.run_warnings`, :func:`risk.grades.grade_enterprises`,
+:func:`risk.snapshot.score_snapshot`) take the :class:`RiskConfig` (``None`` meaning
+``RiskConfig()``, once, at that entry point). Every score set and MLflow run records
 :meth:`RiskConfig.digest` and :meth:`RiskConfig.flat_params`, so a score can be traced to the
 exact settings that made it.
 
@@ -21,7 +25,7 @@ import hashlib
 import json
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,18 +36,6 @@ from risk.rules import RuleConfig
 __all__ = ["RiskConfig"]
 
 _SECTIONS = ("propagation", "rules", "grades")
-
-
-def _propagation_from_flat(flat: Mapping[str, Any]) -> PropagationConfig:
-    """A :class:`PropagationConfig` from its flat form (``kind_weights.dishonest_debtor``)."""
-    nested: dict[str, Any] = {}
-    for key, value in flat.items():
-        if "." in key:
-            group, member = key.split(".", 1)
-            nested.setdefault(group, {})[member] = value
-        else:
-            nested[key] = value
-    return PropagationConfig(**nested)
 
 
 @dataclass(frozen=True)
@@ -73,23 +65,17 @@ class RiskConfig:
             value = getattr(self, name)
             if not isinstance(value, kind):
                 raise TypeError(f"{name} must be a {kind.__name__}; got {type(value).__name__}")
-        # The rules and grades compute linked risk with *this* propagation, never their own.
-        put = object.__setattr__
-        if self.rules.propagation is not self.propagation:
-            put(self, "rules", replace(self.rules, propagation=self.propagation))
-        if self.grades.propagation is not self.propagation:
-            put(self, "grades", replace(self.grades, propagation=self.propagation))
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready settings, one section each (the rules' and grades' copy of the
-        propagation left out: it is the ``propagation`` section)."""
-        rules = {k: v for k, v in self.rules.to_dict().items() if k != "propagation"}
+        """JSON-ready settings, one section each."""
         grades = {
-            name: _plain(getattr(self.grades, name))
-            for name in self.grades.__dataclass_fields__
-            if name != "propagation"
+            name: _plain(getattr(self.grades, name)) for name in self.grades.__dataclass_fields__
         }
-        return {"propagation": self.propagation.to_dict(), "rules": rules, "grades": grades}
+        return {
+            "propagation": self.propagation.to_dict(),
+            "rules": self.rules.to_dict(),
+            "grades": grades,
+        }
 
     def digest(self) -> str:
         """SHA-256 (hex) of the canonical JSON of :meth:`to_dict`: equal settings, equal digest."""
@@ -127,9 +113,9 @@ class RiskConfig:
                     f"risk config section {section} must be a mapping; "
                     f"got {type(data[section]).__name__}"
                 )
-        propagation = _propagation_from_flat(data.get("propagation", {}))
-        rules = RuleConfig(**dict(data.get("rules", {})), propagation=propagation)
-        grades = GradeConfig(**dict(data.get("grades", {})), propagation=propagation)
+        propagation = PropagationConfig.from_dict(data.get("propagation", {}))
+        rules = RuleConfig(**dict(data.get("rules", {})))
+        grades = GradeConfig(**dict(data.get("grades", {})))
         return cls(propagation=propagation, rules=rules, grades=grades)
 
     @classmethod

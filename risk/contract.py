@@ -6,6 +6,10 @@ domain → regulator map (领域 → 行业主管部门) lives only here.
 
 Every enum value is an English snake_case code; each enum also carries the Chinese label used
 in 双公示 files and in user-facing text (:func:`zh_label`), and ingest accepts either.
+
+About 600 lines because it is the one place the contract is written down: the enums, their
+Chinese labels, the domain → regulator map and the six table specs are read together by every
+consumer; split, the contract would again have several homes.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
+from typing import Final
 
 __all__ = [
     "NEGATIVE_KINDS",
@@ -21,6 +26,7 @@ __all__ = [
     "REGULATORS",
     "ROLE_LABELS",
     "TABLES",
+    "UNKNOWN_HOLDER",
     "ColumnKind",
     "ColumnSpec",
     "Domain",
@@ -166,6 +172,10 @@ class Regime(StrEnum):
     dishonest_debtor = "dishonest_debtor"
     open_ended = "open_ended"
 
+
+#: Reserved ``roles.holder_id`` of a shareholder whose identity was declared but not identified
+#: (e.g. a BODS ``unspecifiedRecord``): holds its share, links no group, is never a controller.
+UNKNOWN_HOLDER: Final = "UNKNOWN"
 
 POSITIVE_KINDS: frozenset[RecordKind] = frozenset(
     {RecordKind.red_list, RecordKind.license, RecordKind.commitment}

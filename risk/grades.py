@@ -49,17 +49,17 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
-from numbers import Real
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, select
 
 from risk.contract import NEGATIVE_KINDS, RecordKind, SubjectType
-from risk.graph import GraphSnapshot, as_of_timestamp
-from risk.propagation import PropagationConfig, RiskPropagator
+from risk.dates import as_of_timestamp
+from risk.graph import GraphSnapshot
+from risk.propagation import RiskPropagator
 from risk.publicity import active_mask
 from risk.rules import (
     LEVEL_RANK,
@@ -71,7 +71,11 @@ from risk.rules import (
     existing_on,
 )
 from risk.store import contract_table, warnings_table
+from risk.validation import check_real
 from risk.warnings import OPEN_STATUSES
+
+if TYPE_CHECKING:
+    from risk.config import RiskConfig
 
 __all__ = [
     "DEFAULT_INSPECTION_RATIOS",
@@ -115,15 +119,6 @@ _WARNING_GRADE: Mapping[str, Grade] = MappingProxyType(
 )
 
 
-def _positive(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise TypeError(f"{name} must be a real number; got {type(value).__name__}")
-    number = float(value)
-    if not math.isfinite(number) or number <= 0:
-        raise ValueError(f"{name} must be finite and > 0; got {value!r}")
-    return number
-
-
 @dataclass(frozen=True)
 class GradeConfig:
     """How grades are assigned (frozen, validated on construction).
@@ -143,8 +138,6 @@ class GradeConfig:
     inspection_ratios
         Point ratio per grade, each inside its :data:`INSPECTION_BANDS` band; a partial
         mapping keeps the other defaults (:data:`DEFAULT_INSPECTION_RATIOS`).
-    propagation
-        Weights and hops of s and r (default ``PropagationConfig()``).
 
     Raises
     ------
@@ -161,13 +154,12 @@ class GradeConfig:
     inspection_ratios: Mapping[Grade, float] = field(
         default_factory=lambda: DEFAULT_INSPECTION_RATIOS
     )
-    propagation: PropagationConfig = field(default_factory=PropagationConfig)
 
     def __post_init__(self) -> None:
         put = object.__setattr__
-        put(self, "own_signal_c", _positive("own_signal_c", self.own_signal_c))
-        put(self, "linked_risk_c", _positive("linked_risk_c", self.linked_risk_c))
-        linked_b = _positive("linked_risk_b", self.linked_risk_b)
+        for name in ("own_signal_c", "linked_risk_c"):
+            put(self, name, check_real(name, getattr(self, name), 0, open_low=True))
+        linked_b = check_real("linked_risk_b", self.linked_risk_b, 0, open_low=True)
         if linked_b > self.linked_risk_c:
             raise ValueError(
                 f"linked_risk_b must be ≤ linked_risk_c ({self.linked_risk_c:g}); "
@@ -203,23 +195,9 @@ class GradeConfig:
                 raise ValueError(
                     f"inspection_ratios keys must be A, B, C or D; got {key!r}"
                 ) from None
-            if isinstance(value, bool) or not isinstance(value, Real):
-                raise TypeError(
-                    f"inspection_ratios[{grade.value}] must be a real number; "
-                    f"got {type(value).__name__}"
-                )
             low, high = INSPECTION_BANDS[grade]
-            if not low <= float(value) <= high:
-                raise ValueError(
-                    f"inspection_ratios[{grade.value}] must be in [{low:g}, {high:g}]; "
-                    f"got {value!r}"
-                )
-            ratios[grade] = float(value)
+            ratios[grade] = check_real(f"inspection_ratios[{grade.value}]", value, low, high)
         put(self, "inspection_ratios", MappingProxyType({g: ratios[g] for g in Grade}))
-        if not isinstance(self.propagation, PropagationConfig):
-            raise TypeError(
-                f"propagation must be a PropagationConfig; got {type(self.propagation).__name__}"
-            )
 
 
 def assign_grades(signals: pd.DataFrame, config: GradeConfig | None = None) -> pd.DataFrame:
@@ -301,7 +279,7 @@ def _open_warning_levels(engine: Engine) -> pd.Series:
 def grade_enterprises(
     engine: Engine,
     as_of: date | pd.Timestamp | str,
-    config: GradeConfig | None = None,
+    config: RiskConfig | None = None,
     *,
     use_warnings: bool = True,
 ) -> pd.DataFrame:
@@ -314,7 +292,8 @@ def grade_enterprises(
     as_of
         The date of the signals.
     config
-        Thresholds and ratios; ``None`` means ``GradeConfig()``.
+        The risk settings: the grades' thresholds and ratios (``config.grades``) and the
+        propagation of s and r (``config.propagation``); ``None`` means ``RiskConfig()``.
     use_warnings
         Read the open warnings from the store (run :func:`risk.warnings.run_warnings` for the
         same date first); ``False`` grades on signals and lists only.
@@ -324,8 +303,18 @@ def grade_enterprises(
     pandas.DataFrame
         Indexed by USCC (sorted): ``name``, ``own_signal``, ``linked_risk``,
         ``serious_listed``, ``warning_level`` and the columns added by :func:`assign_grades`.
+
+    Raises
+    ------
+    TypeError
+        If ``config`` is not a :class:`~risk.config.RiskConfig`.
     """
-    config = GradeConfig() if config is None else config
+    # risk.config imports GradeConfig from here: RiskConfig is read when the function runs.
+    from risk.config import RiskConfig
+
+    config = RiskConfig() if config is None else config
+    if not isinstance(config, RiskConfig):
+        raise TypeError(f"config must be a RiskConfig; got {type(config).__name__}")
     t = as_of_timestamp(as_of)
     data = RuleInputs.from_store(engine, t)
     ents = data.enterprises
@@ -355,7 +344,7 @@ def grade_enterprises(
     listed_ids = records.loc[
         active
         & (records["subject_type"] == SubjectType.enterprise.value).to_numpy()
-        & records["kind"].isin([k.value for k in config.list_kinds]).to_numpy(),
+        & records["kind"].isin([k.value for k in config.grades.list_kinds]).to_numpy(),
         "subject_id",
     ]
     levels = _open_warning_levels(engine) if use_warnings else pd.Series(dtype=object)
@@ -369,7 +358,7 @@ def grade_enterprises(
         },
         index=pd.Index(usccs.to_numpy(dtype=object), name="uscc"),
     )
-    return assign_grades(signals.sort_index(), config)
+    return assign_grades(signals.sort_index(), config.grades)
 
 
 def grade_summary(grades: pd.DataFrame, config: GradeConfig | None = None) -> pd.DataFrame:

@@ -89,18 +89,21 @@ JSON-ready: ``record_ids`` (every record the hit cites, sorted: the key of "new 
 ``records`` (id, kind, domain, severity, decided of each triggering record) and per rule the
 window and counts, commitment / repair pairs, the linked-risk value, threshold and top source
 records with their hop paths, or the 换壳 paths. Persons appear masked (``张*``), never by id.
+
+Over 600 lines because its first ninety lines are the rules' specification, and the rest is what the
+checks (:mod:`risk.rule_checks`), the warnings and the grades share about a rule: its
+vocabulary, settings (:class:`RuleConfig`), hit (:class:`RuleHit`) and inputs
+(:class:`RuleInputs`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
-from numbers import Real
 from types import MappingProxyType
 from typing import Any, TypeVar
 
@@ -111,22 +114,17 @@ from sqlalchemy import Engine
 from risk.contract import (
     NEGATIVE_KINDS,
     Domain,
-    HolderType,
     RecordKind,
-    Role,
     Severity,
-    SubjectType,
     regulator_for,
-    zh_label,
 )
+from risk.dates import as_of_timestamp
 from risk.frames import require_frame
-from risk.graph import GraphSnapshot, as_of_timestamp, role_text
-from risk.identifiers import mask_name
-from risk.propagation import PropagationConfig, RiskPropagator, explain
-from risk.publicity import active_mask
 from risk.store import contract_table, read_table
+from risk.validation import check_int, check_real
 
 __all__ = [
+    "DOMAIN_ORDER",
     "LEVEL_LABELS",
     "LEVEL_RANK",
     "PENALTY_KINDS",
@@ -139,10 +137,11 @@ __all__ = [
     "RuleHit",
     "RuleInputs",
     "ThresholdMode",
-    "evaluate_rules",
+    "date_column",
     "evidence_fingerprint",
     "existing_on",
     "hits_frame",
+    "make_hit",
 ]
 
 
@@ -217,10 +216,8 @@ SERIOUS_LIST_KINDS: frozenset[RecordKind] = frozenset(
 
 _E = TypeVar("_E", bound=StrEnum)
 Entry = dict[str, Any]
-_SEVERITY_RANK: Mapping[str, int] = MappingProxyType(
-    {Severity.minor.value: 0, Severity.general.value: 1, Severity.serious.value: 2}
-)
-_DOMAIN_ORDER: Mapping[str, int] = MappingProxyType({d.value: i for i, d in enumerate(Domain)})
+DOMAIN_ORDER: Mapping[str, int] = MappingProxyType({d.value: i for i, d in enumerate(Domain)})
+"""Sort key of domain codes: the order of :class:`~risk.contract.Domain`."""
 _RECORD_COLUMNS = (
     "record_id",
     "subject_type",
@@ -239,23 +236,6 @@ _ROLE_COLUMNS = ("uscc", "holder_type", "holder_id", "role", "start")
 
 
 # --------------------------------------------------------------------------- configuration
-
-
-def _integer(name: str, value: Any, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise TypeError(f"{name} must be an integer; got {type(value).__name__}")
-    if not low <= value <= high:
-        raise ValueError(f"{name} must be an integer in [{low}, {high}]; got {value!r}")
-    return int(value)
-
-
-def _real(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise TypeError(f"{name} must be a real number; got {type(value).__name__}")
-    number = float(value)
-    if not math.isfinite(number):
-        raise ValueError(f"{name} must be finite; got {value!r}")
-    return number
 
 
 def _member(name: str, value: Any, enum: type[_E]) -> _E:
@@ -329,8 +309,6 @@ class RuleConfig:
     shell_max_paths
         换壳 paths kept in the evidence per hit, in [1, 100] (default 10; the record ids of
         every path are kept).
-    propagation
-        Weights and hops of the linked risk (default ``PropagationConfig()``).
     rules
         The rules to run (default: all).
 
@@ -358,28 +336,27 @@ class RuleConfig:
     shell_min_share: float = 0.3
     shell_list_kinds: frozenset[RecordKind] = SERIOUS_LIST_KINDS
     shell_max_paths: int = 10
-    propagation: PropagationConfig = field(default_factory=PropagationConfig)
     rules: frozenset[Rule] = frozenset(Rule)
 
     def __post_init__(self) -> None:
         put = object.__setattr__
-        put(self, "window_months", _integer("window_months", self.window_months, 1, 120))
+        put(self, "window_months", check_int("window_months", self.window_months, 1, 120))
         put(
             self,
             "same_domain_min_count",
-            _integer("same_domain_min_count", self.same_domain_min_count, 2, 100),
+            check_int("same_domain_min_count", self.same_domain_min_count, 2, 100),
         )
-        domains = _integer(
+        domains = check_int(
             "multi_domain_min_domains", self.multi_domain_min_domains, 2, len(Domain)
         )
         put(self, "multi_domain_min_domains", domains)
         put(
             self,
             "multi_domain_min_total",
-            _integer("multi_domain_min_total", self.multi_domain_min_total, domains, 100),
+            check_int("multi_domain_min_total", self.multi_domain_min_total, domains, 100),
         )
         floor = max(self.same_domain_min_count, self.multi_domain_min_total)
-        put(self, "escalate_count", _integer("escalate_count", self.escalate_count, floor, 1000))
+        put(self, "escalate_count", check_int("escalate_count", self.escalate_count, floor, 1000))
         put(self, "penalty_kinds", _kinds("penalty_kinds", self.penalty_kinds))
         put(
             self,
@@ -390,11 +367,11 @@ class RuleConfig:
         put(
             self,
             "reoffence_window_months",
-            _integer("reoffence_window_months", self.reoffence_window_months, 1, 120),
+            check_int("reoffence_window_months", self.reoffence_window_months, 1, 120),
         )
         mode = _member("linked_threshold_mode", self.linked_threshold_mode, ThresholdMode)
         put(self, "linked_threshold_mode", mode)
-        threshold = _real("linked_threshold", self.linked_threshold)
+        threshold = check_real("linked_threshold", self.linked_threshold)
         if mode == ThresholdMode.quantile and not 0 < threshold < 1:
             raise ValueError(
                 f"linked_threshold must be in (0, 1) as a quantile; got {self.linked_threshold!r}"
@@ -407,19 +384,13 @@ class RuleConfig:
         put(
             self,
             "linked_top_sources",
-            _integer("linked_top_sources", self.linked_top_sources, 1, 20),
+            check_int("linked_top_sources", self.linked_top_sources, 1, 20),
         )
-        put(self, "shell_age_months", _integer("shell_age_months", self.shell_age_months, 1, 120))
-        share = _real("shell_min_share", self.shell_min_share)
-        if not 0 < share <= 1:
-            raise ValueError(f"shell_min_share must be in (0, 1]; got {self.shell_min_share!r}")
+        put(self, "shell_age_months", check_int("shell_age_months", self.shell_age_months, 1, 120))
+        share = check_real("shell_min_share", self.shell_min_share, 0, 1, open_low=True)
         put(self, "shell_min_share", share)
         put(self, "shell_list_kinds", _kinds("shell_list_kinds", self.shell_list_kinds))
-        put(self, "shell_max_paths", _integer("shell_max_paths", self.shell_max_paths, 1, 100))
-        if not isinstance(self.propagation, PropagationConfig):
-            raise TypeError(
-                f"propagation must be a PropagationConfig; got {type(self.propagation).__name__}"
-            )
+        put(self, "shell_max_paths", check_int("shell_max_paths", self.shell_max_paths, 1, 100))
         if isinstance(self.rules, str) or not isinstance(self.rules, Iterable):
             raise TypeError(f"rules must be a set of rules; got {type(self.rules).__name__}")
         rules = frozenset(_member("rules entries", r, Rule) for r in self.rules)
@@ -432,9 +403,7 @@ class RuleConfig:
         out: dict[str, Any] = {}
         for name in self.__dataclass_fields__:
             value = getattr(self, name)
-            if name == "propagation":
-                out[name] = value.to_dict()
-            elif isinstance(value, frozenset):
+            if isinstance(value, frozenset):
                 out[name] = sorted(str(v) for v in value)
             elif isinstance(value, StrEnum):
                 out[name] = value.value
@@ -499,10 +468,10 @@ def evidence_fingerprint(evidence: Mapping[str, Any]) -> str:
 
 
 def _ordered_domains(values: Iterable[str]) -> tuple[Domain, ...]:
-    return tuple(Domain(d) for d in sorted(set(values), key=_DOMAIN_ORDER.__getitem__))
+    return tuple(Domain(d) for d in sorted(set(values), key=DOMAIN_ORDER.__getitem__))
 
 
-def _make_hit(
+def make_hit(
     uscc: str,
     rule: Rule,
     level: Level,
@@ -510,6 +479,8 @@ def _make_hit(
     evidence: dict[str, Any],
     as_of: pd.Timestamp,
 ) -> RuleHit:
+    """A hit with its domains in :class:`~risk.contract.Domain` order, their regulators, and
+    the evidence's ``record_ids`` sorted and unique (the key of "new evidence")."""
     ordered = _ordered_domains(domains)
     evidence["record_ids"] = sorted(set(evidence["record_ids"]))
     evidence.setdefault("related", [])
@@ -556,7 +527,8 @@ def hits_frame(hits: Sequence[RuleHit]) -> pd.DataFrame:
 # --------------------------------------------------------------------------- inputs
 
 
-def _dates(frame: pd.DataFrame, column: str) -> pd.Series:
+def date_column(frame: pd.DataFrame, column: str) -> pd.Series:
+    """A frame's date column as ``datetime64[s]`` (all missing when the frame lacks it)."""
     if column not in frame.columns:
         return pd.Series(pd.NaT, index=frame.index, dtype="datetime64[s]")
     return pd.to_datetime(frame[column]).astype("datetime64[s]")
@@ -578,8 +550,8 @@ def existing_on(enterprises: pd.DataFrame, as_of: date | pd.Timestamp | str) -> 
         One value per row.
     """
     t = as_of_timestamp(as_of)
-    founded = _dates(enterprises, "founded")
-    closed = _dates(enterprises, "closed")
+    founded = date_column(enterprises, "founded")
+    closed = date_column(enterprises, "closed")
     return np.asarray((founded <= t) & (closed.isna() | (closed > t)), dtype=bool)
 
 
@@ -646,571 +618,3 @@ class RuleInputs:
             roles=read_table(engine, "roles", where=[roles.c.start <= day]),
             records=read_table(engine, "records", where=[records.c.decided <= day]),
         )
-
-
-# --------------------------------------------------------------------------- the rules
-
-
-class _Context:
-    """Everything the rules share for one run: the date, the active mask, the names."""
-
-    def __init__(self, data: RuleInputs, as_of: pd.Timestamp, config: RuleConfig) -> None:
-        self.t = as_of
-        self.config = config
-        ents = data.enterprises
-        exists = existing_on(ents, as_of)
-        ids = ents["uscc"].astype(str)
-        self.enterprises = ents.assign(
-            uscc=ids, founded=_dates(ents, "founded"), closed=_dates(ents, "closed"), exists=exists
-        )
-        self.gone = frozenset(ids[~exists])
-        records = data.records.copy()
-        for column in ("decided", "publicity_end", "repaired", "removed"):
-            records[column] = _dates(records, column)
-        records["subject_id"] = records["subject_id"].astype(str)
-        records["record_id"] = records["record_id"].astype(str)
-        records = records[records["decided"] <= as_of]
-        records["active"] = active_mask(
-            records["decided"],
-            records["publicity_end"],
-            records["repaired"],
-            records["removed"],
-            as_of,
-        )
-        records["negative"] = records["kind"].isin([k.value for k in NEGATIVE_KINDS])
-        self.all_records = records
-        self.records = records[records["subject_type"] == SubjectType.enterprise.value]
-        names = dict(zip(ids, ents["name"].astype(object), strict=True))
-        if "subject_name" in records.columns:
-            for subject, name in zip(
-                self.records["subject_id"], self.records["subject_name"], strict=True
-            ):
-                if subject not in names and isinstance(name, str) and name.strip():
-                    names[subject] = name
-        self.names = names
-        self.persons = dict(
-            zip(
-                data.persons["person_id"].astype(str),
-                data.persons["name"].astype(object),
-                strict=True,
-            )
-        )
-        self.data = data
-
-    def name(self, uscc: str) -> str:
-        value = self.names.get(uscc)
-        return value if isinstance(value, str) and value.strip() else uscc
-
-    def holder_name(self, holder_type: str, holder_id: str) -> str:
-        if holder_type == HolderType.person.value:
-            value = self.persons.get(holder_id)
-            if not isinstance(value, str) or not value.strip():
-                return "未登记自然人"
-            return mask_name(value)
-        return self.name(holder_id)
-
-    def active_enterprise_records(self) -> pd.DataFrame:
-        recs = self.records
-        return recs[recs["active"].to_numpy() & ~recs["subject_id"].isin(self.gone).to_numpy()]
-
-
-def _iso(values: pd.Series) -> list[str]:
-    return pd.to_datetime(values).dt.strftime("%Y-%m-%d").tolist()
-
-
-def _by_subject(frame: pd.DataFrame) -> dict[str, list[Entry]]:
-    """The records of each subject as evidence entries, by decision date then id.
-
-    Built once per frame with plain lists: per-hit pandas calls would cost seconds.
-    """
-    ordered = frame.sort_values(["subject_id", "decided", "record_id"], kind="stable")
-    out: dict[str, list[Entry]] = {}
-    for subject, record_id, kind, domain, severity, decided in zip(
-        ordered["subject_id"].tolist(),
-        ordered["record_id"].tolist(),
-        ordered["kind"].astype(str).tolist(),
-        ordered["domain"].astype(str).tolist(),
-        ordered["severity"].astype(str).tolist(),
-        _iso(ordered["decided"]),
-        strict=True,
-    ):
-        out.setdefault(subject, []).append(
-            {
-                "record_id": record_id,
-                "kind": kind,
-                "domain": domain,
-                "severity": severity,
-                "decided": decided,
-            }
-        )
-    return out
-
-
-def _rank(entry: Entry) -> int:
-    return _SEVERITY_RANK.get(entry["severity"], 1)
-
-
-def _severity_rank(frame: pd.DataFrame) -> pd.Series:
-    return frame["severity"].map(_SEVERITY_RANK).fillna(1).astype(int)
-
-
-def _domain_counts(entries: Sequence[Entry]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for entry in entries:
-        counts[entry["domain"]] = counts.get(entry["domain"], 0) + 1
-    return {d: counts[d] for d in sorted(counts, key=_DOMAIN_ORDER.__getitem__)}
-
-
-def _penalties(ctx: _Context) -> pd.DataFrame:
-    config = ctx.config
-    recs = ctx.active_enterprise_records()
-    start = ctx.t - pd.DateOffset(months=config.window_months)
-    keep = (
-        recs["kind"].isin([k.value for k in config.penalty_kinds])
-        & (recs["decided"] > start)
-        & (_severity_rank(recs) >= _SEVERITY_RANK[config.penalty_min_severity.value])
-    )
-    return recs[keep.to_numpy()]
-
-
-def _frequency_level(entries: Sequence[Entry], counted: int, config: RuleConfig) -> Level:
-    top = max(_rank(e) for e in entries)
-    if top >= 2 or counted >= config.escalate_count:
-        return Level.red
-    return Level.yellow if top == 0 else Level.orange
-
-
-def _window(ctx: _Context) -> dict[str, str]:
-    start = ctx.t - pd.DateOffset(months=ctx.config.window_months)
-    return {"after": start.date().isoformat(), "until": ctx.t.date().isoformat()}
-
-
-def _same_domain(ctx: _Context, penalties: pd.DataFrame) -> list[RuleHit]:
-    config = ctx.config
-    counts = penalties.groupby(["subject_id", "domain"]).size()
-    frequent = counts[counts >= config.same_domain_min_count]
-    if frequent.empty:
-        return []
-    keys = pd.MultiIndex.from_frame(penalties[["subject_id", "domain"]])
-    hits = []
-    for uscc, entries in sorted(_by_subject(penalties[keys.isin(frequent.index)]).items()):
-        per_domain = _domain_counts(entries)
-        evidence = {
-            "record_ids": [e["record_id"] for e in entries],
-            "records": entries,
-            "window": _window(ctx),
-            "counts": per_domain,
-            "summary": "；".join(
-                f"{zh_label(Domain(d))}领域 {n} 次处罚" for d, n in per_domain.items()
-            ),
-        }
-        level = _frequency_level(entries, max(per_domain.values()), config)
-        hits.append(_make_hit(uscc, Rule.same_domain_frequent, level, per_domain, evidence, ctx.t))
-    return hits
-
-
-def _multi_domain(ctx: _Context, penalties: pd.DataFrame) -> list[RuleHit]:
-    config = ctx.config
-    per = penalties.groupby("subject_id").agg(
-        domains=("domain", "nunique"), total=("record_id", "size")
-    )
-    caught = per[
-        (per["domains"] >= config.multi_domain_min_domains)
-        & (per["total"] >= config.multi_domain_min_total)
-    ].index
-    hits = []
-    for uscc, entries in sorted(
-        _by_subject(penalties[penalties["subject_id"].isin(caught)]).items()
-    ):
-        per_domain = _domain_counts(entries)
-        evidence = {
-            "record_ids": [e["record_id"] for e in entries],
-            "records": entries,
-            "window": _window(ctx),
-            "counts": per_domain,
-            "summary": f"{len(per_domain)} 个领域共 {len(entries)} 次处罚",
-        }
-        level = _frequency_level(entries, len(entries), config)
-        hits.append(_make_hit(uscc, Rule.multi_domain_repeat, level, per_domain, evidence, ctx.t))
-    return hits
-
-
-def _reoffences(ctx: _Context) -> pd.DataFrame:
-    recs = ctx.active_enterprise_records()
-    kinds = [k.value for k in ctx.config.reoffence_kinds]
-    chosen = recs[recs["kind"].isin(kinds).to_numpy()]
-    return chosen[["record_id", "subject_id", "kind", "domain", "severity", "decided"]]
-
-
-def _reoffence_hits(
-    ctx: _Context,
-    rule: Rule,
-    pairs: pd.DataFrame,
-    earlier: str,
-    earlier_date: str,
-    labels: tuple[str, str, str],
-) -> list[RuleHit]:
-    """Hits of 违诺 / 修复后再犯 from (earlier record, later violation) pairs."""
-    list_name, earlier_key, date_key = labels
-    violations = _by_subject(pairs.drop_duplicates("record_id"))
-    ordered = pairs.sort_values(["subject_id", "decided", "record_id", earlier], kind="stable")
-    pair_lists: dict[str, list[Entry]] = {}
-    for subject, first, first_day, later in zip(
-        ordered["subject_id"].tolist(),
-        ordered[earlier].tolist(),
-        _iso(ordered[earlier_date]),
-        ordered["record_id"].tolist(),
-        strict=True,
-    ):
-        pair_lists.setdefault(subject, []).append(
-            {earlier_key: first, date_key: first_day, "violation": later}
-        )
-    what = "信用承诺" if rule == Rule.after_commitment else "信用修复"
-    hits = []
-    for uscc, entries in sorted(violations.items()):
-        linked_pairs = pair_lists[uscc]
-        firsts = sorted({p[earlier_key] for p in linked_pairs})
-        evidence = {
-            "record_ids": [*firsts, *(e["record_id"] for e in entries)],
-            "records": entries,
-            list_name: firsts,
-            "pairs": linked_pairs,
-            "summary": f"{what}后 {len(entries)} 条失信记录",
-        }
-        top = max(_rank(e) for e in entries)
-        level = {2: Level.red, 1: Level.orange}.get(top, Level.yellow)
-        hits.append(_make_hit(uscc, rule, level, (e["domain"] for e in entries), evidence, ctx.t))
-    return hits
-
-
-def _after_commitment(ctx: _Context, later: pd.DataFrame) -> list[RuleHit]:
-    months = ctx.config.reoffence_window_months
-    recs = ctx.records
-    commitments = recs[recs["kind"] == RecordKind.commitment.value]
-    if commitments.empty or later.empty:
-        return []
-    pairs = commitments[
-        ["record_id", "subject_id", "decided", "publicity_end", "repaired", "removed"]
-    ].merge(later, on="subject_id", suffixes=("_c", ""))
-    in_force = active_mask(
-        pairs["decided_c"],
-        pairs["publicity_end"],
-        pairs["repaired"],
-        pairs["removed"],
-        pairs["decided"],
-    )
-    ends = pairs["decided_c"] + pd.DateOffset(months=months)
-    keep = (pairs["decided"] > pairs["decided_c"]) & (pairs["decided"] < ends) & in_force
-    return _reoffence_hits(
-        ctx,
-        Rule.after_commitment,
-        pairs[keep.to_numpy()],
-        "record_id_c",
-        "decided_c",
-        ("commitments", "commitment", "committed"),
-    )
-
-
-def _after_repair(ctx: _Context, later: pd.DataFrame) -> list[RuleHit]:
-    months = ctx.config.reoffence_window_months
-    recs = ctx.records
-    repaired = recs[
-        (recs["negative"] & recs["repaired"].notna() & (recs["repaired"] <= ctx.t)).to_numpy()
-    ]
-    if repaired.empty or later.empty:
-        return []
-    pairs = repaired[["record_id", "subject_id", "repaired"]].merge(
-        later, on="subject_id", suffixes=("_r", "")
-    )
-    ends = pairs["repaired"] + pd.DateOffset(months=months)
-    keep = (
-        (pairs["decided"] > pairs["repaired"])
-        & (pairs["decided"] < ends)
-        & (pairs["record_id"] != pairs["record_id_r"])
-    )
-    return _reoffence_hits(
-        ctx,
-        Rule.after_repair,
-        pairs[keep.to_numpy()],
-        "record_id_r",
-        "repaired",
-        ("repaired_records", "repaired_record", "repaired"),
-    )
-
-
-def _linked(ctx: _Context) -> list[RuleHit]:
-    config = ctx.config
-    own = ctx.active_enterprise_records()
-    own = own[own["negative"].to_numpy()]
-    if own.empty:
-        return []
-    data = ctx.data
-    snapshot = GraphSnapshot.from_frames(data.enterprises, data.persons, data.roles, ctx.t)
-    propagator = RiskPropagator(config.propagation).fit(snapshot)
-    records = ctx.all_records
-    scores = propagator.score(records)
-    existing = ctx.enterprises.loc[ctx.enterprises["exists"].to_numpy(), "uscc"]
-    if existing.empty:
-        return []
-    linked = scores.linked_risk[snapshot.indices_of(existing)]
-    if config.linked_threshold_mode == ThresholdMode.quantile:
-        threshold = float(np.quantile(linked, config.linked_threshold))
-    else:
-        threshold = config.linked_threshold
-    with_own = existing.isin(own["subject_id"]).to_numpy()
-    candidates = existing[with_own & (linked >= threshold) & (linked > 0)]
-    if candidates.empty:
-        return []
-    others = propagator.linked_risk_excluding_self(scores, candidates)
-    caught = others[(others >= threshold) & (others > 0)].sort_index()
-    own_entries = _by_subject(own[own["subject_id"].isin(caught.index)])
-    hits = []
-    for uscc, value in caught.items():
-        mine = own_entries[str(uscc)]
-        explanation = explain(
-            snapshot, scores, records, str(uscc), top=config.linked_top_sources + len(mine)
-        )
-        sources = [s for s in explanation.sources if not s.from_self]
-        sources = sources[: config.linked_top_sources]
-        evidence = {
-            "record_ids": [*(e["record_id"] for e in mine), *(s.record_id for s in sources)],
-            "records": mine,
-            "linked_risk": round(float(value), 6),
-            "threshold": round(threshold, 6),
-            "threshold_mode": config.linked_threshold_mode.value,
-            "sources": [
-                {
-                    "record_id": s.record_id,
-                    "kind": s.kind.value,
-                    "domain": s.domain.value,
-                    "subject_name": s.subject_name,
-                    "subject_type": s.subject_type,
-                    "contribution": round(s.contribution, 6),
-                    "path": s.sentence,
-                }
-                for s in sources
-            ],
-            "related": sorted(
-                {s.subject_id for s in sources if s.subject_type == "enterprise"} - {uscc}
-            ),
-            "summary": (
-                f"关联风险 {value:.3f} ≥ 阈值 {threshold:.3f}，且本企业有在公示期内的失信记录"
-            ),
-        }
-        level = Level.orange if max(_rank(e) for e in mine) >= 2 else Level.yellow
-        hits.append(
-            _make_hit(
-                str(uscc), Rule.linked_risk, level, (e["domain"] for e in mine), evidence, ctx.t
-            )
-        )
-    return hits
-
-
-def _major(roles: pd.DataFrame, min_share: float) -> np.ndarray:
-    share = pd.to_numeric(roles["share"]).to_numpy(dtype=np.float64)
-    role = roles["role"].astype(str).to_numpy()
-    with np.errstate(invalid="ignore"):
-        big = share >= min_share - 1e-12
-    return np.asarray(
-        (role == Role.legal_rep.value) | ((role == Role.shareholder.value) & big), dtype=bool
-    )
-
-
-def _shell_ties(ctx: _Context, young: pd.Series, listed: pd.Index) -> pd.DataFrame:
-    """Rows (young uscc, holder, role in it, listed uscc, role there, tie end) of 换壳 paths."""
-    t = ctx.t
-    roles = ctx.data.roles
-    roles = pd.DataFrame(
-        {
-            "uscc": roles["uscc"].astype(str),
-            "holder_type": roles["holder_type"].astype(str),
-            "holder_id": roles["holder_id"].astype(str),
-            "role": roles["role"].astype(str),
-            "share": (pd.to_numeric(roles["share"]) if "share" in roles.columns else np.nan),
-            "start": _dates(roles, "start"),
-            "end": _dates(roles, "end"),
-        }
-    )
-    begun = roles[(roles["start"] <= t).to_numpy() & _major(roles, ctx.config.shell_min_share)]
-    present = begun[(begun["end"].isna() | (begun["end"] > t)).to_numpy()]
-    holders = present.loc[
-        present["uscc"].isin(young).to_numpy(),
-        ["uscc", "holder_type", "holder_id", "role", "share"],
-    ]
-    ties = begun.loc[
-        begun["uscc"].isin(listed).to_numpy(),
-        ["uscc", "holder_type", "holder_id", "role", "share", "end"],
-    ]
-    via = holders.merge(ties, on=["holder_type", "holder_id"], suffixes=("", "_listed"))
-    via = via[(via["uscc"] != via["uscc_listed"]).to_numpy()]
-    direct = holders[
-        (
-            (holders["holder_type"] == HolderType.enterprise.value)
-            & holders["holder_id"].isin(listed)
-            & (holders["holder_id"] != holders["uscc"])
-        ).to_numpy()
-    ]
-    direct = direct.assign(
-        uscc_listed=direct["holder_id"],
-        role_listed=None,
-        share_listed=np.nan,
-        end=pd.Series(pd.NaT, index=direct.index, dtype="datetime64[s]"),
-    )
-    frames = [f for f in (via, direct) if len(f)]
-    if not frames:
-        return via
-    return pd.concat(frames, ignore_index=True).sort_values(
-        ["uscc", "uscc_listed", "holder_type", "holder_id", "role", "role_listed"],
-        kind="stable",
-    )
-
-
-def _shell(ctx: _Context) -> list[RuleHit]:
-    config = ctx.config
-    ents = ctx.enterprises
-    young_from = ctx.t - pd.DateOffset(months=config.shell_age_months)
-    young = ents.loc[(ents["exists"] & (ents["founded"] > young_from)).to_numpy(), "uscc"]
-    recs = ctx.records
-    listed_records = recs[
-        (recs["active"] & recs["kind"].isin([k.value for k in config.shell_list_kinds])).to_numpy()
-    ]
-    if young.empty or listed_records.empty:
-        return []
-    ties = _shell_ties(ctx, young, pd.Index(listed_records["subject_id"].unique()))
-    if ties.empty:
-        return []
-    by_listed = _by_subject(listed_records)
-    own = ctx.active_enterprise_records()
-    own_negative = set(own.loc[own["negative"].to_numpy(), "subject_id"])
-    founded = dict(zip(ents["uscc"], _iso(ents["founded"]), strict=True))
-
-    # One path per (young enterprise, holder, listed enterprise), its roles joined.
-    paths: dict[str, dict[tuple[str, str, str], dict[str, Any]]] = {}
-    for row in ties.itertuples(index=False):
-        key = (row.holder_type, row.holder_id, row.uscc_listed)
-        path = paths.setdefault(row.uscc, {}).setdefault(
-            key, {"roles": [], "roles_listed": [], "current": False}
-        )
-        text = role_text(row.role, row.share)
-        if text not in path["roles"]:
-            path["roles"].append(text)
-        if not pd.isna(row.role_listed):
-            listed_text = role_text(row.role_listed, row.share_listed)
-            if listed_text not in path["roles_listed"]:
-                path["roles_listed"].append(listed_text)
-        path["current"] |= pd.isna(row.end) or row.end > ctx.t
-
-    hits = []
-    for uscc in sorted(paths):
-        tied = paths[uscc]
-        listed_ids = sorted({key[2] for key in tied})
-        sources = [e for u in listed_ids for e in by_listed[u]]
-        first_listing = min(e["decided"] for e in sources)
-        described = [
-            _shell_path(ctx, key, path, by_listed[key[2]])
-            for key, path in list(tied.items())[: config.shell_max_paths]
-        ]
-        after_listing = founded[uscc] >= first_listing
-        evidence = {
-            "record_ids": [e["record_id"] for e in sources],
-            "records": sources,
-            "founded": founded[uscc],
-            "founded_after_listing": after_listing,
-            "paths": described,
-            "n_paths": len(tied),
-            "related": listed_ids,
-            "summary": (
-                f"成立于 {founded[uscc]} 的企业，其法定代表人或主要股东关联 {len(listed_ids)} "
-                f"家严重失信主体" + ("（成立于其列入名单之后）" if after_listing else "")
-            ),
-        }
-        if uscc in own_negative:
-            level = Level.red
-        else:
-            level = Level.orange if after_listing else Level.yellow
-        domains = [Domain.market_regulation.value, *(e["domain"] for e in sources)]
-        hits.append(_make_hit(uscc, Rule.suspected_shell, level, domains, evidence, ctx.t))
-    return hits
-
-
-def _shell_path(
-    ctx: _Context, key: tuple[str, str, str], path: Mapping[str, Any], listed: Sequence[Entry]
-) -> dict[str, Any]:
-    holder_type, holder_id, listed_uscc = key
-    holder = ctx.holder_name(holder_type, holder_id)
-    listed_name = ctx.name(listed_uscc)
-    roles = "、".join(path["roles"])
-    kinds = "、".join(dict.fromkeys(zh_label(RecordKind(e["kind"])) for e in listed))
-    listing = f"{listed_name} 被列入{kinds}（{listed[0]['decided']} 起）"
-    if path["roles_listed"]:
-        tense = "现任" if path["current"] else "曾任"
-        sentence = (
-            f"{roles} {holder} {tense} {listed_name} {'、'.join(path['roles_listed'])}；{listing}"
-        )
-    else:
-        sentence = f"{roles} {holder}：{listing}"
-    return {
-        "holder": holder,
-        "holder_type": holder_type,
-        "roles": path["roles"],
-        "listed_uscc": listed_uscc,
-        "listed_name": listed_name,
-        "roles_in_listed": path["roles_listed"],
-        "current": bool(path["current"]) if path["roles_listed"] else None,
-        "record_ids": [e["record_id"] for e in listed],
-        "sentence": sentence,
-    }
-
-
-def evaluate_rules(
-    data: RuleInputs,
-    as_of: date | pd.Timestamp | str,
-    config: RuleConfig | None = None,
-) -> list[RuleHit]:
-    """Run the warning rules over every enterprise on ``as_of``.
-
-    Parameters
-    ----------
-    data
-        The contract frames (:meth:`RuleInputs.from_store` reads them from the store).
-    as_of
-        The run date: records decided later are ignored, and only records active on it (by
-        :func:`risk.publicity.active_mask`) trigger.
-    config
-        Thresholds; ``None`` means ``RuleConfig()``.
-
-    Returns
-    -------
-    list of RuleHit
-        At most one hit per (enterprise, rule), ordered by rule then USCC.
-
-    Raises
-    ------
-    TypeError
-        If ``data`` is not :class:`RuleInputs` or ``config`` not :class:`RuleConfig`.
-    """
-    if not isinstance(data, RuleInputs):
-        raise TypeError(f"data must be RuleInputs; got {type(data).__name__}")
-    config = RuleConfig() if config is None else config
-    if not isinstance(config, RuleConfig):
-        raise TypeError(f"config must be a RuleConfig; got {type(config).__name__}")
-    ctx = _Context(data, as_of_timestamp(as_of), config)
-    hits: list[RuleHit] = []
-    penalties = _penalties(ctx)
-    later = _reoffences(ctx)
-    if Rule.same_domain_frequent in config.rules:
-        hits += _same_domain(ctx, penalties)
-    if Rule.multi_domain_repeat in config.rules:
-        hits += _multi_domain(ctx, penalties)
-    if Rule.after_commitment in config.rules:
-        hits += _after_commitment(ctx, later)
-    if Rule.after_repair in config.rules:
-        hits += _after_repair(ctx, later)
-    if Rule.linked_risk in config.rules:
-        hits += _linked(ctx)
-    if Rule.suspected_shell in config.rules:
-        hits += _shell(ctx)
-    kept = [h for h in hits if h.uscc not in ctx.gone]
-    for hit in kept:
-        hit.evidence["enterprise_name"] = ctx.names.get(hit.uscc)
-    return kept

@@ -10,8 +10,6 @@ and texts are masked (:mod:`serving.redaction`).
 from __future__ import annotations
 
 import tempfile
-import time
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -22,18 +20,14 @@ from rich.table import Table
 from sqlalchemy import Engine
 
 from risk.bods import export_bods, import_bods, read_bods, write_bods
+from risk.config import RiskConfig
+from risk.controllers import actual_controllers
 from risk.exceptions import RiskError, UnknownEntityError
-from risk.graph import GraphSnapshot
+from risk.explain import Explanation, explain
+from risk.groups import related_groups
 from risk.ingest import ingest_file
-from risk.ownership import actual_controllers, related_groups
-from risk.propagation import (
-    Explanation,
-    PropagationConfig,
-    RiskPropagator,
-    RiskScores,
-    explain,
-    read_signal_records,
-)
+from risk.propagation import PropagationConfig
+from risk.snapshot import ScoredSnapshot, score_snapshot
 from risk.store import read_table
 from serving.clicommon import (
     AsOfOpt,
@@ -58,25 +52,14 @@ graph_app = typer.Typer(
 )
 
 
-@dataclass(frozen=True)
-class GraphRun:
-    """A scored snapshot: what every graph command starts from."""
-
-    snapshot: GraphSnapshot
-    propagator: RiskPropagator
-    scores: RiskScores
-    records: pd.DataFrame
-    seconds: float
+#: The scored snapshot every graph command starts from (:class:`risk.snapshot.ScoredSnapshot`).
+GraphRun = ScoredSnapshot
 
 
 def run_graph(engine: Engine, as_of: date, config: PropagationConfig | None = None) -> GraphRun:
-    """Build the snapshot as of ``as_of`` from the store and score every node."""
-    started = time.perf_counter()
-    snapshot = GraphSnapshot.from_store(engine, as_of)
-    propagator = RiskPropagator(config or PropagationConfig()).fit(snapshot)
-    records = read_signal_records(engine, as_of)
-    scores = propagator.score(records)
-    return GraphRun(snapshot, propagator, scores, records, time.perf_counter() - started)
+    """Build the snapshot as of ``as_of`` from the store and score every node
+    (:func:`risk.snapshot.score_snapshot`)."""
+    return score_snapshot(engine, as_of, None if config is None else RiskConfig(propagation=config))
 
 
 def _first_linked_sentence(explanation: Explanation) -> str:

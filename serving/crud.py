@@ -47,9 +47,10 @@ from sqlalchemy import Engine
 from risk.contract import Domain, Severity, regulator_for, zh_label
 from risk.contract import RecordKind as Kind
 from risk.exceptions import UnknownEntityError
+from risk.explain import explain
 from risk.grades import assign_grades
 from risk.graph import GraphSnapshot
-from risk.propagation import explain, record_signal
+from risk.propagation import record_signal
 from risk.rules import LEVEL_RANK, Level, Rule
 from risk.spreadsheets import csv_bytes
 from risk.warnings import (

@@ -39,9 +39,9 @@ from risk.contract import (
     regulator_for,
     zh_label,
 )
+from risk.controllers import ControllerStatus, actual_controllers
 from risk.exceptions import IllegalTransitionError
 from risk.grades import GradeConfig
-from risk.ownership import ControllerStatus, actual_controllers
 from risk.publicity import active_mask
 from risk.rules import LEVEL_LABELS, RULE_LABELS, Level, Rule
 from risk.store import contract_table, read_table

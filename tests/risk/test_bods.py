@@ -26,10 +26,11 @@ from risk.bods import (
     validate_statements,
     write_bods,
 )
+from risk.contract import UNKNOWN_HOLDER
+from risk.controllers import actual_controllers
 from risk.exceptions import BodsValidationError, RiskError
 from risk.identifiers import make_uscc
 from risk.ingest import INGEST_ORDER, ingest_file
-from risk.ownership import UNKNOWN_HOLDER, actual_controllers
 from risk.store import quarantine, read_table
 
 AS_OF = "2024-06-30"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -13,16 +14,29 @@ from risk.propagation import PropagationConfig
 from risk.rules import RuleConfig
 
 
-def test_rules_and_grades_use_the_configs_own_propagation() -> None:
+def test_the_propagation_has_one_owner() -> None:
     propagation = PropagationConfig(alpha=0.3)
     config = RiskConfig(
         propagation=propagation,
         rules=RuleConfig(window_months=12),
         grades=GradeConfig(linked_risk_c=0.5),
     )
-    assert config.rules.propagation is propagation
-    assert config.grades.propagation is propagation
+    assert config.propagation is propagation
     assert config.rules.window_months == 12 and config.grades.linked_risk_c == 0.5
+    for section in (RuleConfig, GradeConfig):  # the sections keep no copy of their own
+        assert not any(
+            f.type in ("PropagationConfig", PropagationConfig) for f in dataclasses.fields(section)
+        )
+    assert set(config.to_dict()) == {"propagation", "rules", "grades"}
+    assert "propagation" not in config.to_dict()["rules"]
+
+
+def test_digest_is_stable() -> None:
+    # The digest of the default settings, as recorded with score sets and MLflow runs: a
+    # change here means the settings (or their JSON form) changed.
+    assert RiskConfig().digest() == (
+        "760f45adcb129cb4a02844103d6a911cffa206b76d0f631459ee0fa35b8e3797"
+    )
 
 
 def test_round_trip_and_digest() -> None:

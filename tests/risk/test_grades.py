@@ -21,6 +21,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine
 
+from risk.config import RiskConfig
 from risk.contract import RecordKind
 from risk.grades import (
     DEFAULT_INSPECTION_RATIOS,
@@ -118,10 +119,10 @@ def test_grade_summary_plans_inspections() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
-        ({"own_signal_c": 0}, ValueError, r"own_signal_c must be finite and > 0; got 0"),
+        ({"own_signal_c": 0}, ValueError, r"own_signal_c must be in \(0, inf\); got 0"),
         ({"own_signal_c": "1"}, TypeError, r"own_signal_c must be a real number; got str"),
-        ({"linked_risk_c": float("inf")}, ValueError, r"linked_risk_c must be finite and > 0"),
-        ({"linked_risk_b": -1}, ValueError, r"linked_risk_b must be finite and > 0; got -1"),
+        ({"linked_risk_c": float("inf")}, ValueError, r"linked_risk_c must be finite"),
+        ({"linked_risk_b": -1}, ValueError, r"linked_risk_b must be in \(0, inf\); got -1"),
         (
             {"linked_risk_b": 0.7},
             ValueError,
@@ -147,7 +148,7 @@ def test_grade_summary_plans_inspections() -> None:
             TypeError,
             r"inspection_ratios\[B\] must be a real number; got str",
         ),
-        ({"propagation": None}, TypeError, r"propagation must be a PropagationConfig; got None"),
+        ({"propagation": None}, TypeError, r"unexpected keyword argument 'propagation'"),
     ],
 )
 def test_config_validation(kwargs: dict[str, Any], error: type[Exception], match: str) -> None:
@@ -160,7 +161,7 @@ def test_config_defaults_and_partial_ratios() -> None:
     assert config.inspection_ratios[Grade.B] == 0.2
     assert config.inspection_ratios[Grade.A] == DEFAULT_INSPECTION_RATIOS[Grade.A]
     assert config.list_kinds == frozenset({RecordKind.dishonest_debtor})
-    assert GradeConfig().propagation == PropagationConfig()
+    assert "propagation" not in GradeConfig.__dataclass_fields__  # the RiskConfig's only
     with pytest.raises(dataclasses.FrozenInstanceError):
         config.own_signal_c = 1.0  # type: ignore[misc]
 
@@ -200,6 +201,12 @@ def test_grades_on_the_store(engine: Engine) -> None:
     assert graded.loc[U[4], "linked_risk"] == pytest.approx(0.256)
     assert graded.loc[U[0], "serious_listed"]
     assert graded.loc[U[0], "name"] == "失信公司"
+
+    # s and r come from the RiskConfig's propagation: at α = 0.25 the two-hop 0.256 is 0.064.
+    quarter = RiskConfig(propagation=PropagationConfig(alpha=0.25))
+    slow = grade_enterprises(engine, AS_OF, quarter)
+    assert slow.loc[U[4], "linked_risk"] == pytest.approx(0.064)
+    assert slow.loc[U[1], "own_signal"] == pytest.approx(expected)
 
     # Without warnings (or once closed) U[1] is graded on its signal alone.
     assert grade_enterprises(engine, AS_OF, use_warnings=False).loc[U[1], "grade"] == "B"

@@ -22,12 +22,14 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine, insert
 
+from risk.config import RiskConfig
 from risk.contract import Domain, RecordKind, Severity, regulator_for
 from risk.exceptions import InvalidFrameError, RiskError
 from risk.graph import GraphSnapshot
 from risk.identifiers import make_uscc
 from risk.propagation import PropagationConfig, RiskPropagator
 from risk.publicity import active_mask, resolve_publicity
+from risk.rule_checks import evaluate_rules
 from risk.rules import (
     PENALTY_KINDS,
     REOFFENCE_KINDS,
@@ -38,7 +40,6 @@ from risk.rules import (
     RuleHit,
     RuleInputs,
     ThresholdMode,
-    evaluate_rules,
     evidence_fingerprint,
     existing_on,
     hits_frame,
@@ -195,7 +196,8 @@ def seed_store(
 
 def hits_of(data: RuleInputs, rule: Rule, config: RuleConfig | None = None) -> list[RuleHit]:
     config = config or RuleConfig()
-    return evaluate_rules(data, AS_OF, dataclasses.replace(config, rules=frozenset({rule})))
+    only = dataclasses.replace(config, rules=frozenset({rule}))
+    return evaluate_rules(data, AS_OF, RiskConfig(rules=only))
 
 
 def penalties(subject: str, *days: str, domain: str = "market_regulation", **kw: Any) -> list:
@@ -564,6 +566,18 @@ def test_linked_risk_at_the_threshold_triggers_with_masked_paths() -> None:
     assert hit.level == Level.yellow
 
 
+def test_linked_risk_comes_from_the_risk_configs_propagation() -> None:
+    # Two hops X ← P1 ← 乙: α² · 0.8 · 0.8 · 0.4 = 0.256 at α = 0.5, 0.064 at α = 0.25.
+    data = _linked_county()
+    quarter = PropagationConfig(alpha=0.25)
+    only = dataclasses.replace(_absolute(0.064), rules=frozenset({Rule.linked_risk}))
+    (hit,) = evaluate_rules(data, AS_OF, RiskConfig(propagation=quarter, rules=only))
+    assert hit.evidence["linked_risk"] == pytest.approx(0.064)
+    assert hits_of(data, Rule.linked_risk, _absolute(0.064))[0].evidence[
+        "linked_risk"
+    ] == pytest.approx(0.256)  # the default RiskConfig's α
+
+
 def test_linked_risk_just_below_the_threshold_does_not_trigger() -> None:
     assert hits_of(_linked_county(), Rule.linked_risk, _absolute(0.2561)) == []
 
@@ -748,7 +762,7 @@ def test_default_config_matches_design() -> None:
     assert config.linked_threshold_mode == ThresholdMode.quantile
     assert config.shell_age_months == 24 and config.shell_min_share == 0.3
     assert config.rules == frozenset(Rule)
-    assert config.propagation == PropagationConfig()
+    assert "propagation" not in config.to_dict()  # the RiskConfig's, never the rules' own
     with pytest.raises(dataclasses.FrozenInstanceError):
         config.window_months = 12  # type: ignore[misc]
     coded = RuleConfig(
@@ -760,38 +774,37 @@ def test_default_config_matches_design() -> None:
     assert coded.penalty_min_severity is Severity.general
     assert coded.rules == frozenset({Rule.after_repair})
     assert coded.to_dict()["penalty_kinds"] == ["administrative_penalty"]
-    assert coded.to_dict()["propagation"]["alpha"] == 0.5
 
 
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
-        ({"window_months": "24"}, TypeError, r"window_months must be an integer; got str"),
-        ({"window_months": True}, TypeError, r"window_months must be an integer; got bool"),
+        ({"window_months": "24"}, TypeError, r"window_months must be an int; got str"),
+        ({"window_months": True}, TypeError, r"window_months must be an int; got bool"),
         (
             {"window_months": 0},
             ValueError,
-            r"window_months must be an integer in \[1, 120\]; got 0",
+            r"window_months must be an int in \[1, 120\]; got 0",
         ),
         (
             {"same_domain_min_count": 1},
             ValueError,
-            r"same_domain_min_count must be an integer in \[2, 100\]; got 1",
+            r"same_domain_min_count must be an int in \[2, 100\]; got 1",
         ),
         (
             {"multi_domain_min_domains": 15},
             ValueError,
-            r"multi_domain_min_domains must be an integer in \[2, 14\]; got 15",
+            r"multi_domain_min_domains must be an int in \[2, 14\]; got 15",
         ),
         (
             {"multi_domain_min_domains": 3, "multi_domain_min_total": 2},
             ValueError,
-            r"multi_domain_min_total must be an integer in \[3, 100\]; got 2",
+            r"multi_domain_min_total must be an int in \[3, 100\]; got 2",
         ),
         (
             {"escalate_count": 2},
             ValueError,
-            r"escalate_count must be an integer in \[3, 1000\]; got 2",
+            r"escalate_count must be an int in \[3, 1000\]; got 2",
         ),
         (
             {"penalty_kinds": "administrative_penalty"},
@@ -836,7 +849,7 @@ def test_default_config_matches_design() -> None:
         (
             {"reoffence_window_months": 121},
             ValueError,
-            r"reoffence_window_months must be an integer in \[1, 120\]; got 121",
+            r"reoffence_window_months must be an int in \[1, 120\]; got 121",
         ),
         (
             {"linked_threshold_mode": "relative"},
@@ -867,12 +880,12 @@ def test_default_config_matches_design() -> None:
         (
             {"linked_top_sources": 0},
             ValueError,
-            r"linked_top_sources must be an integer in \[1, 20\]; got 0",
+            r"linked_top_sources must be an int in \[1, 20\]; got 0",
         ),
         (
             {"shell_age_months": 0},
             ValueError,
-            r"shell_age_months must be an integer in \[1, 120\]; got 0",
+            r"shell_age_months must be an int in \[1, 120\]; got 0",
         ),
         ({"shell_min_share": 0}, ValueError, r"shell_min_share must be in \(0, 1\]; got 0"),
         ({"shell_min_share": 1.5}, ValueError, r"shell_min_share must be in \(0, 1\]; got 1.5"),
@@ -889,12 +902,12 @@ def test_default_config_matches_design() -> None:
         (
             {"shell_max_paths": 101},
             ValueError,
-            r"shell_max_paths must be an integer in \[1, 100\]; got 101",
+            r"shell_max_paths must be an int in \[1, 100\]; got 101",
         ),
         (
             {"propagation": {"alpha": 0.5}},
             TypeError,
-            r"propagation must be a PropagationConfig; got dict",
+            r"unexpected keyword argument 'propagation'",  # RiskConfig.propagation only
         ),
         ({"rules": "linked_risk"}, TypeError, r"rules must be a set of rules; got str"),
         ({"rules": []}, ValueError, r"rules must name at least one rule; got an empty set"),
@@ -920,8 +933,10 @@ def test_inputs_validation() -> None:
         RuleInputs([], data.persons, data.roles, data.records)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match=r"data must be RuleInputs; got dict"):
         evaluate_rules({}, AS_OF)  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match=r"config must be a RuleConfig; got dict"):
+    with pytest.raises(TypeError, match=r"config must be a RiskConfig; got dict"):
         evaluate_rules(data, AS_OF, {})  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match=r"as_of must be a date; got 'soon'"):
+    with pytest.raises(TypeError, match=r"config must be a RiskConfig; got RuleConfig"):
+        evaluate_rules(data, AS_OF, RuleConfig())  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"as_of must be a date like 2024-05-31; got 'soon'"):
         evaluate_rules(data, "soon")
     assert issubclass(InvalidFrameError, RiskError)

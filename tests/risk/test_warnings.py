@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from risk.config import RiskConfig
 from risk.contract import Domain
 from risk.exceptions import IllegalTransitionError, RiskError, UnknownWarningError
 from risk.rules import Level, Rule, RuleConfig, RuleHit
@@ -184,7 +185,9 @@ def test_warning_no_longer_triggered_stays_open_and_is_reported_stale(engine: En
     assert warning.id in later.stale
     assert get_warning(engine, warning.id).status == WarningStatus.new
     # A run of other rules says nothing about this one.
-    linked_only = run_warnings(engine, date(2027, 6, 30), RuleConfig(rules={"linked_risk"}))
+    linked_only = run_warnings(
+        engine, date(2027, 6, 30), RiskConfig(rules=RuleConfig(rules={"linked_risk"}))
+    )
     assert linked_only.stale == ()
 
 
@@ -311,7 +314,7 @@ def test_transition_validation(engine: Engine) -> None:
         transition(engine, warning.id, "dispatched", "")
     with pytest.raises(TypeError, match=r"actor must be a string; got NoneType"):
         transition(engine, warning.id, "dispatched", None)  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match=r"warning_id must be an integer; got str"):
+    with pytest.raises(TypeError, match=r"warning_id must be an int; got str"):
         transition(engine, "1", "dispatched", "信用办")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match=r"to_status must be a status code; got list"):
         transition(engine, warning.id, ["dispatched"], "信用办")  # type: ignore[arg-type]
@@ -389,10 +392,10 @@ def test_list_filters_and_pagination(engine: Engine) -> None:
         ),
         ({"regulator": "海关"}, ValueError, r"regulator must be one of 市场监管局 .*; got '海关'"),
         ({"since": "2026-01-01"}, TypeError, r"since must be a date or datetime; got str"),
-        ({"limit": 0}, ValueError, r"limit must be in \[1, 1000\]; got 0"),
-        ({"limit": 1001}, ValueError, r"limit must be in \[1, 1000\]; got 1001"),
-        ({"offset": -1}, ValueError, r"offset must be ≥ 0; got -1"),
-        ({"limit": "5"}, TypeError, r"limit must be an integer; got str"),
+        ({"limit": 0}, ValueError, r"limit must be an int in \[1, 1000\]; got 0"),
+        ({"limit": 1001}, ValueError, r"limit must be an int in \[1, 1000\]; got 1001"),
+        ({"offset": -1}, ValueError, r"offset must be an int in \[0, inf\); got -1"),
+        ({"limit": "5"}, TypeError, r"limit must be an int; got str"),
         ({"domain": ["taxation"]}, TypeError, r"domain must be a string; got list"),
         ({"regulator": 3}, TypeError, r"regulator must be a string; got int"),
     ],

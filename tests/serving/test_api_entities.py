@@ -10,8 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from risk.explain import explain
 from risk.identifiers import mask_name
-from risk.propagation import explain
 from risk.store import audit_log
 from serving.cli_graph import run_graph
 from serving.keys import KeyRole

@@ -1,4 +1,4 @@
-"""Parameter checks shared by the frozen configs of ``features`` and ``models``.
+"""Parameter checks shared by every frozen config (``risk``, ``features``, ``models``).
 
 Every check raises ``TypeError`` for a wrong type and ``ValueError`` for a bad value, with the
 message ``"<field> must be <rule>; got <value>"`` (STYLE.md §3), and returns the value in its

@@ -1,39 +1,9 @@
-"""The linked-entity graph as of a date (关联关系图谱): nodes, typed dated edges, CSR arrays.
+"""The graph as of a date (:class:`GraphSnapshot`): built from arrays, frames or the store,
+and queried by node, neighbourhood and ego graph.
 
-Nodes are enterprises (keyed by 统一社会信用代码) and natural persons (keyed by ``person_id``).
-A holder that appears only in the roles table (an unregistered person, a shareholder enterprise
-from another province) is kept as a node and flagged ``known = False``.
-
-Edges come from the roles table and point from the holder to the enterprise
-(``roles.holder_id`` → ``roles.uscc``): 法定代表人 ``legal_rep``, 股东 ``shareholder`` (with its
-share), 高管 ``executive`` and 分支机构 ``branch_of`` (holder = the parent enterprise, uscc = the
-branch). A snapshot as of date t holds the edges present on t, ``start ≤ t < end`` (a missing
-end is open); self-loops (holder = enterprise) are dropped and counted.
-
-Bulk math runs on CSR arrays; networkx is used only for small neighbourhoods
-(:meth:`GraphSnapshot.ego_graph`), never for the whole province. The CSR structure is the
-*neighbourhood* of every node, in both directions:
-
-``indptr``, ``indices``
-    Row i lists every node j joined to i by at least one edge (either direction), sorted and
-    unique: the sparsity pattern of the transmission matrix ``P[i, j]`` (influence of j on i)
-    of :mod:`risk.propagation`. The pattern is symmetric.
-``pair_ptr``
-    Entry ``q`` of ``indices`` (the pair (i, j)) owns the edge *contributions*
-    ``pair_ptr[q]:pair_ptr[q + 1]`` — one per edge between i and j, more than one when, say, a
-    person is both legal representative and shareholder of the enterprise.
-``contrib_edge``, ``contrib_code``
-    Per contribution: the edge id and ``role code + 4 · up`` (``up`` when row i is the
-    holder, so the influence runs enterprise → holder).
-``transpose``
-    For each position q = (i, j), the position of (j, i): column j of ``P`` read from row j,
-    so that a sparse vector can be *pushed* through ``P`` touching only its neighbourhoods.
-``pair_mask``, ``pair_share``, ``missing_share_pairs``, ``irregular_pairs``
-    A per-pair summary for building ``P`` in a few vectorised passes: bit ``c`` of
-    ``pair_mask[q]`` is set when the pair has a contribution of code ``c``; ``pair_share[q]``
-    is the share of its one shareholder contribution (0 when it has none or its share is
-    missing; ``missing_share_pairs`` lists the latter). ``irregular_pairs`` lists the pairs
-    with more than one shareholder contribution, which are weighted edge by edge.
+Over 600 lines because it is one class: its three constructors validate their inputs at the edge
+and its queries read the same arrays; the edge coding and the CSR construction live in
+:mod:`risk.graph.codes` and :mod:`risk.graph.csr`.
 """
 
 from __future__ import annotations
@@ -50,26 +20,25 @@ import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from scipy import sparse
 from sqlalchemy import Engine, or_
 
-from risk.contract import ROLE_LABELS, HolderType, Role
+from risk.contract import ROLE_LABELS, HolderType
+from risk.dates import as_of_timestamp, present_on
 from risk.exceptions import UnknownEntityError
 from risk.frames import require_frame
+from risk.graph.codes import (
+    ROLE_CODES,
+    SHAREHOLDER,
+    IntArray,
+    check_shares,
+    role_codes,
+    role_text,
+)
+from risk.graph.csr import build_neighbourhood, segments
 from risk.identifiers import mask_name
 from risk.store import contract_table, read_table
 
-__all__ = [
-    "ENTERPRISE_ATTRIBUTES",
-    "ROLE_CODES",
-    "GraphSnapshot",
-    "as_of_timestamp",
-    "present_on",
-    "role_text",
-]
-
-ROLE_CODES: tuple[Role, ...] = tuple(Role)
-"""Integer role codes: ``ROLE_CODES[code]`` is the :class:`~risk.contract.Role`."""
+__all__ = ["ENTERPRISE_ATTRIBUTES", "GraphSnapshot"]
 
 ENTERPRISE_ATTRIBUTES: tuple[str, ...] = (
     "kind",
@@ -81,68 +50,6 @@ ENTERPRISE_ATTRIBUTES: tuple[str, ...] = (
     "closed",
 )
 """Enterprise columns carried onto :attr:`GraphSnapshot.nodes` (as stored, not as of t)."""
-
-UP = 4  # contrib_code = role code + UP when the influence runs enterprise → holder
-_SHAREHOLDER = ROLE_CODES.index(Role.shareholder)
-IntArray = npt.NDArray[np.integer[Any]]
-
-
-def as_of_timestamp(as_of: date | pd.Timestamp | str) -> pd.Timestamp:
-    """Normalise an as-of date to a midnight :class:`pandas.Timestamp`.
-
-    Raises
-    ------
-    TypeError
-        If ``as_of`` is not a date, timestamp or ISO string.
-    ValueError
-        If it cannot be read as a date.
-    """
-    if not isinstance(as_of, date | pd.Timestamp | str | np.datetime64):
-        raise TypeError(f"as_of must be a date; got {type(as_of).__name__}")
-    try:
-        stamp = pd.Timestamp(as_of)
-    except (ValueError, TypeError):
-        raise ValueError(f"as_of must be a date; got {as_of!r}") from None
-    if pd.isna(stamp):
-        raise ValueError(f"as_of must be a date; got {as_of!r}")
-    return stamp.normalize().as_unit("s")
-
-
-def present_on(start: npt.ArrayLike, end: npt.ArrayLike, on: pd.Timestamp) -> npt.NDArray[np.bool_]:
-    """The one rule for dated roles and edges: present on t when ``start ≤ t < end``.
-
-    A missing end means open-ended; a missing start means undated (present), which only
-    arrays built without dates use — the contract requires a start on every role.
-    """
-    t = pd.Timestamp(on).to_datetime64()
-    start_arr = np.asarray(start, dtype="datetime64[s]")
-    end_arr = np.asarray(end, dtype="datetime64[s]")
-    started = np.isnat(start_arr) | (start_arr <= t)
-    return np.asarray(started & (np.isnat(end_arr) | (t < end_arr)), dtype=bool)
-
-
-def role_text(role: Role | str, share: float | None = None) -> str:
-    """Chinese label of a role, with the share for shareholders (``股东 60%``)."""
-    label = ROLE_LABELS[Role(role)]
-    if Role(role) == Role.shareholder and share is not None and not np.isnan(share):
-        return f"{label} {_percent(share)}"
-    return label
-
-
-def _percent(share: float) -> str:
-    return f"{share * 100:.4g}%"
-
-
-def _segments(indptr: IntArray, rows: IntArray) -> npt.NDArray[np.int64]:
-    """Positions ``indptr[r]:indptr[r + 1]`` of every row ``r``, concatenated in order."""
-    rows = np.asarray(rows, dtype=np.int64)
-    starts = indptr[rows].astype(np.int64)
-    lengths = indptr[rows + 1].astype(np.int64) - starts
-    total = int(lengths.sum())
-    if total == 0:
-        return np.empty(0, dtype=np.int64)
-    out_start = np.cumsum(lengths) - lengths
-    return np.repeat(starts - out_start, lengths) + np.arange(total, dtype=np.int64)
 
 
 def _dates(values: Any, n: int) -> npt.NDArray[np.datetime64]:
@@ -175,9 +82,9 @@ class GraphSnapshot:
     edge_start, edge_end : numpy.ndarray of datetime64[s]
         Validity of each edge (``NaT`` end = open; ``NaT`` start when built from bare arrays).
     indptr, indices, transpose, pair_ptr, contrib_edge, contrib_code : numpy.ndarray
-        The CSR neighbourhood structure described in the module docstring.
+        The CSR neighbourhood structure (:mod:`risk.graph.csr`).
     pair_mask, pair_share, missing_share_pairs, irregular_pairs : numpy.ndarray
-        The CSR neighbourhood structure described in the module docstring.
+        The CSR neighbourhood structure (:mod:`risk.graph.csr`).
     dropped_self_loops : int
         Edges dropped because holder and enterprise were the same node.
     token : str
@@ -219,76 +126,26 @@ class GraphSnapshot:
         self.edge_target = np.asarray(target[keep], dtype=index_dtype)
         self.edge_role = np.asarray(role[keep], dtype=np.int8)
         self.edge_share = np.where(
-            self.edge_role == _SHAREHOLDER, np.asarray(share[keep], dtype=np.float64), np.nan
+            self.edge_role == SHAREHOLDER, np.asarray(share[keep], dtype=np.float64), np.nan
         )
         self.edge_start = np.asarray(start[keep], dtype="datetime64[s]")
         self.edge_end = np.asarray(end[keep], dtype="datetime64[s]")
         self.token = uuid.uuid4().hex
-        self._build_csr(index_dtype)
+        csr = build_neighbourhood(
+            self.edge_holder, self.edge_target, self.edge_role, self.edge_share, n, index_dtype
+        )
+        self.indptr = csr.indptr
+        self.indices = csr.indices
+        self.transpose = csr.transpose
+        self.pair_ptr = csr.pair_ptr
+        self.contrib_edge = csr.contrib_edge
+        self.contrib_code = csr.contrib_code
+        self.pair_mask = csr.pair_mask
+        self.pair_share = csr.pair_share
+        self.missing_share_pairs = csr.missing_share_pairs
+        self.irregular_pairs = csr.irregular_pairs
         for array in self._arrays():
             array.flags.writeable = False
-
-    def _build_csr(self, index_dtype: type[np.signedinteger[Any]]) -> None:
-        n, n_edges = self.n_nodes, self.n_edges
-        # Contribution c < E: row = target, col = holder (influence holder → enterprise, down);
-        # c ≥ E: row = holder, col = target (influence enterprise → holder, up).
-        width = max(n, 1)
-        key = np.empty(2 * n_edges, dtype=np.int64)
-        np.multiply(self.edge_target, width, out=key[:n_edges], dtype=np.int64)
-        np.add(key[:n_edges], self.edge_holder, out=key[:n_edges])
-        np.multiply(self.edge_holder, width, out=key[n_edges:], dtype=np.int64)
-        np.add(key[n_edges:], self.edge_target, out=key[n_edges:])
-        # Temporaries are dropped or narrowed as soon as possible: at province size each
-        # int64 array of contributions is ~56 MB.
-        order = np.argsort(key, kind="stable")
-        key = key[order]
-        order = order.astype(index_dtype)
-        new_pair = np.empty(key.size, dtype=bool)
-        new_pair[:1] = True
-        np.not_equal(key[1:], key[:-1], out=new_pair[1:])
-        self.pair_ptr = np.empty(int(new_pair.sum()) + 1, dtype=index_dtype)
-        self.pair_ptr[:-1] = np.flatnonzero(new_pair)
-        self.pair_ptr[-1] = 2 * n_edges
-        del new_pair
-        pair_keys = key[self.pair_ptr[:-1]]
-        del key
-        self.indices = np.remainder(pair_keys, width).astype(index_dtype)
-        np.floor_divide(pair_keys, width, out=pair_keys)  # now the row of each pair
-        self.indptr = np.zeros(n + 1, dtype=index_dtype)
-        np.cumsum(np.bincount(pair_keys, minlength=n), out=self.indptr[1:])
-        del pair_keys
-        # Positions numbered in CSR order, re-read in CSC (column-major) order: entry p of the
-        # CSC data is the CSR position of (i, j) where (j, i) sits at CSR position p. The
-        # pattern being symmetric, that map is its own inverse: it is ``transpose``.
-        numbered = np.arange(self.indices.size, dtype=index_dtype)
-        csc = sparse.csr_array((numbered, self.indices, self.indptr), shape=(n, n)).tocsc()
-        self.transpose = np.asarray(csc.data, dtype=index_dtype)
-        del numbered, csc
-        up = order >= n_edges
-        edge = order
-        np.subtract(edge, n_edges, out=edge, where=up)  # contribution → edge id, in place
-        self.contrib_edge = edge
-        role = self.edge_role[edge]
-        self.contrib_code = role + np.int8(UP) * up.astype(np.int8)
-        del up, order
-
-        # Per-pair summary (see the module docstring).
-        n_pairs = self.indices.size
-        starts = self.pair_ptr[:-1]
-        bits = np.left_shift(np.uint8(1), self.contrib_code.astype(np.uint8))
-        self.pair_mask = (
-            np.bitwise_or.reduceat(bits, starts) if n_pairs else np.zeros(0, dtype=np.uint8)
-        ).astype(np.uint8)
-        held = np.flatnonzero(role == _SHAREHOLDER)
-        pair_of_held = np.searchsorted(starts, held, side="right") - 1
-        share_of_held = self.edge_share[edge[held]]
-        per_pair = np.bincount(pair_of_held, minlength=n_pairs)
-        self.pair_share = np.zeros(n_pairs, dtype=np.float64)
-        self.pair_share[pair_of_held] = np.nan_to_num(share_of_held, nan=0.0)
-        irregular = per_pair > 1
-        self.irregular_pairs = np.flatnonzero(irregular).astype(index_dtype)
-        missing = pair_of_held[np.isnan(share_of_held)]
-        self.missing_share_pairs = missing[~irregular[missing]].astype(index_dtype)
 
     def _arrays(self) -> tuple[np.ndarray, ...]:
         return (
@@ -383,13 +240,13 @@ class GraphSnapshot:
             if outside.any():
                 bad = int(values[outside][0])
                 raise ValueError(f"{name} must be node indices in [0, {n}); got {bad}")
-        codes = _role_codes(role, m)
+        codes = role_codes(role, m)
         shares = (
             np.full(m, np.nan) if share is None else np.asarray(share, dtype=np.float64).ravel()
         )
         if shares.shape != (m,):
             raise ValueError(f"share must have one value per edge ({m}); got {shares.shape}")
-        _check_shares(shares, codes)
+        check_shares(shares, codes)
         return cls(
             as_of=t,
             node_ids=index,
@@ -506,13 +363,13 @@ class GraphSnapshot:
         attr_cols = [c for c in ENTERPRISE_ATTRIBUTES if c in enterprises.columns]
         attributes = enterprises[attr_cols].reset_index(drop=True)
 
-        codes = _role_codes(live["role"].to_numpy(), len(live))
+        codes = role_codes(live["role"].to_numpy(), len(live))
         shares = (
             pd.to_numeric(live["share"]).to_numpy(dtype=np.float64)
             if "share" in live
             else np.full(len(live), np.nan)
         )
-        _check_shares(shares, codes)
+        check_shares(shares, codes)
         return cls(
             as_of=t,
             node_ids=index,
@@ -688,7 +545,7 @@ class GraphSnapshot:
         for hop in range(1, int(radius) + 1):
             if not frontier.size:
                 break
-            reached = np.unique(self.indices[_segments(self.indptr, frontier)])
+            reached = np.unique(self.indices[segments(self.indptr, frontier)])
             frontier = reached[~seen[reached]]
             seen[frontier] = True
             layers.append(frontier)
@@ -698,11 +555,11 @@ class GraphSnapshot:
     def edges_within(self, nodes: npt.ArrayLike) -> npt.NDArray[np.int64]:
         """Ids of the edges whose holder and enterprise are both in ``nodes`` (sorted)."""
         members = np.unique(np.asarray(nodes, dtype=np.int64))
-        pairs = _segments(self.indptr, members)
+        pairs = segments(self.indptr, members)
         if not pairs.size:
             return np.empty(0, dtype=np.int64)
         inside = np.isin(self.indices[pairs], members)
-        contribs = _segments(self.pair_ptr, pairs[inside])
+        contribs = segments(self.pair_ptr, pairs[inside])
         return np.unique(self.contrib_edge[contribs]).astype(np.int64)
 
     def ego_graph(
@@ -809,28 +666,3 @@ def _has_duplicates(index: pd.Index) -> bool:
 
 def _date_or_none(value: np.datetime64) -> date | None:
     return None if np.isnat(value) else pd.Timestamp(value).date()
-
-
-def _role_codes(role: npt.ArrayLike, m: int) -> npt.NDArray[np.int8]:
-    values = np.asarray(role)
-    if values.shape != (m,):
-        raise ValueError(f"role must have one value per edge ({m}); got {values.shape}")
-    if values.dtype.kind in "iu":
-        if m and (values.min() < 0 or values.max() >= len(ROLE_CODES)):
-            raise ValueError(
-                f"role codes must be in [0, {len(ROLE_CODES)}); got {values.min()}..{values.max()}"
-            )
-        return values.astype(np.int8)
-    lookup = {r.value: code for code, r in enumerate(ROLE_CODES)}
-    codes = pd.Series(values, dtype=object).map(lookup)
-    if codes.isna().any():
-        bad = values[codes.isna().to_numpy()][0]
-        raise ValueError(f"role must be one of {', '.join(lookup)}; got {bad!r}")
-    return codes.to_numpy(dtype=np.int8)
-
-
-def _check_shares(shares: npt.NDArray[np.float64], codes: npt.NDArray[np.int8]) -> None:
-    held = shares[codes == _SHAREHOLDER]
-    bad = ~np.isnan(held) & ((held < 0) | (held > 1))
-    if bad.any():
-        raise ValueError(f"share must be in [0, 1] for shareholders; got {float(held[bad][0])!r}")

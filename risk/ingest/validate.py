@@ -1,0 +1,514 @@
+"""The checks of a table: headers mapped, cells and rows checked, bad rows made quarantine items.
+
+:func:`detect_table` names the contract table a file or sheet holds; :func:`map_columns`
+renames a file's headers (English or national 双公示 Chinese) to contract columns and refuses
+a table without a required column; :func:`validate_frame` runs the cell checks (an ID number
+or a NUL byte where none belongs), each column's checks (:mod:`risk.ingest.columns`), the
+checks across columns of a row and across rows (duplicate keys), and splits the rows into
+accepted ones (contract dtypes, publicity ends resolved) and quarantine items: row number,
+column, reason and the row's cells with ID numbers masked (:func:`masked_row`). Raw resident
+ID numbers are hashed with the caller's salt and masked here, and never kept.
+:func:`validate_rows` checks rows that arrive in memory the same way without storing them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from risk.contract import (
+    TABLES,
+    ColumnKind,
+    RecordKind,
+    Regime,
+    SubjectType,
+    TableSpec,
+    domain_for_authority,
+    severity_for_penalty_category,
+)
+from risk.exceptions import InvalidIdentifierError, MissingColumnsError, UnknownTableError
+from risk.identifiers import check_uscc_array, hash_resident_id, mask_resident_id
+from risk.ingest.columns import RowErrors, mask_at, validate_column
+from risk.ingest.privacy import id_number_cells, safe_text, show
+from risk.ingest.read import RawTable, normalise_header, source_label
+from risk.ingest.summary import FileSummary, ingest_day
+from risk.publicity import resolve_publicity
+from risk.store import coerce_frame
+
+__all__ = [
+    "QuarantineItem",
+    "ValidatedRows",
+    "derive_record_columns",
+    "detect_table",
+    "file_columns",
+    "map_columns",
+    "map_headers",
+    "masked_row",
+    "table_from_name",
+    "table_from_text",
+    "validate_frame",
+    "validate_rows",
+]
+
+_ID_NUMBER_HEADERS = ("id_number", "身份证号", "身份证号码", "证件号码")
+
+_PENALTY_CATEGORY_HEADERS = ("penalty_category", "处罚类别")
+
+#: Longest cell kept verbatim in a quarantined row's raw copy; longer ones are cut.
+_RAW_CELL_LIMIT = 1_000
+
+#: Kinds whose validated value could still carry an ID number or a NUL byte into the store
+#: (an enum, date, region, industry or period value cannot).
+_FREE_KINDS = frozenset(
+    {
+        ColumnKind.text,
+        ColumnKind.subject_id,
+        ColumnKind.uscc,
+        ColumnKind.number,
+        ColumnKind.integer,
+        ColumnKind.share,
+        ColumnKind.id_hash,
+        ColumnKind.id_masked,
+    }
+)
+
+QuarantineItem = tuple[int, str | None, str, dict[str, str]]
+
+
+def _date_order(
+    errors: RowErrors, parsed: dict[str, Any], later: str, earlier: str, strict: bool = False
+) -> None:
+    a, b = parsed[later], parsed[earlier]
+    bad = (a < b) if not strict else (a <= b)
+    bad_np = bad.fillna(False).to_numpy(dtype=bool)
+    rule = "after" if strict else "on or after"
+    errors.add(
+        bad_np,
+        later,
+        [
+            f"{later} must be {rule} {earlier} ({e:%Y-%m-%d}); got {x:%Y-%m-%d}"
+            for x, e in zip(a[bad_np], b[bad_np], strict=True)
+        ],
+    )
+
+
+def _cross_checks(table: str, parsed: dict[str, Any], errors: RowErrors) -> None:
+    """Rules that involve several columns of one row."""
+    if table == "enterprises" and "closed" in parsed:
+        _date_order(errors, parsed, "closed", "founded")
+    elif table == "roles":
+        if "end" in parsed:
+            _date_order(errors, parsed, "end", "start", strict=True)
+        share_given = parsed["share"].notna().to_numpy()
+        not_holder = (parsed["role"] != "shareholder").to_numpy(dtype=bool)
+        bad = share_given & not_holder
+        errors.add(bad, "share", ["share is only for shareholders"] * int(bad.sum()))
+    elif table == "records":
+        for later in ("publicity_end", "repaired", "removed"):
+            if later in parsed:
+                _date_order(errors, parsed, later, "decided")
+        if "regime" in parsed:
+            bad = (parsed["regime"] == Regime.explicit.value).to_numpy(dtype=bool)
+            if "publicity_end" in parsed:
+                bad = bad & parsed["publicity_end"].isna().to_numpy()
+            errors.add(
+                bad, "regime", ["regime 'explicit' requires a publicity_end"] * int(bad.sum())
+            )
+    elif table == "loans":
+        drawn, approved = parsed["drawn_amount"], parsed["approved_amount"]
+        bad = (drawn > approved).fillna(False).to_numpy(dtype=bool)
+        errors.add(
+            bad,
+            "drawn_amount",
+            [
+                f"drawn_amount must not exceed approved_amount ({a}); got {d}"
+                for d, a in zip(drawn[bad], approved[bad], strict=True)
+            ],
+        )
+        _date_order(errors, parsed, "status_date", "applied")
+
+
+def table_from_text(name: str) -> str | None:
+    """The table a file or sheet name announces (``roles_2024``, ``任职与出资信息``), if any."""
+    lower = name.lower()
+    for table, spec in TABLES.items():
+        if lower.startswith(table) or spec.zh_title in name:
+            return table
+    if "行政处罚" in name or "双公示" in name:
+        return "records"
+    return None
+
+
+def table_from_name(path: Path) -> str | None:
+    """The table a file name announces (``roles_2024.csv``, ``任职与出资信息.xlsx``), if any."""
+    return table_from_text(path.stem)
+
+
+def detect_table(
+    path: Path, headers: Sequence[str], *, sheet: str | None = None, first_sheet: bool = True
+) -> str:
+    """Name the contract table of a file or sheet: by name first, else by its headers.
+
+    A sheet's own name comes first; the file name speaks for the first sheet only (a
+    workbook ``enterprises.xlsx`` may carry records on its second sheet).
+
+    Raises
+    ------
+    UnknownTableError
+        If neither the names nor the headers identify a table.
+    """
+    named = table_from_text(sheet) if sheet is not None else None
+    if named is None and first_sheet:
+        named = table_from_name(path)
+    if named is not None:
+        return named
+    found = {normalise_header(h) for h in headers}
+    best, best_score = None, 0.0
+    for name, spec in TABLES.items():
+        aliases = {normalise_header(a): c for a, c in spec.header_aliases().items()}
+        required = {c.name for c in spec.columns if c.required}
+        hits = {aliases[h] for h in found if h in aliases}
+        score = len(hits & required) / len(required)
+        if score > best_score:
+            best, best_score = name, score
+    if best is None or best_score < 0.6:
+        what = f"sheet {sheet!r}" if sheet is not None else "this file"
+        raise UnknownTableError(
+            f"{source_label(path, sheet)}: cannot tell which table {what} holds; name it "
+            f"after a table ({', '.join(TABLES)}) or pass --table"
+        )
+    return best
+
+
+def map_headers(raw: RawTable, spec: TableSpec) -> tuple[pd.DataFrame, list[str], dict[str, str]]:
+    """Rename the file's headers to contract columns; return the frame, the ignored headers
+    and the mapping (file header → contract column)."""
+    aliases = {normalise_header(a): c for a, c in spec.header_aliases().items()}
+    extra = {normalise_header(h): h for h in (*_ID_NUMBER_HEADERS, *_PENALTY_CATEGORY_HEADERS)}
+    renamed: dict[str, str] = {}
+    ignored: list[str] = []
+    for header in raw.frame.columns:
+        key = normalise_header(header)
+        target = aliases.get(key)
+        if target is None and key in extra:
+            target = "id_number" if extra[key] in _ID_NUMBER_HEADERS else "penalty_category"
+        if target is None or target in renamed.values():
+            ignored.append(str(header))
+            continue
+        renamed[header] = target
+    frame = raw.frame[list(renamed)].rename(columns=renamed)
+    frame = frame.fillna("").astype(str)
+    return frame, ignored, renamed
+
+
+def map_columns(
+    raw: RawTable, spec: TableSpec, summary: FileSummary, id_salt: bytes | None
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    """A read table's cells under contract column names, ready for :func:`validate_frame`.
+
+    Headers are mapped (:func:`map_headers`; the ignored ones named in ``summary``), the
+    columns a 双公示 penalty file lacks derived, and the table refused when it cannot be
+    ingested at all.
+
+    Returns
+    -------
+    tuple
+        The mapped frame and the mapping (file header → contract column).
+
+    Raises
+    ------
+    MissingColumnsError
+        If a required column is missing (a persons file's raw ``id_number`` stands for
+        ``id_hash`` and ``id_masked``).
+    ValueError
+        If raw ID numbers arrive without a salt to hash them.
+    """
+    frame, ignored, renamed = map_headers(raw, spec)
+    summary.ignored_columns = [safe_text(h, 200) for h in ignored]
+    if spec.name == "records":
+        frame = derive_record_columns(frame)
+    if spec.name == "persons" and "id_number" in frame:
+        present = set(frame.columns) | {"id_hash", "id_masked"}
+    else:
+        present = set(frame.columns)
+    missing = [c.name for c in spec.columns if c.required and c.name not in present]
+    if missing:
+        raise MissingColumnsError(spec.name, missing, summary.source)
+    if "id_number" in frame and id_salt is None:
+        raise ValueError(
+            f"{summary.source}: persons file carries raw ID numbers; an id_salt is "
+            "required to hash them (set CREDLINK_ID_SALT)"
+        )
+    return frame, renamed
+
+
+def derive_record_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """Fill kind / domain / severity / subject_type of 双公示 penalty files that lack them."""
+    n = len(frame)
+    if "kind" not in frame:
+        frame["kind"] = [RecordKind.administrative_penalty.value] * n
+    if "domain" not in frame and "authority" in frame:
+        frame["domain"] = [domain_for_authority(a).value for a in frame["authority"]]
+    if "severity" not in frame and "penalty_category" in frame:
+        frame["severity"] = [
+            (s.value if (s := severity_for_penalty_category(c)) else "")
+            for c in frame["penalty_category"]
+        ]
+    if "subject_type" not in frame and "subject_id" in frame:
+        # An 18-character code is a 统一社会信用代码 (validated, and quarantined if wrong);
+        # person subjects carry the platform's person_id.
+        codes = check_uscc_array(frame["subject_id"])["code"]
+        frame["subject_type"] = np.where(
+            codes.str.len().to_numpy() == 18,
+            SubjectType.enterprise.value,
+            SubjectType.person.value,
+        )
+    return frame
+
+
+def _hash_id_numbers(frame: pd.DataFrame, salt: bytes | None, errors: RowErrors) -> pd.DataFrame:
+    """Replace a raw id_number column by id_hash and id_masked; never keep the raw number."""
+    if "id_number" not in frame:
+        return frame
+    if salt is None:
+        raise ValueError("persons file carries raw ID numbers; an id_salt is required to hash them")
+    hashes, masks = [], []
+    bad = np.zeros(len(frame), dtype=bool)
+    reasons = []
+    for i, number in enumerate(frame["id_number"]):
+        try:
+            hashes.append(hash_resident_id(number, salt))
+            masks.append(mask_resident_id(number))
+        except InvalidIdentifierError as exc:
+            hashes.append("")
+            masks.append("")
+            bad[i] = True
+            reasons.append(f"id_number: {exc}")
+    errors.add(bad, "id_number", reasons)
+    frame = frame.drop(columns=["id_number"])
+    frame["id_hash"] = hashes
+    frame["id_masked"] = masks
+    return frame
+
+
+def masked_row(raw: dict[str, str]) -> dict[str, str]:
+    """A quarantined row's cells fit for the store: the id_number cell masked whole, any ID
+    number elsewhere masked (shifted columns, IDs typed into a name), NUL bytes made visible
+    and cells longer than 1,000 characters cut."""
+    id_headers = {normalise_header(h) for h in _ID_NUMBER_HEADERS}
+    safe = {}
+    for k, v in raw.items():
+        key = safe_text(str(k), 200)
+        if normalise_header(k) in id_headers and v:
+            digits = "".join(str(v).split())
+            masked = f"{digits[:6]}********{digits[-4:]}" if len(digits) >= 10 else "***"
+            safe[key] = safe_text(masked, 64)
+        else:
+            safe[key] = safe_text(str(v), _RAW_CELL_LIMIT)
+    return safe
+
+
+def _check_cells(
+    frame: pd.DataFrame,
+    raw: RawTable,
+    spec: TableSpec,
+    renamed: dict[str, str],
+    errors: RowErrors,
+) -> None:
+    """Refuse rows before any column is parsed: a cell the reader could not trust (a formula
+    without a cached value, a list in a Parquet cell), a resident ID number anywhere but the
+    id_number column, a NUL byte (PostgreSQL cannot store it in text)."""
+    n = len(frame)
+    by_column: dict[str, tuple[list[int], list[str]]] = {}
+    for index, header, reason in raw.bad_cells:
+        column = renamed.get(header)
+        if column is not None:
+            rows, reasons = by_column.setdefault(column, ([], []))
+            rows.append(index)
+            reasons.append(f"{column} {reason}")
+    for column, (rows, reasons) in by_column.items():
+        errors.add(mask_at(n, np.array(rows, dtype=np.int64)), column, reasons)
+    for col in spec.columns:
+        if col.name not in frame or col.kind not in _FREE_KINDS:
+            continue
+        values = frame[col.name]
+        ids = id_number_cells(values)
+        errors.add(
+            ids,
+            col.name,
+            [f"{col.name} must not hold a resident ID number; got {show(v)}" for v in values[ids]],
+        )
+        if raw.may_hold_nul:
+            nul = values.str.contains("\x00", regex=False).to_numpy(dtype=bool)
+            errors.add(
+                nul,
+                col.name,
+                [f"{col.name} must not contain a NUL byte; got {show(v)}" for v in values[nul]],
+            )
+
+
+def validate_frame(
+    frame: pd.DataFrame,
+    raw: RawTable,
+    spec: TableSpec,
+    renamed: dict[str, str],
+    id_salt: bytes | None,
+    allowlist: frozenset[str],
+    summary: FileSummary,
+    today: date,
+) -> tuple[pd.DataFrame, list[QuarantineItem]]:
+    """Split a mapped frame into accepted rows (parsed, contract dtypes) and quarantine items."""
+    n = len(frame)
+    errors = RowErrors(n)
+    original = raw.frame.reset_index(drop=True)
+    _check_cells(frame, raw, spec, renamed, errors)
+    if spec.name == "persons":
+        frame = _hash_id_numbers(frame, id_salt, errors)
+
+    parsed: dict[str, Any] = {}
+    type_col = {"records": "subject_type", "roles": "holder_type"}.get(spec.name)
+    ordered = sorted(
+        (c for c in spec.columns if c.name in frame.columns),
+        key=lambda c: c.kind == ColumnKind.subject_id,  # parse the type column first
+    )
+    for col in ordered:
+        holder_is_enterprise = None
+        if col.kind == ColumnKind.subject_id and type_col in parsed:
+            holder_is_enterprise = (parsed[type_col] == "enterprise").to_numpy(dtype=bool)
+        parsed[col.name] = validate_column(
+            col, frame[col.name], errors, allowlist, summary, today, holder_is_enterprise
+        )
+    _cross_checks(spec.name, parsed, errors)
+
+    accepted = pd.DataFrame({c: parsed[c] for c in spec.names if c in parsed})
+    bad = errors.bad
+    # Duplicate keys among otherwise good rows: every occurrence is quarantined.
+    good_keys = accepted.loc[~bad, list(spec.key)]
+    dup = np.zeros(n, dtype=bool)
+    dup[np.flatnonzero(~bad)] = good_keys.duplicated(keep=False).to_numpy()
+    if dup.any():
+        first_rows: dict[tuple[Any, ...], list[int]] = {}
+        dup_idx = np.flatnonzero(dup)
+        for i in dup_idx:
+            key = tuple(accepted.iloc[i][k] for k in spec.key)
+            first_rows.setdefault(key, []).append(int(raw.row_numbers[i]))
+        reasons = []
+        for i in dup_idx:
+            key = tuple(accepted.iloc[i][k] for k in spec.key)
+            others = [r for r in first_rows[key] if r != raw.row_numbers[i]]
+            label = ", ".join(f"{k}={v}" for k, v in zip(spec.key, key, strict=True))
+            reasons.append(f"duplicate key ({label}) also at row(s) {others}")
+        errors.add(dup, spec.key[0], reasons)
+        if "uscc" in spec.key and spec.name == "enterprises":
+            summary.uscc_duplicate += int(dup.sum())
+        bad = errors.bad
+
+    items: list[QuarantineItem] = [
+        (
+            problem.number,
+            safe_text(renamed.get(problem.header, problem.header), 64),
+            safe_text(problem.reason, 4_000),
+            masked_row(problem.raw),
+        )
+        for problem in raw.malformed
+    ]
+    for row in np.flatnonzero(bad).tolist():
+        rawrow = masked_row({str(k): str(v) for k, v in original.iloc[row].items()})
+        reason = safe_text("; ".join(errors.reasons[row]), 4_000)
+        items.append((int(raw.row_numbers[row]), errors.column[row], reason, rawrow))
+
+    good = accepted.loc[~bad].reset_index(drop=True)
+    if spec.name == "records" and len(good):
+        resolved = resolve_publicity(good)
+        good["publicity_end"] = resolved["publicity_end"]
+        good["regime"] = resolved["regime"]
+    for name in spec.names:  # optional columns absent from the file are stored as missing
+        if name not in good:
+            good[name] = None
+    good = coerce_frame(good[list(spec.names)], spec)
+    return good, items
+
+
+def file_columns(frame: pd.DataFrame, spec: TableSpec) -> set[str]:
+    """Contract columns a file carries (derived ones included), i.e. the ones it may update."""
+    columns = set(frame.columns) & set(spec.names)
+    if "id_number" in frame:
+        columns |= {"id_hash", "id_masked"}
+    if spec.name == "records" and "publicity_end" in columns:
+        columns.add("regime")  # derived together with the publicity end
+    return columns
+
+
+@dataclass
+class ValidatedRows:
+    """In-memory rows after the ingest's checks (:func:`validate_rows`).
+
+    ``accepted`` holds the good rows in contract dtypes, ``kept`` their 0-based indexes in the
+    rows given, ``quarantine`` one ``(row number, column, reason, masked row)`` item per
+    problem (row numbers as a file's: the first row is 2), ``columns`` the contract columns the
+    rows carry (the only ones an upsert may overwrite).
+    """
+
+    accepted: pd.DataFrame
+    kept: np.ndarray
+    quarantine: list[QuarantineItem]
+    columns: set[str]
+    summary: FileSummary
+
+
+def validate_rows(
+    rows: Sequence[Mapping[str, Any]],
+    table: str,
+    *,
+    source: str,
+    id_salt: bytes | None = None,
+    uscc_allowlist: Iterable[str] = (),
+    today: date | None = None,
+) -> ValidatedRows:
+    """Check rows that arrive in memory (an API body) exactly as a file's rows are checked.
+
+    Each value is taken as the text a file cell would hold (``None`` is an empty cell); keys
+    are contract column names. Nothing is written: the caller stores ``accepted`` and
+    ``quarantine`` in its own transaction.
+
+    Raises
+    ------
+    UnknownTableError
+        If ``table`` is not a contract table.
+    MissingColumnsError
+        If no row carries a required column.
+    """
+    if table not in TABLES:
+        raise UnknownTableError(f"table must be one of {', '.join(TABLES)}; got {table!r}")
+    spec = TABLES[table]
+    present = [c.name for c in spec.columns if any(c.name in row for row in rows)]
+    missing = [c.name for c in spec.columns if c.required and c.name not in present]
+    if missing:
+        raise MissingColumnsError(table, missing, source)
+    cells = {
+        name: ["" if row.get(name) is None else str(row[name]) for row in rows] for name in present
+    }
+    frame = pd.DataFrame(cells, columns=present, dtype=object)
+    first = 2  # numbered as a file's rows: the header is row 1
+    numbers = np.arange(first, first + len(rows), dtype=np.int64)
+    raw = RawTable(source, frame, numbers, [], "utf-8", "", 0)
+    summary = FileSummary(source=source, table=table)
+    accepted, items = validate_frame(
+        frame.copy(),
+        raw,
+        spec,
+        {name: name for name in present},
+        id_salt,
+        frozenset(uscc_allowlist),
+        summary,
+        ingest_day() if today is None else today,
+    )
+    bad = {number for number, *_ in items}
+    kept = np.array([n - first for n in numbers if n not in bad], dtype=int)
+    return ValidatedRows(accepted, kept, items, file_columns(frame, spec), summary)
