@@ -36,7 +36,7 @@ from models.metrics import (
 )
 from models.pd import LABEL, MONOTONE_METHODS, GradeScale, PDConfig, PDModel
 from models.pyfunc import ESTIMATOR_FILES, CredlinkModel, load_estimator
-from models.reasons import REASON_COLUMNS, Reasons, concept_map, feature_concepts
+from models.reasons import REASON_COLUMNS, Reasons, feature_concepts
 from models.registry import (
     LIMIT_MODEL_NAME,
     PD_MODEL_NAME,
@@ -120,7 +120,6 @@ __all__ = [
     "brier",
     "calibration_table",
     "check_accountability",
-    "concept_map",
     "feature_concepts",
     "format_number",
     "gini",

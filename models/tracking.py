@@ -38,10 +38,12 @@ from sklearn.metrics import roc_curve
 
 from models.artifacts import DIGEST_TAG, file_digests
 from models.pyfunc import ENTRY_POINT
+from risk.config import RiskConfig
 
 __all__ = [
     "CHALLENGER",
     "CHAMPION",
+    "RISK_CONFIG_TAG",
     "LoggableEstimator",
     "LoggedRun",
     "ModelRun",
@@ -58,6 +60,8 @@ __all__ = [
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
+RISK_CONFIG_TAG = "credlink.risk_config_digest"
+"""Run tag: :meth:`risk.config.RiskConfig.digest` of the settings the run's features used."""
 _REQUIREMENTS = ("mlflow", "lightgbm", "pandas", "numpy", "scipy", "scikit-learn", "pyarrow")
 
 
@@ -233,6 +237,11 @@ class ModelRun:
     entry_point : pathlib.Path
         The models-from-code file of the pyfunc flavour (for MLflow's own tools; credlink
         never executes it when loading).
+    risk_config : risk.config.RiskConfig or None
+        The propagation, rule and grade settings the features were computed with: logged as
+        parameters (:meth:`~risk.config.RiskConfig.flat_params`), its digest as the parameter
+        and tag ``risk_config_digest`` / :data:`RISK_CONFIG_TAG`, and the whole as
+        ``risk_config.json``.
     """
 
     experiment: str
@@ -249,6 +258,7 @@ class ModelRun:
     dicts: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     tags: Mapping[str, str] = field(default_factory=dict)
     entry_point: Path = ENTRY_POINT
+    risk_config: RiskConfig | None = None
 
 
 @dataclass(frozen=True)
@@ -303,8 +313,14 @@ def log_model_run(
         folder = Path(tmp)
         with mlflow.start_run(experiment_id=experiment_id, run_name=run.run_name) as active:
             run_id = active.info.run_id
-            mlflow.set_tags(dict(run.tags))
-            mlflow.log_params(_params(run.params))
+            tags, params = dict(run.tags), dict(run.params)
+            if run.risk_config is not None:
+                digest = run.risk_config.digest()
+                tags[RISK_CONFIG_TAG] = digest
+                params |= {**run.risk_config.flat_params(), "risk_config_digest": digest}
+                mlflow.log_dict(run.risk_config.to_dict(), "risk_config.json")
+            mlflow.set_tags(tags)
+            mlflow.log_params(_params(params))
             mlflow.log_metrics(_finite(run.metrics))
             for name, table in run.tables.items():
                 path = folder / f"{name}.csv"

@@ -59,7 +59,6 @@ from models.metrics import (
     segment_metrics,
 )
 from models.pd import LABEL, PDConfig, PDModel
-from models.reasons import concept_map
 from models.registry import LIMIT_MODEL_NAME, PD_MODEL_NAME
 from models.report import markdown_table
 from models.tracking import (
@@ -72,6 +71,7 @@ from models.tracking import (
     log_model_run,
     roc_figure,
 )
+from risk.config import RiskConfig
 from risk.frames import require_frame
 from risk.graph import as_of_timestamp
 
@@ -413,6 +413,7 @@ def train_precredit(
     *,
     artifact_location: str | None = None,
     config: TrainConfig | None = None,
+    risk_config: RiskConfig | None = None,
     register: bool = True,
     run_name: str | None = None,
 ) -> TrainResult:
@@ -431,6 +432,11 @@ def train_precredit(
         Artifact root for new experiments (``None``: MLflow's default).
     config
         Default ``TrainConfig()``.
+    risk_config
+        The deployment's propagation settings (the service's ``Settings.risk_config``): the
+        own signal and linked risk of the graph features, stored with the model so that
+        scoring computes them alike (:class:`models.scoring.PrecreditScorer`). Default
+        ``RiskConfig()``. Logged with both runs.
     register
         Register the models as ``challenger`` versions (when logging).
     run_name
@@ -442,12 +448,18 @@ def train_precredit(
 
     Raises
     ------
+    TypeError
+        If ``config`` is not a :class:`TrainConfig` or ``risk_config`` not a
+        :class:`risk.config.RiskConfig`.
     TrainingDataError
         If a slice of the sample lacks goods or bads.
     """
     config = TrainConfig() if config is None else config
     if not isinstance(config, TrainConfig):
         raise TypeError(f"config must be a TrainConfig; got {type(config).__name__}")
+    risk_config = RiskConfig() if risk_config is None else risk_config
+    if not isinstance(risk_config, RiskConfig):
+        raise TypeError(f"risk_config must be a RiskConfig; got {type(risk_config).__name__}")
     data = PlatformData.from_source(source)
     t = as_of_timestamp(as_of)
     sample = _sample(data, t, config)
@@ -457,7 +469,7 @@ def train_precredit(
             f"the sample must hold at least 10 labelled loans; got {len(loans)}"
         )
     apps = pd.DataFrame({"uscc": loans["uscc"].to_numpy(), "as_of": loans["applied"].to_numpy()})
-    X = build_features(data, apps, config.features)
+    X = build_features(data, apps, config.features, propagation=risk_config.propagation)
     y = loans["label"].to_numpy(dtype=np.float64)
     labels = time_split(
         loans["applied"], config.valid_fraction, config.calibration_fraction, config.test_fraction
@@ -465,18 +477,19 @@ def train_precredit(
     held = ["train", "valid", "test"] + (["calibration"] if config.calibration_fraction else [])
     _check_slices(labels, y, held)
     specs = feature_specs(config.features)
-    concept_of = concept_map(specs)
+    concept_of = specs.concept_of
     context = {
         "kind": "precredit",
         "as_of": t.date().isoformat(),
         "feature_config": config.features.to_dict(),
+        "risk_config": risk_config.to_dict(),
         "eligibility": config.eligibility.to_dict(),
         "horizon_months": config.horizon_months,
     }
     model = PDModel(
         config.pd,
-        monotone={s.name: s.monotone for s in specs},
-        categorical=[s.name for s in specs if s.categorical],
+        monotone=specs.monotone,
+        categorical=specs.categorical,
         context=context,
     )
     part = {name: labels == name for name in SPLITS}
@@ -560,6 +573,7 @@ def train_precredit(
                 experiment=config.pd_model_name,
                 registered_name=config.pd_model_name if register else None,
                 estimator=model,
+                risk_config=risk_config,
                 input_example=X_test.head(5),
                 holdout=holdout,
                 run_name=name,
@@ -581,15 +595,7 @@ def train_precredit(
                     "vocabulary.json": model.encoder_.to_dict(),
                     "features.json": {
                         "config": config.features.to_dict(),
-                        "features": [
-                            {
-                                "name": s.name,
-                                "concept": s.concept,
-                                "monotone": s.monotone,
-                                "categorical": s.categorical,
-                            }
-                            for s in specs
-                        ],
+                        "features": specs.to_records(),
                     },
                 },
                 tags={"credlink.kind": "pd", "credlink.as_of": t.date().isoformat()},
@@ -603,6 +609,7 @@ def train_precredit(
                 experiment=config.limit_model_name,
                 registered_name=config.limit_model_name if register else None,
                 estimator=limit_model,
+                risk_config=risk_config,
                 input_example=limit_holdout[[*CAPACITY_FEATURES, "pd"]].head(5),
                 holdout=limit_holdout,
                 run_name=name,
@@ -709,7 +716,7 @@ def _precredit_card(
         f"{sum(1 for v in model.monotone_.values() if v > 0)} increasing, "
         f"{sum(1 for v in model.monotone_.values() if v < 0)} decreasing. Categoricals "
         f"({', '.join(model.categorical_)}) integer-encoded; vocabulary in `vocabulary.json`.",
-        f"Largest concepts by share of gain (`features.precredit.CONCEPTS`): {concepts}.",
+        f"Largest concepts by share of gain (`features.catalog.CONCEPTS`): {concepts}.",
         "",
         "## Out-of-time performance (test period)",
         "",

@@ -98,6 +98,7 @@ from models.tracking import (
     log_model_run,
     roc_figure,
 )
+from risk.config import RiskConfig
 from risk.contract import RecordKind
 from risk.frames import require_frame
 from risk.graph import as_of_timestamp
@@ -105,7 +106,6 @@ from risk.rules import (
     LEVEL_RANK,
     PENALTY_KINDS,
     Rule,
-    RuleConfig,
     RuleHit,
     RuleInputs,
     evaluate_rules,
@@ -791,17 +791,19 @@ def warning_split(
 
 
 def rule_hits(
-    data: PlatformData, as_of: date | pd.Timestamp | str, config: RuleConfig | None = None
+    data: PlatformData, as_of: date | pd.Timestamp | str, risk_config: RiskConfig
 ) -> list[RuleHit]:
     """Run :func:`risk.rules.evaluate_rules` on the platform's frames as of a date.
 
     Only roles begun and records decided on or before ``as_of`` are handed over, as
-    :meth:`risk.rules.RuleInputs.from_store` reads them.
+    :meth:`risk.rules.RuleInputs.from_store` reads them; the rules' thresholds and linked
+    risk are those of ``risk_config``.
     """
     t = as_of_timestamp(as_of)
     roles = data.roles[(data.roles["start"] <= t).to_numpy()]
     records = data.records[(data.records["decided"] <= t).to_numpy()]
-    return evaluate_rules(RuleInputs(data.enterprises, data.persons, roles, records), t, config)
+    inputs = RuleInputs(data.enterprises, data.persons, roles, records)
+    return evaluate_rules(inputs, t, risk_config.rules)
 
 
 def rule_ranking(hits: Iterable[RuleHit], uscc: Sequence[str] | npt.ArrayLike) -> pd.DataFrame:
@@ -895,9 +897,8 @@ class WarningTrainConfig:
         Constrain the probability to be non-decreasing in the counts of negative records,
         linked risk and linked negative parties (default on).
     ablation
-        Also train the self-only model (default on); the rules are always evaluated.
-    rules
-        The rules compared with (default ``RuleConfig()``).
+        Also train the self-only model (default on); the rules are always evaluated, with
+        the thresholds of the :class:`risk.config.RiskConfig` given to :func:`train_warning`.
     model_name
         Experiment and registered model name (default ``credlink-warning``).
 
@@ -918,15 +919,10 @@ class WarningTrainConfig:
     top_k: tuple[int, ...] = TOP_K
     monotone: bool = True
     ablation: bool = True
-    rules: RuleConfig = field(default_factory=RuleConfig)
     model_name: str = WARNING_MODEL_NAME
 
     def __post_init__(self) -> None:
-        for name, cls in (
-            ("features", WarningFeatureConfig),
-            ("model", WarningConfig),
-            ("rules", RuleConfig),
-        ):
+        for name, cls in (("features", WarningFeatureConfig), ("model", WarningConfig)):
             value = getattr(self, name)
             if not isinstance(value, cls):
                 raise TypeError(f"{name} must be a {cls.__name__}; got {type(value).__name__}")
@@ -958,7 +954,6 @@ class WarningTrainConfig:
             {
                 "features": self.features.to_dict(),
                 "model": self.model.to_dict(),
-                "rules": self.rules.to_dict(),
             }
         )
         params["label_kinds"] = ",".join(sorted(k.value for k in self.label_kinds))
@@ -1118,6 +1113,7 @@ def train_warning(
     *,
     artifact_location: str | None = None,
     config: WarningTrainConfig | None = None,
+    risk_config: RiskConfig | None = None,
     register: bool = True,
     run_name: str | None = None,
 ) -> WarningResult:
@@ -1136,6 +1132,10 @@ def train_warning(
         Artifact root for a new experiment (``None``: MLflow's default).
     config
         Default ``WarningTrainConfig()``.
+    risk_config
+        The deployment's propagation and rule settings (the service's
+        ``Settings.risk_config``): the own signal and linked risk of the features and the
+        rules compared with. Default ``RiskConfig()``. Logged with the run.
     register
         Register the model as the ``challenger`` version (when logging).
     run_name
@@ -1153,7 +1153,8 @@ def train_warning(
     Raises
     ------
     TypeError
-        If ``config`` is not a :class:`WarningTrainConfig`.
+        If ``config`` is not a :class:`WarningTrainConfig` or ``risk_config`` not a
+        :class:`risk.config.RiskConfig`.
     TrainingDataError
         If there are no records, no training cutoff fits the history, or a sample lacks
         positives or negatives.
@@ -1162,6 +1163,9 @@ def train_warning(
     config = WarningTrainConfig() if config is None else config
     if not isinstance(config, WarningTrainConfig):
         raise TypeError(f"config must be a WarningTrainConfig; got {type(config).__name__}")
+    risk_config = RiskConfig() if risk_config is None else risk_config
+    if not isinstance(risk_config, RiskConfig):
+        raise TypeError(f"risk_config must be a RiskConfig; got {type(risk_config).__name__}")
     data = PlatformData.from_source(source)
     t_end = as_of_timestamp(as_of)
     known = data.records["decided"][(data.records["decided"] <= t_end).to_numpy()]
@@ -1179,7 +1183,9 @@ def train_warning(
 
     clock = time.perf_counter()
     population = warning_population(data, [*split.train, split.test])
-    X_all = build_warning_features(data, population, config.features)
+    X_all = build_warning_features(
+        data, population, config.features, propagation=risk_config.propagation
+    )
     y_all = warning_labels(
         data, population, kinds=config.label_kinds, horizon_months=config.horizon_months
     )
@@ -1196,12 +1202,13 @@ def train_warning(
         _check_sample(name, labels)
 
     specs = warning_feature_specs(config.features)
-    categorical = [s.name for s in specs if s.categorical]
-    monotone = {s.name: s.monotone for s in specs} if config.monotone else None
+    categorical = specs.categorical
+    monotone = specs.monotone if config.monotone else None
     context = {
         "kind": "warning",
         "as_of": t_end.date().isoformat(),
         "feature_config": config.features.to_dict(),
+        "risk_config": risk_config.to_dict(),
         "label_kinds": sorted(k.value for k in config.label_kinds),
         "horizon_months": config.horizon_months,
         "cutoffs_train": [c.date().isoformat() for c in split.train],
@@ -1216,7 +1223,7 @@ def train_warning(
     self_only: WarningModel | None = None
     p_self = np.full(len(X_test), np.nan)
     if config.ablation:
-        own = [s.name for s in specs if s.source == "self"]
+        own = specs.of_source("self").names
         self_only = WarningModel(
             config.model,
             categorical=[c for c in categorical if c in own],
@@ -1228,7 +1235,7 @@ def train_warning(
 
     clock = time.perf_counter()
     test_ids = population["uscc"].to_numpy()[is_test]
-    hits = rule_hits(data, split.test, config.rules)
+    hits = rule_hits(data, split.test, risk_config)
     ranking = rule_ranking(hits, test_ids)
     timings["rules"] = time.perf_counter() - clock
     flagged = int(ranking["flagged"].sum())
@@ -1350,6 +1357,7 @@ def train_warning(
                 experiment=config.model_name,
                 registered_name=config.model_name if register else None,
                 estimator=model,
+                risk_config=risk_config,
                 input_example=holdout[model.feature_names_].head(5),
                 holdout=holdout,
                 run_name=run_name or f"warning-{t_end.date().isoformat()}",
@@ -1361,7 +1369,7 @@ def train_warning(
                 dicts={
                     "features.json": {
                         "config": config.features.to_dict(),
-                        "features": [asdict(s) for s in specs],
+                        "features": specs.to_records(),
                         "vocabulary": context["vocabulary"],
                     }
                 },
