@@ -1,45 +1,71 @@
 """Point-in-time feature tables: platform data, the pre-credit and warning features, the one
-graph-feature builder, the feature catalog, eligibility and labels."""
+graph-feature builder, the feature catalog, eligibility and labels.
 
-from features.catalog import (
-    CONCEPTS,
-    FEATURE_SOURCES,
-    KIND_GROUP_CONCEPTS,
-    TAX_GRADE_SCORES,
-    Concept,
-    FeatureCatalog,
-    FeatureSpec,
+Importing the package is cheap: each public name below loads its module (and the ``risk``
+layer with it) on first use (PEP 562), as :mod:`models` does.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+_MODULES: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "features.catalog": (
+            "CONCEPTS",
+            "FEATURE_SOURCES",
+            "KIND_GROUP_CONCEPTS",
+            "TAX_GRADE_SCORES",
+            "Concept",
+            "FeatureCatalog",
+            "FeatureSpec",
+        ),
+        "features.data": ("GraphArrays", "PlatformData"),
+        "features.eligibility": ("ELIGIBILITY_COLUMNS", "EligibilityPolicy", "assess_eligibility"),
+        "features.encoding": ("MISSING_CODE", "CategoryEncoder", "categorical_columns"),
+        "features.graph": ("GRAPH_FEATURES", "graph_features"),
+        "features.history": (
+            "DOMAIN_GROUPS",
+            "KIND_GROUPS",
+            "LINKED_DISHONEST_KINDS",
+            "POSITIVE_GROUPS",
+        ),
+        "features.outcomes": ("HORIZON_MONTHS", "loan_outcomes"),
+        "features.precredit": (
+            "BAD_LOAN_STATUSES",
+            "FeatureConfig",
+            "applications_on",
+            "build_features",
+            "feature_specs",
+            "month_start",
+            "validate_applications",
+        ),
+        "features.validation": (
+            "check_bool",
+            "check_choice",
+            "check_int",
+            "check_real",
+            "check_str",
+        ),
+        "features.warning": (
+            "INDUSTRY_CODES",
+            "KIND_CODES",
+            "WarningFeatureConfig",
+            "build_warning_features",
+            "check_label_kinds",
+            "warning_feature_specs",
+            "warning_labels",
+            "warning_population",
+        ),
+    }
 )
-from features.data import GraphArrays, PlatformData
-from features.eligibility import ELIGIBILITY_COLUMNS, EligibilityPolicy, assess_eligibility
-from features.encoding import MISSING_CODE, CategoryEncoder, categorical_columns
-from features.graph import GRAPH_FEATURES, graph_features
-from features.history import (
-    DOMAIN_GROUPS,
-    KIND_GROUPS,
-    LINKED_DISHONEST_KINDS,
-    POSITIVE_GROUPS,
-)
-from features.outcomes import HORIZON_MONTHS, loan_outcomes
-from features.precredit import (
-    BAD_LOAN_STATUSES,
-    FeatureConfig,
-    applications_on,
-    build_features,
-    feature_specs,
-    month_start,
-    validate_applications,
-)
-from features.validation import check_bool, check_choice, check_int, check_real, check_str
-from features.warning import (
-    INDUSTRY_CODES,
-    KIND_CODES,
-    WarningFeatureConfig,
-    build_warning_features,
-    check_label_kinds,
-    warning_feature_specs,
-    warning_labels,
-    warning_population,
+"""Module → the public names the package re-exports from it."""
+
+_HOME: Mapping[str, str] = MappingProxyType(
+    {name: module for module, names in _MODULES.items() for name in names}
 )
 
 __all__ = [
@@ -87,3 +113,16 @@ __all__ = [
     "warning_labels",
     "warning_population",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _HOME.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # the next access is a plain lookup
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

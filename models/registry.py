@@ -52,7 +52,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import mlflow
 import pandas as pd
@@ -62,9 +62,7 @@ from scipy.stats import norm
 from features.validation import check_int, check_real
 from models.artifacts import DIGEST_TAG, check_digests
 from models.exceptions import ArtifactError, PromotionRefusedError, RegistryError
-from models.limit import LimitModel
-from models.pd import PDModel
-from models.pyfunc import ESTIMATOR_FILES, Estimator, load_estimator
+from models.pyfunc import Estimator, load_estimator
 from models.tracking import CHALLENGER, CHAMPION, mlflow_session
 from risk.identifiers import contains_id_number
 
@@ -73,6 +71,7 @@ __all__ = [
     "PD_MODEL_NAME",
     "PROMOTION_TAG",
     "PSI_THRESHOLD",
+    "WARNING_MODEL_NAME",
     "ModelRegistry",
     "PromotionResult",
     "QualityFloor",
@@ -81,6 +80,8 @@ __all__ = [
 
 PD_MODEL_NAME = "credlink-pd"
 LIMIT_MODEL_NAME = "credlink-limit"
+WARNING_MODEL_NAME = "credlink-warning"
+"""Experiment and registered model name of the learned warning."""
 PSI_THRESHOLD = 0.25
 PROMOTION_TAG = "promotion"
 """Model-version tag holding the gate's verdict (JSON) of the version's latest promotion."""
@@ -357,11 +358,6 @@ class ModelRegistry:
         The quality floor of every champion (default ``QualityFloor()``).
     """
 
-    estimator_files: ClassVar[Mapping[str, type[PDModel] | type[LimitModel] | Any]] = (
-        ESTIMATOR_FILES
-    )
-    """Marker file → estimator class of the versions this registry loads."""
-
     def __init__(self, tracking_uri: str, floor: QualityFloor | None = None) -> None:
         if not isinstance(tracking_uri, str) or not tracking_uri.strip():
             raise ValueError(f"tracking_uri must be a non-empty URI; got {tracking_uri!r}")
@@ -480,7 +476,7 @@ class ModelRegistry:
             try:
                 if DIGEST_TAG in tags:  # versions registered before digests: files only
                     check_digests(directory, _digests(tags[DIGEST_TAG]))
-                estimator: Estimator = load_estimator(directory, self.estimator_files)
+                estimator: Estimator = load_estimator(directory)
             except ArtifactError as error:
                 raise error.located(name, version) from None
             return estimator

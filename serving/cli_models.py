@@ -146,7 +146,8 @@ def train_precredit_command(
     database_url: DatabaseOpt = None,
 ) -> None:
     """Train the pre-credit PD and limit models on the store (or a model on --table)."""
-    from models.training import train_precredit, train_table
+    from models.table import train_table
+    from models.training import train_precredit
 
     settings = settings_for(work_dir, database_url)
     uri, artifacts = _mlflow(settings)

@@ -11,8 +11,10 @@ from models.exceptions import TrainingDataError
 from models.limit import LimitPolicy
 from models.pd import GradeScale, PDConfig
 from models.registry import ModelRegistry
+from models.splits import time_split
+from models.table import train_table
 from models.tracking import flat_params
-from models.training import TrainConfig, TrainResult, precredit_sample, time_split, train_table
+from models.training import TrainConfig, TrainResult, precredit_sample
 from risk.exceptions import InvalidFrameError
 from tests.features.county import AS_OF
 

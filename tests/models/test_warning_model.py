@@ -14,31 +14,20 @@ from mlflow import MlflowClient
 
 from features.data import PlatformData
 from features.warning import warning_feature_specs, warning_labels, warning_population
+from models.booster import LABEL
 from models.exceptions import (
     ArtifactError,
     NotFittedError,
     PromotionRefusedError,
     TrainingDataError,
 )
-from models.pd import LABEL
-from models.registry import QualityFloor
+from models.metrics import precision_at_k, ranking_metrics, recall_at_k
+from models.registry import WARNING_MODEL_NAME, ModelRegistry, QualityFloor
+from models.rule_baseline import rule_ranking
+from models.splits import warning_split
 from models.tracking import CHALLENGER, CHAMPION, mlflow_session, tracking_uris
-from models.warning import (
-    PROBABILITY,
-    RULES_FLAGGED,
-    WARNING_MODEL_NAME,
-    WarningConfig,
-    WarningModel,
-    WarningRegistry,
-    WarningResult,
-    WarningTrainConfig,
-    precision_at_k,
-    ranking_metrics,
-    recall_at_k,
-    rule_ranking,
-    train_warning,
-    warning_split,
-)
+from models.warning import PROBABILITY, RULES_FLAGGED, WarningConfig, WarningModel
+from models.warning_training import WarningResult, WarningTrainConfig, train_warning
 from risk.rules import Level, Rule, RuleHit
 from tests.features.county import AS_OF, small_platform
 
@@ -61,7 +50,7 @@ def trained_warning(warning_data: PlatformData, warning_tracking: tuple[str, str
     uri, artifacts = warning_tracking
     result = train_warning(warning_data, AS_OF, uri, artifact_location=artifacts)
     assert result.run is not None and result.run.version == "1"
-    WarningRegistry(uri).promote(WARNING_MODEL_NAME, result.run.version)
+    ModelRegistry(uri).promote(WARNING_MODEL_NAME, result.run.version)
     return result
 
 
@@ -164,7 +153,7 @@ def test_the_run_logs_metrics_plots_tables_and_card(
 def test_the_champion_alias_loads_identical_predictions(
     trained_warning: WarningResult, warning_tracking: tuple[str, str]
 ) -> None:
-    registry = WarningRegistry(warning_tracking[0])
+    registry = ModelRegistry(warning_tracking[0])
     assert registry.alias_version(WARNING_MODEL_NAME, CHAMPION) == "1"
     assert registry.alias_version(WARNING_MODEL_NAME, CHALLENGER) is None
     X = trained_warning.holdout[trained_warning.model.feature_names_]
@@ -180,7 +169,7 @@ def test_the_champion_alias_loads_identical_predictions(
 def test_the_first_champion_passed_the_floor_and_beats_the_rules(
     trained_warning: WarningResult, warning_tracking: tuple[str, str]
 ) -> None:
-    registry = WarningRegistry(warning_tracking[0])
+    registry = ModelRegistry(warning_tracking[0])
     verdict = json.loads(registry.tags(WARNING_MODEL_NAME, "1")["promotion"])
     assert verdict["promoted"] and not verdict["forced"] and not verdict["failures"]
     quality = verdict["quality"]
@@ -193,7 +182,7 @@ def test_the_first_champion_passed_the_floor_and_beats_the_rules(
 def test_a_warning_below_the_floor_is_not_promoted(
     trained_warning: WarningResult, warning_tracking: tuple[str, str]
 ) -> None:
-    strict = WarningRegistry(warning_tracking[0], floor=QualityFloor(min_warning_auc=0.99))
+    strict = ModelRegistry(warning_tracking[0], floor=QualityFloor(min_warning_auc=0.99))
     verdict = strict.evaluate(WARNING_MODEL_NAME, "1")
     assert [f for f in verdict.failures if "below the floor 0.99" in f]
 
@@ -213,7 +202,7 @@ def test_the_gate_refuses_a_challenger_that_is_not_better(
     )
     assert again.run is not None and again.run.version == "2"
     assert again.self_only_model is None and "self_only_auc" not in again.metrics
-    registry = WarningRegistry(uri)
+    registry = ModelRegistry(uri)
     with pytest.raises(PromotionRefusedError, match="does not beat champion"):
         registry.promote(WARNING_MODEL_NAME, again.run.version)
     assert registry.alias_version(WARNING_MODEL_NAME, CHALLENGER) == "2"
