@@ -30,6 +30,7 @@ import pandas as pd
 from features.data import PlatformData
 from models.report import markdown_table
 from models.warning_training import train_warning
+from risk.config import RiskConfig
 from risk.synth import SynthConfig, generate_county
 
 COLUMNS = {
@@ -53,7 +54,7 @@ def run(enterprises: int, seed: int) -> tuple[pd.DataFrame, dict[str, float], st
     county = generate_county(config)
     data = PlatformData.from_frames(county.tables)
     generated = time.perf_counter() - started
-    result = train_warning(data, config.end)
+    result = train_warning(data, config.end, risk_config=RiskConfig())
     timings = {"county": generated, **result.timings}
     m = result.metrics
     header = (

@@ -180,6 +180,8 @@ def test_self_only_config_has_no_graph_columns() -> None:
     )
     assert list(X.columns) == [s.name for s in specs]
     assert {s.source for s in specs} == {"self"} and "linked_risk" not in X
+    assert warning_feature_specs().categorical == ["kind", "industry"]
+    assert {s.source for s in warning_feature_specs()} == {"self", "graph"}
     full = [s.name for s in warning_feature_specs()]
     assert len(full) == len(set(full))
     assert {f"own_{g}_24m" for g in KIND_GROUPS} | {
