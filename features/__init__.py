@@ -2,18 +2,19 @@
 graph-feature builder, the feature catalog, eligibility and labels.
 
 Importing the package is cheap: each public name below loads its module (and the ``risk``
-layer with it) on first use (PEP 562), as :mod:`models` does.
+layer with it) on first use (:class:`features.lazy.LazyExports`).
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Mapping
-from types import MappingProxyType
 from typing import Any
 
-_MODULES: Mapping[str, tuple[str, ...]] = MappingProxyType(
+from features.lazy import LazyExports
+
+_EXPORTS = LazyExports(
+    __name__,
     {
+        "features.lazy": ("LazyExports",),
         "features.catalog": (
             "CONCEPTS",
             "FEATURE_SOURCES",
@@ -60,12 +61,7 @@ _MODULES: Mapping[str, tuple[str, ...]] = MappingProxyType(
             "warning_labels",
             "warning_population",
         ),
-    }
-)
-"""Module → the public names the package re-exports from it."""
-
-_HOME: Mapping[str, str] = MappingProxyType(
-    {name: module for module, names in _MODULES.items() for name in names}
+    },
 )
 
 __all__ = [
@@ -91,6 +87,7 @@ __all__ = [
     "FeatureConfig",
     "FeatureSpec",
     "GraphArrays",
+    "LazyExports",
     "PlatformData",
     "WarningFeatureConfig",
     "applications_on",
@@ -116,13 +113,8 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    module = _HOME.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # the next access is a plain lookup
-    return value
+    return _EXPORTS.load(name, globals())
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+    return _EXPORTS.names(globals())

@@ -81,7 +81,7 @@ from features.history import (
     window_name,
 )
 from features.precredit import FeatureConfig, build_features, validate_applications
-from features.validation import check_bool, check_int
+from features.validation import check_int
 from risk.contract import NEGATIVE_KINDS, EnterpriseKind, RecordKind
 from risk.graph import as_of_timestamp
 from risk.propagation import PropagationConfig, record_signal
@@ -135,27 +135,25 @@ _PRECREDIT_DROPPED = frozenset(
 
 
 @dataclass(frozen=True)
-class WarningFeatureConfig:
+class WarningFeatureConfig(FeatureConfig):
     """What :func:`build_warning_features` computes (frozen, validated on construction).
+
+    A :class:`features.precredit.FeatureConfig` (the own-record windows, the history policy
+    flag and the graph switch, with its checks) plus the repair window.
 
     Parameters
     ----------
-    windows_months
-        Own-history windows in months besides "all": distinct integers in [1, 120]
-        (default 12 and 24).
-    penalty_window_months
-        Window of the per-domain penalty counts of :mod:`features.precredit`, in [1, 120]
-        (default 24).
-    repair_window_months
-        How far back repairs (信用修复) count, in [1, 120] (default 24, the 修复后再犯 rule's
-        window).
-    include_inactive_history
-        DESIGN.md §2 policy flag: let records that are no longer active on t enter the
-        features as history (default off).
+    windows_months, penalty_window_months, include_inactive_history
+        As for the pre-credit features, whose own-record counts the warning reuses: windows
+        of 12 and 24 months, per-domain penalties over 24 months, inactive history off (the
+        DESIGN.md §2 policy flag).
     graph
         Compute the graph features (default on); off gives the self-only feature set. The
         own signal and the linked risk use the deployment's :class:`risk.config.RiskConfig`
         propagation settings, given to :func:`build_warning_features`.
+    repair_window_months
+        How far back repairs (信用修复) count, in [1, 120] (default 24, the 修复后再犯 rule's
+        window).
 
     Raises
     ------
@@ -165,24 +163,15 @@ class WarningFeatureConfig:
         If a field is out of range, as ``"<field> must be <rule>; got <value>"``.
     """
 
-    windows_months: tuple[int, ...] = (12, 24)
-    penalty_window_months: int = 24
     repair_window_months: int = 24
-    include_inactive_history: bool = False
-    graph: bool = True
 
     def __post_init__(self) -> None:
-        # FeatureConfig validates the shared fields with the same messages.
-        precredit = self.precredit()
-        put = object.__setattr__
-        put(self, "windows_months", precredit.windows_months)
-        put(self, "penalty_window_months", precredit.penalty_window_months)
-        put(
+        super().__post_init__()
+        object.__setattr__(
             self,
             "repair_window_months",
             check_int("repair_window_months", self.repair_window_months, 1, 120),
         )
-        check_bool("graph", self.graph)
 
     def precredit(self) -> FeatureConfig:
         """The :class:`features.precredit.FeatureConfig` of the reused own-record features."""
@@ -195,13 +184,19 @@ class WarningFeatureConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready parameters, e.g. for a run's log."""
-        return {
-            "windows_months": list(self.windows_months),
-            "penalty_window_months": self.penalty_window_months,
-            "repair_window_months": self.repair_window_months,
-            "include_inactive_history": self.include_inactive_history,
-            "graph": self.graph,
-        }
+        return {**super().to_dict(), "repair_window_months": self.repair_window_months}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> WarningFeatureConfig:
+        """Rebuild a config from :meth:`to_dict` output."""
+        base = FeatureConfig.from_dict(data)
+        return cls(
+            windows_months=base.windows_months,
+            penalty_window_months=base.penalty_window_months,
+            include_inactive_history=base.include_inactive_history,
+            graph=base.graph,
+            repair_window_months=int(data["repair_window_months"]),
+        )
 
 
 def warning_feature_specs(config: WarningFeatureConfig | None = None) -> FeatureCatalog:

@@ -2,19 +2,18 @@
 evaluation, MLflow tracking and registry.
 
 Importing the package is cheap: each public name below loads its module (and with it
-LightGBM, MLflow or matplotlib) on first use (PEP 562), so a command line that imports
-``models`` pays for them only in the commands that use them. ``from models.pd import PDModel``
-and ``models.PDModel`` are the same object.
+LightGBM, MLflow or matplotlib) on first use (:class:`features.lazy.LazyExports`), so a
+command line that imports ``models`` pays for them only in the commands that use them.
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Mapping
-from types import MappingProxyType
 from typing import Any
 
-_MODULES: Mapping[str, tuple[str, ...]] = MappingProxyType(
+from features.lazy import LazyExports
+
+_EXPORTS = LazyExports(
+    __name__,
     {
         "models.artifacts": ("DIGEST_TAG", "MAX_ARTIFACT_BYTES"),
         "models.booster": (
@@ -64,16 +63,13 @@ _MODULES: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "models.pd": ("GradeScale", "PDConfig", "PDModel"),
         "models.pyfunc": ("ESTIMATOR_FILES", "CredlinkModel", "load_estimator"),
         "models.reasons": ("REASON_COLUMNS", "Reasons", "feature_concepts"),
+        "models.gate": ("PSI_THRESHOLD", "PromotionResult", "QualityFloor", "check_accountability"),
         "models.registry": (
             "LIMIT_MODEL_NAME",
             "PD_MODEL_NAME",
             "PROMOTION_TAG",
-            "PSI_THRESHOLD",
             "WARNING_MODEL_NAME",
             "ModelRegistry",
-            "PromotionResult",
-            "QualityFloor",
-            "check_accountability",
         ),
         "models.report": ("format_number", "markdown_table"),
         "models.rule_baseline": ("rule_hits", "rule_ranking", "rules_by_rule"),
@@ -82,6 +78,7 @@ _MODULES: Mapping[str, tuple[str, ...]] = MappingProxyType(
             "SPLITS",
             "WarningSplit",
             "cutoff_before",
+            "fit_on_slices",
             "time_split",
             "warning_split",
         ),
@@ -105,12 +102,7 @@ _MODULES: Mapping[str, tuple[str, ...]] = MappingProxyType(
         ),
         "models.warning": ("PROBABILITY", "RULES_FLAGGED", "WarningConfig", "WarningModel"),
         "models.warning_training": ("WarningResult", "WarningTrainConfig", "train_warning"),
-    }
-)
-"""Module → the public names the package re-exports from it."""
-
-_HOME: Mapping[str, str] = MappingProxyType(
-    {name: module for module, names in _MODULES.items() for name in names}
+    },
 )
 
 __all__ = [
@@ -179,6 +171,7 @@ __all__ = [
     "checked_monotone",
     "cutoff_before",
     "feature_concepts",
+    "fit_on_slices",
     "format_number",
     "gini",
     "ks_statistic",
@@ -210,13 +203,8 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    module = _HOME.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # the next access is a plain lookup
-    return value
+    return _EXPORTS.load(name, globals())
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+    return _EXPORTS.names(globals())

@@ -20,6 +20,9 @@ A subclass names its kind, JSON file and config class, and adds what is its own:
 graded PDs; the warning (:class:`models.warning.WarningModel`) takes integer codes and adds the
 rules' workload to its holdout quality. Both configs derive from :class:`BoosterConfig`, the
 tree settings with their checks.
+
+About 600 lines, in one module on purpose: it is one estimator's API (fit, predict, gate
+hooks, persistence) and the config it reads; split, a subclass author would read four files.
 """
 
 from __future__ import annotations

@@ -32,6 +32,9 @@ References
    5–9 times the annual tax paid to A/B-grade taxpayers.
 .. [2] Lawson, C. L., Hanson, R. J. (1974). *Solving Least Squares Problems*. Prentice-Hall
    (the NNLS algorithm of :func:`scipy.optimize.nnls`).
+
+About 600 lines, in one module on purpose: the policy, the model that learns its weights and
+the backtest against the rule of thumb apply the one formula above, and read together.
 """
 
 from __future__ import annotations

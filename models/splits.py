@@ -26,6 +26,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -33,14 +34,18 @@ import pandas as pd
 
 from features.validation import check_int
 from models.exceptions import TrainingDataError
-from models.metrics import binary_metrics
+from models.metrics import binary_metrics, psi
 from risk.graph import as_of_timestamp
+
+if TYPE_CHECKING:
+    from models.pd import PDModel
 
 __all__ = [
     "SPLITS",
     "WarningSplit",
     "check_slices",
     "cutoff_before",
+    "fit_on_slices",
     "metrics_by_split",
     "splits_table",
     "time_split",
@@ -139,6 +144,44 @@ def splits_table(labels: np.ndarray, dates: pd.Series, y: np.ndarray) -> pd.Data
             }
         )
     return pd.DataFrame(rows)
+
+
+def fit_on_slices(
+    model: PDModel, X: pd.DataFrame, y: np.ndarray, labels: np.ndarray
+) -> tuple[npt.NDArray[np.float64], dict[str, float]]:
+    """Fit a PD on the ``train`` slice, stop early on ``valid``, calibrate on ``calibration``
+    (on ``valid`` when there is none), and evaluate every slice.
+
+    Parameters
+    ----------
+    model
+        The unfitted PD model.
+    X, y
+        Every row's features and outcome.
+    labels
+        Every row's slice (:func:`models.splits.time_split`).
+
+    Returns
+    -------
+    probability : numpy.ndarray
+        The calibrated PD of every row.
+    metrics : dict
+        ``<slice>_<metric>`` of every slice (:func:`models.splits.metrics_by_split`),
+        ``psi_score_train_test`` and ``best_iteration``.
+    """
+    part = {name: labels == name for name in SPLITS}
+    calibration = part["calibration"] if part["calibration"].any() else part["valid"]
+    model.fit(
+        X[part["train"]],
+        y[part["train"]],
+        eval_set=(X[part["valid"]], y[part["valid"]]),
+        calibration_set=(X[calibration], y[calibration]),
+    )
+    probability = model.predict_pd(X)
+    metrics = metrics_by_split(labels, y, probability)
+    metrics["psi_score_train_test"] = psi(probability[part["train"]], probability[part["test"]])
+    metrics["best_iteration"] = float(model.best_iteration_)
+    return probability, metrics
 
 
 # --------------------------------------------------------------------------- the warning

@@ -20,11 +20,12 @@ from sklearn.model_selection import StratifiedKFold, train_test_split
 from features.encoding import categorical_columns
 from features.validation import check_str
 from models.booster import LABEL
-from models.metrics import calibration_table, psi, roc_auc, segment_metrics
+from models.metrics import calibration_table, roc_auc, segment_metrics
 from models.pd import PDModel
 from models.report import markdown_table
-from models.splits import SPLITS, check_slices, metrics_by_split, splits_table, time_split
+from models.splits import SPLITS, check_slices, fit_on_slices, splits_table, time_split
 from models.tracking import (
+    ModelCard,
     ModelRun,
     calibration_figure,
     importance_figure,
@@ -132,19 +133,10 @@ def train_table(
         labels = _random_split(y, config)
         check_slices(labels, y, ["train", "valid", "test"])
         metrics.update(_cv_auc(X[labels != "test"], y[labels != "test"], model, config))
+    probability, fitted = fit_on_slices(model, X, y, labels)
+    metrics.update(fitted)
     part = {name: labels == name for name in SPLITS}
-    calibration = part["calibration"] if part["calibration"].any() else part["valid"]
-    model.fit(
-        X[part["train"]],
-        y[part["train"]],
-        eval_set=(X[part["valid"]], y[part["valid"]]),
-        calibration_set=(X[calibration], y[calibration]),
-    )
-    probability = model.predict_pd(X)
     test = part["test"]
-    metrics.update(metrics_by_split(labels, y, probability))
-    metrics["psi_score_train_test"] = psi(probability[part["train"]], probability[test])
-    metrics["best_iteration"] = float(model.best_iteration_)
     extra = {c: rows[c].to_numpy()[test] for c in (id_col, date_col) if c is not None}
     holdout = X[test].assign(**{LABEL: y[test]}, **extra)
     monotonicity = model.monotonicity_report(holdout)
@@ -257,25 +249,23 @@ def _table_card(
         f"AUC {metrics.get('cv_auc_mean', float('nan')):.3f} ± "
         f"{metrics.get('cv_auc_std', float('nan')):.3f}"
     )
-    lines = [
-        f"# Model card: {model_name}",
-        "",
-        f"- **Target**: `{target}` (1 = bad); id column: `{id_col or '—'}`; "
-        f"{len(rows):,} rows, {int(sum(metrics.get(f'{s}_bads', 0) for s in SPLITS)):,} bads",
-        f"- **Validation**: {validation}",
-        f"- **Features**: {len(model.feature_names_)} ({len(model.categorical_)} categorical, "
-        f"integer-encoded; vocabulary in `vocabulary.json`)",
-        f"- **Test**: AUC {metrics.get('test_auc', float('nan')):.3f}, KS "
-        f"{metrics.get('test_ks', float('nan')):.3f}, Brier "
-        f"{metrics.get('test_brier', float('nan')):.4f}, score PSI train → test "
-        f"{metrics['psi_score_train_test']:.3f}; calibration {model.calibrator_.method_}",
-        "- **Selective labels**: if the table holds funded loans only, the model learns the "
-        "risk of the approved population; keep declined applications for reject inference.",
-        "",
-        markdown_table(tables["splits"]),
-        "",
-        "## Calibration (test)",
-        "",
-        markdown_table(tables["calibration"]),
-    ]
-    return "\n".join(lines) + "\n"
+    return ModelCard(
+        title=f"Model card: {model_name}",
+        facts=[
+            f"**Target**: `{target}` (1 = bad); id column: `{id_col or '—'}`; "
+            f"{len(rows):,} rows, {int(sum(metrics.get(f'{s}_bads', 0) for s in SPLITS)):,} bads",
+            f"**Validation**: {validation}",
+            f"**Features**: {len(model.feature_names_)} ({len(model.categorical_)} categorical, "
+            f"integer-encoded; vocabulary in `vocabulary.json`)",
+            f"**Test**: AUC {metrics.get('test_auc', float('nan')):.3f}, KS "
+            f"{metrics.get('test_ks', float('nan')):.3f}, Brier "
+            f"{metrics.get('test_brier', float('nan')):.4f}, score PSI train → test "
+            f"{metrics['psi_score_train_test']:.3f}; calibration {model.calibrator_.method_}",
+            "**Selective labels**: if the table holds funded loans only, the model learns the "
+            "risk of the approved population; keep declined applications for reject inference.",
+        ],
+        sections=[
+            ("", [markdown_table(tables["splits"])]),
+            ("## Calibration (test)", [markdown_table(tables["calibration"])]),
+        ],
+    ).to_markdown()

@@ -35,7 +35,10 @@ precision@k plots, gain importance, a model card, the held-out year for the prom
 the model registered as a version of ``credlink-warning`` under the alias ``challenger``.
 :class:`models.registry.ModelRegistry` loads it like any credlink model, so promotion to
 ``champion`` goes through the same gate (better AUC than the champion on the same held-out
-rows, monotone, PSI below 0.25) and the warning's floor (:class:`models.registry.QualityFloor`).
+rows, monotone, PSI below 0.25) and the warning's floor (:class:`models.gate.QualityFloor`).
+
+About 650 lines, in one module on purpose: one entry point and the report it writes (the
+comparison tables, the model card's text) beside the metrics they report.
 """
 
 from __future__ import annotations
@@ -71,7 +74,9 @@ from models.report import markdown_table
 from models.rule_baseline import rule_hits, rule_ranking, rules_by_rule
 from models.splits import WarningSplit, cutoff_before, warning_split
 from models.tracking import (
+    LOADING_LIMITATION,
     LoggedRun,
+    ModelCard,
     ModelRun,
     flat_params,
     importance_figure,
@@ -589,61 +594,66 @@ def _model_card(
     share = by_source / max(float(by_source.sum()), 1e-12)
     top = ", ".join(importance["feature"].head(8))
     label_kinds = ", ".join(sorted(k.value for k in config.label_kinds))
-    lines = [
-        f"# Repeat-violator early warning model card ({config.model_name})",
-        "",
-        f"- **Trained as of**: {t.date()} · test cutoff {split.test.date()} · training "
-        f"cutoffs {', '.join(str(c.date()) for c in split.train)}",
-        "- **Intended use**: rank enterprises for the credit office's attention "
-        "(屡禁不止、屡罚不改 预警) next to the county plans' rules; a warning is evidence for "
-        "the responsible regulator, not a sanction. Not for pre-credit decisions.",
-        f"- **Label**: 1 if a record of kind {label_kinds} about the enterprise is decided in "
-        f"(t, t + {config.horizon_months} months]; a record decided on t is a feature.",
-        "- **Population**: enterprises existing on the cutoff (founded, not closed).",
-        "",
-        "## Cutoffs",
-        "",
-        markdown_table(tables["cutoffs"]),
-        "",
-        f"Early stopping on {config.valid_fraction:.0%} of the enterprises held out of training "
-        "(all their training cutoffs): quarterly cutoffs share label events, so a later cutoff "
-        "of the same enterprises would reward memorising them.",
-        "",
-        "## Features",
-        "",
-        f"{len(model.feature_names_)} point-in-time features (`features.warning`); inactive "
-        f"history {'on' if config.features.include_inactive_history else 'off'} (DESIGN.md §2 "
-        f"policy flag); share of gain: self {share.get('self', 0.0):.0%}, graph "
-        f"{share.get('graph', 0.0):.0%}. Largest: {top}. Kind and industry are fixed integer "
-        f"codes (`features.json`). Monotone constraints: "
-        f"{sum(1 for v in model.monotone_.values() if v > 0)} increasing.",
-        "",
-        "## Held-out year and the rules",
-        "",
-        f"Test: n = {metrics['test_n']:,.0f}, positives = {metrics['test_positives']:,.0f} "
-        f"(base rate {_fmt(metrics['test_base_rate'])}); AUC {_fmt(metrics['test_auc'])}; "
-        f"best iteration {model.best_iteration_}; PSI train → test "
-        f"{_fmt(metrics['psi_train_test'])}; monotonicity violations "
-        f"{metrics['monotonicity_violations']:.0f}.",
-        "",
-        markdown_table(tables["ablation"]),
-        "",
-        "Rules ranking: flagged enterprises (any rule on the test cutoff) by most urgent level, "
-        "then rules hit, then records cited; precision@k is blank beyond the flagged set. "
-        "`precision_flagged` / `recall_flagged` of a model are those of its top-|flagged|, the "
-        "rules' workload.",
-        "",
-        "### The rules one by one (test cutoff)",
-        "",
-        markdown_table(tables["rules_by_rule"]),
-        "",
-        "## Limitations",
-        "",
-        "- Records are dated by decision; a record ingested late would have been unknown on its "
-        "decision date. The contract keeps no ingest date, so the backtest assumes none is late.",
-        "- Kind, industry and registered capital are the stored values, without history.",
-        "- Few positives per cutoff make precision@k noisy; compare versions on the same "
-        "held-out year (the promotion gate does).",
-        "- Loading the registered model needs the credlink packages (risk, features, models).",
-    ]
-    return "\n".join(lines) + "\n"
+    return ModelCard(
+        title=f"Repeat-violator early warning model card ({config.model_name})",
+        facts=[
+            f"**Trained as of**: {t.date()} · test cutoff {split.test.date()} · training "
+            f"cutoffs {', '.join(str(c.date()) for c in split.train)}",
+            "**Intended use**: rank enterprises for the credit office's attention "
+            "(屡禁不止、屡罚不改 预警) next to the county plans' rules; a warning is evidence for "
+            "the responsible regulator, not a sanction. Not for pre-credit decisions.",
+            f"**Label**: 1 if a record of kind {label_kinds} about the enterprise is decided in "
+            f"(t, t + {config.horizon_months} months]; a record decided on t is a feature.",
+            "**Population**: enterprises existing on the cutoff (founded, not closed).",
+        ],
+        sections=[
+            (
+                "## Cutoffs",
+                [
+                    markdown_table(tables["cutoffs"]),
+                    f"Early stopping on {config.valid_fraction:.0%} of the enterprises held out "
+                    "of training (all their training cutoffs): quarterly cutoffs share label "
+                    "events, so a later cutoff of the same enterprises would reward memorising "
+                    "them.",
+                ],
+            ),
+            (
+                "## Features",
+                [
+                    f"{len(model.feature_names_)} point-in-time features (`features.warning`); "
+                    f"inactive history "
+                    f"{'on' if config.features.include_inactive_history else 'off'} (DESIGN.md "
+                    f"§2 policy flag); share of gain: self {share.get('self', 0.0):.0%}, graph "
+                    f"{share.get('graph', 0.0):.0%}. Largest: {top}. Kind and industry are fixed "
+                    f"integer codes (`features.json`). Monotone constraints: "
+                    f"{sum(1 for v in model.monotone_.values() if v > 0)} increasing."
+                ],
+            ),
+            (
+                "## Held-out year and the rules",
+                [
+                    f"Test: n = {metrics['test_n']:,.0f}, positives = "
+                    f"{metrics['test_positives']:,.0f} (base rate "
+                    f"{_fmt(metrics['test_base_rate'])}); AUC {_fmt(metrics['test_auc'])}; best "
+                    f"iteration {model.best_iteration_}; PSI train → test "
+                    f"{_fmt(metrics['psi_train_test'])}; monotonicity violations "
+                    f"{metrics['monotonicity_violations']:.0f}.",
+                    markdown_table(tables["ablation"]),
+                    "Rules ranking: flagged enterprises (any rule on the test cutoff) by most "
+                    "urgent level, then rules hit, then records cited; precision@k is blank "
+                    "beyond the flagged set. `precision_flagged` / `recall_flagged` of a model "
+                    "are those of its top-|flagged|, the rules' workload.",
+                ],
+            ),
+            ("### The rules one by one (test cutoff)", [markdown_table(tables["rules_by_rule"])]),
+        ],
+        limitations=[
+            "Records are dated by decision; a record ingested late would have been unknown on "
+            "its decision date. The contract keeps no ingest date, so the backtest assumes none "
+            "is late.",
+            "Kind, industry and registered capital are the stored values, without history.",
+            "Few positives per cutoff make precision@k noisy; compare versions on the same "
+            "held-out year (the promotion gate does).",
+            LOADING_LIMITATION,
+        ],
+    ).to_markdown()

@@ -36,7 +36,7 @@ from serving.clicommon import (
 from serving.settings import Settings
 
 if TYPE_CHECKING:
-    from models.registry import PromotionResult, QualityFloor
+    from models.gate import PromotionResult, QualityFloor
     from models.training import TrainResult
 
 __all__ = [
@@ -236,7 +236,7 @@ def checked_accountability(
         If ``--force`` lacks one of them or a value breaks
         :func:`models.registry.check_accountability`'s rules (exit 2).
     """
-    from models.registry import check_accountability
+    from models.gate import check_accountability
 
     if force and (actor is None or reason is None):
         raise typer.BadParameter("--actor and --reason are required with --force")

@@ -41,7 +41,7 @@ from serving.clicommon import (
 from serving.settings import Settings
 
 if TYPE_CHECKING:
-    from models.registry import PromotionResult
+    from models.gate import PromotionResult
     from models.warning_training import WarningResult
 
 __all__ = ["ablation_table", "demo_warning_model", "train_warning_command"]

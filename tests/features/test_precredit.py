@@ -23,7 +23,15 @@ from features.precredit import (
 from risk.config import RiskConfig
 from risk.contract import NEGATIVE_KINDS, Domain
 from risk.exceptions import InvalidFrameError
-from tests.features.builders import USCC, apps, enterprise, platform, record, role
+from tests.features.builders import (
+    USCC,
+    apps,
+    enterprise,
+    platform,
+    record,
+    role,
+    roles_rewritten_after,
+)
 from tests.features.county import small_county
 
 T = "2025-06-15"
@@ -194,23 +202,7 @@ def after_t0_rewritten(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFram
     )
     recs = pd.concat([recs, extra], ignore_index=True)
 
-    roles = tables["roles"].copy()
-    roles.loc[roles["end"] > T0, "end"] = T0 + day
-    starting_later = roles["start"] > T0
-    roles.loc[starting_later, "holder_id"] = bad_person
-    roles.loc[starting_later, "holder_type"] = "person"
-    new_roles = pd.DataFrame(
-        {
-            "uscc": borrowers,
-            "holder_type": "person",
-            "holder_id": bad_person,
-            "role": "executive",
-            "start": T0 + 2 * day,
-        }
-    )
-    roles = pd.concat([roles, new_roles], ignore_index=True).drop_duplicates(
-        ["uscc", "holder_type", "holder_id", "role", "start"]
-    )
+    roles = roles_rewritten_after(tables["roles"], T0, bad_person, borrowers, "executive")
 
     fin = tables["financials"].copy()
     later_period = fin["period"].astype(str).str.slice(0, 4).astype(int) >= T0.year

@@ -20,10 +20,9 @@ from features.warning import (
 )
 from risk.config import RiskConfig
 from risk.contract import NEGATIVE_KINDS
-from risk.graph import GraphSnapshot
-from risk.propagation import RiskPropagator, record_signal
+from risk.propagation import record_signal
 from risk.rules import PENALTY_KINDS
-from tests.features.builders import USCC, enterprise, platform, record, role
+from tests.features.builders import USCC, enterprise, platform, record, role, roles_rewritten_after
 from tests.features.county import small_county
 
 T = "2025-06-30"
@@ -156,19 +155,6 @@ def test_graph_roles_degrees_and_linked_parties_by_hand() -> None:
     assert (e["linked_enterprises"], e["group_size"], e["linked_risk"]) == (0, 1, 0)
 
 
-def test_linked_risk_excludes_the_walks_back_to_the_enterprise() -> None:
-    data = graph_platform()
-    X = rows_of(data, "A", "B")
-    snapshot = GraphSnapshot.from_frames(data.enterprises, data.persons, data.roles, T)
-    propagator = RiskPropagator().fit(snapshot)
-    scores = propagator.score(data.records)
-    with_self = scores.to_frame()["linked_risk"]
-    excluded = propagator.linked_risk_excluding_self(scores, [USCC["B"]])
-    assert X.loc["A", "linked_risk"] == pytest.approx(with_self[USCC["A"]])  # no own signal
-    assert X.loc["B", "linked_risk"] == pytest.approx(excluded[USCC["B"]])
-    assert X.loc["B", "linked_risk"] < with_self[USCC["B"]]
-
-
 def test_self_only_config_has_no_graph_columns() -> None:
     config = WarningFeatureConfig(graph=False)
     specs = warning_feature_specs(config)
@@ -282,23 +268,7 @@ def after_t0_rewritten(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFram
     )
     recs = pd.concat([recs, extra], ignore_index=True)
 
-    roles = tables["roles"].copy()
-    roles.loc[roles["end"] > T0, "end"] = T0 + day
-    starting_later = roles["start"] > T0
-    roles.loc[starting_later, "holder_id"] = bad_person
-    roles.loc[starting_later, "holder_type"] = "person"
-    new_roles = pd.DataFrame(
-        {
-            "uscc": subjects,
-            "holder_type": "person",
-            "holder_id": bad_person,
-            "role": "legal_rep",
-            "start": T0 + 2 * day,
-        }
-    )
-    roles = pd.concat([roles, new_roles], ignore_index=True).drop_duplicates(
-        ["uscc", "holder_type", "holder_id", "role", "start"]
-    )
+    roles = roles_rewritten_after(tables["roles"], T0, bad_person, subjects, "legal_rep")
     return {**tables, "enterprises": ents, "records": recs, "roles": roles}
 
 
@@ -329,6 +299,9 @@ def test_config_and_arguments_are_validated() -> None:
         WarningFeatureConfig(graph="yes")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="windows_months must be distinct and non-empty"):
         WarningFeatureConfig(windows_months=(12, 12))
+    config = WarningFeatureConfig(windows_months=(24, 6), repair_window_months=12)
+    assert config.windows_months == (6, 24) and config.precredit().graph is False
+    assert WarningFeatureConfig.from_dict(config.to_dict()) == config
     with pytest.raises(TypeError, match="label_kinds must be a set of record kinds; got str"):
         check_label_kinds("administrative_penalty")
     with pytest.raises(ValueError, match="label_kinds must name at least one record kind"):

@@ -13,7 +13,8 @@ from mlflow import MlflowClient
 from features.data import PlatformData
 from features.warning import warning_labels, warning_population
 from models.exceptions import PromotionRefusedError
-from models.registry import WARNING_MODEL_NAME, ModelRegistry, QualityFloor
+from models.gate import QualityFloor
+from models.registry import WARNING_MODEL_NAME, ModelRegistry
 from models.tracking import CHALLENGER, CHAMPION, mlflow_session, tracking_uris
 from models.warning import PROBABILITY, RULES_FLAGGED, WarningModel
 from models.warning_training import WarningResult, WarningTrainConfig, train_warning

@@ -15,7 +15,8 @@ import typer
 from rich.console import Console
 from typer.testing import CliRunner
 
-from models.registry import ModelRegistry, QualityFloor
+from models.gate import QualityFloor
+from models.registry import ModelRegistry
 from models.tracking import mlflow_session, tracking_uris
 from risk.ingest import ingest_paths
 from risk.store import migrate, open_engine
