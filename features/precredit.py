@@ -77,6 +77,8 @@ from risk.publicity import active_mask
 
 __all__ = [
     "BAD_LOAN_STATUSES",
+    "FINANCIAL_FEATURES",
+    "LOAN_FEATURES",
     "FeatureConfig",
     "applications_on",
     "build_features",
@@ -87,6 +89,22 @@ __all__ = [
 
 BAD_LOAN_STATUSES: frozenset[LoanStatus] = frozenset({LoanStatus.overdue_90, LoanStatus.default})
 """Loan statuses that count as bad (不良: 90+ days overdue or in default)."""
+
+FINANCIAL_FEATURES = (
+    "tax_paid_12m",
+    "tax_paid_prev_12m",
+    "tax_trend",
+    "tax_grade_score",
+    "employees",
+    "employees_trend",
+    "utility_on_time",
+    "procurement_12m",
+    "financials_age_months",
+)
+"""The financial-capacity features, from the periods that ended before t."""
+
+LOAN_FEATURES = ("prior_loans", "prior_bad_loans")
+"""The platform-loan history features."""
 
 _DAYS_PER_YEAR = 365.25
 _DAYS_PER_MONTH = _DAYS_PER_YEAR / 12
@@ -353,18 +371,7 @@ def _financial_features(
     data: PlatformData, uscc: np.ndarray, t: np.ndarray
 ) -> dict[str, npt.NDArray[np.float64]]:
     n = len(uscc)
-    names = (
-        "tax_paid_12m",
-        "tax_paid_prev_12m",
-        "tax_trend",
-        "tax_grade_score",
-        "employees",
-        "employees_trend",
-        "utility_on_time",
-        "procurement_12m",
-        "financials_age_months",
-    )
-    out = {name: np.full(n, np.nan) for name in names}
+    out = {name: np.full(n, np.nan) for name in FINANCIAL_FEATURES}
     apps = pd.DataFrame({"row": np.arange(n), "uscc": uscc})
     pairs = apps.merge(data.financials, on="uscc", how="inner", sort=False)
     row = pairs["row"].to_numpy(dtype=np.int64)

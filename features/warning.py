@@ -80,7 +80,13 @@ from features.history import (
     row_counts,
     window_name,
 )
-from features.precredit import FeatureConfig, build_features, validate_applications
+from features.precredit import (
+    FINANCIAL_FEATURES,
+    LOAN_FEATURES,
+    FeatureConfig,
+    build_features,
+    validate_applications,
+)
 from features.validation import check_int
 from risk.contract import NEGATIVE_KINDS, EnterpriseKind, RecordKind
 from risk.graph import as_of_timestamp
@@ -112,18 +118,9 @@ _PENALTY = frozenset(k.value for k in PENALTY_KINDS)
 _PRECREDIT_DROPPED = frozenset(
     {
         # financial capacity, loans and region: not part of the warning's evidence
-        "tax_paid_12m",
-        "tax_paid_prev_12m",
-        "tax_trend",
-        "tax_grade_score",
-        "employees",
-        "employees_trend",
-        "utility_on_time",
-        "procurement_12m",
-        "financials_age_months",
+        *FINANCIAL_FEATURES,
+        *LOAN_FEATURES,
         "region",
-        "prior_loans",
-        "prior_bad_loans",
         # re-encoded below as fixed integer codes
         "kind",
         "industry",

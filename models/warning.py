@@ -102,15 +102,8 @@ class WarningModel(BinaryBooster):
         return checked
 
     def predict_violation(self, X: pd.DataFrame) -> npt.NDArray[np.float64]:
-        """Probability of a new violation within the horizon, per row.
-
-        Raises
-        ------
-        NotFittedError
-            Before :meth:`fit`.
-        InvalidFrameError
-            If a feature column is missing.
-        """
+        """Probability of a new violation within the horizon, per row (the booster's
+        :meth:`~models.booster.BinaryBooster.predict_probability`)."""
         return self.predict_probability(X)
 
     def predict_frame(self, X: pd.DataFrame) -> pd.DataFrame:
