@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import features.graph
 from features.data import PlatformData
 from features.graph import GRAPH_FEATURES, graph_features
 from features.precredit import build_features
@@ -14,6 +15,7 @@ from risk.config import RiskConfig
 from risk.graph import GraphSnapshot
 from risk.propagation import RiskPropagator
 from tests.features.builders import USCC, enterprise, platform, record, role
+from tests.features.county import small_platform
 
 T = "2025-07-01"  # a month start: the PD's cutoff is t itself
 PROPAGATION = RiskConfig().propagation
@@ -96,6 +98,28 @@ def test_an_echo_alone_is_no_linked_risk() -> None:
     )
     X = features_of(data, "B", "B", names=("own_signal", "linked_risk"))  # a row twice
     assert (X["own_signal"] > 0).all() and (X["linked_risk"] == 0).all()
+
+
+@pytest.mark.parametrize("batch", [features.graph.ECHO_BATCH, 7])
+def test_bulk_echo_equals_the_propagators_linked_risk_excluding_self(
+    batch: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # echo_weights pushes every enterprise's walks through P at once (in blocks of `batch`);
+    # RiskPropagator.linked_risk_excluding_self walks one node's ball at a time.
+    monkeypatch.setattr(features.graph, "ECHO_BATCH", batch)
+    data = small_platform()
+    uscc = data.enterprises["uscc"].astype(str).to_numpy()
+    cutoff = "2026-06-01"
+    linked = graph_features(
+        data, uscc, np.full(uscc.size, np.datetime64(cutoff)), ("linked_risk",), PROPAGATION
+    )["linked_risk"]
+    snapshot = GraphSnapshot.from_frames(data.enterprises, data.persons, data.roles, cutoff)
+    propagator = RiskPropagator(PROPAGATION).fit(snapshot)
+    scores = propagator.score(data.records)
+    excluded = propagator.linked_risk_excluding_self(scores, uscc).to_numpy()
+    echoed = scores.to_frame()["linked_risk"].reindex(uscc).to_numpy()
+    assert (excluded < echoed).sum() > 50  # many enterprises have an echo
+    np.testing.assert_allclose(linked, excluded, rtol=1e-12, atol=1e-15)
 
 
 def test_both_models_read_the_same_graph_features() -> None:
