@@ -20,12 +20,11 @@ from sklearn.model_selection import StratifiedKFold, train_test_split
 from features.encoding import categorical_columns
 from features.validation import check_str
 from models.booster import LABEL
+from models.cards import table_card
 from models.metrics import calibration_table, roc_auc, segment_metrics
 from models.pd import PDModel
-from models.report import markdown_table
 from models.splits import SPLITS, check_slices, fit_on_slices, splits_table, time_split
 from models.tracking import (
-    ModelCard,
     ModelRun,
     calibration_figure,
     importance_figure,
@@ -156,7 +155,7 @@ def train_table(
         "importance": model.feature_importance({}),
         "monotonicity": monotonicity,
     }
-    card = _table_card(model_name, target, id_col, date_col, rows, tables, metrics, model)
+    card = table_card(model_name, target, id_col, date_col, rows, tables, metrics, model)
     run = None
     if tracking_uri is not None:
         run = log_model_run(
@@ -230,42 +229,3 @@ def _cv_auc(
         fold.fit(X.iloc[inner_fit], y[inner_fit], eval_set=(X.iloc[inner_valid], y[inner_valid]))
         scores.append(roc_auc(y[score_index], fold.predict_pd(X.iloc[score_index])))
     return {"cv_auc_mean": float(np.mean(scores)), "cv_auc_std": float(np.std(scores))}
-
-
-def _table_card(
-    model_name: str,
-    target: str,
-    id_col: str | None,
-    date_col: str | None,
-    rows: pd.DataFrame,
-    tables: Mapping[str, pd.DataFrame],
-    metrics: Mapping[str, float],
-    model: PDModel,
-) -> str:
-    validation = (
-        f"out of time by `{date_col}`"
-        if date_col
-        else f"stratified random test split; {len(tables['splits'])} slices; cross-validated "
-        f"AUC {metrics.get('cv_auc_mean', float('nan')):.3f} ± "
-        f"{metrics.get('cv_auc_std', float('nan')):.3f}"
-    )
-    return ModelCard(
-        title=f"Model card: {model_name}",
-        facts=[
-            f"**Target**: `{target}` (1 = bad); id column: `{id_col or '—'}`; "
-            f"{len(rows):,} rows, {int(sum(metrics.get(f'{s}_bads', 0) for s in SPLITS)):,} bads",
-            f"**Validation**: {validation}",
-            f"**Features**: {len(model.feature_names_)} ({len(model.categorical_)} categorical, "
-            f"integer-encoded; vocabulary in `vocabulary.json`)",
-            f"**Test**: AUC {metrics.get('test_auc', float('nan')):.3f}, KS "
-            f"{metrics.get('test_ks', float('nan')):.3f}, Brier "
-            f"{metrics.get('test_brier', float('nan')):.4f}, score PSI train → test "
-            f"{metrics['psi_score_train_test']:.3f}; calibration {model.calibrator_.method_}",
-            "**Selective labels**: if the table holds funded loans only, the model learns the "
-            "risk of the approved population; keep declined applications for reject inference.",
-        ],
-        sections=[
-            ("", [markdown_table(tables["splits"])]),
-            ("## Calibration (test)", [markdown_table(tables["calibration"])]),
-        ],
-    ).to_markdown()

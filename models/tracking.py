@@ -24,7 +24,7 @@ import importlib.metadata
 import json
 import tempfile
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,11 +46,9 @@ from risk.config import RiskConfig
 __all__ = [
     "CHALLENGER",
     "CHAMPION",
-    "LOADING_LIMITATION",
     "RISK_CONFIG_TAG",
     "LoggableEstimator",
     "LoggedRun",
-    "ModelCard",
     "ModelRun",
     "calibration_figure",
     "ensure_experiment",
@@ -234,51 +232,6 @@ def limit_figure(approved: np.ndarray, suggested: np.ndarray, rule: np.ndarray) 
     axes.legend(loc="upper left")
     figure.tight_layout()
     return figure
-
-
-# --------------------------------------------------------------------------- model cards
-
-
-LOADING_LIMITATION = (
-    "Loading the registered model needs the credlink packages (risk, features, models)."
-)
-"""The limitation every registered credlink model shares."""
-
-
-@dataclass(frozen=True)
-class ModelCard:
-    """A model card in markdown, in the one layout every credlink model's card has.
-
-    Attributes
-    ----------
-    title : str
-        The card's title (``# …``).
-    facts : sequence of str
-        Key facts, one bullet each (``**Label**: …``).
-    sections : sequence of (str, sequence of str)
-        Heading (``## …`` or ``### …``; empty for none) and its blocks (paragraphs, bullet
-        lists, :func:`models.report.markdown_table` tables), one blank line apart.
-    limitations : sequence of str
-        Bullets of a last ``## Limitations`` section (none: no section).
-    """
-
-    title: str
-    facts: Sequence[str]
-    sections: Sequence[tuple[str, Sequence[str]]] = ()
-    limitations: Sequence[str] = ()
-
-    def to_markdown(self) -> str:
-        """The card as markdown text."""
-        lines = [f"# {self.title}", "", *(f"- {fact}" for fact in self.facts)]
-        sections = [*self.sections]
-        if self.limitations:
-            sections.append(("## Limitations", ["\n".join(f"- {x}" for x in self.limitations)]))
-        for heading, blocks in sections:
-            if heading:
-                lines += ["", heading]
-            for block in blocks:
-                lines += ["", block]
-        return "\n".join(lines) + "\n"
 
 
 # --------------------------------------------------------------------------- runs

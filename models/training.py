@@ -19,13 +19,11 @@ Which loans train the model (:func:`precredit_sample`)
   period or record): before that, missing history reflects the platform's start, not the
   enterprise, and would teach the model a pattern that cannot recur.
 
-About 650 lines, in one module on purpose: one entry point, the sample rules above, and the
-report it writes (the model card's text) beside the metrics it reports.
+The model card's text is :func:`models.cards.precredit_card`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -40,6 +38,7 @@ from features.outcomes import loan_outcomes
 from features.precredit import FeatureConfig, build_features, feature_specs
 from features.validation import check_int, check_real, check_str
 from models.booster import LABEL
+from models.cards import precredit_card
 from models.exceptions import TrainingDataError
 from models.limit import (
     CAPACITY_FEATURES,
@@ -54,12 +53,9 @@ from models.metrics import (
 )
 from models.pd import PDConfig, PDModel
 from models.registry import LIMIT_MODEL_NAME, PD_MODEL_NAME
-from models.report import markdown_table
 from models.splits import SPLITS, check_slices, fit_on_slices, splits_table, time_split
 from models.tracking import (
-    LOADING_LIMITATION,
     LoggedRun,
-    ModelCard,
     ModelRun,
     calibration_figure,
     flat_params,
@@ -437,8 +433,17 @@ def train_precredit(
     limit_metrics["monotonicity_violations"] = float(limit_monotonicity["violations"].sum())
     limit_metrics.update({f"weight_{k}": v for k, v in limit_model.weights_.items()})
     metrics.update({f"limit_{k}": v for k, v in limit_metrics.items()})
-    card = _precredit_card(
-        t, config, sample, tables, metrics, model, limit_model, eligibility, int(test.sum())
+    card = precredit_card(
+        t,
+        config,
+        sample.counts,
+        sample.data_start,
+        tables,
+        metrics,
+        model,
+        limit_model,
+        eligibility,
+        int(test.sum()),
     )
     result_holdout = limit_holdout.assign(
         grade=model.config_.grades.grade(probability[test]),
@@ -536,121 +541,3 @@ def _backtest_metrics(backtest: pd.DataFrame) -> dict[str, float]:
         for key in ("volume", "loss_rate", "median_error", "in_range", "under_offer"):
             metrics[f"{prefix}_{key}"] = float(getattr(row, key))
     return metrics
-
-
-def _precredit_card(
-    t: pd.Timestamp,
-    config: TrainConfig,
-    sample: _Sample,
-    tables: Mapping[str, pd.DataFrame],
-    metrics: Mapping[str, float],
-    model: PDModel,
-    limit_model: LimitModel,
-    eligibility: pd.DataFrame,
-    n_test: int,
-) -> str:
-    counts = sample.counts
-    splits = tables["splits"]
-    window = f"{splits['first'].min()} – {splits['last'].max()}"
-    top = tables["importance"].groupby("concept")["gain"].sum().sort_values(ascending=False).head(8)
-    concepts = ", ".join(f"{c} ({share:.0%})" for c, share in top.items())
-    declined = int((~eligibility["eligible"]).sum())
-    nan = float("nan")
-    data_start = sample.data_start.date() if sample.data_start is not None else "—"
-    weights = ", ".join(f"{k} {v:.3g}" for k, v in limit_model.weights_.items())
-    learned = "learned from performing loans" if limit_model.weights_learned_ else "from policy"
-    return ModelCard(
-        title="信易贷 pre-credit model card (credlink-pd, credlink-limit)",
-        facts=[
-            f"**Trained as of**: {t.date()} · horizon {config.horizon_months} months · "
-            f"data window of the sample (application dates): {window}",
-            "**Intended use**: pre-credit (预授信) screening of enterprises that authorised the "
-            "query; a bank's own credit decision follows. Not for the credit office's warnings.",
-            f"**Label**: 1 if the loan's status is `overdue_90` or `default` with `status_date` "
-            f"within {config.horizon_months} months of `applied` (and by {t.date()}); 0 if the "
-            f"horizon is over and it was not. Only the latest status is kept, so a loan 90+ "
-            f"days overdue inside the horizon but recorded in default after it counts as good.",
-        ],
-        sections=[
-            (
-                "## Sample",
-                [
-                    "\n".join(
-                        [
-                            f"- Loans applied by {t.date()}: {counts['applied']:,}",
-                            f"- Excluded, not yet labelled (younger than "
-                            f"{config.horizon_months} months, status still good): "
-                            f"{counts['unlabelled']:,}",
-                            f"- Excluded, bad before their horizon ended (kept out so the "
-                            f"latest period's bad rate is not inflated; they enter a later "
-                            f"retraining): {counts['immature_bad']:,}",
-                            f"- Excluded, applied in the first {config.warmup_months} months "
-                            f"of the platform's data (from {data_start}): {counts['warmup']:,}",
-                            f"- Development sample: {counts['sample']:,} loans; funded although "
-                            f"the eligibility policy would decline them at application: "
-                            f"{declined:,} (kept)",
-                        ]
-                    ),
-                    markdown_table(splits),
-                ],
-            ),
-            (
-                "## Selective labels",
-                [
-                    "Outcomes exist only for **funded** loans (实际授信放款结果): applications the "
-                    "banks declined never reach the loans table, so the model learns the risk "
-                    "of the approved population and may understate the risk of enterprises "
-                    "unlike those the banks funded. The eligibility policy declines 失信 "
-                    "enterprises before any score; their PDs are still computed and kept with "
-                    "the scored batch (`score_enterprises`) for reject-inference experiments."
-                ],
-            ),
-            (
-                "## Features",
-                [
-                    f"Point-in-time as of each application date (`features.precredit`): "
-                    f"{len(model.feature_names_)} features; graph features "
-                    f"{'on' if config.features.graph else 'off'} (month-start cutoffs); inactive "
-                    f"history {'on' if config.features.include_inactive_history else 'off'}. "
-                    f"Monotone constraints: "
-                    f"{sum(1 for v in model.monotone_.values() if v > 0)} increasing, "
-                    f"{sum(1 for v in model.monotone_.values() if v < 0)} decreasing. "
-                    f"Categoricals ({', '.join(model.categorical_)}) integer-encoded; vocabulary "
-                    f"in `vocabulary.json`.\n"
-                    f"Largest concepts by share of gain (`features.catalog.CONCEPTS`): "
-                    f"{concepts}."
-                ],
-            ),
-            (
-                "## Out-of-time performance (test period)",
-                [
-                    f"n = {n_test:,}, bads = {metrics.get('test_bads', nan):.0f}: AUC "
-                    f"{metrics.get('test_auc', nan):.3f}, KS {metrics.get('test_ks', nan):.3f}, "
-                    f"Gini {metrics.get('test_gini', nan):.3f}, Brier "
-                    f"{metrics.get('test_brier', nan):.4f}; score PSI train → test "
-                    f"{metrics['psi_score_train_test']:.3f}; monotonicity violations "
-                    f"{metrics['monotonicity_violations']:.0f}. Calibration: "
-                    f"{model.calibrator_.method_} on the calibration period; best iteration "
-                    f"{model.best_iteration_}."
-                ],
-            ),
-            ("### Calibration (test, deciles of PD)", [markdown_table(tables["calibration"])]),
-            ("### Grades", [markdown_table(tables["grades"])]),
-            (
-                "## Limit",
-                [
-                    f"Capacity weights {learned} (n = {limit_model.n_fit_}): {weights}. "
-                    "Backtest on the test loans against the 银税互动 rule of thumb (7× average "
-                    "annual tax, 5–9× range):",
-                    markdown_table(tables["backtest"]),
-                ],
-            ),
-        ],
-        limitations=[
-            "Few bads make the test metrics noisy (see n above); compare versions on the same "
-            "holdout (the promotion gate does).",
-            "Enterprise attributes (kind, industry, region, registered capital) are the stored "
-            "values; the contract keeps no history of them.",
-            LOADING_LIMITATION,
-        ],
-    ).to_markdown()

@@ -37,15 +37,13 @@ the model registered as a version of ``credlink-warning`` under the alias ``chal
 ``champion`` goes through the same gate (better AUC than the champion on the same held-out
 rows, monotone, PSI below 0.25) and the warning's floor (:class:`models.gate.QualityFloor`).
 
-About 650 lines, in one module on purpose: one entry point and the report it writes (the
-comparison tables, the model card's text) beside the metrics they report.
+The model card's text is :func:`models.cards.warning_card`.
 """
 
 from __future__ import annotations
 
-import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -67,16 +65,14 @@ from features.warning import (
     warning_population,
 )
 from models.booster import LABEL
+from models.cards import warning_card
 from models.exceptions import TrainingDataError
 from models.metrics import TOP_K, precision_at_k, psi, ranking_metrics, recall_at_k, roc_auc
 from models.registry import WARNING_MODEL_NAME
-from models.report import markdown_table
 from models.rule_baseline import rule_hits, rule_ranking, rules_by_rule
 from models.splits import WarningSplit, cutoff_before, warning_split
 from models.tracking import (
-    LOADING_LIMITATION,
     LoggedRun,
-    ModelCard,
     ModelRun,
     flat_params,
     importance_figure,
@@ -504,7 +500,7 @@ def train_warning(
         "rules_by_rule": rules_by_rule(hits, test_ids, y_test),
         "top_warnings": top.reset_index(drop=True),
     }
-    card = _model_card(t_end, config, split, tables, metrics, model)
+    card = warning_card(t_end, config, split, tables, metrics, model)
 
     run = None
     if tracking_uri is not None:
@@ -575,85 +571,3 @@ def train_warning(
         run=run,
         timings=timings,
     )
-
-
-def _fmt(value: float, digits: int = 3) -> str:
-    return "—" if value is None or not math.isfinite(value) else f"{value:.{digits}f}"
-
-
-def _model_card(
-    t: pd.Timestamp,
-    config: WarningTrainConfig,
-    split: WarningSplit,
-    tables: Mapping[str, pd.DataFrame],
-    metrics: Mapping[str, float],
-    model: WarningModel,
-) -> str:
-    importance = tables["importance"]
-    by_source = importance.groupby("source")["gain"].sum()
-    share = by_source / max(float(by_source.sum()), 1e-12)
-    top = ", ".join(importance["feature"].head(8))
-    label_kinds = ", ".join(sorted(k.value for k in config.label_kinds))
-    return ModelCard(
-        title=f"Repeat-violator early warning model card ({config.model_name})",
-        facts=[
-            f"**Trained as of**: {t.date()} · test cutoff {split.test.date()} · training "
-            f"cutoffs {', '.join(str(c.date()) for c in split.train)}",
-            "**Intended use**: rank enterprises for the credit office's attention "
-            "(屡禁不止、屡罚不改 预警) next to the county plans' rules; a warning is evidence for "
-            "the responsible regulator, not a sanction. Not for pre-credit decisions.",
-            f"**Label**: 1 if a record of kind {label_kinds} about the enterprise is decided in "
-            f"(t, t + {config.horizon_months} months]; a record decided on t is a feature.",
-            "**Population**: enterprises existing on the cutoff (founded, not closed).",
-        ],
-        sections=[
-            (
-                "## Cutoffs",
-                [
-                    markdown_table(tables["cutoffs"]),
-                    f"Early stopping on {config.valid_fraction:.0%} of the enterprises held out "
-                    "of training (all their training cutoffs): quarterly cutoffs share label "
-                    "events, so a later cutoff of the same enterprises would reward memorising "
-                    "them.",
-                ],
-            ),
-            (
-                "## Features",
-                [
-                    f"{len(model.feature_names_)} point-in-time features (`features.warning`); "
-                    f"inactive history "
-                    f"{'on' if config.features.include_inactive_history else 'off'} (DESIGN.md "
-                    f"§2 policy flag); share of gain: self {share.get('self', 0.0):.0%}, graph "
-                    f"{share.get('graph', 0.0):.0%}. Largest: {top}. Kind and industry are fixed "
-                    f"integer codes (`features.json`). Monotone constraints: "
-                    f"{sum(1 for v in model.monotone_.values() if v > 0)} increasing."
-                ],
-            ),
-            (
-                "## Held-out year and the rules",
-                [
-                    f"Test: n = {metrics['test_n']:,.0f}, positives = "
-                    f"{metrics['test_positives']:,.0f} (base rate "
-                    f"{_fmt(metrics['test_base_rate'])}); AUC {_fmt(metrics['test_auc'])}; best "
-                    f"iteration {model.best_iteration_}; PSI train → test "
-                    f"{_fmt(metrics['psi_train_test'])}; monotonicity violations "
-                    f"{metrics['monotonicity_violations']:.0f}.",
-                    markdown_table(tables["ablation"]),
-                    "Rules ranking: flagged enterprises (any rule on the test cutoff) by most "
-                    "urgent level, then rules hit, then records cited; precision@k is blank "
-                    "beyond the flagged set. `precision_flagged` / `recall_flagged` of a model "
-                    "are those of its top-|flagged|, the rules' workload.",
-                ],
-            ),
-            ("### The rules one by one (test cutoff)", [markdown_table(tables["rules_by_rule"])]),
-        ],
-        limitations=[
-            "Records are dated by decision; a record ingested late would have been unknown on "
-            "its decision date. The contract keeps no ingest date, so the backtest assumes none "
-            "is late.",
-            "Kind, industry and registered capital are the stored values, without history.",
-            "Few positives per cutoff make precision@k noisy; compare versions on the same "
-            "held-out year (the promotion gate does).",
-            LOADING_LIMITATION,
-        ],
-    ).to_markdown()
