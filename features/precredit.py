@@ -84,6 +84,7 @@ __all__ = [
     "build_features",
     "feature_specs",
     "month_start",
+    "own_record_specs",
     "validate_applications",
 ]
 
@@ -191,19 +192,23 @@ class FeatureConfig:
 # --------------------------------------------------------------------------- catalog
 
 
-def feature_specs(config: FeatureConfig | None = None) -> FeatureCatalog:
-    """The catalog of features :func:`build_features` returns for ``config``, in column order.
+def own_record_specs(config: FeatureConfig) -> list[FeatureSpec]:
+    """The catalog entries of the own-record counts, in column order, with the PD's signs.
+
+    The counts of active records by kind group and window, the recent penalties, the
+    positive records and (``include_inactive_history``) the inactive history: the columns
+    :func:`build_features` computes from an enterprise's own records, which the learned
+    warning reuses (:func:`features.warning.warning_feature_specs`, with its own signs).
 
     Parameters
     ----------
     config
-        Default ``FeatureConfig()``.
+        The windows and the history flag.
 
     Returns
     -------
-    features.catalog.FeatureCatalog
+    list of features.catalog.FeatureSpec
     """
-    config = FeatureConfig() if config is None else config
     windows: list[int | None] = [*config.windows_months, None]
     specs = [
         FeatureSpec(f"own_{group}_{window_name(months)}", KIND_GROUP_CONCEPTS[group], 1)
@@ -225,6 +230,23 @@ def feature_specs(config: FeatureConfig | None = None) -> FeatureCatalog:
             FeatureSpec(f"own_negative_hist_{window_name(m)}", "past_records", 1) for m in windows
         ]
         specs.append(FeatureSpec("own_dishonest_hist_all", "past_records", 1))
+    return specs
+
+
+def feature_specs(config: FeatureConfig | None = None) -> FeatureCatalog:
+    """The catalog of features :func:`build_features` returns for ``config``, in column order.
+
+    Parameters
+    ----------
+    config
+        Default ``FeatureConfig()``.
+
+    Returns
+    -------
+    features.catalog.FeatureCatalog
+    """
+    config = FeatureConfig() if config is None else config
+    specs = own_record_specs(config)
     if config.graph:
         specs += [
             FeatureSpec("own_signal", "record_severity", 1, source="graph"),

@@ -58,7 +58,7 @@ Label (:func:`warning_labels`)
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from types import MappingProxyType
 from typing import Any
@@ -67,12 +67,11 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from features.catalog import KIND_GROUP_CONCEPTS, FeatureCatalog, FeatureSpec
+from features.catalog import FeatureCatalog, FeatureSpec
 from features.data import PlatformData
 from features.graph import graph_features
 from features.history import (
     DOMAIN_GROUPS,
-    KIND_GROUPS,
     days_since_latest,
     enterprise_records,
     months_after,
@@ -85,6 +84,7 @@ from features.precredit import (
     LOAN_FEATURES,
     FeatureConfig,
     build_features,
+    own_record_specs,
     validate_applications,
 )
 from features.validation import check_int
@@ -215,27 +215,16 @@ def warning_feature_specs(config: WarningFeatureConfig | None = None) -> Feature
     """
     config = WarningFeatureConfig() if config is None else config
     windows: list[int | None] = [*config.windows_months, None]
-    pw = config.penalty_window_months
     rw = config.repair_window_months
+    free = {f"own_penalty_amount_{config.penalty_window_months}m"}  # fines
+    # The reused own-record counts (the PD's names), fines, positive records and inactive
+    # history freed of the PD's signs.
     specs = [
-        *(
-            FeatureSpec(f"own_{group}_{window_name(m)}", KIND_GROUP_CONCEPTS[group], 1)
-            for group in KIND_GROUPS
-            for m in windows
-        ),
-        FeatureSpec(f"own_serious_{pw}m", "record_severity", 1),
-        FeatureSpec(f"own_penalty_amount_{pw}m", "penalties"),
-        *(FeatureSpec(f"penalty_{g}_{pw}m", "penalties", 1) for g in DOMAIN_GROUPS),
-        FeatureSpec(f"penalty_domains_{pw}m", "penalties", 1),
-        FeatureSpec(f"penalty_max_domain_{pw}m", "penalties", 1),
-        FeatureSpec("own_red_list_all", "positive_records"),
-        FeatureSpec("own_licence_all", "positive_records"),
+        replace(spec, monotone=0)
+        if spec.name in free or spec.concept in ("positive_records", "past_records")
+        else spec
+        for spec in own_record_specs(config.precredit())
     ]
-    if config.include_inactive_history:
-        specs += [
-            FeatureSpec(f"own_negative_hist_{window_name(m)}", "past_records") for m in windows
-        ]
-        specs.append(FeatureSpec("own_dishonest_hist_all", "past_records"))
     specs += [
         *(FeatureSpec(f"own_violation_{window_name(m)}", "violations", 1) for m in windows),
         *(
