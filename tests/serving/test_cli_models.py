@@ -25,7 +25,7 @@ from serving import cli_models
 from serving.cli_models import demo_precredit, models_app, train_app
 from serving.settings import Settings
 from tests.features.county import small_county
-from tests.models.test_training import bank_table
+from tests.models.test_table import bank_table
 
 runner = CliRunner()
 
