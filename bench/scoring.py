@@ -48,6 +48,7 @@ from models.limit import LimitModel
 from models.pd import PDConfig, PDModel
 from models.scoring import PrecreditScorer
 from models.training import TrainConfig, train_precredit
+from risk.config import RiskConfig
 from risk.synth import SynthConfig, generate_county
 
 AS_OF = "2026-06-30"
@@ -247,8 +248,9 @@ def main() -> None:
 
     first, _ = county(sizes[0], args.seed)
     config = TrainConfig(pd=PDConfig(num_threads=args.threads))
+    risk_config = RiskConfig()
     started = time.perf_counter()
-    trained = train_precredit(first, AS_OF, None, config=config)
+    trained = train_precredit(first, AS_OF, None, config=config, risk_config=risk_config)
     loans = int(trained.metrics["sample_sample"])
     print(
         f"# models trained on the {sizes[0]:,}-enterprise county's {loans:,} loans in "
@@ -257,7 +259,7 @@ def main() -> None:
         flush=True,
     )
     assert isinstance(trained.limit_model, LimitModel)
-    scorer = PrecreditScorer(trained.pd_model, trained.limit_model)
+    scorer = PrecreditScorer(trained.pd_model, trained.limit_model, risk_config=risk_config)
     rows: list[dict[str, Any]] = []
     for size in sizes:
         found, _ = bench_size(size, args.seed, scorer, first if size == sizes[0] else None)

@@ -3,7 +3,7 @@
 On a synthetic county (:func:`risk.synth.generate_county`, default ``SynthConfig()``: 20,000
 enterprises, four years to 2026-06-30), read as :class:`features.data.PlatformData` (which
 derives the missing 公示截止期 with :func:`risk.publicity.resolve_publicity`, as ingest does;
-the store is skipped), :func:`models.warning.train_warning` trains on quarterly cutoffs and
+the store is skipped), :func:`models.warning_training.train_warning` trains on quarterly cutoffs and
 tests on the held-out year (cutoff 2025-06-30, labels to 2026-06-30). It prints, for that
 year:
 
@@ -29,7 +29,8 @@ import pandas as pd
 
 from features.data import PlatformData
 from models.report import markdown_table
-from models.warning import train_warning
+from models.warning_training import train_warning
+from risk.config import RiskConfig
 from risk.synth import SynthConfig, generate_county
 
 COLUMNS = {
@@ -53,7 +54,7 @@ def run(enterprises: int, seed: int) -> tuple[pd.DataFrame, dict[str, float], st
     county = generate_county(config)
     data = PlatformData.from_frames(county.tables)
     generated = time.perf_counter() - started
-    result = train_warning(data, config.end)
+    result = train_warning(data, config.end, risk_config=RiskConfig())
     timings = {"county": generated, **result.timings}
     m = result.metrics
     header = (

@@ -11,11 +11,11 @@ Population (:func:`warning_population`)
     not read, since it describes the registry's latest state, not t.
 Own records, by kind and by domain
     Reused from :func:`features.precredit.build_features` (with ``graph=False``): active
-    negative records per kind group (:data:`features.precredit.KIND_GROUPS`) decided in
+    negative records per kind group (:data:`features.history.KIND_GROUPS`) decided in
     (t − 12 months, t], (t − 24 months, t] and ever; penalties per domain group in 24 months,
     serious records, fines, red-list and licence records. Added here: the rules' penalties
     (:data:`risk.rules.PENALTY_KINDS`) per window, active negative records per domain group
-    (:data:`features.precredit.DOMAIN_GROUPS`) per window, the days since the latest
+    (:data:`features.history.DOMAIN_GROUPS`) per window, the days since the latest
     negative record and since the latest penalty, active credit commitments (信用承诺) and
     the own signal on t (:func:`risk.propagation.record_signal`, summed). A record counts when
     :func:`risk.publicity.active_mask` says it is active on t, the one rule of DESIGN.md §2;
@@ -28,17 +28,17 @@ Repairs (信用修复)
     "days since" features also see inactive records, and precredit's ``own_*_hist_*``
     history counts are added.
 Graph, on the snapshot at t exactly (:attr:`WarningFeatureConfig.graph`)
-    Linked risk *excluding* the walks that return to the enterprise
-    (:meth:`risk.propagation.RiskPropagator.linked_risk_excluding_self`); the enterprise's
-    person and enterprise holders and the enterprises it holds; ``rep_ties``, the
-    legal-rep and shareholder roles its legal reps and shareholders (persons) hold in *other*
-    enterprises (职业法人, serial founders); enterprises within two hops (a shared person, or
-    a direct holding) and those of them with an active negative record on t; persons tied to
-    it with an active negative record (e.g. a 失信被执行人 legal rep); its related-enterprise
-    group on t (:func:`risk.ownership.related_groups`, summarised by
-    :func:`risk.ownership.group_statistics`): size, and the *other* members with an active
-    negative record or an active 失信 record
-    (:data:`features.precredit.LINKED_DISHONEST_KINDS`).
+    From :func:`features.graph.graph_features`, the builder the PD uses too: linked risk
+    *excluding* the walks that return to the enterprise (see :mod:`features.graph`); the
+    enterprise's person and enterprise holders and the enterprises it holds; ``rep_ties``,
+    the legal-rep and shareholder roles its legal reps and shareholders (persons) hold in
+    *other* enterprises (职业法人, serial founders); enterprises within two hops (a shared
+    person, or a direct holding) and those of them with an active negative record on t;
+    persons tied to it with an active negative record (e.g. a 失信被执行人 legal rep); its
+    related-enterprise group on t: size, and the *other* members with an active negative
+    record or an active 失信 record (:data:`features.history.LINKED_DISHONEST_KINDS`). The
+    history flag covers the own-record features only: a linked party counts by its records
+    active on t.
 Profile
     Age on t, registered capital, and kind and industry as integer codes of fixed, contract
     vocabularies (:data:`KIND_CODES`, :data:`INDUSTRY_CODES`; ``NaN`` when missing): no
@@ -58,7 +58,7 @@ Label (:func:`warning_labels`)
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from datetime import date
 from types import MappingProxyType
 from typing import Any
@@ -66,31 +66,35 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy import sparse
 
+from features.catalog import FeatureCatalog, FeatureSpec
 from features.data import PlatformData
-from features.precredit import (
+from features.graph import graph_features
+from features.history import (
     DOMAIN_GROUPS,
-    KIND_GROUPS,
-    LINKED_DISHONEST_KINDS,
+    days_since_latest,
+    enterprise_records,
+    row_counts,
+    window_name,
+)
+from features.precredit import (
+    FINANCIAL_FEATURES,
+    LOAN_FEATURES,
     FeatureConfig,
     build_features,
+    own_record_specs,
     validate_applications,
 )
-from risk.contract import NEGATIVE_KINDS, EnterpriseKind, RecordKind, Role, SubjectType
+from risk.contract import NEGATIVE_KINDS, EnterpriseKind, RecordKind
 from risk.dates import as_of_timestamp, months_after, months_before
-from risk.graph import ROLE_CODES, GraphSnapshot
-from risk.groups import group_statistics, related_groups
-from risk.propagation import PropagationConfig, RiskPropagator, record_signal
+from risk.propagation import PropagationConfig, record_signal
 from risk.publicity import active_mask
 from risk.rules import PENALTY_KINDS, existing_on
-from risk.validation import check_bool, check_int
+from risk.validation import check_int
 
 __all__ = [
-    "FEATURE_SOURCES",
     "INDUSTRY_CODES",
     "KIND_CODES",
-    "WarningFeature",
     "WarningFeatureConfig",
     "build_warning_features",
     "check_label_kinds",
@@ -98,9 +102,6 @@ __all__ = [
     "warning_labels",
     "warning_population",
 ]
-
-FEATURE_SOURCES = ("self", "graph")
-"""Where a feature comes from: the enterprise's own records and profile, or the graph."""
 
 KIND_CODES: Mapping[str, int] = MappingProxyType({k.value: i for i, k in enumerate(EnterpriseKind)})
 """Integer code of each enterprise kind (:class:`risk.contract.EnterpriseKind` order)."""
@@ -110,28 +111,14 @@ INDUSTRY_CODES: Mapping[str, int] = MappingProxyType(
 )
 """Integer code of each GB/T 4754 industry section, A = 0 … T = 19."""
 
-_DAY = np.timedelta64(1, "D")
 _NEGATIVE = frozenset(k.value for k in NEGATIVE_KINDS)
 _PENALTY = frozenset(k.value for k in PENALTY_KINDS)
-_DISHONEST = frozenset(k.value for k in LINKED_DISHONEST_KINDS)
-_HOLDING_ROLES = frozenset(
-    ROLE_CODES.index(r) for r in (Role.legal_rep, Role.shareholder)
-)  # roles behind rep_ties
 _PRECREDIT_DROPPED = frozenset(
     {
         # financial capacity, loans and region: not part of the warning's evidence
-        "tax_paid_12m",
-        "tax_paid_prev_12m",
-        "tax_trend",
-        "tax_grade_score",
-        "employees",
-        "employees_trend",
-        "utility_on_time",
-        "procurement_12m",
-        "financials_age_months",
+        *FINANCIAL_FEATURES,
+        *LOAN_FEATURES,
         "region",
-        "prior_loans",
-        "prior_bad_loans",
         # re-encoded below as fixed integer codes
         "kind",
         "industry",
@@ -143,27 +130,25 @@ _PRECREDIT_DROPPED = frozenset(
 
 
 @dataclass(frozen=True)
-class WarningFeatureConfig:
+class WarningFeatureConfig(FeatureConfig):
     """What :func:`build_warning_features` computes (frozen, validated on construction).
+
+    A :class:`features.precredit.FeatureConfig` (the own-record windows, the history policy
+    flag and the graph switch, with its checks) plus the repair window.
 
     Parameters
     ----------
-    windows_months
-        Own-history windows in months besides "all": distinct integers in [1, 120]
-        (default 12 and 24).
-    penalty_window_months
-        Window of the per-domain penalty counts of :mod:`features.precredit`, in [1, 120]
-        (default 24).
+    windows_months, penalty_window_months, include_inactive_history
+        As for the pre-credit features, whose own-record counts the warning reuses: windows
+        of 12 and 24 months, per-domain penalties over 24 months, inactive history off (the
+        DESIGN.md §2 policy flag).
+    graph
+        Compute the graph features (default on); off gives the self-only feature set. The
+        own signal and the linked risk use the deployment's :class:`risk.config.RiskConfig`
+        propagation settings, given to :func:`build_warning_features`.
     repair_window_months
         How far back repairs (信用修复) count, in [1, 120] (default 24, the 修复后再犯 rule's
         window).
-    include_inactive_history
-        DESIGN.md §2 policy flag: let records that are no longer active on t enter the
-        features as history (default off).
-    graph
-        Compute the graph features (default on); off gives the self-only feature set.
-    propagation
-        Weights, damping and hops of the own signal and the linked risk.
 
     Raises
     ------
@@ -173,25 +158,15 @@ class WarningFeatureConfig:
         If a field is out of range, as ``"<field> must be <rule>; got <value>"``.
     """
 
-    windows_months: tuple[int, ...] = (12, 24)
-    penalty_window_months: int = 24
     repair_window_months: int = 24
-    include_inactive_history: bool = False
-    graph: bool = True
-    propagation: PropagationConfig = field(default_factory=PropagationConfig)
 
     def __post_init__(self) -> None:
-        # FeatureConfig validates the shared fields with the same messages.
-        precredit = self.precredit()
-        put = object.__setattr__
-        put(self, "windows_months", precredit.windows_months)
-        put(self, "penalty_window_months", precredit.penalty_window_months)
-        put(
+        super().__post_init__()
+        object.__setattr__(
             self,
             "repair_window_months",
             check_int("repair_window_months", self.repair_window_months, 1, 120),
         )
-        check_bool("graph", self.graph)
 
     def precredit(self) -> FeatureConfig:
         """The :class:`features.precredit.FeatureConfig` of the reused own-record features."""
@@ -200,51 +175,31 @@ class WarningFeatureConfig:
             penalty_window_months=self.penalty_window_months,
             include_inactive_history=self.include_inactive_history,
             graph=False,
-            propagation=self.propagation,
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready parameters (the propagation flattened), e.g. for a run's log."""
-        return {
-            "windows_months": list(self.windows_months),
-            "penalty_window_months": self.penalty_window_months,
-            "repair_window_months": self.repair_window_months,
-            "include_inactive_history": self.include_inactive_history,
-            "graph": self.graph,
-            "propagation": self.propagation.to_dict(),
-        }
+        """JSON-ready parameters, e.g. for a run's log."""
+        return {**super().to_dict(), "repair_window_months": self.repair_window_months}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> WarningFeatureConfig:
+        """Rebuild a config from :meth:`to_dict` output."""
+        base = FeatureConfig.from_dict(data)
+        return cls(
+            windows_months=base.windows_months,
+            penalty_window_months=base.penalty_window_months,
+            include_inactive_history=base.include_inactive_history,
+            graph=base.graph,
+            repair_window_months=int(data["repair_window_months"]),
+        )
 
 
-@dataclass(frozen=True)
-class WarningFeature:
-    """One feature of the warning catalog.
-
-    Attributes
-    ----------
-    name : str
-        Column name.
-    source : str
-        ``"self"`` (own records and profile) or ``"graph"``: the ablation's feature sets.
-    monotone : int
-        +1 if more should never lower the warning, 0 if unconstrained.
-    categorical : bool
-        An integer code (kind, industry), not a quantity.
-    """
-
-    name: str
-    source: str
-    monotone: int = 0
-    categorical: bool = False
-
-
-def _window_name(months: int | None) -> str:
-    return "all" if months is None else f"{months}m"
-
-
-def warning_feature_specs(
-    config: WarningFeatureConfig | None = None,
-) -> tuple[WarningFeature, ...]:
+def warning_feature_specs(config: WarningFeatureConfig | None = None) -> FeatureCatalog:
     """The catalog of features :func:`build_warning_features` returns, in column order.
+
+    The monotone signs say what may never *lower* the probability of a new violation: more
+    active negative records, penalties and linked negative parties. Fines, positive records,
+    inactive history, repairs and the profile are left free.
 
     Parameters
     ----------
@@ -253,62 +208,54 @@ def warning_feature_specs(
 
     Returns
     -------
-    tuple of WarningFeature
+    features.catalog.FeatureCatalog
+        Each feature's ``source`` (``self`` or ``graph``) makes the ablation's feature sets.
     """
     config = WarningFeatureConfig() if config is None else config
     windows: list[int | None] = [*config.windows_months, None]
-    pw = config.penalty_window_months
     rw = config.repair_window_months
+    free = {f"own_penalty_amount_{config.penalty_window_months}m"}  # fines
+    # The reused own-record counts (the PD's names), fines, positive records and inactive
+    # history freed of the PD's signs.
     specs = [
-        *(
-            WarningFeature(f"own_{group}_{_window_name(m)}", "self", 1)
-            for group in KIND_GROUPS
-            for m in windows
-        ),
-        WarningFeature(f"own_serious_{pw}m", "self", 1),
-        WarningFeature(f"own_penalty_amount_{pw}m", "self"),
-        *(WarningFeature(f"penalty_{g}_{pw}m", "self", 1) for g in DOMAIN_GROUPS),
-        WarningFeature(f"penalty_domains_{pw}m", "self", 1),
-        WarningFeature(f"penalty_max_domain_{pw}m", "self", 1),
-        WarningFeature("own_red_list_all", "self"),
-        WarningFeature("own_licence_all", "self"),
+        replace(spec, monotone=0)
+        if spec.name in free or spec.concept in ("positive_records", "past_records")
+        else spec
+        for spec in own_record_specs(config.precredit())
     ]
-    if config.include_inactive_history:
-        specs += [WarningFeature(f"own_negative_hist_{_window_name(m)}", "self") for m in windows]
-        specs.append(WarningFeature("own_dishonest_hist_all", "self"))
     specs += [
-        *(WarningFeature(f"own_violation_{_window_name(m)}", "self", 1) for m in windows),
+        *(FeatureSpec(f"own_violation_{window_name(m)}", "violations", 1) for m in windows),
         *(
-            WarningFeature(f"own_negative_{g}_{_window_name(m)}", "self", 1)
+            FeatureSpec(f"own_negative_{g}_{window_name(m)}", "records_by_domain", 1)
             for g in DOMAIN_GROUPS
             for m in windows
         ),
-        WarningFeature("own_signal", "self", 1),
-        WarningFeature("days_since_negative", "self"),
-        WarningFeature("days_since_violation", "self"),
-        WarningFeature(f"repairs_{rw}m", "self"),
-        WarningFeature("days_since_repair", "self"),
-        WarningFeature("commitments_active", "self"),
-        WarningFeature("age_years", "self"),
-        WarningFeature("registered_capital", "self"),
-        WarningFeature("kind", "self", categorical=True),
-        WarningFeature("industry", "self", categorical=True),
+        FeatureSpec("own_signal", "record_severity", 1),
+        FeatureSpec("days_since_negative", "recency"),
+        FeatureSpec("days_since_violation", "recency"),
+        FeatureSpec(f"repairs_{rw}m", "repairs"),
+        FeatureSpec("days_since_repair", "repairs"),
+        FeatureSpec("commitments_active", "commitments"),
+        FeatureSpec("age_years", "age"),
+        FeatureSpec("registered_capital", "profile"),
+        FeatureSpec("kind", "profile", categorical=True),
+        FeatureSpec("industry", "profile", categorical=True),
     ]
     if config.graph:
         specs += [
-            WarningFeature("linked_risk", "graph", 1),
-            WarningFeature("person_holders", "graph"),
-            WarningFeature("enterprise_holders", "graph"),
-            WarningFeature("held_enterprises", "graph"),
-            WarningFeature("rep_ties", "graph"),
-            WarningFeature("linked_enterprises", "graph"),
-            WarningFeature("linked_negative_enterprises", "graph", 1),
-            WarningFeature("linked_negative_persons", "graph", 1),
-            WarningFeature("group_size", "graph"),
-            WarningFeature("group_negative", "graph", 1),
-            WarningFeature("group_dishonest", "graph", 1),
+            FeatureSpec("linked_risk", "linked_risk", 1, source="graph"),
+            FeatureSpec("person_holders", "network", source="graph"),
+            FeatureSpec("enterprise_holders", "network", source="graph"),
+            FeatureSpec("held_enterprises", "network", source="graph"),
+            FeatureSpec("rep_ties", "network", source="graph"),
+            FeatureSpec("linked_enterprises", "network", source="graph"),
+            FeatureSpec("linked_negative_enterprises", "linked_risk", 1, source="graph"),
+            FeatureSpec("linked_negative_persons", "linked_risk", 1, source="graph"),
+            FeatureSpec("group_size", "network", source="graph"),
+            FeatureSpec("group_negative", "linked_risk", 1, source="graph"),
+            FeatureSpec("group_dishonest", "linked_risk", 1, source="graph"),
         ]
-    return tuple(specs)
+    return FeatureCatalog(specs)
 
 
 def check_label_kinds(kinds: Any) -> frozenset[RecordKind]:
@@ -396,21 +343,6 @@ def warning_population(
     return pd.concat(frames, ignore_index=True)
 
 
-def _enterprise_pairs(
-    data: PlatformData, population: pd.DataFrame
-) -> tuple[pd.DataFrame, npt.NDArray[np.int64], npt.NDArray[np.datetime64]]:
-    """Every (population row, record about that enterprise) pair: the pairs, row, row's t."""
-    recs = data.records
-    recs = recs[(recs["subject_type"] == SubjectType.enterprise.value).to_numpy()]
-    rows = pd.DataFrame(
-        {"row": np.arange(len(population)), "subject_id": population["uscc"].to_numpy()}
-    )
-    pairs = rows.merge(recs, on="subject_id", how="inner", sort=False)
-    row = pairs["row"].to_numpy(dtype=np.int64)
-    t = population["as_of"].to_numpy(dtype="datetime64[s]")[row]
-    return pairs, row, t
-
-
 def warning_labels(
     data: PlatformData,
     population: pd.DataFrame,
@@ -447,7 +379,9 @@ def warning_labels(
     label_kinds = {k.value for k in check_label_kinds(kinds)}
     horizon = check_int("horizon_months", horizon_months, 1, 60)
     population = validate_applications(population)
-    pairs, row, t = _enterprise_pairs(data, population)
+    pairs, row, t = enterprise_records(
+        data, population["uscc"].to_numpy(), population["as_of"].to_numpy(dtype="datetime64[s]")
+    )
     decided = pairs["decided"].to_numpy(dtype="datetime64[s]")
     hit = (
         pairs["kind"].isin(label_kinds).to_numpy()
@@ -462,32 +396,16 @@ def warning_labels(
 # --------------------------------------------------------------------------- builders
 
 
-def _bincount(rows: npt.NDArray[np.int64], n: int, weights: Any = None) -> npt.NDArray[np.float64]:
-    return np.bincount(rows, weights=weights, minlength=n).astype(np.float64)
-
-
-def _days_since_latest(
-    rows: npt.NDArray[np.int64],
-    decided: npt.NDArray[np.datetime64],
-    t: npt.NDArray[np.datetime64],
-    n: int,
-) -> npt.NDArray[np.float64]:
-    """Days from each row's latest date in ``decided`` to its t (``NaN`` when none)."""
-    out = np.full(n, np.nan)
-    if rows.size:
-        latest = pd.Series(decided).groupby(rows).max()
-        at = latest.index.to_numpy(dtype=np.int64)
-        out[at] = (t[at] - latest.to_numpy(dtype="datetime64[s]")) / _DAY
-    return out
-
-
 def _own_features(
-    data: PlatformData, population: pd.DataFrame, config: WarningFeatureConfig
+    data: PlatformData,
+    population: pd.DataFrame,
+    config: WarningFeatureConfig,
+    propagation: PropagationConfig,
 ) -> dict[str, npt.NDArray[np.float64]]:
     """Own-record features beyond :func:`features.precredit.build_features`."""
     n = len(population)
     t_rows = population["as_of"].to_numpy(dtype="datetime64[s]")
-    pairs, row, on = _enterprise_pairs(data, population)
+    pairs, row, on = enterprise_records(data, population["uscc"].to_numpy(), t_rows)
     decided = pairs["decided"].to_numpy(dtype="datetime64[s]")
     known = decided <= on
     pairs, row, on, decided = pairs[known], row[known], on[known], decided[known]
@@ -503,20 +421,20 @@ def _own_features(
     }
     out: dict[str, npt.NDArray[np.float64]] = {}
     for m in windows:
-        out[f"own_violation_{_window_name(m)}"] = _bincount(row[active & penalty & in_window[m]], n)
+        out[f"own_violation_{window_name(m)}"] = row_counts(row[active & penalty & in_window[m]], n)
     for group, domains in DOMAIN_GROUPS.items():
         member = active & negative & np.isin(domain, [d.value for d in domains])
         for m in windows:
-            out[f"own_negative_{group}_{_window_name(m)}"] = _bincount(
+            out[f"own_negative_{group}_{window_name(m)}"] = row_counts(
                 row[member & in_window[m]], n
             )
     seen = np.ones(len(pairs), dtype=bool) if config.include_inactive_history else active
     last_negative = seen & negative
-    out["days_since_negative"] = _days_since_latest(
+    out["days_since_negative"] = days_since_latest(
         row[last_negative], decided[last_negative], t_rows, n
     )
     last_penalty = seen & penalty
-    out["days_since_violation"] = _days_since_latest(
+    out["days_since_violation"] = days_since_latest(
         row[last_penalty], decided[last_penalty], t_rows, n
     )
     repaired = pairs["repaired"].to_numpy(dtype="datetime64[s]")
@@ -524,18 +442,16 @@ def _own_features(
         repair_done = negative & ~np.isnat(repaired) & (repaired <= on)
     if not config.include_inactive_history:
         repair_done &= repaired > months_before(on, config.repair_window_months)
-    out[f"repairs_{config.repair_window_months}m"] = _bincount(row[repair_done], n)
-    out["days_since_repair"] = _days_since_latest(
-        row[repair_done], repaired[repair_done], t_rows, n
-    )
+    out[f"repairs_{config.repair_window_months}m"] = row_counts(row[repair_done], n)
+    out["days_since_repair"] = days_since_latest(row[repair_done], repaired[repair_done], t_rows, n)
     commitment = active & (kind == RecordKind.commitment.value)
-    out["commitments_active"] = _bincount(row[commitment], n)
+    out["commitments_active"] = row_counts(row[commitment], n)
 
     signal = np.zeros(len(pairs))
     for day in np.unique(on):
         at = on == day
-        signal[at] = record_signal(pairs[at], pd.Timestamp(day), config.propagation)
-    out["own_signal"] = _bincount(row, n, signal)
+        signal[at] = record_signal(pairs[at], pd.Timestamp(day), propagation)
+    out["own_signal"] = row_counts(row, n, signal)
     return out
 
 
@@ -559,140 +475,12 @@ def _profile_codes(
     }
 
 
-def _distinct_count(
-    group: npt.NDArray[np.int64], member: npt.NDArray[np.int64], n: int
-) -> npt.NDArray[np.float64]:
-    """Number of distinct ``member`` per ``group`` index (0 … n − 1)."""
-    if not group.size:
-        return np.zeros(n)
-    pairs = np.unique(np.column_stack([group, member]), axis=0)
-    return _bincount(pairs[:, 0], n)
-
-
-def _graph_features(
-    data: PlatformData, population: pd.DataFrame, config: WarningFeatureConfig
-) -> dict[str, npt.NDArray[np.float64]]:
-    names = [s.name for s in warning_feature_specs(config) if s.source == "graph"]
-    n = len(population)
-    out = {name: np.full(n, np.nan) for name in names}
-    arrays = data.graph_arrays
-    uscc = population["uscc"].to_numpy()
-    nodes = arrays.node_ids.get_indexer(uscc)
-    t_rows = population["as_of"].to_numpy(dtype="datetime64[s]")
-    records = data.records
-    record_nodes = data.record_nodes
-    kinds = records["kind"].astype(str).to_numpy()
-    negative_record = np.isin(kinds, list(_NEGATIVE)) & (record_nodes >= 0)
-    dishonest_record = np.isin(kinds, list(_DISHONEST)) & (record_nodes >= 0)
-    n_nodes = len(arrays.node_ids)
-    is_enterprise = ~arrays.is_person
-    ent_ids = data.enterprises[["uscc"]]
-    holding = np.zeros(len(ROLE_CODES), dtype=bool)
-    holding[list(_HOLDING_ROLES)] = True
-    propagator = RiskPropagator(config.propagation)
-
-    for day in np.unique(t_rows):
-        rows = np.flatnonzero((t_rows == day) & (nodes >= 0))
-        if not rows.size:
-            continue
-        t = pd.Timestamp(day)
-        at = nodes[rows]
-        snapshot = GraphSnapshot.from_arrays(
-            arrays.node_ids,
-            arrays.is_person,
-            arrays.holder,
-            arrays.target,
-            arrays.role,
-            arrays.share,
-            arrays.start,
-            arrays.end,
-            as_of=t,
-        )
-        propagator.fit(snapshot)
-        scores = propagator.score(records)
-        linked = scores.linked_risk[at].copy()
-        # Only enterprises with an own signal have walks that return to them.
-        returning = (scores.own_signal[at] > 0) & (linked > 0)
-        if returning.any():
-            ids = [str(i) for i in arrays.node_ids[at[returning]]]
-            linked[returning] = propagator.linked_risk_excluding_self(scores, ids).to_numpy()
-        out["linked_risk"][rows] = linked
-
-        active = active_mask(
-            records["decided"], records["publicity_end"], records["repaired"], records["removed"], t
-        )
-        bad = np.zeros(n_nodes, dtype=bool)
-        bad[record_nodes[active & negative_record]] = True
-        dishonest = np.zeros(n_nodes, dtype=bool)
-        dishonest[record_nodes[active & dishonest_record]] = True
-
-        holder, target = snapshot.edge_holder, snapshot.edge_target
-        person_holder = snapshot.is_person[holder]
-        out["person_holders"][rows] = _distinct_count(
-            target[person_holder], holder[person_holder], n_nodes
-        )[at]
-        out["enterprise_holders"][rows] = _distinct_count(
-            target[~person_holder], holder[~person_holder], n_nodes
-        )[at]
-        out["held_enterprises"][rows] = _distinct_count(
-            holder[~person_holder], target[~person_holder], n_nodes
-        )[at]
-        # rep_ties: Σ over the enterprise's legal-rep / shareholder persons of the *other*
-        # enterprises in which they hold such a role.
-        ties = person_holder & holding[snapshot.edge_role]
-        tie_pairs = (
-            np.unique(np.column_stack([holder[ties], target[ties]]), axis=0)
-            if ties.any()
-            else np.empty((0, 2), dtype=np.int64)
-        )
-        per_person = _bincount(tie_pairs[:, 0], n_nodes)
-        out["rep_ties"][rows] = _bincount(
-            tie_pairs[:, 1], n_nodes, per_person[tie_pairs[:, 0]] - 1.0
-        )[at]
-
-        adjacency = sparse.csr_array(
-            (np.ones(snapshot.indices.size), snapshot.indices, snapshot.indptr),
-            shape=(n_nodes, n_nodes),
-        )
-        near = adjacency[at] + adjacency[at] @ adjacency  # walks of 1 and 2 hops
-        near.data[:] = 1.0
-        # The neighbourhood is symmetric without self-loops: i is 2 hops from itself iff it
-        # has a neighbour; remove it from its own counts.
-        back = np.diff(snapshot.indptr)[at] > 0
-        enterprise_bad = is_enterprise & bad
-        out["linked_enterprises"][rows] = near @ is_enterprise.astype(np.float64) - back
-        out["linked_negative_enterprises"][rows] = near @ enterprise_bad.astype(np.float64) - (
-            back & enterprise_bad[at]
-        )
-        out["linked_negative_persons"][rows] = adjacency[at] @ (arrays.is_person & bad).astype(
-            np.float64
-        )
-
-        groups = related_groups(data.roles, t, enterprises=ent_ids)
-        flags = pd.DataFrame(
-            {
-                "uscc": arrays.node_ids[: arrays.n_enterprises],
-                "negative": bad[: arrays.n_enterprises],
-                "dishonest": dishonest[: arrays.n_enterprises],
-            }
-        )
-        stats = group_statistics(groups, flags, count=["negative", "dishonest"])
-        per_enterprise = groups[["uscc", "group_id"]].merge(stats, on="group_id", how="left")
-        per_enterprise = per_enterprise.set_index("uscc").reindex(uscc[rows])
-        own = flags.set_index("uscc").reindex(uscc[rows])
-        out["group_size"][rows] = per_enterprise["group_size"].to_numpy(dtype=np.float64)
-        for column in ("negative", "dishonest"):
-            others = per_enterprise[f"n_{column}"].to_numpy(dtype=np.float64) - own[
-                column
-            ].to_numpy(dtype=np.float64)
-            out[f"group_{column}"][rows] = others
-    return out
-
-
 def build_warning_features(
     data: PlatformData,
     population: pd.DataFrame,
     config: WarningFeatureConfig | None = None,
+    *,
+    propagation: PropagationConfig,
 ) -> pd.DataFrame:
     """Compute the warning features of each (enterprise, cutoff) as of its cutoff.
 
@@ -705,6 +493,9 @@ def build_warning_features(
         other columns are ignored. Several cutoffs may be stacked.
     config
         Default ``WarningFeatureConfig()``.
+    propagation
+        The own-signal and linked-risk settings: the deployment's
+        :class:`risk.config.RiskConfig` ``propagation``.
 
     Returns
     -------
@@ -716,8 +507,9 @@ def build_warning_features(
     Raises
     ------
     TypeError
-        If ``data`` is not a :class:`PlatformData` or ``config`` not a
-        :class:`WarningFeatureConfig`.
+        If ``data`` is not a :class:`PlatformData`, ``config`` not a
+        :class:`WarningFeatureConfig` or ``propagation`` not a
+        :class:`risk.propagation.PropagationConfig`.
     InvalidFrameError, ValueError
         From :func:`features.precredit.validate_applications`.
 
@@ -734,21 +526,29 @@ def build_warning_features(
     config = WarningFeatureConfig() if config is None else config
     if not isinstance(config, WarningFeatureConfig):
         raise TypeError(f"config must be a WarningFeatureConfig; got {type(config).__name__}")
+    if not isinstance(propagation, PropagationConfig):
+        raise TypeError(
+            f"propagation must be a PropagationConfig; got {type(propagation).__name__}"
+        )
     population = validate_applications(population)
     columns: dict[str, npt.NDArray[np.float64]] = {}
     base = build_features(data, population, config.precredit())
     for name in base.columns:
         if name not in _PRECREDIT_DROPPED:
             columns[str(name)] = base[name].to_numpy(dtype=np.float64)
-    columns.update(_own_features(data, population, config))
+    columns.update(_own_features(data, population, config, propagation))
     columns.update(_profile_codes(data, population))
+    specs = warning_feature_specs(config)
     if config.graph:
-        columns.update(_graph_features(data, population, config))
-    frame = pd.DataFrame(
-        {
-            s.name: np.asarray(columns[s.name], dtype=np.float64)
-            for s in warning_feature_specs(config)
-        }
-    )
+        columns.update(
+            graph_features(
+                data,
+                population["uscc"].to_numpy(),
+                population["as_of"].to_numpy(dtype="datetime64[s]"),
+                specs.of_source("graph").names,
+                propagation,
+            )
+        )
+    frame = pd.DataFrame({s.name: np.asarray(columns[s.name], dtype=np.float64) for s in specs})
     frame.index = population.index
     return frame

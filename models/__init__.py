@@ -1,72 +1,108 @@
-"""LightGBM pre-credit models: PD, limit, reasons, evaluation, MLflow tracking and registry."""
+"""LightGBM models: the pre-credit PD and limit, the learned warning, a bank's own table; their
+evaluation, MLflow tracking and registry.
 
-from models.artifacts import DIGEST_TAG, MAX_ARTIFACT_BYTES
-from models.calibration import CALIBRATION_METHODS, Calibrator
-from models.exceptions import (
-    ArtifactError,
-    ModelError,
-    NotFittedError,
-    PromotionRefusedError,
-    RegistryError,
-    TrainingDataError,
-)
-from models.limit import (
-    CAPACITY_FEATURES,
-    DEFAULT_KIND_CAPS,
-    RULE_OF_THUMB,
-    LimitModel,
-    LimitPolicy,
-    backtest_limits,
-    rule_of_thumb_limits,
-)
-from models.metrics import (
-    PSI_FLOOR,
-    PSIReference,
-    auc_standard_error,
-    binary_metrics,
-    binary_quality,
-    brier,
-    calibration_table,
-    gini,
-    ks_statistic,
-    monotonicity_violations,
-    psi,
-    roc_auc,
-    segment_metrics,
-)
-from models.pd import LABEL, MONOTONE_METHODS, GradeScale, PDConfig, PDModel
-from models.pyfunc import ESTIMATOR_FILES, CredlinkModel, load_estimator
-from models.reasons import REASON_COLUMNS, Reasons, concept_map, feature_concepts
-from models.registry import (
-    LIMIT_MODEL_NAME,
-    PD_MODEL_NAME,
-    PROMOTION_TAG,
-    PSI_THRESHOLD,
-    ModelRegistry,
-    PromotionResult,
-    QualityFloor,
-    check_accountability,
-)
-from models.report import format_number, markdown_table
-from models.scoring import REASON_MODES, SCORE_COLUMNS, PrecreditScorer, score_enterprises
-from models.tracking import (
-    CHALLENGER,
-    CHAMPION,
-    LoggedRun,
-    ModelRun,
-    log_model_run,
-    mlflow_session,
-    tracking_uris,
-)
-from models.training import (
-    SPLITS,
-    TrainConfig,
-    TrainResult,
-    precredit_sample,
-    size_band,
-    time_split,
-    train_precredit,
-    train_table,
+Importing the package is cheap: each public name below loads its module (and with it
+LightGBM, MLflow or matplotlib) on first use (:class:`features.lazy.LazyExports`), so a
+command line that imports ``models`` pays for them only in the commands that use them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from features.lazy import LazyExports
+
+_EXPORTS = LazyExports(
+    __name__,
+    {
+        "models.artifacts": ("DIGEST_TAG", "MAX_ARTIFACT_BYTES"),
+        "models.booster": (
+            "LABEL",
+            "MONOTONE_METHODS",
+            "BinaryBooster",
+            "BoosterConfig",
+            "checked_monotone",
+        ),
+        "models.calibration": ("CALIBRATION_METHODS", "Calibrator"),
+        "models.exceptions": (
+            "ArtifactError",
+            "ModelError",
+            "NotFittedError",
+            "PromotionRefusedError",
+            "RegistryError",
+            "TrainingDataError",
+        ),
+        "models.limit": (
+            "CAPACITY_FEATURES",
+            "DEFAULT_KIND_CAPS",
+            "RULE_OF_THUMB",
+            "LimitModel",
+            "LimitPolicy",
+            "backtest_limits",
+            "rule_of_thumb_limits",
+        ),
+        "models.metrics": (
+            "PSI_FLOOR",
+            "TOP_K",
+            "PSIReference",
+            "auc_standard_error",
+            "binary_metrics",
+            "binary_quality",
+            "brier",
+            "calibration_table",
+            "gini",
+            "ks_statistic",
+            "monotonicity_violations",
+            "precision_at_k",
+            "psi",
+            "ranking_metrics",
+            "recall_at_k",
+            "roc_auc",
+            "segment_metrics",
+        ),
+        "models.pd": ("GradeScale", "PDConfig", "PDModel"),
+        "models.pyfunc": ("ESTIMATOR_FILES", "CredlinkModel", "load_estimator"),
+        "models.reasons": ("REASON_COLUMNS", "Reasons", "feature_concepts"),
+        "models.gate": ("PSI_THRESHOLD", "PromotionResult", "QualityFloor", "check_accountability"),
+        "models.registry": (
+            "LIMIT_MODEL_NAME",
+            "PD_MODEL_NAME",
+            "PROMOTION_TAG",
+            "WARNING_MODEL_NAME",
+            "ModelRegistry",
+        ),
+        "models.report": ("format_number", "markdown_table"),
+        "models.rule_baseline": ("rule_hits", "rule_ranking", "rules_by_rule"),
+        "models.scoring": ("REASON_MODES", "SCORE_COLUMNS", "PrecreditScorer", "score_enterprises"),
+        "models.splits": (
+            "SPLITS",
+            "WarningSplit",
+            "cutoff_before",
+            "fit_on_slices",
+            "time_split",
+            "warning_split",
+        ),
+        "models.table": ("train_table",),
+        "models.tracking": (
+            "CHALLENGER",
+            "CHAMPION",
+            "RISK_CONFIG_TAG",
+            "LoggedRun",
+            "ModelRun",
+            "log_model_run",
+            "mlflow_session",
+            "tracking_uris",
+        ),
+        "models.training": (
+            "TrainConfig",
+            "TrainResult",
+            "precredit_sample",
+            "size_band",
+            "train_precredit",
+        ),
+        "models.warning": ("PROBABILITY", "RULES_FLAGGED", "WarningConfig", "WarningModel"),
+        "models.warning_training": ("WarningResult", "WarningTrainConfig", "train_warning"),
+    },
 )
 
 __all__ = [
@@ -82,15 +118,22 @@ __all__ = [
     "MAX_ARTIFACT_BYTES",
     "MONOTONE_METHODS",
     "PD_MODEL_NAME",
+    "PROBABILITY",
     "PROMOTION_TAG",
     "PSI_FLOOR",
     "PSI_THRESHOLD",
     "REASON_COLUMNS",
     "REASON_MODES",
+    "RISK_CONFIG_TAG",
+    "RULES_FLAGGED",
     "RULE_OF_THUMB",
     "SCORE_COLUMNS",
     "SPLITS",
+    "TOP_K",
+    "WARNING_MODEL_NAME",
     "ArtifactError",
+    "BinaryBooster",
+    "BoosterConfig",
     "Calibrator",
     "CredlinkModel",
     "GradeScale",
@@ -113,6 +156,11 @@ __all__ = [
     "TrainConfig",
     "TrainResult",
     "TrainingDataError",
+    "WarningConfig",
+    "WarningModel",
+    "WarningResult",
+    "WarningSplit",
+    "WarningTrainConfig",
     "auc_standard_error",
     "backtest_limits",
     "binary_metrics",
@@ -120,8 +168,10 @@ __all__ = [
     "brier",
     "calibration_table",
     "check_accountability",
-    "concept_map",
+    "checked_monotone",
+    "cutoff_before",
     "feature_concepts",
+    "fit_on_slices",
     "format_number",
     "gini",
     "ks_statistic",
@@ -130,10 +180,16 @@ __all__ = [
     "markdown_table",
     "mlflow_session",
     "monotonicity_violations",
+    "precision_at_k",
     "precredit_sample",
     "psi",
+    "ranking_metrics",
+    "recall_at_k",
     "roc_auc",
+    "rule_hits",
     "rule_of_thumb_limits",
+    "rule_ranking",
+    "rules_by_rule",
     "score_enterprises",
     "segment_metrics",
     "size_band",
@@ -141,4 +197,14 @@ __all__ = [
     "tracking_uris",
     "train_precredit",
     "train_table",
+    "train_warning",
+    "warning_split",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    return _EXPORTS.load(name, globals())
+
+
+def __dir__() -> list[str]:
+    return _EXPORTS.names(globals())

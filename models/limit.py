@@ -32,6 +32,9 @@ References
    5–9 times the annual tax paid to A/B-grade taxpayers.
 .. [2] Lawson, C. L., Hanson, R. J. (1974). *Solving Least Squares Problems*. Prentice-Hall
    (the NNLS algorithm of :func:`scipy.optimize.nnls`).
+
+About 600 lines, in one module on purpose: the policy, the model that learns its weights and
+the backtest against the rule of thumb apply the one formula above, and read together.
 """
 
 from __future__ import annotations
@@ -51,9 +54,10 @@ import pandas as pd
 from scipy.optimize import nnls
 
 from models.artifacts import built_from, read_json
+from models.booster import LABEL
 from models.exceptions import NotFittedError
 from models.metrics import PSIReference, monotonicity_violations
-from models.pd import LABEL, GradeScale
+from models.pd import GradeScale
 from risk.contract import EnterpriseKind
 from risk.frames import require_frame
 from risk.validation import check_bool, check_int, check_real
@@ -309,6 +313,7 @@ class LimitModel:
     """
 
     kind: ClassVar[str] = "limit"
+    meta_file: ClassVar[str] = "limit_model.json"
 
     def __init__(self, policy: LimitPolicy | None = None) -> None:
         self.policy = policy
@@ -493,7 +498,7 @@ class LimitModel:
             "n_fit": self.n_fit_,
             "limit_reference": self.limit_reference_.to_dict(),
         }
-        (path / "limit_model.json").write_text(json.dumps(meta, indent=1), "utf-8")
+        (path / self.meta_file).write_text(json.dumps(meta, indent=1), "utf-8")
         return path
 
     @classmethod
@@ -505,8 +510,8 @@ class LimitModel:
         ArtifactError
             If ``limit_model.json`` is missing or malformed.
         """
-        meta = read_json(Path(directory) / "limit_model.json")
-        with built_from("limit_model.json"):
+        meta = read_json(Path(directory) / cls.meta_file)
+        with built_from(cls.meta_file):
             if meta["kind"] != cls.kind:
                 raise ValueError(f"kind must be {cls.kind!r}; got {meta['kind']!r}")
             policy = LimitPolicy.from_dict(meta["policy"])

@@ -1,4 +1,5 @@
-"""Evaluation of scores and probabilities: discrimination, calibration, stability, behaviour.
+"""Evaluation of scores and probabilities: discrimination, ranking, calibration, stability,
+behaviour.
 
 All functions take plain arrays: ``y`` are 0/1 outcomes (1 = bad), ``score`` any score that
 grows with risk (a PD, a log-odds). Metrics that need both classes return ``NaN`` when a
@@ -7,7 +8,7 @@ sample has only one.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,6 +21,7 @@ from risk.validation import check_int, check_real
 
 __all__ = [
     "PSI_FLOOR",
+    "TOP_K",
     "PSIReference",
     "auc_standard_error",
     "binary_metrics",
@@ -29,13 +31,19 @@ __all__ = [
     "gini",
     "ks_statistic",
     "monotonicity_violations",
+    "precision_at_k",
     "psi",
+    "ranking_metrics",
+    "recall_at_k",
     "roc_auc",
     "segment_metrics",
 ]
 
 PSI_FLOOR = 1e-4
 """Share given to an empty bin so that its term of the PSI stays finite."""
+
+TOP_K: tuple[int, ...] = (50, 100, 200)
+"""The default k of precision@k and recall@k (the credit office's workloads)."""
 
 
 def _binary(y: npt.ArrayLike, score: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
@@ -106,6 +114,97 @@ def binary_quality(y: npt.ArrayLike, score: npt.ArrayLike) -> dict[str, float]:
         "auc": auc,
         "auc_se": auc_standard_error(auc, bads, labels.size - bads),
     }
+
+
+def _ranking_inputs(
+    y: npt.ArrayLike, score: npt.ArrayLike, k: int
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64], int]:
+    labels, values = _binary(y, score)
+    k = check_int("k", k, 1)
+    # Stable: ties keep the rows' order, so a ranking given as a score is reproduced exactly.
+    order = np.argsort(-values, kind="stable")
+    return labels, order, k
+
+
+def precision_at_k(y: npt.ArrayLike, score: npt.ArrayLike, k: int) -> float:
+    """Share of positives among the k highest scores (ties in row order).
+
+    Parameters
+    ----------
+    y
+        Outcomes (0/1).
+    score
+        Higher means more urgent.
+    k
+        How many rows are looked at, ≥ 1; more than the rows means all of them.
+
+    Returns
+    -------
+    float
+        ``NaN`` for an empty sample.
+
+    Raises
+    ------
+    ValueError
+        On mismatched lengths, non-binary outcomes, NaN scores or k < 1.
+    """
+    labels, order, k = _ranking_inputs(y, score, k)
+    if not labels.size:
+        return float("nan")
+    return float(labels[order[:k]].mean())
+
+
+def recall_at_k(y: npt.ArrayLike, score: npt.ArrayLike, k: int) -> float:
+    """Share of all positives found among the k highest scores (``NaN`` without positives).
+
+    Raises
+    ------
+    ValueError
+        As :func:`precision_at_k`.
+    """
+    labels, order, k = _ranking_inputs(y, score, k)
+    total = labels.sum()
+    if total == 0:
+        return float("nan")
+    return float(labels[order[:k]].sum() / total)
+
+
+def ranking_metrics(
+    y: npt.ArrayLike,
+    score: npt.ArrayLike,
+    ks: Sequence[int] = TOP_K,
+    *,
+    ranked: int | None = None,
+) -> dict[str, float]:
+    """AUC, precision@k and recall@k of a warning score.
+
+    Parameters
+    ----------
+    y, score
+        Outcomes and scores (higher = more urgent).
+    ks
+        The k values.
+    ranked
+        How many rows the score actually ranks (the rules' flagged set); precision@k and
+        recall@k are ``NaN`` for larger k. ``None``: every row.
+
+    Returns
+    -------
+    dict
+        ``auc``, ``precision_at_<k>``, ``recall_at_<k>``, ``n``, ``positives``, ``base_rate``.
+    """
+    labels = np.asarray(y, dtype=np.float64).ravel()
+    out = {
+        "auc": roc_auc(labels, score),
+        "n": float(labels.size),
+        "positives": float(labels.sum()),
+        "base_rate": float(labels.mean()) if labels.size else float("nan"),
+    }
+    for k in ks:
+        beyond = ranked is not None and k > ranked
+        out[f"precision_at_{k}"] = float("nan") if beyond else precision_at_k(labels, score, k)
+        out[f"recall_at_{k}"] = float("nan") if beyond else recall_at_k(labels, score, k)
+    return out
 
 
 def gini(y: npt.ArrayLike, score: npt.ArrayLike) -> float:

@@ -9,8 +9,10 @@ and JSON, no pickle. credlink reads it with :func:`load_estimator`, as data
 
 The pyfunc flavour is logged too, "from code" (:mod:`models._mlflow_entry`), for the MLflow
 UI and tools outside credlink: ``mlflow.pyfunc.load_model("models:/credlink-pd@champion")``
-works in an environment with the credlink packages. It executes the entry file stored with
-the model, so **credlink itself never loads a model that way** (:mod:`models.registry`).
+works in an environment with the credlink packages. One wrapper, :class:`CredlinkModel`,
+serves every kind of estimator: it loads whichever the directory holds. It executes the entry
+file stored with the model, so **credlink itself never loads a model that way**
+(:mod:`models.registry`).
 """
 
 from __future__ import annotations
@@ -25,10 +27,11 @@ from mlflow.pyfunc import PythonModel
 from models.exceptions import ArtifactError
 from models.limit import LimitModel
 from models.pd import PDModel
+from models.warning import WarningModel
 
 __all__ = ["ENTRY_POINT", "ESTIMATOR_FILES", "CredlinkModel", "Estimator", "load_estimator"]
 
-Estimator = PDModel | LimitModel
+Estimator = PDModel | LimitModel | WarningModel
 ENTRY_POINT = Path(__file__).with_name("_mlflow_entry.py")
 """The file MLflow executes to build the pyfunc model (models from code; never by credlink)."""
 
@@ -38,11 +41,12 @@ class _Loadable(Protocol):
     def load(cls, directory: str | Path) -> Any: ...
 
 
-ESTIMATOR_FILES: Mapping[str, type[PDModel] | type[LimitModel]] = {
-    "pd_model.json": PDModel,
-    "limit_model.json": LimitModel,
+ESTIMATOR_FILES: Mapping[str, type[Estimator]] = {
+    PDModel.meta_file: PDModel,
+    LimitModel.meta_file: LimitModel,
+    WarningModel.meta_file: WarningModel,
 }
-"""The JSON file that marks each kind of pre-credit estimator directory."""
+"""The JSON file that marks each kind of estimator directory."""
 
 
 def load_estimator(
@@ -72,7 +76,7 @@ def load_estimator(
 
 
 class CredlinkModel(PythonModel):
-    """Pyfunc model for tools outside credlink: the estimator, predicting frames."""
+    """Pyfunc model for tools outside credlink: the estimator (any kind), predicting frames."""
 
     estimator: Estimator
 

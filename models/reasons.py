@@ -2,7 +2,7 @@
 
 LightGBM's ``pred_contrib`` gives each feature's exact additive contribution to a row's raw
 log-odds (TreeSHAP: the contributions and the bias sum to the raw score). :class:`Reasons`
-sums them per concept (:class:`features.precredit.Concept`: all the 失信名单 counts, the tax
+sums them per concept (:class:`features.catalog.Concept`: all the 失信名单 counts, the tax
 features, …) and returns, per row, the concepts that raise the PD most (risk reasons, largest
 positive sums) and those that lower it most (strengths, most negative sums), each at most
 ``max_reasons`` and only beyond ``min_contribution`` in absolute value, with their Chinese
@@ -25,10 +25,10 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from features.precredit import Concept, FeatureSpec
+from features.catalog import Concept
 from risk.validation import check_int, check_real
 
-__all__ = ["REASON_COLUMNS", "Reasons", "concept_map", "feature_concepts"]
+__all__ = ["REASON_COLUMNS", "Reasons", "feature_concepts"]
 
 REASON_COLUMNS = (
     "risk_reasons",
@@ -57,7 +57,7 @@ class Reasons:
     Parameters
     ----------
     concepts
-        Concept code → :class:`~features.precredit.Concept` (the texts).
+        Concept code → :class:`~features.catalog.Concept` (the texts).
     concept_of
         Feature → concept code; features left out are their own concept when ``concepts``
         has their name, else ignored.
@@ -189,8 +189,3 @@ class Reasons:
 def _prefixes(matrix: np.ndarray, counts: np.ndarray) -> list[list[Any]]:
     """The first ``counts[i]`` entries of each row, as Python lists."""
     return [row[:k] for row, k in zip(matrix.tolist(), counts.tolist(), strict=True)]
-
-
-def concept_map(specs: Iterable[FeatureSpec]) -> dict[str, str]:
-    """Feature → concept code of a feature catalog (:func:`features.precredit.feature_specs`)."""
-    return {spec.name: spec.concept for spec in specs}

@@ -12,16 +12,18 @@ the 信易贷白名单 (eligible, offered a limit, grade at most ``whitelist_max
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from features.catalog import CONCEPTS
 from features.data import PlatformData
 from features.eligibility import EligibilityPolicy, assess_eligibility
 from features.precredit import (
-    CONCEPTS,
     FeatureConfig,
     applications_on,
     build_features,
@@ -30,9 +32,11 @@ from features.precredit import (
 )
 from models.limit import LimitModel
 from models.pd import PDModel
-from models.reasons import Reasons, concept_map, feature_concepts
+from models.reasons import Reasons, feature_concepts
 from models.registry import LIMIT_MODEL_NAME, PD_MODEL_NAME, ModelRegistry
 from models.tracking import CHAMPION
+from risk.config import RiskConfig
+from risk.propagation import PropagationConfig
 from risk.validation import check_choice, check_int
 
 __all__ = ["REASON_MODES", "SCORE_COLUMNS", "PrecreditScorer", "score_enterprises"]
@@ -65,6 +69,13 @@ class PrecreditScorer:
         Fitted models (e.g. the registry's champions: :meth:`from_registry`).
     feature_config, eligibility
         Default: the configuration stored with the PD model at training.
+    risk_config
+        The deployment's :class:`risk.config.RiskConfig` (the one the served linked risk and
+        the rules use): its propagation computes the graph features. It must be the
+        propagation the PD model was trained with, when the model records one (models
+        trained since the risk config exists do): a PD fed features of other settings would
+        be miscalibrated, so that is refused — retrain instead. Default: the settings stored
+        with the model (``RiskConfig()``'s for a model that stores none).
     max_reasons
         Reasons each way, in [1, 10] (default 4).
     whitelist_max_grade
@@ -73,7 +84,8 @@ class PrecreditScorer:
     Raises
     ------
     TypeError, ValueError
-        On a model of the wrong type or a bad parameter.
+        On a model of the wrong type, a bad parameter, or a ``risk_config`` whose propagation
+        is not the one the PD model was trained with.
     """
 
     def __init__(
@@ -83,6 +95,7 @@ class PrecreditScorer:
         *,
         feature_config: FeatureConfig | None = None,
         eligibility: EligibilityPolicy | None = None,
+        risk_config: RiskConfig | None = None,
         max_reasons: int = 4,
         whitelist_max_grade: int = 6,
     ) -> None:
@@ -107,14 +120,14 @@ class PrecreditScorer:
             if "eligibility" in context
             else EligibilityPolicy()
         )
+        self.propagation = _propagation(context, risk_config)
         n_grades = pd_model.config_.grades.n_grades
         self.whitelist_max_grade = check_int(
             "whitelist_max_grade", whitelist_max_grade, 1, n_grades
         )
         specs = feature_specs(self.feature_config)
-        names = {s.name for s in specs}
-        if names == set(pd_model.feature_names_):
-            self.reasons = Reasons(CONCEPTS, concept_map(specs), max_reasons=max_reasons)
+        if set(specs.names) == set(pd_model.feature_names_):
+            self.reasons = Reasons(CONCEPTS, specs.concept_of, max_reasons=max_reasons)
         else:  # a model trained on other features: one reason per feature
             self.reasons = Reasons(
                 feature_concepts(pd_model.feature_names_), {}, max_reasons=max_reasons
@@ -142,7 +155,7 @@ class PrecreditScorer:
 
     def features(self, data: PlatformData, applications: pd.DataFrame) -> pd.DataFrame:
         """Step 1: point-in-time features (:func:`features.precredit.build_features`)."""
-        return build_features(data, applications, self.feature_config)
+        return build_features(data, applications, self.feature_config, propagation=self.propagation)
 
     def eligibility(self, data: PlatformData, applications: pd.DataFrame) -> pd.DataFrame:
         """Step 2: the decline rules (:func:`features.eligibility.assess_eligibility`)."""
@@ -221,6 +234,29 @@ class PrecreditScorer:
         X = self.features(data, apps)
         scored = self.score_features(X, self.eligibility(data, apps), reasons=reasons)
         return pd.concat([apps[["uscc", "as_of"]], scored], axis=1)
+
+
+def _propagation(context: Mapping[str, Any], risk_config: RiskConfig | None) -> PropagationConfig:
+    """The propagation the scorer computes features with (see :class:`PrecreditScorer`)."""
+    # Versions registered before the RiskConfig kept the propagation in the feature config.
+    stored = context.get("risk_config", context.get("feature_config", {}))
+    trained = (
+        RiskConfig.from_dict({"propagation": stored["propagation"]}).propagation
+        if "propagation" in stored
+        else None
+    )
+    if risk_config is None:
+        return RiskConfig().propagation if trained is None else trained
+    if not isinstance(risk_config, RiskConfig):
+        raise TypeError(f"risk_config must be a RiskConfig; got {type(risk_config).__name__}")
+    if trained is not None and risk_config.propagation.to_dict() != trained.to_dict():
+        raise ValueError(
+            "risk_config.propagation must be the one the PD model was trained with "
+            f"({json.dumps(trained.to_dict(), sort_keys=True)}); got "
+            f"{json.dumps(risk_config.propagation.to_dict(), sort_keys=True)}: retrain the "
+            "models with this risk config"
+        )
+    return risk_config.propagation
 
 
 def score_enterprises(

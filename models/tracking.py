@@ -6,13 +6,16 @@ The tracking URI always comes from the caller (the service passes
 :func:`mlflow_session` points MLflow at a URI for the duration of a block and restores the
 previous one afterwards.
 
-One experiment per model (``credlink-pd``, ``credlink-limit``, or a bank table's model name).
-Each run (:func:`log_model_run`) logs parameters, metrics, tables (CSV), plots (PNG, drawn with
-matplotlib's Agg canvas, no pyplot state), the model card (markdown), the category vocabulary
-(JSON), the holdout sample the promotion gate re-scores (parquet), and the estimator as a
-pyfunc model with signature and input example, registered as a new version under the alias
-``challenger`` with the SHA-256 of each estimator file as the version tag
-:data:`models.artifacts.DIGEST_TAG` (credlink loads only those exact files back).
+One experiment per model (``credlink-pd``, ``credlink-limit``, ``credlink-warning``, or a bank
+table's model name), and one path for every training run of every model
+(:func:`log_model_run`): parameters (with the :class:`risk.config.RiskConfig` the features used,
+flattened, and its digest), metrics, tables (CSV), plots (PNG, drawn with matplotlib's Agg
+canvas, no pyplot state), the model card (markdown), the feature catalog and category
+vocabulary (JSON), the holdout sample the promotion gate re-scores (parquet), and the
+estimator as the one pyfunc model (:class:`models.pyfunc.CredlinkModel`) with signature and
+input example, registered as a new version under the alias ``challenger`` with the SHA-256 of
+each estimator file as the version tag :data:`models.artifacts.DIGEST_TAG` (credlink loads only
+those exact files back).
 """
 
 from __future__ import annotations
@@ -38,10 +41,12 @@ from sklearn.metrics import roc_curve
 
 from models.artifacts import DIGEST_TAG, file_digests
 from models.pyfunc import ENTRY_POINT
+from risk.config import RiskConfig
 
 __all__ = [
     "CHALLENGER",
     "CHAMPION",
+    "RISK_CONFIG_TAG",
     "LoggableEstimator",
     "LoggedRun",
     "ModelRun",
@@ -52,12 +57,15 @@ __all__ = [
     "limit_figure",
     "log_model_run",
     "mlflow_session",
+    "precision_figure",
     "roc_figure",
     "tracking_uris",
 ]
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
+RISK_CONFIG_TAG = "credlink.risk_config_digest"
+"""Run tag: :meth:`risk.config.RiskConfig.digest` of the settings the run's features used."""
 _REQUIREMENTS = ("mlflow", "lightgbm", "pandas", "numpy", "scipy", "scikit-learn", "pyarrow")
 
 
@@ -184,6 +192,29 @@ def importance_figure(
     return figure
 
 
+def precision_figure(
+    y: np.ndarray, scores: Mapping[str, tuple[np.ndarray, int | None]], top: int
+) -> Figure:
+    """Precision@k for k = 1 … top, one line per score name → (scores, how many it ranks:
+    the rules stop at their flagged set; ``None``: all)."""
+    figure = _figure()
+    axes = figure.add_subplot()
+    for name, (score, ranked) in scores.items():
+        order = np.argsort(-score, kind="stable")
+        limit = min(top, y.size if ranked is None else ranked)
+        if limit < 1:
+            continue
+        k = np.arange(1, limit + 1)
+        axes.plot(k, np.cumsum(y[order[:limit]]) / k, label=name)
+    axes.axhline(float(y.mean()), linestyle=":", color="grey", label="base rate")
+    axes.set_xlabel("k (enterprises looked at, most urgent first)")
+    axes.set_ylabel("precision@k")
+    axes.set_title("new violation within 12 months (test cutoff)")
+    axes.legend(loc="upper right")
+    figure.tight_layout()
+    return figure
+
+
 def limit_figure(approved: np.ndarray, suggested: np.ndarray, rule: np.ndarray) -> Figure:
     """Suggested limits and the rule of thumb against the amounts of loans that performed.
 
@@ -225,14 +256,18 @@ class ModelRun:
     registered_name : str or None
         Register the model under this name (alias ``challenger``); ``None``: log only.
     estimator : PDModel, LimitModel or WarningModel
-        The fitted estimator.
+        The fitted estimator; logged as its directory (:meth:`save`) and as the one pyfunc
+        model (:class:`models.pyfunc.CredlinkModel`, for MLflow's own tools; credlink never
+        executes it when loading).
     input_example : pandas.DataFrame
         A few rows of the model's input (for the signature and the example).
     holdout : pandas.DataFrame
         The out-of-time sample, features and outcomes, that the promotion gate re-scores.
-    entry_point : pathlib.Path
-        The models-from-code file of the pyfunc flavour (for MLflow's own tools; credlink
-        never executes it when loading).
+    risk_config : risk.config.RiskConfig or None
+        The propagation, rule and grade settings the features were computed with: logged as
+        parameters (:meth:`~risk.config.RiskConfig.flat_params`), its digest as the parameter
+        and tag ``risk_config_digest`` / :data:`RISK_CONFIG_TAG`, and the whole as
+        ``risk_config.json``.
     """
 
     experiment: str
@@ -248,7 +283,7 @@ class ModelRun:
     texts: Mapping[str, str] = field(default_factory=dict)
     dicts: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     tags: Mapping[str, str] = field(default_factory=dict)
-    entry_point: Path = ENTRY_POINT
+    risk_config: RiskConfig | None = None
 
 
 @dataclass(frozen=True)
@@ -303,8 +338,14 @@ def log_model_run(
         folder = Path(tmp)
         with mlflow.start_run(experiment_id=experiment_id, run_name=run.run_name) as active:
             run_id = active.info.run_id
-            mlflow.set_tags(dict(run.tags))
-            mlflow.log_params(_params(run.params))
+            tags, params = dict(run.tags), dict(run.params)
+            if run.risk_config is not None:
+                digest = run.risk_config.digest()
+                tags[RISK_CONFIG_TAG] = digest
+                params |= {**run.risk_config.flat_params(), "risk_config_digest": digest}
+                mlflow.log_dict(run.risk_config.to_dict(), "risk_config.json")
+            mlflow.set_tags(tags)
+            mlflow.log_params(_params(params))
             mlflow.log_metrics(_finite(run.metrics))
             for name, table in run.tables.items():
                 path = folder / f"{name}.csv"
@@ -327,7 +368,7 @@ def log_model_run(
             digests = file_digests(estimator_dir)
             info = mlflow.pyfunc.log_model(
                 name="model",
-                python_model=str(run.entry_point),
+                python_model=str(ENTRY_POINT),
                 artifacts={"estimator": str(estimator_dir)},
                 signature=signature,
                 input_example=example,

@@ -1,4 +1,4 @@
-"""Training entry points: the pre-credit PD and limit models, and any bank's own table.
+"""Training the pre-credit PD and limit models on the platform's data.
 
 :func:`train_precredit` trains on the platform's data as of a date: every loan outcome known
 by then (the banks' 实际授信放款结果, ingested as the ``loans`` table) labels the point-in-time
@@ -6,10 +6,6 @@ features of its application (:func:`features.precredit.build_features`). The sam
 application date into train / validation (early stopping) / calibration / test (out of time);
 the PD and limit models are evaluated on the test period, logged to MLflow (one experiment per
 model) and registered as ``challenger`` versions of ``credlink-pd`` and ``credlink-limit``.
-
-:func:`train_table` does the same for an arbitrary table a bank brings (numeric and
-categorical columns, missing values): out of time when it has a date column, with a
-cross-validated AUC otherwise.
 
 Which loans train the model (:func:`precredit_sample`)
 ------------------------------------------------------
@@ -22,12 +18,12 @@ Which loans train the model (:func:`precredit_sample`)
 - applied at least ``warmup_months`` after the platform's data begins (the first financial
   period or record): before that, missing history reflects the platform's start, not the
   enterprise, and would teach the model a pattern that cannot recur.
+
+The model card's text is :func:`models.cards.precredit_card`.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -35,13 +31,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from sklearn.model_selection import StratifiedKFold, train_test_split
 
 from features.data import PlatformData
 from features.eligibility import EligibilityPolicy, assess_eligibility
-from features.encoding import categorical_columns
 from features.outcomes import loan_outcomes
 from features.precredit import FeatureConfig, build_features, feature_specs
+from models.booster import LABEL
+from models.cards import precredit_card
 from models.exceptions import TrainingDataError
 from models.limit import (
     CAPACITY_FEATURES,
@@ -51,16 +47,12 @@ from models.limit import (
     rule_of_thumb_limits,
 )
 from models.metrics import (
-    binary_metrics,
     calibration_table,
-    psi,
-    roc_auc,
     segment_metrics,
 )
-from models.pd import LABEL, PDConfig, PDModel
-from models.reasons import concept_map
+from models.pd import PDConfig, PDModel
 from models.registry import LIMIT_MODEL_NAME, PD_MODEL_NAME
-from models.report import markdown_table
+from models.splits import SPLITS, check_slices, fit_on_slices, splits_table, time_split
 from models.tracking import (
     LoggedRun,
     ModelRun,
@@ -71,22 +63,17 @@ from models.tracking import (
     log_model_run,
     roc_figure,
 )
+from risk.config import RiskConfig
 from risk.dates import as_of_timestamp
-from risk.frames import require_frame
 from risk.validation import check_int, check_real, check_str
 
 __all__ = [
-    "SPLITS",
     "TrainConfig",
     "TrainResult",
     "precredit_sample",
     "size_band",
-    "time_split",
     "train_precredit",
-    "train_table",
 ]
-
-SPLITS = ("train", "valid", "calibration", "test")
 
 
 @dataclass(frozen=True)
@@ -239,54 +226,6 @@ class TrainResult:
     limit_run: LoggedRun | None = None
 
 
-# --------------------------------------------------------------------------- splitting
-
-
-def time_split(
-    dates: npt.ArrayLike,
-    valid_fraction: float,
-    calibration_fraction: float,
-    test_fraction: float,
-) -> npt.NDArray[np.object_]:
-    """Cut rows by date into train, valid, calibration and test (oldest to newest).
-
-    Cuts fall between dates, so rows of the same date always share a slice; the slices'
-    shares are as close to the fractions as the dates allow. With ``calibration_fraction``
-    0 there is no calibration slice.
-
-    Returns
-    -------
-    numpy.ndarray of str
-        The slice name of each row.
-    """
-    values = np.asarray(pd.to_datetime(pd.Series(dates)).to_numpy(), dtype="datetime64[s]")
-    n = values.size
-    ordered = np.sort(values)
-    bounds = np.cumsum(
-        [
-            1 - valid_fraction - calibration_fraction - test_fraction,
-            valid_fraction,
-            calibration_fraction,
-        ]
-    )
-    cuts = [ordered[min(n - 1, math.ceil(b * n))] if n else None for b in bounds]
-    labels = np.full(n, "test", dtype=object)
-    for name, cut in zip(("calibration", "valid", "train"), cuts[::-1], strict=True):
-        labels[values < cut] = name
-    return labels
-
-
-def _check_slices(labels: np.ndarray, y: np.ndarray, names: Sequence[str]) -> None:
-    for name in names:
-        member = labels == name
-        bads = float(y[member].sum())
-        if not member.any() or bads == 0 or bads == member.sum():
-            raise TrainingDataError(
-                f"the {name} slice must hold goods and bads; got {int(member.sum())} rows "
-                f"with {bads:.0f} bads"
-            )
-
-
 def size_band(employees: npt.ArrayLike) -> npt.NDArray[np.object_]:
     """Size segment by insured employees: micro < 10, small < 100, medium < 300, large."""
     values = np.asarray(employees, dtype=np.float64)
@@ -357,55 +296,6 @@ def _sample(data: PlatformData, t: pd.Timestamp, config: TrainConfig) -> _Sample
     return _Sample(sample, counts, data_start)
 
 
-def _metrics_by_split(
-    labels: np.ndarray, y: np.ndarray, probability: np.ndarray
-) -> dict[str, float]:
-    metrics: dict[str, float] = {}
-    for name in SPLITS:
-        member = labels == name
-        if not member.any():
-            continue
-        for key, value in binary_metrics(y[member], probability[member]).items():
-            metrics[f"{name}_{key}"] = value
-    return metrics
-
-
-def _splits_table(labels: np.ndarray, dates: pd.Series, y: np.ndarray) -> pd.DataFrame:
-    rows = []
-    for name in SPLITS:
-        member = labels == name
-        if not member.any():
-            continue
-        rows.append(
-            {
-                "split": name,
-                "first": pd.Timestamp(dates[member].min()).date(),
-                "last": pd.Timestamp(dates[member].max()).date(),
-                "loans": int(member.sum()),
-                "bads": int(y[member].sum()),
-                "bad_rate": float(y[member].mean()),
-            }
-        )
-    return pd.DataFrame(rows)
-
-
-def _grades_table(model: PDModel, y: np.ndarray, probability: np.ndarray) -> pd.DataFrame:
-    table = model.grade_table_.copy()
-    grade = model.config_.grades.grade(probability)
-    observed = pd.Series(y).groupby(grade)
-    table["test_n"] = observed.size().reindex(table["grade"], fill_value=0).to_numpy()
-    table["test_bads"] = observed.sum().reindex(table["grade"], fill_value=0).to_numpy()
-    with np.errstate(invalid="ignore", divide="ignore"):
-        table["test_bad_rate"] = table["test_bads"] / table["test_n"].replace(0, np.nan)
-    return table
-
-
-def _importance(model: PDModel, concept_of: Mapping[str, str]) -> pd.DataFrame:
-    table = model.feature_importance()
-    table["concept"] = [concept_of.get(f, f) for f in table["feature"]]
-    return table
-
-
 def train_precredit(
     source: PlatformData | Any,
     as_of: date | pd.Timestamp | str,
@@ -413,6 +303,7 @@ def train_precredit(
     *,
     artifact_location: str | None = None,
     config: TrainConfig | None = None,
+    risk_config: RiskConfig | None = None,
     register: bool = True,
     run_name: str | None = None,
 ) -> TrainResult:
@@ -431,6 +322,11 @@ def train_precredit(
         Artifact root for new experiments (``None``: MLflow's default).
     config
         Default ``TrainConfig()``.
+    risk_config
+        The deployment's propagation settings (the service's ``Settings.risk_config``): the
+        own signal and linked risk of the graph features, stored with the model so that
+        scoring computes them alike (:class:`models.scoring.PrecreditScorer`). Default
+        ``RiskConfig()``. Logged with both runs.
     register
         Register the models as ``challenger`` versions (when logging).
     run_name
@@ -442,12 +338,18 @@ def train_precredit(
 
     Raises
     ------
+    TypeError
+        If ``config`` is not a :class:`TrainConfig` or ``risk_config`` not a
+        :class:`risk.config.RiskConfig`.
     TrainingDataError
         If a slice of the sample lacks goods or bads.
     """
     config = TrainConfig() if config is None else config
     if not isinstance(config, TrainConfig):
         raise TypeError(f"config must be a TrainConfig; got {type(config).__name__}")
+    risk_config = RiskConfig() if risk_config is None else risk_config
+    if not isinstance(risk_config, RiskConfig):
+        raise TypeError(f"risk_config must be a RiskConfig; got {type(risk_config).__name__}")
     data = PlatformData.from_source(source)
     t = as_of_timestamp(as_of)
     sample = _sample(data, t, config)
@@ -457,41 +359,32 @@ def train_precredit(
             f"the sample must hold at least 10 labelled loans; got {len(loans)}"
         )
     apps = pd.DataFrame({"uscc": loans["uscc"].to_numpy(), "as_of": loans["applied"].to_numpy()})
-    X = build_features(data, apps, config.features)
+    X = build_features(data, apps, config.features, propagation=risk_config.propagation)
     y = loans["label"].to_numpy(dtype=np.float64)
     labels = time_split(
         loans["applied"], config.valid_fraction, config.calibration_fraction, config.test_fraction
     )
     held = ["train", "valid", "test"] + (["calibration"] if config.calibration_fraction else [])
-    _check_slices(labels, y, held)
+    check_slices(labels, y, held)
     specs = feature_specs(config.features)
-    concept_of = concept_map(specs)
+    concept_of = specs.concept_of
     context = {
         "kind": "precredit",
         "as_of": t.date().isoformat(),
         "feature_config": config.features.to_dict(),
+        "risk_config": risk_config.to_dict(),
         "eligibility": config.eligibility.to_dict(),
         "horizon_months": config.horizon_months,
     }
     model = PDModel(
         config.pd,
-        monotone={s.name: s.monotone for s in specs},
-        categorical=[s.name for s in specs if s.categorical],
+        monotone=specs.monotone,
+        categorical=specs.categorical,
         context=context,
     )
+    probability, metrics = fit_on_slices(model, X, y, labels)
     part = {name: labels == name for name in SPLITS}
-    calibration = part["calibration"] if config.calibration_fraction else part["valid"]
-    model.fit(
-        X[part["train"]],
-        y[part["train"]],
-        eval_set=(X[part["valid"]], y[part["valid"]]),
-        calibration_set=(X[calibration], y[calibration]),
-    )
-    probability = model.predict_pd(X)
     test = part["test"]
-    metrics = _metrics_by_split(labels, y, probability)
-    metrics["psi_score_train_test"] = psi(probability[part["train"]], probability[test])
-    metrics["best_iteration"] = float(model.best_iteration_)
     metrics.update({f"sample_{k}": float(v) for k, v in sample.counts.items()})
     eligibility = assess_eligibility(data, apps, config.eligibility)
     metrics["sample_declined_by_policy"] = float((~eligibility["eligible"]).sum())
@@ -506,7 +399,7 @@ def train_precredit(
     monotonicity = model.monotonicity_report(holdout)
     metrics["monotonicity_violations"] = float(monotonicity["violations"].sum())
     tables = {
-        "splits": _splits_table(labels, loans["applied"], y),
+        "splits": splits_table(labels, loans["applied"], y),
         "calibration": calibration_table(y[test], probability[test]),
         "segments": segment_metrics(
             y[test],
@@ -517,8 +410,8 @@ def train_precredit(
                 "region": X_test["region"],
             },
         ),
-        "grades": _grades_table(model, y[test], probability[test]),
-        "importance": _importance(model, concept_of),
+        "grades": model.grade_outcomes(y[test], probability[test]),
+        "importance": model.feature_importance(concept_of),
         "monotonicity": monotonicity,
     }
 
@@ -540,8 +433,17 @@ def train_precredit(
     limit_metrics["monotonicity_violations"] = float(limit_monotonicity["violations"].sum())
     limit_metrics.update({f"weight_{k}": v for k, v in limit_model.weights_.items()})
     metrics.update({f"limit_{k}": v for k, v in limit_metrics.items()})
-    card = _precredit_card(
-        t, config, sample, tables, metrics, model, limit_model, eligibility, int(test.sum())
+    card = precredit_card(
+        t,
+        config,
+        sample.counts,
+        sample.data_start,
+        tables,
+        metrics,
+        model,
+        limit_model,
+        eligibility,
+        int(test.sum()),
     )
     result_holdout = limit_holdout.assign(
         grade=model.config_.grades.grade(probability[test]),
@@ -560,6 +462,7 @@ def train_precredit(
                 experiment=config.pd_model_name,
                 registered_name=config.pd_model_name if register else None,
                 estimator=model,
+                risk_config=risk_config,
                 input_example=X_test.head(5),
                 holdout=holdout,
                 run_name=name,
@@ -581,15 +484,7 @@ def train_precredit(
                     "vocabulary.json": model.encoder_.to_dict(),
                     "features.json": {
                         "config": config.features.to_dict(),
-                        "features": [
-                            {
-                                "name": s.name,
-                                "concept": s.concept,
-                                "monotone": s.monotone,
-                                "categorical": s.categorical,
-                            }
-                            for s in specs
-                        ],
+                        "features": specs.to_records(),
                     },
                 },
                 tags={"credlink.kind": "pd", "credlink.as_of": t.date().isoformat()},
@@ -603,6 +498,7 @@ def train_precredit(
                 experiment=config.limit_model_name,
                 registered_name=config.limit_model_name if register else None,
                 estimator=limit_model,
+                risk_config=risk_config,
                 input_example=limit_holdout[[*CAPACITY_FEATURES, "pd"]].head(5),
                 holdout=limit_holdout,
                 run_name=name,
@@ -645,356 +541,3 @@ def _backtest_metrics(backtest: pd.DataFrame) -> dict[str, float]:
         for key in ("volume", "loss_rate", "median_error", "in_range", "under_offer"):
             metrics[f"{prefix}_{key}"] = float(getattr(row, key))
     return metrics
-
-
-def _precredit_card(
-    t: pd.Timestamp,
-    config: TrainConfig,
-    sample: _Sample,
-    tables: Mapping[str, pd.DataFrame],
-    metrics: Mapping[str, float],
-    model: PDModel,
-    limit_model: LimitModel,
-    eligibility: pd.DataFrame,
-    n_test: int,
-) -> str:
-    counts = sample.counts
-    splits = tables["splits"]
-    window = f"{splits['first'].min()} – {splits['last'].max()}"
-    top = tables["importance"].groupby("concept")["gain"].sum().sort_values(ascending=False).head(8)
-    concepts = ", ".join(f"{c} ({share:.0%})" for c, share in top.items())
-    declined = int((~eligibility["eligible"]).sum())
-    lines = [
-        "# 信易贷 pre-credit model card (credlink-pd, credlink-limit)",
-        "",
-        f"- **Trained as of**: {t.date()} · horizon {config.horizon_months} months · "
-        f"data window of the sample (application dates): {window}",
-        "- **Intended use**: pre-credit (预授信) screening of enterprises that authorised the "
-        "query; a bank's own credit decision follows. Not for the credit office's warnings.",
-        f"- **Label**: 1 if the loan's status is `overdue_90` or `default` with `status_date` "
-        f"within {config.horizon_months} months of `applied` (and by {t.date()}); 0 if the "
-        f"horizon is over and it was not. Only the latest status is kept, so a loan 90+ days "
-        f"overdue inside the horizon but recorded in default after it counts as good.",
-        "",
-        "## Sample",
-        "",
-        f"- Loans applied by {t.date()}: {counts['applied']:,}",
-        f"- Excluded, not yet labelled (younger than {config.horizon_months} months, status "
-        f"still good): {counts['unlabelled']:,}",
-        f"- Excluded, bad before their horizon ended (kept out so the latest period's bad rate "
-        f"is not inflated; they enter a later retraining): {counts['immature_bad']:,}",
-        f"- Excluded, applied in the first {config.warmup_months} months of the platform's "
-        f"data (from {sample.data_start.date() if sample.data_start is not None else '—'}): "
-        f"{counts['warmup']:,}",
-        f"- Development sample: {counts['sample']:,} loans; funded although the eligibility "
-        f"policy would decline them at application: {declined:,} (kept)",
-        "",
-        markdown_table(splits),
-        "",
-        "## Selective labels",
-        "",
-        "Outcomes exist only for **funded** loans (实际授信放款结果): applications the banks "
-        "declined never reach the loans table, so the model learns the risk of the approved "
-        "population and may understate the risk of enterprises unlike those the banks funded. "
-        "The eligibility policy declines 失信 enterprises before any score; their PDs are still "
-        "computed and kept with the scored batch (`score_enterprises`) for reject-inference "
-        "experiments.",
-        "",
-        "## Features",
-        "",
-        f"Point-in-time as of each application date (`features.precredit`): "
-        f"{len(model.feature_names_)} features; graph features "
-        f"{'on' if config.features.graph else 'off'} (month-start cutoffs); inactive history "
-        f"{'on' if config.features.include_inactive_history else 'off'}. Monotone constraints: "
-        f"{sum(1 for v in model.monotone_.values() if v > 0)} increasing, "
-        f"{sum(1 for v in model.monotone_.values() if v < 0)} decreasing. Categoricals "
-        f"({', '.join(model.categorical_)}) integer-encoded; vocabulary in `vocabulary.json`.",
-        f"Largest concepts by share of gain (`features.precredit.CONCEPTS`): {concepts}.",
-        "",
-        "## Out-of-time performance (test period)",
-        "",
-        f"n = {n_test:,}, bads = {metrics.get('test_bads', float('nan')):.0f}: "
-        f"AUC {metrics.get('test_auc', float('nan')):.3f}, KS "
-        f"{metrics.get('test_ks', float('nan')):.3f}, Gini "
-        f"{metrics.get('test_gini', float('nan')):.3f}, Brier "
-        f"{metrics.get('test_brier', float('nan')):.4f}; score PSI train → test "
-        f"{metrics['psi_score_train_test']:.3f}; monotonicity violations "
-        f"{metrics['monotonicity_violations']:.0f}. Calibration: "
-        f"{model.calibrator_.method_} on the calibration period; best iteration "
-        f"{model.best_iteration_}.",
-        "",
-        "### Calibration (test, deciles of PD)",
-        "",
-        markdown_table(tables["calibration"]),
-        "",
-        "### Grades",
-        "",
-        markdown_table(tables["grades"]),
-        "",
-        "## Limit",
-        "",
-        "Capacity weights "
-        + ("learned from performing loans " if limit_model.weights_learned_ else "from policy ")
-        + f"(n = {limit_model.n_fit_}): "
-        + ", ".join(f"{k} {v:.3g}" for k, v in limit_model.weights_.items())
-        + ". Backtest on the test loans against the 银税互动 rule of thumb (7× average annual "
-        "tax, 5–9× range):",
-        "",
-        markdown_table(tables["backtest"]),
-        "",
-        "## Limitations",
-        "",
-        "- Few bads make the test metrics noisy (see n above); compare versions on the same "
-        "holdout (the promotion gate does).",
-        "- Enterprise attributes (kind, industry, region, registered capital) are the stored "
-        "values; the contract keeps no history of them.",
-        "- Loading the registered model needs the credlink packages (risk, features, models).",
-    ]
-    return "\n".join(lines) + "\n"
-
-
-# --------------------------------------------------------------------------- any table
-
-
-def _binary_target(frame: pd.DataFrame, target: str) -> npt.NDArray[np.float64]:
-    values = frame[target]
-    if pd.api.types.is_bool_dtype(values):
-        return values.to_numpy(dtype=np.float64)
-    numbers = pd.to_numeric(values, errors="coerce")
-    if numbers.isna().any() or not numbers.isin([0, 1]).all():
-        raise ValueError(f"target {target!r} must hold only 0/1 or booleans; got other values")
-    return numbers.to_numpy(dtype=np.float64)
-
-
-def train_table(
-    frame: pd.DataFrame,
-    target: str,
-    id_col: str | None = None,
-    date_col: str | None = None,
-    *,
-    tracking_uri: str | None = None,
-    artifact_location: str | None = None,
-    model_name: str = "credlink-table",
-    config: TrainConfig | None = None,
-    monotone: Mapping[str, int] | None = None,
-    register: bool = False,
-    run_name: str | None = None,
-) -> TrainResult:
-    """Train a calibrated LightGBM classifier on any table (e.g. a bank's own data).
-
-    Parameters
-    ----------
-    frame
-        One row per case: numeric and categorical (string) columns, missing values allowed.
-    target
-        The outcome column (0/1 or bool; 1 = bad). Rows with a missing target are dropped.
-    id_col
-        An identifier column, kept in the holdout but not used as a feature.
-    date_col
-        A date column: splits by time (train / valid / calibration / test, out of time).
-        Without it: a stratified random test split and a cross-validated AUC on the rest.
-    tracking_uri, artifact_location
-        MLflow destination (``None``: no logging).
-    model_name
-        Experiment and registered model name.
-    config
-        Splits and LightGBM parameters (``TrainConfig().pd`` and the fractions; default
-        ``TrainConfig()``).
-    monotone
-        Optional feature → +1 / −1 constraints.
-    register
-        Register the model (alias ``challenger``) under ``model_name``.
-    run_name
-        MLflow run name.
-
-    Returns
-    -------
-    TrainResult
-        ``limit_model`` is ``None``.
-
-    Raises
-    ------
-    InvalidFrameError
-        If ``target``, ``id_col`` or ``date_col`` is not a column.
-    ValueError
-        If the target is not binary or no feature column is left.
-    TrainingDataError
-        If a slice lacks goods or bads.
-    """
-    config = TrainConfig() if config is None else config
-    check_str("model_name", model_name)
-    named = [c for c in (target, id_col, date_col) if c is not None]
-    require_frame(frame, "frame", named)
-    rows = frame[frame[target].notna().to_numpy()].reset_index(drop=True)
-    y = _binary_target(rows, target)
-    features = [c for c in rows.columns if c not in named]
-    if not features:
-        raise ValueError("frame must have at least one feature column besides target, id and date")
-    X = rows[features].copy()
-    categorical = categorical_columns(X)
-    for column in categorical:
-        X[column] = X[column].astype(object).where(X[column].notna(), None)
-    model = PDModel(
-        config.pd, monotone=monotone, categorical=categorical, context={"kind": "table"}
-    )
-    metrics: dict[str, float] = {}
-    if date_col is not None:
-        dates = pd.to_datetime(rows[date_col], errors="coerce", format="mixed")
-        if dates.isna().any():
-            raise ValueError(f"date column {date_col!r} must hold dates; got missing or unreadable")
-        labels = time_split(
-            dates, config.valid_fraction, config.calibration_fraction, config.test_fraction
-        )
-        held = ["train", "valid", "test"] + (["calibration"] if config.calibration_fraction else [])
-        _check_slices(labels, y, held)
-    else:
-        labels = _random_split(y, config)
-        _check_slices(labels, y, ["train", "valid", "test"])
-        metrics.update(_cv_auc(X[labels != "test"], y[labels != "test"], model, config))
-    part = {name: labels == name for name in SPLITS}
-    calibration = part["calibration"] if part["calibration"].any() else part["valid"]
-    model.fit(
-        X[part["train"]],
-        y[part["train"]],
-        eval_set=(X[part["valid"]], y[part["valid"]]),
-        calibration_set=(X[calibration], y[calibration]),
-    )
-    probability = model.predict_pd(X)
-    test = part["test"]
-    metrics.update(_metrics_by_split(labels, y, probability))
-    metrics["psi_score_train_test"] = psi(probability[part["train"]], probability[test])
-    metrics["best_iteration"] = float(model.best_iteration_)
-    extra = {c: rows[c].to_numpy()[test] for c in (id_col, date_col) if c is not None}
-    holdout = X[test].assign(**{LABEL: y[test]}, **extra)
-    monotonicity = model.monotonicity_report(holdout)
-    metrics["monotonicity_violations"] = float(monotonicity["violations"].sum())
-    dates_for_table = (
-        pd.to_datetime(rows[date_col])
-        if date_col is not None
-        else pd.Series(pd.NaT, index=rows.index)
-    )
-    tables = {
-        "splits": _splits_table(labels, dates_for_table, y),
-        "calibration": calibration_table(y[test], probability[test]),
-        "segments": segment_metrics(
-            y[test], probability[test], {c: X.loc[test, c] for c in categorical[:3]}
-        ),
-        "grades": _grades_table(model, y[test], probability[test]),
-        "importance": _importance(model, {}),
-        "monotonicity": monotonicity,
-    }
-    card = _table_card(model_name, target, id_col, date_col, rows, tables, metrics, model)
-    run = None
-    if tracking_uri is not None:
-        run = log_model_run(
-            ModelRun(
-                experiment=model_name,
-                registered_name=model_name if register else None,
-                estimator=model,
-                input_example=X[test].head(5),
-                holdout=holdout,
-                run_name=run_name or f"table-{target}",
-                params={
-                    **{f"pd.{k}": v for k, v in config.pd.to_dict().items()},
-                    "target": target,
-                    "id_col": id_col,
-                    "date_col": date_col,
-                    "rows": len(rows),
-                    "features": len(features),
-                    "validation": "out-of-time" if date_col else f"{config.cv_folds}-fold CV",
-                },
-                metrics=metrics,
-                tables=tables,
-                figures={
-                    "roc": roc_figure(
-                        {s: (y[part[s]], probability[part[s]]) for s in ("train", "valid", "test")}
-                    ),
-                    "calibration": calibration_figure(tables["calibration"]),
-                    "importance": importance_figure(tables["importance"]),
-                },
-                texts={"model_card.md": card},
-                dicts={"vocabulary.json": model.encoder_.to_dict()},
-                tags={"credlink.kind": "table", "credlink.target": target},
-            ),
-            tracking_uri,
-            artifact_location,
-        )
-    return TrainResult(
-        pd_model=model,
-        limit_model=None,
-        metrics=metrics,
-        tables=tables,
-        model_card=card,
-        holdout=holdout.assign(pd=probability[test]),
-        pd_run=run,
-    )
-
-
-def _random_split(y: np.ndarray, config: TrainConfig) -> npt.NDArray[np.object_]:
-    index = np.arange(y.size)
-    rest, test = train_test_split(
-        index, test_size=config.test_fraction, stratify=y, random_state=config.seed
-    )
-    share = config.valid_fraction / (1 - config.test_fraction)
-    _, valid = train_test_split(rest, test_size=share, stratify=y[rest], random_state=config.seed)
-    labels = np.full(y.size, "train", dtype=object)
-    labels[valid] = "valid"
-    labels[test] = "test"
-    return labels
-
-
-def _cv_auc(
-    X: pd.DataFrame, y: np.ndarray, model: PDModel, config: TrainConfig
-) -> dict[str, float]:
-    """K-fold AUC; each fold stops early on a stratified slice of its own training part."""
-    folds = StratifiedKFold(config.cv_folds, shuffle=True, random_state=config.seed)
-    scores = []
-    for fit_index, score_index in folds.split(X, y):
-        inner_fit, inner_valid = train_test_split(
-            fit_index, test_size=0.15, stratify=y[fit_index], random_state=config.seed
-        )
-        fold = PDModel(model.config, monotone=model.monotone, categorical=model.categorical)
-        fold.fit(X.iloc[inner_fit], y[inner_fit], eval_set=(X.iloc[inner_valid], y[inner_valid]))
-        scores.append(roc_auc(y[score_index], fold.predict_pd(X.iloc[score_index])))
-    return {"cv_auc_mean": float(np.mean(scores)), "cv_auc_std": float(np.std(scores))}
-
-
-def _table_card(
-    model_name: str,
-    target: str,
-    id_col: str | None,
-    date_col: str | None,
-    rows: pd.DataFrame,
-    tables: Mapping[str, pd.DataFrame],
-    metrics: Mapping[str, float],
-    model: PDModel,
-) -> str:
-    validation = (
-        f"out of time by `{date_col}`"
-        if date_col
-        else f"stratified random test split; {len(tables['splits'])} slices; cross-validated "
-        f"AUC {metrics.get('cv_auc_mean', float('nan')):.3f} ± "
-        f"{metrics.get('cv_auc_std', float('nan')):.3f}"
-    )
-    lines = [
-        f"# Model card: {model_name}",
-        "",
-        f"- **Target**: `{target}` (1 = bad); id column: `{id_col or '—'}`; "
-        f"{len(rows):,} rows, {int(sum(metrics.get(f'{s}_bads', 0) for s in SPLITS)):,} bads",
-        f"- **Validation**: {validation}",
-        f"- **Features**: {len(model.feature_names_)} ({len(model.categorical_)} categorical, "
-        f"integer-encoded; vocabulary in `vocabulary.json`)",
-        f"- **Test**: AUC {metrics.get('test_auc', float('nan')):.3f}, KS "
-        f"{metrics.get('test_ks', float('nan')):.3f}, Brier "
-        f"{metrics.get('test_brier', float('nan')):.4f}, score PSI train → test "
-        f"{metrics['psi_score_train_test']:.3f}; calibration {model.calibrator_.method_}",
-        "- **Selective labels**: if the table holds funded loans only, the model learns the "
-        "risk of the approved population; keep declined applications for reject inference.",
-        "",
-        markdown_table(tables["splits"]),
-        "",
-        "## Calibration (test)",
-        "",
-        markdown_table(tables["calibration"]),
-    ]
-    return "\n".join(lines) + "\n"

@@ -36,7 +36,7 @@ from serving.clicommon import (
 from serving.settings import Settings
 
 if TYPE_CHECKING:
-    from models.registry import PromotionResult, QualityFloor
+    from models.gate import PromotionResult, QualityFloor
     from models.training import TrainResult
 
 __all__ = [
@@ -146,7 +146,8 @@ def train_precredit_command(
     database_url: DatabaseOpt = None,
 ) -> None:
     """Train the pre-credit PD and limit models on the store (or a model on --table)."""
-    from models.training import train_precredit, train_table
+    from models.table import train_table
+    from models.training import train_precredit
 
     settings = settings_for(work_dir, database_url)
     uri, artifacts = _mlflow(settings)
@@ -235,7 +236,7 @@ def checked_accountability(
         If ``--force`` lacks one of them or a value breaks
         :func:`models.registry.check_accountability`'s rules (exit 2).
     """
-    from models.registry import check_accountability
+    from models.gate import check_accountability
 
     if force and (actor is None or reason is None):
         raise typer.BadParameter("--actor and --reason are required with --force")

@@ -41,8 +41,8 @@ from serving.clicommon import (
 from serving.settings import Settings
 
 if TYPE_CHECKING:
-    from models.registry import PromotionResult
-    from models.warning import WarningResult
+    from models.gate import PromotionResult
+    from models.warning_training import WarningResult
 
 __all__ = ["ablation_table", "demo_warning_model", "train_warning_command"]
 
@@ -123,8 +123,10 @@ def _train_and_promote(
     """Train on the store, log, register and promote; the gate's failures if it refused."""
     from features.data import PlatformData
     from models.exceptions import PromotionRefusedError
+    from models.registry import WARNING_MODEL_NAME
+    from models.registry import ModelRegistry as WarningRegistry
     from models.tracking import tracking_uris
-    from models.warning import WARNING_MODEL_NAME, WarningRegistry, train_warning
+    from models.warning_training import train_warning
 
     uri, artifacts = tracking_uris(settings.work_dir)
     data = PlatformData.from_store(open_store(settings))

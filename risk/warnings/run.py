@@ -171,7 +171,7 @@ def upsert_hits(
     engine
         A migrated store.
     hits
-        From :func:`risk.rules.evaluate_rules`; at most one per (uscc, rule).
+        From :func:`risk.rule_checks.evaluate_rules`; at most one per (uscc, rule).
     actor
         Written on the events.
     as_of

@@ -108,3 +108,29 @@ def platform(
 def apps(*pairs: tuple[str, str]) -> pd.DataFrame:
     """Applications ``(letter, date)``."""
     return pd.DataFrame({"uscc": [USCC[p[0]] for p in pairs], "as_of": [p[1] for p in pairs]})
+
+
+def roles_rewritten_after(
+    roles: pd.DataFrame, t0: pd.Timestamp, person: str, uscc: Iterable[str], role: str
+) -> pd.DataFrame:
+    """The roles with every fact after ``t0`` rewritten (for leakage tests): ends after t0
+    moved to the next day, roles starting after t0 handed to ``person``, and a new ``role``
+    of ``person`` in each enterprise of ``uscc`` from two days after t0."""
+    day = pd.Timedelta(days=1)
+    roles = roles.copy()
+    roles.loc[roles["end"] > t0, "end"] = t0 + day
+    starting_later = roles["start"] > t0
+    roles.loc[starting_later, "holder_id"] = person
+    roles.loc[starting_later, "holder_type"] = "person"
+    new_roles = pd.DataFrame(
+        {
+            "uscc": list(uscc),
+            "holder_type": "person",
+            "holder_id": person,
+            "role": role,
+            "start": t0 + 2 * day,
+        }
+    )
+    return pd.concat([roles, new_roles], ignore_index=True).drop_duplicates(
+        ["uscc", "holder_type", "holder_id", "role", "start"]
+    )

@@ -10,6 +10,7 @@ import pytest
 
 from features.data import PlatformData
 from features.precredit import build_features
+from risk.config import RiskConfig
 from risk.exceptions import InvalidFrameError
 from risk.ingest import ingest_paths
 from risk.store import migrate, open_engine
@@ -85,7 +86,8 @@ def test_store_and_frames_give_the_same_features(tmp_path: Path) -> None:
     applications = pd.DataFrame(
         {"uscc": county.tables["enterprises"]["uscc"], "as_of": pd.Timestamp("2026-06-30")}
     )
-    expected = build_features(from_frames, applications)
-    got = build_features(from_store, applications)
+    propagation = RiskConfig().propagation
+    expected = build_features(from_frames, applications, propagation=propagation)
+    got = build_features(from_store, applications, propagation=propagation)
     pd.testing.assert_frame_equal(got, expected)
     assert np.isfinite(expected["age_years"]).all()

@@ -8,12 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from features.catalog import CONCEPTS
 from features.data import PlatformData
 from features.eligibility import assess_eligibility
+from features.history import DOMAIN_GROUPS, KIND_GROUPS
 from features.precredit import (
-    CONCEPTS,
-    DOMAIN_GROUPS,
-    KIND_GROUPS,
     FeatureConfig,
     applications_on,
     build_features,
@@ -21,13 +20,22 @@ from features.precredit import (
     month_start,
     validate_applications,
 )
+from risk.config import RiskConfig
 from risk.contract import NEGATIVE_KINDS, Domain
 from risk.exceptions import InvalidFrameError
-from risk.propagation import PropagationConfig
-from tests.features.builders import USCC, apps, enterprise, platform, record, role
+from tests.features.builders import (
+    USCC,
+    apps,
+    enterprise,
+    platform,
+    record,
+    role,
+    roles_rewritten_after,
+)
 from tests.features.county import small_county
 
 T = "2025-06-15"
+PROPAGATION = RiskConfig().propagation
 
 
 def own_platform() -> PlatformData:
@@ -129,7 +137,9 @@ def graph_platform() -> PlatformData:
 
 def test_graph_features_by_hand_at_the_month_start_cutoff() -> None:
     frame = build_features(
-        graph_platform(), apps(("A", T), ("A", "2025-07-01"), ("B", T), ("C", T))
+        graph_platform(),
+        apps(("A", T), ("A", "2025-07-01"), ("B", T), ("C", T)),
+        propagation=PROPAGATION,
     )
     a_june, a_july, b_june, c_june = (frame.iloc[i] for i in range(4))
     # Cutoff 2025-06-01: P1's record (2025-06-10) is not there yet.
@@ -147,7 +157,9 @@ def test_graph_features_by_hand_at_the_month_start_cutoff() -> None:
 
 def test_unknown_enterprise_gets_missing_values() -> None:
     frame = build_features(
-        graph_platform(), pd.DataFrame({"uscc": ["91341100MA0000099X"], "as_of": [T]})
+        graph_platform(),
+        pd.DataFrame({"uscc": ["91341100MA0000099X"], "as_of": [T]}),
+        propagation=PROPAGATION,
     )
     row = frame.iloc[0]
     assert np.isnan(row["age_years"]) and row["kind"] is None
@@ -190,23 +202,7 @@ def after_t0_rewritten(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFram
     )
     recs = pd.concat([recs, extra], ignore_index=True)
 
-    roles = tables["roles"].copy()
-    roles.loc[roles["end"] > T0, "end"] = T0 + day
-    starting_later = roles["start"] > T0
-    roles.loc[starting_later, "holder_id"] = bad_person
-    roles.loc[starting_later, "holder_type"] = "person"
-    new_roles = pd.DataFrame(
-        {
-            "uscc": borrowers,
-            "holder_type": "person",
-            "holder_id": bad_person,
-            "role": "executive",
-            "start": T0 + 2 * day,
-        }
-    )
-    roles = pd.concat([roles, new_roles], ignore_index=True).drop_duplicates(
-        ["uscc", "holder_type", "holder_id", "role", "start"]
-    )
+    roles = roles_rewritten_after(tables["roles"], T0, bad_person, borrowers, "executive")
 
     fin = tables["financials"].copy()
     later_period = fin["period"].astype(str).str.slice(0, 4).astype(int) >= T0.year
@@ -261,8 +257,8 @@ def test_nothing_dated_after_the_application_changes_its_features(
 ) -> None:
     before, after, applications = leakage_pair
     config = FeatureConfig(include_inactive_history=True)
-    expected = build_features(before, applications, config)
-    got = build_features(after, applications, config)
+    expected = build_features(before, applications, config, propagation=PROPAGATION)
+    got = build_features(after, applications, config, propagation=PROPAGATION)
     pd.testing.assert_frame_equal(got, expected)
     pd.testing.assert_frame_equal(
         assess_eligibility(after, applications), assess_eligibility(before, applications)
@@ -274,7 +270,9 @@ def test_the_rewrite_does_change_later_features(
 ) -> None:
     before, after, applications = leakage_pair
     later = applications.assign(as_of=pd.Timestamp("2026-06-30"))
-    changed = build_features(after, later).compare(build_features(before, later))
+    changed = build_features(after, later, propagation=PROPAGATION).compare(
+        build_features(before, later, propagation=PROPAGATION)
+    )
     assert {"own_dishonest_all", "tax_paid_12m", "prior_bad_loans", "linked_risk"} <= set(
         changed.columns.get_level_values(0)
     )
@@ -283,18 +281,25 @@ def test_the_rewrite_does_change_later_features(
 # --------------------------------------------------------------------------- catalog, config
 
 
-def test_catalog_matches_the_columns_and_every_concept_exists() -> None:
-    frame = build_features(own_platform(), apps(("A", T)))
+def test_catalog_matches_the_columns() -> None:
+    frame = build_features(own_platform(), apps(("A", T)), propagation=PROPAGATION)
     specs = feature_specs()
-    assert list(frame.columns) == [s.name for s in specs]
+    assert list(frame.columns) == specs.names
     assert {s.concept for s in specs} <= set(CONCEPTS)
-    assert all(s.monotone in (-1, 0, 1) for s in specs)
-    assert not any(s.monotone for s in specs if s.categorical)
-    constrained = {s.name: s.monotone for s in specs}
+    constrained = specs.monotone
     assert constrained["own_dishonest_all"] == 1 and constrained["tax_paid_12m"] == -1
-    for concept in CONCEPTS.values():
-        for field in concept.fields:
-            assert "{" + field + "}" in concept.zh and "{" + field + "}" in concept.en
+    assert specs.categorical == ["kind", "industry", "region"]
+    assert specs.of_source("graph").names == [
+        "own_signal",
+        "linked_risk",
+        "linked_dishonest_1hop",
+        "linked_dishonest_2hop",
+        "group_dishonest",
+        "neighbours",
+        "paths_2hop",
+        "group_size",
+    ]
+    assert "own_signal" not in feature_specs(FeatureConfig(graph=False)).names
 
 
 def test_kind_and_domain_groups_cover_every_code_once() -> None:
@@ -304,25 +309,13 @@ def test_kind_and_domain_groups_cover_every_code_once() -> None:
     assert sorted(domains) == sorted(Domain)
 
 
-def test_concept_texts_render_values_and_missing() -> None:
-    tax = CONCEPTS["tax_paid"]
-    values = {"tax_paid_12m": 12.34, "tax_trend": math.log(1.5)}
-    assert tax.render(values, "zh") == "近12个月纳税 12.3 万元（同比 +50%）"
-    assert tax.render(values, "en") == (
-        "Tax paid over the last 12 months: CNY 123,400 (+50% year on year)"
-    )
-    assert "未知" in tax.render({"tax_paid_12m": float("nan")}, "zh")
-    assert CONCEPTS["tax_grade"].render({"tax_grade_score": 1.0}, "en").endswith(": D")
-
-
 def test_feature_config_round_trips_and_validates() -> None:
-    config = FeatureConfig(
-        windows_months=(24, 6),
-        include_inactive_history=True,
-        propagation=PropagationConfig(alpha=0.3, kind_weights={"dishonest_debtor": 0.9}),
-    )
+    config = FeatureConfig(windows_months=(24, 6), include_inactive_history=True)
     assert config.windows_months == (6, 24)
     assert FeatureConfig.from_dict(config.to_dict()) == config
+    # A version registered before the RiskConfig stored the propagation here: ignored.
+    older = {**config.to_dict(), "propagation": PROPAGATION.to_dict()}
+    assert FeatureConfig.from_dict(older) == config
     with pytest.raises(TypeError, match="windows_months must be a sequence of ints; got int"):
         FeatureConfig(windows_months=12)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match=r"windows_months\[\] must be an int in \[1, 120\]"):
@@ -337,8 +330,6 @@ def test_feature_config_round_trips_and_validates() -> None:
         FeatureConfig(include_inactive_history=1)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="graph must be a bool; got str"):
         FeatureConfig(graph="yes")  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match="propagation must be a PropagationConfig; got dict"):
-        FeatureConfig(propagation={})  # type: ignore[arg-type]
 
 
 def test_windows_follow_the_config() -> None:
@@ -359,9 +350,11 @@ def test_applications_are_validated() -> None:
     with pytest.raises(ValueError, match=r"applications\.as_of must be dates; got a missing"):
         validate_applications(pd.DataFrame({"uscc": ["x"], "as_of": [None]}))
     with pytest.raises(TypeError, match="data must be a PlatformData; got dict"):
-        build_features({}, apps(("A", T)))  # type: ignore[arg-type]
+        build_features({}, apps(("A", T)), propagation=PROPAGATION)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="config must be a FeatureConfig; got dict"):
         build_features(own_platform(), apps(("A", T)), {})  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"propagation must be a PropagationConfig \(the Ri"):
+        build_features(own_platform(), apps(("A", T)))
 
 
 def test_month_start_and_applications_on() -> None:

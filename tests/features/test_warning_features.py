@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from features.data import PlatformData
-from features.precredit import DOMAIN_GROUPS, KIND_GROUPS
+from features.history import DOMAIN_GROUPS, KIND_GROUPS
 from features.warning import (
     INDUSTRY_CODES,
     KIND_CODES,
@@ -18,20 +18,21 @@ from features.warning import (
     warning_labels,
     warning_population,
 )
+from risk.config import RiskConfig
 from risk.contract import NEGATIVE_KINDS
-from risk.graph import GraphSnapshot
-from risk.propagation import RiskPropagator, record_signal
+from risk.propagation import record_signal
 from risk.rules import PENALTY_KINDS
-from tests.features.builders import USCC, enterprise, platform, record, role
+from tests.features.builders import USCC, enterprise, platform, record, role, roles_rewritten_after
 from tests.features.county import small_county
 
 T = "2025-06-30"
+PROPAGATION = RiskConfig().propagation
 
 
 def rows_of(data: PlatformData, *letters: str, t: str = T) -> pd.DataFrame:
     """Features of the given enterprises on ``t``, indexed by letter."""
     population = pd.DataFrame({"uscc": [USCC[x] for x in letters], "as_of": t})
-    frame = build_warning_features(data, population)
+    frame = build_warning_features(data, population, propagation=PROPAGATION)
     frame.index = list(letters)
     return frame
 
@@ -86,7 +87,7 @@ def test_own_signal_is_the_sum_of_the_record_signals() -> None:
     expected = record_signal(
         data.records[data.records["subject_id"] == USCC["A"]],
         T,
-        WarningFeatureConfig().propagation,
+        PROPAGATION,
     ).sum()
     assert rows_of(data, "A").loc["A", "own_signal"] == pytest.approx(expected)
     assert expected > 0
@@ -100,9 +101,12 @@ def test_inactive_history_flag_widens_the_repairs_and_the_days_since() -> None:
         ],
     )
     population = pd.DataFrame({"uscc": [USCC["A"]], "as_of": [T]})
-    off = build_warning_features(data, population).iloc[0]
+    off = build_warning_features(data, population, propagation=PROPAGATION).iloc[0]
     on = build_warning_features(
-        data, population, WarningFeatureConfig(include_inactive_history=True)
+        data,
+        population,
+        WarningFeatureConfig(include_inactive_history=True),
+        propagation=PROPAGATION,
     ).iloc[0]
     assert off["repairs_24m"] == 0 and np.isnan(off["days_since_violation"])
     assert on["repairs_24m"] == 1 and on["own_negative_hist_all"] == 1
@@ -151,27 +155,19 @@ def test_graph_roles_degrees_and_linked_parties_by_hand() -> None:
     assert (e["linked_enterprises"], e["group_size"], e["linked_risk"]) == (0, 1, 0)
 
 
-def test_linked_risk_excludes_the_walks_back_to_the_enterprise() -> None:
-    data = graph_platform()
-    X = rows_of(data, "A", "B")
-    snapshot = GraphSnapshot.from_frames(data.enterprises, data.persons, data.roles, T)
-    propagator = RiskPropagator().fit(snapshot)
-    scores = propagator.score(data.records)
-    with_self = scores.to_frame()["linked_risk"]
-    excluded = propagator.linked_risk_excluding_self(scores, [USCC["B"]])
-    assert X.loc["A", "linked_risk"] == pytest.approx(with_self[USCC["A"]])  # no own signal
-    assert X.loc["B", "linked_risk"] == pytest.approx(excluded[USCC["B"]])
-    assert X.loc["B", "linked_risk"] < with_self[USCC["B"]]
-
-
 def test_self_only_config_has_no_graph_columns() -> None:
     config = WarningFeatureConfig(graph=False)
     specs = warning_feature_specs(config)
     X = build_warning_features(
-        graph_platform(), pd.DataFrame({"uscc": [USCC["A"]], "as_of": [T]}), config
+        graph_platform(),
+        pd.DataFrame({"uscc": [USCC["A"]], "as_of": [T]}),
+        config,
+        propagation=PROPAGATION,
     )
     assert list(X.columns) == [s.name for s in specs]
     assert {s.source for s in specs} == {"self"} and "linked_risk" not in X
+    assert warning_feature_specs().categorical == ["kind", "industry"]
+    assert {s.source for s in warning_feature_specs()} == {"self", "graph"}
     full = [s.name for s in warning_feature_specs()]
     assert len(full) == len(set(full))
     assert {f"own_{g}_24m" for g in KIND_GROUPS} | {
@@ -272,23 +268,7 @@ def after_t0_rewritten(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFram
     )
     recs = pd.concat([recs, extra], ignore_index=True)
 
-    roles = tables["roles"].copy()
-    roles.loc[roles["end"] > T0, "end"] = T0 + day
-    starting_later = roles["start"] > T0
-    roles.loc[starting_later, "holder_id"] = bad_person
-    roles.loc[starting_later, "holder_type"] = "person"
-    new_roles = pd.DataFrame(
-        {
-            "uscc": subjects,
-            "holder_type": "person",
-            "holder_id": bad_person,
-            "role": "legal_rep",
-            "start": T0 + 2 * day,
-        }
-    )
-    roles = pd.concat([roles, new_roles], ignore_index=True).drop_duplicates(
-        ["uscc", "holder_type", "holder_id", "role", "start"]
-    )
+    roles = roles_rewritten_after(tables["roles"], T0, bad_person, subjects, "legal_rep")
     return {**tables, "enterprises": ents, "records": recs, "roles": roles}
 
 
@@ -298,12 +278,14 @@ def test_changing_data_after_t_leaves_the_features_unchanged() -> None:
     after = PlatformData.from_frames(after_t0_rewritten(tables))
     population = warning_population(before, T0)
     pd.testing.assert_frame_equal(population, warning_population(after, T0))
-    expected = build_warning_features(before, population)
-    got = build_warning_features(after, population)
+    expected = build_warning_features(before, population, propagation=PROPAGATION)
+    got = build_warning_features(after, population, propagation=PROPAGATION)
     pd.testing.assert_frame_equal(got, expected)
     # The rewrite does change what is known later (so the test can see a leak).
     later = pd.DataFrame({"uscc": population["uscc"], "as_of": T0 + pd.Timedelta(days=30)})
-    assert not build_warning_features(after, later).equals(build_warning_features(before, later))
+    assert not build_warning_features(after, later, propagation=PROPAGATION).equals(
+        build_warning_features(before, later, propagation=PROPAGATION)
+    )
     assert (expected["linked_risk"] > 0).any() and (expected["own_violation_all"] > 0).any()
 
 
@@ -317,6 +299,9 @@ def test_config_and_arguments_are_validated() -> None:
         WarningFeatureConfig(graph="yes")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="windows_months must be distinct and non-empty"):
         WarningFeatureConfig(windows_months=(12, 12))
+    config = WarningFeatureConfig(windows_months=(24, 6), repair_window_months=12)
+    assert config.windows_months == (6, 24) and config.precredit().graph is False
+    assert WarningFeatureConfig.from_dict(config.to_dict()) == config
     with pytest.raises(TypeError, match="label_kinds must be a set of record kinds; got str"):
         check_label_kinds("administrative_penalty")
     with pytest.raises(ValueError, match="label_kinds must name at least one record kind"):
@@ -333,8 +318,10 @@ def test_config_and_arguments_are_validated() -> None:
     with pytest.raises(ValueError, match=r"horizon_months must be an int in \[1, 60\]; got 0"):
         warning_labels(data, population, horizon_months=0)
     with pytest.raises(TypeError, match="data must be a PlatformData; got dict"):
-        build_warning_features({}, population)  # type: ignore[arg-type]
+        build_warning_features({}, population, propagation=PROPAGATION)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="config must be a WarningFeatureConfig; got str"):
-        build_warning_features(data, population, "graph")  # type: ignore[arg-type]
+        build_warning_features(data, population, "graph", propagation=PROPAGATION)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="propagation must be a PropagationConfig; got dict"):
+        build_warning_features(data, population, propagation={})  # type: ignore[arg-type]
     with pytest.raises(ValueError, match=r"applications\.as_of must be dates"):
-        build_warning_features(data, population.assign(as_of=None))
+        build_warning_features(data, population.assign(as_of=None), propagation=PROPAGATION)

@@ -1,4 +1,5 @@
-"""Metrics worked out by hand: AUC, KS, Gini, Brier, calibration, PSI, monotonicity."""
+"""Metrics worked out by hand: AUC, KS, Gini, Brier, precision@k, calibration, PSI,
+monotonicity."""
 
 from __future__ import annotations
 
@@ -17,7 +18,10 @@ from models.metrics import (
     gini,
     ks_statistic,
     monotonicity_violations,
+    precision_at_k,
     psi,
+    ranking_metrics,
+    recall_at_k,
     roc_auc,
     segment_metrics,
 )
@@ -97,3 +101,18 @@ def test_monotonicity_sweep_finds_reversals() -> None:
         monotonicity_violations(bumpy, X, {"w": 1})
     with pytest.raises(ValueError, match=r"grid_size must be an int in \[2, inf\)"):
         monotonicity_violations(bumpy, X, {"x": 1}, grid_size=1)
+
+
+def test_precision_and_recall_at_k_by_hand() -> None:
+    y = [1, 0, 1, 0, 0, 1]
+    score = [0.9, 0.8, 0.7, 0.1, 0.1, 0.05]
+    assert precision_at_k(y, score, 2) == 0.5 and recall_at_k(y, score, 3) == pytest.approx(2 / 3)
+    assert precision_at_k(y, score, 100) == 0.5  # k beyond the rows: all of them
+    metrics = ranking_metrics(y, score, (1, 4), ranked=3)
+    assert metrics["precision_at_1"] == 1.0 and np.isnan(metrics["precision_at_4"])
+    assert metrics["positives"] == 3 and metrics["base_rate"] == 0.5
+    with pytest.raises(ValueError, match=r"k must be an int in \[1, inf\); got 0"):
+        precision_at_k(y, score, 0)
+    with pytest.raises(ValueError, match="y and score must have the same length"):
+        recall_at_k(y, score[:2], 1)
+    assert np.isnan(recall_at_k([0, 0], [1, 2], 1))

@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.precredit import CONCEPTS, feature_specs
-from models.reasons import Reasons, concept_map, feature_concepts
+from features.catalog import CONCEPTS
+from features.precredit import feature_specs
+from models.reasons import Reasons, feature_concepts
 from models.training import TrainResult
 
 
@@ -41,7 +42,7 @@ def test_validation() -> None:
 def test_precredit_reasons_are_at_most_four_each_way_with_texts(trained: TrainResult) -> None:
     model = trained.pd_model
     X = trained.holdout[model.feature_names_]
-    reasons = Reasons(CONCEPTS, concept_map(feature_specs()))
+    reasons = Reasons(CONCEPTS, feature_specs().concept_of)
     out = reasons.explain(model.contributions(X), X)
     for side in ("risk", "strength"):
         counts = out[f"{side}_reasons"].map(len)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from features.data import PlatformData
+from features.precredit import FeatureConfig
 from models.scoring import SCORE_COLUMNS, PrecreditScorer, score_enterprises
 from models.training import TrainResult
+from risk.config import RiskConfig
+from risk.propagation import PropagationConfig
 from tests.features.county import AS_OF
 
 
@@ -64,3 +69,33 @@ def test_reason_modes_and_validation(county_data: PlatformData, trained: TrainRe
         PrecreditScorer(trained.pd_model, trained.pd_model)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="scorer must be a PrecreditScorer; got NoneType"):
         score_enterprises(county_data, AS_OF, None)  # type: ignore[arg-type]
+
+
+def test_the_scorer_computes_features_with_the_trained_propagation(
+    county_data: PlatformData, trained: TrainResult
+) -> None:
+    assert trained.limit_model is not None
+    stored = trained.pd_model.context["risk_config"]
+    assert stored == RiskConfig().to_dict()
+    same = PrecreditScorer(trained.pd_model, trained.limit_model, risk_config=RiskConfig())
+    assert same.propagation.to_dict() == RiskConfig().propagation.to_dict()
+    other = RiskConfig(propagation=PropagationConfig(alpha=0.3))
+    with pytest.raises(ValueError, match=r"risk_config\.propagation must be the one the PD model"):
+        PrecreditScorer(trained.pd_model, trained.limit_model, risk_config=other)
+    with pytest.raises(TypeError, match="risk_config must be a RiskConfig; got dict"):
+        PrecreditScorer(trained.pd_model, trained.limit_model, risk_config={})  # type: ignore[arg-type]
+
+
+def test_a_version_registered_before_the_risk_config_scores_as_before(
+    trained: TrainResult,
+) -> None:
+    """Older versions kept the propagation inside the feature config; it is still read."""
+    assert trained.limit_model is not None
+    older = copy.copy(trained.pd_model)
+    context = {k: v for k, v in trained.pd_model.context.items() if k != "risk_config"}
+    alpha = PropagationConfig(alpha=0.3)
+    context["feature_config"] = {**context["feature_config"], "propagation": alpha.to_dict()}
+    older.context = context
+    scorer = PrecreditScorer(older, trained.limit_model)
+    assert scorer.propagation.to_dict() == alpha.to_dict()
+    assert scorer.feature_config == FeatureConfig()

@@ -1,32 +1,19 @@
-"""Training entry points: splits, the sample, any bank table with and without a date."""
+"""Pre-credit training: the sample, the run and its risk config, the configuration."""
 
 from __future__ import annotations
 
-import numpy as np
+import mlflow
 import pandas as pd
 import pytest
+from mlflow import MlflowClient
 
 from features.data import PlatformData
-from models.exceptions import TrainingDataError
 from models.limit import LimitPolicy
 from models.pd import GradeScale, PDConfig
-from models.registry import ModelRegistry
-from models.tracking import flat_params
-from models.training import TrainConfig, TrainResult, precredit_sample, time_split, train_table
-from risk.exceptions import InvalidFrameError
+from models.tracking import RISK_CONFIG_TAG, flat_params
+from models.training import TrainConfig, TrainResult, precredit_sample, train_precredit
+from risk.config import RiskConfig
 from tests.features.county import AS_OF
-
-
-def test_time_split_by_hand() -> None:
-    dates = pd.to_datetime(
-        ["2024-01-01"] * 4 + ["2024-02-01"] * 2 + ["2024-03-01", "2024-04-01"] + ["2024-05-01"] * 2
-    )
-    # Train should end after the 5th row, inside the 2024-02-01 pair: the pair moves on
-    # together (a date never straddles two slices).
-    labels = time_split(dates, 0.2, 0.1, 0.2)
-    assert labels.tolist() == ["train"] * 4 + ["valid"] * 3 + ["calibration"] + ["test"] * 2
-    labels = time_split(dates, 0.3, 0.0, 0.3)  # no calibration slice
-    assert labels.tolist() == ["train"] * 4 + ["valid"] * 3 + ["test"] * 3
 
 
 def test_the_sample_counts(county_data: PlatformData, trained: TrainResult) -> None:
@@ -39,68 +26,6 @@ def test_the_sample_counts(county_data: PlatformData, trained: TrainResult) -> N
     splits = trained.tables["splits"]
     assert splits["split"].tolist() == ["train", "valid", "calibration", "test"]
     assert (splits["first"].iloc[1:].to_numpy() > splits["last"].iloc[:-1].to_numpy()).all()
-
-
-def bank_table(n: int = 2500, seed: int = 0) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    frame = pd.DataFrame(
-        {
-            "loan_no": [f"B{i:05d}" for i in range(n)],
-            "opened": pd.Timestamp("2022-01-01") + pd.to_timedelta(rng.integers(0, 900, n), "D"),
-            "income": rng.lognormal(3, 1, n),
-            "arrears": rng.poisson(0.3, n),
-            "branch": rng.choice(["north", "south", "east"], n),
-            "segment": pd.Categorical(rng.choice(["retail", "sme", None], n)),
-        }
-    )
-    frame.loc[rng.random(n) < 0.1, "income"] = np.nan
-    logit = -2.0 + 1.4 * frame["arrears"] - 0.5 * np.log1p(frame["income"].fillna(20))
-    logit += np.where(frame["branch"] == "east", 0.7, 0.0)
-    frame["defaulted"] = rng.random(n) < 1 / (1 + np.exp(-logit))
-    return frame
-
-
-def test_train_table_out_of_time_logged_and_registered(tracking: tuple[str, str]) -> None:
-    uri, artifacts = tracking
-    result = train_table(
-        bank_table(),
-        "defaulted",
-        id_col="loan_no",
-        date_col="opened",
-        tracking_uri=uri,
-        artifact_location=artifacts,
-        model_name="bank-sme",
-        register=True,
-    )
-    assert result.limit_model is None and "cv_auc_mean" not in result.metrics
-    assert result.metrics["test_auc"] > 0.6
-    assert result.pd_model.categorical_ == ["branch", "segment"]
-    assert "loan_no" in result.holdout.columns and "opened" not in result.pd_model.feature_names_
-    assert result.pd_run is not None and result.pd_run.version == "1"
-    model = ModelRegistry(uri).load("bank-sme", "challenger")
-    X = result.holdout[result.pd_model.feature_names_]
-    assert np.array_equal(model.predict_pd(X), result.pd_model.predict_pd(X))
-    assert "out of time by `opened`" in result.model_card
-
-
-def test_train_table_cross_validated_without_a_date() -> None:
-    result = train_table(bank_table(1500, 1).drop(columns="opened"), "defaulted", "loan_no")
-    assert 0.5 < result.metrics["cv_auc_mean"] < 1 and result.metrics["cv_auc_std"] >= 0
-    assert result.pd_run is None and "cross-validated AUC" in result.model_card
-
-
-def test_train_table_errors() -> None:
-    frame = bank_table(300)
-    with pytest.raises(InvalidFrameError, match="frame must have column"):
-        train_table(frame, "bad")
-    with pytest.raises(ValueError, match="target 'branch' must hold only 0/1 or booleans"):
-        train_table(frame, "branch")
-    with pytest.raises(ValueError, match="frame must have at least one feature column"):
-        train_table(frame[["loan_no", "defaulted"]], "defaulted", "loan_no")
-    with pytest.raises(TrainingDataError, match="slice must hold goods and bads"):
-        train_table(frame.assign(defaulted=False), "defaulted")
-    with pytest.raises(ValueError, match="date column 'branch' must hold dates"):
-        train_table(frame, "defaulted", date_col="branch")
 
 
 @pytest.mark.parametrize(
@@ -152,3 +77,21 @@ def test_flat_params_names_nested_settings_by_their_path() -> None:
     assert params == {"pd.num_leaves": 15, "pd.grades": [0.05, 0.2], "features.graph.alpha": 0.5}
     flat = TrainConfig().to_params()
     assert flat["pd.num_leaves"] == PDConfig().num_leaves and "limit.grades" in flat
+
+
+def test_both_runs_log_the_risk_config(trained: TrainResult, tracking: tuple[str, str]) -> None:
+    assert trained.pd_run is not None and trained.limit_run is not None
+    client = MlflowClient(tracking[0])
+    risk_config = RiskConfig()
+    for logged in (trained.pd_run, trained.limit_run):
+        run = client.get_run(logged.run_id)
+        assert run.data.tags[RISK_CONFIG_TAG] == risk_config.digest()
+        assert run.data.params["risk_config_digest"] == risk_config.digest()
+        assert (
+            run.data.params["propagation.alpha"] == risk_config.flat_params()["propagation.alpha"]
+        )
+        assert mlflow.artifacts.load_dict(f"{run.info.artifact_uri}/risk_config.json") == (
+            risk_config.to_dict()
+        )
+    with pytest.raises(TypeError, match="risk_config must be a RiskConfig; got dict"):
+        train_precredit({}, AS_OF, None, risk_config={})  # type: ignore[arg-type]

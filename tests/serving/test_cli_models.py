@@ -15,7 +15,8 @@ import typer
 from rich.console import Console
 from typer.testing import CliRunner
 
-from models.registry import ModelRegistry, QualityFloor
+from models.gate import QualityFloor
+from models.registry import ModelRegistry
 from models.tracking import mlflow_session, tracking_uris
 from risk.ingest import ingest_paths
 from risk.store import migrate, open_engine
@@ -24,7 +25,7 @@ from serving import cli_models
 from serving.cli_models import demo_precredit, models_app, train_app
 from serving.settings import Settings
 from tests.features.county import small_county
-from tests.models.test_training import bank_table
+from tests.models.test_table import bank_table
 
 runner = CliRunner()
 

@@ -11,8 +11,9 @@ import typer
 from rich.console import Console
 from typer.testing import CliRunner
 
+from models.registry import WARNING_MODEL_NAME
+from models.registry import ModelRegistry as WarningRegistry
 from models.tracking import tracking_uris
-from models.warning import WARNING_MODEL_NAME, WarningRegistry
 from risk.ingest import ingest_paths
 from risk.store import migrate, open_engine
 from risk.synth import write_county
