@@ -14,8 +14,8 @@ The features (:data:`GRAPH_FEATURES`)
         The enterprise's own signal s on c (:meth:`risk.propagation.RiskPropagator.score`).
     ``linked_risk``
         The linked risk its linked parties' records cause on c, **without the echo**:
-        ``r_i − s_i · Σ_{k=1..K} α^k (P^k)_ii`` (:func:`echo_weights`; the value of
-        :meth:`risk.propagation.RiskPropagator.linked_risk_excluding_self`, in bulk).
+        ``r_i − s_i · Σ_{k=1..K} α^k (P^k)_ii``
+        (:meth:`risk.propagation.RiskPropagator.linked_risk_excluding_self`, in bulk).
     ``linked_dishonest_1hop``, ``linked_dishonest_2hop``
         Walks of one hop, and of two hops not returning to the enterprise, to nodes with a
         record of :data:`features.history.LINKED_DISHONEST_KINDS` (失信关联方).
@@ -74,7 +74,7 @@ from risk.groups import related_groups
 from risk.propagation import PropagationConfig, RiskPropagator, RiskScores
 from risk.publicity import active_mask
 
-__all__ = ["ECHO_BATCH", "GRAPH_FEATURES", "echo_weights", "graph_features"]
+__all__ = ["GRAPH_FEATURES", "graph_features"]
 
 _NEGATIVE = [k.value for k in NEGATIVE_KINDS]
 _DISHONEST = [k.value for k in LINKED_DISHONEST_KINDS]
@@ -216,47 +216,6 @@ class _GraphOn:
         return row_counts(pairs[:, 0], s.n_nodes)[self.at]
 
 
-ECHO_BATCH = 4096
-"""Nodes whose echo is computed in one sparse block (bounds the block's memory)."""
-
-
-def echo_weights(propagator: RiskPropagator, nodes: npt.NDArray[np.int64]) -> Values:
-    """``Σ_{k=1..K} α^k (P^k)_ii`` of each node i: the weight of the walks that leave i and
-    come back to it (its echo, per unit of its own signal).
-
-    Parameters
-    ----------
-    propagator
-        A fitted :class:`risk.propagation.RiskPropagator` (its ``P``, α and K).
-    nodes
-        Node indices.
-
-    Notes
-    -----
-    The walks of every node are pushed through ``P`` together, a sparse block of unit
-    columns at a time (:data:`ECHO_BATCH` of them), instead of one node's ball at a time: the
-    same walks as :meth:`risk.propagation.RiskPropagator.linked_risk_excluding_self`, so the
-    same sums (to rounding; bit for bit on the synthetic counties), at a fraction of the
-    cost for the thousands of enterprises of a batch.
-    """
-    matrix = propagator.transmission_
-    alpha, hops = propagator.config_.alpha, propagator.config_.hops
-    out = np.empty(nodes.size)
-    for start in range(0, nodes.size, ECHO_BATCH):
-        batch = nodes[start : start + ECHO_BATCH]
-        columns = np.arange(batch.size)
-        walk = sparse.csr_array(
-            (np.ones(batch.size), (batch, columns)), shape=(matrix.shape[0], batch.size)
-        )
-        echo = np.zeros(batch.size)
-        for _ in range(hops):
-            walk = matrix @ walk
-            walk.data *= alpha
-            echo += np.asarray(walk[batch, columns], dtype=np.float64).ravel()
-        out[start : start + batch.size] = echo
-    return out
-
-
 def _linked_risk(g: _GraphOn) -> Values:
     scores = g.scores
     linked = scores.linked_risk[g.at].copy()
@@ -264,9 +223,9 @@ def _linked_risk(g: _GraphOn) -> Values:
     # Only enterprises with an own signal have an echo to leave out (module docstring).
     returning = (own > 0) & (linked > 0)
     if returning.any():
-        nodes, where = np.unique(g.at[returning], return_inverse=True)
-        echo = echo_weights(g.propagator, nodes)[where]
-        linked[returning] = np.maximum(linked[returning] - own[returning] * echo, 0.0)
+        ids = g.arrays.node_ids[g.at[returning]]
+        excluded = g.propagator.linked_risk_excluding_self(scores, ids)
+        linked[returning] = excluded.reindex(ids).to_numpy()
     return linked
 
 

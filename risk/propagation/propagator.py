@@ -17,7 +17,7 @@ from risk.exceptions import (
 )
 from risk.graph import GraphSnapshot
 from risk.propagation.config import PropagationConfig
-from risk.propagation.kernel import katz, submatrix
+from risk.propagation.kernel import closed_walks, katz, submatrix
 from risk.propagation.scores import RiskScores
 from risk.propagation.signal import record_signal
 from risk.propagation.transmission import transmission_matrix
@@ -279,8 +279,9 @@ class RiskPropagator:
         """Linked risk of some nodes without the walks that return to them.
 
         ``r_i − s_i · Σ_{k=1..K} α^k (P^k)_ii``: the linked risk caused by *other* nodes'
-        records only. Closed walks of at most K hops stay within ⌊K/2⌋ hops of i, so each
-        node costs one small product on that ball.
+        records only. The closed walks of all the nodes are summed together, in sparse blocks
+        (:func:`risk.propagation.kernel.closed_walks`): every enterprise of a county costs
+        about one propagation.
 
         Parameters
         ----------
@@ -309,12 +310,13 @@ class RiskPropagator:
         positions = self.snapshot_.indices_of(ids)
         config = self.config_
         values = scores.linked_risk[positions].copy()
-        for k, node in enumerate(positions.tolist()):
-            own = scores.own_signal[node]
-            if own == 0:
-                continue
-            ball, returning = self._spread_locally(np.array([node]), 1.0, config.hops // 2)
-            values[k] -= own * returning[int(np.searchsorted(ball, node))]
+        own = scores.own_signal[positions]
+        # Only nodes with an own signal have an echo to leave out.
+        echoing = (own > 0) & (values > 0)
+        if echoing.any():
+            nodes, where = np.unique(positions[echoing], return_inverse=True)
+            echo = closed_walks(self.transmission_, nodes, config.alpha, config.hops)[where]
+            values[echoing] -= own[echoing] * echo
         return pd.Series(np.maximum(values, 0.0), index=pd.Index(ids, name="node_id"))
 
     def top_linked(

@@ -6,7 +6,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import features.graph
 from features.data import PlatformData
 from features.graph import GRAPH_FEATURES, graph_features
 from features.precredit import build_features
@@ -100,13 +99,8 @@ def test_an_echo_alone_is_no_linked_risk() -> None:
     assert (X["own_signal"] > 0).all() and (X["linked_risk"] == 0).all()
 
 
-@pytest.mark.parametrize("batch", [features.graph.ECHO_BATCH, 7])
-def test_bulk_echo_equals_the_propagators_linked_risk_excluding_self(
-    batch: int, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # echo_weights pushes every enterprise's walks through P at once (in blocks of `batch`);
-    # RiskPropagator.linked_risk_excluding_self walks one node's ball at a time.
-    monkeypatch.setattr(features.graph, "ECHO_BATCH", batch)
+def test_the_feature_is_the_propagators_linked_risk_excluding_self() -> None:
+    # Every enterprise of the county, with its echo left out by the risk routine in bulk.
     data = small_platform()
     uscc = data.enterprises["uscc"].astype(str).to_numpy()
     cutoff = "2026-06-01"

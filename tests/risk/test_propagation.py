@@ -559,11 +559,14 @@ def test_linked_risk_excluding_self_by_hand(fitted) -> None:
     assert others["P1"] == pytest.approx(0.2184) and others[A] == pytest.approx(0.064)
 
 
+@pytest.mark.parametrize("batch", [4096, 2])  # risk.propagation.kernel.ECHO_BATCH, and tiny blocks
 @pytest.mark.parametrize("seed", [0, 1, 2])
 @pytest.mark.parametrize("config", CONFIGS, ids=["default", "deep", "one-hop"])
 def test_linked_risk_excluding_self_matches_walk_enumeration(
-    seed: int, config: PropagationConfig
+    seed: int, config: PropagationConfig, batch: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # The closed walks of all the nodes are pushed through P together, in blocks of `batch`.
+    monkeypatch.setattr(risk.propagation.kernel, "ECHO_BATCH", batch)
     snap, signal, edges = random_county(seed)
     propagator = RiskPropagator(config).fit(snap)
     scores = propagator.score_signal(signal)
