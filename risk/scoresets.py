@@ -10,8 +10,8 @@ The current pointer
     One row of ``score_pointer`` names the set readers answer from and how far into its live
     deltas they go (:class:`Pointer`). :func:`publish` switches it in the transaction that
     marks the set complete, so a reader that read the pointer once sees the old set or the new
-    one, never a mix: rows are addressed by ``(set_id, uscc, seq ≤ pointer.seq)``, and the sets
-    a reader may still hold are kept (:data:`KEEP_SETS`, at least two).
+    one, never a mix: rows are addressed by ``(set_id, subject_id, seq ≤ pointer.seq)``, and
+    the sets a reader may still hold are kept (:data:`KEEP_SETS`, at least two).
 
 Deltas
     A live update (a new record) recomputes its K-hop neighbourhood and appends the changed
@@ -170,7 +170,7 @@ class ScoreDiff:
     ----------
     old, new : ScoreSet
     changes : pandas.DataFrame
-        One row per enterprise and event kind that differs: ``uscc``, ``kind``, ``before``,
+        One row per enterprise and event kind that differs: ``subject_id``, ``kind``, ``before``,
         ``after`` (None where the enterprise is absent from one set), sorted.
     """
 
@@ -293,16 +293,16 @@ def _plain(value: Any) -> Any:
 
 def _rows(frame: pd.DataFrame, kind: str, set_id: int, seq: int) -> tuple[list[str], Any]:
     values = _columns(kind)
-    missing = [c for c in ("uscc", *values) if c not in frame.columns]
+    missing = [c for c in ("subject_id", *values) if c not in frame.columns]
     if missing:
         raise ScoreSetError(f"{kind} rows need columns {', '.join(missing)}")
-    if frame["uscc"].duplicated().any():
-        dup = frame.loc[frame["uscc"].duplicated(), "uscc"].iloc[0]
+    if frame["subject_id"].duplicated().any():
+        dup = frame.loc[frame["subject_id"].duplicated(), "subject_id"].iloc[0]
         raise ScoreSetError(f"{kind} rows list enterprise {dup} twice")
     n = len(frame)
-    cells = _cells(frame, ["uscc", *values])
+    cells = _cells(frame, ["subject_id", *values])
     rows = zip([set_id] * n, cells[0], [seq] * n, *cells[1:], strict=True)
-    return ["set_id", "uscc", "seq", *values], rows
+    return ["set_id", "subject_id", "seq", *values], rows
 
 
 def write_kind(engine: Engine, set_id: int, kind: str, frame: pd.DataFrame) -> int:
@@ -311,7 +311,8 @@ def write_kind(engine: Engine, set_id: int, kind: str, frame: pd.DataFrame) -> i
     Parameters
     ----------
     frame
-        One row per enterprise: ``uscc`` and the kind's columns (:data:`risk.store.SCORE_COLUMNS`).
+        One row per subject: ``subject_id`` and the kind's columns
+        (:data:`risk.store.SCORE_COLUMNS`).
 
     Returns
     -------
@@ -436,21 +437,25 @@ def _prune(conn: Connection, keep: int) -> None:
 
 
 def _effective(
-    conn: Connection, kind: str, set_id: int, seq: int | None, usccs: Sequence[str] | None = None
+    conn: Connection,
+    kind: str,
+    set_id: int,
+    seq: int | None,
+    subject_ids: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Each enterprise's newest row of one kind in a set, up to ``seq`` (None: all deltas)."""
     table = score_tables[kind]
-    names = ["uscc", "seq", *_columns(kind)]
+    names = ["subject_id", "seq", *_columns(kind)]
     query = select(*(table.c[n] for n in names)).where(table.c.set_id == set_id)
     if seq is not None:
         query = query.where(table.c.seq <= seq)
-    if usccs is not None:
-        query = query.where(table.c.uscc.in_(list(usccs)))
+    if subject_ids is not None:
+        query = query.where(table.c.subject_id.in_(list(subject_ids)))
     frame = pd.DataFrame(conn.execute(query).all(), columns=names)
     if frame.empty:
-        return frame.drop(columns="seq").set_index("uscc")
-    frame = frame.sort_values(["uscc", "seq"]).drop_duplicates("uscc", keep="last")
-    return frame.drop(columns="seq").set_index("uscc")
+        return frame.drop(columns="seq").set_index("subject_id")
+    frame = frame.sort_values(["subject_id", "seq"]).drop_duplicates("subject_id", keep="last")
+    return frame.drop(columns="seq").set_index("subject_id")
 
 
 def read_kind(
@@ -479,7 +484,7 @@ def read_kind(
 
 
 def lookup(
-    conn: Engine | Connection, kind: str, uscc: str, pointer: Pointer
+    conn: Engine | Connection, kind: str, subject_id: str, pointer: Pointer
 ) -> dict[str, Any] | None:
     """One enterprise's row of one kind as the pointer sees it, or None (not scored)."""
     table = score_tables[kind]
@@ -487,7 +492,11 @@ def lookup(
     query = (
         select(*(table.c[n] for n in names))
         .where(
-            and_(table.c.set_id == pointer.set_id, table.c.uscc == uscc, table.c.seq <= pointer.seq)
+            and_(
+                table.c.set_id == pointer.set_id,
+                table.c.subject_id == subject_id,
+                table.c.seq <= pointer.seq,
+            )
         )
         .order_by(table.c.seq.desc())
         .limit(1)
@@ -501,11 +510,11 @@ def lookup(
 
 
 def lookup_many(
-    conn: Connection, kind: str, usccs: Iterable[str], pointer: Pointer
+    conn: Connection, kind: str, subject_ids: Iterable[str], pointer: Pointer
 ) -> pd.DataFrame:
     """Several enterprises' rows of one kind as the pointer sees them, indexed by USCC."""
     _columns(kind)
-    keys = list(dict.fromkeys(str(u) for u in usccs))
+    keys = list(dict.fromkeys(str(u) for u in subject_ids))
     parts = [
         _effective(conn, kind, pointer.set_id, pointer.seq, keys[i : i + 500])
         for i in range(0, max(len(keys), 1), 500)
@@ -526,7 +535,7 @@ def write_delta(
     set_id
         The set the rows were computed on: it must still be current.
     rows
-        Kind → the recomputed rows (``uscc`` and the kind's columns). Rows equal to what
+        Kind → the recomputed rows (``subject_id`` and the kind's columns). Rows equal to what
         the pointer shows are left out; only differences are written.
     cause
         What caused the change (JSON: e.g. the ingest batch and record ids), stored with each
@@ -535,7 +544,7 @@ def write_delta(
     Returns
     -------
     tuple
-        The new seq (the old one when nothing changed) and the events appended (``uscc``,
+        The new seq (the old one when nothing changed) and the events appended (``subject_id``,
         ``kind``, ``before``, ``after``).
 
     Raises
@@ -557,11 +566,13 @@ def write_delta(
             names = _columns(kind)
             if frame.empty:
                 continue
-            before = _effective(conn, kind, set_id, pointer.seq, frame["uscc"].astype(str).tolist())
-            fresh = frame.set_index(frame["uscc"].astype(str))[names]
+            before = _effective(
+                conn, kind, set_id, pointer.seq, frame["subject_id"].astype(str).tolist()
+            )
+            fresh = frame.set_index(frame["subject_id"].astype(str))[names]
             differs = _differs(fresh, before.reindex(fresh.index)[names], names)
             if differs.any():
-                changed[kind] = fresh[differs].reset_index(names="uscc")
+                changed[kind] = fresh[differs].reset_index(names="subject_id")
                 befores[kind] = before
         if not changed:
             return pointer.seq, _empty_events()
@@ -596,7 +607,7 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def _empty_events() -> pd.DataFrame:
-    return pd.DataFrame({"uscc": [], "kind": [], "before": [], "after": []}, dtype=object)
+    return pd.DataFrame({"subject_id": [], "kind": [], "before": [], "after": []}, dtype=object)
 
 
 def _delta_events(
@@ -606,7 +617,7 @@ def _delta_events(
     for event, (kind, column) in EVENT_FIELDS.items():
         if kind not in changed:
             continue
-        frame = changed[kind].set_index("uscc")
+        frame = changed[kind].set_index("subject_id")
         before = (
             befores[kind][column].reindex(frame.index)
             if column in befores[kind]
@@ -623,12 +634,14 @@ def _delta_events(
     return _concat_events(parts)
 
 
-def _event_rows(event: str, usccs: Any, before: np.ndarray, after: np.ndarray) -> pd.DataFrame:
+def _event_rows(
+    event: str, subject_ids: Any, before: np.ndarray, after: np.ndarray
+) -> pd.DataFrame:
     keep = np.array([not _same(a, b) for a, b in zip(before, after, strict=True)], dtype=bool)
     n = int(keep.sum())
     return pd.DataFrame(
         {
-            "uscc": pd.Series(np.asarray(usccs, dtype=object)[keep], dtype=object),
+            "subject_id": pd.Series(np.asarray(subject_ids, dtype=object)[keep], dtype=object),
             "kind": pd.Series([event] * n, dtype=object),
             "before": pd.Series([_missing_none(v) for v in before[keep]], dtype=object),
             "after": pd.Series([_missing_none(v) for v in after[keep]], dtype=object),
@@ -647,7 +660,7 @@ def _concat_events(parts: list[pd.DataFrame]) -> pd.DataFrame:
     if not parts:
         return _empty_events()
     out = pd.concat(parts, ignore_index=True)
-    return out.sort_values(["uscc", "kind"], kind="stable").reset_index(drop=True)
+    return out.sort_values(["subject_id", "kind"], kind="stable").reset_index(drop=True)
 
 
 def _changes(conn: Connection, old: ScoreSet, new: ScoreSet) -> pd.DataFrame:
@@ -688,7 +701,7 @@ def _append_events(
         [at] * n,
         [set_id] * n,
         [seq] * n,
-        events["uscc"].tolist(),
+        events["subject_id"].tolist(),
         events["kind"].tolist(),
         events["before"].tolist(),
         events["after"].tolist(),
@@ -699,7 +712,7 @@ def _append_events(
         conn,
         score_events,
         rows,
-        ["at", "set_id", "seq", "uscc", "kind", "before", "after", "cause"],
+        ["at", "set_id", "seq", "subject_id", "kind", "before", "after", "cause"],
     )
 
 
@@ -721,12 +734,12 @@ def diff_sets(engine: Engine, old_id: int, new_id: int) -> ScoreDiff:
 
 
 def events_after(
-    engine: Engine, after_id: int = 0, *, uscc: str | None = None, limit: int = 1000
+    engine: Engine, after_id: int = 0, *, subject_id: str | None = None, limit: int = 1000
 ) -> pd.DataFrame:
     """Events with an id above ``after_id``, oldest first (a pull feed pages with the last id)."""
     query = select(score_events).where(score_events.c.id > int(after_id))
-    if uscc is not None:
-        query = query.where(score_events.c.uscc == uscc)
+    if subject_id is not None:
+        query = query.where(score_events.c.subject_id == subject_id)
     query = query.order_by(score_events.c.id).limit(int(limit))
     with engine.connect() as conn:
         rows = conn.execute(query).all()

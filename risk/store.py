@@ -342,12 +342,14 @@ score_pointer = Table(
     Column("switched_at", DateTime(timezone=True), nullable=False),
 )
 
-# Each kind of score: the columns after (set_id, uscc, seq), the key of every row.
+# Each kind of score: the columns after (set_id, subject_id, seq), the key of every row
+# (subject_id: the USCC, or a person id for the linked risk of persons, whose band is NULL:
+# the bands are the grades' thresholds, defined for enterprises).
 SCORE_COLUMNS: dict[str, tuple[Column[Any], ...]] = {
     "risk": (
         Column("own_signal", Float, nullable=False),
         Column("linked_risk", Float, nullable=False),
-        Column("band", String(8), nullable=False),
+        Column("band", String(8), nullable=True),
     ),
     "grades": (
         Column("grade", String(1), nullable=False),
@@ -378,10 +380,10 @@ def _score_table(kind: str, columns: tuple[Column[Any], ...]) -> Table:
         f"score_{kind}",
         metadata,
         Column("set_id", Integer, ForeignKey("score_sets.id"), nullable=False),
-        Column("uscc", String(18), nullable=False),
+        Column("subject_id", String(64), nullable=False),
         Column("seq", Integer, nullable=False),
         *columns,
-        PrimaryKeyConstraint("set_id", "uscc", "seq"),
+        PrimaryKeyConstraint("set_id", "subject_id", "seq"),
     )
 
 
@@ -396,13 +398,13 @@ score_events = Table(
     Column("at", DateTime(timezone=True), nullable=False),
     Column("set_id", Integer, nullable=False),
     Column("seq", Integer, nullable=False),
-    Column("uscc", String(18), nullable=False),
+    Column("subject_id", String(64), nullable=False),
     Column("kind", String(24), nullable=False),
     Column("before", JSON, nullable=True),
     Column("after", JSON, nullable=True),
     Column("cause", JSON, nullable=False),
 )
-Index("ix_score_events_uscc_id", score_events.c.uscc, score_events.c.id)
+Index("ix_score_events_subject_id_id", score_events.c.subject_id, score_events.c.id)
 
 
 def contract_table(name: str) -> Table:

@@ -35,7 +35,7 @@ A, B, C = "91330100000000001A", "91330100000000002B", "91330100000000003C"
 def _risk(values: dict[str, tuple[float, float, str]]) -> pd.DataFrame:
     return pd.DataFrame(
         [
-            {"uscc": u, "own_signal": o, "linked_risk": r, "band": b}
+            {"subject_id": u, "own_signal": o, "linked_risk": r, "band": b}
             for u, (o, r, b) in values.items()
         ]
     )
@@ -45,7 +45,7 @@ def _grades(values: dict[str, str]) -> pd.DataFrame:
     return pd.DataFrame(
         [
             {
-                "uscc": u,
+                "subject_id": u,
                 "grade": g,
                 "reason": f"理由{g}",
                 "grade_bank": g,
@@ -62,7 +62,7 @@ def _warnings(values: dict[str, str | None]) -> pd.DataFrame:
     return pd.DataFrame(
         [
             {
-                "uscc": u,
+                "subject_id": u,
                 "level": lv,
                 "rules": "" if lv is None else "same_domain",
                 "warning_ids": [],
@@ -179,15 +179,15 @@ def test_publishing_logs_each_change_as_an_event_and_diff_names_them(engine: Eng
     publish(engine, second)
     diff = diff_sets(engine, first, second)
     changes = diff.changes
-    grade = changes[changes["kind"] == "grade"].set_index("uscc")
+    grade = changes[changes["kind"] == "grade"].set_index("subject_id")
     assert grade.loc[B, "before"] == "B" and grade.loc[B, "after"] == "D"
     assert (
         grade.loc[C, "before"] == "C" and grade.loc[C, "after"] is None
     )  # closed, not in the new set
     assert A not in grade.index
-    assert list(diff.entered_watchlist()["uscc"]) == [B]
+    assert list(diff.entered_watchlist()["subject_id"]) == [B]
     events = events_after(engine)
-    assert set(events["uscc"]) == {B, C}
+    assert set(events["subject_id"]) == {B, C}
     assert (events["set_id"] == second).all() and (events["seq"] == 0).all()
     assert events.iloc[0]["cause"] == {"score_set": second}
     assert len(events_after(engine, int(events["id"].max()))) == 0
@@ -250,8 +250,8 @@ def test_only_the_newest_sets_keep_their_rows(engine: Engine) -> None:
 def test_a_reader_during_switches_sees_one_set_never_a_mix(engine: Engine) -> None:
     """Each set gives every enterprise the same grade; a reader reads the pointer once and
     then all three enterprises: the three grades must agree while sets are published."""
-    usccs = [A, B, C]
-    _set(engine, dict.fromkeys(usccs, "A"))
+    subject_ids = [A, B, C]
+    _set(engine, dict.fromkeys(subject_ids, "A"))
     stop = threading.Event()
     mixes: list[set[str]] = []
     reads = [0]
@@ -261,7 +261,7 @@ def test_a_reader_during_switches_sees_one_set_never_a_mix(engine: Engine) -> No
             with engine.connect() as conn:
                 pointer = current(conn)
                 assert pointer is not None
-                grades = {lookup(conn, "grades", u, pointer)["grade"] for u in usccs}  # type: ignore[index]
+                grades = {lookup(conn, "grades", u, pointer)["grade"] for u in subject_ids}  # type: ignore[index]
             if len(grades) != 1:
                 mixes.append(grades)
             reads[0] += 1
@@ -271,7 +271,7 @@ def test_a_reader_during_switches_sees_one_set_never_a_mix(engine: Engine) -> No
         t.start()
     try:
         for i, grade in enumerate("BCDABCDA"):
-            _set(engine, dict.fromkeys(usccs, grade), day=i + 2)
+            _set(engine, dict.fromkeys(subject_ids, grade), day=i + 2)
     finally:
         stop.set()
         for t in threads:
@@ -287,18 +287,18 @@ def test_every_kind_round_trips(engine: Engine) -> None:
         "warnings": pd.DataFrame(
             [
                 {
-                    "uscc": A,
+                    "subject_id": A,
                     "level": "orange",
                     "rules": "multi_domain,same_domain",
                     "warning_ids": [3, 9],
                 }
             ]
         ),
-        "learned": pd.DataFrame([{"uscc": A, "probability": 0.125}]),
+        "learned": pd.DataFrame([{"subject_id": A, "probability": 0.125}]),
         "assessments": pd.DataFrame(
             [
                 {
-                    "uscc": A,
+                    "subject_id": A,
                     "decision": "declined",
                     "pd": float("nan"),
                     "pd_band": None,

@@ -25,7 +25,7 @@ _KINDS: dict[str, list[sa.Column]] = {
     "risk": [
         sa.Column("own_signal", sa.Float(), nullable=False),
         sa.Column("linked_risk", sa.Float(), nullable=False),
-        sa.Column("band", sa.String(length=8), nullable=False),
+        sa.Column("band", sa.String(length=8), nullable=True),
     ],
     "grades": [
         sa.Column("grade", sa.String(length=1), nullable=False),
@@ -82,11 +82,11 @@ def upgrade() -> None:
         op.create_table(
             f"score_{kind}",
             sa.Column("set_id", sa.Integer(), nullable=False),
-            sa.Column("uscc", sa.String(length=18), nullable=False),
+            sa.Column("subject_id", sa.String(length=64), nullable=False),
             sa.Column("seq", sa.Integer(), nullable=False),
             *columns,
             sa.ForeignKeyConstraint(["set_id"], ["score_sets.id"]),
-            sa.PrimaryKeyConstraint("set_id", "uscc", "seq"),
+            sa.PrimaryKeyConstraint("set_id", "subject_id", "seq"),
         )
     op.create_table(
         "score_events",
@@ -94,18 +94,20 @@ def upgrade() -> None:
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("set_id", sa.Integer(), nullable=False),
         sa.Column("seq", sa.Integer(), nullable=False),
-        sa.Column("uscc", sa.String(length=18), nullable=False),
+        sa.Column("subject_id", sa.String(length=64), nullable=False),
         sa.Column("kind", sa.String(length=24), nullable=False),
         sa.Column("before", sa.JSON(), nullable=True),
         sa.Column("after", sa.JSON(), nullable=True),
         sa.Column("cause", sa.JSON(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
-    op.create_index("ix_score_events_uscc_id", "score_events", ["uscc", "id"], unique=False)
+    op.create_index(
+        "ix_score_events_subject_id_id", "score_events", ["subject_id", "id"], unique=False
+    )
 
 
 def downgrade() -> None:
-    op.drop_index("ix_score_events_uscc_id", table_name="score_events")
+    op.drop_index("ix_score_events_subject_id_id", table_name="score_events")
     op.drop_table("score_events")
     for kind in reversed(list(_KINDS)):
         op.drop_table(f"score_{kind}")
