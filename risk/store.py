@@ -41,6 +41,7 @@ on SQLite and PostgreSQL alike.
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -50,6 +51,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import (
     JSON,
+    Boolean,
     Column,
     Date,
     DateTime,
@@ -75,8 +77,10 @@ from sqlalchemy.types import TypeEngine
 from risk.contract import TABLES, ColumnKind, ColumnSpec, TableSpec
 
 __all__ = [
+    "SCORE_COLUMNS",
     "api_keys",
     "audit_log",
+    "bulk_insert",
     "coerce_frame",
     "contract_table",
     "ingest_batches",
@@ -87,6 +91,10 @@ __all__ = [
     "outcome_reports",
     "quarantine",
     "read_table",
+    "score_events",
+    "score_pointer",
+    "score_sets",
+    "score_tables",
     "serialized_transaction",
     "ui_sessions",
     "warning_events_table",
@@ -302,6 +310,103 @@ Index("ix_login_failures_client_at", login_failures.c.client, login_failures.c.a
 Index("ix_login_failures_key_prefix_at", login_failures.c.key_prefix, login_failures.c.at)
 
 
+# Score sets (risk.scoresets, revision 0006). A set is written once by the batch pipeline and
+# never updated; live updates append rows with a higher ``seq`` (a delta) to the current set.
+score_sets = Table(
+    "score_sets",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("as_of", Date, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("completed_at", DateTime(timezone=True), nullable=True),
+    Column("config_digest", String(64), nullable=False),
+    Column("config", JSON, nullable=False),
+    Column("model_versions", JSON, nullable=False),
+    Column("counts", JSON, nullable=False),
+    # The newest ingest batch the set's snapshot saw (later batches reach it as deltas).
+    Column("source_batch", Integer, nullable=True),
+    # The newest delta applied (0: the batch rows only).
+    Column("seq", Integer, nullable=False),
+    Column("note", Text, nullable=True),
+)
+Index("ix_score_sets_status", score_sets.c.status)
+
+# One row per name ("current"): the set readers answer from, and how far into its deltas.
+score_pointer = Table(
+    "score_pointer",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("set_id", Integer, ForeignKey("score_sets.id"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("switched_at", DateTime(timezone=True), nullable=False),
+)
+
+# Each kind of score: the columns after (set_id, subject_id, seq), the key of every row
+# (subject_id: the USCC, or a person id for the linked risk of persons, whose band is NULL:
+# the bands are the grades' thresholds, defined for enterprises).
+SCORE_COLUMNS: dict[str, tuple[Column[Any], ...]] = {
+    "risk": (
+        Column("own_signal", Float, nullable=False),
+        Column("linked_risk", Float, nullable=False),
+        Column("band", String(8), nullable=True),
+    ),
+    "grades": (
+        Column("grade", String(1), nullable=False),
+        Column("reason", Text, nullable=False),
+        Column("grade_bank", String(1), nullable=False),
+        Column("reason_bank", Text, nullable=False),
+        Column("serious_listed", Boolean, nullable=False),
+        Column("warning_level", String(8), nullable=True),
+    ),
+    "warnings": (
+        Column("level", String(8), nullable=True),
+        Column("rules", Text, nullable=False),
+        Column("warning_ids", JSON, nullable=False),
+    ),
+    "learned": (Column("probability", Float, nullable=False),),
+    "assessments": (
+        Column("decision", String(16), nullable=False),
+        Column("pd", Float, nullable=True),
+        Column("pd_band", String(8), nullable=True),
+        Column("limit_amount", Float, nullable=True),
+        Column("body", JSON, nullable=False),
+    ),
+}
+
+
+def _score_table(kind: str, columns: tuple[Column[Any], ...]) -> Table:
+    return Table(
+        f"score_{kind}",
+        metadata,
+        Column("set_id", Integer, ForeignKey("score_sets.id"), nullable=False),
+        Column("subject_id", String(64), nullable=False),
+        Column("seq", Integer, nullable=False),
+        *columns,
+        PrimaryKeyConstraint("set_id", "subject_id", "seq"),
+    )
+
+
+score_tables: dict[str, Table] = {k: _score_table(k, c) for k, c in SCORE_COLUMNS.items()}
+
+# What changed for an enterprise, appended by every published set and every delta: the feed
+# monitoring delivers from (DESIGN.md §6).
+score_events = Table(
+    "score_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("set_id", Integer, nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("subject_id", String(64), nullable=False),
+    Column("kind", String(24), nullable=False),
+    Column("before", JSON, nullable=True),
+    Column("after", JSON, nullable=True),
+    Column("cause", JSON, nullable=False),
+)
+Index("ix_score_events_subject_id_id", score_events.c.subject_id, score_events.c.id)
+
+
 def contract_table(name: str) -> Table:
     """Return the SQLAlchemy table of contract table ``name``.
 
@@ -400,6 +505,65 @@ def _begin_immediate(conn: Connection, wait_seconds: float) -> None:
                 time.sleep(_LOCK_PAUSE_SECONDS)
     finally:
         conn.exec_driver_sql(f"PRAGMA busy_timeout = {_SQLITE_BUSY_TIMEOUT_MS}")
+
+
+BULK_CHUNK = 50_000
+"""Rows per executemany (SQLite) or per COPY flush (PostgreSQL) in :func:`bulk_insert`."""
+
+
+def bulk_insert(
+    conn: Connection, table: Table, rows: Iterable[Sequence[Any]], columns: Sequence[str]
+) -> int:
+    """Insert many rows fast inside the caller's transaction.
+
+    PostgreSQL gets ``COPY … FROM STDIN`` (binary-safe, no SQL text per row), SQLite one
+    prepared ``INSERT`` run by ``executemany`` in chunks of :data:`BULK_CHUNK`. JSON columns
+    take Python objects (serialised here); ``None`` is NULL.
+
+    Returns
+    -------
+    int
+        Rows written.
+    """
+    json_at = [i for i, name in enumerate(columns) if isinstance(table.c[name].type, JSON)]
+    dbapi: Any = conn.connection.driver_connection
+    written = 0
+    if conn.dialect.name == "postgresql":
+        names = ", ".join(f'"{n}"' for n in columns)
+        with (
+            dbapi.cursor() as cursor,
+            cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy,
+        ):
+            for row in rows:
+                copy.write_row(_json_cells(row, json_at) if json_at else row)
+                written += 1
+        return written
+    marks = ", ".join("?" for _ in columns)
+    names = ", ".join(f'"{n}"' for n in columns)
+    statement = f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})'
+    cursor = dbapi.cursor()
+    try:
+        chunk: list[Sequence[Any]] = []
+        for row in rows:
+            chunk.append(_json_cells(row, json_at) if json_at else row)
+            if len(chunk) == BULK_CHUNK:
+                cursor.executemany(statement, chunk)
+                written += len(chunk)
+                chunk = []
+        if chunk:
+            cursor.executemany(statement, chunk)
+            written += len(chunk)
+    finally:
+        cursor.close()
+    return written
+
+
+def _json_cells(row: Sequence[Any], at: list[int]) -> list[Any]:
+    out = list(row)
+    for i in at:
+        if out[i] is not None:
+            out[i] = json.dumps(out[i], ensure_ascii=False, separators=(",", ":"))
+    return out
 
 
 def migrate(engine: Engine, revision: str = "head") -> None:

@@ -52,6 +52,9 @@ WARNING_TABLES = {"warnings", "warning_events"}  # risk.warnings (revision 0002)
 API_TABLES = {"api_keys", "audit_log"}  # serving: keys and the bank audit (revision 0003)
 OUTCOME_TABLES = {"outcome_reports"}  # loans reported through the API (revision 0004)
 SESSION_TABLES = {"ui_sessions", "login_failures"}  # serving: web sessions, lockout (0005)
+SCORE_TABLES = {"score_sets", "score_pointer", "score_events"} | {
+    f"score_{kind}" for kind in ("risk", "grades", "warnings", "learned", "assessments")
+}
 # 91110000600037341L is the valid example of DESIGN.md §2 (worked out in test_identifiers.py).
 USCC = "91110000600037341L"
 
@@ -83,6 +86,7 @@ def test_migrate_on_empty_database_creates_every_contract_table(store_url: str) 
             *API_TABLES,
             *OUTCOME_TABLES,
             *SESSION_TABLES,
+            *SCORE_TABLES,
             "alembic_version",
         }
 
