@@ -59,7 +59,7 @@ from sqlalchemy import Engine, select
 from risk.contract import NEGATIVE_KINDS, RecordKind, SubjectType
 from risk.dates import as_of_timestamp
 from risk.graph import GraphSnapshot
-from risk.propagation import RiskPropagator
+from risk.propagation import RiskPropagator, RiskScores
 from risk.publicity import active_mask
 from risk.rules import (
     LEVEL_RANK,
@@ -85,7 +85,9 @@ __all__ = [
     "GradeConfig",
     "assign_grades",
     "grade_enterprises",
+    "grade_scored",
     "grade_summary",
+    "open_warning_levels",
     "watchlist",
 ]
 
@@ -262,7 +264,8 @@ def assign_grades(signals: pd.DataFrame, config: GradeConfig | None = None) -> p
     return out
 
 
-def _open_warning_levels(engine: Engine) -> pd.Series:
+def open_warning_levels(engine: Engine) -> pd.Series:
+    """The most urgent open warning level of each enterprise with one, by USCC."""
     t = warnings_table
     with engine.connect() as conn:
         rows = conn.execute(
@@ -317,13 +320,42 @@ def grade_enterprises(
         raise TypeError(f"config must be a RiskConfig; got {type(config).__name__}")
     t = as_of_timestamp(as_of)
     data = RuleInputs.from_store(engine, t)
+    snapshot = GraphSnapshot.from_frames(data.enterprises, data.persons, data.roles, t)
+    propagator = RiskPropagator(config.propagation).fit(snapshot)
+    scores = propagator.score(data.records)
+    levels = open_warning_levels(engine) if use_warnings else None
+    return grade_scored(data, propagator, scores, t, config.grades, levels)
+
+
+def grade_scored(
+    data: RuleInputs,
+    propagator: RiskPropagator,
+    scores: RiskScores,
+    as_of: date | pd.Timestamp | str,
+    config: GradeConfig,
+    warning_levels: pd.Series | None = None,
+) -> pd.DataFrame:
+    """:func:`grade_enterprises` on frames and a graph already scored (a batch run grades
+    twice — the bank view without warnings and the credit office's with them — on one
+    propagation).
+
+    Parameters
+    ----------
+    data
+        The contract frames of ``as_of``.
+    propagator, scores
+        Fitted on the graph of ``data`` on ``as_of``, and its scores.
+    config
+        The grades' thresholds and ratios.
+    warning_levels
+        The most urgent open warning level by USCC (:func:`open_warning_levels`); None grades
+        on signals and lists only.
+    """
+    t = as_of_timestamp(as_of)
     ents = data.enterprises
     exists = existing_on(ents, t)
     usccs = ents.loc[exists, "uscc"].astype(str)
-
-    snapshot = GraphSnapshot.from_frames(ents, data.persons, data.roles, t)
-    propagator = RiskPropagator(config.propagation).fit(snapshot)
-    scores = propagator.score(data.records)
+    snapshot = propagator.snapshot_
     positions = snapshot.indices_of(usccs)
     own = scores.own_signal[positions]
     linked = scores.linked_risk[positions].copy()
@@ -344,10 +376,10 @@ def grade_enterprises(
     listed_ids = records.loc[
         active
         & (records["subject_type"] == SubjectType.enterprise.value).to_numpy()
-        & records["kind"].isin([k.value for k in config.grades.list_kinds]).to_numpy(),
+        & records["kind"].isin([k.value for k in config.list_kinds]).to_numpy(),
         "subject_id",
     ]
-    levels = _open_warning_levels(engine) if use_warnings else pd.Series(dtype=object)
+    levels = pd.Series(dtype=object) if warning_levels is None else warning_levels
     signals = pd.DataFrame(
         {
             "name": ents.loc[exists, "name"].to_numpy(dtype=object),
@@ -358,7 +390,7 @@ def grade_enterprises(
         },
         index=pd.Index(usccs.to_numpy(dtype=object), name="uscc"),
     )
-    return assign_grades(signals.sort_index(), config.grades)
+    return assign_grades(signals.sort_index(), config)
 
 
 def grade_summary(grades: pd.DataFrame, config: GradeConfig | None = None) -> pd.DataFrame:

@@ -19,6 +19,7 @@ from types import MappingProxyType
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from risk.config import RiskConfig
@@ -51,8 +52,9 @@ from risk.rules import (
     existing_on,
     make_hit,
 )
+from risk.snapshot import ScoredSnapshot
 
-__all__ = ["evaluate_rules"]
+__all__ = ["evaluate_rules", "linked_threshold"]
 
 _SEVERITY_RANK: Mapping[str, int] = MappingProxyType(
     {Severity.minor.value: 0, Severity.general.value: 1, Severity.serious.value: 2}
@@ -68,10 +70,14 @@ class _Context:
         as_of: pd.Timestamp,
         config: RuleConfig,
         propagation: PropagationConfig,
+        scored: ScoredSnapshot | None = None,
+        linked_threshold: float | None = None,
     ) -> None:
         self.t = as_of
         self.config = config
         self.propagation = propagation
+        self.scored = scored
+        self.linked_threshold = linked_threshold
         ents = data.enterprises
         exists = existing_on(ents, as_of)
         ids = ents["uscc"].astype(str)
@@ -364,18 +370,21 @@ def _linked(ctx: _Context) -> list[RuleHit]:
     if own.empty:
         return []
     data = ctx.data
-    snapshot = GraphSnapshot.from_frames(data.enterprises, data.persons, data.roles, ctx.t)
-    propagator = RiskPropagator(ctx.propagation).fit(snapshot)
     records = ctx.all_records
-    scores = propagator.score(records)
+    if ctx.scored is not None:
+        snapshot, propagator, scores = ctx.scored.snapshot, ctx.scored.propagator, ctx.scored.scores
+    else:
+        snapshot = GraphSnapshot.from_frames(data.enterprises, data.persons, data.roles, ctx.t)
+        propagator = RiskPropagator(ctx.propagation).fit(snapshot)
+        scores = propagator.score(records)
     existing = ctx.enterprises.loc[ctx.enterprises["exists"].to_numpy(), "uscc"]
     if existing.empty:
         return []
     linked = scores.linked_risk[snapshot.indices_of(existing)]
-    if config.linked_threshold_mode == ThresholdMode.quantile:
-        threshold = float(np.quantile(linked, config.linked_threshold))
+    if ctx.linked_threshold is not None:
+        threshold = ctx.linked_threshold
     else:
-        threshold = config.linked_threshold
+        threshold = linked_threshold(config, linked)
     with_own = existing.isin(own["subject_id"]).to_numpy()
     candidates = existing[with_own & (linked >= threshold) & (linked > 0)]
     if candidates.empty:
@@ -581,10 +590,22 @@ def _shell_path(
     }
 
 
+def linked_threshold(config: RuleConfig, linked: npt.ArrayLike) -> float:
+    """The linked-risk rule's threshold over the linked risk of the existing enterprises:
+    their ``config.linked_threshold`` quantile, or the absolute value (its mode)."""
+    if config.linked_threshold_mode == ThresholdMode.quantile:
+        values = np.asarray(linked, dtype=np.float64)
+        return float(np.quantile(values, config.linked_threshold)) if values.size else 0.0
+    return float(config.linked_threshold)
+
+
 def evaluate_rules(
     data: RuleInputs,
     as_of: date | pd.Timestamp | str,
     config: RiskConfig | None = None,
+    *,
+    scored: ScoredSnapshot | None = None,
+    linked_threshold: float | None = None,
 ) -> list[RuleHit]:
     """Run the warning rules over every enterprise on ``as_of``.
 
@@ -598,6 +619,13 @@ def evaluate_rules(
     config
         The risk settings: the rules' thresholds (``config.rules``) and the propagation of
         the ``linked_risk`` rule (``config.propagation``); ``None`` means ``RiskConfig()``.
+    scored
+        The graph of ``data`` on ``as_of`` already scored with ``config`` (a batch run scores
+        it once for the rules, the grades and the score set); None scores it here.
+    linked_threshold
+        The linked-risk rule's threshold value, fixed (a live update keeps the one its score
+        set was computed with: the quantile is over every enterprise); None computes it
+        (:func:`linked_threshold`).
 
     Returns
     -------
@@ -615,7 +643,11 @@ def evaluate_rules(
     if not isinstance(config, RiskConfig):
         raise TypeError(f"config must be a RiskConfig; got {type(config).__name__}")
     rules = config.rules
-    ctx = _Context(data, as_of_timestamp(as_of), rules, config.propagation)
+    if scored is not None and scored.config.propagation != config.propagation:
+        raise ValueError("scored was computed with another propagation than config's")
+    ctx = _Context(
+        data, as_of_timestamp(as_of), rules, config.propagation, scored, linked_threshold
+    )
     hits: list[RuleHit] = []
     penalties = _penalties(ctx)
     later = _reoffences(ctx)

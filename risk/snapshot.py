@@ -22,7 +22,7 @@ from risk.config import RiskConfig
 from risk.graph import GraphSnapshot
 from risk.propagation import RiskPropagator, RiskScores, read_signal_records
 
-__all__ = ["ScoredSnapshot", "score_snapshot"]
+__all__ = ["ScoredSnapshot", "score_frames", "score_snapshot"]
 
 
 @dataclass(frozen=True)
@@ -84,6 +84,32 @@ def score_snapshot(
     snapshot = GraphSnapshot.from_store(engine, as_of)
     propagator = RiskPropagator(config.propagation).fit(snapshot)
     records = read_signal_records(engine, as_of)
+    scores = propagator.score(records)
+    seconds = time.perf_counter() - started
+    return ScoredSnapshot(snapshot, propagator, scores, records, seconds, config)
+
+
+def score_frames(
+    enterprises: pd.DataFrame,
+    persons: pd.DataFrame,
+    roles: pd.DataFrame,
+    records: pd.DataFrame,
+    as_of: date | pd.Timestamp | str,
+    config: RiskConfig | None = None,
+) -> ScoredSnapshot:
+    """:func:`score_snapshot` on contract frames already read (e.g. a
+    :class:`risk.rules.RuleInputs`), so the rules and the grades of a batch run score the
+    graph once with it.
+
+    ``records`` may hold any records decided by ``as_of``: only the negative kinds carry a
+    signal (:func:`risk.propagation.record_signal`).
+    """
+    config = RiskConfig() if config is None else config
+    if not isinstance(config, RiskConfig):
+        raise TypeError(f"config must be a RiskConfig; got {type(config).__name__}")
+    started = time.perf_counter()
+    snapshot = GraphSnapshot.from_frames(enterprises, persons, roles, as_of)
+    propagator = RiskPropagator(config.propagation).fit(snapshot)
     scores = propagator.score(records)
     seconds = time.perf_counter() - started
     return ScoredSnapshot(snapshot, propagator, scores, records, seconds, config)

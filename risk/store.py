@@ -349,6 +349,7 @@ SCORE_COLUMNS: dict[str, tuple[Column[Any], ...]] = {
     "risk": (
         Column("own_signal", Float, nullable=False),
         Column("linked_risk", Float, nullable=False),
+        Column("linked_risk_excluding_self", Float, nullable=False),
         Column("band", String(8), nullable=True),
     ),
     "grades": (

@@ -35,7 +35,13 @@ A, B, C = "91330100000000001A", "91330100000000002B", "91330100000000003C"
 def _risk(values: dict[str, tuple[float, float, str]]) -> pd.DataFrame:
     return pd.DataFrame(
         [
-            {"subject_id": u, "own_signal": o, "linked_risk": r, "band": b}
+            {
+                "subject_id": u,
+                "own_signal": o,
+                "linked_risk": r,
+                "linked_risk_excluding_self": r,
+                "band": b,
+            }
             for u, (o, r, b) in values.items()
         ]
     )

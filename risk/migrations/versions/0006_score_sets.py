@@ -25,6 +25,7 @@ _KINDS: dict[str, list[sa.Column]] = {
     "risk": [
         sa.Column("own_signal", sa.Float(), nullable=False),
         sa.Column("linked_risk", sa.Float(), nullable=False),
+        sa.Column("linked_risk_excluding_self", sa.Float(), nullable=False),
         sa.Column("band", sa.String(length=8), nullable=True),
     ],
     "grades": [
