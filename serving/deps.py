@@ -48,8 +48,9 @@ from serving.exceptions import (
     PermissionDeniedError,
     ServiceUnavailableError,
 )
-from serving.keys import ApiKey, KeyRole, authenticate
+from serving.keys import ApiKey, authenticate
 from serving.metrics import Metrics
+from serving.roles import KeyRole
 from serving.schemas import USCC_EXAMPLE
 from serving.state import LoadedSnapshot, ServiceState
 

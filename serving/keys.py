@@ -35,7 +35,6 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Engine, insert, select, update
@@ -43,12 +42,12 @@ from sqlalchemy.engine import RowMapping
 
 from risk.store import api_keys
 from serving.exceptions import AuthenticationError, UnknownKeyError
+from serving.roles import KeyRole
 
 __all__ = [
     "TOKEN_PREFIX",
     "ApiKey",
     "KeyCache",
-    "KeyRole",
     "NewKey",
     "authenticate",
     "create_key",
@@ -65,15 +64,6 @@ _PREFIX_LENGTH = 12
 _MAX_TOKEN = 200
 _MAX_INSTITUTION = 60
 _MAX_NAME = 30
-
-
-class KeyRole(StrEnum):
-    """What a key may do (module docstring)."""
-
-    bank = "bank"
-    credit_office = "credit_office"
-    analyst = "analyst"
-    admin = "admin"
 
 
 _SEES_PERSON_NAMES = frozenset({KeyRole.credit_office, KeyRole.admin})

@@ -54,7 +54,8 @@ from risk.store import (
     serialized_transaction,
 )
 from serving.exceptions import AuthorizationReferenceError, PermissionDeniedError
-from serving.keys import ApiKey, KeyRole
+from serving.keys import ApiKey
+from serving.roles import KeyRole
 
 __all__ = [
     "AUTHORIZED_QUERY_ROUTES",

@@ -6,7 +6,9 @@ tracking_uris`), loads exactly those versions, builds the :class:`models.scoring
 PrecreditScorer`, reads the platform data it scores from (:class:`features.data.
 PlatformData`, the store as of the load) and assesses **every enterprise of the store** as of
 the snapshot date, in chunks. The result is one :class:`Champions` bundle shared by the two
-:class:`serving.state.LoadedModel` entries it returns.
+:class:`serving.state.LoadedModel` entries it returns. The scorer's linked-risk features use
+the service's one risk configuration (:func:`risk_scorer`), the one its snapshot was scored
+with, whatever the configuration stored with the PD model at training.
 
 Why precompute
     An assessment depends only on the enterprise, the models, the data and the date, and all
@@ -50,7 +52,7 @@ import threading
 import time
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -66,6 +68,7 @@ from models.pd import PDModel
 from models.registry import LIMIT_MODEL_NAME, PD_MODEL_NAME, ModelRegistry
 from models.scoring import PrecreditScorer
 from models.tracking import CHAMPION, tracking_uris
+from risk.config import RiskConfig
 from serving.schemas_precredit import Assessment, DeclineReason, LimitOffer, ModelRef, Reason
 from serving.settings import Settings
 from serving.state import LoadedModel, ServiceState, freeze_heap
@@ -84,6 +87,7 @@ __all__ = [
     "readiness_problem",
     "reload_champions",
     "required_models",
+    "risk_scorer",
     "score_rows",
     "start_champions",
 ]
@@ -226,8 +230,18 @@ def mlflow_uri(settings: Settings) -> str | None:
     return tracking_uris(settings.work_dir)[0]
 
 
-def load_champions(settings: Settings, engine: Engine) -> dict[str, LoadedModel]:
+def risk_scorer(pd_model: PDModel, limit_model: LimitModel, risk: RiskConfig) -> PrecreditScorer:
+    """The pre-credit scorer of two models, its linked-risk features computed with ``risk``'s
+    propagation (the rest of the feature and eligibility settings as stored at training)."""
+    trained = PrecreditScorer(pd_model, limit_model)
+    features = replace(trained.feature_config, propagation=risk.propagation)
+    return PrecreditScorer(pd_model, limit_model, feature_config=features)
+
+
+def load_champions(settings: Settings, engine: Engine, risk: RiskConfig) -> dict[str, LoadedModel]:
     """Load the current champions (module docstring); the models dict to install.
+
+    ``risk`` is the service's one risk configuration (:func:`risk_scorer`).
 
     Raises
     ------
@@ -252,7 +266,7 @@ def load_champions(settings: Settings, engine: Engine) -> dict[str, LoadedModel]
         raise RegistryError(
             f"{PD_MODEL_NAME} and {LIMIT_MODEL_NAME} must be a PD and a limit model"
         )
-    scorer = PrecreditScorer(pd_model, limit_model)
+    scorer = risk_scorer(pd_model, limit_model, risk)
     data = PlatformData.from_store(engine)
     as_of = settings.snapshot_date
     usccs = sorted(data.enterprises["uscc"].astype(str).unique())
@@ -309,7 +323,7 @@ def start_champions(state: ServiceState) -> None:
         logger.info("pre-credit models not loaded: %s", state.models_error)
         return
     try:
-        state.models = load_champions(state.settings, state.engine)
+        state.models = load_champions(state.settings, state.engine, state.risk_config)
         state.models_error = None
     except Exception as error:  # serve the rest of the API; assessments answer 503
         state.models_error = f"the champions could not be loaded: {error}"
@@ -337,7 +351,7 @@ def reload_champions(state: ServiceState) -> tuple[dict[str, LoadedModel], dict[
     with _RELOAD_LOCK:
         previous = state.models
         try:
-            loaded = load_champions(state.settings, state.engine)
+            loaded = load_champions(state.settings, state.engine, state.risk_config)
         except Exception as error:
             serving = ", ".join(f"{m.name} v{m.version}" for m in previous.values()) or "none"
             traceback = None if isinstance(error, ModelError) else error

@@ -22,7 +22,8 @@ from models.registry import ModelRegistry
 from serving import precredit
 from serving.deps import StateDep, require_roles
 from serving.errors import ERROR_RESPONSES, responses
-from serving.keys import ApiKey, KeyRole
+from serving.keys import ApiKey
+from serving.roles import KeyRole
 from serving.schemas_precredit import ModelRef, ModelsList, ModelVersionOut, ReloadResult
 from serving.state import freeze_heap
 

@@ -28,8 +28,9 @@ from fastapi import APIRouter, Body, Depends, Request
 from serving.audit import audit_context_of, open_audit
 from serving.deps import StateDep, require_roles
 from serving.errors import ERROR_RESPONSES, request_id_of
-from serving.keys import ApiKey, KeyRole
+from serving.keys import ApiKey
 from serving.outcomes import report_outcomes
+from serving.roles import KeyRole
 from serving.schemas_precredit import OutcomesRequest, OutcomesSummary, QuarantinedRow
 
 __all__ = ["router"]

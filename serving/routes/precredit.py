@@ -50,9 +50,10 @@ from serving.deps import (
 )
 from serving.errors import ERROR_RESPONSES, ErrorBody, error_status, request_id_of, responses
 from serving.exceptions import AuthorizationReferenceError, ServiceUnavailableError
-from serving.keys import ApiKey, KeyRole
+from serving.keys import ApiKey
 from serving.middleware import item_request_id
 from serving.precredit import Champions
+from serving.roles import KeyRole
 from serving.schemas import USCC_EXAMPLE
 from serving.schemas_precredit import (
     Assessment,

@@ -38,9 +38,10 @@ from risk.store import audit_log, migrate, open_engine, read_table
 from risk.synth import SynthConfig, generate_county, write_county
 from risk.warnings import list_warnings, run_warnings
 from serving.app import create_app
-from serving.cli_graph import run_graph
-from serving.cli_serve import settings_environment
-from serving.keys import KeyRole, create_key
+from serving.cli.graph import run_graph
+from serving.cli.serve import settings_environment
+from serving.keys import create_key
+from serving.roles import KeyRole
 from serving.settings import Settings
 from tests.serving.privacy import scan_response, scan_store
 
@@ -216,7 +217,7 @@ def free_port() -> int:
 def running_server(
     county: ApiCounty, log_path: Path, *, workers: int = 2, **overrides: Any
 ) -> Iterator[str]:
-    """Serve ``county`` with ``serving.cli_serve.serve`` in a subprocess; yield its base URL.
+    """Serve ``county`` with ``serving.cli.serve.serve`` in a subprocess; yield its base URL.
 
     uvicorn (uvloop + httptools, factory mode, ``workers`` processes sharing the SQLite store)
     on a free port of 127.0.0.1; the block starts once every worker has loaded the snapshot,
@@ -232,7 +233,7 @@ def running_server(
         **overrides,
     )
     env = {**os.environ, **settings_environment(settings)}
-    code = "from serving.cli_serve import serve; from serving.settings import Settings; "
+    code = "from serving.cli.serve import serve; from serving.settings import Settings; "
     code += "serve(Settings())"
     with log_path.open("w") as log:
         process = subprocess.Popen(

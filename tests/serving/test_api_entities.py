@@ -13,8 +13,8 @@ from sqlalchemy import select
 from risk.identifiers import mask_name
 from risk.propagation import explain
 from risk.store import audit_log
-from serving.cli_graph import run_graph
-from serving.keys import KeyRole
+from serving.cli.graph import run_graph
+from serving.roles import KeyRole
 from tests.serving.conftest import (
     AUTHORIZATION_EXPIRES,
     VALID_AUTHORIZATION,

@@ -22,7 +22,7 @@ from models.tracking import CHAMPION, ModelRun, log_model_run, mlflow_session, t
 from models.training import TrainResult, train_precredit
 from serving import precredit
 from serving.app import create_app
-from serving.keys import KeyRole
+from serving.roles import KeyRole
 from serving.settings import SERVED_MODELS, Settings
 from tests.serving.conftest import AUTHORIZATION_EXPIRES, ApiCounty, build_county
 

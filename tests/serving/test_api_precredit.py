@@ -27,8 +27,8 @@ from risk.identifiers import contains_id_number
 from risk.store import audit_log, read_table
 from serving import precredit
 from serving.app import create_app
-from serving.keys import KeyRole
 from serving.middleware import call_of_item, item_request_id
+from serving.roles import KeyRole
 from tests.serving.conftest import ApiCounty, build_county, dumps
 
 AUTH = {

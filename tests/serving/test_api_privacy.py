@@ -30,10 +30,10 @@ from risk.store import contract_table, read_table
 from risk.warnings import list_warnings, run_warnings, transition
 from serving.app import create_app
 from serving.cli import app as cli_app
-from serving.cli_graph import run_graph
-from serving.clicommon import out
-from serving.keys import KeyRole
+from serving.cli.common import out
+from serving.cli.graph import run_graph
 from serving.redaction import person_pseudonym
+from serving.roles import KeyRole
 from tests.serving.conftest import AUTHORIZATION_EXPIRES, ApiCounty, build_county
 from tests.serving.privacy import ResponseLog, scan_store, scan_texts
 

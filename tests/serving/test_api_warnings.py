@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 
 from risk.store import contract_table
 from risk.warnings import NOTICE_COLUMNS, list_warnings, notice_frame
-from serving.keys import KeyRole
+from serving.roles import KeyRole
 from tests.serving.conftest import ApiCounty
 
 

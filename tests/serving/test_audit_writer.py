@@ -23,8 +23,9 @@ from sqlalchemy.exc import OperationalError
 import serving.audit
 from risk.store import audit_log, migrate, open_engine
 from serving.audit import AuditContext, AuditWriter, audit_row
-from serving.keys import KeyRole, create_key
+from serving.keys import create_key
 from serving.middleware import call_of_item, item_request_id, request_ids
+from serving.roles import KeyRole
 
 
 def _rows(engine: Engine, n: int, tag: str) -> list[dict[str, Any]]:

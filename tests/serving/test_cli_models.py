@@ -20,8 +20,8 @@ from models.tracking import mlflow_session, tracking_uris
 from risk.ingest import ingest_paths
 from risk.store import migrate, open_engine
 from risk.synth import write_county
-from serving import cli_models
-from serving.cli_models import demo_precredit, models_app, train_app
+from serving.cli import train as cli_train
+from serving.cli.train import demo_precredit, models_app, train_app
 from serving.settings import Settings
 from tests.features.county import small_county
 from tests.models.test_training import bank_table
@@ -32,12 +32,12 @@ runner = CliRunner()
 @contextmanager
 def redirect(console: Console) -> Iterator[None]:
     """Send what the demo step prints to ``console``."""
-    saved = cli_models.out
-    cli_models.out = console
+    saved = cli_train.out
+    cli_train.out = console
     try:
         yield
     finally:
-        cli_models.out = saved
+        cli_train.out = saved
 
 
 app = typer.Typer()

@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 
 from risk.store import migrate, open_engine
 from risk.warnings import NOTICE_COLUMNS
-from serving.cli_warn import demo_warnings, warn_app
+from serving.cli.warn import demo_warnings, warn_app
 from serving.settings import Settings
 from tests.risk.test_rules import INSIDE, U, ent, penalties, seed_store
 

@@ -16,7 +16,7 @@ from models.warning import WARNING_MODEL_NAME, WarningRegistry
 from risk.ingest import ingest_paths
 from risk.store import migrate, open_engine
 from risk.synth import write_county
-from serving.cli_warn_model import demo_warning_model, train_warning_command
+from serving.cli.warn_model import demo_warning_model, train_warning_command
 from serving.settings import Settings
 from tests.features.county import small_county
 

@@ -28,9 +28,10 @@ from pydantic import SecretStr, ValidationError
 from starlette.types import Message, Receive, Scope, Send
 
 from serving.app import create_app
-from serving.cli_serve import settings_environment, uvicorn_config
-from serving.keys import KeyRole, create_key
+from serving.cli.serve import settings_environment, uvicorn_config
+from serving.keys import create_key
 from serving.limits import ConnectionLimits, GuardedHttpToolsProtocol, LimitsMiddleware, RateLimiter
+from serving.roles import KeyRole
 from serving.settings import Settings
 from tests.serving.conftest import VALID_AUTHORIZATION, ApiCounty, running_server
 

@@ -45,7 +45,7 @@ def supervisor(
     )
     if serve_config:
         code = (
-            "from serving.cli_serve import uvicorn_config; from serving.settings import Settings; "
+            "from serving.cli.serve import uvicorn_config; from serving.settings import Settings; "
             "from serving.workers import run_workers; "
             f"config = uvicorn_config(Settings(port={port}), app={config['app']!r}); "
             f"raise SystemExit(run_workers(config, {workers}, grace=5))"

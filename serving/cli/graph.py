@@ -5,6 +5,8 @@ build · explain USCC · controller USCC · export-bods FILE · import-bods FILE
 What the commands print never holds a raw resident ID number, whatever the store holds: a
 person id that is one is shown as the pseudonym the API serves, keyed by the store's ID salt,
 and texts are masked (:mod:`serving.redaction`).
+
+Registered in :mod:`serving.cli` as the ``graph`` group.
 """
 
 from __future__ import annotations
@@ -14,28 +16,12 @@ import time
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
 from rich.table import Table
-from sqlalchemy import Engine
 
-from risk.bods import export_bods, import_bods, read_bods, write_bods
-from risk.exceptions import RiskError, UnknownEntityError
-from risk.graph import GraphSnapshot
-from risk.ingest import ingest_file
-from risk.ownership import actual_controllers, related_groups
-from risk.propagation import (
-    Explanation,
-    PropagationConfig,
-    RiskPropagator,
-    RiskScores,
-    explain,
-    read_signal_records,
-)
-from risk.store import read_table
-from serving.clicommon import (
+from serving.cli.common import (
     AsOfOpt,
     DatabaseOpt,
     JsonOpt,
@@ -45,10 +31,16 @@ from serving.clicommon import (
     out,
     parse_date,
     print_json,
+    risk_config_of,
     settings_for,
 )
-from serving.redaction import PersonIds, served_person_id, without_id_numbers
-from serving.settings import load_allowlist
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from sqlalchemy import Engine
+
+    from risk.graph import GraphSnapshot
+    from risk.propagation import Explanation, PropagationConfig, RiskPropagator, RiskScores
 
 __all__ = ["GraphRun", "graph_app", "print_top_linked", "run_graph"]
 
@@ -71,6 +63,9 @@ class GraphRun:
 
 def run_graph(engine: Engine, as_of: date, config: PropagationConfig | None = None) -> GraphRun:
     """Build the snapshot as of ``as_of`` from the store and score every node."""
+    from risk.graph import GraphSnapshot
+    from risk.propagation import PropagationConfig, RiskPropagator, read_signal_records
+
     started = time.perf_counter()
     snapshot = GraphSnapshot.from_store(engine, as_of)
     propagator = RiskPropagator(config or PropagationConfig()).fit(snapshot)
@@ -89,6 +84,9 @@ def _first_linked_sentence(explanation: Explanation) -> str:
 
 def print_top_linked(run: GraphRun, n: int = 10) -> pd.DataFrame:
     """Print the top linked-risk enterprises with one explanation each; return the rows."""
+    from risk.propagation import explain
+    from serving.redaction import without_id_numbers
+
     top = run.propagator.top_linked(run.scores, n)
     names = run.snapshot.nodes.set_index("node_id")["name"]
     table = Table(
@@ -113,10 +111,15 @@ def build(
     work_dir: WorkDirOpt = None,
 ) -> None:
     """Build the graph as of a date, propagate risk, show groups and the top linked risks."""
+    from risk.ownership import related_groups
+    from risk.store import read_table
+
     day = parse_date("as-of", as_of)
-    engine = open_store(settings_for(work_dir, database_url))
+    settings = settings_for(work_dir, database_url)
+    risk = risk_config_of(settings)
+    engine = open_store(settings)
     with err.status("building the graph and propagating …"):
-        run = run_graph(engine, day)
+        run = run_graph(engine, day, risk.propagation)
         roles = read_table(engine, "roles")
         enterprises = read_table(engine, "enterprises", columns=["uscc"])
         groups = related_groups(roles, day, enterprises=enterprises)
@@ -149,10 +152,14 @@ def explain_cmd(
     work_dir: WorkDirOpt = None,
 ) -> None:
     """Why an enterprise carries linked risk: top source records with their hop paths."""
+    from risk.exceptions import UnknownEntityError
+    from risk.propagation import explain
+    from serving.redaction import PersonIds, without_id_numbers
+
     day = parse_date("as-of", as_of)
     settings = settings_for(work_dir, database_url)
     engine = open_store(settings)
-    run = run_graph(engine, day)
+    run = run_graph(engine, day, risk_config_of(settings).propagation)
     try:
         explanation = explain(run.snapshot, run.scores, run.records, uscc, top=top)
     except UnknownEntityError as exc:
@@ -177,6 +184,10 @@ def controller(
     work_dir: WorkDirOpt = None,
 ) -> None:
     """The actual controller (实际控制人) through ownership chains, with its path."""
+    from risk.ownership import actual_controllers
+    from risk.store import read_table
+    from serving.redaction import without_id_numbers
+
     day = parse_date("as-of", as_of)
     settings = settings_for(work_dir, database_url)
     engine = open_store(settings)
@@ -203,6 +214,7 @@ def controller(
 
 def _served_ids(row: dict[str, Any], person_ids: set[str], key: bytes) -> dict[str, Any]:
     """A controller row with its person ids as the API serves them (:func:`served_person_id`)."""
+    from serving.redaction import served_person_id
 
     def served(node_id: Any) -> Any:
         return served_person_id(node_id, key) if node_id in person_ids else node_id
@@ -225,6 +237,11 @@ def export_bods_cmd(
     work_dir: WorkDirOpt = None,
 ) -> None:
     """Export the ownership graph as Open Ownership BODS 0.4 statements."""
+    import pandas as pd
+
+    from risk.bods import export_bods, write_bods
+    from risk.store import read_table
+
     day = parse_date("as-of", as_of)
     engine = open_store(settings_for(work_dir, database_url))
     statements = export_bods(
@@ -253,6 +270,12 @@ def import_bods_cmd(
 
     Exits 1 when statements were skipped or a file was refused.
     """
+    from risk.bods import import_bods, read_bods
+    from risk.exceptions import RiskError
+    from risk.ingest import ingest_file
+    from risk.store import read_table
+    from serving.settings import load_allowlist
+
     if not file.exists():
         raise typer.BadParameter(f"file must exist; got {str(file)!r}")
     settings = settings_for(work_dir, database_url)
