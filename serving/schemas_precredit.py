@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from serving.audit import Purpose
+from serving.checks import AUTHORIZATION_ID_PATTERN
 from serving.errors import ErrorBody
 from serving.schemas import USCC_EXAMPLE
 
@@ -82,7 +83,6 @@ __all__ = [
 
 MAX_BATCH = 1000
 MAX_OUTCOME_ROWS = 10_000
-AUTHORIZATION_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$"
 
 
 class AuthorizationIn(BaseModel):
@@ -90,7 +90,7 @@ class AuthorizationIn(BaseModel):
 
     Every field is optional in the schema so that a missing one is refused with a 403
     ``authorization_required`` naming it (and audited), like the GET routes' headers. The dates
-    are checked by the same rule as the headers' (:func:`serving.deps.check_authorization_dates`):
+    are checked by the same rule as the headers' (:func:`serving.checks.check_authorization`):
     the service's today and its policy cap are not the schema's to know.
     """
 

@@ -31,7 +31,7 @@ from serving.errors import ERROR_RESPONSES, request_id_of
 from serving.keys import ApiKey
 from serving.outcomes import report_outcomes
 from serving.roles import KeyRole
-from serving.schemas_precredit import OutcomesRequest, OutcomesSummary, QuarantinedRow
+from serving.schemas_precredit import OutcomesRequest, OutcomesSummary
 
 __all__ = ["router"]
 
@@ -81,23 +81,10 @@ def post_outcomes(
 ) -> OutcomesSummary:
     """Rows of the contract's ``loans`` table; returns the ingest counts
     (``read = inserted + updated + unchanged + quarantined``) and the quarantined rows."""
-    report = report_outcomes(
+    return report_outcomes(
         state.engine,
         [row.model_dump(exclude_unset=True) for row in body.loans],
         key=key,
         request_id=request_id_of(request.scope) or "",
         allowlist=frozenset(state.allowlist),
-    )
-    return OutcomesSummary(
-        batch_id=report.batch_id,
-        read=report.read,
-        inserted=report.inserted,
-        updated=report.updated,
-        unchanged=report.unchanged,
-        quarantined=report.quarantined,
-        orphans=report.orphans,
-        quarantine=[
-            QuarantinedRow(index=q.index, column=q.column, reason=q.reason)
-            for q in report.quarantine
-        ],
     )

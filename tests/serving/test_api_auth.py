@@ -21,8 +21,8 @@ from risk.store import api_keys, audit_log
 from risk.warnings import list_warnings
 from serving.app import create_app
 from serving.audit import AuditContext, write_audit_row
+from serving.checks import check_authorization_dates
 from serving.cli.keys import keys_app
-from serving.deps import check_authorization_dates
 from serving.exceptions import AuthenticationError, AuthorizationReferenceError, UnknownKeyError
 from serving.keys import KeyCache, authenticate, create_key, hash_token, list_keys, revoke_key
 from serving.roles import KeyRole
