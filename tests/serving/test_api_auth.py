@@ -28,6 +28,13 @@ from serving.keys import KeyCache, authenticate, create_key, hash_token, list_ke
 from serving.roles import KeyRole
 from tests.serving.conftest import VALID_AUTHORIZATION, ApiCounty
 
+
+@pytest.fixture(scope="module")
+def api_county(own_county: ApiCounty) -> ApiCounty:
+    """This module creates and revokes keys: a county of its own."""
+    return own_county
+
+
 runner = CliRunner()
 
 

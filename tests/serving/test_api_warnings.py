@@ -19,6 +19,12 @@ from serving.roles import KeyRole
 from tests.serving.conftest import ApiCounty
 
 
+@pytest.fixture(scope="module")
+def api_county(own_county: ApiCounty) -> ApiCounty:
+    """This module moves warnings along their lifecycle: a county of its own."""
+    return own_county
+
+
 @pytest.fixture
 def office(api_county: ApiCounty) -> dict[str, str]:
     return api_county.headers(KeyRole.credit_office)

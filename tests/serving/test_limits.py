@@ -35,6 +35,13 @@ from serving.roles import KeyRole
 from serving.settings import Settings
 from tests.serving.conftest import VALID_AUTHORIZATION, ApiCounty, running_server
 
+
+@pytest.fixture(scope="module")
+def api_county(own_county: ApiCounty) -> ApiCounty:
+    """This module creates keys: a county of its own."""
+    return own_county
+
+
 MiB = 1024 * 1024
 
 # --------------------------------------------------------------------------- rate limiter

@@ -26,6 +26,13 @@ from serving.outcomes import report_outcomes
 from serving.roles import KeyRole
 from tests.serving.conftest import VALID_AUTHORIZATION, ApiCounty
 
+
+@pytest.fixture(scope="module")
+def api_county(own_county: ApiCounty) -> ApiCounty:
+    """This module reports loan outcomes and creates keys: a county of its own."""
+    return own_county
+
+
 OUTCOMES = "/v1/outcomes"
 OTHER_BANK = "别家银行"
 

@@ -29,6 +29,13 @@ from serving.web.sessions import (
 )
 from tests.serving.conftest import ApiCounty
 
+
+@pytest.fixture(scope="module")
+def api_county(own_county: ApiCounty) -> ApiCounty:
+    """This module moves warnings and creates and revokes keys: a county of its own."""
+    return own_county
+
+
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 FLASH = re.compile(r'<p class="flash (ok|error)"[^>]*>(.*?)</p>', re.S)
 NODE = re.compile(r'<g class="node ([^"]*)" data-id="([^"]*)" data-type="(\w+)"')

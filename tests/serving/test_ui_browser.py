@@ -26,6 +26,13 @@ from risk.warnings import WarningStatus, get_warning, list_warnings, warning_eve
 from serving.roles import KeyRole
 from tests.serving.conftest import ApiCounty, running_server
 
+
+@pytest.fixture(scope="module")
+def api_county(own_county: ApiCounty) -> ApiCounty:
+    """This module moves a warning: a county of its own."""
+    return own_county
+
+
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[2]
