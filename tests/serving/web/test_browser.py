@@ -35,7 +35,7 @@ def api_county(own_county: ApiCounty) -> ApiCounty:
 
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 SCREENSHOT = REPO / "docs" / "entity-page.png"
 CHROMIUM_FLAGS = [
     "--headless",
