@@ -37,12 +37,9 @@ Data freshness
     Outcomes posted to ``/v1/outcomes`` and other store changes reach the features at the
     next reload (``POST /v1/admin/models/reload``) or restart, like the graph snapshot.
 
-Requests
-    :func:`check_assessment_authorization` (a bank's authorization in the body:
-    :mod:`serving.checks`, for :data:`ASSESSMENT_PURPOSES`), :func:`known_uscc`,
-    :func:`assess_items` (a batch: each item's refusal answered inline) and
-    :func:`audit_items` (one audit row per item) hold what the routes of
-    :mod:`serving.routes.precredit` do beyond HTTP.
+What the routes do
+    :func:`models_list` and :func:`reload` answer :mod:`serving.routes.models`; the
+    assessments' checks, batch and audit are :mod:`serving.assessments`.
 
 Models as data, readiness
     Champions are read through :meth:`models.registry.ModelRegistry.load_champion`: booster
@@ -54,12 +51,11 @@ Models as data, readiness
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any
@@ -77,19 +73,8 @@ from models.registry import LIMIT_MODEL_NAME, PD_MODEL_NAME, ModelRegistry
 from models.scoring import PrecreditScorer
 from models.tracking import CHAMPION, tracking_uris
 from risk.config import RiskConfig
-from risk.exceptions import InvalidIdentifierError, UnknownEntityError
-from risk.identifiers import mask_id_numbers
-from serving.audit import AuditContext, Purpose, audit_row, insert_audit_rows, printable
-from serving.checks import BODY_FIELDS, check_authorization, checked_uscc
-from serving.errors import error_body
-from serving.exceptions import AuthorizationReferenceError, ServiceUnavailableError
-from serving.middleware import item_request_id
 from serving.schemas_precredit import (
     Assessment,
-    AssessmentRequest,
-    AuthorizationIn,
-    BatchItemResult,
-    BatchResponse,
     DeclineReason,
     LimitOffer,
     ModelRef,
@@ -102,25 +87,18 @@ from serving.settings import Settings
 from serving.state import LoadedModel, ServiceState, freeze_heap
 
 __all__ = [
-    "ASSESSMENT_PURPOSES",
     "FOLLOW_SECONDS",
     "MODEL_NAMES",
     "RELOAD_MARKER",
     "Champions",
     "announce_reload",
     "assess_all",
-    "assess_items",
     "assessment_from_row",
-    "audit_items",
-    "check_assessment_authorization",
     "follow_reloads",
-    "known_uscc",
     "load_champions",
-    "loaded_champions",
     "mlflow_uri",
     "models_list",
     "readiness_problem",
-    "record_request",
     "reload",
     "reload_champions",
     "required_models",
@@ -132,10 +110,6 @@ __all__ = [
 logger = logging.getLogger("credlink.serving")
 
 MODEL_NAMES = (PD_MODEL_NAME, LIMIT_MODEL_NAME)
-ASSESSMENT_PURPOSES = (Purpose.pre_credit, Purpose.credit_approval)
-"""The purposes an enterprise's authorization must name for a pre-credit assessment."""
-BATCH_ROUTE = "/v1/precredit/assessments:batch"
-"""The route the batch's per-item audit rows name."""
 _RELOAD_LOCK = threading.Lock()
 RELOAD_MARKER = "champions-reload"
 """File in the work directory whose token changes when the champions were reloaded."""
@@ -449,145 +423,7 @@ async def follow_reloads(state: ServiceState, interval: float = FOLLOW_SECONDS) 
         )
 
 
-# --------------------------------------------------------------------------- requests
-
-
-def loaded_champions(state: ServiceState) -> Champions:
-    """The champions this process serves.
-
-    Raises
-    ------
-    ServiceUnavailableError
-        While none are loaded, saying why (503).
-    """
-    models = state.models  # read once: a reload swaps the whole dict
-    loaded = next(iter(models.values()), None)
-    if loaded is None or not isinstance(loaded.model, Champions):
-        reason = state.models_error or "the pre-credit models are not loaded"
-        raise ServiceUnavailableError(f"pre-credit assessments are unavailable: {reason}")
-    return loaded.model
-
-
-def record_request(context: AuditContext | None, request: AssessmentRequest) -> None:
-    """Write what an assessment asks about (USCC, authorization) to its call's audit context."""
-    if context is None:
-        return
-    auth = request.authorization or AuthorizationIn()
-    context.uscc = printable(request.uscc)
-    context.record_authorization(auth.id, auth.purpose, auth.expires_at)
-
-
-def check_assessment_authorization(
-    authorization: AuthorizationIn | None, today: date, max_days: int
-) -> None:
-    """A bank's authorization in an assessment's body: present, within its dates, for
-    pre-credit (:func:`serving.checks.check_authorization`, ``max_days`` the policy's cap).
-
-    Raises
-    ------
-    AuthorizationReferenceError
-        403 naming the body's field.
-    """
-    auth = authorization or AuthorizationIn()
-    check_authorization(
-        auth.id,
-        auth.purpose,
-        auth.expires_at,
-        auth.granted_at,
-        fields=BODY_FIELDS,
-        today=today,
-        max_days=max_days,
-        purposes=ASSESSMENT_PURPOSES,
-    )
-
-
-def known_uscc(bundle: Champions, value: str, allowlist: Iterable[str]) -> str:
-    """The body's USCC normalised and checked (:func:`serving.checks.checked_uscc`), and
-    assessed by the champions (an enterprise of the store).
-
-    Raises
-    ------
-    InvalidIdentifierError
-        422 naming ``uscc`` and the failed check.
-    UnknownEntityError
-        404.
-    """
-    uscc = checked_uscc(value, allowlist, location="body")
-    if uscc not in bundle.assessments:
-        raise UnknownEntityError(f"enterprise {uscc} is not on the platform")
-    return uscc
-
-
-def assess_items(
-    bundle: Champions,
-    items: Sequence[AssessmentRequest],
-    *,
-    bank: bool,
-    today: date,
-    max_days: int,
-    allowlist: Iterable[str],
-    request_id: str | None,
-) -> BatchResponse:
-    """Assess a batch: each item as a single assessment, its refusal (403, 422, 404) answered
-    in its place with the one error body; the other items are still assessed."""
-    allowed = tuple(allowlist)
-    results: list[BatchItemResult] = []
-    for index, item in enumerate(items):
-        try:
-            if bank:
-                check_assessment_authorization(item.authorization, today, max_days)
-            uscc = known_uscc(bundle, item.uscc, allowed)
-        except (AuthorizationReferenceError, InvalidIdentifierError, UnknownEntityError) as exc:
-            status, error = error_body(exc, request_id)
-            # An item refused for what it sent echoes it masked: a bank may send an ID number
-            # as a USCC.
-            results.append(
-                BatchItemResult(
-                    index=index, uscc=mask_id_numbers(item.uscc), status=status, error=error
-                )
-            )
-            continue
-        auth_id = item.authorization.id if item.authorization else None
-        results.append(
-            BatchItemResult(
-                index=index, uscc=uscc, status=200, assessment=bundle.assessment(uscc, auth_id)
-            )
-        )
-    succeeded = sum(r.status == 200 for r in results)
-    return BatchResponse(
-        n=len(results), succeeded=succeeded, failed=len(results) - succeeded, results=results
-    )
-
-
-def audit_items(
-    engine: Engine,
-    context: AuditContext,
-    *,
-    request_id: str,
-    method: str,
-    items: Sequence[AssessmentRequest],
-    response: BatchResponse,
-) -> None:
-    """One audit row per batch item, in one transaction, before the answer is returned
-    (:mod:`serving.routes.precredit` has the rows' shape)."""
-    at = datetime.now(UTC)
-    rows = []
-    for item, result in zip(items, response.results, strict=True):
-        item_context = AuditContext(key=context.key)
-        record_request(item_context, item)
-        rows.append(
-            audit_row(
-                item_context,
-                request_id=item_request_id(request_id, result.index),
-                method=method,
-                route=BATCH_ROUTE,
-                query=f"item={result.index}&request_id={request_id}",
-                status=result.status,
-                body=json.dumps(result.model_dump(mode="json"), ensure_ascii=False).encode(),
-                at=at,
-            )
-        )
-    insert_audit_rows(engine, rows)
+# --------------------------------------------------------------------------- models routes
 
 
 def models_list(state: ServiceState) -> ModelsList:

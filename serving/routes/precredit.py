@@ -21,7 +21,8 @@
 Admins may call both (without an authorization); other roles get 403. The assessment date is
 the service's snapshot date; the models are the champions loaded at startup or by the last
 reload (503 ``unavailable`` while none are loaded), which assessed every enterprise when they
-loaded (:mod:`serving.precredit`): a call looks its answer up.
+loaded (:mod:`serving.precredit`): a call looks its answer up. The checks, the batch and its
+audit rows are :mod:`serving.assessments`'.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Request, Response
 
-from serving import precredit
+from serving import assessments
 from serving.audit import audit_context_of
 from serving.deps import StateDep, require_roles
 from serving.errors import ERROR_RESPONSES, request_id_of, responses
@@ -69,7 +70,7 @@ AssessorKey = Annotated[ApiKey, Depends(require_roles(KeyRole.bank))]
 
 async def champions(state: StateDep) -> Champions:
     """The loaded champions (503 with the reason while there are none)."""
-    return precredit.loaded_champions(state)
+    return assessments.loaded_champions(state)
 
 
 ChampionsDep = Annotated[Champions, Depends(champions)]
@@ -86,13 +87,13 @@ async def assess(
     """Eligibility (decline reasons), PD and grade, suggested limit and low–high range (万元),
     reasons (≤ 4 each way, zh/en), model versions and date. Banks must send the authorization.
     """
-    precredit.record_request(audit_context_of(request.scope), body)
+    assessments.record_request(audit_context_of(request.scope), body)
     if key.role == KeyRole.bank:
-        precredit.check_assessment_authorization(
+        assessments.check_assessment_authorization(
             body.authorization, date.today(), state.settings.authorization_max_days
         )
-    bundle = precredit.loaded_champions(state)
-    uscc = precredit.known_uscc(bundle, body.uscc, state.allowlist)
+    bundle = assessments.loaded_champions(state)
+    uscc = assessments.known_uscc(bundle, body.uscc, state.allowlist)
     auth_id = body.authorization.id if body.authorization else None
     # The assessment was validated when the champions loaded: send its JSON as it is.
     return Response(bundle.assessment_json(uscc, auth_id), media_type="application/json")
@@ -111,7 +112,7 @@ def assess_batch(
     """Each item as ``/assessments``; refusals are reported per item (status and error) and
     the other items are still scored. Every item is audited (module docstring)."""
     request_id = request_id_of(request.scope)
-    answer = precredit.assess_items(
+    answer = assessments.assess_items(
         bundle,
         body.items,
         bank=key.role == KeyRole.bank,
@@ -122,7 +123,7 @@ def assess_batch(
     )
     context = audit_context_of(request.scope)
     if context is not None:
-        precredit.audit_items(
+        assessments.audit_items(
             state.engine,
             context,
             request_id=request_id or "",
