@@ -35,6 +35,7 @@ __all__ = [
     "parse_date",
     "print_json",
     "risk_config_of",
+    "scoring_store",
     "settings_for",
 ]
 
@@ -105,6 +106,14 @@ def open_store(settings: Settings) -> Engine:
     engine = open_engine(settings.store_url)
     migrate(engine)
     return engine
+
+
+def scoring_store(work_dir: Path | None, database_url: str | None) -> tuple[Engine, RiskConfig]:
+    """A scoring command's migrated store and its one risk configuration (read first: a bad
+    ``CREDLINK_RISK_CONFIG_FILE`` is a usage error before the store is touched)."""
+    settings = settings_for(work_dir, database_url)
+    risk = risk_config_of(settings)
+    return open_store(settings), risk
 
 
 def print_json(payload: Any) -> None:

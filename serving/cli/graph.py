@@ -32,6 +32,7 @@ from serving.cli.common import (
     parse_date,
     print_json,
     risk_config_of,
+    scoring_store,
     settings_for,
 )
 
@@ -115,9 +116,7 @@ def build(
     from risk.store import read_table
 
     day = parse_date("as-of", as_of)
-    settings = settings_for(work_dir, database_url)
-    risk = risk_config_of(settings)
-    engine = open_store(settings)
+    engine, risk = scoring_store(work_dir, database_url)
     with err.status("building the graph and propagating …"):
         run = run_graph(engine, day, risk.propagation)
         roles = read_table(engine, "roles")

@@ -3,9 +3,6 @@
 Registered in :mod:`serving.cli` as the ``train`` and ``models`` groups. MLflow lives in the
 work directory (``sqlite:///<work_dir>/mlflow.db``, artifacts in ``<work_dir>/mlartifacts``);
 open its UI with ``mlflow ui --backend-store-uri sqlite:///<work_dir>/mlflow.db``.
-
-The model packages are imported inside the commands, so other ``credlink`` commands do not
-pay for importing MLflow and LightGBM.
 """
 
 from __future__ import annotations

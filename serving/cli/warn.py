@@ -30,6 +30,7 @@ from serving.cli.common import (
     parse_date,
     print_json,
     risk_config_of,
+    scoring_store,
     settings_for,
 )
 
@@ -141,9 +142,7 @@ def warn_run(
     from risk.warnings import run_warnings
 
     day = parse_date("as-of", as_of)
-    settings = settings_for(work_dir, database_url)
-    risk = risk_config_of(settings)
-    engine = open_store(settings)
+    engine, risk = scoring_store(work_dir, database_url)
     with err.status(f"evaluating the warning rules as of {day} …"):
         summary = run_warnings(engine, day, risk.rules)
     if as_json:
@@ -355,9 +354,7 @@ def warn_grades(
     from risk.grades import GRADE_LABELS, Grade, grade_enterprises, grade_summary
 
     day = parse_date("as-of", as_of)
-    settings = settings_for(work_dir, database_url)
-    risk = risk_config_of(settings)
-    engine = open_store(settings)
+    engine, risk = scoring_store(work_dir, database_url)
     with err.status(f"grading enterprises as of {day} …"):
         summary = grade_summary(grade_enterprises(engine, day, risk.grades))
     if as_json:

@@ -7,9 +7,6 @@ work directory (experiment ``credlink-warning``), registers it and promotes it t
 WarningRegistry`); it prints the out-of-time metrics and the comparison with the rules. Exit 1
 when the gate refuses (the new version stays ``challenger``; ``--force --actor NAME --reason
 TEXT`` promotes anyway and records who and why as model-version tags).
-
-The model packages are imported inside the functions, so other ``credlink`` commands do not
-pay for importing MLflow and LightGBM.
 """
 
 from __future__ import annotations

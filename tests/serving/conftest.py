@@ -16,7 +16,7 @@ Counties are built once per test session and copied, never rebuilt per module:
 ``champions_county`` (3,000 enterprises, most companies borrowing)
     The same, with the pre-credit models trained into its work directory and promoted
     (forced) to champion; ``trained_county`` is the same before the promotion. Each module
-    gets its own copy (:func:`copy_county`): they report outcomes and reload models.
+    gets its own copy: they report outcomes and reload models.
 
 :func:`running_server` serves a county from a real uvicorn process.
 """
@@ -351,6 +351,26 @@ def api_county(session_county: ApiCounty) -> Iterator[ApiCounty]:
     module's tests are done, no text in its store holds a resident ID number."""
     with scanned(session_county) as county:
         yield county
+
+
+@pytest.fixture(scope="module")
+def champions_county(
+    tmp_path_factory: pytest.TempPathFactory, champions_template: Path
+) -> Iterator[ApiCounty]:
+    """A copy of the 3,000-enterprise county with its champions, for one module."""
+    county = copy_county(champions_template, tmp_path_factory.mktemp("champions"))
+    yield county
+    county.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def trained_county(
+    tmp_path_factory: pytest.TempPathFactory, trained_template: Path
+) -> Iterator[ApiCounty]:
+    """A copy of the 3,000-enterprise county with models trained, not promoted."""
+    county = copy_county(trained_template, tmp_path_factory.mktemp("trained"))
+    yield county
+    county.engine.dispose()
 
 
 @pytest.fixture(scope="module")

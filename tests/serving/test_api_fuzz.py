@@ -17,7 +17,6 @@ public.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,7 +28,7 @@ from hypothesis import strategies as st
 
 from serving.app import create_app
 from serving.roles import KeyRole
-from tests.serving.conftest import ApiCounty, copy_county
+from tests.serving.conftest import ApiCounty
 from tests.serving.privacy import ResponseLog
 
 pytestmark = pytest.mark.slow
@@ -63,14 +62,10 @@ def _case(who: str, operation: tuple[str, str]) -> Any:
 
 
 @pytest.fixture(scope="module")
-def county(
-    tmp_path_factory: pytest.TempPathFactory, champions_template: Path
-) -> Iterator[ApiCounty]:
+def county(champions_county: ApiCounty) -> ApiCounty:
     """3,000 enterprises (most companies borrowing); the pre-credit champions promoted (a
     copy: the fuzzed calls move warnings, report outcomes and reload the models)."""
-    built = copy_county(champions_template, tmp_path_factory.mktemp("fuzz"))
-    yield built
-    built.engine.dispose()
+    return champions_county
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ use work directories of their own.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,7 @@ from serving import precredit
 from serving.app import create_app
 from serving.roles import KeyRole
 from serving.settings import SERVED_MODELS, Settings
-from tests.serving.conftest import AUTHORIZATION_EXPIRES, ApiCounty, copy_county
+from tests.serving.conftest import AUTHORIZATION_EXPIRES, ApiCounty
 
 RELOAD = "/v1/admin/models/reload"
 ASSESS = "/v1/precredit/assessments"
@@ -48,16 +47,14 @@ class Trained:
 
 
 @pytest.fixture(scope="module")
-def county(
-    tmp_path_factory: pytest.TempPathFactory, trained_template: Path
-) -> Iterator[tuple[ApiCounty, Trained]]:
+def county(trained_county: ApiCounty, trained_template: Path) -> tuple[ApiCounty, Trained]:
     """The county and its trained, registered, not yet promoted pre-credit models."""
-    built = copy_county(trained_template, tmp_path_factory.mktemp("ready"))
-    pd_model = ModelRegistry(tracking_uris(built.settings.work_dir)[0]).load(PD_MODEL_NAME, "1")
+    uri = tracking_uris(trained_county.settings.work_dir)[0]
+    pd_model = ModelRegistry(uri).load(PD_MODEL_NAME, "1")
     assert isinstance(pd_model, PDModel)
     holdout = pd.read_parquet(trained_template / "holdout.parquet")
-    yield built, Trained({PD_MODEL_NAME: "1", LIMIT_MODEL_NAME: "1"}, pd_model, holdout)
-    built.engine.dispose()
+    versions = {PD_MODEL_NAME: "1", LIMIT_MODEL_NAME: "1"}
+    return trained_county, Trained(versions, pd_model, holdout)
 
 
 def _error(response: Any) -> dict[str, Any]:

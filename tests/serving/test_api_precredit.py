@@ -28,7 +28,7 @@ from serving import precredit
 from serving.app import create_app
 from serving.middleware import call_of_item, item_request_id
 from serving.roles import KeyRole
-from tests.serving.conftest import ApiCounty, copy_county, dumps
+from tests.serving.conftest import ApiCounty, dumps
 
 AUTH = {
     "id": "SQ-2026-000777",
@@ -41,14 +41,10 @@ BATCH = "/v1/precredit/assessments:batch"
 
 
 @pytest.fixture(scope="module")
-def county(
-    tmp_path_factory: pytest.TempPathFactory, champions_template: Path
-) -> Iterator[ApiCounty]:
+def county(champions_county: ApiCounty) -> ApiCounty:
     """3,000 enterprises (most companies borrowing); champions trained and promoted (a copy:
     the module reports outcomes and reloads the models)."""
-    built = copy_county(champions_template, tmp_path_factory.mktemp("precredit"))
-    yield built
-    built.engine.dispose()
+    return champions_county
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -34,7 +33,7 @@ from serving.app import create_app
 from serving.cli import app as cli
 from serving.precredit import Champions
 from serving.roles import KeyRole
-from tests.serving.conftest import ApiCounty, copy_county
+from tests.serving.conftest import ApiCounty
 
 DAY = date(2026, 6, 1)
 """The snapshot date: a month's first day (module docstring)."""
@@ -56,9 +55,9 @@ def _linked(engine: object, config: PropagationConfig, uscc: str) -> tuple[float
 
 
 @pytest.fixture(scope="module")
-def county(tmp_path_factory: pytest.TempPathFactory, champions_template: Path) -> ApiCounty:
+def county(champions_county: ApiCounty) -> ApiCounty:
     """The county with champions, its warnings cleared, and the settings file."""
-    built = copy_county(champions_template, tmp_path_factory.mktemp("risk-config"))
+    built = champions_county
     with built.engine.begin() as conn:  # the template's warnings were run with the defaults
         conn.execute(delete(warning_events_table))
         conn.execute(delete(warnings_table))
