@@ -13,10 +13,18 @@ Counties are built once per test session and copied, never rebuilt per module:
     only reads (calls are audited, nothing else changes). A module that changes the county —
     moves warnings, creates or revokes keys, reports outcomes — asks for ``own_county`` (a copy
     of its own) and names it ``api_county`` in the module.
-``champions_county`` (3,000 enterprises, most companies borrowing)
-    The same, with the pre-credit models trained into its work directory and promoted
-    (forced) to champion; ``trained_county`` is the same before the promotion. Each module
-    gets its own copy: they report outcomes and reload models.
+``precredit_template`` (3,000 enterprises, most companies borrowing)
+    The same, with enough funded loans to train the pre-credit models; the command-line
+    training tests copy it. ``champions_county`` has the pre-credit models trained into its
+    work directory and promoted (forced) to champion; ``trained_county`` is the same before
+    the promotion. Each module gets its own copy: they report outcomes and reload models.
+
+Besides these two sizes, the command-line tests synthesise 300 enterprises where ``synth``
+or ``demo`` is what they test, the learned-warning commands train on the 1,500-enterprise
+county of the feature tests (:func:`tests.features.county.small_county`), and
+``test_api_privacy`` plants ID numbers in a 600-enterprise county of its own (its top linked
+enterprise has a controller and a second role holder to plant on; the 1,000-enterprise
+county's has one holder).
 
 :func:`running_server` serves a county from a real uvicorn process.
 """
@@ -283,8 +291,12 @@ def _build_api_county(root: Path) -> None:
     _save_county(build_county(root), root)
 
 
-def _build_trained_county(root: Path) -> None:
-    county = build_county(root, n_enterprises=_PRECREDIT_ENTERPRISES, loan_rate=0.8)
+def _build_precredit_county(root: Path) -> None:
+    _save_county(build_county(root, n_enterprises=_PRECREDIT_ENTERPRISES, loan_rate=0.8), root)
+
+
+def _train(county: ApiCounty, root: Path) -> None:
+    """Train the pre-credit models (version 1 of each) into ``root``; keep the holdout."""
     uri, artifacts = tracking_uris(root)
     result = train_precredit(
         PlatformData.from_store(county.engine), county.as_of, uri, artifact_location=artifacts
@@ -292,7 +304,7 @@ def _build_trained_county(root: Path) -> None:
     assert result.pd_run is not None and result.pd_run.version == "1"
     assert result.limit_run is not None and result.limit_run.version == "1"
     result.holdout.to_parquet(root / "holdout.parquet")
-    _save_county(county, root)
+    county.engine.dispose()
 
 
 def _promote(root: Path) -> None:
@@ -318,9 +330,20 @@ def api_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def trained_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The 3,000-enterprise county with pre-credit models version 1 registered, not promoted."""
-    return built_once(tmp_path_factory, "trained", _build_trained_county)
+def precredit_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The 3,000-enterprise county (most companies borrowing), no models yet (module
+    docstring)."""
+    return built_once(tmp_path_factory, "precredit", _build_precredit_county)
+
+
+@pytest.fixture(scope="session")
+def trained_template(tmp_path_factory: pytest.TempPathFactory, precredit_template: Path) -> Path:
+    """:func:`precredit_template` with pre-credit models version 1 registered, not promoted."""
+
+    def build(root: Path) -> None:
+        _train(copy_county(precredit_template, root), root)
+
+    return built_once(tmp_path_factory, "trained", build)
 
 
 @pytest.fixture(scope="session")
