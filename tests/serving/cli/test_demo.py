@@ -14,7 +14,7 @@ runner = CliRunner()
 
 @pytest.mark.slow
 def test_demo_twice_second_run_only_unchanged(env: Path) -> None:
-    args = ["demo", "--enterprises", "400", "--work-dir", str(env / "demo"), "--no-serve"]
+    args = ["demo", "--enterprises", "300", "--work-dir", str(env / "demo"), "--no-serve"]
     first = runner.invoke(app, args)
     assert first.exit_code == 0, first.output
     assert "重错码 report" in first.output
