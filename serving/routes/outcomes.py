@@ -31,7 +31,7 @@ from serving.errors import ERROR_RESPONSES, request_id_of
 from serving.keys import ApiKey
 from serving.outcomes import report_outcomes
 from serving.roles import KeyRole
-from serving.schemas_precredit import OutcomesRequest, OutcomesSummary
+from serving.schemas_precredit import OUTCOMES_EXAMPLE, OutcomesRequest, OutcomesSummary
 
 __all__ = ["router"]
 
@@ -52,24 +52,9 @@ async def audited_reporter(
 
 
 ReporterKey = Annotated[ApiKey, Depends(audited_reporter)]
-_EXAMPLE = {
-    "loans": [
-        {
-            "loan_id": "L-2026-0001",
-            "uscc": "91341100708502022E",
-            "bank": "清源农商银行",
-            "applied": "2026-03-02",
-            "approved_amount": 50,
-            "drawn_amount": 50,
-            "term_months": 12,
-            "status": "performing",
-            "status_date": "2026-06-30",
-        }
-    ]
-}
 OutcomesBody = Annotated[
     OutcomesRequest,
-    Body(openapi_examples={"loans": {"summary": "One funded loan", "value": _EXAMPLE}}),
+    Body(openapi_examples={"loans": {"summary": "One funded loan", "value": OUTCOMES_EXAMPLE}}),
 ]
 
 
