@@ -268,6 +268,12 @@ def authenticate(engine: Engine, token: str | None) -> ApiKey:
     return key
 
 
+def _check_key_id(key_id: object) -> None:
+    """The one type check of a key id (a bool is not an id)."""
+    if isinstance(key_id, bool) or not isinstance(key_id, int):
+        raise TypeError(f"key_id must be an integer; got {type(key_id).__name__}")
+
+
 def get_key(engine: Engine, key_id: int) -> ApiKey:
     """Return one key by id (revoked or not: check :attr:`ApiKey.active`).
 
@@ -276,8 +282,7 @@ def get_key(engine: Engine, key_id: int) -> ApiKey:
     UnknownKeyError
         If no key has that id.
     """
-    if isinstance(key_id, bool) or not isinstance(key_id, int):
-        raise TypeError(f"key_id must be an integer; got {type(key_id).__name__}")
+    _check_key_id(key_id)
     with engine.connect() as conn:
         row = conn.execute(select(api_keys).where(api_keys.c.id == key_id)).mappings().one_or_none()
     if row is None:
@@ -302,8 +307,7 @@ def revoke_key(engine: Engine, key_id: int, *, now: datetime | None = None) -> A
     UnknownKeyError
         If no key has that id.
     """
-    if isinstance(key_id, bool) or not isinstance(key_id, int):
-        raise TypeError(f"key_id must be an integer; got {type(key_id).__name__}")
+    _check_key_id(key_id)
     with engine.begin() as conn:
         conn.execute(
             update(api_keys)
