@@ -49,6 +49,7 @@ graph_app = typer.Typer(
     help="Linked-entity graph: propagation, explanations, controllers, BODS.",
     no_args_is_help=True,
 )
+UsccArg = Annotated[str, typer.Argument(help="统一社会信用代码 of the enterprise.")]
 
 
 @dataclass(frozen=True)
@@ -143,7 +144,7 @@ def build(
 
 @graph_app.command("explain")
 def explain_cmd(
-    uscc: Annotated[str, typer.Argument(help="统一社会信用代码 of the enterprise.")],
+    uscc: UsccArg,
     as_of: AsOfOpt = None,
     top: Annotated[int, typer.Option(min=1)] = 5,
     as_json: JsonOpt = False,
@@ -173,7 +174,7 @@ def explain_cmd(
 
 @graph_app.command("controller")
 def controller(
-    uscc: Annotated[str, typer.Argument(help="统一社会信用代码 of the enterprise.")],
+    uscc: UsccArg,
     as_of: AsOfOpt = None,
     threshold: Annotated[
         float, typer.Option(min=0.0, max=1.0, help="Control threshold (0.25 for 受益所有人).")
