@@ -39,7 +39,7 @@ from models.registry import LIMIT_MODEL_NAME, PD_MODEL_NAME, ModelRegistry
 from models.tracking import tracking_uris
 from models.training import train_precredit
 from risk.store import read_table
-from serving.keys import KeyRole
+from serving.roles import KeyRole
 from tests.serving.conftest import ApiCounty, build_county, running_server
 
 _LUA = """\

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Make sure Debian's Chromium (and a Chinese font for readable screenshots) is installed for
-# the browser test (tests/serving/test_ui_browser.py), and print Chromium's path.
+# the browser test (tests/serving/web/test_browser.py), and print Chromium's path.
 #   bash scripts/browser.sh          → /usr/bin/chromium
 # Installs the packages `chromium` and `fonts-noto-cjk` with apt when missing (needs root, as on
 # CI); does nothing when they are there, so it can run before every test run. The test drives

@@ -4,8 +4,10 @@
 arguments: the settings then come from the environment (``CREDLINK_*``), read once here.
 
 Startup (the lifespan, before the first request): open the store and migrate it, read the
-USCC allow-list, build and score the graph snapshot as of ``settings.snapshot_date`` and grade
-every enterprise — once; then the models slot (:class:`serving.state.ServiceState.models`).
+USCC allow-list and the one risk configuration (``CREDLINK_RISK_CONFIG_FILE``), build and
+score the graph snapshot as of ``settings.snapshot_date`` and grade every enterprise with it —
+once; then the models slot (:class:`serving.state.ServiceState.models`), whose pre-credit
+features use the same configuration.
 Shutdown disposes of the engine.
 
 Routes
@@ -29,7 +31,7 @@ POST     /v1/outcomes                        bank (audited)
 GET      /v1/models                          analyst, admin
 POST     /v1/admin/models/reload             admin
 GET      /ui/…                                   web pages: login with a credit_office or admin
-                                                 key (:mod:`serving.routes.ui`)
+                                                 key (:mod:`serving.web`)
 =======  ======================================  ===========================================
 
 Middleware, from the outside in: ``RequestContextMiddleware`` (request id, metrics) →
@@ -58,9 +60,10 @@ from serving.metrics import Metrics
 from serving.middleware import AuditMiddleware, RequestContextMiddleware
 from serving.precredit import follow_reloads, start_champions
 from serving.redaction import install_log_filters
-from serving.routes import entities, health, models, outcomes, precredit, ui, warnings
+from serving.routes import entities, health, models, outcomes, precredit, warnings
 from serving.settings import Settings, load_allowlist
 from serving.state import ServiceState, freeze_heap, load_snapshot
+from serving.web import router as web_router
 
 __all__ = ["create_app"]
 
@@ -98,10 +101,11 @@ def _start(settings: Settings, metrics: Metrics) -> ServiceState:
     state = ServiceState(
         settings=settings,
         engine=engine,
+        risk_config=settings.risk_config(),
         allowlist=load_allowlist(settings.uscc_allowlist),
     )
     as_of = settings.snapshot_date
-    state.snapshot = load_snapshot(engine, as_of)
+    state.snapshot = load_snapshot(engine, as_of, state.risk_config)
     start_champions(state)
     metrics.attach(engine, state.snapshot)
     graph = state.snapshot.run.snapshot
@@ -203,6 +207,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(outcomes.router)
     app.include_router(models.router)
     # The style sheet first: the pages' router ends with a catch-all 404 page under /ui.
-    app.mount("/ui/static", StaticFiles(packages=[("serving", "static")]), name="ui-static")
-    app.include_router(ui.router)
+    app.mount("/ui/static", StaticFiles(packages=[("serving.web", "static")]), name="ui-static")
+    app.include_router(web_router)
     return app

@@ -129,6 +129,15 @@ class AuditContext:
     purpose: str | None = None
     authorization_expires: date | None = None
 
+    def record_authorization(
+        self, authorization_id: str | None, purpose: Purpose | None, expires: date | None
+    ) -> None:
+        """What the call sent as the enterprise's authorization (headers or body), recorded
+        before it is checked: a refused call is audited with what it sent."""
+        self.authorization_id = authorization_id
+        self.purpose = purpose.value if purpose is not None else None
+        self.authorization_expires = expires
+
 
 def open_audit(request: Request, key: ApiKey) -> AuditContext:
     """Start the audit of this request (a bank call); the middleware writes the row."""

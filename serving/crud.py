@@ -266,7 +266,7 @@ def _grade(
         return None  # not existing on as_of (not founded yet, or closed)
     signals = loaded.grades.loc[[uscc], ["own_signal", "linked_risk", "serious_listed"]].copy()
     signals["warning_level"] = warning_level if with_warnings else None
-    row = assign_grades(signals).iloc[0]
+    row = assign_grades(signals, loaded.config.grades).iloc[0]
     return EntityGrade(
         grade=row["grade"],
         label=row["grade_label"],

@@ -16,19 +16,17 @@ Authentication
     per-key rate limit); :func:`current_key` then takes the key it verified
     (:data:`VERIFIED_KEY`) instead of looking it up again.
 
-Authorization validity
-    :func:`check_authorization_dates` is the one rule for a bank's authorization dates, for the
-    headers of the GET routes and the bodies of the assessments alike: not expired, not granted
-    in the future, and not expiring more than ``CREDLINK_AUTHORIZATION_MAX_DAYS`` after today
-    (a bank cannot assert an authorization that runs to 9999-12-31).
+Authorization and identifiers
+    :func:`bank_authorization` reads a bank's authorization from the headers and
+    :func:`enterprise_uscc` the path's USCC; both are checked by :mod:`serving.checks`, the one
+    check of headers, paths and bodies alike.
 """
 
 from __future__ import annotations
 
 import hmac
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Annotated
 
 import anyio
@@ -38,26 +36,29 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from fastapi.security.utils import get_authorization_scheme_param
 from sqlalchemy import Engine
 
-from risk.exceptions import InvalidIdentifierError
-from risk.identifiers import check_uscc, contains_id_number, mask_id_numbers
-from serving.audit import AuditContext, Purpose, audit_context_of, open_audit
+from serving.audit import Purpose, audit_context_of, open_audit
+from serving.checks import (
+    AUTHORIZATION_ID_PATTERN,
+    HEADER_FIELDS,
+    AuthorizationRef,
+    check_authorization,
+    checked_uscc,
+)
 from serving.crud import Audience
 from serving.exceptions import (
     AuthenticationError,
-    AuthorizationReferenceError,
     PermissionDeniedError,
     ServiceUnavailableError,
 )
-from serving.keys import ApiKey, KeyRole, authenticate
+from serving.keys import ApiKey, authenticate
 from serving.metrics import Metrics
+from serving.roles import KeyRole
 from serving.schemas import USCC_EXAMPLE
 from serving.state import LoadedSnapshot, ServiceState
 
 __all__ = [
-    "AUTHORIZATION_ID_PATTERN",
     "VERIFIED_KEY",
     "AudienceDep",
-    "AuthorizationRef",
     "BankAuthorization",
     "CurrentKey",
     "EngineDep",
@@ -69,8 +70,6 @@ __all__ = [
     "WarningEditorKey",
     "WarningReaderKey",
     "bank_authorization",
-    "check_authorization_dates",
-    "check_authorization_id",
     "current_key",
     "docs_reader",
     "metrics_reader",
@@ -78,9 +77,6 @@ __all__ = [
     "sent_token",
     "verify_token",
 ]
-
-AUTHORIZATION_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$"
-"""授权编号: ASCII letters, digits and ``. _ : / -``, 1–64 characters (headers are ASCII)."""
 
 VERIFIED_KEY = "verified_api_key"
 """Where (in the request's state) :class:`serving.limits.LimitsMiddleware` leaves the key it
@@ -307,92 +303,6 @@ AudienceDep = Annotated[Audience, Depends(audience)]
 # --------------------------------------------------------------------------- bank authorization
 
 
-@dataclass(frozen=True)
-class AuthorizationRef:
-    """The enterprise's authorization a bank call relies on (授权编号, purpose, expiry)."""
-
-    id: str
-    purpose: Purpose
-    expires: date
-
-
-def check_authorization_id(authorization_id: str, field: str) -> None:
-    """An authorization number (授权编号) is a reference, never personal data.
-
-    Raises
-    ------
-    AuthorizationReferenceError
-        403 ``authorization_invalid`` naming ``field`` if it holds a resident ID number (it
-        would be echoed in answers and kept in the audit log).
-    """
-    if contains_id_number(authorization_id):
-        raise AuthorizationReferenceError(
-            "authorization_invalid",
-            field,
-            f"{field} must be the authorization's number, not a resident ID number; got "
-            f"{mask_id_numbers(authorization_id)}",
-        )
-
-
-def check_authorization_dates(
-    authorization_id: str,
-    expires: date,
-    granted: date | None,
-    *,
-    today: date,
-    max_days: int,
-    fields: tuple[str, str | None],
-) -> None:
-    """The one rule for a bank authorization's dates (headers and bodies alike).
-
-    Valid through ``expires`` from ``granted`` (when given): expired before today, granted
-    after today, or expiring more than ``max_days`` after today are refused — the bank asserts
-    the authorization, so how long it may claim one runs is policy's to cap.
-
-    Parameters
-    ----------
-    authorization_id
-        The 授权编号 (for the messages).
-    expires, granted
-        Its last valid day and the day it was granted (None where the caller cannot send it).
-    today
-        The service's today.
-    max_days
-        ``CREDLINK_AUTHORIZATION_MAX_DAYS``.
-    fields
-        The names of the expiry and grant fields as the caller sent them
-        (``X-Authorization-Expires``, ``authorization.expires_at``, …).
-
-    Raises
-    ------
-    AuthorizationReferenceError
-        403 ``authorization_expired``, ``authorization_not_yet_valid`` or
-        ``authorization_too_long``, naming the field (and the cap).
-    """
-    expires_field, granted_field = fields
-    if expires < today:
-        raise AuthorizationReferenceError(
-            "authorization_expired",
-            expires_field,
-            f"{expires_field} must be today ({today}) or later; authorization "
-            f"{authorization_id} expired on {expires}",
-        )
-    if granted is not None and granted > today:
-        raise AuthorizationReferenceError(
-            "authorization_not_yet_valid",
-            granted_field or "granted",
-            f"{granted_field} must be today ({today}) or earlier; got {granted}",
-        )
-    latest = today + timedelta(days=max_days)
-    if expires > latest:
-        raise AuthorizationReferenceError(
-            "authorization_too_long",
-            expires_field,
-            f"{expires_field} must be at most {max_days} days after today ({latest}), the "
-            f"longest an authorization may run (CREDLINK_AUTHORIZATION_MAX_DAYS); got {expires}",
-        )
-
-
 async def bank_authorization(
     request: Request,
     key: EntityReaderKey,
@@ -431,48 +341,24 @@ async def bank_authorization(
     Raises
     ------
     AuthorizationReferenceError
-        If a header is missing (``authorization_required``), the authorization expired before
-        today (``authorization_expired``) or runs too long (``authorization_too_long``,
-        :func:`check_authorization_dates`): 403.
+        If a header is missing (``authorization_required``), the number holds an ID number
+        (``authorization_invalid``), the authorization expired before today
+        (``authorization_expired``) or runs too long (``authorization_too_long``):
+        :func:`serving.checks.check_authorization`, 403.
     """
     if key.role != KeyRole.bank:
         return None
     context = audit_context_of(request.scope) or open_audit(request, key)
-    _record(context, authorization_id, purpose, expires)
-    sent = {
-        "X-Authorization-Id": authorization_id,
-        "X-Authorization-Purpose": purpose,
-        "X-Authorization-Expires": expires,
-    }
-    missing = [name for name, value in sent.items() if value is None]
-    if missing:
-        raise AuthorizationReferenceError(
-            "authorization_required",
-            missing[0],
-            f"bank calls must send the enterprise's authorization; missing {', '.join(missing)}",
-        )
-    assert authorization_id is not None and purpose is not None and expires is not None
-    check_authorization_id(authorization_id, "X-Authorization-Id")
-    check_authorization_dates(
+    context.record_authorization(authorization_id, purpose, expires)
+    return check_authorization(
         authorization_id,
+        purpose,
         expires,
         None,
+        fields=HEADER_FIELDS,
         today=date.today(),
         max_days=state.settings.authorization_max_days,
-        fields=("X-Authorization-Expires", None),
     )
-    return AuthorizationRef(id=authorization_id, purpose=purpose, expires=expires)
-
-
-def _record(
-    context: AuditContext,
-    authorization_id: str | None,
-    purpose: Purpose | None,
-    expires: date | None,
-) -> None:
-    context.authorization_id = authorization_id
-    context.purpose = purpose.value if purpose is not None else None
-    context.authorization_expires = expires
 
 
 BankAuthorization = Annotated[AuthorizationRef | None, Depends(bank_authorization)]
@@ -499,10 +385,7 @@ async def enterprise_uscc(
     InvalidIdentifierError
         Naming the failed check: length, alphabet, region or check_character (422).
     """
-    result = check_uscc(uscc, state.allowlist)
-    if result.check is not None:
-        raise InvalidIdentifierError("uscc", result.check, str(result.reason))
-    return result.code
+    return checked_uscc(uscc, state.allowlist, location="path")
 
 
 EnterpriseUscc = Annotated[str, Depends(enterprise_uscc)]

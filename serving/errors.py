@@ -92,6 +92,8 @@ __all__ = [
     "ErrorDetail",
     "ErrorResponse",
     "UnhandledErrorMiddleware",
+    "describe_error",
+    "error_body",
     "error_json",
     "error_status",
     "handle_known_error",
@@ -270,35 +272,60 @@ def _message(exc: BaseException) -> str:
     return text or type(exc).__name__
 
 
+def describe_error(exc: Exception) -> tuple[int, str, str | None, str | None]:
+    """The status, code, field and check an exception is answered with.
+
+    :func:`error_status`, then the field and the rule the exception names: the identifier and
+    its failed check, the authorization field at fault (its code more precise than the
+    table's), a lifecycle move, the institution a bank may not act for, a missing column.
+    """
+    status, code = error_status(exc)
+    if isinstance(exc, InvalidIdentifierError):
+        return status, code, exc.field, exc.check
+    if isinstance(exc, AuthorizationReferenceError):
+        return status, exc.code, exc.field, exc.code.removeprefix("authorization_")
+    if isinstance(exc, IllegalTransitionError):
+        return status, code, "status", "transition"
+    if isinstance(exc, PermissionDeniedError) and exc.field is not None:
+        return status, code, exc.field, "institution"
+    if isinstance(exc, MissingColumnsError) and exc.missing:
+        return status, code, exc.missing[0], "required"
+    return status, code, None, None
+
+
+def error_body(exc: Exception, request_id: str | None) -> tuple[int, ErrorBody]:
+    """The status and the one error body of a refusal answered inline (a batch item), its
+    message with ID numbers masked like every error's (:func:`error_json`)."""
+    status, code, field, check = describe_error(exc)
+    body = ErrorBody(
+        code=code,
+        message=mask_id_numbers(str(exc)),
+        field=field,
+        check=check,
+        request_id=request_id,
+    )
+    return status, body
+
+
 async def handle_known_error(request: Request, exc: Exception) -> JSONResponse:
     """Translate a :class:`RiskError`, :class:`ServingError` or :class:`ModelError`."""
-    status, code = error_status(exc)
     request_id = request_id_of(request.scope)
+    status, code, field, check = describe_error(exc)
     if status >= 500:
         logger.error("request %s failed: %s", request_id, exc, exc_info=exc)
         message = _INTERNAL_MESSAGE if code == "internal_error" else _message(exc)
         return error_json(status, code, message, request_id=request_id)
-    field: str | None = None
-    check: str | None = None
     details: list[ErrorDetail] = []
     headers: dict[str, str] | None = None
     message = _message(exc)
     if isinstance(exc, InvalidIdentifierError):
-        field, check = exc.field, exc.check
         location = getattr(exc, "location", "path")  # body identifiers set it to "body"
         details = [ErrorDetail(field=field, location=location, check=check, message=message)]
-    elif isinstance(exc, AuthorizationReferenceError):
-        code, field, check = exc.code, exc.field, exc.code.removeprefix("authorization_")
-    elif isinstance(exc, IllegalTransitionError):
-        field, check = "status", "transition"
-    elif isinstance(exc, PermissionDeniedError) and exc.field is not None:
-        field, check = exc.field, "institution"
     elif isinstance(exc, MissingColumnsError):
         details = [
             ErrorDetail(field=c, check="required", message=f"column {c} is required")
             for c in exc.missing
         ]
-        field, check = (exc.missing[0], "required") if exc.missing else (None, None)
     elif isinstance(exc, BodsValidationError):
         details = [ErrorDetail(field=None, check="bods", message=p) for p in exc.problems]
     elif isinstance(exc, AuthenticationError):

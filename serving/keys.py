@@ -35,7 +35,6 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Engine, insert, select, update
@@ -43,12 +42,12 @@ from sqlalchemy.engine import RowMapping
 
 from risk.store import api_keys
 from serving.exceptions import AuthenticationError, UnknownKeyError
+from serving.roles import KeyRole
 
 __all__ = [
     "TOKEN_PREFIX",
     "ApiKey",
     "KeyCache",
-    "KeyRole",
     "NewKey",
     "authenticate",
     "create_key",
@@ -65,15 +64,6 @@ _PREFIX_LENGTH = 12
 _MAX_TOKEN = 200
 _MAX_INSTITUTION = 60
 _MAX_NAME = 30
-
-
-class KeyRole(StrEnum):
-    """What a key may do (module docstring)."""
-
-    bank = "bank"
-    credit_office = "credit_office"
-    analyst = "analyst"
-    admin = "admin"
 
 
 _SEES_PERSON_NAMES = frozenset({KeyRole.credit_office, KeyRole.admin})
@@ -278,6 +268,12 @@ def authenticate(engine: Engine, token: str | None) -> ApiKey:
     return key
 
 
+def _check_key_id(key_id: object) -> None:
+    """The one type check of a key id (a bool is not an id)."""
+    if isinstance(key_id, bool) or not isinstance(key_id, int):
+        raise TypeError(f"key_id must be an integer; got {type(key_id).__name__}")
+
+
 def get_key(engine: Engine, key_id: int) -> ApiKey:
     """Return one key by id (revoked or not: check :attr:`ApiKey.active`).
 
@@ -286,8 +282,7 @@ def get_key(engine: Engine, key_id: int) -> ApiKey:
     UnknownKeyError
         If no key has that id.
     """
-    if isinstance(key_id, bool) or not isinstance(key_id, int):
-        raise TypeError(f"key_id must be an integer; got {type(key_id).__name__}")
+    _check_key_id(key_id)
     with engine.connect() as conn:
         row = conn.execute(select(api_keys).where(api_keys.c.id == key_id)).mappings().one_or_none()
     if row is None:
@@ -312,8 +307,7 @@ def revoke_key(engine: Engine, key_id: int, *, now: datetime | None = None) -> A
     UnknownKeyError
         If no key has that id.
     """
-    if isinstance(key_id, bool) or not isinstance(key_id, int):
-        raise TypeError(f"key_id must be an integer; got {type(key_id).__name__}")
+    _check_key_id(key_id)
     with engine.begin() as conn:
         conn.execute(
             update(api_keys)

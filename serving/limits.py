@@ -28,7 +28,7 @@ Two layers, both configured by :class:`serving.settings.Settings`:
     first byte (or of the connection opening) — a client dribbling them (slowloris) gets
     **408** and the connection is closed, one that sends nothing is closed; and they may hold
     at most ``max_header_bytes`` → **431** and close. uvicorn's own limits come from
-    :func:`serving.cli_serve.uvicorn_config`: ``timeout_keep_alive`` (idle keep-alive
+    :func:`serving.cli.serve.uvicorn_config`: ``timeout_keep_alive`` (idle keep-alive
     connections) and ``limit_concurrency`` (503 beyond that many connections and requests).
 
 Rate limits are per worker
@@ -64,7 +64,8 @@ from serving.audit import open_audit
 from serving.deps import VERIFIED_KEY, sent_token, verify_token
 from serving.errors import ErrorBody, ErrorResponse, error_json, handle_known_error, request_id_of
 from serving.exceptions import AuthenticationError
-from serving.keys import ApiKey, KeyRole
+from serving.keys import ApiKey
+from serving.roles import KeyRole
 from serving.settings import Settings
 from serving.state import ServiceState
 

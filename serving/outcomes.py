@@ -33,7 +33,6 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -54,13 +53,13 @@ from risk.store import (
     serialized_transaction,
 )
 from serving.exceptions import AuthorizationReferenceError, PermissionDeniedError
-from serving.keys import ApiKey, KeyRole
+from serving.keys import ApiKey
+from serving.roles import KeyRole
+from serving.schemas_precredit import OutcomesSummary, QuarantinedRow
 
 __all__ = [
     "AUTHORIZED_QUERY_ROUTES",
     "OUTCOMES_LOCK",
-    "OutcomeReport",
-    "QuarantinedLoan",
     "report_outcomes",
 ]
 
@@ -80,30 +79,6 @@ _ATTEMPTS = 3  # a file ingest racing on the same new loan: retried, then refuse
 _CHUNK = 500
 
 
-@dataclass(frozen=True)
-class QuarantinedLoan:
-    """A refused row: its 0-based index in the posted list, the column and why."""
-
-    index: int
-    column: str | None
-    reason: str
-
-
-@dataclass
-class OutcomeReport:
-    """What one report did: the ingest's counts, ``read = inserted + updated + unchanged +
-    quarantined``."""
-
-    batch_id: int
-    read: int = 0
-    inserted: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    quarantined: int = 0
-    orphans: int = 0
-    quarantine: list[QuarantinedLoan] = field(default_factory=list)
-
-
 def report_outcomes(
     engine: Engine,
     rows: Sequence[dict[str, Any]],
@@ -111,7 +86,7 @@ def report_outcomes(
     key: ApiKey,
     request_id: str,
     allowlist: frozenset[str] = frozenset(),
-) -> OutcomeReport:
+) -> OutcomesSummary:
     """Validate and store reported loans under the rules of the module docstring.
 
     Parameters
@@ -126,6 +101,12 @@ def report_outcomes(
         The call's request id (its audit row's), recorded with every stored row.
     allowlist
         Pilot USCCs that fail the checksum legally.
+
+    Returns
+    -------
+    OutcomesSummary
+        The ingest's counts (``read = inserted + updated + unchanged + quarantined``) and the
+        refused rows, each with its 0-based index in ``rows``: the answer of the route.
 
     Raises
     ------
@@ -170,7 +151,7 @@ def _report(
     key: ApiKey,
     request_id: str,
     allowlist: frozenset[str],
-) -> OutcomeReport:
+) -> OutcomesSummary:
     source = f"POST /v1/outcomes request {request_id}"
     checked = validate_rows(rows, "loans", source=source, uscc_allowlist=allowlist)
     good, kept, items, present = (
@@ -197,8 +178,8 @@ def _report(
                 },
             ).scalar_one()
         )
-        report = OutcomeReport(batch_id=batch_id, read=len(rows))
-        report.quarantined = len({number for number, *_ in items})
+        counts = dict.fromkeys(("inserted", "updated", "unchanged"), 0)
+        quarantined = len({number for number, *_ in items})
         if items:
             conn.execute(
                 insert(quarantine),
@@ -216,8 +197,8 @@ def _report(
             )
         changes = _upsert(conn, good, present)
         for change in changes:
-            setattr(report, change, getattr(report, change) + 1)
-        report.orphans = _orphans(conn, good)
+            counts[change] += 1
+        orphans = _orphans(conn, good)
         if len(good):
             conn.execute(
                 insert(outcome_reports),
@@ -246,19 +227,23 @@ def _report(
             .values(
                 finished_at=datetime.now(UTC),
                 status="ok",
-                rows_read=report.read,
-                inserted=report.inserted,
-                updated=report.updated,
-                unchanged=report.unchanged,
-                quarantined=report.quarantined,
-                orphans=report.orphans,
+                rows_read=len(rows),
+                quarantined=quarantined,
+                orphans=orphans,
+                **counts,
             )
         )
-    report.quarantine = [
-        QuarantinedLoan(index=number - _FIRST_DATA_ROW, column=column, reason=reason)
-        for number, column, reason, _ in sorted(items, key=lambda item: item[0])
-    ]
-    return report
+    return OutcomesSummary(
+        batch_id=batch_id,
+        read=len(rows),
+        quarantined=quarantined,
+        orphans=orphans,
+        quarantine=[
+            QuarantinedRow(index=number - _FIRST_DATA_ROW, column=column, reason=reason)
+            for number, column, reason, _ in sorted(items, key=lambda item: item[0])
+        ],
+        **counts,
+    )
 
 
 def _authority(

@@ -6,7 +6,9 @@ tracking_uris`), loads exactly those versions, builds the :class:`models.scoring
 PrecreditScorer`, reads the platform data it scores from (:class:`features.data.
 PlatformData`, the store as of the load) and assesses **every enterprise of the store** as of
 the snapshot date, in chunks. The result is one :class:`Champions` bundle shared by the two
-:class:`serving.state.LoadedModel` entries it returns.
+:class:`serving.state.LoadedModel` entries it returns. The scorer's linked-risk features use
+the service's one risk configuration (:func:`risk_scorer`), the one its snapshot was scored
+with; a PD model trained with another propagation is refused (retrain it).
 
 Why precompute
     An assessment depends only on the enterprise, the models, the data and the date, and all
@@ -34,6 +36,10 @@ Several workers
 Data freshness
     Outcomes posted to ``/v1/outcomes`` and other store changes reach the features at the
     next reload (``POST /v1/admin/models/reload``) or restart, like the graph snapshot.
+
+What the routes do
+    :func:`models_list` and :func:`reload` answer :mod:`serving.routes.models`; the
+    assessments' checks, batch and audit are :mod:`serving.assessments`.
 
 Models as data, readiness
     Champions are read through :meth:`models.registry.ModelRegistry.load_champion`: booster
@@ -66,7 +72,17 @@ from models.pd import PDModel
 from models.registry import LIMIT_MODEL_NAME, PD_MODEL_NAME, ModelRegistry
 from models.scoring import PrecreditScorer
 from models.tracking import CHAMPION, tracking_uris
-from serving.schemas_precredit import Assessment, DeclineReason, LimitOffer, ModelRef, Reason
+from risk.config import RiskConfig
+from serving.schemas_precredit import (
+    Assessment,
+    DeclineReason,
+    LimitOffer,
+    ModelRef,
+    ModelsList,
+    ModelVersionOut,
+    Reason,
+    ReloadResult,
+)
 from serving.settings import Settings
 from serving.state import LoadedModel, ServiceState, freeze_heap
 
@@ -81,9 +97,12 @@ __all__ = [
     "follow_reloads",
     "load_champions",
     "mlflow_uri",
+    "models_list",
     "readiness_problem",
+    "reload",
     "reload_champions",
     "required_models",
+    "risk_scorer",
     "score_rows",
     "start_champions",
 ]
@@ -226,8 +245,23 @@ def mlflow_uri(settings: Settings) -> str | None:
     return tracking_uris(settings.work_dir)[0]
 
 
-def load_champions(settings: Settings, engine: Engine) -> dict[str, LoadedModel]:
+def risk_scorer(pd_model: PDModel, limit_model: LimitModel, risk: RiskConfig) -> PrecreditScorer:
+    """The pre-credit scorer of two models, its linked-risk features computed with ``risk``'s
+    propagation (the rest of the feature and eligibility settings as stored at training).
+
+    Raises
+    ------
+    ValueError
+        If the PD model was trained with another propagation (its linked-risk feature would
+        not mean what it meant at training): retrain it with the deployment's settings.
+    """
+    return PrecreditScorer(pd_model, limit_model, risk_config=risk)
+
+
+def load_champions(settings: Settings, engine: Engine, risk: RiskConfig) -> dict[str, LoadedModel]:
     """Load the current champions (module docstring); the models dict to install.
+
+    ``risk`` is the service's one risk configuration (:func:`risk_scorer`).
 
     Raises
     ------
@@ -252,7 +286,7 @@ def load_champions(settings: Settings, engine: Engine) -> dict[str, LoadedModel]
         raise RegistryError(
             f"{PD_MODEL_NAME} and {LIMIT_MODEL_NAME} must be a PD and a limit model"
         )
-    scorer = PrecreditScorer(pd_model, limit_model)
+    scorer = risk_scorer(pd_model, limit_model, risk)
     data = PlatformData.from_store(engine)
     as_of = settings.snapshot_date
     usccs = sorted(data.enterprises["uscc"].astype(str).unique())
@@ -309,7 +343,7 @@ def start_champions(state: ServiceState) -> None:
         logger.info("pre-credit models not loaded: %s", state.models_error)
         return
     try:
-        state.models = load_champions(state.settings, state.engine)
+        state.models = load_champions(state.settings, state.engine, state.risk_config)
         state.models_error = None
     except Exception as error:  # serve the rest of the API; assessments answer 503
         state.models_error = f"the champions could not be loaded: {error}"
@@ -337,7 +371,7 @@ def reload_champions(state: ServiceState) -> tuple[dict[str, LoadedModel], dict[
     with _RELOAD_LOCK:
         previous = state.models
         try:
-            loaded = load_champions(state.settings, state.engine)
+            loaded = load_champions(state.settings, state.engine, state.risk_config)
         except Exception as error:
             serving = ", ".join(f"{m.name} v{m.version}" for m in previous.values()) or "none"
             traceback = None if isinstance(error, ModelError) else error
@@ -392,3 +426,55 @@ async def follow_reloads(state: ServiceState, interval: float = FOLLOW_SECONDS) 
             "followed an announced reload: %s",
             ", ".join(f"{m.name} v{m.version}" for m in current.values()),
         )
+
+
+# --------------------------------------------------------------------------- models routes
+
+
+def models_list(state: ServiceState) -> ModelsList:
+    """Every registered version (newest first per model) and the champions this process
+    serves (``serving`` marks them)."""
+    serving = {(m.name, m.version) for m in state.models.values()}
+    uri = mlflow_uri(state.settings)
+    frame = ModelRegistry(uri).list_models() if uri is not None else None
+    registered = (
+        []
+        if frame is None
+        else [
+            ModelVersionOut(
+                name=str(r.name),
+                version=str(r.version),
+                aliases=[a for a in str(r.aliases).split(", ") if a],
+                run_id=None if r.run_id is None else str(r.run_id),
+                created=r.created,
+                serving=(str(r.name), str(r.version)) in serving,
+            )
+            for r in frame.itertuples(index=False)
+        ]
+    )
+    return ModelsList(
+        registered=registered,
+        serving=[
+            {"name": m.name, "version": m.version, "alias": m.alias, "loaded_at": m.loaded_at}
+            for m in state.models.values()
+        ],
+        error=state.models_error,
+    )
+
+
+def reload(state: ServiceState) -> ReloadResult:
+    """``POST /v1/admin/models/reload``: reload this worker's champions, announce the reload
+    to the other workers (:func:`follow_reloads`), and say what changed.
+
+    Raises
+    ------
+    RegistryError
+        If the load failed (:func:`reload_champions`): the previous champions keep serving.
+    """
+    previous, current = reload_champions(state)
+    state.reload_token = announce_reload(state.settings)
+    before = [ModelRef(name=m.name, version=m.version) for m in previous.values()]
+    after = [ModelRef(name=m.name, version=m.version) for m in current.values()]
+    del previous, current  # let the replaced champions go before the heap is frozen again
+    freeze_heap()
+    return ReloadResult(previous=before, current=after, changed=before != after)

@@ -3,7 +3,7 @@
 A store ingested before ingest refused them can hold ID numbers as person ids, in names, in
 records' texts (决定书文号, 处罚机关), in the warnings' evidence built from those, and in
 lifecycle notes. The read side is safe regardless, with two tools used by the API
-(:mod:`serving.crud`), the pages (:mod:`serving.pages`, :mod:`serving.ui`) and the CLI:
+(:mod:`serving.crud`), the pages (:mod:`serving.web`) and the CLI:
 
 * :class:`PersonIds` / :func:`served_person_id`: a person id that holds an ID number is
   shown as :func:`person_pseudonym` — ``person-`` and 16 hex digits of a keyed hash, the

@@ -306,8 +306,9 @@ class EntityGrade(BaseModel):
     )
 
 
-class ActiveRecord(BaseModel):
-    """An own negative record active on the snapshot date (it drives the own signal)."""
+class _RecordFacts(BaseModel):
+    """What identifies and classifies a negative record (the fields every record view opens
+    with; a base of :class:`ActiveRecord` and :class:`RiskSource`, not a response itself)."""
 
     record_id: str
     kind: RecordKind
@@ -316,6 +317,11 @@ class ActiveRecord(BaseModel):
     domain_label: str
     regulator: str
     severity: Severity
+
+
+class ActiveRecord(_RecordFacts):
+    """An own negative record active on the snapshot date (it drives the own signal)."""
+
     authority: str | None
     decided: date
     publicity_end: date | None
@@ -346,16 +352,9 @@ class RiskPath(BaseModel):
     hops: list[PathHop]
 
 
-class RiskSource(BaseModel):
+class RiskSource(_RecordFacts):
     """A source record and the exact part of the linked risk it causes, with its top paths."""
 
-    record_id: str
-    kind: RecordKind
-    kind_label: str
-    domain: Domain
-    domain_label: str
-    regulator: str
-    severity: Severity
     decided: date
     publicity_end: date | None
     publicity_status: str

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from serving.audit import Purpose
+from serving.checks import AUTHORIZATION_ID_PATTERN
 from serving.errors import ErrorBody
 from serving.schemas import USCC_EXAMPLE
 
@@ -21,6 +22,10 @@ _AUTH_EXAMPLE: dict[str, Any] = {
     "granted_at": "2026-06-01",
     "expires_at": "2027-06-30",
 }
+_MODEL_REF_EXAMPLE: list[Any] = [
+    {"name": "credlink-pd", "version": "3"},
+    {"name": "credlink-limit", "version": "3"},
+]
 _ASSESSMENT_EXAMPLE: dict[str, Any] = {
     "uscc": USCC_EXAMPLE,
     "as_of": "2026-06-30",
@@ -47,20 +52,30 @@ _ASSESSMENT_EXAMPLE: dict[str, Any] = {
             "contribution": -0.52,
         }
     ],
-    "models": [
-        {"name": "credlink-pd", "version": "3"},
-        {"name": "credlink-limit", "version": "3"},
-    ],
+    "models": _MODEL_REF_EXAMPLE,
     "authorization_id": "SQ-2026-000123",
 }
-_MODEL_REF_EXAMPLE: list[Any] = [
-    {"name": "credlink-pd", "version": "3"},
-    {"name": "credlink-limit", "version": "3"},
-]
+OUTCOMES_EXAMPLE: dict[str, Any] = {
+    "loans": [
+        {
+            "loan_id": "L-2026-0001",
+            "uscc": USCC_EXAMPLE,
+            "bank": "清源农商银行",
+            "applied": "2026-03-02",
+            "approved_amount": 50,
+            "drawn_amount": 50,
+            "term_months": 12,
+            "status": "performing",
+            "status_date": "2026-06-30",
+        }
+    ]
+}
+"""The example body of ``POST /v1/outcomes`` (the schema's and the route's)."""
 
 __all__ = [
     "MAX_BATCH",
     "MAX_OUTCOME_ROWS",
+    "OUTCOMES_EXAMPLE",
     "Assessment",
     "AssessmentRequest",
     "AuthorizationIn",
@@ -82,7 +97,6 @@ __all__ = [
 
 MAX_BATCH = 1000
 MAX_OUTCOME_ROWS = 10_000
-AUTHORIZATION_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$"
 
 
 class AuthorizationIn(BaseModel):
@@ -90,7 +104,7 @@ class AuthorizationIn(BaseModel):
 
     Every field is optional in the schema so that a missing one is refused with a 403
     ``authorization_required`` naming it (and audited), like the GET routes' headers. The dates
-    are checked by the same rule as the headers' (:func:`serving.deps.check_authorization_dates`):
+    are checked by the same rule as the headers' (:func:`serving.checks.check_authorization`):
     the service's today and its policy cap are not the schema's to know.
     """
 
@@ -264,25 +278,7 @@ class OutcomesRequest(BaseModel):
 
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "loans": [
-                        {
-                            "loan_id": "L-2026-0001",
-                            "uscc": USCC_EXAMPLE,
-                            "bank": "清源农商银行",
-                            "applied": "2026-03-02",
-                            "approved_amount": 50,
-                            "drawn_amount": 50,
-                            "term_months": 12,
-                            "status": "performing",
-                            "status_date": "2026-06-30",
-                        }
-                    ]
-                }
-            ]
-        },
+        json_schema_extra={"examples": [OUTCOMES_EXAMPLE]},
     )
 
     loans: Annotated[list[LoanRow], Field(min_length=1, max_length=MAX_OUTCOME_ROWS)]

@@ -107,7 +107,7 @@ class Settings(BaseSettings):
     network_max_nodes: int = Field(default=300, ge=10, le=10_000)
     access_log: bool = True
     key_cache_seconds: float = Field(default=5.0, ge=0, le=3600)
-    # Limits on hostile callers (serving.limits, serving.sessions): module docstring.
+    # Limits on hostile callers (serving.limits, serving.web.sessions): module docstring.
     max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024, le=1024**3)
     rate_limit_per_second: float = Field(default=5000.0, ge=0, le=1_000_000)
     rate_limit_burst: int = Field(default=10_000, ge=1, le=1_000_000)

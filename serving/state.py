@@ -5,6 +5,16 @@
 loaded **once** at startup, as of :attr:`serving.settings.Settings.snapshot_date`; a new
 snapshot means a restart (rolling, with several workers).
 
+One risk configuration
+----------------------
+:attr:`ServiceState.risk_config` is the deployment's one :class:`~risk.config.RiskConfig`
+(:meth:`serving.settings.Settings.risk_config`, read once by the lifespan). The snapshot's
+propagation and grades (:func:`load_snapshot`), the grade of each answer
+(:attr:`LoadedSnapshot.config`) and the pre-credit features of the champions
+(:func:`serving.precredit.load_champions`) are all computed with it, so the linked risk a bank
+is served, the one the rules fire on (``credlink warn run`` reads the same settings) and the
+PD model's linked-risk feature agree.
+
 Slot for the pre-credit models
 ------------------------------
 :attr:`ServiceState.models` maps a model name to a :class:`LoadedModel`; the lifespan fills it
@@ -26,9 +36,10 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine
 
+from risk.config import RiskConfig
 from risk.grades import grade_enterprises
+from risk.snapshot import ScoredSnapshot, score_snapshot
 from serving.audit import AuditWriter
-from serving.cli_graph import GraphRun, run_graph
 from serving.keys import KeyCache
 from serving.settings import Settings
 
@@ -66,22 +77,25 @@ class LoadedSnapshot:
 
     Attributes
     ----------
-    run : GraphRun
+    run : ScoredSnapshot
         Snapshot, fitted propagator, scores and the signal records they came from.
     grades : pandas.DataFrame
         :func:`risk.grades.grade_enterprises` on signals and lists only (no warnings), indexed
         by USCC: the bank view of the grade, and the base the warning-aware grade starts from.
     records_by_subject : dict
         Subject id → row positions in ``run.records``.
+    config : RiskConfig
+        The settings the snapshot was scored and graded with (module docstring).
     loaded_at : datetime.datetime
         UTC.
     seconds : float
         How long loading took.
     """
 
-    run: GraphRun
+    run: ScoredSnapshot
     grades: pd.DataFrame
     records_by_subject: dict[str, np.ndarray]
+    config: RiskConfig
     loaded_at: datetime
     seconds: float
 
@@ -98,11 +112,12 @@ class LoadedSnapshot:
         return self.run.records.iloc[np.sort(np.concatenate(parts))]
 
 
-def load_snapshot(engine: Engine, as_of: date) -> LoadedSnapshot:
-    """Build and score the graph as of ``as_of`` and grade every enterprise (no warnings)."""
+def load_snapshot(engine: Engine, as_of: date, config: RiskConfig) -> LoadedSnapshot:
+    """Build and score the graph as of ``as_of`` and grade every enterprise (no warnings),
+    with ``config``'s propagation and grades."""
     started = time.perf_counter()
-    run = run_graph(engine, as_of)
-    grades = grade_enterprises(engine, as_of, use_warnings=False)
+    run = score_snapshot(engine, as_of, config)
+    grades = grade_enterprises(engine, as_of, config, use_warnings=False)
     subjects = run.records["subject_id"].astype(str).to_numpy()
     by_subject = pd.Series(np.arange(len(subjects))).groupby(subjects).indices
     # Requests read the snapshot from many threads at once: build what pandas and the
@@ -114,6 +129,7 @@ def load_snapshot(engine: Engine, as_of: date) -> LoadedSnapshot:
         run=run,
         grades=grades,
         records_by_subject={str(k): np.asarray(v) for k, v in by_subject.items()},
+        config=config,
         loaded_at=datetime.now(UTC),
         seconds=time.perf_counter() - started,
     )
@@ -128,6 +144,8 @@ class ServiceState:
     settings : Settings
     engine : sqlalchemy.Engine
         The migrated store.
+    risk_config : RiskConfig
+        The deployment's risk settings, read once (module docstring).
     allowlist : tuple of str
         Early-pilot USCCs accepted despite a failed check character.
     snapshot : LoadedSnapshot or None
@@ -150,6 +168,7 @@ class ServiceState:
 
     settings: Settings
     engine: Engine
+    risk_config: RiskConfig
     allowlist: tuple[str, ...] = ()
     snapshot: LoadedSnapshot | None = None
     models: dict[str, LoadedModel] = field(default_factory=dict)

@@ -1,11 +1,13 @@
-"""HTTP routes, one module per audience; they hold only HTTP concerns (→ deps → crud).
+"""HTTP routes of the API, one module per audience; they hold only HTTP concerns: parameters,
+status codes, headers, who may call (→ :mod:`serving.deps`) — the work is done by the modules
+behind them (:mod:`serving.crud`, :mod:`serving.precredit`, :mod:`serving.outcomes`).
 
 ``health`` (operations: /healthz, /readyz, /metrics), ``warnings`` (credit office),
-``entities`` (banks, credit office, analysts), ``ui`` (the credit office's web pages). The
-pre-credit work adds ``assessments`` (banks) and ``models`` (analysts, admin) here and
-includes them in :mod:`serving.app`.
+``entities`` (banks, credit office, analysts), ``precredit`` (banks' assessments),
+``outcomes`` (banks' loan outcomes), ``models`` (analysts, admin). The credit office's web
+pages are :mod:`serving.web`.
 """
 
-from serving.routes import entities, health, ui, warnings
+from serving.routes import entities, health, models, outcomes, precredit, warnings
 
-__all__ = ["entities", "health", "ui", "warnings"]
+__all__ = ["entities", "health", "models", "outcomes", "precredit", "warnings"]

@@ -18,13 +18,12 @@ from typing import Annotated
 import anyio
 from fastapi import APIRouter, Depends
 
-from models.registry import ModelRegistry
 from serving import precredit
 from serving.deps import StateDep, require_roles
 from serving.errors import ERROR_RESPONSES, responses
-from serving.keys import ApiKey, KeyRole
-from serving.schemas_precredit import ModelRef, ModelsList, ModelVersionOut, ReloadResult
-from serving.state import freeze_heap
+from serving.keys import ApiKey
+from serving.roles import KeyRole
+from serving.schemas_precredit import ModelsList, ReloadResult
 
 __all__ = ["router"]
 
@@ -37,32 +36,7 @@ AdminKey = Annotated[ApiKey, Depends(require_roles())]
 @router.get("/v1/models", summary="Registered model versions, aliases and what is serving")
 def list_models(_key: ModelReaderKey, state: StateDep) -> ModelsList:
     """Versions newest first per model; ``serving`` marks this process's champions."""
-    serving = {(m.name, m.version) for m in state.models.values()}
-    uri = precredit.mlflow_uri(state.settings)
-    frame = ModelRegistry(uri).list_models() if uri is not None else None
-    registered = (
-        []
-        if frame is None
-        else [
-            ModelVersionOut(
-                name=str(r.name),
-                version=str(r.version),
-                aliases=[a for a in str(r.aliases).split(", ") if a],
-                run_id=None if r.run_id is None else str(r.run_id),
-                created=r.created,
-                serving=(str(r.name), str(r.version)) in serving,
-            )
-            for r in frame.itertuples(index=False)
-        ]
-    )
-    return ModelsList(
-        registered=registered,
-        serving=[
-            {"name": m.name, "version": m.version, "alias": m.alias, "loaded_at": m.loaded_at}
-            for m in state.models.values()
-        ],
-        error=state.models_error,
-    )
+    return precredit.models_list(state)
 
 
 @router.post(
@@ -72,11 +46,4 @@ async def reload_models(_key: AdminKey, state: StateDep) -> ReloadResult:
     """Previous and current champions; on failure (503) the previous ones keep serving.
     This worker answers once it has reloaded; the other workers follow within a few seconds.
     """
-    previous, current = await anyio.to_thread.run_sync(precredit.reload_champions, state)
-    # The other workers follow within a few seconds (serving.precredit.follow_reloads).
-    state.reload_token = await anyio.to_thread.run_sync(precredit.announce_reload, state.settings)
-    before = [ModelRef(name=m.name, version=m.version) for m in previous.values()]
-    after = [ModelRef(name=m.name, version=m.version) for m in current.values()]
-    del previous, current  # let the replaced champions go before the heap is frozen again
-    freeze_heap()
-    return ReloadResult(previous=before, current=after, changed=before != after)
+    return await anyio.to_thread.run_sync(precredit.reload, state)

@@ -28,9 +28,10 @@ from fastapi import APIRouter, Body, Depends, Request
 from serving.audit import audit_context_of, open_audit
 from serving.deps import StateDep, require_roles
 from serving.errors import ERROR_RESPONSES, request_id_of
-from serving.keys import ApiKey, KeyRole
+from serving.keys import ApiKey
 from serving.outcomes import report_outcomes
-from serving.schemas_precredit import OutcomesRequest, OutcomesSummary, QuarantinedRow
+from serving.roles import KeyRole
+from serving.schemas_precredit import OUTCOMES_EXAMPLE, OutcomesRequest, OutcomesSummary
 
 __all__ = ["router"]
 
@@ -51,24 +52,9 @@ async def audited_reporter(
 
 
 ReporterKey = Annotated[ApiKey, Depends(audited_reporter)]
-_EXAMPLE = {
-    "loans": [
-        {
-            "loan_id": "L-2026-0001",
-            "uscc": "91341100708502022E",
-            "bank": "清源农商银行",
-            "applied": "2026-03-02",
-            "approved_amount": 50,
-            "drawn_amount": 50,
-            "term_months": 12,
-            "status": "performing",
-            "status_date": "2026-06-30",
-        }
-    ]
-}
 OutcomesBody = Annotated[
     OutcomesRequest,
-    Body(openapi_examples={"loans": {"summary": "One funded loan", "value": _EXAMPLE}}),
+    Body(openapi_examples={"loans": {"summary": "One funded loan", "value": OUTCOMES_EXAMPLE}}),
 ]
 
 
@@ -80,23 +66,10 @@ def post_outcomes(
 ) -> OutcomesSummary:
     """Rows of the contract's ``loans`` table; returns the ingest counts
     (``read = inserted + updated + unchanged + quarantined``) and the quarantined rows."""
-    report = report_outcomes(
+    return report_outcomes(
         state.engine,
         [row.model_dump(exclude_unset=True) for row in body.loans],
         key=key,
         request_id=request_id_of(request.scope) or "",
         allowlist=frozenset(state.allowlist),
-    )
-    return OutcomesSummary(
-        batch_id=report.batch_id,
-        read=report.read,
-        inserted=report.inserted,
-        updated=report.updated,
-        unchanged=report.unchanged,
-        quarantined=report.quarantined,
-        orphans=report.orphans,
-        quarantine=[
-            QuarantinedRow(index=q.index, column=q.column, reason=q.reason)
-            for q in report.quarantine
-        ],
     )

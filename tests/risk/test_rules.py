@@ -7,7 +7,7 @@ Records get an explicit ``publicity_end`` far after ``AS_OF`` unless a test says
 so that only the rule under test decides.
 
 The helpers (:func:`ent`, :func:`rec`, :func:`role`, :func:`county`, :func:`seed_store`)
-are shared with test_warnings.py, test_grades.py and tests/serving/test_cli_warn.py.
+are shared with test_warnings.py, test_grades.py and tests/serving/cli/test_warn.py.
 """
 
 from __future__ import annotations

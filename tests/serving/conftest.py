@@ -1,26 +1,48 @@
-"""Fixtures of the API tests: a small synthetic county in a SQLite store, keys, a client.
+"""Fixtures of the API tests: synthetic counties in SQLite stores, keys, a client.
 
 Every response any test client of this folder receives is scanned for resident ID numbers
 (:func:`no_id_number_in_any_response`); a test whose calls got one back fails, whatever it
-asserted itself. Every module county's store is scanned the same way when the module ends.
+asserted itself. Every module's county store is scanned the same way when the module ends.
 
-Each test module that uses them builds its own county once (module scope): 1,000 enterprises
-(seed 0), ingested, warnings run on the county's end date (25 warnings: every rule, six
-regulators including 税务局), and one key per role. Tests that move warnings therefore do not
-disturb other modules. :func:`running_server` serves a county from a real uvicorn process.
+Counties are built once per test session and copied, never rebuilt per module:
+
+``api_county`` (1,000 enterprises, seed 0)
+    Ingested, warnings run on the county's end date (25 warnings: every rule, six regulators
+    including 税务局), one key per role. Built once per session into a template shared by the
+    xdist workers (:func:`built_once`); each worker serves one copy of it to every module that
+    only reads (calls are audited, nothing else changes). A module that changes the county —
+    moves warnings, creates or revokes keys, reports outcomes — asks for ``own_county`` (a copy
+    of its own) and names it ``api_county`` in the module.
+``precredit_template`` (3,000 enterprises, most companies borrowing)
+    The same, with enough funded loans to train the pre-credit models; the command-line
+    training tests copy it. ``champions_county`` has the pre-credit models trained into its
+    work directory and promoted (forced) to champion; ``trained_county`` is the same before
+    the promotion. Each module gets its own copy: they report outcomes and reload models.
+
+Besides these two sizes, the command-line tests synthesise 300 enterprises where ``synth``
+or ``demo`` is what they test, the learned-warning commands train on the 1,500-enterprise
+county of the feature tests (:func:`tests.features.county.small_county`), and
+``test_api_privacy`` plants ID numbers in a 600-enterprise county of its own (its top linked
+enterprise has a controller and a second role holder to plant on; the 1,000-enterprise
+county's has one holder).
+
+:func:`running_server` serves a county from a real uvicorn process.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
+import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -33,14 +55,19 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
+from features.data import PlatformData
+from models.registry import LIMIT_MODEL_NAME, PD_MODEL_NAME, ModelRegistry
+from models.tracking import tracking_uris
+from models.training import train_precredit
 from risk.ingest import ingest_paths
+from risk.snapshot import score_snapshot
 from risk.store import audit_log, migrate, open_engine, read_table
 from risk.synth import SynthConfig, generate_county, write_county
 from risk.warnings import list_warnings, run_warnings
 from serving.app import create_app
-from serving.cli_graph import run_graph
-from serving.cli_serve import settings_environment
-from serving.keys import KeyRole, create_key
+from serving.cli.serve import settings_environment
+from serving.keys import create_key
+from serving.roles import KeyRole
 from serving.settings import Settings
 from tests.serving.privacy import scan_response, scan_store
 
@@ -143,7 +170,7 @@ def build_county(
 
 def _linked_enterprise(engine: Engine, as_of: date) -> str:
     """The enterprise with the highest linked risk from others (persons on its paths)."""
-    run = run_graph(engine, as_of)
+    run = score_snapshot(engine, as_of)
     return str(run.propagator.top_linked(run.scores, 1).index[0])
 
 
@@ -174,15 +201,208 @@ def no_id_number_in_any_response() -> Iterator[None]:
     assert found == [], f"responses carried resident ID numbers: {found[:5]}"
 
 
-@pytest.fixture(scope="module")
-def api_county(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiCounty]:
-    """A county per test module (see the module docstring); when the module's tests are done,
-    no text in its store holds a resident ID number."""
-    county = build_county(tmp_path_factory.mktemp("api"))
+# --------------------------------------------------------------------------- counties, once
+
+_COUNTY_FILE = "county.json"
+_STORE = "credlink.db"
+_MLFLOW_STORE = "mlflow.db"
+_PRECREDIT_ENTERPRISES = 3000
+
+
+def built_once(
+    tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], None]
+) -> Path:
+    """``build(directory)`` run once per test session, whatever the number of xdist workers.
+
+    The directory is shared by the workers (the parent of each worker's base temporary
+    directory); the first worker to ask builds it under a file lock, the others wait and
+    reuse it. Treat it as read-only: copy it (:func:`copy_county`) to use it.
+    """
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    directory = shared / f"once-{name}"
+    with (shared / f"once-{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if not (directory / ".built").exists():
+                shutil.rmtree(directory, ignore_errors=True)
+                directory.mkdir(parents=True)
+                build(directory)
+                (directory / ".built").touch()
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    return directory
+
+
+def _save_county(county: ApiCounty, root: Path) -> None:
+    """What a copy of ``root`` needs besides the store: the tokens, the date, two USCCs."""
+    facts = {
+        "as_of": county.as_of.isoformat(),
+        "tokens": {role.value: token for role, token in county.tokens.items()},
+        "warned_uscc": county.warned_uscc,
+        "linked_uscc": county.linked_uscc,
+    }
+    (root / _COUNTY_FILE).write_text(json.dumps(facts), encoding="utf-8")
+    county.engine.dispose()
+
+
+def _backup(source: Path, target: Path) -> None:
+    """Copy a SQLite database consistently (its write-ahead log included)."""
+    src, dst = sqlite3.connect(source), sqlite3.connect(target)
+    try:
+        src.backup(dst)
+    finally:
+        dst.close()
+        src.close()
+
+
+def copy_county(template: Path, root: Path) -> ApiCounty:
+    """A county of its own at ``root``: ``template``'s store (and MLflow store) copied.
+
+    The secret files (ID salt, session key) come along, so persons are pseudonymised alike;
+    MLflow artifacts stay in the template (the copied registry points at them, read-only).
+    """
+    root.mkdir(parents=True, exist_ok=True)
+    for path in template.iterdir():
+        # The secrets and facts: not the stores (copied below), their journals, nor markers.
+        if path.is_file() and not path.name.startswith((_STORE, _MLFLOW_STORE, ".")):
+            shutil.copy2(path, root / path.name)
+    for store in (_STORE, _MLFLOW_STORE):
+        if (template / store).exists():
+            _backup(template / store, root / store)
+    facts = json.loads((template / _COUNTY_FILE).read_text(encoding="utf-8"))
+    url = f"sqlite:///{root / _STORE}"
+    engine = open_engine(url)
+    as_of = date.fromisoformat(facts["as_of"])
+    enterprises = read_table(engine, "enterprises", columns=["uscc", "name"])
+    return ApiCounty(
+        settings=Settings(work_dir=root, database_url=url, as_of=as_of),
+        engine=engine,
+        as_of=as_of,
+        tokens={KeyRole(role): token for role, token in facts["tokens"].items()},
+        persons=read_table(engine, "persons"),
+        enterprise_names=tuple(enterprises["name"].astype(str)),
+        warned_uscc=facts["warned_uscc"],
+        linked_uscc=facts["linked_uscc"],
+    )
+
+
+def _build_api_county(root: Path) -> None:
+    _save_county(build_county(root), root)
+
+
+def _build_precredit_county(root: Path) -> None:
+    _save_county(build_county(root, n_enterprises=_PRECREDIT_ENTERPRISES, loan_rate=0.8), root)
+
+
+def _train(county: ApiCounty, root: Path) -> None:
+    """Train the pre-credit models (version 1 of each) into ``root``; keep the holdout."""
+    uri, artifacts = tracking_uris(root)
+    result = train_precredit(
+        PlatformData.from_store(county.engine), county.as_of, uri, artifact_location=artifacts
+    )
+    assert result.pd_run is not None and result.pd_run.version == "1"
+    assert result.limit_run is not None and result.limit_run.version == "1"
+    result.holdout.to_parquet(root / "holdout.parquet")
+    county.engine.dispose()
+
+
+def _promote(root: Path) -> None:
+    registry = ModelRegistry(tracking_uris(root)[0])
+    for name in (PD_MODEL_NAME, LIMIT_MODEL_NAME):
+        registry.promote(
+            name, "1", force=True, actor="tests", reason="fixture champions for the API tests"
+        )
+
+
+@contextmanager
+def scanned(county: ApiCounty) -> Iterator[ApiCounty]:
+    """Yield ``county``; afterwards, no text in its store may hold a resident ID number."""
     yield county
     leaks = [str(leak) for leak in scan_store(county.engine)]
-    county.engine.dispose()
     assert leaks == [], f"the store holds resident ID numbers: {leaks[:5]}"
+
+
+@pytest.fixture(scope="session")
+def api_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The 1,000-enterprise county, built once per session (module docstring)."""
+    return built_once(tmp_path_factory, "api", _build_api_county)
+
+
+@pytest.fixture(scope="session")
+def precredit_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The 3,000-enterprise county (most companies borrowing), no models yet (module
+    docstring)."""
+    return built_once(tmp_path_factory, "precredit", _build_precredit_county)
+
+
+@pytest.fixture(scope="session")
+def trained_template(tmp_path_factory: pytest.TempPathFactory, precredit_template: Path) -> Path:
+    """:func:`precredit_template` with pre-credit models version 1 registered, not promoted."""
+
+    def build(root: Path) -> None:
+        _train(copy_county(precredit_template, root), root)
+
+    return built_once(tmp_path_factory, "trained", build)
+
+
+@pytest.fixture(scope="session")
+def champions_template(tmp_path_factory: pytest.TempPathFactory, trained_template: Path) -> Path:
+    """:func:`trained_template` with version 1 of both models promoted (forced) to champion."""
+
+    def build(root: Path) -> None:
+        copy_county(trained_template, root).engine.dispose()
+        _promote(root)
+
+    return built_once(tmp_path_factory, "champions", build)
+
+
+@pytest.fixture(scope="session")
+def session_county(
+    tmp_path_factory: pytest.TempPathFactory, api_template: Path
+) -> Iterator[ApiCounty]:
+    """This worker's copy of the 1,000-enterprise county, shared by the modules that only
+    read it."""
+    county = copy_county(api_template, tmp_path_factory.mktemp("api-session"))
+    yield county
+    county.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def api_county(session_county: ApiCounty) -> Iterator[ApiCounty]:
+    """The session's county, for a module that only reads it (module docstring); when the
+    module's tests are done, no text in its store holds a resident ID number."""
+    with scanned(session_county) as county:
+        yield county
+
+
+@pytest.fixture(scope="module")
+def champions_county(
+    tmp_path_factory: pytest.TempPathFactory, champions_template: Path
+) -> Iterator[ApiCounty]:
+    """A copy of the 3,000-enterprise county with its champions, for one module."""
+    county = copy_county(champions_template, tmp_path_factory.mktemp("champions"))
+    yield county
+    county.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def trained_county(
+    tmp_path_factory: pytest.TempPathFactory, trained_template: Path
+) -> Iterator[ApiCounty]:
+    """A copy of the 3,000-enterprise county with models trained, not promoted."""
+    county = copy_county(trained_template, tmp_path_factory.mktemp("trained"))
+    yield county
+    county.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def own_county(tmp_path_factory: pytest.TempPathFactory, api_template: Path) -> Iterator[ApiCounty]:
+    """A copy of the 1,000-enterprise county for a module that changes it (scanned too)."""
+    county = copy_county(api_template, tmp_path_factory.mktemp("api"))
+    with scanned(county):
+        yield county
+    county.engine.dispose()
 
 
 @pytest.fixture(scope="module")
@@ -216,7 +436,7 @@ def free_port() -> int:
 def running_server(
     county: ApiCounty, log_path: Path, *, workers: int = 2, **overrides: Any
 ) -> Iterator[str]:
-    """Serve ``county`` with ``serving.cli_serve.serve`` in a subprocess; yield its base URL.
+    """Serve ``county`` with ``serving.cli.serve.serve`` in a subprocess; yield its base URL.
 
     uvicorn (uvloop + httptools, factory mode, ``workers`` processes sharing the SQLite store)
     on a free port of 127.0.0.1; the block starts once every worker has loaded the snapshot,
@@ -232,7 +452,7 @@ def running_server(
         **overrides,
     )
     env = {**os.environ, **settings_environment(settings)}
-    code = "from serving.cli_serve import serve; from serving.settings import Settings; "
+    code = "from serving.cli.serve import serve; from serving.settings import Settings; "
     code += "serve(Settings())"
     with log_path.open("w") as log:
         process = subprocess.Popen(

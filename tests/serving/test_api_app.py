@@ -22,9 +22,9 @@ import serving.audit
 import serving.crud
 from risk.store import audit_log
 from risk.warnings import list_warnings
-from serving.cli_serve import APP_FACTORY, serve, serve_command, settings_environment
-from serving.keys import KeyRole
+from serving.cli.serve import APP_FACTORY, serve, serve_command, settings_environment
 from serving.limits import GuardedHttpToolsProtocol
+from serving.roles import KeyRole
 from serving.settings import Settings
 from tests.serving.conftest import ApiCounty, body_digest
 
@@ -262,8 +262,8 @@ def captured_run(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
         calls["workers"] = workers
         return 0
 
-    monkeypatch.setattr("serving.cli_serve.uvicorn.run", fake_run)
-    monkeypatch.setattr("serving.cli_serve.run_workers", fake_workers)
+    monkeypatch.setattr("uvicorn.run", fake_run)
+    monkeypatch.setattr("serving.workers.run_workers", fake_workers)
     monkeypatch.setattr(os, "environ", dict(os.environ))
     return calls
 

@@ -21,19 +21,19 @@ from risk.store import api_keys, audit_log
 from risk.warnings import list_warnings
 from serving.app import create_app
 from serving.audit import AuditContext, write_audit_row
-from serving.cli_keys import keys_app
-from serving.deps import check_authorization_dates
+from serving.checks import check_authorization_dates
+from serving.cli.keys import keys_app
 from serving.exceptions import AuthenticationError, AuthorizationReferenceError, UnknownKeyError
-from serving.keys import (
-    KeyCache,
-    KeyRole,
-    authenticate,
-    create_key,
-    hash_token,
-    list_keys,
-    revoke_key,
-)
+from serving.keys import KeyCache, authenticate, create_key, hash_token, list_keys, revoke_key
+from serving.roles import KeyRole
 from tests.serving.conftest import VALID_AUTHORIZATION, ApiCounty
+
+
+@pytest.fixture(scope="module")
+def api_county(own_county: ApiCounty) -> ApiCounty:
+    """This module creates and revokes keys: a county of its own."""
+    return own_county
+
 
 runner = CliRunner()
 

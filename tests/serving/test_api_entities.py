@@ -12,9 +12,9 @@ from sqlalchemy import select
 
 from risk.explain import explain
 from risk.identifiers import mask_name
+from risk.snapshot import score_snapshot
 from risk.store import audit_log
-from serving.cli_graph import run_graph
-from serving.keys import KeyRole
+from serving.roles import KeyRole
 from tests.serving.conftest import (
     AUTHORIZATION_EXPIRES,
     VALID_AUTHORIZATION,
@@ -35,7 +35,7 @@ def _risk(client: TestClient, county: ApiCounty, role: KeyRole, uscc: str) -> di
 def test_risk_agrees_with_the_graph_and_explain(client: TestClient, api_county: ApiCounty) -> None:
     uscc = api_county.linked_uscc
     body = _risk(client, api_county, KeyRole.credit_office, uscc)
-    run = run_graph(api_county.engine, api_county.as_of)
+    run = score_snapshot(api_county.engine, api_county.as_of)
     own, linked = run.scores.lookup(uscc)
     assert body["own_signal"] == pytest.approx(own)
     assert body["linked_risk"] == pytest.approx(linked)

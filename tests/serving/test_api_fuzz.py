@@ -17,7 +17,6 @@ public.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,13 +26,9 @@ from fastapi import FastAPI
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from features.data import PlatformData
-from models.registry import LIMIT_MODEL_NAME, PD_MODEL_NAME, ModelRegistry
-from models.tracking import tracking_uris
-from models.training import train_precredit
 from serving.app import create_app
-from serving.keys import KeyRole
-from tests.serving.conftest import ApiCounty, build_county
+from serving.roles import KeyRole
+from tests.serving.conftest import ApiCounty
 from tests.serving.privacy import ResponseLog
 
 pytestmark = pytest.mark.slow
@@ -67,22 +62,10 @@ def _case(who: str, operation: tuple[str, str]) -> Any:
 
 
 @pytest.fixture(scope="module")
-def county(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiCounty]:
-    """3,000 enterprises (most companies borrowing); the pre-credit champions promoted."""
-    root: Path = tmp_path_factory.mktemp("fuzz")
-    built = build_county(root, n_enterprises=3000, loan_rate=0.8)
-    uri, artifacts = tracking_uris(root)
-    result = train_precredit(
-        PlatformData.from_store(built.engine), built.as_of, uri, artifact_location=artifacts
-    )
-    registry = ModelRegistry(uri)
-    for name, run in ((PD_MODEL_NAME, result.pd_run), (LIMIT_MODEL_NAME, result.limit_run)):
-        assert run is not None and run.version is not None
-        registry.promote(
-            name, run.version, force=True, actor="fuzz fixture", reason="tiny test county"
-        )
-    yield built
-    built.engine.dispose()
+def county(champions_county: ApiCounty) -> ApiCounty:
+    """3,000 enterprises (most companies borrowing); the pre-credit champions promoted (a
+    copy: the fuzzed calls move warnings, report outcomes and reload the models)."""
+    return champions_county
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,7 @@
 """A real server under concurrent load: every bank call is audited, exactly once, with the
 digest of the bytes the client received.
 
-``serving.cli_serve.serve`` runs in a subprocess (uvicorn, uvloop + httptools, factory mode,
+``serving.cli.serve.serve`` runs in a subprocess (uvicorn, uvloop + httptools, factory mode,
 two worker processes sharing one SQLite store) on a free port of 127.0.0.1; eight threads
 send a bounded mix of bank, credit-office and unauthenticated requests with httpx.
 """
@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import select
 
 from risk.store import audit_log
-from serving.keys import KeyRole
+from serving.roles import KeyRole
 from tests.serving.conftest import ApiCounty, running_server
 
 pytestmark = pytest.mark.slow

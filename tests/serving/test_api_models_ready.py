@@ -2,29 +2,30 @@
 nothing and says which file is broken.
 
 One county of 3,000 enterprises with the pre-credit models trained into its work directory
-(version 1 of each, not yet champion); other tests use work directories of their own.
+(version 1 of each, not yet champion: a copy of the session's ``trained_county``); other tests
+use work directories of their own.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
-from features.data import PlatformData
+from models.pd import PDModel
 from models.registry import LIMIT_MODEL_NAME, PD_MODEL_NAME, ModelRegistry
 from models.tracking import CHAMPION, ModelRun, log_model_run, mlflow_session, tracking_uris
-from models.training import TrainResult, train_precredit
 from serving import precredit
 from serving.app import create_app
-from serving.keys import KeyRole
+from serving.roles import KeyRole
 from serving.settings import SERVED_MODELS, Settings
-from tests.serving.conftest import AUTHORIZATION_EXPIRES, ApiCounty, build_county
+from tests.serving.conftest import AUTHORIZATION_EXPIRES, ApiCounty
 
 RELOAD = "/v1/admin/models/reload"
 ASSESS = "/v1/precredit/assessments"
@@ -36,17 +37,24 @@ AUTH = {
 }
 
 
+@dataclass(frozen=True)
+class Trained:
+    """What the training left: version 1 of each model, the PD model and its holdout."""
+
+    versions: dict[str, str]
+    pd_model: PDModel
+    holdout: pd.DataFrame
+
+
 @pytest.fixture(scope="module")
-def county(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ApiCounty, TrainResult]]:
+def county(trained_county: ApiCounty, trained_template: Path) -> tuple[ApiCounty, Trained]:
     """The county and its trained, registered, not yet promoted pre-credit models."""
-    root: Path = tmp_path_factory.mktemp("ready")
-    built = build_county(root, n_enterprises=3000, loan_rate=0.8)
-    uri, artifacts = tracking_uris(root)
-    result = train_precredit(
-        PlatformData.from_store(built.engine), built.as_of, uri, artifact_location=artifacts
-    )
-    yield built, result
-    built.engine.dispose()
+    uri = tracking_uris(trained_county.settings.work_dir)[0]
+    pd_model = ModelRegistry(uri).load(PD_MODEL_NAME, "1")
+    assert isinstance(pd_model, PDModel)
+    holdout = pd.read_parquet(trained_template / "holdout.parquet")
+    versions = {PD_MODEL_NAME: "1", LIMIT_MODEL_NAME: "1"}
+    return trained_county, Trained(versions, pd_model, holdout)
 
 
 def _error(response: Any) -> dict[str, Any]:
@@ -60,15 +68,13 @@ def _serving(client: TestClient) -> set[tuple[str, str]]:
 
 
 def test_readyz_waits_for_champions_and_a_broken_reload_changes_nothing(
-    county: tuple[ApiCounty, TrainResult],
+    county: tuple[ApiCounty, Trained],
 ) -> None:
-    built, result = county
-    assert result.pd_run is not None and result.limit_run is not None
+    built, trained = county
     uri, artifacts = tracking_uris(built.settings.work_dir)
-    runs = {PD_MODEL_NAME: result.pd_run, LIMIT_MODEL_NAME: result.limit_run}
     with mlflow_session(uri) as mlflow_client:  # as someone would in the MLflow UI
-        for name, run in runs.items():
-            mlflow_client.set_registered_model_alias(name, CHAMPION, str(run.version))
+        for name, version in trained.versions.items():
+            mlflow_client.set_registered_model_alias(name, CHAMPION, version)
     admin = built.headers(KeyRole.admin)
     with TestClient(create_app(built.settings)) as client:
         assert client.get("/healthz").status_code == 200
@@ -81,8 +87,8 @@ def test_readyz_waits_for_champions_and_a_broken_reload_changes_nothing(
         assert ready.headers["X-Request-Id"] == error["request_id"]
 
         registry = ModelRegistry(uri)
-        for name, run in runs.items():
-            assert registry.promote(name, str(run.version)).promoted
+        for name, version in trained.versions.items():
+            assert registry.promote(name, version).promoted
         assert client.post(RELOAD, headers=admin).status_code == 200
         ready = client.get("/readyz")
         assert ready.status_code == 200, ready.text
@@ -96,9 +102,9 @@ def test_readyz_waits_for_champions_and_a_broken_reload_changes_nothing(
             ModelRun(
                 experiment=PD_MODEL_NAME,
                 registered_name=PD_MODEL_NAME,
-                estimator=result.pd_model,
-                input_example=result.holdout[result.pd_model.feature_names_].head(5),
-                holdout=result.holdout,
+                estimator=trained.pd_model,
+                input_example=trained.holdout[trained.pd_model.feature_names_].head(5),
+                holdout=trained.holdout,
             ),
             uri,
             artifacts,
@@ -133,9 +139,7 @@ def test_readyz_waits_for_champions_and_a_broken_reload_changes_nothing(
         assert "booster.txt" in _error(ready)["message"]
 
 
-def test_readiness_follows_the_setting(
-    county: tuple[ApiCounty, TrainResult], tmp_path: Path
-) -> None:
+def test_readiness_follows_the_setting(county: tuple[ApiCounty, Trained], tmp_path: Path) -> None:
     built, _ = county
     bare = built.settings.model_copy(update={"work_dir": tmp_path})  # no MLflow store
     with TestClient(create_app(bare)) as client:  # auto: nothing to wait for

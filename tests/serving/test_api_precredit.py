@@ -19,17 +19,16 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from features.data import PlatformData
-from models.registry import LIMIT_MODEL_NAME, PD_MODEL_NAME, ModelRegistry
+from models.registry import LIMIT_MODEL_NAME, PD_MODEL_NAME
 from models.scoring import PrecreditScorer
 from models.tracking import tracking_uris
-from models.training import train_precredit
 from risk.identifiers import contains_id_number
 from risk.store import audit_log, read_table
 from serving import precredit
 from serving.app import create_app
-from serving.keys import KeyRole
 from serving.middleware import call_of_item, item_request_id
-from tests.serving.conftest import ApiCounty, build_county, dumps
+from serving.roles import KeyRole
+from tests.serving.conftest import ApiCounty, dumps
 
 AUTH = {
     "id": "SQ-2026-000777",
@@ -42,26 +41,10 @@ BATCH = "/v1/precredit/assessments:batch"
 
 
 @pytest.fixture(scope="module")
-def county(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiCounty]:
-    """3,000 enterprises (most companies borrowing); champions trained and promoted."""
-    root: Path = tmp_path_factory.mktemp("precredit")
-    built = build_county(root, n_enterprises=3000, loan_rate=0.8)
-    uri, artifacts = tracking_uris(root)
-    result = train_precredit(
-        PlatformData.from_store(built.engine), built.as_of, uri, artifact_location=artifacts
-    )
-    registry = ModelRegistry(uri)
-    for name, run in ((PD_MODEL_NAME, result.pd_run), (LIMIT_MODEL_NAME, result.limit_run)):
-        assert run is not None and run.version is not None
-        registry.promote(
-            name,
-            run.version,
-            force=True,
-            actor="tests",
-            reason="fixture champions for the API tests",
-        )
-    yield built
-    built.engine.dispose()
+def county(champions_county: ApiCounty) -> ApiCounty:
+    """3,000 enterprises (most companies borrowing); champions trained and promoted (a copy:
+    the module reports outcomes and reloads the models)."""
+    return champions_county
 
 
 @pytest.fixture(scope="module")

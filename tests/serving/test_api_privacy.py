@@ -26,14 +26,14 @@ from typer.testing import CliRunner
 
 from risk.contract import REGULATORS
 from risk.identifiers import contains_id_number
+from risk.snapshot import score_snapshot
 from risk.store import contract_table, read_table
 from risk.warnings import list_warnings, run_warnings, transition
 from serving.app import create_app
 from serving.cli import app as cli_app
-from serving.cli_graph import run_graph
-from serving.clicommon import out
-from serving.keys import KeyRole
+from serving.cli.common import out
 from serving.redaction import person_pseudonym
+from serving.roles import KeyRole
 from tests.serving.conftest import AUTHORIZATION_EXPIRES, ApiCounty, build_county
 from tests.serving.privacy import ResponseLog, scan_store, scan_texts
 
@@ -81,7 +81,7 @@ def _plant(county: ApiCounty) -> LeakyCounty:
     persons, roles, records, enterprises = (
         contract_table(t) for t in ("persons", "roles", "records", "enterprises")
     )
-    run = run_graph(engine, county.as_of)
+    run = score_snapshot(engine, county.as_of)
     ball, _ = run.snapshot.neighborhood([run.snapshot.index_of(linked)], 2)
     near = {str(n) for n in run.snapshot.node_ids[ball]} | {warned}
     held = read_table(engine, "roles")

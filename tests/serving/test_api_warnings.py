@@ -15,8 +15,14 @@ from sqlalchemy import select, update
 
 from risk.store import contract_table
 from risk.warnings import NOTICE_COLUMNS, list_warnings, notice_frame
-from serving.keys import KeyRole
+from serving.roles import KeyRole
 from tests.serving.conftest import ApiCounty
+
+
+@pytest.fixture(scope="module")
+def api_county(own_county: ApiCounty) -> ApiCounty:
+    """This module moves warnings along their lifecycle: a county of its own."""
+    return own_county
 
 
 @pytest.fixture

@@ -29,7 +29,8 @@ from risk.audit_chain import GENESIS_HASH, link_rows, row_hash, verify_chain
 from risk.store import audit_log, migrate, open_engine
 from serving.audit import AuditContext, AuditWriter, audit_row, insert_audit_rows
 from serving.cli import app
-from serving.keys import KeyRole, create_key
+from serving.keys import create_key
+from serving.roles import KeyRole
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[2]

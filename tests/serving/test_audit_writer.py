@@ -23,8 +23,9 @@ from sqlalchemy.exc import OperationalError
 import serving.audit
 from risk.store import audit_log, migrate, open_engine
 from serving.audit import AuditContext, AuditWriter, audit_row
-from serving.keys import KeyRole, create_key
+from serving.keys import create_key
 from serving.middleware import call_of_item, item_request_id, request_ids
+from serving.roles import KeyRole
 
 
 def _rows(engine: Engine, n: int, tag: str) -> list[dict[str, Any]]:
@@ -185,15 +186,21 @@ def test_rows_are_stored_exactly_as_a_plain_insert_stores_them(engine: Engine) -
     assert len(stored) == 2 and stored[0] == stored[1]
 
 
-def _hold_write_lock(path: str, seconds: float) -> threading.Thread:
-    """Another process's transaction, as SQLite sees it: a connection holding the write lock."""
+def _hold_write_lock(
+    path: str, seconds: float, release: threading.Event | None = None
+) -> threading.Thread:
+    """Another process's transaction, as SQLite sees it: a connection holding the write lock
+    for ``seconds``, or until ``release`` is set (at most 30 s)."""
     locked = threading.Event()
 
     def hold() -> None:
         other = sqlite3.connect(path, isolation_level=None)
         other.execute("BEGIN IMMEDIATE")
         locked.set()
-        time.sleep(seconds)
+        if release is None:
+            time.sleep(seconds)
+        else:
+            release.wait(30)
         other.execute("COMMIT")
         other.close()
 
@@ -216,10 +223,15 @@ def test_sqlite_insert_waits_out_another_writer_then_gives_up(
     holder.join()
     assert _stored(engine) == {row_id: first["request_id"]}
     monkeypatch.setattr(serving.audit, "_LOCKED_SECONDS", 0.1)
-    holder = _hold_write_lock(str(tmp_path / "audit.db"), 0.5)
-    with pytest.raises(OperationalError, match="locked"):
-        serving.audit.insert_audit_rows(engine, [second])
-    holder.join()
+    # Held until the insert gave up: a loaded machine cannot let the lock go first.
+    release = threading.Event()
+    holder = _hold_write_lock(str(tmp_path / "audit.db"), 0, release)
+    try:
+        with pytest.raises(OperationalError, match="locked"):
+            serving.audit.insert_audit_rows(engine, [second])
+    finally:
+        release.set()
+        holder.join()
     # The connection went back to the pool with SQLite's usual busy timeout.
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar_one() == 5000

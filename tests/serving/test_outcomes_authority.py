@@ -21,9 +21,17 @@ from risk.store import audit_log, contract_table, outcome_reports, read_table
 from serving.app import create_app
 from serving.audit import AuditContext, audit_row, insert_audit_rows
 from serving.exceptions import AuthorizationReferenceError, PermissionDeniedError
-from serving.keys import ApiKey, KeyRole, create_key
+from serving.keys import ApiKey, create_key
 from serving.outcomes import report_outcomes
+from serving.roles import KeyRole
 from tests.serving.conftest import VALID_AUTHORIZATION, ApiCounty
+
+
+@pytest.fixture(scope="module")
+def api_county(own_county: ApiCounty) -> ApiCounty:
+    """This module reports loan outcomes and creates keys: a county of its own."""
+    return own_county
+
 
 OUTCOMES = "/v1/outcomes"
 OTHER_BANK = "别家银行"

@@ -45,7 +45,7 @@ def supervisor(
     )
     if serve_config:
         code = (
-            "from serving.cli_serve import uvicorn_config; from serving.settings import Settings; "
+            "from serving.cli.serve import uvicorn_config; from serving.settings import Settings; "
             "from serving.workers import run_workers; "
             f"config = uvicorn_config(Settings(port={port}), app={config['app']!r}); "
             f"raise SystemExit(run_workers(config, {workers}, grace=5))"
@@ -191,7 +191,9 @@ def test_the_workers_cut_off_clients_that_dribble_their_headers() -> None:
         for reply, seconds in replies:
             assert reply.startswith(b"HTTP/1.1 408 "), reply[:100]
             assert b"connection: close" in reply.lower()
-            assert 0.9 <= seconds < 3
+            # Cut off after the 1 s header timeout, long before the 21 s the whole dribble
+            # takes (the upper bound leaves room for a loaded 2-core machine).
+            assert 0.9 <= seconds < 10
         # The workers answer others as before.
         assert _pids(port, 8) <= workers
         assert process.poll() is None

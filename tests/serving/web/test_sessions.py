@@ -13,8 +13,10 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from risk.store import login_failures, ui_sessions
-from serving.keys import KeyRole, create_key
-from serving.sessions import (
+from serving.keys import create_key
+from serving.roles import KeyRole
+from serving.settings import Settings
+from serving.web.sessions import (
     FLASH_MAX_AGE,
     SESSION_MAX_AGE,
     CookieSigner,
@@ -34,7 +36,6 @@ from serving.sessions import (
     session_status,
     start_session,
 )
-from serving.settings import Settings
 
 SECRET = b"0123456789abcdef0123456789abcdef"
 NOW = 1_790_000_000

@@ -18,8 +18,9 @@ from risk.identifiers import contains_id_number
 from risk.store import login_failures
 from risk.warnings import WarningStatus, get_warning, list_warnings, warning_events
 from serving.app import create_app
-from serving.keys import KeyRole, authenticate, create_key, revoke_key
-from serving.sessions import (
+from serving.keys import authenticate, create_key, revoke_key
+from serving.roles import KeyRole
+from serving.web.sessions import (
     SESSION_COOKIE,
     SESSION_MAX_AGE,
     CookieSigner,
@@ -27,6 +28,13 @@ from serving.sessions import (
     new_session,
 )
 from tests.serving.conftest import ApiCounty
+
+
+@pytest.fixture(scope="module")
+def api_county(own_county: ApiCounty) -> ApiCounty:
+    """This module moves warnings and creates and revokes keys: a county of its own."""
+    return own_county
+
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 FLASH = re.compile(r'<p class="flash (ok|error)"[^>]*>(.*?)</p>', re.S)
@@ -549,14 +557,18 @@ def test_the_models_page_shows_champions_and_runs(
 def test_layout_is_deterministic_and_inside_the_picture(
     app: FastAPI, api_county: ApiCounty
 ) -> None:
-    from serving import crud, ui
-    from serving.pages import LINKED_RISK_NOTABLE, PAGE_AUDIENCE
+    from serving import crud
+    from serving.web import network as picture
+    from serving.web.entity_pages import PAGE_AUDIENCE
 
     loaded = app.state.credlink.snapshot
+    notable = loaded.config.grades.linked_risk_b
     network = crud.entity_network(loaded, api_county.linked_uscc, 2, PAGE_AUDIENCE, max_nodes=300)
-    first = ui.network_svg(network, linked_notable=LINKED_RISK_NOTABLE)
-    assert first == ui.network_svg(network, linked_notable=LINKED_RISK_NOTABLE)
-    positions = ui.network_layout(network)
-    assert positions[network.center] == (ui.SVG_WIDTH / 2, ui.SVG_HEIGHT / 2)
-    assert all(0 < x < ui.SVG_WIDTH and 0 < y < ui.SVG_HEIGHT for x, y in positions.values())
+    first = picture.network_svg(network, linked_notable=notable)
+    assert first == picture.network_svg(network, linked_notable=notable)
+    positions = picture.network_layout(network)
+    assert positions[network.center] == (picture.SVG_WIDTH / 2, picture.SVG_HEIGHT / 2)
+    assert all(
+        0 < x < picture.SVG_WIDTH and 0 < y < picture.SVG_HEIGHT for x, y in positions.values()
+    )
     assert len(set(positions.values())) == len(positions)

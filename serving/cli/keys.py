@@ -2,7 +2,7 @@
 
 create --role ROLE --institution NAME [--name WHO] · list · revoke ID
 
-Register in :mod:`serving.cli` as ``app.add_typer(keys_app, name="keys")``. The token is
+Registered in :mod:`serving.cli` as the ``keys`` group. The token is
 printed once, by ``create``; the store keeps only its SHA-256 and its prefix.
 """
 
@@ -10,17 +10,13 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
-from sqlalchemy import Engine
 
-from risk.store import migrate, open_engine
-from serving.clicommon import DatabaseOpt, WorkDirOpt, err, out, settings_for
-from serving.exceptions import UnknownKeyError
-from serving.keys import KeyRole, create_key, list_keys, revoke_key
+from serving.cli.common import DatabaseOpt, WorkDirOpt, err, open_store, out, settings_for
+from serving.roles import KeyRole
 
 __all__ = ["keys_app"]
 
@@ -30,12 +26,6 @@ keys_app = typer.Typer(
 )
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-
-
-def _engine(work_dir: Path | None, database_url: str | None) -> Engine:
-    engine = open_engine(settings_for(work_dir, database_url).store_url)
-    migrate(engine)
-    return engine
 
 
 @keys_app.command("create")
@@ -52,7 +42,9 @@ def create(
     work_dir: WorkDirOpt = None,
 ) -> None:
     """Create a key and print its token ONCE (it cannot be shown again)."""
-    engine = _engine(work_dir, database_url)
+    from serving.keys import create_key
+
+    engine = open_store(settings_for(work_dir, database_url))
     try:
         new = create_key(engine, role, institution, name)
     except ValueError as exc:
@@ -76,7 +68,9 @@ def list_cmd(
     work_dir: WorkDirOpt = None,
 ) -> None:
     """List keys by id with prefix, role, institution and status (never the tokens)."""
-    keys = list_keys(_engine(work_dir, database_url), include_revoked=not active)
+    from serving.keys import list_keys
+
+    keys = list_keys(open_store(settings_for(work_dir, database_url)), include_revoked=not active)
     if as_json:
         payload = [k.to_dict() for k in keys]
         sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
@@ -104,8 +98,11 @@ def revoke(
     work_dir: WorkDirOpt = None,
 ) -> None:
     """Revoke a key: it authenticates no more (its audit rows stay). Exits 1 if unknown."""
+    from serving.exceptions import UnknownKeyError
+    from serving.keys import revoke_key
+
     try:
-        key = revoke_key(_engine(work_dir, database_url), key_id)
+        key = revoke_key(open_store(settings_for(work_dir, database_url)), key_id)
     except UnknownKeyError as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from None

@@ -15,17 +15,13 @@ import typer
 from rich.console import Console
 from typer.testing import CliRunner
 
-from models.gate import QualityFloor
-from models.registry import ModelRegistry
+from models.registry import ModelRegistry, QualityFloor
 from models.tracking import mlflow_session, tracking_uris
-from risk.ingest import ingest_paths
-from risk.store import migrate, open_engine
-from risk.synth import write_county
-from serving import cli_models
-from serving.cli_models import demo_precredit, models_app, train_app
+from serving.cli import train as cli_train
+from serving.cli.train import demo_precredit, models_app, train_app
 from serving.settings import Settings
-from tests.features.county import small_county
 from tests.models.test_table import bank_table
+from tests.serving.conftest import copy_county
 
 runner = CliRunner()
 
@@ -33,12 +29,12 @@ runner = CliRunner()
 @contextmanager
 def redirect(console: Console) -> Iterator[None]:
     """Send what the demo step prints to ``console``."""
-    saved = cli_models.out
-    cli_models.out = console
+    saved = cli_train.out
+    cli_train.out = console
     try:
         yield
     finally:
-        cli_models.out = saved
+        cli_train.out = saved
 
 
 app = typer.Typer()
@@ -47,15 +43,11 @@ app.add_typer(models_app, name="models")
 
 
 @pytest.fixture(scope="module")
-def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A work directory with the synthetic county ingested into its store."""
-    work_dir = tmp_path_factory.mktemp("work")
-    county = small_county(3000, 0)
-    write_county(county, work_dir / "county")
-    engine = open_engine(Settings(work_dir=work_dir).store_url)
-    migrate(engine)
-    ingest_paths(engine, [work_dir / "county"], id_salt=county.config.id_salt)
-    return work_dir
+def work(tmp_path_factory: pytest.TempPathFactory, precredit_template: Path) -> Path:
+    """A work directory with the session's pre-credit county in its store, no models yet."""
+    county = copy_county(precredit_template, tmp_path_factory.mktemp("work"))
+    county.engine.dispose()
+    return county.settings.work_dir
 
 
 def test_demo_step_trains_promotes_and_prints_the_whitelist(work: Path) -> None:

@@ -1,6 +1,7 @@
 """``credlink warn``: repeat-violator warnings, their lifecycle, the 通报 list and grades.
 
-Registered in :mod:`serving.cli` as ``app.add_typer(warn_app, name="warn")``. Every command
+Registered in :mod:`serving.cli` as the ``warn`` group (with ``warn train`` from
+:mod:`serving.cli.warn_model`). Every command
 takes ``--database-url`` / ``--work-dir`` like the others and migrates the store first.
 Usage errors (an unknown regulator, status, level or file type) exit 2; an illegal lifecycle
 move or an unknown warning id exits 1. What the commands print and write never holds a raw
@@ -11,31 +12,14 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from risk.contract import Domain, regulator_for, zh_label
-from risk.exceptions import IllegalTransitionError, UnknownWarningError
-from risk.grades import GRADE_LABELS, Grade, grade_enterprises, grade_summary, watchlist
-from risk.rules import LEVEL_LABELS, RULE_LABELS, Level, Rule
-from risk.spreadsheets import write_spreadsheet
-from risk.store import migrate, open_engine
-from risk.warnings import (
-    STATUS_LABELS,
-    RunSummary,
-    WarningStatus,
-    get_warning,
-    list_warnings,
-    notice_frame,
-    run_warnings,
-    transition,
-    warning_events,
-)
-from serving.clicommon import (
+from serving.cli.common import (
     AsOfOpt,
     DatabaseOpt,
     JsonOpt,
@@ -45,10 +29,15 @@ from serving.clicommon import (
     out,
     parse_date,
     print_json,
+    risk_config_of,
+    scoring_store,
     settings_for,
 )
-from serving.redaction import without_id_numbers
-from serving.settings import Settings
+
+if TYPE_CHECKING:
+    from risk.config import RiskConfig
+    from risk.warnings import RunSummary
+    from serving.settings import Settings
 
 __all__ = ["demo_warnings", "warn_app"]
 
@@ -57,24 +46,27 @@ warn_app = typer.Typer(
     no_args_is_help=True,
 )
 
-_LEVEL_STYLE = {
-    Level.red.value: "red",
-    Level.orange.value: "dark_orange",
-    Level.yellow.value: "yellow",
-}
+_LEVEL_STYLE = {"red": "red", "orange": "dark_orange", "yellow": "yellow"}
 
 
 def _cells(*cells: RenderableType) -> list[RenderableType]:
     """A table row as printed: resident ID numbers in its texts masked."""
+    from serving.redaction import without_id_numbers
+
     return without_id_numbers(list(cells))
 
 
 def _level_text(level: str) -> Text:
+    from risk.rules import LEVEL_LABELS, Level
+
     return Text(LEVEL_LABELS[Level(level)], style=_LEVEL_STYLE.get(level, ""))
 
 
 def summary_tables(summary: RunSummary) -> list[RenderableType]:
     """Tables of a run: hits by rule, by regulator and by level, and what was written."""
+    from risk.contract import Domain, regulator_for
+    from risk.rules import RULE_LABELS, Level, Rule
+
     by_rule = Table(title=f"预警 by rule (as of {summary.as_of})")
     by_rule.add_column("rule")
     by_rule.add_column("规则")
@@ -108,7 +100,7 @@ def summary_tables(summary: RunSummary) -> list[RenderableType]:
     return [by_rule, by_regulator, by_level, actions]
 
 
-def demo_warnings(settings: Settings, as_of: date) -> Group:
+def demo_warnings(settings: Settings, as_of: date, risk: RiskConfig | None = None) -> Group:
     """Run the warnings on the demo store and return the tables to print (for ``demo``).
 
     Parameters
@@ -117,16 +109,23 @@ def demo_warnings(settings: Settings, as_of: date) -> Group:
         The demo's settings (its store).
     as_of
         The run date, e.g. the synthetic county's end date.
+    risk
+        The demo's risk settings, whose rules run (default: the settings' own,
+        ``CREDLINK_RISK_CONFIG_FILE``).
 
     Returns
     -------
     rich.console.Group
         Hits by rule, by regulator and by level, and what the run wrote.
     """
+    from risk.store import migrate, open_engine
+    from risk.warnings import run_warnings
+
+    risk = risk_config_of(settings) if risk is None else risk
     engine = open_engine(settings.store_url)
     try:
         migrate(engine)
-        summary = run_warnings(engine, as_of)
+        summary = run_warnings(engine, as_of, risk)
     finally:
         engine.dispose()
     return Group(*summary_tables(summary))
@@ -140,10 +139,12 @@ def warn_run(
     work_dir: WorkDirOpt = None,
 ) -> None:
     """Evaluate the rules on a date and upsert the warnings (reruns never duplicate)."""
+    from risk.warnings import run_warnings
+
     day = parse_date("as-of", as_of)
-    engine = open_store(settings_for(work_dir, database_url))
+    engine, risk = scoring_store(work_dir, database_url)
     with err.status(f"evaluating the warning rules as of {day} …"):
-        summary = run_warnings(engine, day)
+        summary = run_warnings(engine, day, risk)
     if as_json:
         print_json(summary.to_dict())
         return
@@ -178,6 +179,10 @@ def warn_list(
     work_dir: WorkDirOpt = None,
 ) -> None:
     """List warnings, red first then newest, with filters and pagination."""
+    from risk.rules import RULE_LABELS
+    from risk.warnings import STATUS_LABELS, list_warnings
+    from serving.redaction import without_id_numbers
+
     since_day = parse_date("since", since) if since is not None else None
     engine = open_store(settings_for(work_dir, database_url))
     try:
@@ -224,6 +229,12 @@ def warn_show(
     work_dir: WorkDirOpt = None,
 ) -> None:
     """Show one warning: its evidence and its history."""
+    from risk.contract import zh_label
+    from risk.exceptions import UnknownWarningError
+    from risk.rules import RULE_LABELS
+    from risk.warnings import STATUS_LABELS, get_warning, warning_events
+    from serving.redaction import without_id_numbers
+
     engine = open_store(settings_for(work_dir, database_url))
     try:
         warning = get_warning(engine, warning_id)
@@ -287,6 +298,9 @@ def warn_export(
 
     Spreadsheet-safe (:mod:`risk.spreadsheets`): no cell is ever evaluated as a formula.
     """
+    from risk.spreadsheets import write_spreadsheet
+    from risk.warnings import notice_frame
+
     suffix = out_file.suffix.lower()
     if suffix not in (".csv", ".xlsx"):
         raise typer.BadParameter(f"out must end in .csv or .xlsx; got {str(out_file)!r}")
@@ -309,6 +323,9 @@ def warn_transition(
     work_dir: WorkDirOpt = None,
 ) -> None:
     """Move a warning along new → dispatched → acknowledged → closed (new → closed dismisses)."""
+    from risk.exceptions import IllegalTransitionError, UnknownWarningError
+    from risk.warnings import STATUS_LABELS, WarningStatus, transition
+
     if status not in WarningStatus.__members__:
         raise typer.BadParameter(
             f"status must be one of {', '.join(WarningStatus)}; got {status!r}"
@@ -334,10 +351,12 @@ def warn_grades(
     work_dir: WorkDirOpt = None,
 ) -> None:
     """Grade distribution (企业信用风险分类 A–D) and the 双随机 inspection plan."""
+    from risk.grades import GRADE_LABELS, Grade, grade_enterprises, grade_summary
+
     day = parse_date("as-of", as_of)
-    engine = open_store(settings_for(work_dir, database_url))
+    engine, risk = scoring_store(work_dir, database_url)
     with err.status(f"grading enterprises as of {day} …"):
-        summary = grade_summary(grade_enterprises(engine, day))
+        summary = grade_summary(grade_enterprises(engine, day, risk))
     if as_json:
         print_json({"as_of": day.isoformat(), "grades": summary.to_dict(orient="records")})
         return
@@ -365,6 +384,9 @@ def warn_watchlist(
     work_dir: WorkDirOpt = None,
 ) -> None:
     """重点关注对象名单: enterprises with an open red or orange warning."""
+    from risk.grades import watchlist
+    from serving.redaction import without_id_numbers
+
     engine = open_store(settings_for(work_dir, database_url))
     frame = watchlist(engine)
     if as_json:

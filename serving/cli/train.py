@@ -1,12 +1,8 @@
 """``credlink train`` and ``credlink models``: train, register, promote; the pre-credit demo.
 
-Registered in :mod:`serving.cli` as ``app.add_typer(train_app, name="train")`` and
-``app.add_typer(models_app, name="models")``. MLflow lives in the work directory
-(``sqlite:///<work_dir>/mlflow.db``, artifacts in ``<work_dir>/mlartifacts``); open its UI with
-``mlflow ui --backend-store-uri sqlite:///<work_dir>/mlflow.db``.
-
-The model packages are imported inside the commands, so other ``credlink`` commands do not
-pay for importing MLflow and LightGBM.
+Registered in :mod:`serving.cli` as the ``train`` and ``models`` groups. MLflow lives in the
+work directory (``sqlite:///<work_dir>/mlflow.db``, artifacts in ``<work_dir>/mlartifacts``);
+open its UI with ``mlflow ui --backend-store-uri sqlite:///<work_dir>/mlflow.db``.
 """
 
 from __future__ import annotations
@@ -16,12 +12,11 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
 from rich.table import Table
 from rich.text import Text
 
-from serving.clicommon import (
+from serving.cli.common import (
     AsOfOpt,
     DatabaseOpt,
     JsonOpt,
@@ -31,13 +26,17 @@ from serving.clicommon import (
     out,
     parse_date,
     print_json,
+    risk_config_of,
     settings_for,
 )
-from serving.settings import Settings
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from models.gate import PromotionResult, QualityFloor
     from models.training import TrainResult
+    from risk.config import RiskConfig
+    from serving.settings import Settings
 
 __all__ = [
     "ActorOpt",
@@ -56,7 +55,8 @@ models_app = typer.Typer(
     no_args_is_help=True,
 )
 
-_READERS = {".csv": pd.read_csv, ".parquet": pd.read_parquet, ".xlsx": pd.read_excel}
+_READERS = {".csv": "read_csv", ".parquet": "read_parquet", ".xlsx": "read_excel"}
+"""The pandas reader of each file type ``--table`` accepts."""
 
 
 def _mlflow(settings: Settings) -> tuple[str, str]:
@@ -146,6 +146,8 @@ def train_precredit_command(
     database_url: DatabaseOpt = None,
 ) -> None:
     """Train the pre-credit PD and limit models on the store (or a model on --table)."""
+    import pandas as pd
+
     from models.table import train_table
     from models.training import train_precredit
 
@@ -154,14 +156,14 @@ def train_precredit_command(
     if table is not None:
         if target is None:
             raise typer.BadParameter("--target is required with --table")
-        reader = _READERS.get(table.suffix.lower())
-        if reader is None:
+        reader_name = _READERS.get(table.suffix.lower())
+        if reader_name is None:
             raise typer.BadParameter(
                 f"--table must be a .csv, .parquet or .xlsx file; got {str(table)!r}"
             )
         if not table.exists():
             raise typer.BadParameter(f"--table must exist; got {str(table)!r}")
-        frame = reader(table)
+        frame = getattr(pd, reader_name)(table)
         with err.status(f"training {name} on {len(frame):,} rows …"):
             result = train_table(
                 frame,
@@ -175,9 +177,15 @@ def train_precredit_command(
             )
     else:
         day = parse_date("--as-of", as_of)
+        risk = risk_config_of(settings)
         with err.status(f"training the pre-credit models as of {day} …"):
             result = train_precredit(
-                open_store(settings), day, uri, artifact_location=artifacts, register=register
+                open_store(settings),
+                day,
+                uri,
+                artifact_location=artifacts,
+                risk_config=risk,
+                register=register,
             )
     if as_json:
         print_json(
@@ -236,7 +244,7 @@ def checked_accountability(
         If ``--force`` lacks one of them or a value breaks
         :func:`models.registry.check_accountability`'s rules (exit 2).
     """
-    from models.gate import check_accountability
+    from models.registry import check_accountability
 
     if force and (actor is None or reason is None):
         raise typer.BadParameter("--actor and --reason are required with --force")
@@ -354,7 +362,11 @@ def promote_command(
 
 
 def demo_precredit(
-    settings: Settings, as_of: date, floor: QualityFloor | None = None
+    settings: Settings,
+    as_of: date,
+    floor: QualityFloor | None = None,
+    *,
+    risk: RiskConfig | None = None,
 ) -> dict[str, Any]:
     """Demo step: train, register, promote the champions, score the 信易贷白名单.
 
@@ -370,6 +382,9 @@ def demo_precredit(
         Training and scoring date (the synthetic county's end).
     floor
         The quality floor (default ``QualityFloor()``).
+    risk
+        The risk settings of the features (default: the settings' own,
+        ``CREDLINK_RISK_CONFIG_FILE``).
 
     Returns
     -------
@@ -381,11 +396,13 @@ def demo_precredit(
     from models.registry import LIMIT_MODEL_NAME, PD_MODEL_NAME, ModelRegistry
     from models.scoring import PrecreditScorer, score_enterprises
     from models.training import train_precredit
+    from serving.precredit import risk_scorer
 
+    risk = risk_config_of(settings) if risk is None else risk
     uri, artifacts = _mlflow(settings)
     data = PlatformData.from_store(open_store(settings))
     with err.status(f"training the pre-credit models as of {as_of} …"):
-        result = train_precredit(data, as_of, uri, artifact_location=artifacts)
+        result = train_precredit(data, as_of, uri, artifact_location=artifacts, risk_config=risk)
     _print_training(result, settings)
     registry = ModelRegistry(uri, floor)
     promotions = {}
@@ -417,9 +434,10 @@ def demo_precredit(
             )
         )
         assert result.limit_model is not None  # pre-credit training fits both
-        scorer = PrecreditScorer(result.pd_model, result.limit_model)
+        scorer = risk_scorer(result.pd_model, result.limit_model, risk)
     else:
-        scorer = PrecreditScorer.from_registry(registry)
+        champions = PrecreditScorer.from_registry(registry)
+        scorer = risk_scorer(champions.pd_model, champions.limit_model, risk)
     with err.status("scoring every active enterprise …"):
         scored = score_enterprises(data, as_of, scorer)
     _print_whitelist(scored, data.enterprises, as_of, preview=preview)

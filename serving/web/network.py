@@ -1,13 +1,9 @@
-"""Presentation of the credit-office web pages: the templates and the network picture.
+"""The network picture (关联关系图谱) of the credit-office entity page, as inline SVG.
 
-Templates (Jinja2) and the style sheet ship inside the package (``serving/templates``,
-``serving/static``) and are loaded with the package loader, so an installed wheel serves them.
-
-The network picture (关联关系图谱) is drawn here, server-side, as inline SVG: a deterministic
-radial layout (:func:`network_layout`: the enterprise in the middle, parties one hop away on
-the inner ring, two hops away on the outer one, each subtree in its own sector), nodes
-coloured by risk, edges labelled by role. The page needs no JavaScript, and the same data
-always gives the same picture.
+Drawn server-side: a deterministic radial layout (:func:`network_layout`: the enterprise in the
+middle, parties one hop away on the inner ring, two hops away on the outer one, each subtree in
+its own sector), nodes coloured by risk, edges labelled by role. The page needs no JavaScript,
+and the same data always gives the same picture.
 """
 
 from __future__ import annotations
@@ -17,31 +13,20 @@ import math
 import re
 from collections import deque
 from collections.abc import Collection, Iterable, Mapping
-from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any, Literal
 
 import networkx as nx
-from fastapi.templating import Jinja2Templates
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from risk.contract import Domain, EnterpriseKind, EnterpriseStatus, zh_label
-from risk.identifiers import contains_id_number, mask_id_numbers
-from risk.warnings import STATUS_LABELS, WarningStatus
 from serving.schemas import EntityNetwork, NetworkNode
 
 __all__ = [
-    "BEIJING",
     "SVG_HEIGHT",
     "SVG_WIDTH",
     "network_layout",
     "network_svg",
     "node_risk",
-    "templates",
 ]
-
-BEIJING = timezone(timedelta(hours=8), "北京时间")
-"""Times on the pages are Beijing time (no daylight saving: a fixed offset)."""
 
 SVG_WIDTH, SVG_HEIGHT = 1000, 660
 _MARGIN = 70
@@ -52,88 +37,6 @@ _LABELLED_EDGES = 24  # above this, only the centre's own edges get a visible la
 _NAME_CHARS = 12
 _DIVISION_PREFIX = re.compile(r"^[\u4e00-\u9fff]{1,4}?[省市县区旗]")
 
-
-# --------------------------------------------------------------------------- templates
-
-
-def _number(value: Any, digits: int = 3) -> str:
-    if value is None:
-        return "—"
-    return f"{float(value):.{digits}f}"
-
-
-def _percent(value: Any) -> str:
-    return "—" if value is None else f"{float(value):.0%}"
-
-
-def _when(value: Any) -> str:
-    if isinstance(value, datetime):
-        aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-        return aware.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")
-    if isinstance(value, date):
-        return value.isoformat()
-    return "—" if value is None else str(value)
-
-
-def _status(value: Any) -> str:
-    return STATUS_LABELS[WarningStatus(value)]
-
-
-def _domain(value: Any) -> str:
-    return zh_label(Domain(value))
-
-
-_ENTERPRISE_ENUMS: dict[str, type[EnterpriseKind] | type[EnterpriseStatus]] = {
-    "kind": EnterpriseKind,
-    "status": EnterpriseStatus,
-}
-
-
-def _enterprise_label(value: Any, what: str) -> str:
-    try:
-        return zh_label(_ENTERPRISE_ENUMS[what](value))
-    except ValueError:
-        return str(value)
-
-
-def _without_id_numbers(value: Any) -> Any:
-    """What every ``{{ … }}`` of a page prints: resident ID numbers masked.
-
-    Pages are read over shoulders, printed and screenshotted; a store ingested before ingest
-    refused ID numbers may still hold them in names and records' texts. Masking keeps the
-    digits' places, so the network picture's markup stays valid.
-    """
-    if value is None or isinstance(value, bool | int | float):
-        return value
-    text = str(value)
-    if not contains_id_number(text):
-        return value
-    masked = mask_id_numbers(text)
-    return Markup(masked) if isinstance(value, Markup) else masked
-
-
-def templates() -> Jinja2Templates:
-    """The page templates, autoescaped, strict about undefined names, ID numbers masked."""
-    environment = Environment(
-        loader=PackageLoader("serving", "templates"),
-        autoescape=select_autoescape(("html",)),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        finalize=_without_id_numbers,
-    )
-    environment.filters.update(
-        num=_number,
-        percent=_percent,
-        when=_when,
-        status=_status,
-        domain=_domain,
-        label=_enterprise_label,
-    )
-    return Jinja2Templates(env=environment)
-
-
-# --------------------------------------------------------------------------- network picture
 
 RiskClass = Literal["risk-own", "risk-linked", "risk-none"]
 

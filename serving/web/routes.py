@@ -15,13 +15,10 @@ GET      /ui/models                       registered models: champions, metrics,
 GET      /ui/static/…                     the style sheet (mounted in :mod:`serving.app`)
 =======  ===============================  ==================================================
 
-Login exchanges an API key (checked by :func:`serving.keys.authenticate`) for a signed,
-HttpOnly, ``SameSite=Lax`` session cookie (:mod:`serving.sessions`); the key itself is never
-stored in the browser. The session is also recorded in the store, so that logout, expiry and
-revoking the key end it at once on every worker. After ``CREDLINK_LOGIN_MAX_FAILURES`` failed
-logins from one address or for one key prefix within ``CREDLINK_LOGIN_WINDOW_SECONDS``, further
-attempts get a 429 page with ``Retry-After`` without their key being checked. Other roles are
-refused with a Chinese message. Every form carries the session's CSRF token. Errors are
+Login, sessions, roles and CSRF are :mod:`serving.web.auth`'s: a locked-out client gets a 429
+page with ``Retry-After``; other roles are refused with a Chinese message. What the pages show
+comes from :mod:`serving.web.warning_pages`, :mod:`serving.web.entity_pages` and
+:mod:`serving.web.model_pages` (no HTTP there); this module renders it. Errors are
 Chinese HTML pages with the right status (401/403 login, 429 locked out, 404 unknown warning or
 enterprise, 422 invalid identifier or parameter), never JSON and never a 500; the pages are
 not part of the OpenAPI document.
@@ -29,13 +26,9 @@ not part of the OpenAPI document.
 
 from __future__ import annotations
 
-import hmac
 import logging
-import math
-import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import cache
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
@@ -49,46 +42,44 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from risk.exceptions import InvalidIdentifierError, RiskError
-from serving import pages
 from serving.deps import EngineDep, EnterpriseUscc, SnapshotDep, StateDep
 from serving.errors import error_status, request_id_of
-from serving.exceptions import AuthenticationError, ServingError, UnknownKeyError
-from serving.keys import ApiKey, KeyRole, authenticate, get_key
-from serving.sessions import (
+from serving.exceptions import ServingError
+from serving.web import entity_pages, model_pages, warning_pages
+from serving.web.auth import (
+    COOKIE_PATH,
+    CsrfRefused,
+    FormUserDep,
+    LoginRequired,
+    Signers,
+    SignersDep,
+    UiUser,
+    UiUserDep,
+    log_in,
+    set_cookie,
+    signers_of,
+    unix_now,
+    utc_now,
+)
+from serving.web.network import network_svg
+from serving.web.sessions import (
     FLASH_COOKIE,
     FLASH_MAX_AGE,
     SESSION_COOKIE,
     SESSION_MAX_AGE,
-    CookieSigner,
     Flash,
     LoginPolicy,
-    SessionStatus,
-    UiSession,
-    begin_login,
     decode_flash,
-    decode_session,
     encode_flash,
     encode_session,
-    end_login,
     end_session,
-    session_status,
-    start_session,
 )
-from serving.ui import network_svg, templates
+from serving.web.templating import templates
 
-__all__ = ["PAGE_HEADERS", "PAGE_ROLES", "ROLE_LABELS", "router"]
+__all__ = ["PAGE_HEADERS", "HtmlErrorRoute", "router"]
 
 logger = logging.getLogger("credlink.serving")
 
-PAGE_ROLES = (KeyRole.credit_office,)
-"""Roles that may use the pages (and admin, who may do everything)."""
-
-ROLE_LABELS = {
-    KeyRole.bank: "银行",
-    KeyRole.credit_office: "信用办",
-    KeyRole.analyst: "分析人员",
-    KeyRole.admin: "管理员",
-}
 PAGE_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'"
@@ -100,14 +91,8 @@ PAGE_HEADERS = {
 }
 """Sent with every page: no framing (the buttons move warnings), no scripts from elsewhere
 (the pages have none), nothing cached (they show records and warnings)."""
-_COOKIE_PATH = "/ui"
 _HOME = "/ui/warnings"
 _CSRF_REFUSED = "表单校验失败（缺少或不符的表单令牌），请刷新页面后重试。"
-_SESSION_REFUSALS = {
-    SessionStatus.unknown: "登录无效，请重新登录。",
-    SessionStatus.expired: "登录已过期，请重新登录。",
-    SessionStatus.ended: "您已退出登录，请重新登录。",
-}
 _USCC_CHECKS = {
     "length": "应为 18 位",
     "alphabet": "只能由数字和大写字母组成（不含 I、O、S、V、Z）",
@@ -116,29 +101,9 @@ _USCC_CHECKS = {
 }
 
 
-class LoginRequired(Exception):
-    """No valid session: the page redirects to the login form (with ``message`` if any)."""
-
-    def __init__(self, message: str | None = None) -> None:
-        super().__init__(message or "")
-        self.message = message
-
-
-class CsrfRefused(Exception):
-    """A form without the session's CSRF token (403)."""
-
-
 @cache
 def _templates() -> Jinja2Templates:
     return templates()
-
-
-def _now() -> int:
-    return int(time.time())
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 # --------------------------------------------------------------------------- error pages
@@ -196,16 +161,16 @@ def _login_redirect(request: Request, exc: LoginRequired) -> Response:
         target = _HOME
     response = RedirectResponse(f"/ui/login?{urlencode({'next': target})}", status_code=303)
     if exc.message:
-        signers = _signers_of(request)
+        signers = signers_of(request)
         if signers is not None:
-            _set_cookie(
+            set_cookie(
                 request,
                 response,
                 FLASH_COOKIE,
-                encode_flash(signers.flash, Flash("error", exc.message), _now()),
+                encode_flash(signers.flash, Flash("error", exc.message), unix_now()),
                 FLASH_MAX_AGE,
             )
-    response.delete_cookie(SESSION_COOKIE, path=_COOKIE_PATH)
+    response.delete_cookie(SESSION_COOKIE, path=COOKIE_PATH)
     return response
 
 
@@ -238,113 +203,6 @@ class HtmlErrorRoute(APIRoute):
 router = APIRouter(prefix="/ui", include_in_schema=False, route_class=HtmlErrorRoute)
 
 
-# --------------------------------------------------------------------------- sessions
-
-
-@dataclass(frozen=True)
-class Signers:
-    """The cookie signers of this app (one key per cookie kind)."""
-
-    session: CookieSigner
-    flash: CookieSigner
-
-
-def _signers_of(request: Request) -> Signers | None:
-    signers = getattr(request.app.state, "ui_signers", None)
-    return signers if isinstance(signers, Signers) else None
-
-
-def get_signers(request: Request, state: StateDep) -> Signers:
-    """The signers, built on first use from the settings' session key."""
-    signers = _signers_of(request)
-    if signers is None:
-        secret = state.settings.session_key()
-        signers = Signers(CookieSigner(secret, "session"), CookieSigner(secret, "flash"))
-        request.app.state.ui_signers = signers
-    return signers
-
-
-SignersDep = Annotated[Signers, Depends(get_signers)]
-
-
-@dataclass(frozen=True)
-class UiUser:
-    """The logged-in key and its session."""
-
-    key: ApiKey
-    session: UiSession
-
-    @property
-    def role_label(self) -> str:
-        """The key's role in Chinese."""
-        return ROLE_LABELS[self.key.role]
-
-
-def _role_refusal(key: ApiKey) -> str:
-    return (
-        f"该密钥的角色是「{ROLE_LABELS[key.role]}」，网页仅供信用办（credit_office）和管理员"
-        "（admin）使用；银行和分析人员请使用 HTTP 接口。"
-    )
-
-
-def ui_user(request: Request, state: StateDep, signers: SignersDep) -> UiUser:
-    """The logged-in user: a valid session of an active credit_office or admin key.
-
-    Raises
-    ------
-    LoginRequired
-        Without a valid session, or when its key was revoked or lost its role.
-    """
-    cookie = request.cookies.get(SESSION_COOKIE)
-    session = decode_session(signers.session, cookie, _now())
-    if session is None:
-        raise LoginRequired("登录已过期，请重新登录。" if cookie else None)
-    status = session_status(state.engine, session, _utcnow())
-    if status != SessionStatus.open:
-        raise LoginRequired(_SESSION_REFUSALS[status])
-    try:
-        key = get_key(state.engine, session.key_id)
-    except UnknownKeyError:
-        raise LoginRequired("登录所用的密钥已不存在，请重新登录。") from None
-    if not key.active:
-        raise LoginRequired("登录所用的密钥已被吊销，请使用有效密钥重新登录。")
-    if not key.allows(PAGE_ROLES):
-        raise LoginRequired(_role_refusal(key))
-    return UiUser(key=key, session=session)
-
-
-UiUserDep = Annotated[UiUser, Depends(ui_user)]
-
-
-def form_user(user: UiUserDep, csrf_token: Annotated[str, Form()] = "") -> UiUser:
-    """The logged-in user of a form post, whose form carries the session's CSRF token.
-
-    Raises
-    ------
-    CsrfRefused
-        If the token is missing or differs.
-    """
-    expected = user.session.csrf_token.encode()
-    if not csrf_token or not hmac.compare_digest(csrf_token.encode(), expected):
-        raise CsrfRefused()
-    return user
-
-
-FormUserDep = Annotated[UiUser, Depends(form_user)]
-
-
-def _set_cookie(request: Request, response: Response, name: str, value: str, max_age: int) -> None:
-    response.set_cookie(
-        name,
-        value,
-        max_age=max_age,
-        path=_COOKIE_PATH,
-        httponly=True,
-        samesite="lax",
-        secure=request.url.scheme == "https",
-    )
-
-
 def _safe_next(value: str | None) -> str:
     """Where to go after a form: a path under /ui only (no open redirect)."""
     if (
@@ -367,7 +225,7 @@ class Page:
 
     def render(self, template: str, status: int = 200, **context: Any) -> HTMLResponse:
         """The template with the common context; consumes the flash message."""
-        flash = decode_flash(self.signers.flash, self.request.cookies.get(FLASH_COOKIE), _now())
+        flash = decode_flash(self.signers.flash, self.request.cookies.get(FLASH_COOKIE), unix_now())
         response = _templates().TemplateResponse(
             self.request,
             template,
@@ -381,15 +239,15 @@ class Page:
             status_code=status,
         )
         if FLASH_COOKIE in self.request.cookies:
-            response.delete_cookie(FLASH_COOKIE, path=_COOKIE_PATH)
+            response.delete_cookie(FLASH_COOKIE, path=COOKIE_PATH)
         return response
 
     def redirect(self, target: str, flash: Flash | None = None) -> RedirectResponse:
         """303 to ``target`` (a /ui path), carrying ``flash`` to the next page."""
         response = RedirectResponse(_safe_next(target), status_code=303)
         if flash is not None:
-            value = encode_flash(self.signers.flash, flash, _now())
-            _set_cookie(self.request, response, FLASH_COOKIE, value, FLASH_MAX_AGE)
+            value = encode_flash(self.signers.flash, flash, unix_now())
+            set_cookie(self.request, response, FLASH_COOKIE, value, FLASH_MAX_AGE)
         return response
 
 
@@ -438,14 +296,6 @@ def _client_of(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def _locked_out(page: Page, target: str, retry_after: int) -> Response:
-    minutes = max(1, math.ceil(retry_after / 60))
-    error = f"登录失败次数过多，已暂停登录。请约 {minutes} 分钟后再试。"
-    response = page.render("login.html", status=429, next_url=target, error=error)
-    response.headers["Retry-After"] = str(retry_after)
-    return response
-
-
 @router.post("/login", response_class=HTMLResponse)
 def login(
     page: AnonymousPageDep,
@@ -455,29 +305,22 @@ def login(
 ) -> Response:
     """Check the key: a credit_office or admin key gets a session; anything else is refused.
 
-    Locked out (module docstring) → 429 without checking the key.
+    Locked out (:mod:`serving.web.auth`) → 429 without checking the key.
     """
     target = _safe_next(next_url)
-    token = api_key.strip()
     settings = state.settings
     policy = LoginPolicy(settings.login_max_failures, settings.login_window_seconds)
-    attempt = begin_login(state.engine, _client_of(page.request), token, policy, _utcnow())
-    if attempt.refused:
-        logger.warning("web login refused: too many failures from %s", _client_of(page.request))
-        return _locked_out(page, target, attempt.retry_after)
-    try:
-        key = authenticate(state.engine, token)
-    except AuthenticationError:
-        error = "密钥无效、已吊销或不是 credlink 密钥。"
-        return page.render("login.html", status=401, next_url=target, error=error)
-    end_login(state.engine, attempt.row_id)  # a valid key is no failed guess
-    if not key.allows(PAGE_ROLES):
-        return page.render("login.html", status=403, next_url=target, error=_role_refusal(key))
-    session = start_session(state.engine, key.id, _utcnow())
-    response = page.redirect(target, Flash("ok", f"欢迎，{key.actor}。"))
-    value = encode_session(page.signers.session, session)
-    _set_cookie(page.request, response, SESSION_COOKIE, value, SESSION_MAX_AGE)
-    logger.info("web login: key %s (%s, %s)", key.prefix, key.role.value, key.actor)
+    result = log_in(state.engine, _client_of(page.request), api_key, policy)
+    if result.session is None or result.key is None:
+        refused = page.render(
+            "login.html", status=result.status, next_url=target, error=result.error
+        )
+        if result.retry_after:
+            refused.headers["Retry-After"] = str(result.retry_after)
+        return refused
+    response = page.redirect(target, Flash("ok", f"欢迎，{result.key.actor}。"))
+    value = encode_session(page.signers.session, result.session)
+    set_cookie(page.request, response, SESSION_COOKIE, value, SESSION_MAX_AGE)
     return response
 
 
@@ -486,9 +329,9 @@ def logout(page: FormPageDep, state: StateDep) -> Response:
     """End the session: recorded as ended in the store (its cookie is refused from now on,
     wherever it was copied) and cleared from the browser."""
     assert page.user is not None
-    end_session(state.engine, page.user.session, _utcnow())
+    end_session(state.engine, page.user.session, utc_now())
     response = RedirectResponse("/ui/login", status_code=303)
-    response.delete_cookie(SESSION_COOKIE, path=_COOKIE_PATH)
+    response.delete_cookie(SESSION_COOKIE, path=COOKIE_PATH)
     return response
 
 
@@ -497,14 +340,14 @@ def logout(page: FormPageDep, state: StateDep) -> Response:
 
 @router.get("/warnings", response_class=HTMLResponse)
 def warnings_list(
-    page: PageDep, engine: EngineDep, filters: Annotated[pages.WarningFilters, Query()]
+    page: PageDep, engine: EngineDep, filters: Annotated[warning_pages.WarningFilters, Query()]
 ) -> Response:
     """Warnings with filters (level, rule, regulator, status), red first, with actions."""
     return page.render(
         "warnings.html",
-        view=pages.warning_list(engine, filters),
+        view=warning_pages.warning_list(engine, filters),
         filters=filters,
-        options=pages.filter_options(),
+        options=warning_pages.filter_options(),
     )
 
 
@@ -513,7 +356,9 @@ def warning_detail(
     page: PageDep, engine: EngineDep, state: StateDep, warning_id: WarningId
 ) -> Response:
     """One warning: evidence (records, paths), event history, actions."""
-    return page.render("warning.html", view=pages.warning_view(engine, state.snapshot, warning_id))
+    return page.render(
+        "warning.html", view=warning_pages.warning_view(engine, state.snapshot, warning_id)
+    )
 
 
 @router.post("/warnings/{warning_id}/status", response_class=HTMLResponse)
@@ -527,7 +372,9 @@ def move_warning(
 ) -> Response:
     """Move a warning along its lifecycle; back to the page it came from, with a message."""
     assert page.user is not None
-    flash = pages.move_warning(engine, warning_id, to_status, note or None, page.user.key.actor)
+    flash = warning_pages.move_warning(
+        engine, warning_id, to_status, note or None, page.user.key.actor
+    )
     return page.redirect(next_url or f"/ui/warnings/{warning_id}", flash)
 
 
@@ -552,19 +399,19 @@ def entity(
     state: StateDep,
 ) -> Response:
     """Own and linked risk, grade, records with publicity status, controller, network."""
-    view = pages.entity_page(loaded, engine, uscc, max_nodes=state.settings.network_max_nodes)
-    svg = network_svg(
-        view.network,
-        linked_notable=pages.LINKED_RISK_NOTABLE,
-        highlight=view.controller.path_ids,
+    view = entity_pages.entity_page(
+        loaded, engine, uscc, max_nodes=state.settings.network_max_nodes
     )
-    return page.render("entity.html", view=view, svg=svg, linked_notable=pages.LINKED_RISK_NOTABLE)
+    svg = network_svg(
+        view.network, linked_notable=view.linked_notable, highlight=view.controller.path_ids
+    )
+    return page.render("entity.html", view=view, svg=svg, linked_notable=view.linked_notable)
 
 
 @router.get("/models", response_class=HTMLResponse)
 def models(page: PageDep, state: StateDep) -> Response:
     """Registered models: champion versions, metrics and MLflow run ids."""
-    return page.render("models.html", view=pages.registered_models(state.settings))
+    return page.render("models.html", view=model_pages.registered_models(state.settings))
 
 
 @router.get("/{unknown:path}", response_class=HTMLResponse)

@@ -17,7 +17,7 @@ from models.tracking import tracking_uris
 from risk.ingest import ingest_paths
 from risk.store import migrate, open_engine
 from risk.synth import write_county
-from serving.cli_warn_model import demo_warning_model, train_warning_command
+from serving.cli.warn_model import demo_warning_model, train_warning_command
 from serving.settings import Settings
 from tests.features.county import small_county
 

@@ -1,4 +1,11 @@
-"""What every ``credlink`` sub-command shares: consoles, common options, settings."""
+"""What every ``credlink`` sub-command shares: consoles, common options, settings.
+
+Importing the command line must stay cheap (``credlink --help`` in well under a second): this
+module and every command module import only the standard library, typer and rich at module
+level. The settings (which read the risk configuration), the store, pandas, the models and the
+web stack are imported inside the functions that use them; type annotations that name them are
+strings (``from __future__ import annotations``) resolved only by the type checker.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +13,16 @@ import json
 import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from sqlalchemy import Engine
 
-from risk.store import migrate, open_engine
-from serving.settings import Settings
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from risk.config import RiskConfig
+    from serving.settings import Settings
 
 __all__ = [
     "AsOfOpt",
@@ -25,6 +34,8 @@ __all__ = [
     "out",
     "parse_date",
     "print_json",
+    "risk_config_of",
+    "scoring_store",
     "settings_for",
 ]
 
@@ -48,12 +59,28 @@ WorkDirOpt = Annotated[
 
 def settings_for(work_dir: Path | None = None, database_url: str | None = None) -> Settings:
     """Settings from the environment, with the command's --work-dir / --database-url on top."""
+    from serving.settings import Settings
+
     overrides: dict[str, object] = {}
     if work_dir is not None:
         overrides["work_dir"] = work_dir
     if database_url is not None:
         overrides["database_url"] = database_url
     return Settings(**overrides)  # type: ignore[arg-type]
+
+
+def risk_config_of(settings: Settings) -> RiskConfig:
+    """The command's one :class:`~risk.config.RiskConfig` (``CREDLINK_RISK_CONFIG_FILE``).
+
+    Raises
+    ------
+    typer.BadParameter
+        If the file does not parse or holds settings the config refuses (exit 2).
+    """
+    try:
+        return settings.risk_config()
+    except (OSError, TypeError, ValueError) as exc:
+        raise typer.BadParameter(f"CREDLINK_RISK_CONFIG_FILE: {exc}") from None
 
 
 AsOfOpt = Annotated[
@@ -74,9 +101,19 @@ def parse_date(option: str, text: str | None) -> date:
 
 def open_store(settings: Settings) -> Engine:
     """The store's engine, migrated to the newest schema."""
+    from risk.store import migrate, open_engine
+
     engine = open_engine(settings.store_url)
     migrate(engine)
     return engine
+
+
+def scoring_store(work_dir: Path | None, database_url: str | None) -> tuple[Engine, RiskConfig]:
+    """A scoring command's migrated store and its one risk configuration (read first: a bad
+    ``CREDLINK_RISK_CONFIG_FILE`` is a usage error before the store is touched)."""
+    settings = settings_for(work_dir, database_url)
+    risk = risk_config_of(settings)
+    return open_store(settings), risk
 
 
 def print_json(payload: Any) -> None:

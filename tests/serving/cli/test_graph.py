@@ -1,4 +1,4 @@
-"""``credlink graph`` commands on a small ingested county."""
+"""``credlink graph`` commands on the session's ingested county."""
 
 from __future__ import annotations
 
@@ -10,24 +10,18 @@ from typer.testing import CliRunner
 
 from risk.synth import SynthConfig
 from serving.cli import app
+from tests.serving.conftest import copy_county
 
 runner = CliRunner()
 AS_OF = SynthConfig().end.isoformat()
 
 
 @pytest.fixture(scope="module")
-def county_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    work = tmp_path_factory.mktemp("graph-cli")
-    county = work / "county"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("CREDLINK_WORK_DIR", str(work))
-        mp.delenv("CREDLINK_DATABASE_URL", raising=False)
-        assert (
-            runner.invoke(app, ["synth", "--out", str(county), "--enterprises", "600"]).exit_code
-            == 0
-        )
-        assert runner.invoke(app, ["ingest", str(county), "--json"]).exit_code == 0
-    return work
+def county_store(tmp_path_factory: pytest.TempPathFactory, api_template: Path) -> Path:
+    """A work directory holding a copy of the session's ingested 1,000-enterprise county."""
+    county = copy_county(api_template, tmp_path_factory.mktemp("graph-cli"))
+    county.engine.dispose()
+    return county.settings.work_dir
 
 
 def invoke(work: Path, *args: str) -> object:

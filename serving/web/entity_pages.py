@@ -1,0 +1,270 @@
+"""What the credit office's entity page shows: risk, grade, the enterprise's own records with
+their publicity status, the actual controller and the 2-hop network.
+
+Persons on the pages
+--------------------
+The pages show persons masked (``张*``) to every role, the credit office included: names
+appear on screens and in screenshots that travel further than an API answer. The risk
+explanations use per-page aliases (``person-1``) for person ids; the network picture keeps
+person ids out of the page (:func:`serving.web.network.network_svg`). Whatever the store holds,
+no page shows a raw resident ID number (:mod:`serving.web.warning_pages` says how).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Engine
+
+from risk.contract import (
+    POSITIVE_KINDS,
+    Domain,
+    RecordKind,
+    Role,
+    Severity,
+    regulator_for,
+    zh_label,
+)
+from risk.controllers import ControllerStatus, actual_controllers
+from risk.publicity import active_mask
+from risk.store import contract_table, read_table
+from risk.warnings import WarningStatus
+from serving import crud
+from serving.crud import Audience
+from serving.redaction import PersonIds
+from serving.schemas import EntityNetwork, EntityRisk
+from serving.state import LoadedSnapshot
+
+__all__ = [
+    "NETWORK_DEPTH",
+    "PAGE_AUDIENCE",
+    "ControllerStep",
+    "ControllerView",
+    "EntityPage",
+    "RecordRow",
+    "entity_controller",
+    "entity_page",
+    "entity_records",
+]
+
+PAGE_AUDIENCE = Audience(unmasked_persons=False, person_aliases=True, warnings=True)
+"""What the pages show (module docstring)."""
+
+NETWORK_DEPTH = 2
+_ENTITY_SOURCES = 5
+
+
+# --------------------------------------------------------------------------- entity page
+
+RecordStatus = Literal["active", "removed", "repaired", "expired", "unpublished"]
+
+
+@dataclass(frozen=True)
+class RecordRow:
+    """One of the enterprise's own records, with its publicity status on the snapshot date."""
+
+    record_id: str
+    kind_label: str
+    negative: bool
+    domain_label: str
+    regulator: str
+    severity_label: str
+    authority: str | None
+    decided: date
+    publicity_end: date | None
+    status: RecordStatus
+    status_label: str
+
+
+@dataclass(frozen=True)
+class ControllerStep:
+    """One node of the actual controller's chain, from the controller down."""
+
+    name: str
+    share_label: str | None = None
+
+
+@dataclass(frozen=True)
+class ControllerView:
+    """The actual controller (实际控制人) and the chain that justifies it."""
+
+    status: str
+    found: bool
+    explanation: str
+    path_ids: tuple[str, ...] = ()
+    steps: tuple[ControllerStep, ...] = ()
+
+
+@dataclass(frozen=True)
+class EntityPage:
+    """Everything the entity page shows."""
+
+    risk: EntityRisk
+    network: EntityNetwork
+    records: list[RecordRow]
+    controller: ControllerView
+    linked_notable: float
+    """Linked risk from which the picture colours a node as linked-risky: grade B's threshold
+    of the snapshot's risk settings (:attr:`serving.state.LoadedSnapshot.config`)."""
+    open_warnings: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def _day(value: Any) -> date | None:
+    return None if value is None or pd.isna(value) else pd.Timestamp(value).date()
+
+
+def _publicity(row: Any, active: bool, on: date) -> tuple[RecordStatus, str]:
+    """Why a record counts or not on ``on`` (the decision itself is :func:`active_mask`)."""
+    end, repaired, removed = _day(row.publicity_end), _day(row.repaired), _day(row.removed)
+    if active:
+        return "active", f"公示中至{end}" if end else "公示中（长期）"
+    if removed is not None and removed <= on:
+        return "removed", f"已移出（{removed}）"
+    if repaired is not None and repaired <= on:
+        return "repaired", f"已修复（{repaired}）"
+    decided = _day(row.decided)
+    if end is not None and decided is not None and end <= decided:
+        return "unpublished", "不予公示（轻微）"
+    return "expired", f"已过期（{end}）"
+
+
+def entity_records(engine: Engine, uscc: str, on: date) -> list[RecordRow]:
+    """The enterprise's own records decided on or before ``on``, active ones first."""
+    table = contract_table("records")
+    where = [table.c.subject_id == uscc, table.c.decided <= on]
+    records = read_table(engine, "records", where=where)
+    if records.empty:
+        return []
+    active = active_mask(
+        records["decided"], records["publicity_end"], records["repaired"], records["removed"], on
+    )
+    rows = []
+    for row, is_active in zip(records.itertuples(index=False), active.tolist(), strict=True):
+        status, label = _publicity(row, bool(is_active), on)
+        kind = RecordKind(row.kind)
+        rows.append(
+            RecordRow(
+                record_id=str(row.record_id),
+                kind_label=zh_label(kind),
+                negative=kind not in POSITIVE_KINDS,
+                domain_label=zh_label(Domain(row.domain)),
+                regulator=regulator_for(row.domain),
+                severity_label=zh_label(Severity(row.severity)),
+                authority=None if pd.isna(row.authority) else str(row.authority),
+                decided=pd.Timestamp(row.decided).date(),
+                publicity_end=_day(row.publicity_end),
+                status=status,
+                status_label=label,
+            )
+        )
+    rows.sort(key=lambda r: (r.status != "active", -r.decided.toordinal(), r.record_id))
+    return rows
+
+
+def _ownership_above(loaded: LoadedSnapshot, uscc: str) -> pd.DataFrame:
+    """The snapshot's shareholder and branch roles above ``uscc``, as a contract roles frame.
+
+    Walks up the chains breadth-first (cycle-safe: each holder once), so that
+    :func:`risk.ownership.actual_controllers` sees every chain and nothing else.
+    """
+    snapshot = loaded.run.snapshot
+    edges = snapshot.edges
+    owning = edges[edges["role"].isin([Role.shareholder.value, Role.branch_of.value])]
+    parts, seen, frontier = [], {uscc}, {uscc}
+    while frontier:
+        above = owning[owning["target_id"].isin(frontier)]
+        parts.append(above)
+        frontier = set(above["holder_id"].astype(str)) - seen
+        seen |= frontier
+    found = pd.concat(parts, ignore_index=True)
+    return pd.DataFrame(
+        {
+            "uscc": found["target_id"].astype(str),
+            "holder_type": np.where(snapshot.is_person[found["holder"]], "person", "enterprise"),
+            "holder_id": found["holder_id"].astype(str),
+            "role": found["role"],
+            "share": found["share"],
+            "start": loaded.run.snapshot.as_of,  # present on the snapshot date by construction
+        }
+    )
+
+
+def entity_controller(loaded: LoadedSnapshot, uscc: str) -> ControllerView:
+    """The actual controller through ownership chains, persons masked, with its chain."""
+    snapshot = loaded.run.snapshot
+    roles = _ownership_above(loaded, uscc)
+    nodes = snapshot.nodes
+    ids = sorted({uscc, *roles["holder_id"]})
+    named = nodes[nodes["node_id"].isin(ids) & nodes["known"] & nodes["name"].notna()]
+    persons = named[named["node_type"] == "person"].rename(columns={"node_id": "person_id"})
+    enterprises = named[named["node_type"] == "enterprise"].rename(columns={"node_id": "uscc"})
+    result = actual_controllers(
+        roles,
+        snapshot.as_of,
+        persons=persons[["person_id", "name"]],
+        enterprises=enterprises[["uscc", "name"]],
+        subjects=[uscc],
+        mask_persons=True,
+    )
+    row = result.loc[result["uscc"] == uscc].iloc[0]
+    path = [str(n) for n in row["path"]] if isinstance(row["path"], list) else []
+    served = PersonIds(snapshot)  # the ids of crud.entity_network, for the highlight
+    shares = {
+        (h, t): s for h, t, s in zip(roles["holder_id"], roles["uscc"], roles["share"], strict=True)
+    }
+    steps = []
+    for position, node_id in enumerate(path):
+        share = shares.get((node_id, path[position + 1])) if position + 1 < len(path) else None
+        index = snapshot.node_ids.get_indexer([node_id])[0]
+        name = snapshot.display_name(int(index)) if index >= 0 else node_id
+        steps.append(
+            ControllerStep(
+                name=name,
+                share_label=None if share is None or pd.isna(share) else f"{share:.2%}",
+            )
+        )
+    return ControllerView(
+        status=str(row["status"]),
+        found=row["status"] == ControllerStatus.natural_person.value,
+        explanation=str(row["explanation"]),
+        path_ids=tuple(served(n) for n in path),
+        steps=tuple(steps),
+    )
+
+
+def entity_page(loaded: LoadedSnapshot, engine: Engine, uscc: str, *, max_nodes: int) -> EntityPage:
+    """The entity page: risk, grade, records, actual controller and the 2-hop network.
+
+    Raises
+    ------
+    UnknownEntityError
+        If the USCC is not an enterprise in the store.
+    """
+    risk = crud.entity_risk(loaded, engine, uscc, PAGE_AUDIENCE, top=_ENTITY_SOURCES)
+    network = crud.entity_network(
+        loaded,
+        uscc,
+        NETWORK_DEPTH,
+        Audience(unmasked_persons=False, person_aliases=False, warnings=True),
+        max_nodes=max_nodes,
+    )
+    records = entity_records(engine, uscc, loaded.as_of)
+    open_warnings = sum(1 for w in risk.warnings or () if w.status != WarningStatus.closed)
+    counts = {
+        status: sum(1 for r in records if r.status == status)
+        for status in ("active", "repaired", "expired", "removed", "unpublished")
+    }
+    return EntityPage(
+        risk=risk,
+        network=network,
+        records=records,
+        controller=entity_controller(loaded, uscc),
+        linked_notable=loaded.config.grades.linked_risk_b,
+        open_warnings=open_warnings,
+        counts=counts,
+    )

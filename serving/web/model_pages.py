@@ -1,0 +1,110 @@
+"""What the credit office's models page shows: the registered pre-credit and warning models,
+their aliases (champion, challenger) and their runs' metrics, from the service's MLflow store.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from serving.settings import Settings
+
+__all__ = ["ModelRow", "ModelsView", "registered_models"]
+
+logger = logging.getLogger("credlink.serving")
+
+_HEADLINE_METRICS = (
+    "test_auc",
+    "test_ks",
+    "test_gini",
+    "test_brier",
+    "cv_auc_mean",
+    "psi_score_train_test",
+    "psi_limit_train_test",
+    "monotonicity_violations",
+)
+
+
+# --------------------------------------------------------------------------- models page
+
+
+@dataclass(frozen=True)
+class ModelRow:
+    """One registered model version with its aliases and its run's metrics."""
+
+    name: str
+    version: str
+    aliases: list[str]
+    run_id: str | None
+    created: datetime | None
+    headline: list[tuple[str, float]]
+    metrics: list[tuple[str, float]]
+
+    @property
+    def champion(self) -> bool:
+        """Whether the ``champion`` alias points here."""
+        return "champion" in self.aliases
+
+
+@dataclass(frozen=True)
+class ModelsView:
+    """The models page: the registry's versions, or why there are none to show."""
+
+    tracking_uri: str | None
+    rows: list[ModelRow]
+    problem: str | None = None
+
+
+def _metrics(client: Any, run_id: str | None) -> dict[str, float]:
+    if not run_id:
+        return {}
+    try:
+        return {str(k): float(v) for k, v in client.get_run(run_id).data.metrics.items()}
+    except Exception:  # a deleted run: the version is still worth listing
+        logger.warning("metrics of MLflow run %s unavailable", run_id, exc_info=True)
+        return {}
+
+
+def registered_models(settings: Settings) -> ModelsView:
+    """Registered models of the service's MLflow store (``<work_dir>/mlflow.db``).
+
+    Never raises: no ``models`` package, no store yet or an unreadable one are shown as a
+    sentence on the page (an empty registry is not an error).
+    """
+    try:
+        from mlflow import MlflowClient
+
+        from models.registry import ModelRegistry
+        from models.tracking import tracking_uris
+    except ImportError as exc:  # the models package is optional for the warning pages
+        return ModelsView(None, [], problem=f"模型模块不可用：{exc}")
+    tracking_uri, _ = tracking_uris(settings.work_dir)
+    database = Path(tracking_uri.removeprefix("sqlite:///"))
+    if tracking_uri.startswith("sqlite:///") and not database.exists():
+        return ModelsView(tracking_uri, [])  # opening it would create an empty store
+    try:
+        versions = ModelRegistry(tracking_uri).list_models()
+        client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+        rows = []
+        for item in versions.itertuples(index=False):
+            run_id = str(item.run_id) if item.run_id else None
+            metrics = _metrics(client, run_id)
+            rows.append(
+                ModelRow(
+                    name=str(item.name),
+                    version=str(item.version),
+                    aliases=[a for a in str(item.aliases).split(", ") if a],
+                    run_id=run_id,
+                    created=item.created if isinstance(item.created, datetime) else None,
+                    headline=[(k, metrics[k]) for k in _HEADLINE_METRICS if k in metrics],
+                    metrics=sorted(metrics.items()),
+                )
+            )
+    except Exception as exc:  # the registry is another service's store: report, don't fail
+        logger.warning("MLflow registry at %s unreadable", tracking_uri, exc_info=True)
+        return ModelsView(tracking_uri, [], problem=f"模型登记库暂不可读：{type(exc).__name__}")
+    rows.sort(key=lambda r: (r.name, not r.champion, -int(r.version)))
+    return ModelsView(tracking_uri, rows)
