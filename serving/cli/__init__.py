@@ -9,6 +9,7 @@ module              commands
 ``warn``            ``warn run | list | show | export | transition | grades | watchlist``
 ``warn_model``      ``warn train`` (the learned warning)
 ``train``           ``train precredit``, ``models list | promote``
+``pipeline``        ``pipeline run | list | diff`` (score sets)
 ``keys``            ``keys create | list | revoke``
 ``serve``           ``serve``
 ``audit``           ``audit verify``
@@ -31,6 +32,7 @@ from serving.cli.data import db_app, ingest, quarantine_app, synth
 from serving.cli.demo import demo
 from serving.cli.graph import graph_app
 from serving.cli.keys import keys_app
+from serving.cli.pipeline import pipeline_app
 from serving.cli.serve import serve_command
 from serving.cli.train import models_app, train_app
 from serving.cli.warn import warn_app
@@ -57,3 +59,4 @@ app.add_typer(train_app, name="train")
 app.add_typer(models_app, name="models")
 app.add_typer(quarantine_app, name="quarantine")
 app.add_typer(audit_app, name="audit")
+app.add_typer(pipeline_app, name="pipeline")

@@ -1,0 +1,346 @@
+"""The batch pipeline: every kind of score computed once and written as one score set.
+
+``credlink pipeline run [--as-of DATE]`` (and ``credlink demo``) runs, in order:
+
+1. **risk** — the county read once, scored once, the warning rules upserted into the
+   warnings store, the banks' and the credit office's grades (:func:`risk.batch.run_risk_batch`);
+2. **learned warning** — the probability of a new violation of every existing enterprise from
+   ``credlink-warning@champion`` (skipped, and said so, when there is no champion);
+3. **assessments** — the pre-credit assessment of every enterprise from
+   ``credlink-pd@champion`` and ``credlink-limit@champion`` (skipped likewise);
+4. **publish** — the rows are written into a new score set (:mod:`risk.scoresets`) as they
+   come; when all are written the set is completed and made current in one transaction, its
+   differences from the set it replaces appended to the event log, and the sets beyond the
+   newest :data:`risk.scoresets.KEEP_SETS` pruned.
+
+A failure at any step discards the set being built; the current set keeps answering.
+Serving reads the current set and never recomputes the county (:mod:`serving.state`).
+
+Each step reports its name, wall time and rows to ``progress``; :class:`PipelineResult` is what
+``--json`` prints.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Engine, func, select
+
+from risk.batch import run_risk_batch
+from risk.config import RiskConfig
+from risk.scoresets import (
+    KEEP_SETS,
+    ScoreSet,
+    begin_set,
+    discard,
+    get_set,
+    publish,
+    write_kind,
+)
+from risk.store import ingest_batches
+from risk.warnings import RunSummary
+
+__all__ = [
+    "PipelineResult",
+    "Progress",
+    "StepResult",
+    "assessment_rows",
+    "run_pipeline",
+]
+
+Progress = Callable[[str, float, int], None]
+"""Called after each step: name, seconds, rows written."""
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """One step of a run: its name, wall time and the rows it wrote (or why it was skipped)."""
+
+    name: str
+    seconds: float
+    rows: int
+    skipped: str | None = None
+
+
+@dataclass(frozen=True)
+class PipelineResult:
+    """What a pipeline run did.
+
+    Attributes
+    ----------
+    score_set : ScoreSet
+        The published set (now current).
+    steps : list of StepResult
+    warnings : RunSummary
+        The rules' upsert into the warnings store.
+    events : int
+        Events appended by publishing (changes from the replaced set).
+    """
+
+    score_set: ScoreSet
+    steps: list[StepResult]
+    warnings: RunSummary
+    events: int
+    seconds: float = field(default=0.0)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready (``credlink pipeline run --json``)."""
+        s = self.score_set
+        return {
+            "score_set": {
+                "id": s.id,
+                "as_of": s.as_of.isoformat(),
+                "config_digest": s.config_digest,
+                "model_versions": s.model_versions,
+                "counts": s.counts,
+                "status": s.status,
+            },
+            "steps": [
+                {"name": st.name, "seconds": round(st.seconds, 3), "rows": st.rows}
+                | ({"skipped": st.skipped} if st.skipped else {})
+                for st in self.steps
+            ],
+            "warnings": self.warnings.to_dict(),
+            "events": self.events,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def assessment_rows(assessments: Mapping[str, Any]) -> pd.DataFrame:
+    """The ``assessments`` kind's rows from USCC → :class:`serving.schemas_precredit.Assessment`.
+
+    ``decision`` is ``declined`` (the eligibility policy), ``offered`` (a limit) or
+    ``no_offer``; ``pd_band`` the PD grade; ``body`` the whole assessment as the API answers
+    it, without an authorization id (each call adds its own).
+    """
+    rows = []
+    for uscc, a in assessments.items():
+        if not a.eligible:
+            decision = "declined"
+        elif a.limit is not None:
+            decision = "offered"
+        else:
+            decision = "no_offer"
+        rows.append(
+            {
+                "subject_id": str(uscc),
+                "decision": decision,
+                "pd": float(a.pd),
+                "pd_band": str(a.grade),
+                "limit_amount": None if a.limit is None else float(a.limit.suggested),
+                "body": a.model_dump(mode="json", exclude={"authorization_id"}),
+            }
+        )
+    columns = ["subject_id", "decision", "pd", "pd_band", "limit_amount", "body"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _newest_batch(engine: Engine) -> int | None:
+    with engine.connect() as conn:
+        value = conn.execute(select(func.max(ingest_batches.c.id))).scalar()
+    return None if value is None else int(value)
+
+
+def run_pipeline(
+    engine: Engine,
+    as_of: date,
+    risk_config: RiskConfig,
+    *,
+    mlflow_uri: str | None,
+    progress: Progress | None = None,
+    keep: int = KEEP_SETS,
+) -> PipelineResult:
+    """Compute every kind of score as of ``as_of`` and publish them as the current score set.
+
+    Parameters
+    ----------
+    engine
+        A migrated store.
+    as_of
+        The date of the scores.
+    risk_config
+        The deployment's risk settings (their digest names the set).
+    mlflow_uri
+        The MLflow store of the champions (None: no models, their steps are skipped).
+    progress
+        Called after each step.
+    keep
+        Complete sets kept.
+
+    Raises
+    ------
+    Exception
+        Whatever a step raised, after the set being built was discarded.
+    """
+    # The models are imported when the pipeline runs: `credlink --help` loads none of them.
+    from serving.precredit import assess_all
+
+    started = time.perf_counter()
+    steps: list[StepResult] = []
+
+    def done(name: str, clock: float, rows: int, skipped: str | None = None) -> None:
+        steps.append(StepResult(name, time.perf_counter() - clock, rows, skipped))
+        if progress is not None:
+            progress(name, steps[-1].seconds, rows)
+
+    clock = time.perf_counter()
+    batch = run_risk_batch(engine, as_of, risk_config)
+    done("risk", clock, len(batch.scored.snapshot.node_ids))
+
+    champions = _champions(mlflow_uri, risk_config)
+    versions = {name: version for name, (version, _) in champions.models.items()}
+    set_id = begin_set(
+        engine,
+        as_of,
+        config_digest=risk_config.digest(),
+        config={**risk_config.flat_params(), "linked_threshold_value": batch.linked_threshold},
+        model_versions=versions,
+        source_batch=_newest_batch(engine),
+    )
+    try:
+        clock = time.perf_counter()
+        rows = sum(write_kind(engine, set_id, k, f) for k, f in batch.frames(engine).items())
+        done("write risk", clock, rows)
+
+        data = None
+        clock = time.perf_counter()
+        if champions.warning is None:
+            done("learned warning", clock, 0, champions.why_not_warning)
+        else:
+            from features.data import PlatformData
+
+            data = PlatformData.from_store(engine)
+            frame = learned_probabilities(data, champions.warning, as_of, risk_config)
+            done("learned warning", clock, write_kind(engine, set_id, "learned", frame))
+
+        clock = time.perf_counter()
+        if champions.scorer is None:
+            done("assessments", clock, 0, champions.why_not_precredit)
+        else:
+            from features.data import PlatformData
+
+            data = PlatformData.from_store(engine) if data is None else data
+            usccs = sorted(data.enterprises["uscc"].astype(str).unique())
+            pre_versions = {n: versions[n] for n in champions.precredit_names}
+            assessed = assess_all(champions.scorer, data, usccs, pre_versions, as_of)
+            frame = assessment_rows(assessed)
+            done("assessments", clock, write_kind(engine, set_id, "assessments", frame))
+
+        clock = time.perf_counter()
+        before = _event_count(engine)
+        published = publish(engine, set_id, keep=keep)
+        events = _event_count(engine) - before
+        done("publish", clock, events)
+    except BaseException as error:
+        discard(engine, set_id, f"{type(error).__name__}: {error}")
+        raise
+    return PipelineResult(
+        score_set=get_set(engine, published.id),
+        steps=steps,
+        warnings=batch.warnings,
+        events=events,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _event_count(engine: Engine) -> int:
+    from risk.store import score_events
+
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(score_events)).scalar_one())
+
+
+@dataclass
+class _Champions:
+    models: dict[str, tuple[str, Any]] = field(default_factory=dict)
+    scorer: Any = None
+    warning: Any = None
+    precredit_names: tuple[str, ...] = ()
+    why_not_warning: str | None = None
+    why_not_precredit: str | None = None
+
+
+def _champions(mlflow_uri: str | None, risk_config: RiskConfig) -> _Champions:
+    """The champions the pipeline scores with, and why a kind is skipped."""
+    out = _Champions()
+    if mlflow_uri is None:
+        out.why_not_warning = out.why_not_precredit = "no MLflow store in the work directory"
+        return out
+    from models.exceptions import ModelError, RegistryError
+    from models.registry import (
+        LIMIT_MODEL_NAME,
+        PD_MODEL_NAME,
+        WARNING_MODEL_NAME,
+        ModelRegistry,
+    )
+    from models.tracking import CHAMPION
+    from serving.precredit import risk_scorer
+
+    registry = ModelRegistry(mlflow_uri)
+    if registry.alias_version(WARNING_MODEL_NAME, CHAMPION) is None:
+        out.why_not_warning = f"no {WARNING_MODEL_NAME}@{CHAMPION}"
+    else:
+        try:
+            version, model = registry.load_champion(WARNING_MODEL_NAME)
+            out.models[WARNING_MODEL_NAME] = (version, model)
+            out.warning = model
+        except (RegistryError, ModelError) as error:
+            out.why_not_warning = str(error)
+    names = (PD_MODEL_NAME, LIMIT_MODEL_NAME)
+    missing = [n for n in names if registry.alias_version(n, CHAMPION) is None]
+    if missing:
+        out.why_not_precredit = f"no {', '.join(f'{n}@{CHAMPION}' for n in missing)}"
+        return out
+    try:
+        loaded = {n: registry.load_champion(n) for n in names}
+    except (RegistryError, ModelError) as error:
+        out.why_not_precredit = str(error)
+        return out
+    out.models.update(loaded)
+    from models.limit import LimitModel
+    from models.pd import PDModel
+
+    pd_model, limit_model = loaded[PD_MODEL_NAME][1], loaded[LIMIT_MODEL_NAME][1]
+    if not isinstance(pd_model, PDModel) or not isinstance(limit_model, LimitModel):
+        out.why_not_precredit = (
+            f"{PD_MODEL_NAME} and {LIMIT_MODEL_NAME} must be a PD and a limit model"
+        )
+        return out
+    try:
+        out.scorer = risk_scorer(pd_model, limit_model, risk_config)
+    except ValueError as error:  # trained with another propagation
+        out.why_not_precredit = str(error)
+        return out
+    out.precredit_names = names
+    return out
+
+
+def learned_probabilities(
+    data: Any, model: Any, as_of: date, risk_config: RiskConfig
+) -> pd.DataFrame:
+    """The ``learned`` kind's rows: each enterprise existing on ``as_of`` and its probability
+    of a new violation within the model's horizon, from the model's own feature settings."""
+    from features.warning import (
+        WarningFeatureConfig,
+        build_warning_features,
+        warning_population,
+    )
+
+    context = dict(model.context or {})
+    feature_config = WarningFeatureConfig.from_dict(context.get("feature_config", {}))
+    population = warning_population(data, as_of)
+    X = build_warning_features(
+        data, population, feature_config, propagation=risk_config.propagation
+    )
+    probability = model.predict_violation(X[model.feature_names_])
+    return pd.DataFrame(
+        {
+            "subject_id": population["uscc"].astype(str).to_numpy(dtype=object),
+            "probability": probability,
+        }
+    )

@@ -1,0 +1,141 @@
+"""``credlink pipeline``: every score once, written as a score set the service reads.
+
+On a copy of the 1,000-enterprise API county (no models: their steps say why they are
+skipped) and of the 3,000-enterprise county with champions (the assessments of the set are
+the ones the service computes).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import serving.pipeline
+import serving.precredit
+from models.registry import LIMIT_MODEL_NAME, PD_MODEL_NAME
+from risk.batch import run_risk_batch
+from risk.scoresets import current, get_set, list_sets, read_kind
+from serving.cli import app as cli
+from serving.pipeline import run_pipeline
+from serving.precredit import Champions, load_champions, mlflow_uri
+from tests.serving.conftest import ApiCounty, copy_county
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def county(tmp_path_factory: pytest.TempPathFactory, api_template: Path) -> Iterator[ApiCounty]:
+    built = copy_county(api_template, tmp_path_factory.mktemp("pipeline"))
+    yield built
+    built.engine.dispose()
+
+
+def _cli(county: ApiCounty, *args: str) -> tuple[int, str]:
+    settings = county.settings
+    common = ["--work-dir", str(settings.work_dir), "--database-url", settings.store_url]
+    result = runner.invoke(cli, ["pipeline", *args, *common])
+    return result.exit_code, result.output
+
+
+def test_run_publishes_a_set_list_names_it_and_diff_compares(county: ApiCounty) -> None:
+    first_day = county.as_of - timedelta(days=90)
+    code, output = _cli(county, "run", "--as-of", first_day.isoformat(), "--json")
+    assert code == 0, output
+    first = json.loads(output[output.index("{") :])
+    steps = {s["name"]: s for s in first["steps"]}
+    assert list(steps) == ["risk", "write risk", "learned warning", "assessments", "publish"]
+    assert steps["assessments"]["skipped"] == "no MLflow store in the work directory"
+    counts = first["score_set"]["counts"]
+    assert counts["grades"] == len(read_kind(county.engine, "grades"))
+    assert counts["risk"] > counts["grades"]  # persons too
+
+    code, output = _cli(county, "run", "--as-of", county.as_of.isoformat(), "--json")
+    assert code == 0, output
+    second = json.loads(output[output.index("{") :])
+    assert second["score_set"]["id"] == first["score_set"]["id"] + 1
+    pointer = current(county.engine)
+    assert pointer is not None and pointer.set_id == second["score_set"]["id"]
+    assert second["events"] > 0  # 90 days later, grades and warnings moved
+
+    code, output = _cli(county, "list", "--json")
+    assert code == 0, output
+    listed = json.loads(output)
+    assert [r["id"] for r in listed[:2]] == [second["score_set"]["id"], first["score_set"]["id"]]
+    assert [r["current"] for r in listed[:2]] == [True, False]
+
+    old, new = str(first["score_set"]["id"]), str(second["score_set"]["id"])
+    code, output = _cli(county, "diff", old, new, "--json")
+    assert code == 0, output
+    diff = json.loads(output)
+    assert sum(diff["counts"].values()) == second["events"]
+    code, output = _cli(county, "diff", old, new, "--limit", "2")
+    assert code == 0 and "entered the watchlist" in output and "grade" in output
+    code, output = _cli(county, "diff", old, "999")
+    assert code == 2 and "score set 999 does not exist" in output
+
+
+def test_the_set_holds_what_the_risk_batch_computes(county: ApiCounty) -> None:
+    pointer = current(county.engine)
+    assert pointer is not None
+    described = get_set(county.engine, pointer.set_id)
+    batch = run_risk_batch(county.engine, described.as_of, county.settings.risk_config())
+    grades = read_kind(county.engine, "grades")
+    assert grades["grade"].to_dict() == batch.grades["grade"].to_dict()
+    assert grades["grade_bank"].to_dict() == batch.grades_bank["grade"].to_dict()
+    risk = read_kind(county.engine, "risk")
+    expected = batch.risk_frame().set_index("subject_id")
+    assert risk["linked_risk"].to_dict() == pytest.approx(expected["linked_risk"].to_dict())
+    assert described.config_digest == county.settings.risk_config().digest()
+    assert described.config["linked_threshold_value"] == pytest.approx(batch.linked_threshold)
+
+
+def test_a_failing_step_discards_its_set_and_the_current_one_stays(
+    county: ApiCounty, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = current(county.engine)
+    assert before is not None
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("磁盘已满")
+
+    monkeypatch.setattr(serving.precredit, "assess_all", broken)
+    monkeypatch.setattr(serving.pipeline, "_champions", _fake_precredit)
+    with pytest.raises(RuntimeError, match="磁盘已满"):
+        run_pipeline(county.engine, county.as_of, county.settings.risk_config(), mlflow_uri=None)
+    failed = list_sets(county.engine, 1)[0]
+    assert failed.status == "failed" and failed.note == "RuntimeError: 磁盘已满"
+    assert current(county.engine) == before
+
+
+def _fake_precredit(uri: str | None, risk: object) -> serving.pipeline._Champions:
+    """Champions whose scoring breaks later (assess_all is patched to fail)."""
+    out = serving.pipeline._Champions()
+    out.scorer = object()
+    return out
+
+
+def test_assessments_are_the_ones_the_service_computes(
+    tmp_path: Path, champions_county: ApiCounty, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = champions_county.settings
+    risk = settings.risk_config()
+    result = run_pipeline(
+        champions_county.engine, settings.snapshot_date, risk, mlflow_uri=mlflow_uri(settings)
+    )
+    steps = {s.name: s for s in result.steps}
+    assert steps["assessments"].skipped is None and steps["assessments"].rows > 0
+    assert set(result.score_set.model_versions) >= {PD_MODEL_NAME, LIMIT_MODEL_NAME}
+    stored = read_kind(champions_county.engine, "assessments")
+    loaded = load_champions(settings, champions_county.engine, risk)
+    bundle = loaded[PD_MODEL_NAME].model
+    assert isinstance(bundle, Champions)
+    assert set(stored.index) == set(bundle.assessments)
+    for uscc in list(bundle.assessments)[:50]:
+        served = bundle.assessments[uscc].model_dump(mode="json", exclude={"authorization_id"})
+        assert stored.loc[uscc, "body"] == served
+        assert stored.loc[uscc, "pd"] == pytest.approx(served["pd"])
