@@ -29,6 +29,8 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from risk.exceptions import InvalidIdentifierError
 
@@ -131,7 +133,7 @@ def check_uscc_array(
         check or ``None``), ``reason`` (a sentence or ``None``) and ``pilot`` (bool).
     """
     raw = values if isinstance(values, pd.Series) else pd.Series(list(values), dtype=object)
-    codes = np.array([normalize_uscc(str(v)) for v in raw], dtype=object)
+    codes = _normalize_uscc_array(raw)
     n = len(codes)
     check = np.full(n, None, dtype=object)
     reason = np.full(n, None, dtype=object)
@@ -187,6 +189,30 @@ def check_uscc_array(
     return pd.DataFrame(
         {"code": codes, "check": check, "reason": reason, "pilot": pilot}, index=raw.index
     )
+
+
+def _normalize_uscc_array(raw: pd.Series) -> np.ndarray:
+    """:func:`normalize_uscc` of every value, as an object array of str.
+
+    NFKC leaves ASCII alone: a code of ASCII characters without whitespace only needs upper
+    case, which Arrow applies to the whole column; the others go through
+    :func:`normalize_uscc` one by one.
+    """
+    cells = raw.to_numpy(dtype=object)
+    try:
+        array = pa.array(cells, type=pa.large_string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all text
+        array = None
+    if array is None or array.null_count:  # str(v) of whatever it is, as one by one
+        return np.array([normalize_uscc(str(v)) for v in cells], dtype=object)
+    plain = pc.and_(
+        pc.string_is_ascii(array),
+        pc.invert(pc.match_substring_regex(array, "[\t\n\x0b\x0c\r\x1c-\x1f ]")),
+    ).to_numpy(zero_copy_only=False)
+    codes = pc.ascii_upper(array).to_numpy(zero_copy_only=False).astype(object)
+    for i in np.flatnonzero(~plain).tolist():
+        codes[i] = normalize_uscc(cells[i])
+    return codes
 
 
 def check_uscc(value: str, allowlist: Iterable[str] = ()) -> USCCCheck:
