@@ -158,7 +158,11 @@ def upsert_rows(
         updated = conn.execute(statement).rowcount
     names = list(spec.names)
     inserted = conn.execute(
-        insert(table).from_select(names, _new_rows(stage, names, same_key)),
+        insert(table).from_select(
+            # In key order: appending to the key's B-tree beats inserting at random places.
+            names,
+            _new_rows(stage, names, same_key).order_by(*(stage.c[k] for k in key)),
+        ),
         execution_options={"preserve_rowcount": True},  # SQLAlchemy keeps it for UPDATE only
     ).rowcount
     staged = conn.execute(select(func.count()).select_from(stage)).scalar_one()
