@@ -139,16 +139,15 @@ def check_uscc_array(
     reason = np.full(n, None, dtype=object)
     pilot = np.zeros(n, dtype=bool)
 
-    lengths = np.fromiter((len(c) for c in codes), dtype=np.int64, count=n)
+    array = pa.array(codes, type=pa.large_string())
+    lengths = pc.utf8_length(array).to_numpy(zero_copy_only=False).astype(np.int64)
     bad_len = lengths != 18
     check[bad_len] = "length"
     reason[bad_len] = [f"uscc must be 18 characters; got {len(c)} ({c!r})" for c in codes[bad_len]]
 
     ok18 = np.flatnonzero(~bad_len)
     if ok18.size:
-        # Non-ASCII characters survive NFKC (e.g. Chinese); encode them as an invalid byte.
-        buf = b"".join(c.encode("ascii", "replace") for c in codes[ok18])
-        chars = np.frombuffer(buf, dtype=np.uint8).reshape(-1, 18)
+        chars = _code_bytes(array, codes, ok18)
         vals = _VALUE[chars]
         bad_alpha = (vals < 0).any(axis=1)
         idx = ok18[bad_alpha]
@@ -189,6 +188,22 @@ def check_uscc_array(
     return pd.DataFrame(
         {"code": codes, "check": check, "reason": reason, "pilot": pilot}, index=raw.index
     )
+
+
+def _code_bytes(array: pa.Array, codes: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """The 18-character codes at ``rows`` as an ``(n, 18)`` array of bytes.
+
+    ASCII codes are read straight from Arrow's data buffer; a non-ASCII character (Chinese
+    survives NFKC) is encoded as ``?``, which is outside the alphabet.
+    """
+    chosen = array.take(pa.array(rows))
+    if pc.all(pc.string_is_ascii(chosen)).as_py():
+        offsets = np.frombuffer(chosen.buffers()[1], dtype=np.int64)
+        offsets = offsets[chosen.offset : chosen.offset + len(chosen) + 1]
+        data = np.frombuffer(chosen.buffers()[2], dtype=np.uint8)
+        return data[offsets[0] : offsets[-1]].reshape(-1, 18)
+    buf = b"".join(c.encode("ascii", "replace") for c in codes[rows])
+    return np.frombuffer(buf, dtype=np.uint8).reshape(-1, 18)
 
 
 def _normalize_uscc_array(raw: pd.Series) -> np.ndarray:

@@ -59,6 +59,8 @@ _STAGE = "credlink_ingest_stage"
 #: Rows between two progress reports while the stage is filled.
 _PROGRESS_CHUNK = 100_000
 
+_SQLITE_CACHE_KIB = 256 * 1024
+
 
 def db_columns(frame: pd.DataFrame, spec: TableSpec) -> list[list[Any]]:
     """A frame of contract dtypes as DB-API cells, column by column (``None`` for missing).
@@ -113,6 +115,12 @@ def staged_rows(
     postgresql = conn.dialect.name == "postgresql"
     conn.execute(text(f"DROP TABLE IF EXISTS {'pg_temp' if postgresql else 'temp'}.{_STAGE}"))
     stage.create(conn)
+    cache_pages = None
+    if not postgresql:
+        # SQLite's default page cache (2 MB) makes every index insertion into a large table a
+        # read: give this connection 256 MB while it writes, and its own size back after.
+        cache_pages = conn.exec_driver_sql("PRAGMA cache_size").scalar_one()
+        conn.exec_driver_sql(f"PRAGMA cache_size = -{_SQLITE_CACHE_KIB}")
     names = list(frame.columns)
     cells = db_columns(frame, spec)
     done = summary.quarantined
@@ -125,8 +133,12 @@ def staged_rows(
             progress(summary.source, done, summary.read)
     if postgresql:  # autovacuum never analyses a temporary table: plan the joins on real counts
         conn.execute(text(f"ANALYZE {_STAGE}"))
-    yield stage
-    conn.execute(text(f"DROP TABLE {_STAGE}"))
+    try:
+        yield stage
+        conn.execute(text(f"DROP TABLE {_STAGE}"))
+    finally:
+        if cache_pages is not None:
+            conn.exec_driver_sql(f"PRAGMA cache_size = {int(cache_pages)}")
 
 
 def upsert_rows(
