@@ -29,6 +29,8 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from risk.exceptions import InvalidIdentifierError
 
@@ -131,22 +133,21 @@ def check_uscc_array(
         check or ``None``), ``reason`` (a sentence or ``None``) and ``pilot`` (bool).
     """
     raw = values if isinstance(values, pd.Series) else pd.Series(list(values), dtype=object)
-    codes = np.array([normalize_uscc(str(v)) for v in raw], dtype=object)
+    codes = _normalize_uscc_array(raw)
     n = len(codes)
     check = np.full(n, None, dtype=object)
     reason = np.full(n, None, dtype=object)
     pilot = np.zeros(n, dtype=bool)
 
-    lengths = np.fromiter((len(c) for c in codes), dtype=np.int64, count=n)
+    array = pa.array(codes, type=pa.large_string())
+    lengths = pc.utf8_length(array).to_numpy(zero_copy_only=False).astype(np.int64)
     bad_len = lengths != 18
     check[bad_len] = "length"
     reason[bad_len] = [f"uscc must be 18 characters; got {len(c)} ({c!r})" for c in codes[bad_len]]
 
     ok18 = np.flatnonzero(~bad_len)
     if ok18.size:
-        # Non-ASCII characters survive NFKC (e.g. Chinese); encode them as an invalid byte.
-        buf = b"".join(c.encode("ascii", "replace") for c in codes[ok18])
-        chars = np.frombuffer(buf, dtype=np.uint8).reshape(-1, 18)
+        chars = _code_bytes(array, codes, ok18)
         vals = _VALUE[chars]
         bad_alpha = (vals < 0).any(axis=1)
         idx = ok18[bad_alpha]
@@ -187,6 +188,46 @@ def check_uscc_array(
     return pd.DataFrame(
         {"code": codes, "check": check, "reason": reason, "pilot": pilot}, index=raw.index
     )
+
+
+def _code_bytes(array: pa.Array, codes: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """The 18-character codes at ``rows`` as an ``(n, 18)`` array of bytes.
+
+    ASCII codes are read straight from Arrow's data buffer; a non-ASCII character (Chinese
+    survives NFKC) is encoded as ``?``, which is outside the alphabet.
+    """
+    chosen = array.take(pa.array(rows))
+    if pc.all(pc.string_is_ascii(chosen)).as_py():
+        offsets = np.frombuffer(chosen.buffers()[1], dtype=np.int64)
+        offsets = offsets[chosen.offset : chosen.offset + len(chosen) + 1]
+        data = np.frombuffer(chosen.buffers()[2], dtype=np.uint8)
+        return data[offsets[0] : offsets[-1]].reshape(-1, 18)
+    buf = b"".join(c.encode("ascii", "replace") for c in codes[rows])
+    return np.frombuffer(buf, dtype=np.uint8).reshape(-1, 18)
+
+
+def _normalize_uscc_array(raw: pd.Series) -> np.ndarray:
+    """:func:`normalize_uscc` of every value, as an object array of str.
+
+    NFKC leaves ASCII alone: a code of ASCII characters without whitespace only needs upper
+    case, which Arrow applies to the whole column; the others go through
+    :func:`normalize_uscc` one by one.
+    """
+    cells = raw.to_numpy(dtype=object)
+    try:
+        array = pa.array(cells, type=pa.large_string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all text
+        array = None
+    if array is None or array.null_count:  # str(v) of whatever it is, as one by one
+        return np.array([normalize_uscc(str(v)) for v in cells], dtype=object)
+    plain = pc.and_(
+        pc.string_is_ascii(array),
+        pc.invert(pc.match_substring_regex(array, "[\t\n\x0b\x0c\r\x1c-\x1f ]")),
+    ).to_numpy(zero_copy_only=False)
+    codes = pc.ascii_upper(array).to_numpy(zero_copy_only=False).astype(object)
+    for i in np.flatnonzero(~plain).tolist():
+        codes[i] = normalize_uscc(cells[i])
+    return codes
 
 
 def check_uscc(value: str, allowlist: Iterable[str] = ()) -> USCCCheck:

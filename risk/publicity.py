@@ -37,6 +37,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
+from enum import StrEnum
 from typing import Any
 
 import numpy as np
@@ -100,7 +101,11 @@ def term_months(regime: str, domain: str, severity: str) -> int | None:
 
 
 def resolve_publicity(records: pd.DataFrame) -> pd.DataFrame:
-    """Fill ``publicity_end`` and ``regime`` for a frame of records (vectorised by group).
+    """Fill ``publicity_end`` and ``regime`` for a frame of records (vectorised).
+
+    The same rules as :func:`choose_regime` and :func:`term_months` applied to whole columns
+    (a test checks them against those functions row by row): one pass of numpy selections
+    for the regime and the term, then one month shift per distinct term.
 
     Parameters
     ----------
@@ -114,6 +119,12 @@ def resolve_publicity(records: pd.DataFrame) -> pd.DataFrame:
         Same index, columns ``publicity_end`` (NaT for open-ended) and ``regime``. A given
         publicity_end is kept, with regime ``explicit`` unless the row names one; a given regime
         other than ``explicit`` is honoured when deriving the end.
+
+    Raises
+    ------
+    ValueError
+        If a record whose end is derived carries an unknown regime, kind, domain or severity
+        code.
     """
     n = len(records)
     decided = pd.to_datetime(records["decided"])
@@ -122,36 +133,94 @@ def resolve_publicity(records: pd.DataFrame) -> pd.DataFrame:
         if "publicity_end" in records
         else pd.Series(pd.NaT, index=records.index, dtype="datetime64[s]")
     )
-    given_regime = (
-        records["regime"].astype(object).where(records["regime"].notna(), None)
-        if "regime" in records
-        else pd.Series([None] * n, index=records.index, dtype=object)
-    )
-    regime = np.empty(n, dtype=object)
-    months = np.full(n, -1, dtype=np.int64)  # -1: explicit or open-ended
-    kinds = records["kind"].to_numpy()
-    domains = records["domain"].to_numpy()
-    severities = records["severity"].to_numpy()
     has_end = given_end.notna().to_numpy()
-    for i in range(n):
-        named = given_regime.iat[i]
-        if has_end[i]:
-            regime[i] = named or Regime.explicit.value
-            continue
-        chosen = (
-            Regime(named)
-            if named and named != Regime.explicit
-            else choose_regime(kinds[i], domains[i], decided.iat[i])
-        )
-        regime[i] = chosen.value
-        term = term_months(chosen, domains[i], severities[i])
-        months[i] = -1 if term is None else term
+    derive = ~has_end
+    given = (
+        records["regime"].to_numpy(dtype=object)
+        if "regime" in records
+        else np.full(n, None, dtype=object)
+    )
+    has_name = ~pd.isna(given)
+    has_name[has_name] = given[has_name] != ""
+    named = _Codes(given, Regime)
+    use_named = derive & has_name & (named.codes != named.of(Regime.explicit))
+    choose = derive & ~use_named
+    kind = _Codes(records["kind"], RecordKind)
+    domain = _Codes(records["domain"], Domain)
+    severity = _Codes(records["severity"], Severity)
+    named.check(use_named)
+    kind.check(choose)
+    domain.check(derive)
+    severity.check(derive)
+
+    # The regime: the row's own name, else choose_regime's order of precedence.
+    chosen = np.select(
+        [
+            np.isin(kind.codes, [kind.of(k) for k in POSITIVE_KINDS]),
+            kind.codes == kind.of(RecordKind.dishonest_debtor),
+            domain.codes == domain.of(Domain.market_regulation),
+            (decided >= pd.Timestamp(NDRC_2026_IN_FORCE)).to_numpy(),
+        ],
+        [
+            named.of(Regime.open_ended),
+            named.of(Regime.dishonest_debtor),
+            named.of(Regime.market_regulation),
+            named.of(Regime.ndrc_2026),
+        ],
+        named.of(Regime.order_58),
+    )
+    regime = np.where(use_named, named.codes, chosen)
+
+    # The term in months (term_months); -1: open-ended (or an explicit end).
+    minor = severity.codes == severity.of(Severity.minor)
+    general = severity.codes == severity.of(Severity.general)
+    one_year_minor = np.isin(domain.codes, [domain.of(d) for d in _ORDER_58_ONE_YEAR_DOMAINS])
+    terms = {
+        Regime.open_ended: np.full(n, -1),
+        Regime.dishonest_debtor: np.full(n, 24),
+        Regime.market_regulation: np.where(minor, 3, 36),
+        Regime.ndrc_2026: np.select([minor, general], [0, 12], 36),
+        Regime.order_58: np.where(minor, np.where(one_year_minor, 12, 3), 36),
+    }
+    months = np.full(n, -1, dtype=np.int64)
+    for name, term in terms.items():
+        rows = derive & (regime == named.of(name))
+        months[rows] = term[rows]
 
     end = given_end.astype("datetime64[s]").copy()
     for m in np.unique(months[months >= 0]):
         rows = months == m
         end.loc[rows] = decided.loc[rows] + pd.DateOffset(months=int(m))
-    return pd.DataFrame({"publicity_end": end, "regime": regime}, index=records.index)
+    labels = np.array([r.value for r in Regime], dtype=object)[np.maximum(regime, 0)]
+    kept = has_end & has_name  # an explicit end keeps the regime the row names, as given
+    labels[kept] = given[kept]
+    labels[has_end & ~has_name] = Regime.explicit.value
+    return pd.DataFrame({"publicity_end": end, "regime": labels}, index=records.index)
+
+
+class _Codes:
+    """A column of enum codes (strings or members) as integers: the member's position in the
+    enum, -1 for a value it does not know (a missing one included)."""
+
+    def __init__(self, values: Any, enum: type[StrEnum]) -> None:
+        self.enum = enum
+        self.members = list(enum)
+        self.values = np.asarray(values, dtype=object)
+        # Factorise (hashing in C), then look the few distinct values up in the enum.
+        found, distinct = pd.factorize(self.values, use_na_sentinel=True)
+        position = {m.value: i for i, m in enumerate(self.members)}
+        lookup = np.array([position.get(v, -1) for v in distinct] + [-1], dtype=np.int64)
+        self.codes = lookup[found]  # the sentinel -1 of a missing value picks the last -1
+
+    def of(self, member: StrEnum) -> int:
+        return self.members.index(member)
+
+    def check(self, rows: np.ndarray) -> None:
+        """Raise the enum's own ``ValueError`` for the first unknown code among ``rows``."""
+        unknown = rows & (self.codes < 0)
+        if unknown.any():
+            self.enum(self.values[np.flatnonzero(unknown)[0]])  # "'x' is not a valid <Enum>"
+            raise AssertionError("unreachable")  # pragma: no cover
 
 
 def active_mask(

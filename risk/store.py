@@ -543,6 +543,12 @@ def bulk_insert(
     names = ", ".join(f'"{n}"' for n in columns)
     statement = f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})'
     cursor = dbapi.cursor()
+    if not json_at:  # sqlite3 takes the rows as they come, without a Python step per row
+        try:
+            cursor.executemany(statement, rows)
+            return max(cursor.rowcount, 0)
+        finally:
+            cursor.close()
     try:
         chunk: list[Sequence[Any]] = []
         for row in rows:

@@ -16,6 +16,8 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from risk.contract import ColumnKind, ColumnSpec, enum_lookup
 from risk.identifiers import PROVINCE_CODES, check_uscc_array
@@ -58,8 +60,30 @@ class RowErrors:
         return mask
 
 
+#: ASCII characters ``str.split()`` takes for whitespace (RE2's ``\\s`` misses some).
+_ASCII_SPACE = "[\t\n\x0b\x0c\r\x1c-\x1f ]"
+
+
+def _nfkc_one(value: str) -> str:
+    return "".join(unicodedata.normalize("NFKC", value).split())
+
+
 def nfkc(series: pd.Series) -> pd.Series:
-    return series.map(lambda v: "".join(unicodedata.normalize("NFKC", v).split()))
+    """Cells NFKC-normalised (full-width → half-width) with all whitespace removed.
+
+    NFKC leaves ASCII alone, so only the cells with a non-ASCII character or ASCII
+    whitespace (found by Arrow over the whole column) are normalised in Python.
+    """
+    cells = pa.array(series.to_numpy(dtype=object), type=pa.large_string(), from_pandas=True)
+    odd = pc.or_(
+        pc.invert(pc.string_is_ascii(cells)), pc.match_substring_regex(cells, _ASCII_SPACE)
+    )
+    todo = odd.to_numpy(zero_copy_only=False)
+    if not todo.any():
+        return series.copy()
+    out = series.copy()
+    out[todo] = [_nfkc_one(v) for v in series[todo]]
+    return out
 
 
 def _parse_dates(text: pd.Series, max_year: int = 2100) -> tuple[pd.Series, np.ndarray, np.ndarray]:
@@ -147,7 +171,12 @@ def validate_column(
         lookup = enum_lookup(col.enum)
         lookup |= {k.lower(): v for k, v in lookup.items()}
         stripped = text.str.strip()
-        mapped = stripped.map(lambda v: lookup.get(v, lookup.get(v.lower())))
+        # Each distinct cell looked up once (a column holds a handful of codes).
+        found, distinct = pd.factorize(stripped.to_numpy(dtype=object))
+        labels = [lookup.get(v, lookup.get(v.lower())) for v in distinct]
+        mapped = pd.Series(
+            np.array([*labels, None], dtype=object)[found], index=text.index, dtype=object
+        )
         bad = present & mapped.isna().to_numpy()
         allowed = ", ".join(m.value for m in col.enum)
         errors.add(

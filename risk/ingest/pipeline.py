@@ -39,6 +39,7 @@ from risk.ingest.upsert import (
     open_batch,
     quarantine_rows,
     record_refusal,
+    staged_rows,
     upsert_rows,
 )
 from risk.ingest.validate import (
@@ -211,8 +212,9 @@ def _store(
             )
             summary.quarantined = len({number for number, *_ in items})
             quarantine_rows(conn, batch_id, summary.source, items)
-            upsert_rows(conn, spec, accepted, summary, progress, file_columns(frame, spec))
-            count_orphans(conn, spec.name, accepted, summary)
+            with staged_rows(conn, spec, accepted, summary, progress) as stage:
+                upsert_rows(conn, spec, stage, summary, file_columns(frame, spec))
+                count_orphans(conn, spec.name, stage, accepted, summary)
             summary.seconds = time.perf_counter() - started
             summary.message = batch_message(summary, notes)
             finish_batch(conn, batch_id, summary)

@@ -78,13 +78,22 @@ _ID_OUTLINE = "[0-9０-９](?:[ \u3000\u00a0]*[0-9０-９]){16}[ \u3000\u00a0]*[
 def id_number_cells(values: pd.Series) -> np.ndarray:
     """Which cells hold a resident ID number, as typed or spaced out or in full-width digits.
 
-    The outline is matched in pyarrow's C++ kernels over the whole column; the few cells it
-    lets through are decided one by one by :func:`contains_id_number`.
+    The outline is matched in pyarrow's C++ kernels over the cells of 18 characters or more;
+    the few cells it lets through are decided one by one by :func:`contains_id_number`.
     """
     cells = values.to_numpy(dtype=object)
     array = pa.array(cells, type=pa.large_string(), from_pandas=True)
-    outline = pc.match_substring_regex(array, _ID_OUTLINE).to_numpy(zero_copy_only=False)
     hits = np.zeros(len(cells), dtype=bool)
-    for i in np.flatnonzero(outline):
+    # The outline needs 18 characters: shorter cells (most codes, dates, names) skip the regex.
+    long_enough = np.flatnonzero(
+        pc.fill_null(pc.greater_equal(pc.utf8_length(array), 18), False).to_numpy(
+            zero_copy_only=False
+        )
+    )
+    if not long_enough.size:
+        return hits
+    candidates = array.take(pa.array(long_enough))
+    outline = pc.match_substring_regex(candidates, _ID_OUTLINE).to_numpy(zero_copy_only=False)
+    for i in long_enough[outline].tolist():
         hits[i] = _holds_id_number(cells[i])
     return hits

@@ -2,6 +2,9 @@
 
 Good rows are inserted when their key is new and updated, in the columns the source carries
 only, when a value differs; equal rows are left alone, so re-ingesting a file changes nothing.
+A source's accepted rows are first written to a temporary stage table (PostgreSQL's ``COPY``,
+SQLite's ``executemany``: :func:`staged_rows`); the upsert and the orphan count are then a
+few set-based statements against it, so no row travels back from the store.
 Every function takes the caller's connection: the pipeline runs a source's batch, quarantine
 and upsert in one transaction (:mod:`risk.ingest.pipeline`), except :func:`record_refusal`,
 which logs a refused or failed source in a transaction of its own.
@@ -9,177 +12,233 @@ which logs a refused or failed source in a transaction of its own.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, and_, bindparam, insert, select, update
+from sqlalchemy import (
+    Column,
+    Engine,
+    MetaData,
+    Select,
+    Table,
+    and_,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.engine import Connection
 
 from risk.contract import ColumnKind, HolderType, TableSpec
 from risk.ingest.privacy import describe, safe_text
 from risk.ingest.summary import FileSummary, ProgressCallback
 from risk.ingest.validate import QuarantineItem
-from risk.store import coerce_frame, contract_table, ingest_batches, quarantine, read_table
+from risk.store import bulk_insert, contract_table, ingest_batches, quarantine
 
 __all__ = [
     "batch_message",
     "count_orphans",
+    "db_columns",
     "finish_batch",
     "open_batch",
     "quarantine_rows",
     "record_refusal",
+    "staged_rows",
     "upsert_rows",
 ]
 
-_CHUNK = 20_000
+_STAGE = "credlink_ingest_stage"
+
+#: Rows between two progress reports while the stage is filled.
+_PROGRESS_CHUNK = 100_000
+
+_SQLITE_CACHE_KIB = 256 * 1024
 
 
-def _equal(a: pd.Series, b: pd.Series) -> np.ndarray:
-    both_missing = a.isna().to_numpy() & b.isna().to_numpy()
-    same = (a == b).fillna(False).to_numpy(dtype=bool)
-    return both_missing | same
+def db_columns(frame: pd.DataFrame, spec: TableSpec) -> list[list[Any]]:
+    """A frame of contract dtypes as DB-API cells, column by column (``None`` for missing).
 
-
-def _to_rows(frame: pd.DataFrame, spec: TableSpec) -> list[dict[str, Any]]:
-    """Turn a frame of contract dtypes into DB-API rows (dates, ints, floats, str, None)."""
-    columns: dict[str, np.ndarray] = {}
+    Dates become ISO text (``2024-05-31``), the form SQLAlchemy stores on SQLite and that
+    PostgreSQL's COPY parses into a ``date``; integers and floats become Python numbers.
+    Built with numpy per column: no Python step per cell except the final ``tolist``.
+    """
+    columns: list[list[Any]] = []
     for name in frame.columns:
         series = frame[name]
-        missing = series.isna().to_numpy()
         kind = spec.column(name).kind
         if kind == ColumnKind.date:
-            values = np.array(series.dt.date, dtype=object)
+            days = series.to_numpy(dtype="datetime64[s]").astype("datetime64[D]")
+            values = days.astype(str).astype(object)
+            values[np.isnat(days)] = None
         elif kind == ColumnKind.integer:
-            values = np.array(series.astype("Int64").astype(object), dtype=object)
-        else:  # floats become Python floats, strings stay str
-            values = np.array(series, dtype=object)
-        values[missing] = None
-        columns[name] = values
-    names = list(columns)
-    return [dict(zip(names, row, strict=True)) for row in zip(*columns.values(), strict=True)]
+            values = series.astype("Int64").to_numpy(dtype=object, na_value=None)
+        elif kind in (ColumnKind.number, ColumnKind.share):
+            numbers = series.to_numpy(dtype="float64")
+            values = numbers.astype(object)
+            values[np.isnan(numbers)] = None
+        else:
+            values = series.to_numpy(dtype=object, copy=True)
+            values[pd.isna(values)] = None
+        columns.append(values.tolist())
+    return columns
 
 
-def _existing(conn: Connection, spec: TableSpec, frame: pd.DataFrame) -> pd.DataFrame:
-    table = contract_table(spec.name)
-    first = spec.key[0]
-    keys = pd.unique(frame[first].to_numpy())
-    parts = [
-        read_table(conn, spec.name, where=[table.c[first].in_(list(keys[i : i + 5000]))])
-        for i in range(0, len(keys), 5000)
-    ]
-    if not parts:
-        return coerce_frame(pd.DataFrame(columns=list(spec.names)), spec)
-    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-
-
-def upsert_rows(
+@contextmanager
+def staged_rows(
     conn: Connection,
     spec: TableSpec,
     frame: pd.DataFrame,
     summary: FileSummary,
     progress: ProgressCallback | None,
+) -> Iterator[Table]:
+    """Write a source's accepted rows to a temporary table shaped like the contract table.
+
+    PostgreSQL fills it with ``COPY``, SQLite with ``executemany`` (:func:`bulk_insert`);
+    :func:`upsert_rows` and :func:`count_orphans` then run as set-based SQL against it. The
+    stage lives in the caller's transaction and is dropped at its end; a transaction that
+    rolls back takes it along.
+    """
+    target = contract_table(spec.name)
+    stage = Table(
+        _STAGE,
+        MetaData(),
+        *(Column(c.name, c.type) for c in target.columns),
+        prefixes=["TEMPORARY"],
+    )
+    postgresql = conn.dialect.name == "postgresql"
+    conn.execute(text(f"DROP TABLE IF EXISTS {'pg_temp' if postgresql else 'temp'}.{_STAGE}"))
+    stage.create(conn)
+    cache_pages = None
+    if not postgresql:
+        # SQLite's default page cache (2 MB) makes every index insertion into a large table a
+        # read: give this connection 256 MB while it writes, and its own size back after.
+        cache_pages = conn.exec_driver_sql("PRAGMA cache_size").scalar_one()
+        conn.exec_driver_sql(f"PRAGMA cache_size = -{_SQLITE_CACHE_KIB}")
+    names = list(frame.columns)
+    cells = db_columns(frame, spec)
+    done = summary.quarantined
+    if progress:
+        progress(summary.source, done, summary.read)
+    for start in range(0, len(frame), _PROGRESS_CHUNK):
+        chunk = zip(*(c[start : start + _PROGRESS_CHUNK] for c in cells), strict=True)
+        done += bulk_insert(conn, stage, chunk, names)
+        if progress:
+            progress(summary.source, done, summary.read)
+    if postgresql:  # autovacuum never analyses a temporary table: plan the joins on real counts
+        conn.execute(text(f"ANALYZE {_STAGE}"))
+    try:
+        yield stage
+        conn.execute(text(f"DROP TABLE {_STAGE}"))
+    finally:
+        if cache_pages is not None:
+            conn.exec_driver_sql(f"PRAGMA cache_size = {int(cache_pages)}")
+
+
+def upsert_rows(
+    conn: Connection,
+    spec: TableSpec,
+    stage: Table,
+    summary: FileSummary,
     file_columns: set[str],
 ) -> None:
     """Insert new keys; update existing rows whose values differ, in the file's columns only.
 
-    A column the file does not carry (a 双公示 export without 信用修复日期, say) never
+    Two set-based statements against the stage (:func:`staged_rows`): an ``UPDATE … FROM``
+    of the rows whose key exists and some carried value differs (``IS DISTINCT FROM``: a
+    missing value equals only a missing value), then an ``INSERT … SELECT`` of the keys not
+    in the table. Equal rows are not touched, so re-ingesting a file changes nothing. A
+    column the file does not carry (a 双公示 export without 信用修复日期, say) never
     overwrites what the store already knows; new rows get it empty.
     """
     table = contract_table(spec.name)
     key = list(spec.key)
-    current = _existing(conn, spec, frame)
-    merged = frame.merge(current, on=key, how="left", suffixes=("", "__db"), indicator=True)
-    is_new = (merged["_merge"] == "left_only").to_numpy()
-    changed = np.zeros(len(merged), dtype=bool)
-    value_cols = [c for c in frame.columns if c not in key and c in file_columns]
-    for name in value_cols:
-        changed |= ~_equal(merged[name], merged[f"{name}__db"])
-    changed &= ~is_new
-    summary.inserted = int(is_new.sum())
-    summary.updated = int(changed.sum())
-    summary.unchanged = int(len(merged) - is_new.sum() - changed.sum())
-
-    done = summary.quarantined + summary.unchanged
-    if progress:
-        progress(summary.source, done, summary.read)
-    new_rows = frame.loc[is_new]
-    for start in range(0, len(new_rows), _CHUNK):
-        chunk = new_rows.iloc[start : start + _CHUNK]
-        conn.execute(insert(table), _to_rows(chunk, spec))
-        done += len(chunk)
-        if progress:
-            progress(summary.source, done, summary.read)
-    changed_rows = frame.loc[changed]
-    if len(changed_rows):
+    value_cols = [c for c in spec.names if c not in key and c in file_columns]
+    same_key = and_(*(table.c[k] == stage.c[k] for k in key))
+    updated = 0
+    if value_cols:
+        changed = or_(*(table.c[c].is_distinct_from(stage.c[c]) for c in value_cols))
         statement = (
-            update(table)
-            .where(and_(*(table.c[k] == bindparam(f"k_{k}") for k in key)))
-            .values({c: bindparam(f"v_{c}") for c in value_cols})
+            update(table).values({c: stage.c[c] for c in value_cols}).where(same_key, changed)
         )
-        for start in range(0, len(changed_rows), _CHUNK):
-            chunk = changed_rows.iloc[start : start + _CHUNK]
-            rows = [
-                {(f"k_{k}" if k in key else f"v_{k}"): v for k, v in row.items()}
-                for row in _to_rows(chunk, spec)
-            ]
-            conn.execute(statement, rows)
-            done += len(chunk)
-            if progress:
-                progress(summary.source, done, summary.read)
+        updated = conn.execute(statement).rowcount
+    names = list(spec.names)
+    inserted = conn.execute(
+        insert(table).from_select(
+            # In key order: appending to the key's B-tree beats inserting at random places.
+            names,
+            _new_rows(stage, names, same_key).order_by(*(stage.c[k] for k in key)),
+        ),
+        execution_options={"preserve_rowcount": True},  # SQLAlchemy keeps it for UPDATE only
+    ).rowcount
+    staged = conn.execute(select(func.count()).select_from(stage)).scalar_one()
+    summary.inserted = int(inserted)
+    summary.updated = int(updated)
+    summary.unchanged = int(staged - inserted - updated)
 
 
-def count_orphans(conn: Connection, table: str, frame: pd.DataFrame, summary: FileSummary) -> None:
-    """Count accepted rows whose enterprise or person is not in the store (kept, reported)."""
+def _new_rows(stage: Table, names: list[str], same_key: Any) -> Select[Any]:
+    """The staged rows whose key the contract table does not hold yet."""
+    return select(*(stage.c[c] for c in names)).where(~exists().where(same_key))
+
+
+def count_orphans(
+    conn: Connection, table: str, stage: Table, frame: pd.DataFrame, summary: FileSummary
+) -> None:
+    """Count accepted rows whose enterprise or person is not in the store (kept, reported).
+
+    The store names the staged references it lacks (an anti-join on its keys); the rows
+    holding them are counted in the frame, and the first five in file order are examples.
+    """
     if table in ("enterprises", "persons") or frame.empty:
         return
     ent = contract_table("enterprises")
-    known = set(conn.execute(select(ent.c.uscc)).scalars())
+    per = contract_table("persons")
+
+    def lacking(column: str, among: Table, key: str, *where: Any) -> set[Any]:
+        query = (
+            select(stage.c[column])
+            .where(*where, ~exists().where(among.c[key] == stage.c[column]))
+            .distinct()
+        )
+        return set(conn.execute(query).scalars())
+
     if table in ("roles", "records"):
         id_col, type_col = (
             ("holder_id", "holder_type") if table == "roles" else ("subject_id", "subject_type")
         )
-        per = contract_table("persons")
-        persons = set(conn.execute(select(per.c.person_id)).scalars())
-        ids = frame[id_col].to_numpy()
-        is_ent = (frame[type_col] == HolderType.enterprise.value).to_numpy()
-        missing = np.array(
-            [
-                (i not in known) if e else (i not in persons)
-                for i, e in zip(ids, is_ent, strict=True)
-            ],
-            dtype=bool,
-        )
+        enterprise = HolderType.enterprise.value
+        lost_ent = lacking(id_col, ent, "uscc", stage.c[type_col] == enterprise)
+        lost_per = lacking(id_col, per, "person_id", stage.c[type_col] != enterprise)
+        ids = frame[id_col]
+        is_ent = (frame[type_col] == enterprise).to_numpy()
+        lost = np.where(is_ent, ids.isin(lost_ent).to_numpy(), ids.isin(lost_per).to_numpy())
         if table == "roles":
-            missing |= ~frame["uscc"].isin(known).to_numpy()
-        examples = frame.loc[missing, id_col]
+            lost |= frame["uscc"].isin(lacking("uscc", ent, "uscc")).to_numpy()
+        examples = frame.loc[lost, id_col]
     else:
-        missing = ~frame["uscc"].isin(known).to_numpy()
-        examples = frame.loc[missing, "uscc"]
-    summary.orphans = int(missing.sum())
+        lost = frame["uscc"].isin(lacking("uscc", ent, "uscc")).to_numpy()
+        examples = frame.loc[lost, "uscc"]
+    summary.orphans = int(lost.sum())
     summary.orphan_examples = [safe_text(str(v), 64) for v in pd.unique(examples.to_numpy())[:5]]
 
 
 def quarantine_rows(
     conn: Connection, batch_id: int, source: str, items: list[QuarantineItem]
 ) -> None:
-    for start in range(0, len(items), _CHUNK):
-        conn.execute(
-            insert(quarantine),
-            [
-                {
-                    "batch_id": batch_id,
-                    "source": source,
-                    "row_number": int(number),
-                    "column_name": column,
-                    "reason": reason,
-                    "raw": raw,
-                }
-                for number, column, reason, raw in items[start : start + _CHUNK]
-            ],
-        )
+    """Store a source's quarantine items: row number, column, reason and masked cells."""
+    bulk_insert(
+        conn,
+        quarantine,
+        ((batch_id, source, int(n), column, reason, raw) for n, column, reason, raw in items),
+        ["batch_id", "source", "row_number", "column_name", "reason", "raw"],
+    )
 
 
 def open_batch(conn: Connection, summary: FileSummary, sha256: str) -> int:

@@ -6,10 +6,15 @@ See :mod:`tests.risk.ingest_helpers` for how the files are written and what is a
 
 from __future__ import annotations
 
+import os
 import re
+import signal
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 from sqlalchemy import Engine
 
@@ -31,6 +36,7 @@ from tests.risk.ingest_helpers import (
     U5,
     U6,
     batches,
+    code,
     count,
     ent,
     ingest,
@@ -187,6 +193,58 @@ def test_failed_transaction_leaves_nothing_behind(
     assert batch["status"] == "failed"
     assert batch["id"] == summary.batch_id
     assert batch["message"].startswith("RuntimeError: disk on fire")
+
+
+# A child process that ingests one file and stops, holding its transaction open, after the
+# upsert has written every row: the parent kills it there with SIGKILL.
+_KILLED_INGEST = """
+import sys, time
+from pathlib import Path
+import risk.ingest.pipeline
+from risk.store import open_engine
+
+def hold(*_args, **_kwargs):
+    print("upserted", flush=True)
+    time.sleep(600)
+
+risk.ingest.pipeline.count_orphans = hold
+risk.ingest.pipeline.ingest_paths(open_engine(sys.argv[1]), [Path(sys.argv[2])])
+"""
+
+
+def test_an_ingest_killed_mid_file_leaves_the_store_as_it_was(
+    engine: Engine, tmp_path: Path
+) -> None:
+    before_rows = [ent(U1, capital="100"), ent(U2, capital="250")]
+    ingest(engine, write(tmp_path / "before", "enterprises.csv", ENTERPRISES, before_rows))
+    stored_before, batches_before = stored(engine, "enterprises"), batches(engine)
+    # One changed row, one unchanged, thousands of new ones and a bad one to quarantine.
+    rows = [ent(U1, capital="999"), ent(U2, capital="250"), ent(wrong_check(U3))]
+    rows += [ent(code(n)) for n in range(1_000, 6_000)]
+    path = write(tmp_path / "after", "enterprises.csv", ENTERPRISES, rows)
+    url = engine.url.render_as_string(hide_password=False)
+
+    child = subprocess.Popen(
+        [sys.executable, "-c", _KILLED_INGEST, url, str(path)],
+        stdout=subprocess.PIPE,
+        env=os.environ | {"PYTHONPATH": str(Path(__file__).parents[2])},
+        text=True,
+    )
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == "upserted"  # rows written, not committed
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=60)
+    assert child.returncode == -signal.SIGKILL
+
+    engine.dispose()  # new connections: SQLite reads the WAL the dead process left behind
+    pd.testing.assert_frame_equal(stored(engine, "enterprises"), stored_before)
+    assert batches(engine) == batches_before  # not even a "running" batch survives
+    assert quarantined(engine) == []
+    # And the store still takes the file whole afterwards.
+    summary = ingest(engine, path)
+    assert (summary.inserted, summary.updated, summary.unchanged) == (5_000, 1, 1)
 
 
 def test_failed_file_summary_reconciles_and_counts_no_codes(

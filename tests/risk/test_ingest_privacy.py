@@ -13,9 +13,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, Select, Table, select
 
 import risk.ingest.pipeline
 import risk.ingest.upsert
@@ -253,12 +252,11 @@ def test_failed_statement_stores_a_short_message_without_parameters(
 ) -> None:
     path = write(tmp_path, "enterprises.csv", ENTERPRISES, [ent(U1, "来安县甲有限公司")])
     ingest(engine, path)
-    real_existing = risk.ingest.upsert._existing
 
-    def nothing_known(conn: Any, spec: Any, frame: pd.DataFrame) -> pd.DataFrame:
-        return real_existing(conn, spec, frame.iloc[0:0])  # every row looks new: a key clash
+    def every_row_new(stage: Table, names: list[str], _same_key: Any) -> Select[Any]:
+        return select(*(stage.c[c] for c in names))  # every row looks new: a key clash
 
-    monkeypatch.setattr(risk.ingest.upsert, "_existing", nothing_known)
+    monkeypatch.setattr(risk.ingest.upsert, "_new_rows", every_row_new)
 
     (summary,) = ingest_paths(engine, [path]).files
 

@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import Engine
 
 import risk.ingest.pipeline
+import risk.ingest.read
 import risk.ingest.upsert
 from risk.ingest import ingest_file, ingest_paths
 from tests.risk.ingest_helpers import (
@@ -610,3 +611,32 @@ def test_a_refusal_that_cannot_be_logged_is_still_reported(
     assert summary.status == "refused"
     assert summary.batch_id is None
     assert re.search(r"cannot tell which table.*; the batch could not be logged", summary.message)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # comma-separated, CRLF, a whitespace-only row, a row of empty cells, Chinese text
+        "uscc,name,note\r\n91110000600037341L,甲公司, x \r\n ,\u3000, \r\n,,\r\n"
+        "91110000600037341L,乙,\u00a0y\r\n",
+        # tab-separated (Excel's Unicode text), no final newline
+        "uscc\tname\n91110000600037341L\t甲\n\t \n91110000600037341L\t乙",
+        # a field-count error and an empty line: the line-by-line reader takes the file
+        "uscc,name\n91110000600037341L,甲\n\n91110000600037341L,乙,丙\n91110000600037341L,丁\n",
+    ],
+)
+def test_fast_and_line_by_line_readers_read_a_file_alike(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, body: str
+) -> None:
+    path = tmp_path / "enterprises.csv"
+    path.write_text(body, encoding="utf-8")
+    fast = risk.ingest.read.read_raw(path)
+    monkeypatch.setattr(risk.ingest.read, "_plain_csv", lambda *_args: None)
+    slow = risk.ingest.read.read_raw(path)
+
+    pd.testing.assert_frame_equal(fast.frame, slow.frame)
+    assert fast.row_numbers.tolist() == slow.row_numbers.tolist()
+    assert (fast.blank_rows, fast.encoding) == (slow.blank_rows, slow.encoding)
+    assert [(p.number, p.header, p.reason) for p in fast.malformed] == [
+        (p.number, p.header, p.reason) for p in slow.malformed
+    ]

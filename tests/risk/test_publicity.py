@@ -312,6 +312,50 @@ def test_resolve_publicity_unknown_named_regime():
         resolve_publicity(records.assign(regime=["bogus"]))
 
 
+def test_resolve_publicity_agrees_with_choose_regime_and_term_months_row_by_row():
+    # Every kind × domain × severity on both sides of the NDRC date, with no regime, a named
+    # one (each), or an explicit end: the vectorised frame against the scalar rules.
+    decided = [pd.Timestamp("2025-01-31"), pd.Timestamp("2026-03-31"), pd.Timestamp("2026-04-01")]
+    named: list[str | None] = [None, *(r.value for r in Regime)]
+    rows = [
+        (k.value, d.value, s.value, t, None, n)
+        for k in RecordKind
+        for d in Domain
+        for s in Severity
+        for t in decided
+        for n in named
+    ]
+    rows += [(k, d, s, t, t + pd.DateOffset(days=40), n) for k, d, s, t, _, n in rows[::7]]
+    records = pd.DataFrame(
+        rows, columns=["kind", "domain", "severity", "decided", "publicity_end", "regime"]
+    )
+    out = resolve_publicity(records)
+
+    for (kind, domain, severity, on, end, name), got_end, got_regime in zip(
+        rows, out["publicity_end"], out["regime"], strict=True
+    ):
+        if end is not None:
+            assert (got_end, got_regime) == (end, name or "explicit")
+            continue
+        regime = Regime(name) if name and name != "explicit" else choose_regime(kind, domain, on)
+        months = term_months(regime, domain, severity)
+        want = pd.NaT if months is None else on + pd.DateOffset(months=months)
+        assert got_regime == regime.value
+        assert (pd.isna(got_end) and pd.isna(want)) or got_end == want
+
+
+def test_resolve_publicity_refuses_unknown_codes_of_derived_rows_only():
+    base = _frame([("administrative_penalty", "taxation", "general", "2024-01-31", None)])
+    with pytest.raises(ValueError, match="'nowhere' is not a valid Domain"):
+        resolve_publicity(base.assign(domain=["nowhere"]))
+    with pytest.raises(ValueError, match="'huge' is not a valid Severity"):
+        resolve_publicity(base.assign(severity=["huge"]))
+    with pytest.raises(ValueError, match="'gossip' is not a valid RecordKind"):
+        resolve_publicity(base.assign(kind=["gossip"]))
+    explicit = base.assign(publicity_end=[pd.Timestamp("2024-06-30")], severity=["huge"])
+    assert resolve_publicity(explicit)["regime"].tolist() == ["explicit"]
+
+
 def test_ndrc_minor_record_is_never_active():
     records = _frame([("administrative_penalty", "taxation", "minor", "2026-06-15", None)])
     out = resolve_publicity(records)
