@@ -216,7 +216,7 @@ class _GraphOn:
         member = flags[:n].astype(np.float64)
         per_group = np.bincount(labels[:n], weights=member, minlength=sizes.size)
         own = flags[self.at] & (self.at < n)
-        return per_group[labels[self.at]] - own
+        return np.asarray(per_group[labels[self.at]] - own, dtype=np.float64)
 
     @cached_property
     def near(self) -> tuple[sparse.csr_array, npt.NDArray[np.bool_]]:
