@@ -248,9 +248,10 @@ def _linked_risk(g: _GraphOn) -> Values:
     # Only enterprises with an own signal have an echo to leave out (module docstring).
     returning = (own > 0) & (linked > 0)
     if returning.any():
-        ids = g.arrays.node_ids[g.at[returning]]
-        excluded = g.propagator.linked_risk_excluding_self(scores, ids)
-        linked[returning] = excluded.reindex(ids).to_numpy()
+        # Distinct nodes in, values in the same order out: no reindexing by string id.
+        nodes, where = np.unique(g.at[returning], return_inverse=True)
+        excluded = g.propagator.linked_risk_excluding_self(scores, g.arrays.node_ids[nodes])
+        linked[returning] = excluded.to_numpy()[where]
     return linked
 
 
