@@ -19,6 +19,13 @@ Which loans train the model (:func:`precredit_sample`)
   period or record): before that, missing history reflects the platform's start, not the
   enterprise, and would teach the model a pattern that cannot recur.
 
+No sampling
+-----------
+Every loan of the sample trains the PD: outcomes exist only for funded loans, so even a
+province gives 10⁴–10⁵ rows (69 000 at 10⁶ enterprises), which LightGBM fits in seconds. The
+cost is the point-in-time graph features, one snapshot and propagation per month of
+applications (:mod:`features.graph`), not the rows; ``bench/training.py`` measures it.
+
 The model card's text is :func:`models.cards.precredit_card`.
 """
 
