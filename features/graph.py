@@ -65,26 +65,31 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 from scipy import sparse
+from scipy.sparse.csgraph import connected_components
 
 from features.data import PlatformData
 from features.history import LINKED_DISHONEST_KINDS, row_counts
-from risk.contract import NEGATIVE_KINDS, Role
+from risk.contract import NEGATIVE_KINDS, UNKNOWN_HOLDER, Role
 from risk.graph import ROLE_CODES, GraphSnapshot
-from risk.groups import related_groups
 from risk.propagation import PropagationConfig, RiskPropagator, RiskScores
 from risk.publicity import active_mask
 
-__all__ = ["GRAPH_FEATURES", "graph_features"]
+__all__ = ["GRAPH_FEATURES", "GROUP_ROLES", "graph_features"]
 
 _NEGATIVE = [k.value for k in NEGATIVE_KINDS]
 _DISHONEST = [k.value for k in LINKED_DISHONEST_KINDS]
 _HOLDING_ROLES = [ROLE_CODES.index(r) for r in (Role.legal_rep, Role.shareholder)]
 
+GROUP_ROLES: tuple[Role, ...] = (Role.shareholder, Role.legal_rep, Role.branch_of)
+"""The roles that join enterprises into a related group: :func:`risk.groups.related_groups`'
+default ``edge_types`` (executive is left out there, and so here)."""
+_GROUP_ROLE_CODES = [ROLE_CODES.index(r) for r in GROUP_ROLES]
+
 Values = npt.NDArray[np.float64]
 
 
 class _GraphOn:
-    """The graph of one cutoff date, the rows on it (their nodes ``at`` and ``uscc``), and
+    """The graph of one cutoff date, the rows on it (their nodes ``at``), and
     what the features read from it, each computed once."""
 
     def __init__(
@@ -92,14 +97,12 @@ class _GraphOn:
         data: PlatformData,
         cutoff: pd.Timestamp,
         at: npt.NDArray[np.int64],
-        uscc: npt.NDArray[np.object_],
         propagation: PropagationConfig,
         dishonest_history: bool,
     ) -> None:
         self.data = data
         self.cutoff = cutoff
         self.at = at
-        self.uscc = uscc
         self.propagation = propagation
         self.dishonest_history = dishonest_history
         self.arrays = data.graph_arrays
@@ -173,12 +176,47 @@ class _GraphOn:
         return np.diff(self.snapshot.indptr).astype(np.float64)
 
     @cached_property
-    def groups(self) -> pd.DataFrame:
-        """The related groups on the cutoff, indexed by USCC (``group_id``, ``group_size``)."""
-        enterprises = self.data.enterprises[["uscc"]]
-        return related_groups(self.data.roles, self.cutoff, enterprises=enterprises).set_index(
-            "uscc"
+    def groups(self) -> tuple[npt.NDArray[np.int64], Values]:
+        """The related groups on the cutoff: each node's component and each component's
+        number of enterprises.
+
+        The groups of :func:`risk.groups.related_groups` (the roles of
+        :data:`GROUP_ROLES` present on the cutoff; the declared-unknown holder
+        :data:`risk.contract.UNKNOWN_HOLDER` links nothing), found on the snapshot's integer
+        edges: the string ids, their sort and the group-id labels ``related_groups`` returns
+        cost more than the components themselves, once per cutoff, and the features need
+        none of them. ``tests/features/test_graph.py`` checks both give the same groups.
+        """
+        s = self.snapshot
+        link = np.isin(s.edge_role, _GROUP_ROLE_CODES) & (s.edge_holder != self.unknown_holder)
+        adjacency = sparse.csr_array(
+            (np.ones(int(link.sum()), dtype=np.int8), (s.edge_holder[link], s.edge_target[link])),
+            shape=(s.n_nodes, s.n_nodes),
         )
+        _, labels = connected_components(adjacency, directed=False)
+        enterprise = ~self.arrays.is_person
+        sizes = np.bincount(labels[enterprise], minlength=int(labels.max()) + 1)
+        return labels.astype(np.int64), sizes.astype(np.float64)
+
+    @cached_property
+    def unknown_holder(self) -> int:
+        """Node index of :data:`risk.contract.UNKNOWN_HOLDER` (-1 when no role names it)."""
+        return int(self.arrays.node_ids.get_indexer([UNKNOWN_HOLDER])[0])
+
+    def group_size(self) -> Values:
+        """Per row: enterprises in its related group (itself included)."""
+        labels, sizes = self.groups
+        return sizes[labels[self.at]]
+
+    def group_others(self, flags: npt.NDArray[np.bool_]) -> Values:
+        """Per row: other members of its group with a flag (enterprises of the enterprise
+        table; one outside it, known only from a role, counts as unflagged)."""
+        labels, sizes = self.groups
+        n = self.arrays.n_enterprises
+        member = flags[:n].astype(np.float64)
+        per_group = np.bincount(labels[:n], weights=member, minlength=sizes.size)
+        own = flags[self.at] & (self.at < n)
+        return np.asarray(per_group[labels[self.at]] - own, dtype=np.float64)
 
     @cached_property
     def near(self) -> tuple[sparse.csr_array, npt.NDArray[np.bool_]]:
@@ -189,19 +227,6 @@ class _GraphOn:
         # The neighbourhood is symmetric without self-loops: i is 2 hops from itself iff it
         # has a neighbour; the counts leave it out.
         return near, np.diff(self.snapshot.indptr)[self.at] > 0
-
-    def group_others(self, flags: npt.NDArray[np.bool_]) -> Values:
-        """Per row: other members of its group with a flag (``NaN`` outside the groups)."""
-        n = self.arrays.n_enterprises
-        member = (
-            pd.Series(flags[:n].astype(np.float64), index=self.arrays.node_ids[:n])
-            .reindex(self.groups.index)
-            .to_numpy()
-        )
-        group_id = self.groups["group_id"].to_numpy()
-        per_group = pd.Series(member).groupby(group_id).sum()
-        others = per_group.reindex(group_id).to_numpy() - member
-        return pd.Series(others, index=self.groups.index).reindex(self.uscc).to_numpy(np.float64)
 
     def distinct_holders(self, person: bool, *, held: bool = False) -> Values:
         """Per row: distinct holders of one type of it (or, ``held``, enterprises it holds)."""
@@ -223,9 +248,10 @@ def _linked_risk(g: _GraphOn) -> Values:
     # Only enterprises with an own signal have an echo to leave out (module docstring).
     returning = (own > 0) & (linked > 0)
     if returning.any():
-        ids = g.arrays.node_ids[g.at[returning]]
-        excluded = g.propagator.linked_risk_excluding_self(scores, ids)
-        linked[returning] = excluded.reindex(ids).to_numpy()
+        # Distinct nodes in, values in the same order out: no reindexing by string id.
+        nodes, where = np.unique(g.at[returning], return_inverse=True)
+        excluded = g.propagator.linked_risk_excluding_self(scores, g.arrays.node_ids[nodes])
+        linked[returning] = excluded.to_numpy()[where]
     return linked
 
 
@@ -289,7 +315,7 @@ _FEATURES: Mapping[str, Callable[[_GraphOn], Values]] = MappingProxyType(
         "linked_enterprises": _linked_enterprises,
         "linked_negative_enterprises": _linked_negative_enterprises,
         "linked_negative_persons": _linked_negative_persons,
-        "group_size": lambda g: g.groups["group_size"].reindex(g.uscc).to_numpy(np.float64),
+        "group_size": lambda g: g.group_size(),
         "group_negative": lambda g: g.group_others(g.negative),
         "group_dishonest": lambda g: g.group_others(g.dishonest),
     }
@@ -359,9 +385,7 @@ def graph_features(
         rows = np.flatnonzero((dates == day) & (nodes >= 0))
         if not rows.size:
             continue
-        graph = _GraphOn(
-            data, pd.Timestamp(day), nodes[rows], ids[rows], propagation, dishonest_history
-        )
+        graph = _GraphOn(data, pd.Timestamp(day), nodes[rows], propagation, dishonest_history)
         for name in names:
             out[name][rows] = _FEATURES[name](graph)
     return out

@@ -52,6 +52,7 @@ __all__ = [
     "BoosterConfig",
     "binary_labels",
     "checked_monotone",
+    "row_weights",
 ]
 
 LABEL = "label"
@@ -216,6 +217,24 @@ def binary_labels(name: str, y: Any, n: int) -> npt.NDArray[np.float64]:
     return labels
 
 
+def row_weights(name: str, weights: Any, n: int) -> npt.NDArray[np.float64] | None:
+    """``weights`` as a float array of n positive finite values (``None`` stays ``None``).
+
+    Raises
+    ------
+    ValueError
+        If it has another length or a value that is not positive and finite.
+    """
+    if weights is None:
+        return None
+    values = np.asarray(weights, dtype=np.float64).ravel()
+    if values.shape != (n,):
+        raise ValueError(f"{name} must have one weight per row ({n}); got {values.size}")
+    if not (np.isfinite(values) & (values > 0)).all():
+        raise ValueError(f"{name} must be positive and finite; got other values")
+    return values
+
+
 class BinaryBooster(ABC):
     """Base of the binary LightGBM estimators (module docstring); not used directly.
 
@@ -292,6 +311,8 @@ class BinaryBooster(ABC):
         y: npt.ArrayLike,
         *,
         eval_set: tuple[pd.DataFrame, npt.ArrayLike] | None = None,
+        sample_weight: npt.ArrayLike | None = None,
+        eval_sample_weight: npt.ArrayLike | None = None,
     ) -> Self:
         """Grow the trees on ``X``; stop early on ``eval_set`` when given.
 
@@ -304,6 +325,11 @@ class BinaryBooster(ABC):
         eval_set
             Validation features and outcomes for early stopping; ``None`` grows
             ``max_rounds`` trees.
+        sample_weight, eval_sample_weight
+            Row weights (> 0) of ``X`` and of ``eval_set``; ``None``: 1 each. A sample whose
+            negatives were kept with probability f weighs them 1/f, so the weighted log loss
+            (the objective and the early-stopping metric) and the training score distribution
+            (:attr:`score_reference_`) are those of the unsampled rows.
 
         Returns
         -------
@@ -319,8 +345,10 @@ class BinaryBooster(ABC):
         TrainingDataError
             If the training sample lacks one of the classes.
         """
-        self._fit_booster(X, y, eval_set)
-        self.score_reference_ = PSIReference.from_sample(self.predict_probability(X))
+        weights = self._fit_booster(X, y, eval_set, sample_weight, eval_sample_weight)
+        self.score_reference_ = PSIReference.from_sample(
+            self.predict_probability(X), weights=weights
+        )
         return self
 
     def _fit_booster(
@@ -328,8 +356,11 @@ class BinaryBooster(ABC):
         X: pd.DataFrame,
         y: npt.ArrayLike,
         eval_set: tuple[pd.DataFrame, npt.ArrayLike] | None,
-    ) -> npt.NDArray[np.float64]:
-        """Check the inputs, learn the columns and grow the booster; returns the labels."""
+        sample_weight: npt.ArrayLike | None = None,
+        eval_sample_weight: npt.ArrayLike | None = None,
+    ) -> npt.NDArray[np.float64] | None:
+        """Check the inputs, learn the columns and grow the booster; returns the checked
+        training weights (``None`` without)."""
         config_class = type(self).config_class
         config = config_class() if self.config is None else self.config
         if not isinstance(config, config_class):
@@ -339,6 +370,7 @@ class BinaryBooster(ABC):
         require_frame(X, "X", ())
         self._check_columns(X)
         labels = binary_labels("y", y, len(X))
+        weights = row_weights("sample_weight", sample_weight, len(X))
         if not 0 < labels.sum() < labels.size:
             both, events = self.outcomes
             raise TrainingDataError(
@@ -359,6 +391,7 @@ class BinaryBooster(ABC):
         train = lgb.Dataset(
             self._matrix(X),
             label=labels,
+            weight=weights,
             feature_name=features,
             categorical_feature=[features.index(c) for c in categorical],
             free_raw_data=True,
@@ -374,6 +407,7 @@ class BinaryBooster(ABC):
             valid = lgb.Dataset(
                 self._matrix(X_eval),
                 label=binary_labels("eval_set y", y_eval, len(X_eval)),
+                weight=row_weights("eval_sample_weight", eval_sample_weight, len(X_eval)),
                 reference=train,
             )
             booster = lgb.train(
@@ -393,7 +427,7 @@ class BinaryBooster(ABC):
         self.best_iteration_ = int(best)
         self.booster_ = lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
         self.evals_result_ = history
-        return labels
+        return weights
 
     def _check_columns(self, X: pd.DataFrame) -> None:  # noqa: B027 - an optional hook
         """Refuse columns this estimator cannot read (hook; the base reads anything)."""
@@ -425,6 +459,10 @@ class BinaryBooster(ABC):
     def _matrix(self, X: pd.DataFrame) -> npt.NDArray[np.float64]:
         """The float matrix LightGBM reads, in feature order (``NaN`` = missing)."""
         require_frame(X, "X", self.feature_names_)
+        columns = X[self.feature_names_]
+        if all(dtype == np.float64 for dtype in columns.dtypes):
+            # The feature builders' frames: one block copy instead of a conversion per column.
+            return columns.to_numpy(dtype=np.float64)
         matrix = np.empty((len(X), len(self.feature_names_)), dtype=np.float64)
         for j, name in enumerate(self.feature_names_):
             matrix[:, j] = pd.to_numeric(X[name], errors="coerce").to_numpy(

@@ -210,6 +210,25 @@ def _fmt(value: float, digits: int = 3) -> str:
     return "—" if value is None or not math.isfinite(value) else f"{value:.{digits}f}"
 
 
+def _sampling_text(config: WarningTrainConfig, metrics: Mapping[str, float]) -> str:
+    fraction = metrics.get("sample_negative_fraction", 1.0)
+    if fraction >= 1.0:
+        return (
+            f"Sampling: none; the training cutoffs' {metrics.get('sample_negatives', 0):,.0f} "
+            "negatives are all below the budget (`max_negatives` "
+            f"{'all' if config.max_negatives is None else f'{config.max_negatives:,}'})."
+        )
+    return (
+        f"Sampling: every positive of the training cutoffs "
+        f"({metrics['sample_positives']:,.0f}) and {fraction:.1%} of their negatives "
+        f"({metrics['sample_negatives_kept']:,.0f} of {metrics['sample_negatives']:,.0f}), "
+        f"drawn per cutoff with seed {config.sample_seed} and weighted n_c / k_c "
+        "(`negative_weight` above), so the weighted log loss and the probabilities are those "
+        "of the unsampled rows. The test cutoff is not sampled: every metric below is on all "
+        "its enterprises."
+    )
+
+
 def warning_card(
     t: pd.Timestamp,
     config: WarningTrainConfig,
@@ -245,6 +264,7 @@ def warning_card(
                     "of training (all their training cutoffs): quarterly cutoffs share label "
                     "events, so a later cutoff of the same enterprises would reward memorising "
                     "them.",
+                    _sampling_text(config, metrics),
                 ],
             ),
             (

@@ -306,21 +306,37 @@ class PSIReference:
     shares: tuple[float, ...]
 
     @classmethod
-    def from_sample(cls, values: npt.ArrayLike, bins: int = 10) -> PSIReference:
+    def from_sample(
+        cls, values: npt.ArrayLike, bins: int = 10, *, weights: npt.ArrayLike | None = None
+    ) -> PSIReference:
         """Bin a reference sample at its quantiles (duplicate edges merged).
+
+        ``weights`` (one per value, > 0) make it the distribution of the population a
+        weighted sample stands for: a training sample whose negatives were kept with
+        probability f and weigh 1/f gives the unsampled rows' quantiles and shares.
 
         Raises
         ------
         ValueError
-            If the sample is empty or has NaN, or ``bins`` < 2.
+            If the sample is empty or has NaN, ``bins`` < 2, or the weights do not match.
         """
         bins = check_int("bins", bins, 2)
         sample = np.asarray(values, dtype=np.float64).ravel()
         if not sample.size or np.isnan(sample).any():
             raise ValueError("values must be a non-empty sample without NaN; got none or NaN")
-        quantiles = np.quantile(sample, np.linspace(0, 1, bins + 1)[1:-1])
+        probabilities = np.linspace(0, 1, bins + 1)[1:-1]
+        if weights is None:
+            quantiles = np.quantile(sample, probabilities)
+            w = None
+        else:
+            w = np.asarray(weights, dtype=np.float64).ravel()
+            if w.shape != sample.shape or not (np.isfinite(w) & (w > 0)).all():
+                raise ValueError(
+                    f"weights must be {sample.size} positive finite values; got {w.size}"
+                )
+            quantiles = np.quantile(sample, probabilities, weights=w, method="inverted_cdf")
         edges = np.unique(quantiles)
-        return cls(tuple(float(e) for e in edges), tuple(_shares(sample, edges)))
+        return cls(tuple(float(e) for e in edges), tuple(_shares(sample, edges, w)))
 
     def psi(self, values: npt.ArrayLike) -> float:
         """PSI of ``values`` against this reference (see :func:`psi`)."""
@@ -341,9 +357,10 @@ class PSIReference:
         return cls(tuple(float(e) for e in data["edges"]), tuple(float(s) for s in data["shares"]))
 
 
-def _shares(sample: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    counts = np.bincount(np.searchsorted(edges, sample, side="right"), minlength=edges.size + 1)
-    return counts / sample.size
+def _shares(sample: np.ndarray, edges: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    bins = np.searchsorted(edges, sample, side="right")
+    counts = np.bincount(bins, weights=weights, minlength=edges.size + 1)
+    return counts / (sample.size if weights is None else weights.sum())
 
 
 def psi(expected: npt.ArrayLike, actual: npt.ArrayLike, bins: int = 10) -> float:

@@ -16,6 +16,29 @@ enterprises. On the default county a 2024-06-30 validation cutoff scored AUC 0.7
 that scored 0.59 on the held-out year (it kept boosting); held-out enterprises score 0.62 for
 0.61.
 
+Sampling the negatives (:func:`sample_negatives`)
+-------------------------------------------------
+A county of 10⁶ enterprises gives about 4·10⁶ training rows (five cutoffs), of which about
+8 % are positives; building their features and boosting on them costs minutes while the
+negatives beyond a few hundred thousand add almost nothing to what the trees learn. So when
+the training cutoffs hold more than :attr:`WarningTrainConfig.max_negatives` negatives, the
+labels are computed for every row first (they are cheap) and the features only for a
+**stratified sample**: every positive, and in each training cutoff c exactly
+``k_c = round(f · n_c)`` of its ``n_c`` negatives drawn without replacement, where
+``f = max_negatives / Σ n_c`` (a permutation of a ``numpy.random.Generator`` seeded with
+:attr:`WarningTrainConfig.sample_seed`: the same seed and data give the same rows). Each kept
+negative weighs ``n_c / k_c`` in LightGBM (the objective and the early-stopping log loss) and
+in the training score distribution the PSI compares with. The weighted log loss is then an
+unbiased estimate of the unsampled one, so the probabilities stay those of the population
+(no intercept correction is needed; ``tests/models/test_warning_training.py`` checks the mean
+probability on the held-out year against the unsampled model and the observed rate). The
+held-out enterprises of early stopping are drawn from the sampled rows, with their weights.
+The **test cutoff is never sampled**: every metric, the rules' comparison, the holdout the
+promotion gate re-scores and the PSI are on all its enterprises. The counts before and after,
+the fraction and the seed are logged to MLflow (``sample_*`` metrics and parameters) and
+printed in the cutoffs table (``sampled`` rows, ``negative_weight``). Below the budget
+nothing is sampled and every weight is 1.
+
 Evaluation and the rules
 ------------------------
 On the test cutoff the model ranks every existing enterprise; precision@k and recall@k
@@ -66,7 +89,14 @@ from features.warning import (
 from models.booster import LABEL
 from models.cards import warning_card
 from models.exceptions import TrainingDataError
-from models.metrics import TOP_K, precision_at_k, psi, ranking_metrics, recall_at_k, roc_auc
+from models.metrics import (
+    TOP_K,
+    PSIReference,
+    precision_at_k,
+    ranking_metrics,
+    recall_at_k,
+    roc_auc,
+)
 from models.registry import WARNING_MODEL_NAME
 from models.rule_baseline import rule_hits, rule_ranking, rules_by_rule
 from models.splits import WarningSplit, cutoff_before, warning_split
@@ -86,7 +116,13 @@ from risk.dates import as_of_timestamp
 from risk.rules import PENALTY_KINDS
 from risk.validation import check_bool, check_int, check_real, check_str
 
-__all__ = ["WarningResult", "WarningTrainConfig", "train_warning"]
+__all__ = [
+    "NegativeSample",
+    "WarningResult",
+    "WarningTrainConfig",
+    "sample_negatives",
+    "train_warning",
+]
 
 
 # --------------------------------------------------------------------------- training
@@ -118,6 +154,13 @@ class WarningTrainConfig:
         (default 0.2).
     top_k
         The k of precision@k and recall@k: distinct integers ≥ 1 (default 50, 100, 200).
+    max_negatives
+        Most negative training rows (all training cutoffs together) whose features are
+        built; above it they are sampled, stratified by cutoff and weighted (module
+        docstring, :func:`sample_negatives`). ≥ 1000, or ``None`` to keep every row
+        (default 600 000: a county of 10⁵ enterprises keeps all).
+    sample_seed
+        Seed of the negative sample and of the held-out enterprises, ≥ 0 (default 0).
     monotone
         Constrain the probability to be non-decreasing in the counts of negative records,
         linked risk and linked negative parties (default on).
@@ -141,6 +184,8 @@ class WarningTrainConfig:
     train_cutoffs: int = 5
     warmup_months: int = 12
     valid_fraction: float = 0.2
+    max_negatives: int | None = 600_000
+    sample_seed: int = 0
     top_k: tuple[int, ...] = TOP_K
     monotone: bool = True
     ablation: bool = True
@@ -162,6 +207,9 @@ class WarningTrainConfig:
             "valid_fraction",
             check_real("valid_fraction", self.valid_fraction, 0.0, 0.5, open_low=True),
         )
+        if self.max_negatives is not None:
+            put(self, "max_negatives", check_int("max_negatives", self.max_negatives, 1000))
+        put(self, "sample_seed", check_int("sample_seed", self.sample_seed, 0))
         top_k = self.top_k
         if isinstance(top_k, str) or not isinstance(top_k, Sequence):
             raise TypeError(f"top_k must be a sequence of ints; got {type(top_k).__name__}")
@@ -188,10 +236,12 @@ class WarningTrainConfig:
             "train_cutoffs",
             "warmup_months",
             "valid_fraction",
+            "sample_seed",
             "monotone",
             "ablation",
         ):
             params[name] = getattr(self, name)
+        params["max_negatives"] = "all" if self.max_negatives is None else self.max_negatives
         params["top_k"] = ",".join(str(k) for k in self.top_k)
         return params
 
@@ -241,6 +291,101 @@ class WarningResult:
     model_card: str
     run: LoggedRun | None = None
     timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, eq=False)
+class NegativeSample:
+    """Which training rows :func:`sample_negatives` keeps, and their weights.
+
+    Attributes
+    ----------
+    keep : numpy.ndarray of bool
+        Per population row: its features are built (every positive, the sampled negatives,
+        every row of an unsampled cutoff).
+    weight : numpy.ndarray of float64
+        Per population row: ``n_c / k_c`` for a kept negative of cutoff c, 1 otherwise.
+    fraction : float
+        ``f``: the share of the negatives kept (1: none sampled).
+    counts : dict of str to int
+        ``rows``, ``positives``, ``negatives`` of the sampled cutoffs before sampling, and
+        ``rows_kept``, ``negatives_kept`` after.
+    """
+
+    keep: npt.NDArray[np.bool_]
+    weight: npt.NDArray[np.float64]
+    fraction: float
+    counts: dict[str, int]
+
+
+def sample_negatives(
+    labels: npt.ArrayLike,
+    strata: npt.ArrayLike,
+    sampled: npt.ArrayLike,
+    max_negatives: int | None,
+    seed: int,
+) -> NegativeSample:
+    """Keep every positive and, per stratum, a uniform share of the negatives, weighted.
+
+    Parameters
+    ----------
+    labels
+        0/1 per row.
+    strata
+        The stratum of each row (the cutoff date): each keeps ``round(f · n_c)`` of its
+        ``n_c`` negatives (at least one when it has any), each weighing ``n_c / k_c``.
+    sampled
+        Per row: whether it may be sampled (the training cutoffs); the other rows (the test
+        cutoff) are all kept with weight 1.
+    max_negatives
+        Sample when the sampled rows hold more negatives than this: ``f = max_negatives /
+        negatives``; ``None`` keeps every row.
+    seed
+        Seed of the draw (:func:`numpy.random.default_rng`): the same seed, labels and strata
+        give the same rows.
+
+    Returns
+    -------
+    NegativeSample
+
+    Notes
+    -----
+    Stratifying by cutoff keeps each cutoff's weighted negatives equal to its true count, so
+    the weighted base rate of every cutoff is its observed rate exactly, and the weighted log
+    loss is an unbiased estimate of the full sample's (Horvitz–Thompson weights). Positives
+    are never dropped: with a rare event they carry most of the information. Uniform
+    subsampling of negatives leaves the ROC curve, and so the AUC, unchanged in expectation.
+
+    References
+    ----------
+    .. [1] G. King and L. Zeng, "Logistic Regression in Rare Events Data", Political
+       Analysis 9(2), 2001: choice-based sampling with weights.
+    """
+    y = np.asarray(labels, dtype=np.float64).ravel()
+    stratum = np.asarray(strata).ravel()
+    may = np.asarray(sampled, dtype=bool).ravel()
+    negative = may & (y == 0)
+    keep = np.ones(y.size, dtype=bool)
+    weight = np.ones(y.size, dtype=np.float64)
+    total = int(negative.sum())
+    fraction = 1.0
+    if max_negatives is not None and total > max_negatives:
+        fraction = max_negatives / total
+        rng = np.random.default_rng(seed)
+        keep[negative] = False
+        for value in np.unique(stratum[negative]):
+            rows = np.flatnonzero(negative & (stratum == value))
+            k = max(1, round(fraction * rows.size))
+            chosen = rows[rng.permutation(rows.size)[:k]]
+            keep[chosen] = True
+            weight[chosen] = rows.size / k
+    counts = {
+        "rows": int(may.sum()),
+        "positives": int((may & (y == 1)).sum()),
+        "negatives": total,
+        "rows_kept": int((may & keep).sum()),
+        "negatives_kept": int((negative & keep).sum()),
+    }
+    return NegativeSample(keep, weight, fraction, counts)
 
 
 def _held_out_enterprises(uscc: npt.NDArray[np.object_], fraction: float, seed: int) -> np.ndarray:
@@ -360,24 +505,36 @@ def train_warning(
     timings: dict[str, float] = {}
 
     clock = time.perf_counter()
-    population = warning_population(data, [*split.train, split.test])
+    everyone = warning_population(data, [*split.train, split.test])
+    y_everyone = warning_labels(
+        data, everyone, kinds=config.label_kinds, horizon_months=config.horizon_months
+    )
+    sample = sample_negatives(
+        y_everyone,
+        everyone["as_of"].to_numpy(),
+        (everyone["as_of"] != split.test).to_numpy(),
+        config.max_negatives,
+        config.sample_seed,
+    )
+    population = everyone[sample.keep].reset_index(drop=True)
+    y_all = y_everyone[sample.keep]
+    w_all = sample.weight[sample.keep]
     X_all = build_warning_features(
         data, population, config.features, propagation=risk_config.propagation
-    )
-    y_all = warning_labels(
-        data, population, kinds=config.label_kinds, horizon_months=config.horizon_months
     )
     timings["features"] = time.perf_counter() - clock
     is_test = (population["as_of"] == split.test).to_numpy()
     held = _held_out_enterprises(
-        population["uscc"].to_numpy()[~is_test], config.valid_fraction, config.model.seed
+        population["uscc"].to_numpy()[~is_test], config.valid_fraction, config.sample_seed
     )
-    X_fit, y_fit = X_all[~is_test], y_all[~is_test]
-    X_train, y_train = X_fit[~held], y_fit[~held]
-    X_valid, y_valid = X_fit[held], y_fit[held]
+    X_fit, y_fit, w_fit = X_all[~is_test], y_all[~is_test], w_all[~is_test]
+    X_train, y_train, w_train = X_fit[~held], y_fit[~held], w_fit[~held]
+    X_valid, y_valid, w_valid = X_fit[held], y_fit[held], w_fit[held]
     X_test, y_test = X_all[is_test], y_all[is_test]
     for name, labels in (("train", y_train), ("validation", y_valid), ("test", y_test)):
         _check_sample(name, labels)
+    # Weights only when sampled: an unsampled run is exactly the unweighted one.
+    weighted = sample.fraction < 1.0
 
     specs = warning_feature_specs(config.features)
     categorical = specs.categorical
@@ -396,7 +553,13 @@ def train_warning(
     clock = time.perf_counter()
     model = WarningModel(
         config.model, categorical=categorical, monotone=monotone, context=context
-    ).fit(X_train, y_train, eval_set=(X_valid, y_valid))
+    ).fit(
+        X_train,
+        y_train,
+        eval_set=(X_valid, y_valid),
+        sample_weight=w_train if weighted else None,
+        eval_sample_weight=w_valid if weighted else None,
+    )
     p_test = model.predict_violation(X_test)
     self_only: WarningModel | None = None
     p_self = np.full(len(X_test), np.nan)
@@ -407,7 +570,13 @@ def train_warning(
             categorical=[c for c in categorical if c in own],
             monotone=None if monotone is None else {c: monotone[c] for c in own},
             context={**context, "features": "self"},
-        ).fit(X_train[own], y_train, eval_set=(X_valid[own], y_valid))
+        ).fit(
+            X_train[own],
+            y_train,
+            eval_set=(X_valid[own], y_valid),
+            sample_weight=w_train if weighted else None,
+            eval_sample_weight=w_valid if weighted else None,
+        )
         p_self = self_only.predict_violation(X_test[own])
     timings["fit"] = time.perf_counter() - clock
 
@@ -423,12 +592,17 @@ def train_warning(
     metrics: dict[str, float] = {}
     for key, value in ranking_metrics(y_test, p_test, ks).items():
         metrics[f"test_{key}"] = value
-    metrics["train_auc"] = roc_auc(y_train, model.predict_violation(X_train))
-    metrics["valid_auc"] = roc_auc(y_valid, model.predict_violation(X_valid))
+    p_fit = model.predict_violation(X_fit)
+    metrics["train_auc"] = roc_auc(y_train, p_fit[~held])
+    metrics["valid_auc"] = roc_auc(y_valid, p_fit[held])
     metrics["train_n"], metrics["train_positives"] = float(y_train.size), float(y_train.sum())
     metrics["valid_n"], metrics["valid_positives"] = float(y_valid.size), float(y_valid.sum())
     metrics["best_iteration"] = float(model.best_iteration_)
-    metrics["psi_train_test"] = psi(model.predict_violation(X_fit), p_test)
+    metrics["psi_train_test"] = PSIReference.from_sample(
+        p_fit, weights=w_fit if weighted else None
+    ).psi(p_test)
+    metrics["sample_negative_fraction"] = sample.fraction
+    metrics.update({f"sample_{k}": float(v) for k, v in sample.counts.items()})
     for key, value in ranking_metrics(y_test, rules_score, ks, ranked=flagged).items():
         if key in ("auc",) or key.startswith(("precision_at_", "recall_at_")):
             metrics[f"rules_{key}"] = value
@@ -486,10 +660,24 @@ def train_warning(
     )
     top = scores.sort_values(PROBABILITY, ascending=False, kind="stable").head(max(ks))
     cutoffs = split.to_frame()
-    per_cutoff = pd.DataFrame({"as_of": population["as_of"].dt.date, "label": y_all})
-    counts = per_cutoff.groupby("as_of")["label"].agg(["size", "sum"])
+    per_cutoff = pd.DataFrame(
+        {
+            "as_of": everyone["as_of"].dt.date,
+            "label": y_everyone,
+            "kept": sample.keep,
+            "weight": np.where(sample.keep & (y_everyone == 0), sample.weight, np.nan),
+        }
+    )
+    counts = per_cutoff.groupby("as_of").agg(
+        size=("label", "size"),
+        positives=("label", "sum"),
+        kept=("kept", "sum"),
+        weight=("weight", "max"),
+    )
     cutoffs["enterprises"] = counts["size"].reindex(cutoffs["cutoff"]).to_numpy()
-    cutoffs["positives"] = counts["sum"].reindex(cutoffs["cutoff"]).to_numpy()
+    cutoffs["positives"] = counts["positives"].reindex(cutoffs["cutoff"]).to_numpy()
+    cutoffs["sampled"] = counts["kept"].reindex(cutoffs["cutoff"]).to_numpy()
+    cutoffs["negative_weight"] = counts["weight"].reindex(cutoffs["cutoff"]).to_numpy()
     tables = {
         "cutoffs": cutoffs,
         "ablation": ablation,
@@ -526,6 +714,7 @@ def train_warning(
         }
         params = {
             **config.to_params(),
+            "sample_negative_fraction": sample.fraction,
             "as_of": t_end.date().isoformat(),
             "cutoffs_train": ",".join(c.date().isoformat() for c in split.train),
             "cutoff_test": split.test.date().isoformat(),

@@ -11,8 +11,11 @@ from features.graph import GRAPH_FEATURES, graph_features
 from features.precredit import build_features
 from features.warning import build_warning_features
 from risk.config import RiskConfig
+from risk.contract import NEGATIVE_KINDS, UNKNOWN_HOLDER
 from risk.graph import GraphSnapshot
+from risk.groups import related_groups
 from risk.propagation import RiskPropagator
+from risk.publicity import active_mask
 from tests.features.builders import USCC, enterprise, platform, record, role
 from tests.features.county import small_platform
 
@@ -146,3 +149,47 @@ def test_unknown_enterprises_names_and_settings() -> None:
         graph_features(data, [USCC["A"]], [np.datetime64(T)], ("pagerank",), PROPAGATION)
     with pytest.raises(TypeError, match="propagation must be a PropagationConfig; got dict"):
         graph_features(data, [USCC["A"]], [np.datetime64(T)], ("linked_risk",), {})  # type: ignore[arg-type]
+
+
+def test_groups_are_the_related_groups_of_risk() -> None:
+    # The features find the components on the snapshot's integer edges; risk.groups on the
+    # roles' ids. On a county with executives, closed roles and (added here) shareholders
+    # declared but unknown, both agree for every enterprise on several cutoffs.
+    county = small_platform()
+    roles = county.roles.copy()
+    unknown = roles.index[roles["role"] == "shareholder"][:40]
+    roles.loc[unknown, ["holder_type", "holder_id"]] = ["person", UNKNOWN_HOLDER]
+    data = PlatformData.from_frames(
+        {
+            "enterprises": county.enterprises,
+            "persons": county.persons,
+            "roles": roles,
+            "records": county.records,
+        }
+    )
+    uscc = data.enterprises["uscc"].astype(str).to_numpy()
+    negative = data.records["kind"].isin([k.value for k in NEGATIVE_KINDS])
+    for cutoff in ("2024-01-01", "2025-07-01", "2026-06-30"):
+        values = graph_features(
+            data,
+            uscc,
+            np.full(uscc.size, np.datetime64(cutoff)),
+            ("group_size", "group_negative"),
+            PROPAGATION,
+        )
+        groups = related_groups(data.roles, cutoff, enterprises=data.enterprises[["uscc"]])
+        groups = groups.set_index("uscc").reindex(uscc)
+        np.testing.assert_array_equal(values["group_size"], groups["group_size"])
+        active = active_mask(
+            data.records["decided"],
+            data.records["publicity_end"],
+            data.records["repaired"],
+            data.records["removed"],
+            pd.Timestamp(cutoff),
+        )
+        flagged = set(data.records.loc[negative.to_numpy() & active, "subject_id"])
+        is_flagged = groups.index.isin(list(flagged))
+        per_group = pd.Series(is_flagged, index=groups.index).groupby(groups["group_id"]).sum()
+        expected = per_group.reindex(groups["group_id"]).to_numpy() - is_flagged
+        np.testing.assert_array_equal(values["group_negative"], expected)
+        assert (groups["group_size"] > 1).sum() > 100

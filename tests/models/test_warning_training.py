@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import mlflow
 import numpy as np
@@ -17,7 +18,12 @@ from models.gate import QualityFloor
 from models.registry import WARNING_MODEL_NAME, ModelRegistry
 from models.tracking import CHALLENGER, CHAMPION, mlflow_session, tracking_uris
 from models.warning import PROBABILITY, RULES_FLAGGED, WarningModel
-from models.warning_training import WarningResult, WarningTrainConfig, train_warning
+from models.warning_training import (
+    WarningResult,
+    WarningTrainConfig,
+    sample_negatives,
+    train_warning,
+)
 from risk.rules import Rule
 from tests.features.county import AS_OF, small_platform
 
@@ -196,3 +202,103 @@ def test_train_config_validates() -> None:
         train_warning({}, AS_OF, config={})  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="risk_config must be a RiskConfig; got dict"):
         train_warning({}, AS_OF, risk_config={})  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"max_negatives must be an int in \[1000, inf\); got 10"):
+        WarningTrainConfig(max_negatives=10)
+    with pytest.raises(ValueError, match=r"sample_seed must be an int in \[0, inf\); got -1"):
+        WarningTrainConfig(sample_seed=-1)
+
+
+# --------------------------------------------------------------------------- sampling
+
+
+def test_sample_negatives_keeps_positives_and_each_cutoffs_weighted_count() -> None:
+    rng = np.random.default_rng(5)
+    strata = np.repeat(np.array(["2024-03-31", "2024-06-30", "2025-06-30"]), [4000, 3000, 3000])
+    labels = (rng.random(strata.size) < 0.1).astype(float)
+    sampled = strata != "2025-06-30"  # the test cutoff is never sampled
+    sample = sample_negatives(labels, strata, sampled, 2000, seed=3)
+    negatives = sampled & (labels == 0)
+    assert sample.fraction == pytest.approx(2000 / negatives.sum())
+    assert sample.keep[labels == 1].all() and sample.keep[~sampled].all()
+    assert (sample.weight[~sampled] == 1).all() and (sample.weight[labels == 1] == 1).all()
+    for cutoff in ("2024-03-31", "2024-06-30"):
+        mine = negatives & (strata == cutoff)
+        kept = mine & sample.keep
+        assert kept.sum() == round(sample.fraction * mine.sum())
+        # The kept negatives stand for all of their cutoff's, exactly.
+        assert sample.weight[kept].sum() == pytest.approx(mine.sum())
+    assert sample.counts == {
+        "rows": 7000,
+        "positives": int((sampled & (labels == 1)).sum()),
+        "negatives": int(negatives.sum()),
+        "rows_kept": int((sampled & sample.keep).sum()),
+        "negatives_kept": int((negatives & sample.keep).sum()),
+    }
+    again = sample_negatives(labels, strata, sampled, 2000, seed=3)
+    other = sample_negatives(labels, strata, sampled, 2000, seed=4)
+    np.testing.assert_array_equal(again.keep, sample.keep)
+    assert (other.keep != sample.keep).any() and other.keep.sum() == sample.keep.sum()
+    everything = sample_negatives(labels, strata, sampled, None, seed=3)
+    assert everything.keep.all() and (everything.weight == 1).all() and everything.fraction == 1
+
+
+@pytest.fixture(scope="module")
+def sampled_warning(
+    warning_data: PlatformData, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[WarningResult, tuple[str, str]]:
+    """The warning trained on every positive and about a quarter of the negatives, logged."""
+    uri, artifacts = tracking_uris(tmp_path_factory.mktemp("sampled-mlflow"))
+    config = WarningTrainConfig(max_negatives=2000, sample_seed=1, ablation=False)
+    result = train_warning(
+        warning_data, AS_OF, uri, artifact_location=artifacts, config=config, register=False
+    )
+    return result, (uri, artifacts)
+
+
+def test_sampled_training_keeps_the_probabilities_calibrated(
+    sampled_warning: tuple[WarningResult, tuple[str, str]], trained_warning: WarningResult
+) -> None:
+    sampled, _ = sampled_warning
+    m = sampled.metrics
+    assert 0.2 < m["sample_negative_fraction"] < 0.3  # 2,000 of about 8,000 negatives
+    assert m["sample_negatives_kept"] == pytest.approx(2000, abs=5)
+    # Every metric is on the whole test cutoff, as in the unsampled run.
+    assert m["test_n"] == trained_warning.metrics["test_n"]
+    assert len(sampled.holdout) == len(trained_warning.holdout)
+    observed = sampled.holdout["label"].mean()
+    mean_sampled = sampled.scores[PROBABILITY].mean()
+    mean_full = trained_warning.scores[PROBABILITY].mean()
+    # Weighted negatives keep the mean probability where the unsampled model has it, and
+    # near the held-out year's rate; unweighted, the odds would be about 1 / f ≈ 4 × higher.
+    assert mean_sampled == pytest.approx(mean_full, rel=0.15)
+    assert mean_sampled == pytest.approx(observed, rel=0.25)
+    assert m["test_auc"] > 0.6
+    assert m["test_auc"] == pytest.approx(trained_warning.metrics["test_auc"], abs=0.04)
+    cutoffs = sampled.tables["cutoffs"]
+    train = cutoffs[cutoffs["split"] == "train"]
+    assert (train["sampled"] < train["enterprises"]).all()
+    assert (train["negative_weight"] > 2.5).all()
+    test = cutoffs[cutoffs["split"] == "test"].iloc[0]
+    assert test["sampled"] == test["enterprises"] and test["negative_weight"] == 1
+
+
+def test_sampling_is_reproducible_by_seed_and_logged(
+    sampled_warning: tuple[WarningResult, tuple[str, str]], warning_data: PlatformData
+) -> None:
+    sampled, (uri, _) = sampled_warning
+    config = WarningTrainConfig(max_negatives=2000, sample_seed=1, ablation=False)
+    again = train_warning(warning_data, AS_OF, config=config)
+    np.testing.assert_array_equal(again.scores[PROBABILITY], sampled.scores[PROBABILITY])
+    pd.testing.assert_frame_equal(again.tables["cutoffs"], sampled.tables["cutoffs"])
+    other = train_warning(warning_data, AS_OF, config=replace(config, sample_seed=2))
+    assert not np.array_equal(other.scores[PROBABILITY], sampled.scores[PROBABILITY])
+    assert sampled.run is not None
+    run = MlflowClient(uri).get_run(sampled.run.run_id)
+    params, metrics = run.data.params, run.data.metrics
+    assert params["max_negatives"] == "2000" and params["sample_seed"] == "1"
+    assert float(params["sample_negative_fraction"]) == sampled.metrics["sample_negative_fraction"]
+    for key in ("rows", "positives", "negatives", "rows_kept", "negatives_kept"):
+        assert metrics[f"sample_{key}"] == sampled.metrics[f"sample_{key}"]
+    assert metrics["sample_negatives_kept"] < metrics["sample_negatives"]
+    card = mlflow.artifacts.load_text(f"{run.info.artifact_uri}/model_card.md")
+    assert "of their negatives" in card and "seed 1" in card
