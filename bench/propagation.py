@@ -41,8 +41,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -56,6 +54,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from measure import peak_rss_mb, reset_peak_rss, rss_mb  # bench/measure.py
 
 from risk.contract import Role
 from risk.graph import ROLE_CODES, GraphSnapshot
@@ -65,27 +64,6 @@ LEGAL_REP, SHAREHOLDER, EXECUTIVE, BRANCH_OF = (
     ROLE_CODES.index(r) for r in (Role.legal_rep, Role.shareholder, Role.executive, Role.branch_of)
 )
 STEPS = ("credlink", "bare", "incremental", "networkx")
-
-
-def rss_mb() -> float:
-    """Current resident set size of this process (Linux /proc)."""
-    with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-
-
-def peak_rss_mb() -> float:
-    """Peak RSS since the last :func:`reset_peak_rss` (VmHWM), else since the start."""
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def reset_peak_rss() -> None:
-    """Reset the kernel's peak-RSS mark to the current RSS (Linux ≥ 4.0)."""
-    with open("/proc/self/clear_refs", "w") as clear_refs:
-        clear_refs.write("5")
 
 
 def draw_province(n_ent: int, seed: int) -> dict[str, np.ndarray]:

@@ -33,7 +33,6 @@ import argparse
 import gc
 import os
 import time
-from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
 from typing import Any
@@ -41,6 +40,7 @@ from typing import Any
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
+from measure import measure  # bench/measure.py
 
 from features.data import PlatformData
 from features.precredit import applications_on
@@ -52,30 +52,6 @@ from risk.config import RiskConfig
 from risk.synth import SynthConfig, generate_county
 
 AS_OF = "2026-06-30"
-
-
-def reset_peak_rss() -> None:
-    """Reset the kernel's peak-RSS mark to the current RSS (Linux ≥ 4.0)."""
-    with open("/proc/self/clear_refs", "w") as clear_refs:
-        clear_refs.write("5")
-
-
-def peak_rss_mb() -> float:
-    """Peak RSS since the last reset (VmHWM)."""
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def measure(step: Callable[[], Any]) -> tuple[Any, float, float]:
-    """Run ``step`` once: its result, seconds and peak RSS (MB)."""
-    gc.collect()
-    reset_peak_rss()
-    started = time.perf_counter()
-    result = step()
-    return result, time.perf_counter() - started, peak_rss_mb()
 
 
 def county(size: int, seed: int) -> tuple[PlatformData, float]:

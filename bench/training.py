@@ -32,10 +32,7 @@ it includes the county held in memory. LightGBM runs with the models' ``num_thre
 from __future__ import annotations
 
 import argparse
-import gc
 import tempfile
-import time
-from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -43,6 +40,7 @@ from typing import Any
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
+from measure import measure  # bench/measure.py
 
 from features.data import PlatformData
 from features.precredit import build_features, feature_specs
@@ -53,39 +51,16 @@ from features.warning import (
     warning_population,
 )
 from models.pd import PDModel
+from models.sampling import sample_negatives
 from models.splits import time_split
 from models.tracking import tracking_uris
 from models.training import TrainConfig, precredit_sample, train_precredit
 from models.warning import WarningModel
-from models.warning_training import WarningTrainConfig, sample_negatives, train_warning
+from models.warning_training import WarningTrainConfig, train_warning
 from risk.config import RiskConfig
 from risk.synth import SynthConfig, generate_county
 
 AS_OF = "2026-06-30"
-
-
-def reset_peak_rss() -> None:
-    """Reset the kernel's peak-RSS mark to the current RSS (Linux ≥ 4.0)."""
-    with open("/proc/self/clear_refs", "w") as clear_refs:
-        clear_refs.write("5")
-
-
-def peak_rss_mb() -> float:
-    """Peak RSS since the last reset (VmHWM)."""
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def measure(step: Callable[[], Any]) -> tuple[Any, float, float]:
-    """Run ``step`` once: its result, seconds and peak RSS (MB)."""
-    gc.collect()
-    reset_peak_rss()
-    started = time.perf_counter()
-    result = step()
-    return result, time.perf_counter() - started, peak_rss_mb()
 
 
 def bare_train(

@@ -35,6 +35,9 @@ References
 
 About 600 lines, in one module on purpose: the policy, the model that learns its weights and
 the backtest against the rule of thumb apply the one formula above, and read together.
+
+About 620 lines because it is one estimator (policy, capacity, fit, predict, backtest) whose
+formula above is the documentation of every step.
 """
 
 from __future__ import annotations

@@ -23,11 +23,15 @@ The event log
     Every change of an enterprise's grade, open warnings, linked-risk band or assessment is
     appended to ``score_events`` (before → after, the cause, the set and seq it became visible
     in): by :func:`publish` (the differences from the set it replaces) and by
-    :func:`write_delta`. Monitoring delivers from it; :func:`events_after` pages through it.
+    :func:`write_delta`. Monitoring delivers from it; :func:`events_after` pages through it
+    (both in :mod:`risk.score_events`, re-exported here).
 
 Both backends
     Bulk rows go through :func:`risk.store.bulk_insert` (COPY on PostgreSQL, executemany on
     SQLite); lookups are primary-key range scans.
+
+About 620 lines because it is one object's lifecycle (begin, write, publish, discard, delta,
+read, diff) around one lock; the event computations live in :mod:`risk.score_events`.
 """
 
 from __future__ import annotations
@@ -38,16 +42,25 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, and_, delete, insert, select, update
 from sqlalchemy.engine import Connection
 
 from risk.exceptions import RiskError
+from risk.score_events import (
+    EVENT_FIELDS,
+    append_events,
+    concat_events,
+    delta_events,
+    differs,
+    empty_events,
+    event_rows,
+    events_after,
+    plain,
+)
 from risk.store import (
     SCORE_COLUMNS,
     bulk_insert,
-    score_events,
     score_pointer,
     score_sets,
     score_tables,
@@ -88,16 +101,6 @@ KINDS: tuple[str, ...] = tuple(SCORE_COLUMNS)
 KEEP_SETS = 3
 """Complete sets kept by :func:`publish` (the newest, including the one it publishes); older
 ones lose their rows. Two at least: a reader may still be answering from the replaced set."""
-
-EVENT_FIELDS: dict[str, tuple[str, ...]] = {
-    "grade": ("grades", "grade"),
-    "grade_bank": ("grades", "grade_bank"),
-    "linked_risk_band": ("risk", "band"),
-    "warning": ("warnings", "level"),
-    "assessment": ("assessments", "decision"),
-    "pd_band": ("assessments", "pd_band"),
-}
-"""Event kind → (score kind, column): a change of that column is an event."""
 
 _LOCK = "credlink-score-sets"
 
@@ -281,14 +284,8 @@ def _cells(frame: pd.DataFrame, columns: Sequence[str]) -> list[list[Any]]:
     out = []
     for name in columns:
         values = frame[name].to_numpy(dtype=object)
-        out.append([None if isinstance(v, float) and math.isnan(v) else _plain(v) for v in values])
+        out.append([None if isinstance(v, float) and math.isnan(v) else plain(v) for v in values])
     return out
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
 
 
 def _rows(frame: pd.DataFrame, kind: str, set_id: int, seq: int) -> tuple[list[str], Any]:
@@ -388,7 +385,7 @@ def publish(
             old = get_set(conn, previous.set_id)
             new = get_set(conn, set_id)
             changes = _changes(conn, old, new)
-            _append_events(conn, changes, set_id, 0, {"score_set": set_id}, now)
+            append_events(conn, changes, set_id, 0, {"score_set": set_id}, now)
         if previous is None:
             conn.execute(
                 insert(score_pointer).values(name=CURRENT, set_id=set_id, seq=0, switched_at=now)
@@ -570,97 +567,21 @@ def write_delta(
                 conn, kind, set_id, pointer.seq, frame["subject_id"].astype(str).tolist()
             )
             fresh = frame.set_index(frame["subject_id"].astype(str))[names]
-            differs = _differs(fresh, before.reindex(fresh.index)[names], names)
-            if differs.any():
-                changed[kind] = fresh[differs].reset_index(names="subject_id")
+            moved = differs(fresh, before.reindex(fresh.index)[names], names)
+            if moved.any():
+                changed[kind] = fresh[moved].reset_index(names="subject_id")
                 befores[kind] = before
         if not changed:
-            return pointer.seq, _empty_events()
+            return pointer.seq, empty_events()
         for kind, frame in changed.items():
             names, cells = _rows(frame, kind, set_id, seq)
             bulk_insert(conn, score_tables[kind], cells, names)
-        events = _delta_events(changed, befores)
+        events = delta_events(changed, befores)
         now = _now()
-        _append_events(conn, events, set_id, seq, dict(cause), now)
+        append_events(conn, events, set_id, seq, dict(cause), now)
         conn.execute(update(score_pointer).where(score_pointer.c.name == CURRENT).values(seq=seq))
         conn.execute(update(score_sets).where(score_sets.c.id == set_id).values(seq=seq))
         return seq, events
-
-
-def _differs(fresh: pd.DataFrame, before: pd.DataFrame, names: Sequence[str]) -> np.ndarray:
-    out = np.zeros(len(fresh), dtype=bool)
-    for name in names:
-        a = fresh[name].to_numpy(dtype=object)
-        b = before[name].to_numpy(dtype=object)
-        out |= np.array([not _same(x, y) for x, y in zip(a, b, strict=True)], dtype=bool)
-    return out
-
-
-def _same(a: Any, b: Any) -> bool:
-    a_missing = a is None or (isinstance(a, float) and math.isnan(a))
-    b_missing = b is None or (isinstance(b, float) and math.isnan(b))
-    if a_missing or b_missing:
-        return a_missing and b_missing
-    if isinstance(a, float | np.floating) or isinstance(b, float | np.floating):
-        return bool(np.isclose(float(a), float(b), rtol=1e-12, atol=1e-12))
-    return bool(_plain(a) == _plain(b))
-
-
-def _empty_events() -> pd.DataFrame:
-    return pd.DataFrame({"subject_id": [], "kind": [], "before": [], "after": []}, dtype=object)
-
-
-def _delta_events(
-    changed: Mapping[str, pd.DataFrame], befores: Mapping[str, pd.DataFrame]
-) -> pd.DataFrame:
-    parts = []
-    for event, (kind, column) in EVENT_FIELDS.items():
-        if kind not in changed:
-            continue
-        frame = changed[kind].set_index("subject_id")
-        before = (
-            befores[kind][column].reindex(frame.index)
-            if column in befores[kind]
-            else pd.Series(None, index=frame.index)
-        )
-        parts.append(
-            _event_rows(
-                event,
-                frame.index,
-                before.to_numpy(dtype=object),
-                frame[column].to_numpy(dtype=object),
-            )
-        )
-    return _concat_events(parts)
-
-
-def _event_rows(
-    event: str, subject_ids: Any, before: np.ndarray, after: np.ndarray
-) -> pd.DataFrame:
-    keep = np.array([not _same(a, b) for a, b in zip(before, after, strict=True)], dtype=bool)
-    n = int(keep.sum())
-    return pd.DataFrame(
-        {
-            "subject_id": pd.Series(np.asarray(subject_ids, dtype=object)[keep], dtype=object),
-            "kind": pd.Series([event] * n, dtype=object),
-            "before": pd.Series([_missing_none(v) for v in before[keep]], dtype=object),
-            "after": pd.Series([_missing_none(v) for v in after[keep]], dtype=object),
-        }
-    )
-
-
-def _missing_none(value: Any) -> Any:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    return _plain(value)
-
-
-def _concat_events(parts: list[pd.DataFrame]) -> pd.DataFrame:
-    parts = [p for p in parts if not p.empty]
-    if not parts:
-        return _empty_events()
-    out = pd.concat(parts, ignore_index=True)
-    return out.sort_values(["subject_id", "kind"], kind="stable").reset_index(drop=True)
 
 
 def _changes(conn: Connection, old: ScoreSet, new: ScoreSet) -> pd.DataFrame:
@@ -676,44 +597,14 @@ def _changes(conn: Connection, old: ScoreSet, new: ScoreSet) -> pd.DataFrame:
             continue
         both = a.add_suffix("_old").join(b.add_suffix("_new"), how="outer")
         parts.append(
-            _event_rows(
+            event_rows(
                 event,
                 both.index,
                 both[f"{column}_old"].to_numpy(dtype=object),
                 both[f"{column}_new"].to_numpy(dtype=object),
             )
         )
-    return _concat_events(parts)
-
-
-def _append_events(
-    conn: Connection,
-    events: pd.DataFrame,
-    set_id: int,
-    seq: int,
-    cause: dict[str, Any],
-    at: datetime,
-) -> None:
-    if events.empty:
-        return
-    n = len(events)
-    rows = zip(
-        [at] * n,
-        [set_id] * n,
-        [seq] * n,
-        events["subject_id"].tolist(),
-        events["kind"].tolist(),
-        events["before"].tolist(),
-        events["after"].tolist(),
-        [cause] * n,
-        strict=True,
-    )
-    bulk_insert(
-        conn,
-        score_events,
-        rows,
-        ["at", "set_id", "seq", "subject_id", "kind", "before", "after", "cause"],
-    )
+    return concat_events(parts)
 
 
 def diff_sets(engine: Engine, old_id: int, new_id: int) -> ScoreDiff:
@@ -731,16 +622,3 @@ def diff_sets(engine: Engine, old_id: int, new_id: int) -> ScoreDiff:
             if s.status not in ("complete", "building"):
                 raise ScoreSetError(f"score set {s.id} is {s.status}: its rows are gone")
         return ScoreDiff(old=old, new=new, changes=_changes(conn, old, new))
-
-
-def events_after(
-    engine: Engine, after_id: int = 0, *, subject_id: str | None = None, limit: int = 1000
-) -> pd.DataFrame:
-    """Events with an id above ``after_id``, oldest first (a pull feed pages with the last id)."""
-    query = select(score_events).where(score_events.c.id > int(after_id))
-    if subject_id is not None:
-        query = query.where(score_events.c.subject_id == subject_id)
-    query = query.order_by(score_events.c.id).limit(int(limit))
-    with engine.connect() as conn:
-        rows = conn.execute(query).all()
-    return pd.DataFrame(rows, columns=[c.name for c in score_events.columns])

@@ -36,6 +36,11 @@ worker so that the lockout cannot be multiplied by spreading attempts over them 
 append-only history of every change to them. At most one warning per enterprise and rule is
 open (status other than ``closed``): the partial unique index ``ux_warnings_open`` enforces it
 on SQLite and PostgreSQL alike.
+
+About 640 lines because it is the one place the schema is declared (the contract tables,
+bookkeeping, warnings, keys, audit, score sets) with the few primitives every writer shares
+(:func:`serialized_transaction`, :func:`bulk_insert`); a split would spread one
+``MetaData`` the migrations are checked against over several modules.
 """
 
 from __future__ import annotations

@@ -7,6 +7,10 @@ validation quarantines their rows. A file whose bytes are not what its name says
 header or with a header repeated is refused whole (``ValueError`` with the reason).
 
 Row numbers are spreadsheet-style: the header is row 1, the first data row is row 2.
+
+About 620 lines because every reader (CSV in its encodings, XLSX, Parquet, in-memory frames)
+must meet the same :class:`RawTable` contract and refusal rules; kept together so that they
+stay identical.
 """
 
 from __future__ import annotations

@@ -80,6 +80,8 @@ def test_run_publishes_a_set_list_names_it_and_diff_compares(county: ApiCounty) 
 
 
 def test_the_set_holds_what_the_risk_batch_computes(county: ApiCounty) -> None:
+    if current(county.engine) is None:  # this test alone
+        run_pipeline(county.engine, county.as_of, county.settings.risk_config(), mlflow_uri=None)
     pointer = current(county.engine)
     assert pointer is not None
     described = get_set(county.engine, pointer.set_id)
@@ -97,6 +99,8 @@ def test_the_set_holds_what_the_risk_batch_computes(county: ApiCounty) -> None:
 def test_a_failing_step_discards_its_set_and_the_current_one_stays(
     county: ApiCounty, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    if current(county.engine) is None:  # this test alone
+        run_pipeline(county.engine, county.as_of, county.settings.risk_config(), mlflow_uri=None)
     before = current(county.engine)
     assert before is not None
 
