@@ -119,6 +119,29 @@ class RiskConfig:
         return cls(propagation=propagation, rules=rules, grades=grades)
 
     @classmethod
+    def from_flat_params(cls, flat: Mapping[str, Any]) -> RiskConfig:
+        """The settings back from :meth:`flat_params` (what a score set or an MLflow run
+        recorded); keys of other sections (``graph.nodes``) or none (``linked_threshold_value``)
+        are ignored.
+
+        Raises
+        ------
+        ValueError, TypeError
+            As :meth:`from_dict`.
+        """
+        data: dict[str, dict[str, Any]] = {}
+        for key, text in flat.items():
+            section, _, name = str(key).partition(".")
+            if section not in _SECTIONS or not name:
+                continue
+            try:
+                value = json.loads(text) if isinstance(text, str) else text
+            except json.JSONDecodeError:
+                value = text  # a plain string parameter (``minor``, ``quantile``)
+            data.setdefault(section, {})[name] = value
+        return cls.from_dict(data)
+
+    @classmethod
     def from_file(cls, path: Path) -> RiskConfig:
         """Settings from a ``.json`` or ``.toml`` file of :meth:`from_dict`'s shape.
 

@@ -7,6 +7,10 @@ with the propagation settings of the :class:`~risk.config.RiskConfig` it is give
 records that count on that date (:func:`~risk.propagation.read_signal_records`). The records are
 kept beside the scores, so any node can be explained (:func:`risk.explain.explain`) without
 reading the store again.
+
+:func:`score_ball` does the same on the K-hop ball of a few nodes read from the store
+(:func:`risk.graph.ball.read_ball`): their linked risk and explanations are exact (the ball's
+module says why), in time and memory that do not grow with the county.
 """
 
 from __future__ import annotations
@@ -20,9 +24,10 @@ from sqlalchemy import Engine
 
 from risk.config import RiskConfig
 from risk.graph import GraphSnapshot
+from risk.graph.ball import Ball, read_ball
 from risk.propagation import RiskPropagator, RiskScores, read_signal_records
 
-__all__ = ["ScoredSnapshot", "score_frames", "score_snapshot"]
+__all__ = ["ScoredSnapshot", "score_ball", "score_frames", "score_snapshot"]
 
 
 @dataclass(frozen=True)
@@ -113,3 +118,54 @@ def score_frames(
     scores = propagator.score(records)
     seconds = time.perf_counter() - started
     return ScoredSnapshot(snapshot, propagator, scores, records, seconds, config)
+
+
+def score_ball(
+    engine: Engine,
+    as_of: date | pd.Timestamp | str,
+    sources: list[str],
+    config: RiskConfig | None = None,
+    *,
+    radius: int | None = None,
+) -> tuple[ScoredSnapshot, Ball]:
+    """Read the ball of ``sources`` from the store and score it.
+
+    Parameters
+    ----------
+    engine
+        A migrated store.
+    as_of
+        The date.
+    sources
+        The nodes whose linked risk and explanations are wanted.
+    config
+        The risk settings; ``None`` means ``RiskConfig()``.
+    radius
+        Hops of the ball; at least K (``config.propagation.hops``, the default), else the
+        sources' linked risk would miss walks.
+
+    Returns
+    -------
+    scored, ball
+        The ball scored (its records those of the ball's nodes) and the ball read. Exact for
+        the sources only (:mod:`risk.graph.ball`).
+
+    Raises
+    ------
+    ValueError
+        If ``radius`` is below K.
+    """
+    config = RiskConfig() if config is None else config
+    if not isinstance(config, RiskConfig):
+        raise TypeError(f"config must be a RiskConfig; got {type(config).__name__}")
+    hops = config.propagation.hops
+    radius = hops if radius is None else radius
+    if isinstance(radius, bool) or not isinstance(radius, int) or radius < hops:
+        raise ValueError(f"radius must be an integer ≥ K = {hops}; got {radius!r}")
+    started = time.perf_counter()
+    ball = read_ball(engine, as_of, sources, radius)
+    propagator = RiskPropagator(config.propagation).fit(ball.snapshot)
+    records = read_signal_records(engine, as_of, ball.node_ids)
+    scores = propagator.score(records)
+    seconds = time.perf_counter() - started
+    return ScoredSnapshot(ball.snapshot, propagator, scores, records, seconds, config), ball

@@ -4,10 +4,12 @@
 arguments: the settings then come from the environment (``CREDLINK_*``), read once here.
 
 Startup (the lifespan, before the first request): open the store and migrate it, read the
-USCC allow-list and the one risk configuration (``CREDLINK_RISK_CONFIG_FILE``), build and
-score the graph snapshot as of ``settings.snapshot_date`` and grade every enterprise with it —
-once; then the models slot (:class:`serving.state.ServiceState.models`), whose pre-credit
-features use the same configuration.
+USCC allow-list and the one risk configuration (``CREDLINK_RISK_CONFIG_FILE``), read the
+current score set's pointer (:mod:`serving.scores`: nothing is recomputed, the batch pipeline
+``credlink pipeline run`` computed every score once), then load the pre-credit champions
+(:class:`serving.state.ServiceState.models`). Neither the start time nor the memory of a
+worker grows with the county. Without a score set the service starts and ``/readyz`` answers
+503 saying to run the pipeline.
 Shutdown disposes of the engine.
 
 Routes
@@ -61,8 +63,9 @@ from serving.middleware import AuditMiddleware, RequestContextMiddleware
 from serving.precredit import follow_reloads, start_champions
 from serving.redaction import install_log_filters
 from serving.routes import entities, health, models, outcomes, precredit, warnings
+from serving.scores import NO_SET
 from serving.settings import Settings, load_allowlist
-from serving.state import ServiceState, freeze_heap, load_snapshot
+from serving.state import ServiceState, freeze_heap
 from serving.web import router as web_router
 
 __all__ = ["create_app"]
@@ -104,18 +107,11 @@ def _start(settings: Settings, metrics: Metrics) -> ServiceState:
         risk_config=settings.risk_config(),
         allowlist=load_allowlist(settings.uscc_allowlist),
     )
-    as_of = settings.snapshot_date
-    state.snapshot = load_snapshot(engine, as_of, state.risk_config)
+    served = state.scores.refresh()  # logs the set it serves
+    if served is None:
+        logger.warning("not ready: %s", NO_SET)
     start_champions(state)
-    metrics.attach(engine, state.snapshot)
-    graph = state.snapshot.run.snapshot
-    logger.info(
-        "graph snapshot as of %s: %d nodes, %d edges, loaded in %.1f s",
-        as_of,
-        graph.n_nodes,
-        graph.n_edges,
-        state.snapshot.seconds,
-    )
+    metrics.attach(engine, state.scores)
     return state
 
 
@@ -151,7 +147,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     Returns
     -------
     fastapi.FastAPI
-        Its lifespan loads the store and the snapshot; use ``with TestClient(app)`` in tests.
+        Its lifespan opens the store, reads the score pointer and loads the champions; use
+        ``with TestClient(app)`` in tests.
     """
     settings = Settings() if settings is None else settings
     metrics = Metrics()

@@ -2,11 +2,17 @@
 
 :func:`check_assessment_authorization` checks a bank's authorization in a body
 (:func:`serving.checks.check_authorization`, for :data:`ASSESSMENT_PURPOSES`);
-:func:`known_uscc` the USCC, which the champions must have assessed; :func:`assess_items`
-answers a batch, each item's refusal in its place with the one error body; :func:`audit_items`
-writes the batch's audit rows, one per item; :func:`record_request` puts what a call asks about
-into its audit context. The champions themselves and their assessments are
-:mod:`serving.precredit`'s.
+:func:`stored_assessment` reads an enterprise's assessment from the current score set (the
+pipeline assessed every enterprise of the store with the champions: :mod:`serving.precredit`)
+and names the call's authorization in it; :func:`assess_items` answers a batch, each item's
+refusal in its place with the one error body, the items' rows read in one query;
+:func:`audit_items` writes the batch's audit rows, one per item; :func:`record_request` puts
+what a call asks about into its audit context.
+
+When there is nothing to answer from
+    No champion loaded (:func:`loaded_champions`) or a score set without assessments
+    (:func:`check_assessed`): 503 saying why. An enterprise the set did not assess (not in the
+    store when it was computed): 404, as for any enterprise unknown to the platform.
 """
 
 from __future__ import annotations
@@ -14,7 +20,9 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
+from typing import Any
 
+from pydantic import TypeAdapter
 from sqlalchemy import Engine
 
 from risk.exceptions import InvalidIdentifierError, UnknownEntityError
@@ -26,28 +34,35 @@ from serving.exceptions import AuthorizationReferenceError, ServiceUnavailableEr
 from serving.middleware import item_request_id
 from serving.precredit import Champions
 from serving.schemas_precredit import (
+    Assessment,
     AssessmentRequest,
     AuthorizationIn,
     BatchItemResult,
     BatchResponse,
 )
+from serving.scores import ScoreReader, ServedSet
 from serving.state import ServiceState
 
 __all__ = [
+    "ASSESSMENT_JSON",
     "ASSESSMENT_PURPOSES",
     "BATCH_ROUTE",
     "assess_items",
     "audit_items",
+    "check_assessed",
     "check_assessment_authorization",
-    "known_uscc",
     "loaded_champions",
     "record_request",
+    "stored_assessment",
 ]
 
 ASSESSMENT_PURPOSES = (Purpose.pre_credit, Purpose.credit_approval)
 """The purposes an enterprise's authorization must name for a pre-credit assessment."""
 BATCH_ROUTE = "/v1/precredit/assessments:batch"
 """The route the batch's per-item audit rows name."""
+ASSESSMENT_JSON = TypeAdapter(Assessment)
+"""Validates a stored body and dumps an answer."""
+_KIND = "assessments"
 
 
 def loaded_champions(state: ServiceState) -> Champions:
@@ -99,25 +114,56 @@ def check_assessment_authorization(
     )
 
 
-def known_uscc(bundle: Champions, value: str, allowlist: Iterable[str]) -> str:
-    """The body's USCC normalised and checked (:func:`serving.checks.checked_uscc`), and
-    assessed by the champions (an enterprise of the store).
+def check_assessed(served: ServedSet) -> None:
+    """The current score set must hold assessments (the pipeline skips them without
+    champions).
 
     Raises
     ------
-    InvalidIdentifierError
-        422 naming ``uscc`` and the failed check.
-    UnknownEntityError
-        404.
+    ServiceUnavailableError
+        503 saying to run the pipeline.
     """
-    uscc = checked_uscc(value, allowlist, location="body")
-    if uscc not in bundle.assessments:
-        raise UnknownEntityError(f"enterprise {uscc} is not on the platform")
-    return uscc
+    if not served.has(_KIND):
+        raise ServiceUnavailableError(
+            f"pre-credit assessments are unavailable: score set {served.set_id} holds none; "
+            "run `credlink pipeline run` with the champions promoted"
+        )
+
+
+def _unknown(uscc: str) -> UnknownEntityError:
+    return UnknownEntityError(f"enterprise {uscc} is not on the platform")
+
+
+def _answer(row: dict[str, Any], authorization_id: str | None) -> Assessment:
+    """The stored body (the API's assessment without an authorization id) naming the call's
+    authorization."""
+    return ASSESSMENT_JSON.validate_python({**row["body"], "authorization_id": authorization_id})
+
+
+def stored_assessment(
+    reader: ScoreReader, served: ServedSet, uscc: str, authorization_id: str | None
+) -> Assessment:
+    """An enterprise's assessment in the score set, naming the authorization it answers.
+
+    ``uscc`` is normalised and checked (:func:`serving.checks.checked_uscc`).
+
+    Raises
+    ------
+    ServiceUnavailableError
+        If the set holds no assessments (:func:`check_assessed`).
+    UnknownEntityError
+        404 if the set did not assess it.
+    """
+    check_assessed(served)
+    row = reader.row(served, _KIND, uscc)
+    if row is None:
+        raise _unknown(uscc)
+    return _answer(row, authorization_id)
 
 
 def assess_items(
-    bundle: Champions,
+    reader: ScoreReader,
+    served: ServedSet,
     items: Sequence[AssessmentRequest],
     *,
     bank: bool,
@@ -127,16 +173,31 @@ def assess_items(
     request_id: str | None,
 ) -> BatchResponse:
     """Assess a batch: each item as a single assessment, its refusal (403, 422, 404) answered
-    in its place with the one error body; the other items are still assessed."""
+    in its place with the one error body; the other items are still assessed. The items' rows
+    are read from the set in one query.
+
+    Raises
+    ------
+    ServiceUnavailableError
+        If the set holds no assessments (:func:`check_assessed`).
+    """
+    check_assessed(served)
     allowed = tuple(allowlist)
-    results: list[BatchItemResult] = []
-    for index, item in enumerate(items):
+    checked: list[str | Exception] = []
+    for item in items:
         try:
             if bank:
                 check_assessment_authorization(item.authorization, today, max_days)
-            uscc = known_uscc(bundle, item.uscc, allowed)
-        except (AuthorizationReferenceError, InvalidIdentifierError, UnknownEntityError) as exc:
-            status, error = error_body(exc, request_id)
+            checked.append(checked_uscc(item.uscc, allowed, location="body"))
+        except (AuthorizationReferenceError, InvalidIdentifierError) as exc:
+            checked.append(exc)
+    rows = reader.rows(served, _KIND, [c for c in checked if isinstance(c, str)])
+    results: list[BatchItemResult] = []
+    for index, (item, uscc) in enumerate(zip(items, checked, strict=True)):
+        if isinstance(uscc, str) and uscc not in rows:
+            uscc = _unknown(uscc)
+        if isinstance(uscc, Exception):
+            status, error = error_body(uscc, request_id)
             # An item refused for what it sent echoes it masked: a bank may send an ID number
             # as a USCC.
             results.append(
@@ -148,7 +209,7 @@ def assess_items(
         auth_id = item.authorization.id if item.authorization else None
         results.append(
             BatchItemResult(
-                index=index, uscc=uscc, status=200, assessment=bundle.assessment(uscc, auth_id)
+                index=index, uscc=uscc, status=200, assessment=_answer(rows[uscc], auth_id)
             )
         )
     succeeded = sum(r.status == 200 for r in results)

@@ -1,8 +1,16 @@
 """What the routes ask for, assembled from :mod:`risk` (the template's "crud" layer).
 
 Routes call these functions with plain values (no ``Request``, no HTTP); these call
-:mod:`risk.warnings`, :mod:`risk.propagation`, :mod:`risk.grades` and the loaded
-snapshot, and return the pydantic bodies of :mod:`serving.schemas`.
+:mod:`risk.warnings`, :mod:`risk.explain` and the current score set
+(:class:`serving.scores.ScoreReader`), and return the pydantic bodies of :mod:`serving.schemas`.
+
+An enterprise's answers
+-----------------------
+Own signal, linked risk (with and without its echo), band and grade are the score set's rows;
+the active records and the top source records with their paths are computed on the
+enterprise's K-hop ball read from the store (:func:`risk.snapshot.score_ball`), where they are
+exact (:mod:`risk.graph.ball`); the network is the ego graph of its ``depth``-hop ball, each
+node's scores read from the set. Nothing is computed over the county.
 
 Who sees what (:class:`Audience`)
 --------------------------------
@@ -48,13 +56,13 @@ from risk.contract import Domain, Severity, regulator_for, zh_label
 from risk.contract import RecordKind as Kind
 from risk.exceptions import UnknownEntityError
 from risk.explain import explain
-from risk.grades import assign_grades
+from risk.grades import GRADE_LABELS, Grade, GradeConfig
 from risk.graph import GraphSnapshot
 from risk.propagation import record_signal
-from risk.rules import LEVEL_RANK, Level, Rule
+from risk.rules import Level, Rule
+from risk.snapshot import ScoredSnapshot
 from risk.spreadsheets import csv_bytes
 from risk.warnings import (
-    OPEN_STATUSES,
     WarningRecord,
     WarningStatus,
     get_warning,
@@ -76,12 +84,13 @@ from serving.schemas import (
     NetworkNode,
     Readiness,
     RiskSource,
+    ScoreSetInfo,
     WarningDetail,
     WarningEventOut,
     WarningPage,
     WarningSummary,
 )
-from serving.state import LoadedSnapshot, ServiceState
+from serving.scores import NO_SET, ScoreReader, ServedSet
 
 __all__ = [
     "Audience",
@@ -118,34 +127,44 @@ def _private(body: M) -> M:
 # --------------------------------------------------------------------------- operations
 
 
-def readiness(state: ServiceState) -> Readiness:
-    """What is loaded: the graph snapshot and the models.
+def readiness(
+    served: ServedSet | None, models: Iterable[ModelInfo], problems: Iterable[str] = ()
+) -> Readiness:
+    """What the service answers from: the current score set (its graph's size) and the
+    models; ``problems`` are the ways they disagree (:func:`serving.precredit.set_problems`).
 
     Raises
     ------
     ServiceUnavailableError
-        While the snapshot is not loaded.
+        While no score set has been published.
     """
-    loaded = state.snapshot
-    if loaded is None:
-        raise ServiceUnavailableError("the graph snapshot is not loaded yet")
-    graph = loaded.run.snapshot
-    persons = int(graph.is_person.sum())
+    if served is None:
+        raise ServiceUnavailableError(f"not ready: {NO_SET}")
+    graph = served.graph
+    described = served.score_set
     return Readiness(
         graph=GraphInfo(
-            as_of=loaded.as_of,
-            loaded_at=loaded.loaded_at,
-            load_seconds=round(loaded.seconds, 3),
-            nodes=graph.n_nodes,
-            enterprises=graph.n_nodes - persons,
-            persons=persons,
-            edges=graph.n_edges,
-            signal_records=len(loaded.run.records),
+            as_of=served.as_of,
+            loaded_at=served.first_read,
+            load_seconds=round(served.read_seconds, 3),
+            nodes=graph.nodes,
+            enterprises=graph.enterprises,
+            persons=graph.persons,
+            edges=graph.edges,
+            signal_records=graph.signal_records,
         ),
-        models=[
-            ModelInfo(name=m.name, version=m.version, alias=m.alias, loaded_at=m.loaded_at)
-            for m in state.models.values()
-        ],
+        models=list(models),
+        score_set=ScoreSetInfo(
+            id=served.set_id,
+            seq=served.seq,
+            as_of=served.as_of,
+            completed_at=described.completed_at,
+            config_digest=described.config_digest,
+            config_matches=served.config_matches,
+            model_versions=served.model_versions,
+            counts=described.counts,
+            problems=[*served.problems, *problems],
+        ),
     )
 
 
@@ -248,10 +267,14 @@ def notice_csv(engine: Engine, regulator: str, status: Iterable[WarningStatus] |
 # --------------------------------------------------------------------------- entities
 
 
+def _unknown(uscc: str) -> UnknownEntityError:
+    return UnknownEntityError(f"uscc must be an enterprise in the store; got {uscc!r}")
+
+
 def _enterprise_position(snapshot: GraphSnapshot, uscc: str) -> int:
     position = int(snapshot.node_ids.get_indexer([uscc])[0])
     if position < 0 or snapshot.is_person[position] or not snapshot.known[position]:
-        raise UnknownEntityError(f"uscc must be an enterprise in the store; got {uscc!r}")
+        raise _unknown(uscc)
     return position
 
 
@@ -259,28 +282,26 @@ def _text(value: Any) -> str | None:
     return None if value is None or pd.isna(value) else str(value)
 
 
-def _grade(
-    loaded: LoadedSnapshot, uscc: str, warning_level: str | None, with_warnings: bool
-) -> EntityGrade | None:
-    if uscc not in loaded.grades.index:
+def _grade(row: dict[str, Any] | None, config: GradeConfig, bank: bool) -> EntityGrade | None:
+    """The set's grade: the banks' (signals and lists) or the office's (open warnings too)."""
+    if row is None:
         return None  # not existing on as_of (not founded yet, or closed)
-    signals = loaded.grades.loc[[uscc], ["own_signal", "linked_risk", "serious_listed"]].copy()
-    signals["warning_level"] = warning_level if with_warnings else None
-    row = assign_grades(signals, loaded.config.grades).iloc[0]
+    grade = Grade(row["grade_bank"] if bank else row["grade"])
     return EntityGrade(
-        grade=row["grade"],
-        label=row["grade_label"],
-        reason=row["reason"],
-        inspection_ratio=float(row["inspection_ratio"]),
-        basis="signals_and_warnings" if with_warnings else "signals",
+        grade=grade,
+        label=GRADE_LABELS[grade],
+        reason=str(row["reason_bank"] if bank else row["reason"]),
+        inspection_ratio=float(config.inspection_ratios[grade]),
+        basis="signals" if bank else "signals_and_warnings",
     )
 
 
-def _active_records(loaded: LoadedSnapshot, uscc: str) -> list[ActiveRecord]:
-    own = loaded.records_of([uscc])
+def _active_records(scored: ScoredSnapshot, uscc: str) -> list[ActiveRecord]:
+    records = scored.records
+    own = records[records["subject_id"].astype(str) == uscc]
     if own.empty:
         return []
-    signal = record_signal(own, loaded.run.snapshot.as_of, loaded.run.scores.config)
+    signal = record_signal(own, scored.snapshot.as_of, scored.scores.config)
     active = own.assign(signal=signal)[signal > 0]
     active = active.sort_values(["decided", "record_id"], ascending=[False, True])
     return [
@@ -304,12 +325,11 @@ def _active_records(loaded: LoadedSnapshot, uscc: str) -> list[ActiveRecord]:
 
 
 def _sources(
-    loaded: LoadedSnapshot, uscc: str, top: int, unmasked: bool, ids: PersonIds
+    scored: ScoredSnapshot, uscc: str, top: int, unmasked: bool, ids: PersonIds
 ) -> tuple[int, float, list[RiskSource]]:
-    snapshot, scores = loaded.run.snapshot, loaded.run.scores
-    ball, _ = snapshot.neighborhood([snapshot.index_of(uscc)], scores.config.hops)
-    records = loaded.records_of([str(n) for n in snapshot.node_ids[ball]])
-    explanation = explain(snapshot, scores, records, uscc, top=top, unmasked=unmasked)
+    explanation = explain(
+        scored.snapshot, scored.scores, scored.records, uscc, top=top, unmasked=unmasked
+    )
     sources = []
     for source in ids.explanation(explanation.to_dict())["sources"]:
         source["paths"] = source.pop("walks")
@@ -318,7 +338,8 @@ def _sources(
 
 
 def entity_risk(
-    loaded: LoadedSnapshot,
+    reader: ScoreReader,
+    served: ServedSet,
     engine: Engine,
     uscc: str,
     audience: Audience,
@@ -326,12 +347,14 @@ def entity_risk(
     top: int = 5,
     person_key: bytes | None = None,
 ) -> EntityRisk:
-    """An enterprise's risk as the audience may see it.
+    """An enterprise's risk as the audience may see it (module docstring).
 
     Parameters
     ----------
-    loaded
-        The snapshot.
+    reader
+        The process's score reader.
+    served
+        The set this answer comes from (read once per request).
     engine
         The store (for warnings).
     uscc
@@ -346,22 +369,21 @@ def entity_risk(
     Raises
     ------
     UnknownEntityError
-        If the USCC is not an enterprise in the store.
+        If the USCC is not an enterprise of the score set.
     """
-    snapshot, scores = loaded.run.snapshot, loaded.run.scores
+    row = reader.row(served, "risk", uscc)
+    if row is None:
+        raise _unknown(uscc)
+    scored = reader.scored_ball(served, uscc)
+    snapshot = scored.snapshot
     position = _enterprise_position(snapshot, uscc)
     attributes = snapshot.nodes.iloc[position]
     ids = PersonIds(snapshot, person_key, aliases=audience.person_aliases)
-    n_sources, _, sources = _sources(loaded, uscc, top, audience.unmasked_persons, ids)
-    excluding_self = loaded.run.propagator.linked_risk_excluding_self(scores, [uscc])
+    n_sources, _, sources = _sources(scored, uscc, top, audience.unmasked_persons, ids)
     warnings: list[WarningSummary] | None = None
-    level: str | None = None
     if audience.warnings:
         page = list_warnings(engine, uscc=uscc, limit=_ENTITY_WARNINGS)
         warnings = [warning_summary(w) for w in page.items]
-        open_levels = [w.level for w in page.items if w.status in OPEN_STATUSES]
-        if open_levels:
-            level = min(open_levels, key=lambda lv: LEVEL_RANK[lv]).value
     body = EntityRisk(
         uscc=uscc,
         name=snapshot.display_name(position),
@@ -369,12 +391,14 @@ def entity_risk(
         status=_text(attributes.get("status")),
         industry=_text(attributes.get("industry")),
         region=_text(attributes.get("region")),
-        as_of=loaded.as_of,
-        own_signal=float(scores.own_signal[position]),
-        linked_risk=float(scores.linked_risk[position]),
-        linked_risk_excluding_self=float(excluding_self.iloc[0]),
-        grade=_grade(loaded, uscc, level, audience.warnings),
-        active_records=_active_records(loaded, uscc),
+        as_of=served.as_of,
+        own_signal=float(row["own_signal"]),
+        linked_risk=float(row["linked_risk"]),
+        linked_risk_excluding_self=float(row["linked_risk_excluding_self"]),
+        grade=_grade(
+            reader.row(served, "grades", uscc), served.config.grades, not audience.warnings
+        ),
+        active_records=_active_records(scored, uscc),
         n_sources=n_sources,
         top_sources=sources,
         persons_masked=not audience.unmasked_persons,
@@ -384,7 +408,8 @@ def entity_risk(
 
 
 def entity_network(
-    loaded: LoadedSnapshot,
+    reader: ScoreReader,
+    served: ServedSet,
     uscc: str,
     depth: int,
     audience: Audience,
@@ -392,23 +417,27 @@ def entity_network(
     max_nodes: int,
     person_key: bytes | None = None,
 ) -> EntityNetwork:
-    """The ego network of an enterprise (nearest nodes first, at most ``max_nodes``).
+    """The ego network of an enterprise (nearest nodes first, at most ``max_nodes``), each
+    node's own signal and linked risk from the score set.
 
     Person ids are served by :class:`PersonIds` with ``person_key``.
 
     Raises
     ------
     UnknownEntityError
-        If the USCC is not an enterprise in the store.
+        If the USCC is not an enterprise of the score set.
     """
-    snapshot, scores = loaded.run.snapshot, loaded.run.scores
+    if reader.row(served, "risk", uscc) is None:
+        raise _unknown(uscc)
+    snapshot = reader.ball(served, uscc, depth).snapshot
     _enterprise_position(snapshot, uscc)
     graph = snapshot.ego_graph(uscc, depth, unmasked=audience.unmasked_persons, max_nodes=max_nodes)
     ids = PersonIds(snapshot, person_key, aliases=audience.person_aliases)
-    positions = snapshot.indices_of(list(graph.nodes))
+    scores = reader.rows(served, "risk", [str(n) for n in graph.nodes])
     nodes = []
-    for (node_id, data), position in zip(graph.nodes(data=True), positions.tolist(), strict=True):
+    for node_id, data in graph.nodes(data=True):
         node_type: Literal["enterprise", "person"] = data["node_type"]
+        row = scores.get(str(node_id), {})  # a node the set does not know scores nothing
         nodes.append(
             NetworkNode(
                 id=ids(str(node_id)),
@@ -420,8 +449,8 @@ def entity_network(
                 status=_text(data.get("status")),
                 industry=_text(data.get("industry")),
                 region=_text(data.get("region")),
-                own_signal=float(scores.own_signal[position]),
-                linked_risk=float(scores.linked_risk[position]),
+                own_signal=float(row.get("own_signal", 0.0)),
+                linked_risk=float(row.get("linked_risk", 0.0)),
             )
         )
     edges = [
@@ -440,7 +469,7 @@ def entity_network(
     ]
     body = EntityNetwork(
         center=uscc,
-        as_of=loaded.as_of,
+        as_of=served.as_of,
         depth=depth,
         truncated=bool(graph.graph["truncated"]),
         persons_masked=not audience.unmasked_persons,

@@ -30,7 +30,7 @@ from datetime import date
 from typing import Annotated
 
 import anyio
-from fastapi import Depends, Header, Request, Security
+from fastapi import Depends, Header, Request, Response, Security
 from fastapi import Path as PathParam
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.security.utils import get_authorization_scheme_param
@@ -54,7 +54,8 @@ from serving.keys import ApiKey, authenticate
 from serving.metrics import Metrics
 from serving.roles import KeyRole
 from serving.schemas import USCC_EXAMPLE
-from serving.state import LoadedSnapshot, ServiceState
+from serving.scores import NO_SET, SCORE_SET_HEADER, ServedSet
+from serving.state import ServiceState
 
 __all__ = [
     "VERIFIED_KEY",
@@ -65,7 +66,7 @@ __all__ = [
     "EnterpriseUscc",
     "EntityReaderKey",
     "MetricsDep",
-    "SnapshotDep",
+    "ServedDep",
     "StateDep",
     "WarningEditorKey",
     "WarningReaderKey",
@@ -75,6 +76,7 @@ __all__ = [
     "metrics_reader",
     "require_roles",
     "sent_token",
+    "served_set",
     "verify_token",
 ]
 
@@ -117,14 +119,31 @@ async def get_engine(state: StateDep) -> Engine:
 EngineDep = Annotated[Engine, Depends(get_engine)]
 
 
-async def get_snapshot(state: StateDep) -> LoadedSnapshot:
-    """The loaded graph snapshot (503 until it is loaded)."""
-    if state.snapshot is None:
-        raise ServiceUnavailableError("the graph snapshot is not loaded yet; try again shortly")
-    return state.snapshot
+async def served_set(state: ServiceState) -> ServedSet | None:
+    """The score set to answer from now: the pointer this process read last, re-read (in a
+    worker thread) when older than :data:`serving.scores.POINTER_SECONDS`."""
+    reader = state.scores
+    if reader.fresh():
+        return reader.served()
+    return await anyio.to_thread.run_sync(reader.served)
 
 
-SnapshotDep = Annotated[LoadedSnapshot, Depends(get_snapshot)]
+async def get_served(state: StateDep, response: Response) -> ServedSet:
+    """The score set this request answers from, read once (``X-Score-Set`` names it).
+
+    Raises
+    ------
+    ServiceUnavailableError
+        While no score set has been published (503 saying to run ``credlink pipeline run``).
+    """
+    served = await served_set(state)
+    if served is None:
+        raise ServiceUnavailableError(NO_SET)
+    response.headers[SCORE_SET_HEADER] = served.label
+    return served
+
+
+ServedDep = Annotated[ServedSet, Depends(get_served)]
 
 
 async def get_metrics(request: Request) -> Metrics:

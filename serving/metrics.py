@@ -10,8 +10,14 @@ metric                                     labels                               
 ``credlink_warnings``                      status (new, dispatched, acknowledged, …)   gauge
 ``credlink_graph_nodes``                   node_type (enterprise, person)              gauge
 ``credlink_graph_edges``                   —                                           gauge
-``credlink_snapshot_as_of_seconds``        —  (the snapshot date, Unix time)           gauge
+``credlink_snapshot_as_of_seconds``        —  (the score set's date, Unix time)        gauge
+``credlink_score_set``                     —  (the current set's id)                   gauge
+``credlink_score_set_seq``                 —  (its live deltas applied)                gauge
 =========================================  ==========================================  ========
+
+The graph and score-set gauges describe the score set the process answers from (the pointer
+it read last, :class:`serving.scores.ScoreReader`), read at scrape time: a new set shows
+without a restart.
 
 Routes are labelled by their template (``/v1/warnings/{warning_id}``), never the raw path, and
 unmatched paths by ``<unmatched>``, so the label set stays bounded. ``credlink_warnings`` is
@@ -40,7 +46,7 @@ from sqlalchemy import Engine, func, select
 
 from risk.store import warnings_table
 from risk.warnings import WarningStatus
-from serving.state import LoadedSnapshot
+from serving.scores import ScoreReader
 
 __all__ = ["CONTENT_TYPE_LATEST", "UNMATCHED_ROUTE", "Metrics"]
 
@@ -74,6 +80,44 @@ class _WarningsCollector(Collector):
         yield family
 
 
+class _ScoreSetCollector(Collector):
+    """The graph and score-set gauges, from the set this process answers from."""
+
+    def __init__(self, reader: ScoreReader) -> None:
+        self.reader = reader
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        served = self.reader.last
+        if served is None:
+            return
+        graph = served.graph
+        nodes = GaugeMetricFamily(
+            "credlink_graph_nodes",
+            "Nodes of the graph the current score set was computed on.",
+            labels=["node_type"],
+        )
+        nodes.add_metric(["enterprise"], float(graph.enterprises))
+        nodes.add_metric(["person"], float(graph.persons))
+        yield nodes
+        yield GaugeMetricFamily(
+            "credlink_graph_edges",
+            "Edges of the graph the current score set was computed on.",
+            value=float(graph.edges),
+        )
+        midnight = datetime.combine(served.as_of, time(), tzinfo=UTC)
+        yield GaugeMetricFamily(
+            "credlink_snapshot_as_of_seconds",
+            "Date of the current score set (Unix time of its midnight UTC).",
+            value=midnight.timestamp(),
+        )
+        yield GaugeMetricFamily(
+            "credlink_score_set", "Id of the score set answers come from.", value=served.set_id
+        )
+        yield GaugeMetricFamily(
+            "credlink_score_set_seq", "Live deltas of it answers see.", value=served.seq
+        )
+
+
 class Metrics:
     """The metrics of one app (a private registry, so that apps and tests do not collide)."""
 
@@ -104,35 +148,14 @@ class Metrics:
             ["outcome"],
             registry=self.registry,
         )
-        self.graph_nodes = Gauge(
-            "credlink_graph_nodes",
-            "Nodes of the loaded graph snapshot.",
-            ["node_type"],
-            registry=self.registry,
-        )
-        self.graph_edges = Gauge(
-            "credlink_graph_edges", "Edges of the loaded graph snapshot.", registry=self.registry
-        )
-        self.snapshot_as_of = Gauge(
-            "credlink_snapshot_as_of_seconds",
-            "Date of the loaded graph snapshot (Unix time of its midnight UTC).",
-            registry=self.registry,
-        )
         self._store_attached = False
 
-    def attach(self, engine: Engine, snapshot: LoadedSnapshot | None) -> None:
-        """Watch the store's warnings and describe the loaded snapshot (once per app)."""
+    def attach(self, engine: Engine, reader: ScoreReader) -> None:
+        """Watch the store's warnings and the score set answers come from (once per app)."""
         if not self._store_attached:
             self.registry.register(_WarningsCollector(engine))
+            self.registry.register(_ScoreSetCollector(reader))
             self._store_attached = True
-        if snapshot is not None:
-            graph = snapshot.run.snapshot
-            persons = int(graph.is_person.sum())
-            self.graph_nodes.labels("enterprise").set(graph.n_nodes - persons)
-            self.graph_nodes.labels("person").set(persons)
-            self.graph_edges.set(graph.n_edges)
-            midnight = datetime.combine(snapshot.as_of, time(), tzinfo=UTC)
-            self.snapshot_as_of.set(midnight.timestamp())
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         """Count one finished request."""

@@ -31,8 +31,9 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine, func, select
 
-from risk.batch import run_risk_batch
+from risk.batch import RiskBatch, run_risk_batch
 from risk.config import RiskConfig
+from risk.contract import NEGATIVE_KINDS
 from risk.scoresets import (
     KEEP_SETS,
     ScoreSet,
@@ -50,6 +51,7 @@ __all__ = [
     "Progress",
     "StepResult",
     "assessment_rows",
+    "graph_counts",
     "run_pipeline",
 ]
 
@@ -140,6 +142,23 @@ def assessment_rows(assessments: Mapping[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
+def graph_counts(batch: RiskBatch) -> dict[str, int]:
+    """The size of the scored graph, recorded in the set's ``config`` as ``graph.*`` (what
+    ``/readyz`` reports without reading the graph): nodes, enterprises, persons, edges, and
+    the negative records decided by the date."""
+    snapshot = batch.scored.snapshot
+    persons = int(snapshot.is_person.sum())
+    records = batch.scored.records
+    negative = records["kind"].isin([k.value for k in NEGATIVE_KINDS])
+    return {
+        "graph.nodes": snapshot.n_nodes,
+        "graph.enterprises": snapshot.n_nodes - persons,
+        "graph.persons": persons,
+        "graph.edges": snapshot.n_edges,
+        "graph.signal_records": int(negative.sum()),
+    }
+
+
 def _newest_batch(engine: Engine) -> int | None:
     with engine.connect() as conn:
         value = conn.execute(select(func.max(ingest_batches.c.id))).scalar()
@@ -198,7 +217,11 @@ def run_pipeline(
         engine,
         as_of,
         config_digest=risk_config.digest(),
-        config={**risk_config.flat_params(), "linked_threshold_value": batch.linked_threshold},
+        config={
+            **risk_config.flat_params(),
+            "linked_threshold_value": batch.linked_threshold,
+            **graph_counts(batch),
+        },
         model_versions=versions,
         source_batch=_newest_batch(engine),
     )

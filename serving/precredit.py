@@ -2,40 +2,35 @@
 
 :func:`load_champions` resolves ``credlink-pd@champion`` and ``credlink-limit@champion`` to
 their versions in the MLflow registry of the work directory (:func:`models.tracking.
-tracking_uris`), loads exactly those versions, builds the :class:`models.scoring.
-PrecreditScorer`, reads the platform data it scores from (:class:`features.data.
-PlatformData`, the store as of the load) and assesses **every enterprise of the store** as of
-the snapshot date, in chunks. The result is one :class:`Champions` bundle shared by the two
+tracking_uris`), loads exactly those versions and builds the :class:`models.scoring.
+PrecreditScorer` — one :class:`Champions` bundle shared by the two
 :class:`serving.state.LoadedModel` entries it returns. The scorer's linked-risk features use
-the service's one risk configuration (:func:`risk_scorer`), the one its snapshot was scored
-with; a PD model trained with another propagation is refused (retrain it).
+the service's one risk configuration (:func:`risk_scorer`); a PD model trained with another
+propagation is refused (retrain it).
 
-Why precompute
-    An assessment depends only on the enterprise, the models, the data and the date, and all
-    four are fixed between reloads; computing point-in-time features and exact LightGBM
-    contributions for one enterprise costs 0.2–0.3 s, for all of them together about 0.5 ms
-    each (3,000 enterprises in 1.5 s). So a request only looks its assessment up (the
-    authorization id is added per call): the same answers as scoring on demand (a test checks
-    it), at the speed of a dict lookup. The cost moves to the load: about 10 s per 20,000
-    enterprises and worker, and about 7 kB of memory per enterprise.
+Assessments come from the score set
+    Every enterprise's assessment is computed once by the batch pipeline with the champions
+    of the day (:func:`assess_all`, :func:`serving.pipeline.run_pipeline`) and stored in the
+    score set; a call reads its row (:mod:`serving.assessments`) and adds its authorization
+    id. Loading the champions reads no platform data and assesses nobody, so a worker's
+    start time and memory do not grow with the county. The champions are still loaded: for
+    ``/v1/models``, for readiness, and to say when the set was assessed by other versions
+    than the champions (:func:`set_problems`) — after a promotion, answers keep coming from
+    the set until the next ``credlink pipeline run`` assesses with the new champion.
 
 Atomicity
     The service swaps ``ServiceState.models`` for the new dict in a single assignment, after
-    the whole bundle loaded and scored a warm-up application; a request reads the dict once,
-    so it sees either the old pair or the new pair, never a mix. A load that fails changes
-    nothing: the current champions keep serving.
+    the whole bundle loaded; a request reads the dict once, so it sees either the old pair or
+    the new pair, never a mix. A load that fails changes nothing: the current champions keep
+    serving.
 
 Several workers
     Each worker process holds its own champions. ``POST /v1/admin/models/reload`` reloads the
-    worker that received it, then writes a new token into ``<work_dir>/champions-reload``;
-    every worker checks that file every :data:`FOLLOW_SECONDS` seconds and reloads when the
-    token changed (:func:`follow_reloads`), so all workers serve the new champions within a
-    few seconds. ``credlink models promote`` is followed the same way once someone asks for a
-    reload.
-
-Data freshness
-    Outcomes posted to ``/v1/outcomes`` and other store changes reach the features at the
-    next reload (``POST /v1/admin/models/reload``) or restart, like the graph snapshot.
+    worker that received it and re-reads the score pointer, then writes a new token into
+    ``<work_dir>/champions-reload``; every worker checks that file every
+    :data:`FOLLOW_SECONDS` seconds and reloads when the token changed (:func:`follow_reloads`),
+    so all workers serve the new champions within a few seconds. ``credlink models promote``
+    is followed the same way once someone asks for a reload.
 
 What the routes do
     :func:`models_list` and :func:`reload` answer :mod:`serving.routes.models`; the
@@ -62,8 +57,6 @@ from typing import Any
 
 import anyio
 import pandas as pd
-from pydantic import TypeAdapter
-from sqlalchemy import Engine
 
 from features.data import PlatformData
 from models.exceptions import ModelError, RegistryError
@@ -83,6 +76,7 @@ from serving.schemas_precredit import (
     Reason,
     ReloadResult,
 )
+from serving.scores import ServedSet
 from serving.settings import Settings
 from serving.state import LoadedModel, ServiceState, freeze_heap
 
@@ -104,6 +98,7 @@ __all__ = [
     "required_models",
     "risk_scorer",
     "score_rows",
+    "set_problems",
     "start_champions",
 ]
 
@@ -116,42 +111,21 @@ RELOAD_MARKER = "champions-reload"
 FOLLOW_SECONDS = 2.0
 """How often a worker looks at :data:`RELOAD_MARKER`."""
 _CHUNK = 5000
-_ASSESSMENT_JSON = TypeAdapter(Assessment)
 
 
 @dataclass(frozen=True, eq=False)
 class Champions:
-    """The pre-credit champions and the assessments they gave.
+    """The pre-credit champions.
 
     Attributes
     ----------
     scorer : PrecreditScorer
     versions : dict
         Model name → registry version.
-    as_of : datetime.date
-        The assessment date (the service's snapshot date).
-    assessments : Mapping
-        USCC → :class:`Assessment` (without an authorization id) of every enterprise.
     """
 
     scorer: PrecreditScorer
     versions: dict[str, str]
-    as_of: date
-    assessments: Mapping[str, Assessment]
-
-    def assessment(self, uscc: str, authorization_id: str | None) -> Assessment:
-        """The assessment of a known enterprise, naming the authorization it answers.
-
-        Raises
-        ------
-        KeyError
-            If ``uscc`` is not an enterprise of the store (check ``in assessments`` first).
-        """
-        return self.assessments[uscc].model_copy(update={"authorization_id": authorization_id})
-
-    def assessment_json(self, uscc: str, authorization_id: str | None) -> bytes:
-        """:meth:`assessment` as the JSON body of a response (built here, not re-validated)."""
-        return _ASSESSMENT_JSON.dump_json(self.assessment(uscc, authorization_id))
 
 
 def _reasons(row: Mapping[str, Any], side: str) -> list[Reason]:
@@ -258,7 +232,7 @@ def risk_scorer(pd_model: PDModel, limit_model: LimitModel, risk: RiskConfig) ->
     return PrecreditScorer(pd_model, limit_model, risk_config=risk)
 
 
-def load_champions(settings: Settings, engine: Engine, risk: RiskConfig) -> dict[str, LoadedModel]:
+def load_champions(settings: Settings, risk: RiskConfig) -> dict[str, LoadedModel]:
     """Load the current champions (module docstring); the models dict to install.
 
     ``risk`` is the service's one risk configuration (:func:`risk_scorer`).
@@ -286,16 +260,7 @@ def load_champions(settings: Settings, engine: Engine, risk: RiskConfig) -> dict
         raise RegistryError(
             f"{PD_MODEL_NAME} and {LIMIT_MODEL_NAME} must be a PD and a limit model"
         )
-    scorer = risk_scorer(pd_model, limit_model, risk)
-    data = PlatformData.from_store(engine)
-    as_of = settings.snapshot_date
-    usccs = sorted(data.enterprises["uscc"].astype(str).unique())
-    bundle = Champions(
-        scorer=scorer,
-        versions=versions,
-        as_of=as_of,
-        assessments=assess_all(scorer, data, usccs, versions, as_of),
-    )
+    bundle = Champions(scorer=risk_scorer(pd_model, limit_model, risk), versions=versions)
     loaded_at = datetime.now(UTC)
     return {
         name: LoadedModel(
@@ -343,7 +308,7 @@ def start_champions(state: ServiceState) -> None:
         logger.info("pre-credit models not loaded: %s", state.models_error)
         return
     try:
-        state.models = load_champions(state.settings, state.engine, state.risk_config)
+        state.models = load_champions(state.settings, state.risk_config)
         state.models_error = None
     except Exception as error:  # serve the rest of the API; assessments answer 503
         state.models_error = f"the champions could not be loaded: {error}"
@@ -371,7 +336,7 @@ def reload_champions(state: ServiceState) -> tuple[dict[str, LoadedModel], dict[
     with _RELOAD_LOCK:
         previous = state.models
         try:
-            loaded = load_champions(state.settings, state.engine, state.risk_config)
+            loaded = load_champions(state.settings, state.risk_config)
         except Exception as error:
             serving = ", ".join(f"{m.name} v{m.version}" for m in previous.values()) or "none"
             traceback = None if isinstance(error, ModelError) else error
@@ -431,10 +396,37 @@ async def follow_reloads(state: ServiceState, interval: float = FOLLOW_SECONDS) 
 # --------------------------------------------------------------------------- models routes
 
 
-def models_list(state: ServiceState) -> ModelsList:
-    """Every registered version (newest first per model) and the champions this process
-    serves (``serving`` marks them)."""
-    serving = {(m.name, m.version) for m in state.models.values()}
+def set_problems(served: ServedSet | None, models: Mapping[str, LoadedModel]) -> list[str]:
+    """Where the current score set's assessments and the loaded champions disagree.
+
+    Answers come from the set regardless (module docstring); these say why they may not be
+    the loaded champions', and that the next ``credlink pipeline run`` fixes it.
+    """
+    if served is None or not models:
+        return []
+    if not served.has("assessments"):
+        return [
+            f"score set {served.set_id} holds no pre-credit assessments: run `credlink "
+            "pipeline run` to assess with the loaded champions"
+        ]
+    problems = []
+    for name, model in models.items():
+        version = served.model_versions.get(name)
+        if version != model.version:
+            problems.append(
+                f"{name}: score set {served.set_id} was assessed with version {version or 'none'}"
+                f", the loaded champion is version {model.version}; assessments answer from "
+                "the set until `credlink pipeline run` assesses with the champion"
+            )
+    return problems
+
+
+def models_list(state: ServiceState, served: ServedSet | None) -> ModelsList:
+    """Every registered version (newest first per model), the champions this process loaded
+    (``serving`` marks them), the versions the current score set's assessments come from
+    (``answering``) and where the two disagree."""
+    models = state.models  # read once: a reload swaps the whole dict
+    serving = {(m.name, m.version) for m in models.values()}
     uri = mlflow_uri(state.settings)
     frame = ModelRegistry(uri).list_models() if uri is not None else None
     registered = (
@@ -452,25 +444,38 @@ def models_list(state: ServiceState) -> ModelsList:
             for r in frame.itertuples(index=False)
         ]
     )
+    answering = (
+        []
+        if served is None or not served.has("assessments")
+        else [
+            ModelRef(name=name, version=version)
+            for name, version in sorted(served.model_versions.items())
+            if name in MODEL_NAMES
+        ]
+    )
     return ModelsList(
         registered=registered,
         serving=[
             {"name": m.name, "version": m.version, "alias": m.alias, "loaded_at": m.loaded_at}
-            for m in state.models.values()
+            for m in models.values()
         ],
         error=state.models_error,
+        answering=answering,
+        problems=set_problems(served, models),
     )
 
 
 def reload(state: ServiceState) -> ReloadResult:
-    """``POST /v1/admin/models/reload``: reload this worker's champions, announce the reload
-    to the other workers (:func:`follow_reloads`), and say what changed.
+    """``POST /v1/admin/models/reload``: re-read the score pointer, reload this worker's
+    champions, announce the reload to the other workers (:func:`follow_reloads`), and say
+    what changed. Nothing is recomputed: the assessments are the score set's.
 
     Raises
     ------
     RegistryError
         If the load failed (:func:`reload_champions`): the previous champions keep serving.
     """
+    state.scores.refresh()
     previous, current = reload_champions(state)
     state.reload_token = announce_reload(state.settings)
     before = [ModelRef(name=m.name, version=m.version) for m in previous.values()]

@@ -2,7 +2,7 @@
 
 Codes are English (enums of :mod:`risk`), with the Chinese label beside them (``*_label``).
 Persons appear masked (``周**``) unless the caller's role may see full names; for banks their
-ids are replaced by per-response aliases (``person-1``), see :mod:`serving.entities`.
+ids are replaced by per-response aliases (``person-1``), see :mod:`serving.crud`.
 The error body is :class:`serving.errors.ErrorResponse`.
 """
 
@@ -35,6 +35,7 @@ __all__ = [
     "RegulatorName",
     "RiskPath",
     "RiskSource",
+    "ScoreSetInfo",
     "WarningDetail",
     "WarningEventOut",
     "WarningPage",
@@ -70,13 +71,11 @@ class Health(BaseModel):
 
 
 class GraphInfo(BaseModel):
-    """The graph snapshot the API answers from."""
+    """The graph the current score set was computed on."""
 
-    as_of: date = Field(
-        description="Snapshot date (CREDLINK_AS_OF, default: the day the service started)."
-    )
-    loaded_at: datetime = Field(description="When it was loaded (UTC).")
-    load_seconds: float
+    as_of: date = Field(description="The score set's date (`credlink pipeline run --as-of`).")
+    loaded_at: datetime = Field(description="When this process first answered from it (UTC).")
+    load_seconds: float = Field(description="Reading its description (the rows are read by key).")
     nodes: int
     enterprises: int
     persons: int
@@ -85,7 +84,7 @@ class GraphInfo(BaseModel):
 
 
 class ModelInfo(BaseModel):
-    """A loaded model (pre-credit; none yet)."""
+    """A loaded model (a pre-credit champion)."""
 
     name: str
     version: str
@@ -93,12 +92,33 @@ class ModelInfo(BaseModel):
     loaded_at: datetime
 
 
+class ScoreSetInfo(BaseModel):
+    """The score set the API answers from (``credlink pipeline run`` publishes them)."""
+
+    id: int
+    seq: int = Field(description="Live deltas applied on top of its batch rows (0: none).")
+    as_of: date
+    completed_at: datetime | None
+    config_digest: str = Field(description="SHA-256 of the risk settings it was scored with.")
+    config_matches: bool = Field(description="Whether those are the deployment's settings.")
+    model_versions: dict[str, str] = Field(
+        description="Model name → version its learned scores and assessments come from."
+    )
+    counts: dict[str, int] = Field(description="Rows per kind of score.")
+    problems: list[str] = Field(
+        description="Where the set and the service disagree (other risk settings, other "
+        "champions than the ones loaded, no assessments): answers still come from the set; "
+        "the next `credlink pipeline run` scores with the service's."
+    )
+
+
 class Readiness(BaseModel):
-    """Readiness: the snapshot (and, later, the models) are loaded."""
+    """Readiness: a score set is current and the required champions are loaded."""
 
     status: Literal["ready"] = "ready"
     graph: GraphInfo
     models: list[ModelInfo]
+    score_set: ScoreSetInfo
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -108,7 +128,7 @@ class Readiness(BaseModel):
                     "graph": {
                         "as_of": "2026-06-30",
                         "loaded_at": "2026-07-01T00:00:05Z",
-                        "load_seconds": 2.4,
+                        "load_seconds": 0.004,
                         "nodes": 33912,
                         "enterprises": 20000,
                         "persons": 13912,
@@ -116,6 +136,17 @@ class Readiness(BaseModel):
                         "signal_records": 9120,
                     },
                     "models": [],
+                    "score_set": {
+                        "id": 7,
+                        "seq": 0,
+                        "as_of": "2026-06-30",
+                        "completed_at": "2026-07-01T00:00:02Z",
+                        "config_digest": "3f1c…",
+                        "config_matches": True,
+                        "model_versions": {},
+                        "counts": {"risk": 33912, "grades": 19870, "warnings": 412},
+                        "problems": [],
+                    },
                 }
             ]
         }
@@ -320,7 +351,7 @@ class _RecordFacts(BaseModel):
 
 
 class ActiveRecord(_RecordFacts):
-    """An own negative record active on the snapshot date (it drives the own signal)."""
+    """An own negative record active on the score set's date (it drives the own signal)."""
 
     authority: str | None
     decided: date

@@ -200,7 +200,7 @@ class Assessment(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [_ASSESSMENT_EXAMPLE]})
 
     uscc: str
-    as_of: date = Field(description="Assessment date (the service's snapshot date).")
+    as_of: date = Field(description="Assessment date (the current score set's date).")
     eligible: bool
     whitelisted: bool = Field(description="On the 信易贷白名单 (eligible, offered, good grade).")
     decline_reasons: list[DeclineReason]
@@ -361,6 +361,8 @@ class ModelsList(BaseModel):
                         }
                     ],
                     "error": None,
+                    "answering": [{"name": "credlink-pd", "version": "3"}],
+                    "problems": [],
                 }
             ]
         }
@@ -369,6 +371,15 @@ class ModelsList(BaseModel):
     registered: list[ModelVersionOut]
     serving: list[dict[str, Any]]
     error: str | None = Field(default=None, description="Why no model is serving, if none.")
+    answering: list[ModelRef] = Field(
+        default_factory=list,
+        description="The versions the current score set's assessments come from: what "
+        "assessments answer (`credlink pipeline run` assesses with the champions).",
+    )
+    problems: list[str] = Field(
+        default_factory=list,
+        description="Where the loaded champions and the current score set disagree.",
+    )
 
 
 class ReloadResult(BaseModel):

@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 from risk.contract import NEGATIVE_KINDS, RecordKind, Severity
 from risk.dates import as_of_timestamp
 from risk.exceptions import MissingColumnsError
+from risk.graph.ball import read_in
 from risk.propagation.config import PropagationConfig
 from risk.publicity import active_mask
 from risk.store import contract_table, read_table
@@ -133,6 +134,6 @@ def read_signal_records(
         table.c.decided <= t.date(),
         table.c.kind.in_(sorted(k.value for k in NEGATIVE_KINDS)),
     ]
-    if subject_ids is not None:
-        where.append(table.c.subject_id.in_(sorted(set(subject_ids))))
-    return read_table(engine, "records", where=where)
+    if subject_ids is None:
+        return read_table(engine, "records", where=where)
+    return read_in(engine, "records", "subject_id", subject_ids, where)

@@ -5,6 +5,9 @@ authorization (``X-Authorization-Id``, ``-Purpose``, ``-Expires``); each of thei
 audited before its answer leaves (:mod:`serving.audit`). No answer holds a raw resident ID
 number, whatever the store holds (:mod:`serving.crud`): a person id that is one is served as
 a pseudonym keyed by the store's ID salt.
+
+Both answer from the current score set (``X-Score-Set`` names it) and the enterprise's
+neighbourhood in the store (:mod:`serving.crud`); 503 while no set has been published.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from serving.deps import (
     AudienceDep,
     EngineDep,
     EnterpriseUscc,
-    SnapshotDep,
+    ServedDep,
     StateDep,
     bank_authorization,
 )
@@ -39,7 +42,7 @@ router = APIRouter(
 def entity_risk(
     uscc: EnterpriseUscc,
     audience: AudienceDep,
-    loaded: SnapshotDep,
+    served: ServedDep,
     engine: EngineDep,
     state: StateDep,
     top: Annotated[
@@ -50,7 +53,7 @@ def entity_risk(
     and the top source records with their paths; warnings for the credit office and analysts.
     """
     return crud.entity_risk(
-        loaded, engine, uscc, audience, top=top, person_key=state.settings.salt()
+        state.scores, served, engine, uscc, audience, top=top, person_key=state.settings.salt()
     )
 
 
@@ -58,7 +61,7 @@ def entity_risk(
 def entity_network(
     uscc: EnterpriseUscc,
     audience: AudienceDep,
-    loaded: SnapshotDep,
+    served: ServedDep,
     state: StateDep,
     depth: Annotated[
         int, Query(ge=1, le=3, description="Hops from the enterprise.", examples=[2])
@@ -67,7 +70,8 @@ def entity_network(
     """Nodes (enterprises, persons) and edges (legal_rep, shareholder, executive, branch_of)
     within ``depth`` hops, nearest first, at most CREDLINK_NETWORK_MAX_NODES nodes."""
     return crud.entity_network(
-        loaded,
+        state.scores,
+        served,
         uscc,
         depth,
         audience,

@@ -6,11 +6,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Response
 
 from serving import crud, precredit
-from serving.deps import MetricsDep, StateDep, metrics_reader
+from serving.deps import MetricsDep, StateDep, metrics_reader, served_set
 from serving.errors import responses
 from serving.exceptions import ServiceUnavailableError
 from serving.metrics import CONTENT_TYPE_LATEST
-from serving.schemas import Health, Readiness
+from serving.schemas import Health, ModelInfo, Readiness
 
 __all__ = ["router"]
 
@@ -34,14 +34,25 @@ async def healthz() -> Health:
 
 @router.get(
     "/readyz",
-    summary="Readiness: the graph snapshot and the required champions are loaded",
+    summary="Readiness: a score set is current and the required champions are loaded",
     responses=responses(503),
 )
 async def readyz(state: StateDep) -> Readiness:
-    """The snapshot's date and size, and the loaded models; 503 (``unavailable``, saying
-    why) until the snapshot and every required champion (``CREDLINK_REQUIRED_MODELS``) are
-    loaded. A failed reload keeps the current champions, and readiness with them."""
-    readiness = crud.readiness(state)
+    """The current score set (its date, its graph's size, what disagrees with the service)
+    and the loaded models; 503 (``unavailable``, saying why) while no score set has been
+    published (run ``credlink pipeline run``) or a required champion
+    (``CREDLINK_REQUIRED_MODELS``) is not loaded. A failed reload keeps the current
+    champions, and readiness with them."""
+    served = await served_set(state)
+    models = state.models  # read once: a reload swaps the whole dict
+    readiness = crud.readiness(
+        served,
+        [
+            ModelInfo(name=m.name, version=m.version, alias=m.alias, loaded_at=m.loaded_at)
+            for m in models.values()
+        ],
+        precredit.set_problems(served, models),
+    )
     problem = precredit.readiness_problem(state)
     if problem is not None:
         raise ServiceUnavailableError(f"not ready: {problem}")

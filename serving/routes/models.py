@@ -4,7 +4,8 @@
     Every registered version with its aliases (``champion``, ``challenger``) and whether this
     process scores with it.
 ``POST /v1/admin/models/reload`` (admin)
-    Load the current champions and swap them in atomically (:mod:`serving.precredit`), as
+    Re-read the current score set's pointer, load the current champions and swap them in
+    atomically (:mod:`serving.precredit`), nothing recomputed, as
     data (booster text and JSON, never code from the artifact store). If a version fails to
     load, the current champions keep serving and the answer is a 503 ``model_unavailable``
     saying so and naming the model, version and file at fault. With several workers, the
@@ -35,8 +36,10 @@ AdminKey = Annotated[ApiKey, Depends(require_roles())]
 
 @router.get("/v1/models", summary="Registered model versions, aliases and what is serving")
 def list_models(_key: ModelReaderKey, state: StateDep) -> ModelsList:
-    """Versions newest first per model; ``serving`` marks this process's champions."""
-    return precredit.models_list(state)
+    """Versions newest first per model; ``serving`` marks this process's champions,
+    ``answering`` the versions the current score set's assessments come from, ``problems``
+    where the two disagree."""
+    return precredit.models_list(state, state.scores.served())
 
 
 @router.post(

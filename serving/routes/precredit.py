@@ -18,11 +18,11 @@
     committed in one transaction before the answer is built, **plus** the middleware's row
     for the call itself (no USCC).
 
-Admins may call both (without an authorization); other roles get 403. The assessment date is
-the service's snapshot date; the models are the champions loaded at startup or by the last
-reload (503 ``unavailable`` while none are loaded), which assessed every enterprise when they
-loaded (:mod:`serving.precredit`): a call looks its answer up. The checks, the batch and its
-audit rows are :mod:`serving.assessments`'.
+Admins may call both (without an authorization); other roles get 403. The answers are the
+current score set's: ``credlink pipeline run`` assessed every enterprise of the store with the
+champions of its day, and a call reads its row by key (its ``X-Score-Set`` header names the
+set); 503 ``unavailable`` while no champion is loaded or the set holds no assessments. The
+checks, the batch and its audit rows are :mod:`serving.assessments`'.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from fastapi import APIRouter, Body, Depends, Request, Response
 
 from serving import assessments
 from serving.audit import audit_context_of
+from serving.checks import checked_uscc
 from serving.deps import StateDep, require_roles
 from serving.errors import ERROR_RESPONSES, request_id_of, responses
 from serving.keys import ApiKey
@@ -41,6 +42,7 @@ from serving.precredit import Champions
 from serving.roles import KeyRole
 from serving.schemas import USCC_EXAMPLE
 from serving.schemas_precredit import Assessment, AssessmentRequest, BatchRequest, BatchResponse
+from serving.scores import SCORE_SET_HEADER
 
 __all__ = ["router"]
 
@@ -81,9 +83,7 @@ ChampionsDep = Annotated[Champions, Depends(champions)]
     summary="Pre-credit assessment of one enterprise (信易贷预授信)",
     response_model=Assessment,
 )
-async def assess(
-    request: Request, body: AssessmentBody, key: AssessorKey, state: StateDep
-) -> Response:
+def assess(request: Request, body: AssessmentBody, key: AssessorKey, state: StateDep) -> Response:
     """Eligibility (decline reasons), PD and grade, suggested limit and low–high range (万元),
     reasons (≤ 4 each way, zh/en), model versions and date. Banks must send the authorization.
     """
@@ -92,11 +92,16 @@ async def assess(
         assessments.check_assessment_authorization(
             body.authorization, date.today(), state.settings.authorization_max_days
         )
-    bundle = assessments.loaded_champions(state)
-    uscc = assessments.known_uscc(bundle, body.uscc, state.allowlist)
+    assessments.loaded_champions(state)
+    served = state.scores.require()
+    uscc = checked_uscc(body.uscc, state.allowlist, location="body")
     auth_id = body.authorization.id if body.authorization else None
-    # The assessment was validated when the champions loaded: send its JSON as it is.
-    return Response(bundle.assessment_json(uscc, auth_id), media_type="application/json")
+    answer = assessments.stored_assessment(state.scores, served, uscc, auth_id)
+    return Response(
+        assessments.ASSESSMENT_JSON.dump_json(answer),
+        media_type="application/json",
+        headers={SCORE_SET_HEADER: served.label},
+    )
 
 
 @router.post(
@@ -104,16 +109,20 @@ async def assess(
 )
 def assess_batch(
     request: Request,
+    response: Response,
     body: BatchBody,
     key: AssessorKey,
     state: StateDep,
-    bundle: ChampionsDep,
+    _bundle: ChampionsDep,
 ) -> BatchResponse:
     """Each item as ``/assessments``; refusals are reported per item (status and error) and
     the other items are still scored. Every item is audited (module docstring)."""
+    served = state.scores.require()
+    response.headers[SCORE_SET_HEADER] = served.label
     request_id = request_id_of(request.scope)
     answer = assessments.assess_items(
-        bundle,
+        state.scores,
+        served,
         body.items,
         bank=key.role == KeyRole.bank,
         today=date.today(),

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
 
-import numpy as np
 import pandas as pd
 from sqlalchemy import Engine
 
@@ -24,12 +23,13 @@ from risk.contract import (
     POSITIVE_KINDS,
     Domain,
     RecordKind,
-    Role,
     Severity,
     regulator_for,
     zh_label,
 )
 from risk.controllers import ControllerStatus, actual_controllers
+from risk.graph import GraphSnapshot
+from risk.graph.ball import read_owners
 from risk.publicity import active_mask
 from risk.store import contract_table, read_table
 from risk.warnings import WarningStatus
@@ -37,7 +37,7 @@ from serving import crud
 from serving.crud import Audience
 from serving.redaction import PersonIds
 from serving.schemas import EntityNetwork, EntityRisk
-from serving.state import LoadedSnapshot
+from serving.scores import ScoreReader, ServedSet
 
 __all__ = [
     "NETWORK_DEPTH",
@@ -65,7 +65,7 @@ RecordStatus = Literal["active", "removed", "repaired", "expired", "unpublished"
 
 @dataclass(frozen=True)
 class RecordRow:
-    """One of the enterprise's own records, with its publicity status on the snapshot date."""
+    """One of the enterprise's own records, with its publicity status on the score set's date."""
 
     record_id: str
     kind_label: str
@@ -109,7 +109,7 @@ class EntityPage:
     controller: ControllerView
     linked_notable: float
     """Linked risk from which the picture colours a node as linked-risky: grade B's threshold
-    of the snapshot's risk settings (:attr:`serving.state.LoadedSnapshot.config`)."""
+    of the score set's risk settings (:attr:`serving.scores.ServedSet.config`)."""
     open_warnings: int = 0
     counts: dict[str, int] = field(default_factory=dict)
 
@@ -166,62 +166,30 @@ def entity_records(engine: Engine, uscc: str, on: date) -> list[RecordRow]:
     return rows
 
 
-def _ownership_above(loaded: LoadedSnapshot, uscc: str) -> pd.DataFrame:
-    """The snapshot's shareholder and branch roles above ``uscc``, as a contract roles frame.
-
-    Walks up the chains breadth-first (cycle-safe: each holder once), so that
-    :func:`risk.ownership.actual_controllers` sees every chain and nothing else.
-    """
-    snapshot = loaded.run.snapshot
-    edges = snapshot.edges
-    owning = edges[edges["role"].isin([Role.shareholder.value, Role.branch_of.value])]
-    parts, seen, frontier = [], {uscc}, {uscc}
-    while frontier:
-        above = owning[owning["target_id"].isin(frontier)]
-        parts.append(above)
-        frontier = set(above["holder_id"].astype(str)) - seen
-        seen |= frontier
-    found = pd.concat(parts, ignore_index=True)
-    return pd.DataFrame(
-        {
-            "uscc": found["target_id"].astype(str),
-            "holder_type": np.where(snapshot.is_person[found["holder"]], "person", "enterprise"),
-            "holder_id": found["holder_id"].astype(str),
-            "role": found["role"],
-            "share": found["share"],
-            "start": loaded.run.snapshot.as_of,  # present on the snapshot date by construction
-        }
-    )
-
-
-def entity_controller(loaded: LoadedSnapshot, uscc: str) -> ControllerView:
-    """The actual controller through ownership chains, persons masked, with its chain."""
-    snapshot = loaded.run.snapshot
-    roles = _ownership_above(loaded, uscc)
-    nodes = snapshot.nodes
-    ids = sorted({uscc, *roles["holder_id"]})
-    named = nodes[nodes["node_id"].isin(ids) & nodes["known"] & nodes["name"].notna()]
-    persons = named[named["node_type"] == "person"].rename(columns={"node_id": "person_id"})
-    enterprises = named[named["node_type"] == "enterprise"].rename(columns={"node_id": "uscc"})
+def entity_controller(engine: Engine, as_of: date, uscc: str) -> ControllerView:
+    """The actual controller through ownership chains, persons masked, with its chain (the
+    chains above the enterprise read from the store: :func:`risk.graph.ball.read_owners`)."""
+    roles, enterprises, persons = read_owners(engine, as_of, uscc)
+    chains = GraphSnapshot.from_frames(enterprises, persons, roles, as_of)  # names, masked
     result = actual_controllers(
         roles,
-        snapshot.as_of,
-        persons=persons[["person_id", "name"]],
-        enterprises=enterprises[["uscc", "name"]],
+        as_of,
+        persons=persons[persons["name"].notna()],
+        enterprises=enterprises.loc[enterprises["name"].notna(), ["uscc", "name"]],
         subjects=[uscc],
         mask_persons=True,
     )
     row = result.loc[result["uscc"] == uscc].iloc[0]
     path = [str(n) for n in row["path"]] if isinstance(row["path"], list) else []
-    served = PersonIds(snapshot)  # the ids of crud.entity_network, for the highlight
+    served = PersonIds(chains)  # the ids of crud.entity_network, for the highlight
     shares = {
         (h, t): s for h, t, s in zip(roles["holder_id"], roles["uscc"], roles["share"], strict=True)
     }
     steps = []
     for position, node_id in enumerate(path):
         share = shares.get((node_id, path[position + 1])) if position + 1 < len(path) else None
-        index = snapshot.node_ids.get_indexer([node_id])[0]
-        name = snapshot.display_name(int(index)) if index >= 0 else node_id
+        index = chains.node_ids.get_indexer([node_id])[0]
+        name = chains.display_name(int(index)) if index >= 0 else node_id
         steps.append(
             ControllerStep(
                 name=name,
@@ -237,23 +205,27 @@ def entity_controller(loaded: LoadedSnapshot, uscc: str) -> ControllerView:
     )
 
 
-def entity_page(loaded: LoadedSnapshot, engine: Engine, uscc: str, *, max_nodes: int) -> EntityPage:
-    """The entity page: risk, grade, records, actual controller and the 2-hop network.
+def entity_page(
+    reader: ScoreReader, served: ServedSet, engine: Engine, uscc: str, *, max_nodes: int
+) -> EntityPage:
+    """The entity page: risk, grade, records, actual controller and the 2-hop network, from
+    the score set ``served`` and the enterprise's neighbourhood in the store.
 
     Raises
     ------
     UnknownEntityError
-        If the USCC is not an enterprise in the store.
+        If the USCC is not an enterprise of the score set.
     """
-    risk = crud.entity_risk(loaded, engine, uscc, PAGE_AUDIENCE, top=_ENTITY_SOURCES)
+    risk = crud.entity_risk(reader, served, engine, uscc, PAGE_AUDIENCE, top=_ENTITY_SOURCES)
     network = crud.entity_network(
-        loaded,
+        reader,
+        served,
         uscc,
         NETWORK_DEPTH,
         Audience(unmasked_persons=False, person_aliases=False, warnings=True),
         max_nodes=max_nodes,
     )
-    records = entity_records(engine, uscc, loaded.as_of)
+    records = entity_records(engine, uscc, served.as_of)
     open_warnings = sum(1 for w in risk.warnings or () if w.status != WarningStatus.closed)
     counts = {
         status: sum(1 for r in records if r.status == status)
@@ -263,8 +235,8 @@ def entity_page(loaded: LoadedSnapshot, engine: Engine, uscc: str, *, max_nodes:
         risk=risk,
         network=network,
         records=records,
-        controller=entity_controller(loaded, uscc),
-        linked_notable=loaded.config.grades.linked_risk_b,
+        controller=entity_controller(engine, served.as_of, uscc),
+        linked_notable=served.config.grades.linked_risk_b,
         open_warnings=open_warnings,
         counts=counts,
     )

@@ -42,7 +42,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from risk.exceptions import InvalidIdentifierError, RiskError
-from serving.deps import EngineDep, EnterpriseUscc, SnapshotDep, StateDep
+from serving.deps import EngineDep, EnterpriseUscc, ServedDep, StateDep
 from serving.errors import error_status, request_id_of
 from serving.exceptions import ServingError
 from serving.web import entity_pages, model_pages, warning_pages
@@ -352,13 +352,9 @@ def warnings_list(
 
 
 @router.get("/warnings/{warning_id}", response_class=HTMLResponse)
-def warning_detail(
-    page: PageDep, engine: EngineDep, state: StateDep, warning_id: WarningId
-) -> Response:
+def warning_detail(page: PageDep, engine: EngineDep, warning_id: WarningId) -> Response:
     """One warning: evidence (records, paths), event history, actions."""
-    return page.render(
-        "warning.html", view=warning_pages.warning_view(engine, state.snapshot, warning_id)
-    )
+    return page.render("warning.html", view=warning_pages.warning_view(engine, warning_id))
 
 
 @router.post("/warnings/{warning_id}/status", response_class=HTMLResponse)
@@ -394,13 +390,14 @@ def find_entity(page: PageDep, uscc: Annotated[str, Query(max_length=64)] = "") 
 def entity(
     page: PageDep,
     uscc: EnterpriseUscc,
-    loaded: SnapshotDep,
+    served: ServedDep,
     engine: EngineDep,
     state: StateDep,
 ) -> Response:
-    """Own and linked risk, grade, records with publicity status, controller, network."""
+    """Own and linked risk, grade, records with publicity status, controller, network (from
+    the current score set)."""
     view = entity_pages.entity_page(
-        loaded, engine, uscc, max_nodes=state.settings.network_max_nodes
+        state.scores, served, engine, uscc, max_nodes=state.settings.network_max_nodes
     )
     svg = network_svg(
         view.network, linked_notable=view.linked_notable, highlight=view.controller.path_ids

@@ -25,6 +25,7 @@ from risk.contract import (
     zh_label,
 )
 from risk.exceptions import IllegalTransitionError
+from risk.graph.ball import read_in
 from risk.rules import LEVEL_LABELS, RULE_LABELS, Level, Rule
 from risk.warnings import STATUS_LABELS, TRANSITIONS, WarningStatus, transition
 from serving import crud
@@ -34,7 +35,6 @@ from serving.schemas import (
     WarningSummary,
     WarningTransition,
 )
-from serving.state import LoadedSnapshot
 from serving.web.sessions import Flash
 
 __all__ = [
@@ -286,19 +286,19 @@ def _evidence(evidence: Mapping[str, Any], names: Mapping[str, str]) -> Evidence
     )
 
 
-def _names(loaded: LoadedSnapshot | None, usccs: Sequence[str]) -> dict[str, str]:
-    if loaded is None or not usccs:
+def _names(engine: Engine, usccs: Sequence[str]) -> dict[str, str]:
+    """The registered names of some enterprises (read by key from the store)."""
+    if not usccs:
         return {}
-    snapshot = loaded.run.snapshot
-    positions = snapshot.node_ids.get_indexer(list(usccs))
+    found = read_in(engine, "enterprises", "uscc", usccs, columns=["uscc", "name"])
     return {
-        u: snapshot.display_name(int(p))
-        for u, p in zip(usccs, positions.tolist(), strict=True)
-        if p >= 0
+        str(u): str(n)
+        for u, n in zip(found["uscc"], found["name"], strict=True)
+        if n and str(n).strip()
     }
 
 
-def warning_view(engine: Engine, loaded: LoadedSnapshot | None, warning_id: int) -> WarningView:
+def warning_view(engine: Engine, warning_id: int) -> WarningView:
     """One warning with its evidence made readable, its history and its possible moves.
 
     Raises
@@ -310,7 +310,7 @@ def warning_view(engine: Engine, loaded: LoadedSnapshot | None, warning_id: int)
     related = [str(u) for u in detail.evidence.get("related", ())]
     return WarningView(
         warning=detail,
-        evidence=_evidence(detail.evidence, _names(loaded, related)),
+        evidence=_evidence(detail.evidence, _names(engine, related)),
         actions=_actions(detail.status),
     )
 

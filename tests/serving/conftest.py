@@ -8,7 +8,8 @@ Counties are built once per test session and copied, never rebuilt per module:
 
 ``api_county`` (1,000 enterprises, seed 0)
     Ingested, warnings run on the county's end date (25 warnings: every rule, six regulators
-    including 税务局), one key per role. Built once per session into a template shared by the
+    including 税务局), the batch pipeline run (a current score set, no models: the service
+    answers from it), one key per role. Built once per session into a template shared by the
     xdist workers (:func:`built_once`); each worker serves one copy of it to every module that
     only reads (calls are audited, nothing else changes). A module that changes the county —
     moves warnings, creates or revokes keys, reports outcomes — asks for ``own_county`` (a copy
@@ -16,8 +17,10 @@ Counties are built once per test session and copied, never rebuilt per module:
 ``precredit_template`` (3,000 enterprises, most companies borrowing)
     The same, with enough funded loans to train the pre-credit models; the command-line
     training tests copy it. ``champions_county`` has the pre-credit models trained into its
-    work directory and promoted (forced) to champion; ``trained_county`` is the same before
-    the promotion. Each module gets its own copy: they report outcomes and reload models.
+    work directory and promoted (forced) to champion, and the pipeline run again with them (the
+    current score set holds every enterprise's assessment); ``trained_county`` is the same
+    before the promotion (its score set holds no assessments). Each module gets its own copy:
+    they report outcomes and reload models.
 
 Besides these two sizes, the command-line tests synthesise 300 enterprises where ``synth``
 or ``demo`` is what they test, the learned-warning commands train on the 1,500-enterprise
@@ -59,6 +62,7 @@ from features.data import PlatformData
 from models.registry import LIMIT_MODEL_NAME, PD_MODEL_NAME, ModelRegistry
 from models.tracking import tracking_uris
 from models.training import train_precredit
+from risk.config import RiskConfig
 from risk.ingest import ingest_paths
 from risk.snapshot import score_snapshot
 from risk.store import audit_log, migrate, open_engine, read_table
@@ -67,6 +71,8 @@ from risk.warnings import list_warnings, run_warnings
 from serving.app import create_app
 from serving.cli.serve import settings_environment
 from serving.keys import create_key
+from serving.pipeline import run_pipeline
+from serving.precredit import mlflow_uri
 from serving.roles import KeyRole
 from serving.settings import Settings
 from tests.serving.privacy import scan_response, scan_store
@@ -145,6 +151,7 @@ def build_county(
     summary = ingest_paths(engine, [root / "county"], id_salt=SALT)
     assert summary.ok
     run_warnings(engine, config.end)
+    run_pipeline(engine, config.end, RiskConfig(), mlflow_uri=None)  # what the API answers from
     tokens = {
         KeyRole.bank: create_key(engine, KeyRole.bank, "清源农商银行", "信贷部").token,
         KeyRole.credit_office: create_key(
@@ -348,11 +355,15 @@ def trained_template(tmp_path_factory: pytest.TempPathFactory, precredit_templat
 
 @pytest.fixture(scope="session")
 def champions_template(tmp_path_factory: pytest.TempPathFactory, trained_template: Path) -> Path:
-    """:func:`trained_template` with version 1 of both models promoted (forced) to champion."""
+    """:func:`trained_template` with version 1 of both models promoted (forced) to champion and
+    the pipeline run with them (every enterprise assessed in the current score set)."""
 
     def build(root: Path) -> None:
-        copy_county(trained_template, root).engine.dispose()
+        county = copy_county(trained_template, root)
         _promote(root)
+        settings = county.settings
+        run_pipeline(county.engine, county.as_of, RiskConfig(), mlflow_uri=mlflow_uri(settings))
+        county.engine.dispose()
 
     return built_once(tmp_path_factory, "champions", build)
 
@@ -439,7 +450,7 @@ def running_server(
     """Serve ``county`` with ``serving.cli.serve.serve`` in a subprocess; yield its base URL.
 
     uvicorn (uvloop + httptools, factory mode, ``workers`` processes sharing the SQLite store)
-    on a free port of 127.0.0.1; the block starts once every worker has loaded the snapshot,
+    on a free port of 127.0.0.1; the block starts once every worker answers ``/readyz``,
     and the whole process group is stopped afterwards. ``overrides`` are further settings.
     """
     port = free_port()

@@ -20,11 +20,12 @@ from typer.testing import CliRunner
 
 import serving.audit
 import serving.crud
-from risk.store import audit_log
+from risk.store import audit_log, migrate, open_engine
 from risk.warnings import list_warnings
 from serving.cli.serve import APP_FACTORY, serve, serve_command, settings_environment
 from serving.limits import GuardedHttpToolsProtocol
 from serving.roles import KeyRole
+from serving.scores import ScoreReader
 from serving.settings import Settings
 from tests.serving.conftest import ApiCounty, body_digest
 
@@ -60,13 +61,17 @@ def test_healthz_and_readyz(client: TestClient, api_county: ApiCounty) -> None:
 
 
 @pytest.fixture
-def unloaded(client: TestClient) -> Iterator[None]:
+def unloaded(client: TestClient, tmp_path: Path) -> Iterator[None]:
+    """The app reads its scores from a store where no score set was published."""
     state = client.app.state.credlink  # type: ignore[attr-defined]
-    snapshot, state.snapshot = state.snapshot, None
+    empty = open_engine(f"sqlite:///{tmp_path / 'empty.db'}")
+    migrate(empty)
+    reader, state.scores = state.scores, ScoreReader(empty, state.risk_config)
     try:
         yield
     finally:
-        state.snapshot = snapshot
+        state.scores = reader
+        empty.dispose()
 
 
 def test_not_ready_is_503_in_the_error_shape(
@@ -75,6 +80,7 @@ def test_not_ready_is_503_in_the_error_shape(
     ready = client.get("/readyz")
     assert ready.status_code == 503
     assert ready.json()["error"]["code"] == "unavailable"
+    assert "credlink pipeline run" in ready.json()["error"]["message"]
     risk = client.get(
         f"/v1/entities/{api_county.linked_uscc}/risk",
         headers=api_county.headers(KeyRole.analyst),

@@ -1,5 +1,6 @@
-"""Readiness follows the configured champions; a reload that meets a broken version changes
-nothing and says which file is broken.
+"""Readiness follows the configured champions; the assessments come from the current score
+set, which says when it was assessed by other versions than the loaded champions; a reload
+that meets a broken version changes nothing and says which file is broken.
 
 One county of 3,000 enterprises with the pre-credit models trained into its work directory
 (version 1 of each, not yet champion: a copy of the session's ``trained_county``); other tests
@@ -8,6 +9,7 @@ use work directories of their own.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,8 +23,11 @@ from pydantic import ValidationError
 from models.pd import PDModel
 from models.registry import LIMIT_MODEL_NAME, PD_MODEL_NAME, ModelRegistry
 from models.tracking import CHAMPION, ModelRun, log_model_run, mlflow_session, tracking_uris
+from risk.config import RiskConfig
+from risk.store import read_table
 from serving import precredit
 from serving.app import create_app
+from serving.pipeline import run_pipeline
 from serving.roles import KeyRole
 from serving.settings import SERVED_MODELS, Settings
 from tests.serving.conftest import AUTHORIZATION_EXPIRES, ApiCounty
@@ -67,6 +72,21 @@ def _serving(client: TestClient) -> set[tuple[str, str]]:
     return {(m.name, m.version) for m in client.app.state.credlink.models.values()}  # type: ignore[attr-defined]
 
 
+def _assess(client: TestClient, county: ApiCounty, uscc: str) -> Any:
+    bank = county.headers(KeyRole.bank, bank_authorization=False)
+    return client.post(ASSESS, json={"uscc": uscc, "authorization": AUTH}, headers=bank)
+
+
+def _ready_within(client: TestClient, seconds: float, check: Any) -> Any:
+    """``/readyz`` once ``check(response)`` holds (a new score set shows within a second)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        ready = client.get("/readyz")
+        if check(ready) or time.monotonic() > deadline:
+            return ready
+        time.sleep(0.1)
+
+
 def test_readyz_waits_for_champions_and_a_broken_reload_changes_nothing(
     county: tuple[ApiCounty, Trained],
 ) -> None:
@@ -76,6 +96,7 @@ def test_readyz_waits_for_champions_and_a_broken_reload_changes_nothing(
         for name, version in trained.versions.items():
             mlflow_client.set_registered_model_alias(name, CHAMPION, version)
     admin = built.headers(KeyRole.admin)
+    uscc = str(read_table(built.engine, "enterprises", columns=["uscc"])["uscc"].iloc[0])
     with TestClient(create_app(built.settings)) as client:
         assert client.get("/healthz").status_code == 200
         ready = client.get("/readyz")
@@ -96,8 +117,23 @@ def test_readyz_waits_for_champions_and_a_broken_reload_changes_nothing(
             (PD_MODEL_NAME, "1"),
             (LIMIT_MODEL_NAME, "1"),
         }
+        # The current score set was computed before there were champions: no assessments
+        # to answer from until the pipeline assesses with them.
+        assert "holds no pre-credit assessments" in ready.json()["score_set"]["problems"][0]
+        refused = _assess(client, built, uscc)
+        assert refused.status_code == 503 and "credlink pipeline run" in refused.text
+        run_pipeline(built.engine, built.as_of, RiskConfig(), mlflow_uri=uri)
+        ready = _ready_within(client, 3, lambda r: not r.json()["score_set"]["problems"])
+        assert ready.json()["score_set"]["problems"] == []
+        assessed = _assess(client, built, uscc)
+        assert assessed.status_code == 200, assessed.text
+        assert {(m["name"], m["version"]) for m in assessed.json()["models"]} == {
+            (PD_MODEL_NAME, "1"),
+            (LIMIT_MODEL_NAME, "1"),
+        }
 
-        # Version 2: its own files, forced past "not better", then its booster breaks.
+        # Version 2: its own files, forced past "not better". Once loaded, answers still come
+        # from the set (assessed by version 1), and the service says so.
         again = log_model_run(
             ModelRun(
                 experiment=PD_MODEL_NAME,
@@ -113,6 +149,24 @@ def test_readyz_waits_for_champions_and_a_broken_reload_changes_nothing(
         registry.promote(
             PD_MODEL_NAME, "2", force=True, actor="王五", reason="reload test: broken later"
         )
+        assert client.post(RELOAD, headers=admin).status_code == 200
+        assert _serving(client) == {(PD_MODEL_NAME, "2"), (LIMIT_MODEL_NAME, "1")}
+        ready = client.get("/readyz")
+        assert ready.status_code == 200, ready.text
+        (problem,) = ready.json()["score_set"]["problems"]
+        assert f"{PD_MODEL_NAME}: score set" in problem and "version 1" in problem
+        assert "the loaded champion is version 2" in problem
+        listed = client.get("/v1/models", headers=admin).json()
+        assert listed["problems"] == [problem]
+        assert {(m["name"], m["version"]) for m in listed["answering"]} == {
+            (PD_MODEL_NAME, "1"),
+            (LIMIT_MODEL_NAME, "1"),
+        }
+        answered = _assess(client, built, uscc)
+        assert answered.status_code == 200
+        assert answered.json() == assessed.json()  # from the set, not from version 2
+
+        # Then version 2's booster breaks: a reload fails and changes nothing.
         with mlflow_session(uri) as mlflow_client:
             location = mlflow_client.get_model_version_download_uri(PD_MODEL_NAME, "2")
         booster = Path(unquote(urlparse(location).path)) / "artifacts/estimator/booster.txt"
@@ -123,13 +177,9 @@ def test_readyz_waits_for_champions_and_a_broken_reload_changes_nothing(
         assert error["code"] == "model_unavailable" and "still serving" in error["message"]
         assert f"{PD_MODEL_NAME} version 2: artifact booster.txt" in error["message"]
         assert "Traceback" not in failed.text
-        assert _serving(client) == {(PD_MODEL_NAME, "1"), (LIMIT_MODEL_NAME, "1")}
-        assert client.get("/readyz").status_code == 200  # version 1 keeps serving
-        offered = next(iter(client.app.state.credlink.models.values())).model  # type: ignore[attr-defined]
-        uscc = next(iter(offered.assessments))
-        bank = built.headers(KeyRole.bank, bank_authorization=False)
-        assessed = client.post(ASSESS, json={"uscc": uscc, "authorization": AUTH}, headers=bank)
-        assert assessed.status_code == 200, assessed.text
+        assert _serving(client) == {(PD_MODEL_NAME, "2"), (LIMIT_MODEL_NAME, "1")}
+        assert client.get("/readyz").status_code == 200  # the loaded champions keep serving
+        assert _assess(client, built, uscc).status_code == 200
 
     # A fresh start meets the broken champion: not ready, saying why; liveness still fine.
     with TestClient(create_app(built.settings)) as client:

@@ -1,7 +1,9 @@
 """Pre-credit routes: assessments (single, batch), outcomes, models list and reload.
 
 One county of 3,000 enterprises (enough funded loans to train), the champions trained into
-the county's work directory and promoted, then the app loads them in its lifespan.
+the county's work directory and promoted, the pipeline run with them (the current score set
+holds every enterprise's assessment); the app loads the champions in its lifespan and answers
+from the set.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from models.registry import LIMIT_MODEL_NAME, PD_MODEL_NAME
 from models.scoring import PrecreditScorer
 from models.tracking import tracking_uris
 from risk.identifiers import contains_id_number
+from risk.scoresets import read_kind
 from risk.store import audit_log, read_table
 from serving import precredit
 from serving.app import create_app
@@ -116,24 +119,32 @@ def test_bank_assessment(client: TestClient, county: ApiCounty, offered: str) ->
 def test_looked_up_assessments_equal_scoring_on_demand(
     client: TestClient, county: ApiCounty, offered: str
 ) -> None:
-    """The service assessed everybody at load; its answers are what scoring now would give."""
+    """The pipeline assessed everybody into the score set; the service's answers are the
+    set's rows, and what scoring now with the champions would give."""
     state = client.app.state.credlink  # type: ignore[attr-defined]
     bundle = next(iter(state.models.values())).model
-    stored = read_table(county.engine, "enterprises", columns=["uscc"])["uscc"]
-    assert set(bundle.assessments) == set(stored)
-    usccs = [offered, *sorted(stored)[:40]]
-    data = PlatformData.from_store(county.engine)  # the store is as it was at the load
-    scored = precredit.score_rows(bundle.scorer, data, usccs, bundle.as_of)
+    served = state.scores.require()
+    assert served.model_versions[PD_MODEL_NAME] == bundle.versions[PD_MODEL_NAME]
+    assert served.as_of == county.as_of
+    stored = read_kind(county.engine, "assessments")
+    enterprises = read_table(county.engine, "enterprises", columns=["uscc"])["uscc"]
+    assert set(stored.index) == set(enterprises)
+    usccs = [offered, *sorted(enterprises)[:40]]
+    data = PlatformData.from_store(county.engine)  # the store is as it was for the pipeline
+    scored = precredit.score_rows(bundle.scorer, data, usccs, served.as_of)
     declined = 0
     for row in scored:
-        expected = precredit.assessment_from_row(row, bundle.versions, bundle.as_of)
+        expected = precredit.assessment_from_row(row, bundle.versions, served.as_of)
         response = client.post(
             ASSESS, json={"uscc": row["uscc"], "authorization": AUTH}, headers=_bank(county)
         )
         assert response.status_code == 200, response.text
-        assert response.json() == {
-            **expected.model_dump(mode="json"),
-            "authorization_id": AUTH["id"],
+        assert response.headers["X-Score-Set"] == served.label
+        body = response.json()
+        assert body == {**expected.model_dump(mode="json"), "authorization_id": AUTH["id"]}
+        assert {**body, "authorization_id": None} == {
+            **stored.loc[row["uscc"], "body"],
+            "authorization_id": None,
         }
         declined += not expected.eligible
     assert declined > 0  # the sample covers declined enterprises too

@@ -24,6 +24,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 from typer.testing import CliRunner
 
+from risk.config import RiskConfig
 from risk.contract import REGULATORS
 from risk.identifiers import contains_id_number
 from risk.snapshot import score_snapshot
@@ -32,6 +33,7 @@ from risk.warnings import list_warnings, run_warnings, transition
 from serving.app import create_app
 from serving.cli import app as cli_app
 from serving.cli.common import out
+from serving.pipeline import run_pipeline
 from serving.redaction import person_pseudonym
 from serving.roles import KeyRole
 from tests.serving.conftest import AUTHORIZATION_EXPIRES, ApiCounty, build_county
@@ -132,6 +134,7 @@ def _plant(county: ApiCounty) -> LeakyCounty:
                 )
             )
     run_warnings(engine, county.as_of)  # the evidence now cites the planted texts
+    run_pipeline(engine, county.as_of, RiskConfig(), mlflow_uri=None)  # and the score set
     warnings = list_warnings(engine, limit=1000).items
     first = warnings[0].id
     transition(engine, first, "dispatched", f"信用办 {NOTE_ID}", f"已通报，联系人身份证 {NOTE_ID}")

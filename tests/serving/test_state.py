@@ -1,9 +1,10 @@
 """One risk configuration (:class:`risk.config.RiskConfig`) for every score of a deployment.
 
 With a non-default ``CREDLINK_RISK_CONFIG_FILE``, the linked risk a caller is served
-(``/v1/entities/{uscc}/risk``), the linked risk the warning rules fired on (``credlink warn
-run``, kept in the warning's evidence) and the PD model's linked-risk feature (without the
-enterprise's own echo) of the loaded champions, trained with that file, all equal what a
+(``/v1/entities/{uscc}/risk``, from the score set the pipeline computed with that file), the
+linked risk the warning rules fired on (``credlink warn run``, kept in the warning's evidence)
+and the PD model's linked-risk feature (without the enterprise's own echo) of the loaded
+champions, trained with that file, all equal what a
 :class:`risk.propagation.RiskPropagator` with that file's settings computes — and differ
 from what the defaults give. The service reads the file once
 (:attr:`serving.state.ServiceState.risk_config`); the command line reads it in each command.
@@ -35,6 +36,7 @@ from risk.store import warning_events_table, warnings_table
 from risk.warnings import list_warnings
 from serving.app import create_app
 from serving.cli import app as cli
+from serving.pipeline import run_pipeline
 from serving.precredit import Champions
 from serving.roles import KeyRole
 from tests.serving.conftest import ApiCounty, copy_county
@@ -81,6 +83,8 @@ def county(tmp_path_factory: pytest.TempPathFactory, precredit_template: Path) -
         assert run is not None and run.version is not None
         registry.promote(name, run.version, force=True, actor="tests", reason="one risk config")
     built.settings = built.settings.model_copy(update={"as_of": DAY, "risk_config_file": path})
+    # The score set the service answers from, computed with the file's settings.
+    run_pipeline(built.engine, DAY, RiskConfig.from_file(path), mlflow_uri=uri)
     return built
 
 
@@ -104,6 +108,9 @@ def test_served_rules_and_pd_feature_share_the_one_risk_config(
     with TestClient(create_app(settings)) as client:
         state = client.app.state.credlink  # type: ignore[attr-defined]
         assert state.risk_config == config
+        served = state.scores.require()
+        assert served.as_of == DAY and served.config == config and served.config_matches
+        assert client.get("/readyz").json()["score_set"]["config_matches"] is True
         champions = state.models[PD_MODEL_NAME].model
         assert isinstance(champions, Champions)
         data = PlatformData.from_store(county.engine)
@@ -114,9 +121,9 @@ def test_served_rules_and_pd_feature_share_the_one_risk_config(
             default, default_excluding_self = _linked(county.engine, PropagationConfig(), uscc)
             assert (linked, excluding_self) != pytest.approx((default, default_excluding_self))
 
-            served = client.get(f"/v1/entities/{uscc}/risk", headers=office)
-            assert served.status_code == 200, served.text
-            body = served.json()
+            answer = client.get(f"/v1/entities/{uscc}/risk", headers=office)
+            assert answer.status_code == 200, answer.text
+            body = answer.json()
             assert body["linked_risk"] == pytest.approx(linked, rel=1e-9, abs=1e-12)
             assert body["linked_risk_excluding_self"] == pytest.approx(
                 excluding_self, rel=1e-9, abs=1e-12

@@ -2,7 +2,7 @@
 
 On a copy of the 1,000-enterprise API county (no models: their steps say why they are
 skipped) and of the 3,000-enterprise county with champions (the assessments of the set are
-the ones the service computes).
+what the champions give).
 """
 
 from __future__ import annotations
@@ -17,12 +17,14 @@ from typer.testing import CliRunner
 
 import serving.pipeline
 import serving.precredit
+from features.data import PlatformData
 from models.registry import LIMIT_MODEL_NAME, PD_MODEL_NAME
 from risk.batch import run_risk_batch
 from risk.scoresets import current, get_set, list_sets, read_kind
+from risk.store import read_table
 from serving.cli import app as cli
 from serving.pipeline import run_pipeline
-from serving.precredit import Champions, load_champions, mlflow_uri
+from serving.precredit import Champions, assess_all, load_champions, mlflow_uri
 from tests.serving.conftest import ApiCounty, copy_county
 
 runner = CliRunner()
@@ -123,9 +125,7 @@ def _fake_precredit(uri: str | None, risk: object) -> serving.pipeline._Champion
     return out
 
 
-def test_assessments_are_the_ones_the_service_computes(
-    tmp_path: Path, champions_county: ApiCounty, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_assessments_are_the_ones_the_champions_give(champions_county: ApiCounty) -> None:
     settings = champions_county.settings
     risk = settings.risk_config()
     result = run_pipeline(
@@ -135,11 +135,15 @@ def test_assessments_are_the_ones_the_service_computes(
     assert steps["assessments"].skipped is None and steps["assessments"].rows > 0
     assert set(result.score_set.model_versions) >= {PD_MODEL_NAME, LIMIT_MODEL_NAME}
     stored = read_kind(champions_county.engine, "assessments")
-    loaded = load_champions(settings, champions_county.engine, risk)
+    loaded = load_champions(settings, risk)
     bundle = loaded[PD_MODEL_NAME].model
     assert isinstance(bundle, Champions)
-    assert set(stored.index) == set(bundle.assessments)
-    for uscc in list(bundle.assessments)[:50]:
-        served = bundle.assessments[uscc].model_dump(mode="json", exclude={"authorization_id"})
+    enterprises = read_table(champions_county.engine, "enterprises", columns=["uscc"])["uscc"]
+    assert set(stored.index) == set(enterprises)
+    sample = sorted(enterprises)[:50]
+    data = PlatformData.from_store(champions_county.engine)
+    expected = assess_all(bundle.scorer, data, sample, bundle.versions, settings.snapshot_date)
+    for uscc in sample:
+        served = expected[uscc].model_dump(mode="json", exclude={"authorization_id"})
         assert stored.loc[uscc, "body"] == served
         assert stored.loc[uscc, "pd"] == pytest.approx(served["pd"])

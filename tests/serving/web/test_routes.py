@@ -561,9 +561,12 @@ def test_layout_is_deterministic_and_inside_the_picture(
     from serving.web import network as picture
     from serving.web.entity_pages import PAGE_AUDIENCE
 
-    loaded = app.state.credlink.snapshot
-    notable = loaded.config.grades.linked_risk_b
-    network = crud.entity_network(loaded, api_county.linked_uscc, 2, PAGE_AUDIENCE, max_nodes=300)
+    state = app.state.credlink
+    served = state.scores.require()
+    notable = served.config.grades.linked_risk_b
+    network = crud.entity_network(
+        state.scores, served, api_county.linked_uscc, 2, PAGE_AUDIENCE, max_nodes=300
+    )
     first = picture.network_svg(network, linked_notable=notable)
     assert first == picture.network_svg(network, linked_notable=notable)
     positions = picture.network_layout(network)
