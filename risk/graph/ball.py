@@ -131,7 +131,8 @@ def read_ball(
     as_of
         The date the edges are present on.
     sources
-        Node ids (USCCs or person ids); ids unknown to the store are left out.
+        Node ids (USCCs or person ids); ids unknown to the store are left out (with radius 0,
+        so are holders known only from roles: no role is read).
     radius
         Hops, ≥ 0.
 

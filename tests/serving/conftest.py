@@ -450,9 +450,19 @@ def running_server(
     """Serve ``county`` with ``serving.cli.serve.serve`` in a subprocess; yield its base URL.
 
     uvicorn (uvloop + httptools, factory mode, ``workers`` processes sharing the SQLite store)
-    on a free port of 127.0.0.1; the block starts once every worker answers ``/readyz``,
-    and the whole process group is stopped afterwards. ``overrides`` are further settings.
+    on a free port of 127.0.0.1; the block starts once every worker answers ``/readyz``, and
+    the whole process group is stopped afterwards. ``overrides`` are further settings.
     """
+    with server_process(county, log_path, workers=workers, **overrides) as (base, _):
+        yield base
+
+
+@contextmanager
+def server_process(
+    county: ApiCounty, log_path: Path, *, workers: int = 2, **overrides: Any
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """:func:`running_server`, yielding the base URL and the server's process (with one
+    worker, the process that answers)."""
     port = free_port()
     settings = Settings(
         work_dir=county.settings.work_dir,
@@ -477,7 +487,7 @@ def running_server(
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_ready(base, process, log_path, workers)
-        yield base
+        yield base, process
     finally:
         _stop(process)
 
