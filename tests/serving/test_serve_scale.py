@@ -87,10 +87,10 @@ def test_worker_memory_does_not_grow_with_the_county(
     }
     for name, values in figures.items():
         record_property(name, values)
+        ready, served = values["ready_kib"] / 1024, values["served_kib"] / 1024
         print(
-            f"{name}: ready in {values['ready_seconds']:.1f} s, RSS {values['ready_kib'] / 1024:.0f}"
-            f" MiB when ready, {values['served_kib'] / 1024:.0f} MiB after "
-            f"{3 * REQUESTS} requests"
+            f"{name}: ready in {values['ready_seconds']:.1f} s, RSS {ready:.0f} MiB when ready, "
+            f"{served:.0f} MiB after {3 * REQUESTS} requests"
         )
     small, large = figures["small"], figures["large"]
     for key in ("ready_kib", "served_kib"):
