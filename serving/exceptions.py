@@ -70,4 +70,4 @@ class UnknownKeyError(ServingError, KeyError):
 
 
 class ServiceUnavailableError(ServingError, RuntimeError):
-    """The service cannot answer now (snapshot not loaded, audit store unreachable): HTTP 503."""
+    """The service cannot answer now (no score set published, audit store unreachable): 503."""

@@ -12,12 +12,13 @@ variable                            meaning (default)
                                     it a random salt is created once in ``<work_dir>/id_salt``
 ``CREDLINK_USCC_ALLOWLIST``         file of early-pilot USCCs (one a line) accepted with a
                                     warning despite a failed check character
-``CREDLINK_AS_OF``                  date (YYYY-MM-DD) of the graph snapshot the API serves
-                                    (today, server local date)
+``CREDLINK_AS_OF``                  date (YYYY-MM-DD) the commands score as of by default
+                                    (today, server local date); the API answers as of its
+                                    current score set's date (``credlink pipeline run``)
 ``CREDLINK_HOST``                   address ``credlink serve`` binds (``127.0.0.1``)
 ``CREDLINK_PORT``                   its port (``8000``)
-``CREDLINK_WORKERS``                uvicorn worker processes (``1``); each loads its own
-                                    snapshot
+``CREDLINK_WORKERS``                uvicorn worker processes (``1``); each reads the
+                                    current score set by key (no county in memory)
 ``CREDLINK_NETWORK_MAX_NODES``      most nodes one ``/network`` answer holds, nearest first
                                     (``300``)
 ``CREDLINK_ACCESS_LOG``             uvicorn's line per request on standard output (``true``;
@@ -158,7 +159,7 @@ class Settings(BaseSettings):
 
     @property
     def snapshot_date(self) -> date:
-        """The date of the graph snapshot the API serves (``as_of``, default today)."""
+        """The date the commands score as of (``as_of``, default today)."""
         return self.as_of if self.as_of is not None else date.today()
 
     @property

@@ -9,9 +9,10 @@ Why not ``uvicorn --workers``
     workers by a hash of the client's address and port.
 
 Readiness for free
-    A worker's socket starts listening only after its lifespan has loaded the snapshot and the
-    models (uvicorn runs the lifespan before it listens), and it closes with the worker: a
-    starting, restarting or crashed worker is never sent a connection it cannot answer.
+    A worker's socket starts listening only after its lifespan has read the score pointer and
+    loaded the models (uvicorn runs the lifespan before it listens), and it closes with the
+    worker: a starting, restarting or crashed worker is never sent a connection it cannot
+    answer.
 
 Supervision
     :func:`run_workers` starts the workers as spawned processes, restarts one that exits

@@ -8,9 +8,10 @@ Registered in :mod:`serving.cli` as the ``serve`` command.
 
 uvicorn imports ``serving.app:create_app`` and calls it in each worker, so each worker reads
 its settings from the environment: :func:`serve` first writes the settings it was given
-(command-line overrides included) into ``CREDLINK_*`` variables, pins the snapshot date (so
-that workers started around midnight serve the same day) and migrates the store once, before
-any worker starts.
+(command-line overrides included) into ``CREDLINK_*`` variables, pins the date setting (so
+that workers started around midnight read the same day) and migrates the store once, before
+any worker starts. The workers answer from the current score set (``credlink pipeline run``):
+none of them scores the county.
 
 Connection limits (:func:`uvicorn_config`): the request-header deadline and size of
 :class:`serving.limits.GuardedHttpToolsProtocol` (slow clients get 408), uvicorn's keep-alive
@@ -37,7 +38,7 @@ APP_FACTORY = "serving.app:create_app"
 
 
 def settings_environment(settings: Settings) -> dict[str, str]:
-    """The ``CREDLINK_*`` variables that rebuild ``settings`` in a worker (snapshot date pinned)."""
+    """The ``CREDLINK_*`` variables that rebuild ``settings`` in a worker (the date pinned)."""
     from pydantic import SecretStr
 
     values: dict[str, Any] = dict(settings)
@@ -86,7 +87,7 @@ def serve(settings: Settings) -> None:
     Parameters
     ----------
     settings
-        Host, port, workers, store and snapshot date (``settings.snapshot_date``).
+        Host, port, workers and store.
     """
     import uvicorn
 
@@ -118,7 +119,11 @@ def serve_command(
     ] = None,
     as_of: Annotated[
         str | None,
-        typer.Option("--as-of", help="Snapshot date YYYY-MM-DD (CREDLINK_AS_OF; default today)."),
+        typer.Option(
+            "--as-of",
+            help="Date setting YYYY-MM-DD (CREDLINK_AS_OF; default today); answers are as of "
+            "the current score set's date.",
+        ),
     ] = None,
     database_url: DatabaseOpt = None,
     work_dir: WorkDirOpt = None,
@@ -141,6 +146,6 @@ def serve_command(
     risk_config_of(settings)  # a bad CREDLINK_RISK_CONFIG_FILE: a usage error, before any worker
     err.print(
         f"serving on http://{settings.host}:{settings.port} with {settings.workers} worker(s), "
-        f"snapshot as of {settings.snapshot_date}"
+        "answering from the current score set (credlink pipeline run)"
     )
     serve(settings)

@@ -73,7 +73,7 @@ def app(county: ApiCounty) -> Iterator[FastAPI]:
     """One app for every case of the module, its lifespan started once.
 
     schemathesis' pytest plugin ends every ASGI lifespan after each test; restarting it means
-    loading the snapshot and the champions again (~4 s a case), and the routes would not be
+    loading the champions again (~1 s a case), and the routes would not be
     called many times by one running app. The plugin's shutdown is held off until the end of
     the module.
     """
