@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -99,6 +100,7 @@ append-only audit log before its answer leaves; the `X-Audit-Id` header names it
 
 
 def _start(settings: Settings, metrics: Metrics) -> ServiceState:
+    started = time.perf_counter()
     engine = open_engine(settings.store_url)
     migrate(engine)
     state = ServiceState(
@@ -112,6 +114,9 @@ def _start(settings: Settings, metrics: Metrics) -> ServiceState:
         logger.warning("not ready: %s", NO_SET)
     start_champions(state)
     metrics.attach(engine, state.scores)
+    logger.info(
+        "started in %.2f s (nothing scored: answers are read by key)", time.perf_counter() - started
+    )
     return state
 
 

@@ -45,6 +45,7 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from risk.config import RiskConfig
+from risk.graph import GraphSnapshot
 from risk.graph.ball import Ball, read_ball
 from risk.scoresets import Pointer, ScoreSet, current, get_set, lookup, lookup_many
 from risk.snapshot import ScoredSnapshot, score_ball
@@ -356,17 +357,23 @@ class ScoreReader:
     def scored_ball(self, served: ServedSet, centre: str) -> ScoredSnapshot:
         """The K-hop ball of ``centre`` scored with the set's settings, as of its date
         (:func:`risk.snapshot.score_ball`: the centre's linked risk and explanations exact)."""
-        return self._cached(
-            (served.set_id, served.seq, "scored", centre),
-            lambda: score_ball(self.engine, served.as_of, [centre], served.config)[0],
-        )
+
+        def build() -> ScoredSnapshot:
+            scored, _ = score_ball(self.engine, served.as_of, [centre], served.config)
+            _warm(scored.snapshot)
+            return scored
+
+        return self._cached((served.set_id, served.seq, "scored", centre), build)
 
     def ball(self, served: ServedSet, centre: str, radius: int) -> Ball:
         """The ``radius``-hop ball of ``centre`` as of the set's date (a network's nodes)."""
-        return self._cached(
-            (served.set_id, served.seq, "ball", centre, radius),
-            lambda: read_ball(self.engine, served.as_of, [centre], radius),
-        )
+
+        def build() -> Ball:
+            ball = read_ball(self.engine, served.as_of, [centre], radius)
+            _warm(ball.snapshot)
+            return ball
+
+        return self._cached((served.set_id, served.seq, "ball", centre, radius), build)
 
     def _cached(self, key: Hashable, build: Callable[[], V]) -> V:
         hit, value = self._balls.get(key)
@@ -379,6 +386,13 @@ class ScoreReader:
         """Forget every cached row and ball (tests; a reload needs not: keys are versioned)."""
         self._rows.clear()
         self._balls.clear()
+
+
+def _warm(snapshot: GraphSnapshot) -> None:
+    """Build what pandas and the snapshot build lazily (the ids' hash table, the node and
+    edge frames) before the snapshot is shared by concurrent requests."""
+    snapshot.node_ids.get_indexer(snapshot.node_ids[:1])
+    _ = snapshot.nodes, snapshot.edges
 
 
 def _plain_row(row: dict[str, Any]) -> dict[str, Any]:

@@ -24,7 +24,7 @@ process reads it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -32,8 +32,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from sqlalchemy import Engine, or_
+from sqlalchemy import Engine, or_, select
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql.elements import ColumnElement
 
 from risk.contract import TABLES, Role
 from risk.dates import as_of_timestamp
@@ -46,6 +47,8 @@ CHUNK = 500
 """Ids per ``IN (…)`` list (SQLite's older builds allow 999 bound parameters a statement)."""
 
 _ROLE_KEY = list(TABLES["roles"].key)
+_ROLE_COLUMNS = [*_ROLE_KEY, *(n for n in TABLES["roles"].names if n not in _ROLE_KEY)]
+_KEY_LENGTH = len(_ROLE_KEY)
 _OWNING = (Role.shareholder.value, Role.branch_of.value)
 
 
@@ -115,14 +118,30 @@ def _empty(table: str, columns: Sequence[str] | None = None) -> pd.DataFrame:
     return coerce_frame(pd.DataFrame({name: [] for name in names}), spec)
 
 
+def _roles_touching(
+    conn: Connection, ids: Sequence[str], present: Sequence[Any], *, both_ends: bool
+) -> Iterator[tuple[Any, ...]]:
+    """Raw rows (:data:`_ROLE_COLUMNS`) of the roles whose enterprise — or, with
+    ``both_ends``, holder — is one of ``ids``: one indexed query per chunk (the roles' key
+    leads with the enterprise, ``ix_roles_holder`` serves the holder)."""
+    roles = contract_table("roles")
+    columns = [roles.c[name] for name in _ROLE_COLUMNS]
+    for i in range(0, len(ids), CHUNK):
+        chunk = list(ids[i : i + CHUNK])
+        touching: ColumnElement[bool] = roles.c.uscc.in_(chunk)
+        if both_ends:
+            touching = or_(touching, roles.c.holder_id.in_(chunk))
+        yield from (tuple(row) for row in conn.execute(select(*columns).where(*present, touching)))
+
+
 def read_ball(
     engine: Engine, as_of: date | pd.Timestamp | str, sources: Iterable[str], radius: int
 ) -> Ball:
     """Read the nodes within ``radius`` hops of ``sources`` and every edge among them.
 
     Breadth-first, one ring at a time: the roles present on ``as_of`` whose enterprise or
-    holder is on the ring (two indexed queries per ring), then the roles among the last ring's
-    nodes; then the enterprises and persons of the ball.
+    holder is on the ring (one query per ring, through two indexes), then the roles among the
+    last ring's nodes; then the enterprises and persons of the ball.
 
     Parameters
     ----------
@@ -152,30 +171,28 @@ def read_ball(
     start = list(dict.fromkeys(str(s) for s in sources))
     hops: dict[str, int] = dict.fromkeys(start, 0)
     frontier = start
-    found: list[pd.DataFrame] = []
+    found: dict[tuple[Any, ...], tuple[Any, ...]] = {}  # role key → row: each role once
     with engine.connect() as conn:
         for hop in range(1, int(radius) + 1):
             if not frontier:
                 break
-            ring = _concat(
-                [
-                    read_in(conn, "roles", "uscc", frontier, present),
-                    read_in(conn, "roles", "holder_id", frontier, present),
-                ]
-            )
-            found.append(ring)
-            reached = pd.unique(np.concatenate([ring["uscc"], ring["holder_id"]]).astype(str))
-            frontier = sorted(str(n) for n in reached if n not in hops)
+            reached: dict[str, None] = {}
+            for row in _roles_touching(conn, frontier, present, both_ends=True):
+                found[row[:_KEY_LENGTH]] = row
+                reached.update(dict.fromkeys((str(row[0]), str(row[2]))))
+            frontier = sorted(n for n in reached if n not in hops)
             hops.update(dict.fromkeys(frontier, hop))
         if frontier:
             # Edges between two nodes of the last ring: their enterprise is on it.
-            last = read_in(conn, "roles", "uscc", frontier, present)
-            found.append(last[last["holder_id"].astype(str).isin(hops)])
+            for row in _roles_touching(conn, frontier, present, both_ends=False):
+                if str(row[2]) in hops:
+                    found[row[:_KEY_LENGTH]] = row
         ids = list(hops)
         enterprises = read_in(conn, "enterprises", "uscc", ids)
         persons = read_in(conn, "persons", "person_id", ids, columns=["person_id", "name"])
-    roles = _concat(found) if found else _empty("roles")
-    roles = roles.drop_duplicates(_ROLE_KEY, ignore_index=True)
+    roles = coerce_frame(
+        pd.DataFrame.from_records(list(found.values()), columns=_ROLE_COLUMNS), TABLES["roles"]
+    )
     snapshot = GraphSnapshot.from_frames(
         enterprises.sort_values("uscc", ignore_index=True),
         persons.sort_values("person_id", ignore_index=True),

@@ -13,6 +13,9 @@ that workers started around midnight read the same day) and migrates the store o
 any worker starts. The workers answer from the current score set (``credlink pipeline run``):
 none of them scores the county.
 
+Logging: uvicorn's configuration, and the ``credlink`` loggers at INFO on the same handler
+(a worker says which score set it serves and which champions it loaded).
+
 Connection limits (:func:`uvicorn_config`): the request-header deadline and size of
 :class:`serving.limits.GuardedHttpToolsProtocol` (slow clients get 408), uvicorn's keep-alive
 timeout and its concurrency limit (503 beyond ``CREDLINK_MAX_CONNECTIONS``).
@@ -20,6 +23,7 @@ timeout and its concurrency limit (503 beyond ``CREDLINK_MAX_CONNECTIONS``).
 
 from __future__ import annotations
 
+import copy
 import os
 from datetime import date
 from typing import TYPE_CHECKING, Annotated, Any
@@ -63,8 +67,13 @@ def uvicorn_config(settings: Settings, app: str = APP_FACTORY) -> dict[str, Any]
     app
         The import string of the application (a factory unless a test passes a plain app).
     """
+    from uvicorn.config import LOGGING_CONFIG
+
     from serving.limits import http_protocol
 
+    # The service's own lines (which score set it serves, model loads) beside uvicorn's.
+    logging = copy.deepcopy(LOGGING_CONFIG)
+    logging["loggers"]["credlink"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
     return {
         "app": app,
         "factory": app == APP_FACTORY,
@@ -75,6 +84,7 @@ def uvicorn_config(settings: Settings, app: str = APP_FACTORY) -> dict[str, Any]
         "proxy_headers": False,
         "server_header": False,
         "log_level": "info",
+        "log_config": logging,
         "access_log": settings.access_log,
         "timeout_keep_alive": settings.keep_alive_seconds,
         "limit_concurrency": settings.max_connections,
