@@ -109,6 +109,8 @@ class ServedSet:
         When this process first answered from the set (UTC).
     read_seconds : float
         How long reading its description took.
+    problems : tuple of str
+        Where the set and the service's settings disagree (``/readyz`` reports them).
     """
 
     pointer: Pointer
@@ -238,11 +240,16 @@ class ScoreReader:
         :data:`POINTER_SECONDS`); None before the first set was published."""
         if self.fresh():
             return self._served
-        return self.refresh()
+        return self._read(stale_only=True)
 
     def refresh(self) -> ServedSet | None:
         """Read the pointer now (and the set's description when it changed)."""
+        return self._read(stale_only=False)
+
+    def _read(self, *, stale_only: bool) -> ServedSet | None:
         with self._lock:
+            if stale_only and self.fresh():  # another request read it while this one waited
+                return self._served
             pointer = current(self.engine)
             self._read_at = time.monotonic()
             previous = self._served
@@ -281,11 +288,19 @@ class ScoreReader:
             self._sets = {k: v for k, v in self._sets.items() if k > pointer.set_id - 8}
             self._sets[pointer.set_id] = known
         described, config, problems, first_read, seconds = known
+        matches = described.config_digest == self.deployment.digest()
+        if not matches:
+            problems = (
+                f"score set {described.id} was scored with other risk settings than the "
+                "deployment's (CREDLINK_RISK_CONFIG_FILE): answers use the set's; the next "
+                "`credlink pipeline run` scores with the deployment's",
+                *problems,
+            )
         served = ServedSet(
             pointer=pointer,
             score_set=described,
             config=config,
-            config_matches=described.config_digest == self.deployment.digest(),
+            config_matches=matches,
             first_read=first_read,
             read_seconds=seconds,
             problems=problems,

@@ -54,6 +54,25 @@ def test_round_trip_and_digest() -> None:
     assert config.flat_params()["propagation.alpha"] == "0.4"
 
 
+def test_flat_params_read_back() -> None:
+    config = RiskConfig.from_dict(
+        {
+            "propagation": {"alpha": 0.3, "hops": 2, "kind_weights.dishonest_debtor": 0.6},
+            "rules": {"linked_threshold": 0.95, "penalty_min_severity": "general"},
+            "grades": {"linked_risk_c": 0.7, "inspection_ratios": {"D": 0.9}},
+        }
+    )
+    # As a score set stores them: JSON, with its own keys beside the settings.
+    stored = json.loads(
+        json.dumps({**config.flat_params(), "linked_threshold_value": 0.4, "graph.nodes": 9})
+    )
+    again = RiskConfig.from_flat_params(stored)
+    assert again == config and again.digest() == config.digest()
+    assert RiskConfig.from_flat_params({}) == RiskConfig()
+    with pytest.raises(ValueError, match="alpha"):
+        RiskConfig.from_flat_params({"propagation.alpha": "2"})
+
+
 def test_files(tmp_path: Path) -> None:
     toml = tmp_path / "risk.toml"
     toml.write_text("[propagation]\nalpha = 0.25\n[rules]\nlinked_threshold = 0.95\n")

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -30,6 +31,7 @@ from risk.config import RiskConfig
 from risk.explain import explain
 from risk.grades import GRADE_LABELS, Grade
 from risk.scoresets import begin_set, current, get_set, publish, read_kind, write_kind
+from risk.snapshot import score_snapshot
 from risk.store import migrate, open_engine, read_table
 from serving.app import create_app
 from serving.keys import create_key
@@ -122,6 +124,34 @@ def test_served_values_equal_the_rows_and_a_full_recompute(county: ApiCounty) ->
                 assert node["linked_risk"] == risk_rows[node["id"]]["linked_risk"]
                 assert node["own_signal"] == pytest.approx(full.loc[node["id"], "own_signal"])
     assert explained >= SAMPLE // 2  # most answers carried an explanation to compare
+
+
+def test_a_set_scored_with_other_settings_is_reported_and_explained_with_its_own(
+    api_county: ApiCounty, tmp_path: Path
+) -> None:
+    path = tmp_path / "risk.json"
+    path.write_text(json.dumps({"propagation": {"alpha": 0.3, "hops": 2}}), encoding="utf-8")
+    settings = api_county.settings.model_copy(update={"risk_config_file": path})
+    uscc = api_county.linked_uscc
+    row = _rows(api_county.engine, "risk")[uscc]
+    full = score_snapshot(api_county.engine, api_county.as_of, RiskConfig())  # the set's
+    expected = explain(full.snapshot, full.scores, full.records, uscc, top=5, unmasked=True)
+    with TestClient(create_app(settings)) as client:
+        ready = client.get("/readyz")
+        assert ready.status_code == 200, ready.text
+        described = ready.json()["score_set"]
+        assert described["config_matches"] is False
+        assert "other risk settings than the deployment's" in described["problems"][0]
+        answer = client.get(
+            f"/v1/entities/{uscc}/risk", headers=api_county.headers(KeyRole.credit_office)
+        )
+        body = answer.json()
+    assert body["linked_risk"] == row["linked_risk"]
+    assert [_source(s) for s in body["top_sources"]] == [
+        (s.record_id, pytest.approx(s.contribution, rel=1e-9), s.n_walks,
+         [w.sentence for w in s.walks])
+        for s in expected.sources
+    ]  # fmt: skip
 
 
 # --------------------------------------------------------------------------- switching sets
