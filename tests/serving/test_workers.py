@@ -181,8 +181,13 @@ def test_the_workers_cut_off_clients_that_dribble_their_headers() -> None:
                         conn.setblocking(True)
                     break
                 conn.settimeout(5)
-                while chunk := conn.recv(4096):
-                    reply += chunk
+                try:
+                    while chunk := conn.recv(4096):
+                        reply += chunk
+                except ConnectionResetError:
+                    # The worker closed on a byte it had not read (a reset, not a FIN): what
+                    # arrived before counts; the checks below need the whole 408 in it.
+                    pass
                 return reply, time.monotonic() - started
 
         # Eight slow clients at once: the kernel spreads them over both workers.
