@@ -31,7 +31,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine, func, select
 
-from risk.batch import run_risk_batch
+from risk.batch import RiskBatch, run_risk_batch
 from risk.config import RiskConfig
 from risk.scoresets import (
     KEEP_SETS,
@@ -80,6 +80,11 @@ class PipelineResult:
         The rules' upsert into the warnings store.
     events : int
         Events appended by publishing (changes from the replaced set).
+    seconds : float
+        Wall time of the whole run.
+    batch : RiskBatch or None
+        The risk step's scored county (for printing, e.g. ``credlink demo``'s top linked
+        risks and explanations); not part of :meth:`to_dict`.
     """
 
     score_set: ScoreSet
@@ -87,6 +92,7 @@ class PipelineResult:
     warnings: RunSummary
     events: int
     seconds: float = field(default=0.0)
+    batch: RiskBatch | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready (``credlink pipeline run --json``)."""
@@ -245,6 +251,7 @@ def run_pipeline(
         warnings=batch.warnings,
         events=events,
         seconds=time.perf_counter() - started,
+        batch=batch,
     )
 
 
