@@ -24,15 +24,12 @@ Needs ``wrk`` on the PATH (``apt-get install wrk``).
 from __future__ import annotations
 
 import argparse
-import json
-import re
 import shutil
-import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
-from datetime import date, timedelta
 from pathlib import Path
+
+from wrk import Run, assessment_script, workers_peak_rss_mb, wrk  # bench/wrk.py
 
 from features.data import PlatformData
 from models.registry import LIMIT_MODEL_NAME, PD_MODEL_NAME, ModelRegistry
@@ -41,33 +38,6 @@ from models.training import train_precredit
 from risk.store import read_table
 from serving.roles import KeyRole
 from tests.serving.conftest import ApiCounty, build_county, running_server
-
-_LUA = """\
-wrk.method = "POST"
-wrk.body = [[{body}]]
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["X-API-Key"] = "{token}"
-"""
-_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
-
-
-@dataclass(frozen=True)
-class Run:
-    """What wrk measured for one endpoint."""
-
-    label: str
-    rate: float
-    p50_ms: float
-    p99_ms: float
-    requests: int
-    non_2xx: int
-
-
-def _ms(text: str) -> float:
-    match = re.fullmatch(r"([\d.]+)(us|ms|s)", text)
-    if match is None:
-        raise ValueError(f"wrk latency must look like 1.23ms; got {text!r}")
-    return float(match.group(1)) * _UNITS[match.group(2)]
 
 
 def _county(root: Path, enterprises: int, database_url: str | None) -> ApiCounty:
@@ -89,61 +59,15 @@ def _county(root: Path, enterprises: int, database_url: str | None) -> ApiCounty
     return county
 
 
-def _wrk(label: str, url: str, args: argparse.Namespace, script: Path | None = None) -> Run:
-    command = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s"]
-    command += ["--latency", *(["-s", str(script)] if script else []), url]
-    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
-
-    def find(pattern: str) -> str:
-        match = re.search(pattern, output)
-        if match is None:
-            raise RuntimeError(f"wrk output must contain {pattern!r}; got:\n{output}")
-        return match.group(1)
-
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    return Run(
-        label=label,
-        rate=float(find(r"Requests/sec:\s+([\d.]+)")),
-        p50_ms=_ms(find(r"\s50%\s+(\S+)")),
-        p99_ms=_ms(find(r"\s99%\s+(\S+)")),
-        requests=int(find(r"(\d+) requests in")),
-        non_2xx=int(errors.group(1)) if errors else 0,
+def _run(label: str, url: str, args: argparse.Namespace, script: Path | None = None) -> Run:
+    return wrk(
+        label,
+        url,
+        threads=args.threads,
+        connections=args.connections,
+        duration=args.duration,
+        script=script,
     )
-
-
-def _peak_rss_mb(port: int) -> float:
-    """Summed peak RSS (VmHWM) of the server's processes, found by their CREDLINK_PORT."""
-    marker = f"CREDLINK_PORT={port}".encode()
-    total_kb = 0
-    for proc in Path("/proc").iterdir():
-        try:
-            if not proc.name.isdigit() or marker not in (proc / "environ").read_bytes().split(
-                b"\0"
-            ):
-                continue
-            status = (proc / "status").read_text()
-        except OSError:
-            continue
-        match = re.search(r"VmHWM:\s+(\d+) kB", status)
-        cmdline = (proc / "cmdline").read_bytes()
-        if match and b"multiprocessing" in cmdline:  # the workers, not the supervisor
-            total_kb += int(match.group(1))
-    return total_kb / 1024
-
-
-def _script(root: Path, name: str, uscc: str, token: str) -> Path:
-    body = {
-        "uscc": uscc,
-        "authorization": {
-            "id": "SQ-BENCH-1",
-            "purpose": "pre_credit",
-            "granted_at": "2026-01-01",
-            "expires_at": (date.today() + timedelta(days=180)).isoformat(),
-        },
-    }
-    path = root / f"{name}.lua"
-    path.write_text(_LUA.format(body=json.dumps(body), token=token))
-    return path
 
 
 def main() -> None:
@@ -164,14 +88,14 @@ def main() -> None:
         print("building the county and training the champions …", flush=True)
         county = _county(root, args.enterprises, args.database_url)
         uscc = str(read_table(county.engine, "enterprises", columns=["uscc"])["uscc"].iloc[0])
-        bank = _script(root, "bank", uscc, county.tokens[KeyRole.bank])
-        admin = _script(root, "admin", uscc, county.tokens[KeyRole.admin])
+        bank = assessment_script(root, "bank", uscc, county.tokens[KeyRole.bank])
+        admin = assessment_script(root, "admin", uscc, county.tokens[KeyRole.admin])
         with running_server(county, root / "server.log", workers=args.workers) as base:
             port = int(base.rsplit(":", 1)[1])
             audit_before = county.audit_count()
-            runs = [_wrk("GET  /healthz", f"{base}/healthz", args)]
+            runs = [_run("GET  /healthz", f"{base}/healthz", args)]
             runs.append(
-                _wrk(
+                _run(
                     "POST assessment, bank (audit on)",
                     f"{base}/v1/precredit/assessments",
                     args,
@@ -180,15 +104,15 @@ def main() -> None:
             )
             audited = county.audit_count() - audit_before
             runs.append(
-                _wrk(
+                _run(
                     "POST assessment, admin (audit off)",
                     f"{base}/v1/precredit/assessments",
                     args,
                     admin,
                 )
             )
-            runs.append(_wrk("GET  /healthz (again)", f"{base}/healthz", args))
-            rss = _peak_rss_mb(port)
+            runs.append(_run("GET  /healthz (again)", f"{base}/healthz", args))
+            rss = workers_peak_rss_mb(port)
         county.engine.dispose()
     baseline = (runs[0].rate + runs[-1].rate) / 2
     backend = "PostgreSQL" if args.database_url else "SQLite"

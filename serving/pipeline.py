@@ -82,6 +82,11 @@ class PipelineResult:
         The rules' upsert into the warnings store.
     events : int
         Events appended by publishing (changes from the replaced set).
+    seconds : float
+        Wall time of the whole run.
+    batch : RiskBatch or None
+        The risk step's scored county (for printing, e.g. ``credlink demo``'s top linked
+        risks and explanations); not part of :meth:`to_dict`.
     """
 
     score_set: ScoreSet
@@ -89,6 +94,7 @@ class PipelineResult:
     warnings: RunSummary
     events: int
     seconds: float = field(default=0.0)
+    batch: RiskBatch | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready (``credlink pipeline run --json``)."""
@@ -268,6 +274,7 @@ def run_pipeline(
         warnings=batch.warnings,
         events=events,
         seconds=time.perf_counter() - started,
+        batch=batch,
     )
 
 

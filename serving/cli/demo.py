@@ -1,9 +1,11 @@
 """``credlink demo``: everything on embedded defaults, from a synthetic county to the API.
 
 Registered in :mod:`serving.cli` as a command. Each step calls the command module that owns it
-(:mod:`serving.cli.data`, :mod:`serving.cli.graph`, :mod:`serving.cli.warn`,
-:mod:`serving.cli.warn_model`, :mod:`serving.cli.train`, :mod:`serving.cli.serve`), all with the
-one :class:`~risk.config.RiskConfig` of the settings.
+(:mod:`serving.cli.data`, :mod:`serving.cli.warn_model`, :mod:`serving.cli.train`,
+:mod:`serving.cli.pipeline`, :mod:`serving.cli.serve`), all with the one
+:class:`~risk.config.RiskConfig` of the settings: synthesise, ingest, train the learned warning
+and the pre-credit models, then ``credlink pipeline run`` computes every score once and
+publishes the score set the API answers from.
 """
 
 from __future__ import annotations
@@ -24,11 +26,11 @@ __all__ = ["demo"]
 
 
 def _demo_serve(settings: Settings, engine: Engine) -> None:
-    """Demo step 7: a key per role, the URLs and a ready-to-paste bank request; then serve."""
+    """Demo step 6: a key per role, the URLs and a ready-to-paste bank request; then serve."""
     from serving.cli.serve import serve
     from serving.keys import create_key
 
-    out.rule("[bold]7 · serving the API")
+    out.rule("[bold]6 · serving the API")
     tokens = {
         role: create_key(engine, role, f"demo {role}", name="credlink demo").token
         for role in ("bank", "credit_office", "analyst", "admin")
@@ -79,14 +81,16 @@ def demo(
 
     Running it again re-ingests the same county and reports only unchanged rows.
     """
+    from rich.console import Group
+
     from models.exceptions import RegistryError, TrainingDataError
-    from risk.snapshot import score_snapshot
     from risk.store import open_engine
     from risk.synth import SynthConfig, generate_county, write_county
     from serving.cli.data import print_ingest_summary, progress_ingest
     from serving.cli.graph import print_top_linked
+    from serving.cli.pipeline import run_and_print
     from serving.cli.train import demo_precredit
-    from serving.cli.warn import demo_warnings
+    from serving.cli.warn import summary_tables
     from serving.cli.warn_model import demo_warning_model
 
     settings = settings_for(work_dir, database_url)
@@ -115,26 +119,12 @@ def demo(
         raise typer.Exit(1)
 
     as_of = config.end
-    out.rule(f"[bold]3 · linked-entity graph as of {as_of}")
     engine = open_engine(settings.store_url)
-    with err.status("building the graph and propagating …"):
-        run = score_snapshot(engine, as_of, risk)
-    snap = run.snapshot
-    out.print(
-        f"{snap.n_nodes:,} nodes, {snap.n_edges:,} edges; built and scored in {run.seconds:.2f} s"
-    )
-    print_top_linked(run, 10)
-
-    out.rule(f"[bold]4 · repeat-violator warnings as of {as_of}")
-    with err.status("evaluating the warning rules …"):
-        warnings_report = demo_warnings(settings, as_of, risk)
-    out.print(warnings_report)
-
-    out.rule(f"[bold]5 · learned warning (LightGBM, out of time) as of {as_of}")
+    out.rule(f"[bold]3 · learned warning (LightGBM, out of time) as of {as_of}")
     with err.status("training the learned warning …"):
         out.print(demo_warning_model(settings, as_of, risk))
 
-    out.rule(f"[bold]6 · 信易贷 pre-credit models as of {as_of}")
+    out.rule(f"[bold]4 · 信易贷 pre-credit models as of {as_of}")
     try:
         demo_precredit(settings, as_of, risk=risk)
     except (TrainingDataError, RegistryError) as exc:  # a county too small for the models
@@ -142,6 +132,12 @@ def demo(
             f"[yellow]pre-credit step incomplete: {exc}. The demo county has too few funded "
             "loans; rerun with more enterprises (the default 20,000 is enough).[/yellow]"
         )
+
+    out.rule(f"[bold]5 · the batch pipeline: every score as of {as_of}, one score set")
+    result = run_and_print(work_dir, database_url, as_of, 3, False)
+    if result.batch is not None:
+        print_top_linked(result.batch.scored, 10)
+    out.print(Group(*summary_tables(result.warnings)))
     if not no_serve:
         _demo_serve(settings.model_copy(update={"as_of": as_of}), engine)
         return
@@ -151,5 +147,6 @@ def demo(
         "双公示 headers); `credlink quarantine list` shows refused rows; "
         f"`credlink graph explain USCC --as-of {as_of}` explains one enterprise; "
         "`credlink warn list` shows the warnings, `credlink warn export --regulator 税务局 "
-        "--out notice.xlsx` writes a 通报 list."
+        "--out notice.xlsx` writes a 通报 list; `credlink pipeline list` and `credlink "
+        "pipeline diff A B` compare score sets."
     )

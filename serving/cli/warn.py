@@ -10,12 +10,11 @@ resident ID number, whatever the store holds (:func:`serving.redaction.without_i
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Group, RenderableType
+from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 
@@ -29,17 +28,14 @@ from serving.cli.common import (
     out,
     parse_date,
     print_json,
-    risk_config_of,
     scoring_store,
     settings_for,
 )
 
 if TYPE_CHECKING:
-    from risk.config import RiskConfig
     from risk.warnings import RunSummary
-    from serving.settings import Settings
 
-__all__ = ["demo_warnings", "warn_app"]
+__all__ = ["summary_tables", "warn_app"]
 
 warn_app = typer.Typer(
     help="Repeat-violator warnings (屡禁不止、屡罚不改 预警), 通报 lists and risk grades.",
@@ -98,37 +94,6 @@ def summary_tables(summary: RunSummary) -> list[RenderableType]:
         f"triggered; {summary.seconds:.1f} s"
     )
     return [by_rule, by_regulator, by_level, actions]
-
-
-def demo_warnings(settings: Settings, as_of: date, risk: RiskConfig | None = None) -> Group:
-    """Run the warnings on the demo store and return the tables to print (for ``demo``).
-
-    Parameters
-    ----------
-    settings
-        The demo's settings (its store).
-    as_of
-        The run date, e.g. the synthetic county's end date.
-    risk
-        The demo's risk settings, whose rules run (default: the settings' own,
-        ``CREDLINK_RISK_CONFIG_FILE``).
-
-    Returns
-    -------
-    rich.console.Group
-        Hits by rule, by regulator and by level, and what the run wrote.
-    """
-    from risk.store import migrate, open_engine
-    from risk.warnings import run_warnings
-
-    risk = risk_config_of(settings) if risk is None else risk
-    engine = open_engine(settings.store_url)
-    try:
-        migrate(engine)
-        summary = run_warnings(engine, as_of, risk)
-    finally:
-        engine.dispose()
-    return Group(*summary_tables(summary))
 
 
 @warn_app.command("run")

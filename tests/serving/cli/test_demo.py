@@ -18,7 +18,9 @@ def test_demo_twice_second_run_only_unchanged(env: Path) -> None:
     first = runner.invoke(app, args)
     assert first.exit_code == 0, first.output
     assert "重错码 report" in first.output
+    assert "current score set → 1" in first.output  # the pipeline published the set
     second = runner.invoke(app, args)
+    assert "current score set → 2" in second.output
     assert second.exit_code == 0, second.output
     total = [line for line in second.output.splitlines() if line.strip().startswith("│ total")]
     assert total, second.output

@@ -17,12 +17,12 @@ from typing import Any
 import openpyxl
 import pandas as pd
 import pytest
-from rich.console import Console
+from rich.console import Console, Group
 from typer.testing import CliRunner
 
 from risk.store import migrate, open_engine
 from risk.warnings import NOTICE_COLUMNS
-from serving.cli.warn import demo_warnings, warn_app
+from serving.cli.warn import summary_tables, warn_app
 from serving.settings import Settings
 from tests.risk.test_rules import INSIDE, U, ent, penalties, seed_store
 
@@ -159,9 +159,15 @@ def test_grades_and_watchlist(store: Settings) -> None:
     assert "重点关注对象名单" in _run("watchlist")[1]
 
 
-def test_demo_warnings_renders_counts_by_rule_and_regulator(store: Settings) -> None:
+def test_summary_tables_render_counts_by_rule_and_regulator(store: Settings) -> None:
+    from risk.store import open_engine
+    from risk.warnings import run_warnings
+
+    engine = open_engine(store.store_url)
+    summary = run_warnings(engine, date(2026, 6, 30), store.risk_config())
+    engine.dispose()
     console = Console(width=160, record=True)
-    console.print(demo_warnings(store, date(2026, 6, 30)))
+    console.print(Group(*summary_tables(summary)))
     text = console.export_text()
     assert "同一领域频繁违法" in text and "税务局" in text and "created 2" in text
 
