@@ -1,7 +1,7 @@
 """Live updates: new or changed rows ingested and their neighbourhood rescored as a delta.
 
-:func:`apply_records` is the one entry point (``POST /v1/records``, ``credlink ingest
---live``). In order:
+:func:`apply_records` is the entry point of rows held in memory (``POST /v1/records``),
+:func:`apply_paths` of files (``credlink ingest --live``). In order:
 
 1. **ingest** — the rows go through :func:`risk.ingest.ingest_frame`, the checks and the
    quarantine of a file; a wholly bad row changes nothing and is reported. The stored rows of
@@ -45,6 +45,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -52,7 +53,18 @@ from sqlalchemy import Engine
 
 from risk.batch import open_warnings_frame
 from risk.config import RiskConfig
-from risk.ingest import FileSummary, ingest_day, ingest_frame
+from risk.ingest import (
+    INGEST_ORDER,
+    FileSummary,
+    IngestSummary,
+    detect_table,
+    ingest_day,
+    ingest_frame,
+    ingest_paths,
+    read_raw,
+    workbook_sheets,
+)
+from risk.ingest.read import WORKBOOK_SUFFIXES
 from risk.live.changes import (
     StoredChange,
     accepted_keys,
@@ -83,6 +95,7 @@ __all__ = [
     "Assess",
     "LiveResult",
     "LiveScope",
+    "apply_paths",
     "apply_records",
 ]
 
@@ -114,6 +127,9 @@ class LiveScope:
         features find the change moves (e.g. a related group's members).
     hops : int
         K of the set's propagation.
+    notes : list of str
+        The callback appends what the caller should know (e.g. assessments it kept); they
+        end up in :attr:`LiveResult.notes`.
     """
 
     as_of: date
@@ -121,6 +137,7 @@ class LiveScope:
     changed: tuple[str, ...]
     subjects: tuple[str, ...]
     hops: int
+    notes: list[str] = field(default_factory=list)
 
 
 Assess = Callable[[LiveScope], pd.DataFrame]
@@ -153,6 +170,8 @@ class LiveResult:
         Step → wall time.
     attempts : int
         Computations run (1 unless a concurrent delta or a set switch intervened).
+    pointer : Pointer or None
+        The set and seq readers answer from after the update.
     """
 
     summary: FileSummary
@@ -164,6 +183,7 @@ class LiveResult:
     notes: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
     attempts: int = 0
+    pointer: Pointer | None = field(default=None, repr=False)
 
     @property
     def accepted(self) -> int:
@@ -272,72 +292,195 @@ def apply_records(
     if not isinstance(risk_config, RiskConfig):
         raise TypeError(f"risk_config must be a RiskConfig; got {type(risk_config).__name__}")
     day = today or ingest_day()
+    allowlist = tuple(uscc_allowlist)
     with _LOCK:
-        return _apply(
+        seconds: dict[str, float] = {}
+        clock = time.perf_counter()
+        pointer, _ = _checked_set(engine, risk_config)
+        keys = accepted_keys(rows, table, id_salt=id_salt, uscc_allowlist=allowlist, today=day)
+        before = read_keys(engine, table, keys) if keys is not None and len(keys) else None
+        seconds["check"] = time.perf_counter() - clock
+        clock = time.perf_counter()
+        summary = ingest_frame(
+            engine, rows, table, source=source, id_salt=id_salt, uscc_allowlist=allowlist, today=day
+        )
+        seconds["ingest"] = time.perf_counter() - clock
+        if summary.status != "ok":
+            return _unchanged(summary, pointer, seconds, f"nothing stored: {summary.message}")
+        if keys is None or before is None:
+            return _unchanged(summary, pointer, seconds, "nothing stored: no row was accepted")
+        change = stored_change(table, before, read_keys(engine, table, keys))
+        batch = {"ingest_batch": summary.batch_id}
+        return _rescore(
             engine,
-            table,
-            rows,
+            change,
+            summary,
             risk_config,
-            cause=dict(cause or {}),
-            source=source,
-            assess=assess,
-            id_salt=id_salt,
-            allowlist=tuple(uscc_allowlist),
-            today=day,
-            actor=actor,
+            {**dict(cause or {}), **batch},
+            assess,
+            actor,
+            seconds,
         )
 
 
-def _apply(
+def apply_paths(
     engine: Engine,
-    table: str,
-    rows: pd.DataFrame | Sequence[Mapping[str, Any]],
-    config: RiskConfig,
+    paths: Sequence[Path],
+    risk_config: RiskConfig,
     *,
-    cause: dict[str, Any],
-    source: str,
-    assess: Assess | None,
-    id_salt: bytes | None,
-    allowlist: tuple[str, ...],
-    today: date,
-    actor: str,
-) -> LiveResult:
-    seconds: dict[str, float] = {}
-    clock = time.perf_counter()
-    pointer, described = _checked_set(engine, config)
-    keys = accepted_keys(rows, table, id_salt=id_salt, uscc_allowlist=allowlist, today=today)
-    before = read_keys(engine, table, keys) if keys is not None and len(keys) else None
-    seconds["check"] = time.perf_counter() - clock
+    table: str | None = None,
+    cause: Mapping[str, Any] | None = None,
+    assess: Assess | None = None,
+    id_salt: bytes | None = None,
+    uscc_allowlist: Iterable[str] = (),
+    today: date | None = None,
+    actor: str = SYSTEM_ACTOR,
+) -> tuple[IngestSummary, list[LiveResult]]:
+    """Ingest files as :func:`risk.ingest.ingest_paths` does, then write what they changed as
+    deltas on the current score set, one per table (``credlink ingest --live``).
 
-    clock = time.perf_counter()
-    summary = ingest_frame(
-        engine, rows, table, source=source, id_salt=id_salt, uscc_allowlist=allowlist, today=today
-    )
-    seconds["ingest"] = time.perf_counter() - clock
+    Each file (each sheet of a workbook) is read once more before the ingest, through the
+    ingest's checks, to know which keys it may change. Meant for the small files of a daily
+    drop: a whole county belongs in a batch run.
 
-    def finished(notes: list[str], change: StoredChange | None = None) -> LiveResult:
-        return LiveResult(
-            summary=summary,
-            set_id=pointer.set_id,
-            seq=pointer.seq,
-            events=empty_events(),
-            changed=[] if change is None else change.keys,
-            notes=notes,
-            seconds=seconds,
+    Parameters
+    ----------
+    paths
+        Files (not directories: name the files of a live drop).
+    table
+        As for :func:`risk.ingest.ingest_paths`.
+    Others
+        As for :func:`apply_records`; ``cause`` gets the ingest batches of the table's files.
+
+    Returns
+    -------
+    tuple
+        The ingest's summary and one :class:`LiveResult` per table whose files were ingested
+        (their summary: the table's files together), in dependency order.
+
+    Raises
+    ------
+    ScoreSetError
+        As :func:`apply_records` (before anything is stored: no set, other settings).
+    ValueError
+        If a path is a directory.
+    """
+    if not isinstance(risk_config, RiskConfig):
+        raise TypeError(f"risk_config must be a RiskConfig; got {type(risk_config).__name__}")
+    for path in paths:
+        if Path(path).is_dir():
+            raise ValueError(f"paths must be files for a live update; got the directory {path}")
+    day = today or ingest_day()
+    allowlist = tuple(uscc_allowlist)
+    with _LOCK:
+        seconds: dict[str, float] = {}
+        clock = time.perf_counter()
+        pointer, _ = _checked_set(engine, risk_config)
+        keys: dict[str, list[pd.DataFrame]] = {}
+        for path, sheet in _sources(paths):
+            try:
+                raw = read_raw(path, sheet=sheet)
+                name = table or detect_table(
+                    path, list(raw.frame.columns), sheet=raw.sheet, first_sheet=raw.first_sheet
+                )
+            except Exception:  # the ingest refuses the file with the reason
+                continue
+            found = accepted_keys(raw, name, id_salt=id_salt, uscc_allowlist=allowlist, today=day)
+            if found is not None and len(found):
+                keys.setdefault(name, []).append(found)
+        before = {
+            name: (pd.concat(parts, ignore_index=True).drop_duplicates(ignore_index=True))
+            for name, parts in keys.items()
+        }
+        stored = {name: read_keys(engine, name, k) for name, k in before.items()}
+        seconds["check"] = time.perf_counter() - clock
+        clock = time.perf_counter()
+        summary = ingest_paths(
+            engine, paths, table=table, id_salt=id_salt, uscc_allowlist=allowlist, today=day
         )
+        seconds["ingest"] = time.perf_counter() - clock
+        results = []
+        for name in INGEST_ORDER:
+            files = [f for f in summary.files if f.table == name and f.status == "ok"]
+            if not files:
+                continue
+            combined = _combined(name, files)
+            if name not in before:
+                results.append(_unchanged(combined, pointer, dict(seconds), "no row was accepted"))
+                continue
+            change = stored_change(name, stored[name], read_keys(engine, name, before[name]))
+            batches = {"ingest_batches": [f.batch_id for f in files]}
+            results.append(
+                _rescore(
+                    engine,
+                    change,
+                    combined,
+                    risk_config,
+                    {**dict(cause or {}), **batches},
+                    assess,
+                    actor,
+                    dict(seconds),
+                )
+            )
+            pointer = results[-1].pointer or pointer
+        return summary, results
 
-    if summary.status != "ok":
-        return finished([f"nothing stored: {summary.message}"])
-    if keys is None or before is None:
-        return finished(["nothing stored: no row was accepted"])
-    change = stored_change(table, before, read_keys(engine, table, keys))
+
+def _sources(paths: Sequence[Path]) -> list[tuple[Path, str | None]]:
+    """Each file, and each sheet of a workbook, as the ingest reads them."""
+    out: list[tuple[Path, str | None]] = []
+    for path in paths:
+        sheets: list[str] = []
+        if path.suffix.lower() in WORKBOOK_SUFFIXES:
+            try:
+                sheets = workbook_sheets(path)
+            except Exception:  # the ingest refuses the workbook with the reason
+                sheets = []
+        out += [(path, s) for s in sheets] if len(sheets) > 1 else [(path, None)]
+    return out
+
+
+def _combined(table: str, files: list[FileSummary]) -> FileSummary:
+    """One summary of several files of a table (counts added, the last batch id)."""
+    out = FileSummary(source=", ".join(f.source for f in files), table=table)
+    for name in ("read", "inserted", "updated", "unchanged", "quarantined", "orphans"):
+        setattr(out, name, sum(int(getattr(f, name)) for f in files))
+    out.batch_id = files[-1].batch_id
+    out.seconds = sum(f.seconds for f in files)
+    return out
+
+
+def _unchanged(
+    summary: FileSummary, pointer: Pointer, seconds: dict[str, float], note: str
+) -> LiveResult:
+    return LiveResult(
+        summary=summary,
+        set_id=pointer.set_id,
+        seq=pointer.seq,
+        events=empty_events(),
+        notes=[note],
+        seconds=seconds,
+        pointer=pointer,
+    )
+
+
+def _rescore(
+    engine: Engine,
+    change: StoredChange,
+    summary: FileSummary,
+    config: RiskConfig,
+    cause: dict[str, Any],
+    assess: Assess | None,
+    actor: str,
+    seconds: dict[str, float],
+) -> LiveResult:
+    """The delta of a stored change, retried on concurrent deltas and once on a set switch."""
+    pointer, described = _checked_set(engine, config)
     if change.empty:
-        return finished(["no stored row changed: no score can move"])
-
+        return _unchanged(summary, pointer, seconds, "no stored row changed: no score can move")
     cause = {
         **cause,
-        "ingest_batch": summary.batch_id,
-        "table": table,
+        "table": change.table,
         "keys": change.keys[:MAX_CAUSE_KEYS],
         "n_keys": len(change.keys),
     }
@@ -358,7 +501,6 @@ def _apply(
             notes.append(f"recomputed on the new current set: {error}")
             continue
         seq, events, recomputed, steps, extra = result
-        seconds.update(steps)
         return LiveResult(
             summary=summary,
             set_id=described.id,
@@ -367,11 +509,12 @@ def _apply(
             changed=change.keys,
             recomputed=recomputed,
             notes=notes + extra,
-            seconds=seconds,
+            seconds={**seconds, **steps},
             attempts=attempt,
+            pointer=Pointer(described.id, seq, pointer.switched_at),
         )
     raise ScoreSetError(
-        f"live update of {table} ({len(change.keys)} changed rows, ingest batch "
+        f"live update of {change.table} ({len(change.keys)} changed rows, ingest batch "
         f"{summary.batch_id}) gave up after {MAX_ATTEMPTS} attempts: other deltas kept "
         "interleaving; the rows are stored and the next batch run scores them"
     )
@@ -452,6 +595,7 @@ def _delta(
             hops=hops,
         )
         frames["assessments"] = assess(scope)
+        notes += scope.notes
         seconds["assess"] = time.perf_counter() - clock
 
     clock = time.perf_counter()

@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 
 from risk.contract import TABLES
 from risk.identifiers import mask_id_numbers
-from risk.ingest.read import frame_table
+from risk.ingest.read import RawTable, frame_table
 from risk.ingest.summary import FileSummary
 from risk.ingest.validate import map_columns, validate_frame
 from risk.live.region import read_by
@@ -63,7 +63,7 @@ class StoredChange:
 
 
 def accepted_keys(
-    rows: pd.DataFrame | Sequence[Mapping[str, Any]],
+    raw: RawTable | pd.DataFrame | Sequence[Mapping[str, Any]],
     table: str,
     *,
     id_salt: bytes | None,
@@ -72,8 +72,10 @@ def accepted_keys(
 ) -> pd.DataFrame | None:
     """The keys of the rows the ingest would accept, as it would store them (normalised).
 
-    The ingest's own steps (:func:`risk.ingest.ingest_frame` without its transaction): the
-    rows read as typed cells, their headers mapped, every row checked; nothing is written.
+    The ingest's own steps without its transaction: a file's cells (a :class:`RawTable` from
+    :func:`risk.ingest.read_raw`) or rows held in memory (read as
+    :func:`risk.ingest.ingest_frame` reads them), their headers mapped, every row checked;
+    nothing is written.
 
     Returns
     -------
@@ -86,7 +88,8 @@ def accepted_keys(
     spec = TABLES[table]
     summary = FileSummary(source="live update (dry run)", table=table)
     try:
-        raw = frame_table(summary.source, rows)
+        if not isinstance(raw, RawTable):
+            raw = frame_table(summary.source, raw)
         frame, renamed = map_columns(raw, spec, summary, id_salt)
         accepted, _ = validate_frame(
             frame, raw, spec, renamed, id_salt, frozenset(uscc_allowlist), summary, today

@@ -23,12 +23,14 @@ import pandas as pd
 from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 
+from risk.contract import UNKNOWN_HOLDER, HolderType
 from risk.dates import as_of_timestamp
+from risk.groups import GROUP_EDGES
 from risk.rules import RuleInputs
 from risk.store import contract_table, read_table
 from risk.validation import check_int
 
-__all__ = ["CHUNK", "Region", "load_region", "read_by"]
+__all__ = ["CHUNK", "Region", "RelatedGroups", "load_groups", "load_region", "read_by"]
 
 CHUNK = 500
 """Ids per ``IN (…)`` list (well below SQLite's and PostgreSQL's parameter limits)."""
@@ -195,11 +197,9 @@ def load_region(
         records = read_by(conn, "records", "subject_id", nodes, [records_table.c.decided <= day])
         queries += 3 * max(1, -(-len(nodes) // CHUNK))
 
-    roles = (
-        pd.concat(role_parts, ignore_index=True)
-        if role_parts
-        else read_table(engine, "roles", where=[roles_table.c.start < date(1, 1, 2)])
-    )
+        if not role_parts:
+            role_parts.append(read_by(conn, "roles", "uscc", []))
+    roles = pd.concat(role_parts, ignore_index=True)
     key = ["uscc", "holder_type", "holder_id", "role", "start"]
     roles = roles.drop_duplicates(key, ignore_index=True)
     inputs = RuleInputs(enterprises=enterprises, persons=persons, roles=roles, records=records)
@@ -217,3 +217,95 @@ def _step(
                 distance[other] = hop
                 reached.append(other)
     return reached
+
+
+@dataclass(frozen=True, eq=False)
+class RelatedGroups:
+    """The related-enterprise groups (关联企业群) of some seed nodes on a date.
+
+    Attributes
+    ----------
+    nodes : set of str
+        Every node reached (enterprises and persons).
+    enterprises : set of str
+        The enterprises among them (registered or known only from roles).
+    roles : pandas.DataFrame
+        Every group role present on the date that touches a node whose group was read whole.
+    complete : set of str
+        The seeds whose whole group was read (the others' groups hold more than the limit).
+    """
+
+    nodes: set[str] = field(repr=False)
+    enterprises: set[str] = field(repr=False)
+    roles: pd.DataFrame = field(repr=False)
+    complete: set[str] = field(repr=False)
+
+
+def load_groups(
+    engine: Engine, seeds: Iterable[str], on: date | pd.Timestamp | str, *, limit: int
+) -> RelatedGroups:
+    """Walk the related groups of ``seeds`` on ``on`` as :func:`risk.groups.related_groups`
+    forms them: the roles of :data:`risk.groups.GROUP_EDGES` present on the date, the
+    declared-unknown holder linking nothing. A group has no radius (a county's largest holds
+    thousands of enterprises): a group is walked no further once it holds more than ``limit``
+    enterprises, and its seeds are left out of :attr:`RelatedGroups.complete`.
+    """
+    limit = check_int("limit", limit, 1, 10**9)
+    day = as_of_timestamp(on).date()
+    table = contract_table("roles")
+    where = [
+        table.c.role.in_([r.value for r in GROUP_EDGES]),
+        table.c.start <= day,
+        (table.c.end.is_(None)) | (table.c.end > day),
+        table.c.holder_id != UNKNOWN_HOLDER,
+    ]
+    start = sorted({str(s) for s in seeds} - {UNKNOWN_HOLDER})
+    parent = {node: node for node in start}
+
+    def root(node: str) -> str:
+        while parent[node] != node:
+            parent[node] = parent[parent[node]]
+            node = parent[node]
+        return node
+
+    is_enterprise: dict[str, bool] = {}
+    parts: list[pd.DataFrame] = []
+    oversized: set[str] = set()
+    frontier = start
+    with engine.connect() as conn:
+        while frontier:
+            rows = pd.concat(
+                [read_by(conn, "roles", c, frontier, where) for c in ("uscc", "holder_id")],
+                ignore_index=True,
+            )
+            parts.append(rows)
+            held = (rows["holder_type"].astype(str) == HolderType.enterprise.value).to_numpy()
+            reached = []
+            for target, holder, firm in zip(
+                rows["uscc"].astype(str), rows["holder_id"].astype(str), held, strict=True
+            ):
+                is_enterprise[target] = True
+                is_enterprise.setdefault(holder, bool(firm))
+                for node in (target, holder):
+                    if node not in parent:
+                        parent[node] = node
+                        reached.append(node)
+                a, b = root(target), root(holder)
+                if a != b:
+                    parent[a] = b
+            sizes: dict[str, int] = {}
+            for node, firm in is_enterprise.items():
+                if firm:
+                    sizes[root(node)] = sizes.get(root(node), 0) + 1
+            oversized |= {node for node, size in sizes.items() if size > limit}
+            oversized = {root(node) for node in oversized}
+            frontier = sorted(n for n in reached if root(n) not in oversized)
+        if not parts:
+            parts.append(read_by(conn, "roles", "uscc", []))
+    key = ["uscc", "holder_type", "holder_id", "role", "start"]
+    return RelatedGroups(
+        nodes=set(parent),
+        enterprises={n for n, firm in is_enterprise.items() if firm},
+        roles=pd.concat(parts, ignore_index=True).drop_duplicates(key, ignore_index=True),
+        complete={s for s in start if root(s) not in oversized},
+    )
