@@ -37,6 +37,7 @@ from sqlalchemy import Engine, select
 from features.data import PlatformData
 from models.registry import LIMIT_MODEL_NAME, PD_MODEL_NAME
 from models.scoring import PrecreditScorer
+from risk.config import RiskConfig
 from risk.contract import UNKNOWN_HOLDER
 from risk.live import Assess, LiveResult, LiveScope, apply_records
 from risk.live.region import load_groups, load_region, read_by
@@ -48,12 +49,14 @@ from serving.precredit import Champions, assess_all
 from serving.redaction import without_id_numbers
 from serving.schemas_live import RecordsResult, ScoreEvent
 from serving.schemas_precredit import QuarantinedRow
+from serving.settings import Settings
 from serving.state import ServiceState
 
 __all__ = [
     "GROUP_LIMIT",
     "LIVE_TABLES",
     "live_assessor",
+    "pipeline_assessor",
     "post_records",
     "records_result",
     "service_assessor",
@@ -187,17 +190,40 @@ def service_assessor(state: ServiceState) -> tuple[Assess | None, str | None]:
     bundle = None if loaded is None else loaded.model
     if not isinstance(bundle, Champions):
         return None, "assessments kept: no pre-credit champions are loaded"
-    pointer = current(state.engine)
+    return _if_same_versions(state.engine, bundle.scorer, bundle.versions)
+
+
+def pipeline_assessor(
+    engine: Engine, settings: Settings, risk_config: RiskConfig
+) -> tuple[Assess | None, str | None]:
+    """The callback of the registry's champions, as ``credlink pipeline run`` loads them
+    (``credlink ingest --live``), or None and why the assessments are kept."""
+    from serving.pipeline import _champions
+    from serving.precredit import mlflow_uri
+
+    champions = _champions(mlflow_uri(settings), risk_config)
+    if champions.scorer is None:
+        return None, f"assessments kept: {champions.why_not_precredit}"
+    versions = {name: champions.models[name][0] for name in champions.precredit_names}
+    return _if_same_versions(engine, champions.scorer, versions)
+
+
+def _if_same_versions(
+    engine: Engine, scorer: PrecreditScorer, versions: Mapping[str, str]
+) -> tuple[Assess | None, str | None]:
+    """The callback, when the current set was assessed with these versions (module
+    docstring: one set never mixes two models' assessments)."""
+    pointer = current(engine)
     if pointer is None:
         return None, None
-    assessed_with = get_set(state.engine, pointer.set_id).model_versions
+    assessed_with = get_set(engine, pointer.set_id).model_versions
     names = (PD_MODEL_NAME, LIMIT_MODEL_NAME)
-    if any(assessed_with.get(n) != bundle.versions.get(n) for n in names):
+    if any(assessed_with.get(n) != versions.get(n) for n in names):
         return None, (
-            "assessments kept: the score set was assessed with other champion versions than "
-            "the service holds; the next pipeline run reassesses"
+            "assessments kept: the score set was assessed with other champion versions; "
+            "the next pipeline run reassesses"
         )
-    return live_assessor(state.engine, bundle.scorer, bundle.versions), None
+    return live_assessor(engine, scorer, versions), None
 
 
 def records_result(engine: Engine, table: str, result: LiveResult) -> RecordsResult:

@@ -14,10 +14,17 @@ what an ingest changed and which nodes that touches; :mod:`~risk.live.region` th
 :mod:`~risk.live.compute` the local recompute.
 """
 
-from risk.live.apply import MAX_ATTEMPTS, Assess, LiveResult, LiveScope, apply_records
+from risk.live.apply import (
+    MAX_ATTEMPTS,
+    Assess,
+    LiveResult,
+    LiveScope,
+    apply_paths,
+    apply_records,
+)
 from risk.live.changes import StoredChange, changed_nodes, stored_change
 from risk.live.compute import LocalScores, recompute
-from risk.live.region import Region, load_region
+from risk.live.region import Region, RelatedGroups, load_groups, load_region
 
 __all__ = [
     "MAX_ATTEMPTS",
@@ -26,9 +33,12 @@ __all__ = [
     "LiveScope",
     "LocalScores",
     "Region",
+    "RelatedGroups",
     "StoredChange",
+    "apply_paths",
     "apply_records",
     "changed_nodes",
+    "load_groups",
     "load_region",
     "recompute",
     "stored_change",
