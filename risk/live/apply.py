@@ -580,6 +580,15 @@ def _delta(
         levels = dict(zip(warnings["subject_id"], warnings["level"], strict=True))
         frames["risk"] = local.risk
         frames["grades"] = grade_rows(local.signals, levels, config)
+        if local.gone:
+            with engine.connect() as conn:
+                graded = lookup_many(conn, "grades", sorted(local.gone), pointer)
+            if len(graded):
+                notes.append(
+                    f"{len(graded)} enterprises no longer exist on the set's date "
+                    f"({', '.join(sorted(graded.index)[:3])}): their grade rows stay until the "
+                    "next batch run (a delta never deletes a row)"
+                )
         frames["warnings"] = warnings
         subjects |= set(local.risk["subject_id"].astype(str)) & region.enterprise_ids
         subjects |= changed & region.enterprise_ids

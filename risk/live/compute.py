@@ -80,6 +80,9 @@ class LocalScores:
         ``linked_risk`` (without the echo), ``serious_listed``, indexed by USCC.
     enterprises : set of str
         G: the enterprises whose grade or open warnings the change can move.
+    gone : set of str
+        The changed enterprises that do not exist on the date (not founded yet, or closed):
+        they have no grade.
     """
 
     risk: pd.DataFrame = field(repr=False)
@@ -87,6 +90,7 @@ class LocalScores:
     scope: dict[Rule, set[str]] = field(repr=False)
     signals: pd.DataFrame = field(repr=False)
     enterprises: set[str] = field(repr=False)
+    gone: set[str] = field(default_factory=set, repr=False)
 
 
 def recompute(
@@ -149,7 +153,14 @@ def recompute(
         signals.loc[known, "linked_risk"] = kept.loc[known, "linked_risk_excluding_self"].to_numpy(
             dtype=float
         )
-    return LocalScores(risk=risk, hits=hits, scope=scope, signals=signals, enterprises=moved)
+    return LocalScores(
+        risk=risk,
+        hits=hits,
+        scope=scope,
+        signals=signals,
+        enterprises=moved,
+        gone=own - existing,
+    )
 
 
 def grade_rows(

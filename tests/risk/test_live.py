@@ -183,6 +183,17 @@ def test_records_dated_after_the_set_are_stored_and_move_nothing(engine: Engine)
     assert read_table(engine, "records")["record_id"].tolist() == ["LATE-1"]
 
 
+def test_a_closed_enterprise_keeps_its_grade_row_and_says_so(engine: Engine) -> None:
+    ids = _chain(engine)
+    publish_set(engine, CONFIG)
+    closed = {**enterprise(2), "status": "deregistered", "closed": "2026-06-01"}
+    result = apply(engine, "enterprises", [closed])
+    assert result.summary.updated == 1
+    assert any("no longer exist on the set's date" in n for n in result.notes)
+    assert ids["B"] in read_kind(engine, "grades").index  # a delta never deletes a row
+    assert pd.isna(read_kind(engine, "risk").loc[ids["B"], "band"])  # not existing: no band
+
+
 def test_without_a_current_set_nothing_is_stored(engine: Engine) -> None:
     ids = _chain(engine)
     with pytest.raises(ScoreSetError, match="no score set has been published"):
