@@ -132,6 +132,16 @@ def _updates(engine: Any, end: date, n: int, seed: int) -> list[tuple[str, str, 
     return out
 
 
+def _hub(engine: Any, end: date) -> tuple[str, int]:
+    """The person holding the most roles present on ``end`` (the widest neighbourhood)."""
+    roles = read_table(engine, "roles")
+    t = pd.Timestamp(end)
+    present = roles[(roles["start"] <= t) & (roles["end"].isna() | (roles["end"] > t))]
+    people = present[present["holder_type"] == "person"].groupby("holder_id").size()
+    top = people.sort_values(kind="stable").index[-1]
+    return str(top), int(people[top])
+
+
 def _same(a: Any, b: Any) -> bool:
     missing = [v is None or (isinstance(v, float) and np.isnan(v)) for v in (a, b)]
     return all(missing) if any(missing) else bool(a == b)
@@ -181,6 +191,27 @@ def main() -> None:
             f"{what:<18} {seconds * 1000:7.0f} {rec.get('risk', 0):6d} {rec.get('grades', 0):6d} "
             f"{len(result.events):6d} {peak:8.0f}"
         )
+    hub, degree = _hub(engine, end)
+    row = {
+        "record_id": f"BENCH-HUB-{int(time.time())}",
+        "subject_type": "person",
+        "subject_id": hub,
+        "kind": "dishonest_debtor",
+        "domain": "court",
+        "severity": "serious",
+        "authority": "清源县人民法院",
+        "decided": (end - timedelta(days=10)).isoformat(),
+    }
+    result, seconds, _ = measure(
+        lambda: apply_records(engine, "records", [row], config, id_salt=SALT)
+    )
+    rec = result.recomputed
+    print(
+        f"worst case: 失信被执行人 of the person with most present roles ({degree}): "
+        f"{seconds * 1000:.0f} ms, {rec.get('risk', 0):,} risk and {rec.get('grades', 0):,} "
+        f"grade rows recomputed, {len(result.events)} events; steps "
+        + ", ".join(f"{k} {v * 1000:.0f}" for k, v in result.seconds.items())
+    )
     pointer = current(engine)
     assert pointer is not None
     print(f"current set {pointer.set_id}, seq {pointer.seq}; peak RSS {peak_rss_mb():.0f} MB")
