@@ -20,7 +20,10 @@ Which enterprises a change at the nodes C can move (K = the propagation's hops)
 
 Why the region makes it exact
     The region is the 2K-ball of C over present roles and its 4-ball over begun ones
-    (:func:`risk.live.region.load_region`). A walk of at most K hops that ends in R stays
+    (:func:`risk.live.region.load_region`). ``P``'s entries are per edge — a role's weight in
+    its direction × the share, never normalised over a node's degree
+    (:mod:`risk.propagation.transmission`) — so the region's ``P`` holds the county's numbers
+    on every edge it has. A walk of at most K hops that ends in R stays
     within 2K hops of C, and each of its edges touches a node less than 2K hops away, which
     the region expanded: every such walk is in the region's graph, and the region's graph has
     only real edges, so the linked risk of R — with and without its echo, and every
