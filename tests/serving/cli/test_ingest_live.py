@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from sqlalchemy import delete
 from typer.testing import CliRunner
 
 from risk.config import RiskConfig
 from risk.scoresets import current, events_after, get_set
-from risk.store import read_table
+from risk.store import read_table, score_pointer
 from serving.cli import app as cli
 from tests.risk.live_helpers import assert_equals_full_recompute, publish_set
 from tests.serving.conftest import ApiCounty, copy_county
@@ -75,6 +76,8 @@ def _drop(county: ApiCounty, directory: Path) -> list[Path]:
 
 
 def test_without_a_score_set_nothing_is_stored(county: ApiCounty, tmp_path: Path) -> None:
+    with county.engine.begin() as conn:  # whatever the template published: no current set
+        conn.execute(delete(score_pointer))
     paths = _drop(county, tmp_path / "drop")
     code, output = _cli(county, *map(str, paths), "--live")
     assert code == 1 and "no score set has been published" in output
