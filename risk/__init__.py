@@ -41,6 +41,7 @@ from risk.identifiers import (
     validate_uscc,
 )
 from risk.ingest import IngestSummary, ingest_file, ingest_frame, ingest_paths
+from risk.live import apply_paths, apply_records
 from risk.propagation import PropagationConfig, RiskPropagator, RiskScores
 from risk.publicity import active_mask, is_active, resolve_publicity
 from risk.rule_checks import evaluate_rules
@@ -76,6 +77,8 @@ __all__ = [
     "UnknownWarningError",
     "active_mask",
     "actual_controllers",
+    "apply_paths",
+    "apply_records",
     "check_uscc",
     "evaluate_rules",
     "explain",

@@ -21,7 +21,7 @@ Linked-risk bands
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -33,13 +33,22 @@ from sqlalchemy import Engine, select
 from risk.config import RiskConfig
 from risk.dates import as_of_timestamp
 from risk.grades import GradeConfig, grade_scored, open_warning_levels
-from risk.rule_checks import evaluate_rules, linked_threshold
+from risk.rule_checks import evaluate_rules
+from risk.rule_checks import linked_threshold as quantile_threshold
 from risk.rules import LEVEL_RANK, Rule, RuleInputs, existing_on
 from risk.snapshot import ScoredSnapshot, score_frames
 from risk.store import warnings_table
 from risk.warnings import OPEN_STATUSES, SYSTEM_ACTOR, RunSummary, upsert_hits
 
-__all__ = ["BANDS", "RiskBatch", "linked_risk_band", "open_warnings_frame", "run_risk_batch"]
+__all__ = [
+    "BANDS",
+    "RiskBatch",
+    "grades_frame",
+    "linked_risk_band",
+    "open_warnings_frame",
+    "risk_rows",
+    "run_risk_batch",
+]
 
 BANDS = ("none", "elevated", "high")
 """Linked-risk bands, lowest first (module docstring)."""
@@ -103,27 +112,57 @@ class RiskBatch:
     def risk_frame(self) -> pd.DataFrame:
         """Every node: own signal, linked risk with and without its echo, band (enterprises
         existing on the date)."""
-        snapshot, scores = self.scored.snapshot, self.scored.scores
-        propagator = self.scored.propagator
-        ids = snapshot.node_ids.to_numpy(dtype=object)
-        own, linked = scores.own_signal, scores.linked_risk
-        others = linked.copy()
-        echoing = np.flatnonzero((own > 0) & (linked > 0))
-        if echoing.size:
-            others[echoing] = propagator.linked_risk_excluding_self(scores, ids[echoing]).to_numpy()
-        band = np.full(ids.size, None, dtype=object)
-        existing = self.grades.index.to_numpy(dtype=object)
-        at = snapshot.indices_of(existing)
-        band[at] = linked_risk_band(others[at], self.config.grades)
-        return pd.DataFrame(
-            {
-                "subject_id": ids,
-                "own_signal": own,
-                "linked_risk": linked,
-                "linked_risk_excluding_self": others,
-                "band": band,
-            }
-        )
+        return risk_rows(self.scored, self.grades.index, self.config.grades)
+
+
+def risk_rows(
+    scored: ScoredSnapshot,
+    existing: Iterable[str],
+    config: GradeConfig,
+    node_ids: Iterable[str] | None = None,
+) -> pd.DataFrame:
+    """The ``risk`` kind's rows of some nodes of a scored graph (default: every node).
+
+    Parameters
+    ----------
+    scored
+        The graph and its scores.
+    existing
+        The enterprises existing on the date: they get a band, the other nodes ``None``.
+    config
+        The grades' thresholds of the bands.
+    node_ids
+        The nodes to give rows to (a live update gives them to the nodes whose linked risk its
+        change can move, :mod:`risk.live`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``subject_id``, ``own_signal``, ``linked_risk``, ``linked_risk_excluding_self``,
+        ``band``.
+    """
+    snapshot, scores = scored.snapshot, scored.scores
+    positions = np.arange(snapshot.n_nodes) if node_ids is None else snapshot.indices_of(node_ids)
+    ids = snapshot.node_ids.to_numpy(dtype=object)[positions]
+    own, linked = scores.own_signal[positions], scores.linked_risk[positions]
+    others = linked.copy()
+    echoing = np.flatnonzero((own > 0) & (linked > 0))
+    if echoing.size:
+        others[echoing] = scored.propagator.linked_risk_excluding_self(
+            scores, ids[echoing]
+        ).to_numpy()
+    band = np.full(ids.size, None, dtype=object)
+    at = np.flatnonzero(pd.Index(ids).isin(pd.Index(list(existing), dtype=object)))
+    band[at] = linked_risk_band(others[at], config)
+    return pd.DataFrame(
+        {
+            "subject_id": ids,
+            "own_signal": own,
+            "linked_risk": linked,
+            "linked_risk_excluding_self": others,
+            "band": band,
+        }
+    )
 
 
 def grades_frame(grades: pd.DataFrame, grades_bank: pd.DataFrame) -> pd.DataFrame:
@@ -180,6 +219,7 @@ def run_risk_batch(
     *,
     actor: str = SYSTEM_ACTOR,
     progress: Progress | None = None,
+    linked_threshold: float | None = None,
 ) -> RiskBatch:
     """Score, rule and grade the county of ``as_of`` in one pass (module docstring).
 
@@ -195,6 +235,10 @@ def run_risk_batch(
         Written on the warning events of the rules' upsert.
     progress
         Called after each step (name, seconds).
+    linked_threshold
+        The linked-risk rule's threshold value, fixed (e.g. the one a score set froze, to
+        compare a live update with a full recompute); None computes it over the county
+        (:func:`risk.rule_checks.linked_threshold`).
     """
     config = RiskConfig() if config is None else config
     if not isinstance(config, RiskConfig):
@@ -219,8 +263,12 @@ def run_risk_batch(
 
     started = time.perf_counter()
     existing = inputs.enterprises.loc[existing_on(inputs.enterprises, t), "uscc"].astype(str)
-    threshold = linked_threshold(
-        config.rules, scored.scores.linked_risk[scored.snapshot.indices_of(existing)]
+    threshold = (
+        quantile_threshold(
+            config.rules, scored.scores.linked_risk[scored.snapshot.indices_of(existing)]
+        )
+        if linked_threshold is None
+        else float(linked_threshold)
     )
     hits = evaluate_rules(inputs, t, config, scored=scored, linked_threshold=threshold)
     rules = frozenset(Rule(r) for r in config.rules.rules)

@@ -24,11 +24,14 @@ from risk.exceptions import InvalidFrameError
 from risk.frames import require_frame
 
 __all__ = [
+    "GROUP_EDGES",
     "group_statistics",
     "related_groups",
 ]
 
-_DEFAULT_GROUP_EDGES = (Role.shareholder, Role.legal_rep, Role.branch_of)
+GROUP_EDGES: tuple[Role, ...] = (Role.shareholder, Role.legal_rep, Role.branch_of)
+"""The roles that join enterprises into a related group by default (executives do not)."""
+_DEFAULT_GROUP_EDGES = GROUP_EDGES
 
 
 def _role_set(edge_types: Iterable[Role | str]) -> set[str]:

@@ -72,6 +72,7 @@ __all__ = [
     "EVENT_FIELDS",
     "KEEP_SETS",
     "KINDS",
+    "ConcurrentDeltaError",
     "Pointer",
     "ScoreDiff",
     "ScoreSet",
@@ -111,6 +112,10 @@ class ScoreSetError(RiskError, ValueError):
 
 class StaleScoreSetError(ScoreSetError):
     """A delta computed on a set that is no longer current (recompute it on the new one)."""
+
+
+class ConcurrentDeltaError(StaleScoreSetError):
+    """A delta computed on a set that another delta has moved on since (recompute it)."""
 
 
 @dataclass(frozen=True)
@@ -524,6 +529,8 @@ def write_delta(
     set_id: int,
     rows: Mapping[str, pd.DataFrame],
     cause: Mapping[str, Any],
+    *,
+    expected_seq: int | None = None,
 ) -> tuple[int, pd.DataFrame]:
     """Append changed rows to the current set as its next delta, with their events.
 
@@ -537,6 +544,10 @@ def write_delta(
     cause
         What caused the change (JSON: e.g. the ingest batch and record ids), stored with each
         event.
+    expected_seq
+        The pointer's seq the rows were computed at. When given and another delta was written
+        since, the rows may rest on data that delta's records changed: refused. None skips
+        the check.
 
     Returns
     -------
@@ -548,6 +559,8 @@ def write_delta(
     ------
     StaleScoreSetError
         If another set became current meanwhile.
+    ConcurrentDeltaError
+        If ``expected_seq`` is given and another delta was written since.
     """
     with serialized_transaction(engine, _LOCK) as conn:
         pointer = current(conn)
@@ -555,6 +568,11 @@ def write_delta(
             raise StaleScoreSetError(
                 f"score set {set_id} is no longer current"
                 + ("" if pointer is None else f" (set {pointer.set_id} is)")
+            )
+        if expected_seq is not None and pointer.seq != expected_seq:
+            raise ConcurrentDeltaError(
+                f"score set {set_id} moved from delta {expected_seq} to {pointer.seq} "
+                "while the rows were computed"
             )
         seq = pointer.seq + 1
         befores: dict[str, pd.DataFrame] = {}

@@ -63,7 +63,7 @@ from serving.metrics import Metrics
 from serving.middleware import AuditMiddleware, RequestContextMiddleware
 from serving.precredit import follow_reloads, start_champions
 from serving.redaction import install_log_filters
-from serving.routes import entities, health, models, outcomes, precredit, warnings
+from serving.routes import entities, health, models, outcomes, precredit, records, warnings
 from serving.scores import NO_SET
 from serving.settings import Settings, load_allowlist
 from serving.state import ServiceState, freeze_heap
@@ -192,6 +192,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             {"name": "precredit", "description": "信易贷 pre-credit assessments (banks)."},
             {"name": "outcomes", "description": "Banks' loan outcomes (放款结果)."},
             {"name": "models", "description": "Registered and serving pre-credit models."},
+            {"name": "records", "description": "Live updates of records (credit office)."},
         ],
     )
     app.state.metrics = metrics
@@ -207,6 +208,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(entities.router)
     app.include_router(precredit.router)
     app.include_router(outcomes.router)
+    app.include_router(records.router)
     app.include_router(models.router)
     # The style sheet first: the pages' router ends with a catch-all 404 page under /ui.
     app.mount("/ui/static", StaticFiles(packages=[("serving.web", "static")]), name="ui-static")

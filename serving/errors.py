@@ -31,6 +31,7 @@ MissingColumnsError, InvalidFrameError,
 UnknownTableError, BodsValidationError  422   ``invalid_input``
 NotFittedError                        503     ``not_ready``
 InconsistentScoresError               500     ``inconsistent_scores``
+ScoreSetError                         409     ``score_set_unavailable``
 RiskError (any other)                 500     ``internal_error``
 RegistryError (models)                503     ``model_unavailable``
 NotFittedError (models)               503     ``not_ready``
@@ -76,6 +77,7 @@ from risk.exceptions import (
     UnknownWarningError,
 )
 from risk.identifiers import mask_id_numbers
+from risk.scoresets import ScoreSetError
 from serving.exceptions import (
     AuthenticationError,
     AuthorizationReferenceError,
@@ -120,6 +122,7 @@ ERROR_STATUS: list[tuple[type[Exception], int, str]] = [
     (BodsValidationError, 422, "invalid_input"),
     (NotFittedError, 503, "not_ready"),
     (InconsistentScoresError, 500, "inconsistent_scores"),
+    (ScoreSetError, 409, "score_set_unavailable"),
     (RiskError, 500, "internal_error"),
     (RegistryError, 503, "model_unavailable"),
     (ModelNotFittedError, 503, "not_ready"),
@@ -205,7 +208,7 @@ _DESCRIPTIONS = {
     401: "No API key, or an unknown or revoked one.",
     403: "The key's role may not use this route, or a bank sent no valid authorization.",
     404: "Not found.",
-    409: "The warning's lifecycle has no such move.",
+    409: "The warning's lifecycle has no such move, or no score set is there to update.",
     422: "Invalid input: the field and the failed check are named.",
     503: "The service cannot answer now.",
 }

@@ -23,7 +23,7 @@ Each step reports its name, wall time and rows to ``progress``; :class:`Pipeline
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -50,7 +50,6 @@ __all__ = [
     "PipelineResult",
     "Progress",
     "StepResult",
-    "assessment_rows",
     "graph_counts",
     "run_pipeline",
 ]
@@ -119,35 +118,6 @@ class PipelineResult:
         }
 
 
-def assessment_rows(assessments: Mapping[str, Any]) -> pd.DataFrame:
-    """The ``assessments`` kind's rows from USCC → :class:`serving.schemas_precredit.Assessment`.
-
-    ``decision`` is ``declined`` (the eligibility policy), ``offered`` (a limit) or
-    ``no_offer``; ``pd_band`` the PD grade; ``body`` the whole assessment as the API answers
-    it, without an authorization id (each call adds its own).
-    """
-    rows = []
-    for uscc, a in assessments.items():
-        if not a.eligible:
-            decision = "declined"
-        elif a.limit is not None:
-            decision = "offered"
-        else:
-            decision = "no_offer"
-        rows.append(
-            {
-                "subject_id": str(uscc),
-                "decision": decision,
-                "pd": float(a.pd),
-                "pd_band": str(a.grade),
-                "limit_amount": None if a.limit is None else float(a.limit.suggested),
-                "body": a.model_dump(mode="json", exclude={"authorization_id"}),
-            }
-        )
-    columns = ["subject_id", "decision", "pd", "pd_band", "limit_amount", "body"]
-    return pd.DataFrame(rows, columns=columns)
-
-
 def graph_counts(batch: RiskBatch) -> dict[str, int]:
     """The size of the scored graph, recorded in the set's ``config`` as ``graph.*`` (what
     ``/readyz`` reports without reading the graph): nodes, enterprises, persons, edges, and
@@ -203,7 +173,7 @@ def run_pipeline(
         Whatever a step raised, after the set being built was discarded.
     """
     # The models are imported when the pipeline runs: `credlink --help` loads none of them.
-    from serving.precredit import assess_all
+    from serving.precredit import assessment_frames
 
     started = time.perf_counter()
     steps: list[StepResult] = []
@@ -256,9 +226,9 @@ def run_pipeline(
             data = PlatformData.from_store(engine) if data is None else data
             usccs = sorted(data.enterprises["uscc"].astype(str).unique())
             pre_versions = {n: versions[n] for n in champions.precredit_names}
-            assessed = assess_all(champions.scorer, data, usccs, pre_versions, as_of)
-            frame = assessment_rows(assessed)
-            done("assessments", clock, write_kind(engine, set_id, "assessments", frame))
+            frames = assessment_frames(champions.scorer, data, usccs, pre_versions, as_of)
+            written = sum(write_kind(engine, set_id, "assessments", f) for f in frames)
+            done("assessments", clock, written)
 
         clock = time.perf_counter()
         before = _event_count(engine)

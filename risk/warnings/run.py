@@ -122,17 +122,22 @@ def run_warnings(
     return dataclasses.replace(summary, seconds=time.perf_counter() - started)
 
 
-def _existing(conn: Connection, usccs: Sequence[str]) -> tuple[dict[tuple[str, str], Any], ...]:
-    """Open warnings (all) and the latest closed warning of each hit's (uscc, rule)."""
+def _existing(
+    conn: Connection, usccs: Sequence[str], scoped: Sequence[str] | None = None
+) -> tuple[dict[tuple[str, str], Any], ...]:
+    """Open warnings (all, or those of the ``scoped`` enterprises) and the latest closed
+    warning of each hit's (uscc, rule)."""
     t = warnings_table
-    open_rows = {
-        (r.uscc, r.rule): r
-        for r in conn.execute(
-            select(
-                t.c.id, t.c.uscc, t.c.rule, t.c.level, t.c.domains, t.c.fingerprint, t.c.status
-            ).where(t.c.status != WarningStatus.closed.value)
-        )
-    }
+    columns = (t.c.id, t.c.uscc, t.c.rule, t.c.level, t.c.domains, t.c.fingerprint, t.c.status)
+    is_open = t.c.status != WarningStatus.closed.value
+    if scoped is None:
+        open_rows = {(r.uscc, r.rule): r for r in conn.execute(select(*columns).where(is_open))}
+    else:
+        open_rows = {}
+        for start in range(0, len(scoped), CHUNK):
+            chunk = scoped[start : start + CHUNK]
+            for row in conn.execute(select(*columns).where(is_open, t.c.uscc.in_(chunk))):
+                open_rows[(row.uscc, row.rule)] = row
     closed: dict[tuple[str, str], Any] = {}
     for start in range(0, len(usccs), CHUNK):
         chunk = usccs[start : start + CHUNK]
@@ -144,6 +149,32 @@ def _existing(conn: Connection, usccs: Sequence[str]) -> tuple[dict[tuple[str, s
         for r in rows:
             closed[(r.uscc, r.rule)] = r  # ascending ids: the latest wins
     return open_rows, closed
+
+
+def _scope(
+    scope: Mapping[Rule, Iterable[str]] | None, hits: Sequence[RuleHit]
+) -> dict[str, frozenset[str]] | None:
+    """The scope as rule code → enterprises, checked to hold every hit."""
+    if scope is None:
+        return None
+    if not isinstance(scope, Mapping):
+        raise TypeError(
+            f"scope must be a mapping of rule to enterprises; got {type(scope).__name__}"
+        )
+    out: dict[str, frozenset[str]] = {}
+    for rule, usccs in scope.items():
+        code = enum_values("scope keys", [rule], Rule)
+        assert code is not None
+        if isinstance(usccs, str):
+            raise TypeError(f"scope[{rule}] must be a collection of USCCs; got a string")
+        out[code[0]] = frozenset(str(u) for u in usccs)
+    outside = [h for h in hits if h.uscc not in out.get(h.rule.value, frozenset())]
+    if outside:
+        raise ValueError(
+            "hits must lie in the scope; got "
+            f"({outside[0].uscc!r}, {outside[0].rule.value!r}) outside it"
+        )
+    return out
 
 
 def _change_note(old_level: str, hit: RuleHit, old_domains: str, new_domains: str) -> str:
@@ -163,6 +194,7 @@ def upsert_hits(
     as_of: date | None = None,
     now: datetime | None = None,
     rules: Iterable[Rule | str] | None = None,
+    scope: Mapping[Rule, Iterable[str]] | None = None,
 ) -> RunSummary:
     """Write rule hits into the warnings store, in one transaction (:mod:`risk.warnings`).
 
@@ -180,6 +212,12 @@ def upsert_hits(
         The time written on rows and events (default: the current UTC time).
     rules
         The rules that were evaluated (default: all): only their open warnings can be stale.
+    scope
+        Rule → the enterprises it was evaluated for (default: every enterprise). A scoped
+        upsert writes what a full run would write for those (enterprise, rule) pairs and
+        nothing else: only their open warnings are read and can be stale, and a hit outside
+        the scope is refused. A live update (:mod:`risk.live`) upserts the hits of the
+        enterprises its change can move this way.
 
     Returns
     -------
@@ -188,7 +226,7 @@ def upsert_hits(
     Raises
     ------
     ValueError
-        If two hits share an (uscc, rule), or a rule is unknown.
+        If two hits share an (uscc, rule), a rule is unknown, or a hit lies outside ``scope``.
     """
     actor = check_actor(actor)
     keys = [(h.uscc, h.rule.value) for h in hits]
@@ -196,12 +234,16 @@ def upsert_hits(
         dup = next(k for k, n in Counter(keys).items() if n > 1)
         raise ValueError(f"hits must be one per (uscc, rule); got {dup!r} twice")
     evaluated = set(enum_values("rules", rules, Rule) or [r.value for r in Rule])
+    scoped = _scope(scope, hits)
+    if scoped is not None:
+        evaluated &= set(scoped)
     stamp = now or datetime.now(UTC)
     t, ev = warnings_table, warning_events_table
     created = updated = unchanged = reopened = suppressed = 0
     with engine.begin() as conn:
         at = stored_time(conn.dialect.name, stamp)
-        open_rows, closed = _existing(conn, sorted({h.uscc for h in hits}))
+        in_scope = None if scoped is None else sorted(set().union(*scoped.values()))
+        open_rows, closed = _existing(conn, sorted({h.uscc for h in hits}), in_scope)
         inserts: list[dict[str, Any]] = []
         insert_notes: list[str] = []
         updates: list[dict[str, Any]] = []
@@ -291,7 +333,13 @@ def upsert_hits(
             conn.execute(insert(ev), events)
         hit_keys = set(keys)
         stale = tuple(
-            sorted(r.id for k, r in open_rows.items() if k not in hit_keys and k[1] in evaluated)
+            sorted(
+                r.id
+                for k, r in open_rows.items()
+                if k not in hit_keys
+                and k[1] in evaluated
+                and (scoped is None or k[0] in scoped[k[1]])
+            )
         )
 
     by_regulator: Counter[str] = Counter()

@@ -31,7 +31,15 @@ if TYPE_CHECKING:
     from risk.ingest import IngestSummary
     from serving.settings import Settings
 
-__all__ = ["db_app", "ingest", "print_ingest_summary", "progress_ingest", "quarantine_app", "synth"]
+__all__ = [
+    "db_app",
+    "ingest",
+    "ingest_live",
+    "print_ingest_summary",
+    "progress_ingest",
+    "quarantine_app",
+    "synth",
+]
 
 db_app = typer.Typer(help="Store schema (Alembic migrations).", no_args_is_help=True)
 quarantine_app = typer.Typer(help="Rows refused at ingest.", no_args_is_help=True)
@@ -190,22 +198,113 @@ def ingest(
     allowlist: Annotated[
         Path | None, typer.Option(help="File of allow-listed pilot USCCs, one a line.")
     ] = None,
+    live: Annotated[
+        bool,
+        typer.Option(
+            "--live",
+            help="Then rescore what the files changed on the current score set, as a delta "
+            "with its events (files only, not directories).",
+        ),
+    ] = False,
     database_url: DatabaseOpt = None,
     work_dir: WorkDirOpt = None,
 ) -> None:
     """Validate and upsert CSV / Parquet / XLSX files; bad rows go to quarantine.
 
-    Exits 1 when a file was refused or failed (the others are still ingested).
+    With ``--live`` the rows the files changed are rescored at once on the current score set
+    (linked risk of their K-hop neighbourhood, the rules, grades and assessments of the
+    enterprises they can move) and appended to it as a delta with its events, as
+    ``POST /v1/records`` does. Exits 1 when a file was refused or failed (the others are
+    still ingested), or when the live update could not be written.
     """
     for path in paths:
         if not path.exists():
             raise typer.BadParameter(f"path must exist; got {str(path)!r}")
+        if live and path.is_dir():
+            raise typer.BadParameter(
+                f"--live takes files, not directories (a county is a batch run); got {path}"
+            )
     settings = settings_for(work_dir, database_url)
+    if live:
+        ingest_live(settings, paths, table, allowlist, as_json)
+        return
     summary = progress_ingest(settings, paths, table, allowlist, quiet=as_json)
     if as_json:
         sys.stdout.write(json.dumps(summary.to_dict(), ensure_ascii=False, indent=2) + "\n")
     else:
         print_ingest_summary(summary)
+    if not summary.ok:
+        raise typer.Exit(1)
+
+
+def ingest_live(
+    settings: Settings, paths: list[Path], table: str | None, allowlist: Path | None, as_json: bool
+) -> None:
+    """``credlink ingest --live``: the ingest, then one delta per table it changed."""
+    from risk.live import apply_paths
+    from risk.scoresets import ScoreSetError
+    from serving.cli.common import risk_config_of
+    from serving.live import pipeline_assessor
+    from serving.redaction import without_id_numbers
+    from serving.settings import load_allowlist
+
+    risk = risk_config_of(settings)
+    engine = open_store(settings)
+    assess, why_not = pipeline_assessor(engine, settings, risk)
+    try:
+        summary, results = apply_paths(
+            engine,
+            paths,
+            risk,
+            table=table,
+            assess=assess,
+            id_salt=settings.salt(),
+            uscc_allowlist=load_allowlist(allowlist or settings.uscc_allowlist),
+        )
+    except ScoreSetError as exc:
+        err.print(f"[red]{escape(without_id_numbers(str(exc)))}[/red]")
+        raise typer.Exit(1) from None
+    notes = [why_not] if why_not is not None else []
+    if as_json:
+        print_json(
+            without_id_numbers(
+                {
+                    **summary.to_dict(),
+                    "live": [{**r.to_dict(), "table": r.summary.table} for r in results],
+                    "notes": notes,
+                }
+            )
+        )
+    else:
+        print_ingest_summary(summary)
+        live = Table(title="live update (delta on the current score set)")
+        for column in ("table", "changed", "set", "seq", "risk", "grades", "events", "ms"):
+            live.add_column(column, justify="left" if column == "table" else "right")
+        for r in results:
+            live.add_row(
+                r.summary.table,
+                f"{len(r.changed):,}",
+                str(r.set_id),
+                str(r.seq),
+                f"{r.recomputed.get('risk', 0):,}",
+                f"{r.recomputed.get('grades', 0):,}",
+                f"{len(r.events):,}",
+                f"{sum(r.seconds.values()) * 1000:,.0f}",
+            )
+        out.print(live)
+        for r in results:
+            for event in r.events.head(20).itertuples(index=False):
+                out.print(
+                    escape(
+                        without_id_numbers(
+                            f"  {event.subject_id} {event.kind}: {event.before} → {event.after}"
+                        )
+                    )
+                )
+            for note in r.notes:
+                out.print(escape(without_id_numbers(f"{r.summary.table}: {note}")))
+        for note in notes:
+            out.print(escape(note))
     if not summary.ok:
         raise typer.Exit(1)
 

@@ -4,10 +4,11 @@ behind them (:mod:`serving.crud`, :mod:`serving.precredit`, :mod:`serving.outcom
 
 ``health`` (operations: /healthz, /readyz, /metrics), ``warnings`` (credit office),
 ``entities`` (banks, credit office, analysts), ``precredit`` (banks' assessments),
-``outcomes`` (banks' loan outcomes), ``models`` (analysts, admin). The credit office's web
+``outcomes`` (banks' loan outcomes), ``models`` (analysts, admin), ``records`` (live
+updates of records: credit office, admin; the work in :mod:`serving.live`). The credit office's web
 pages are :mod:`serving.web`.
 """
 
-from serving.routes import entities, health, models, outcomes, precredit, warnings
+from serving.routes import entities, health, models, outcomes, precredit, records, warnings
 
-__all__ = ["entities", "health", "models", "outcomes", "precredit", "warnings"]
+__all__ = ["entities", "health", "models", "outcomes", "precredit", "records", "warnings"]

@@ -11,6 +11,7 @@ from sqlalchemy import Engine, func, select
 
 from risk.scoresets import (
     KINDS,
+    ConcurrentDeltaError,
     ScoreSetError,
     StaleScoreSetError,
     begin_set,
@@ -241,6 +242,17 @@ def test_a_delta_on_a_replaced_set_is_refused(engine: Engine) -> None:
     _set(engine, {A: "B"}, day=2)
     with pytest.raises(StaleScoreSetError, match=f"score set {old} is no longer current"):
         write_delta(engine, old, {"grades": _grades({A: "D"})}, {"batch": 1})
+
+
+def test_a_delta_computed_before_another_delta_is_refused(engine: Engine) -> None:
+    set_id = _set(engine, {A: "A", B: "B"})
+    write_delta(engine, set_id, {"grades": _grades({A: "C"})}, {"batch": 1}, expected_seq=0)
+    with pytest.raises(ConcurrentDeltaError, match="moved from delta 0 to 1"):
+        write_delta(engine, set_id, {"grades": _grades({B: "D"})}, {"batch": 2}, expected_seq=0)
+    seq, _ = write_delta(
+        engine, set_id, {"grades": _grades({B: "D"})}, {"batch": 2}, expected_seq=1
+    )
+    assert seq == 2
 
 
 def test_only_the_newest_sets_keep_their_rows(engine: Engine) -> None:

@@ -191,6 +191,28 @@ def test_warning_no_longer_triggered_stays_open_and_is_reported_stale(engine: En
     assert linked_only.stale == ()
 
 
+def test_a_scoped_upsert_writes_and_reports_only_inside_its_scope(engine: Engine) -> None:
+    _seed(engine)
+    run_warnings(engine, AS_OF)  # U[0] same_domain, U[1] multi_domain, both open
+    # U[0]'s hit gains a record; U[1] is not hit but lies outside the scope: not stale.
+    hit = _hit(U[0], ["a", "b", "c", "d"])
+    scope = {Rule.same_domain_frequent: [U[0], U[2]], Rule.multi_domain_repeat: [U[2]]}
+    summary = upsert_hits(engine, [hit], as_of=AS_OF.date(), scope=scope)
+    assert (summary.updated, summary.created, summary.stale) == (1, 0, ())
+    (w,) = _only(engine, U[0], Rule.same_domain_frequent)
+    assert w.evidence["record_ids"] == ["a", "b", "c", "d"]
+    # In scope and not hit: reported stale (and left open, as a full run leaves it).
+    (multi,) = _only(engine, U[1], Rule.multi_domain_repeat)
+    inside = upsert_hits(engine, [], scope={Rule.multi_domain_repeat: [U[1]]})
+    assert inside.stale == (multi.id,) and _only(engine, U[1], Rule.multi_domain_repeat)[0].is_open
+    with pytest.raises(ValueError, match="hits must lie in the scope"):
+        upsert_hits(engine, [_hit(U[1], ["x"])], scope={Rule.same_domain_frequent: [U[0]]})
+    with pytest.raises(ValueError, match="scope keys must be one of"):
+        upsert_hits(engine, [], scope={"no_such_rule": [U[0]]})  # type: ignore[dict-item]
+    with pytest.raises(TypeError, match="must be a collection of USCCs"):
+        upsert_hits(engine, [], scope={Rule.linked_risk: U[0]})
+
+
 def test_open_warnings_are_unique_in_the_database(engine: Engine) -> None:
     now = datetime(2026, 7, 1, tzinfo=UTC)
     row = {

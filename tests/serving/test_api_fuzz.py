@@ -35,8 +35,10 @@ pytestmark = pytest.mark.slow
 
 EXAMPLES = 40
 RELOAD = ("POST", "/v1/admin/models/reload")
-# Each admin reload loads the champions anew (~1.5 s): a few calls show it holds up.
-FEWER_EXAMPLES = {RELOAD: 3}
+RECORDS = ("POST", "/v1/records")
+# Each admin reload loads the champions anew (~1.5 s): a few calls show it holds up. A valid
+# posted record is ingested and rescored live (a delta on the set, ~0.3 s).
+FEWER_EXAMPLES = {RELOAD: 3, RECORDS: 15}
 BATCH = ("POST", "/v1/precredit/assessments:batch")
 OPERATIONS = (
     ("GET", "/healthz"),
@@ -51,6 +53,7 @@ OPERATIONS = (
     ("POST", "/v1/precredit/assessments"),
     BATCH,
     ("POST", "/v1/outcomes"),
+    RECORDS,
     ("GET", "/v1/models"),
     RELOAD,
 )
@@ -148,8 +151,13 @@ def test_no_5xx(schema: Any, county: ApiCounty, who: str, operation: tuple[str, 
     for response in answers:
         scanned.add(response)
     assert [str(leak) for leak in scanned.leaks()] == []  # no raw resident ID number
-    # Bank calls are audited, and every outcome report (an admin's too: it changes labels).
-    audited_caller = who == "bank" or (who == "admin" and path == "/v1/outcomes")
+    # Bank calls are audited, and every outcome report (an admin's too: it changes labels) and
+    # every record posted live (it changes the county).
+    audited_caller = (
+        who == "bank"
+        or (who == "admin" and path == "/v1/outcomes")
+        or (who in ("credit_office", "admin") and path == "/v1/records")
+    )
     if not audited_caller or not path.startswith("/v1/"):
         assert not any(_audited(r) for r in answers)
         return
