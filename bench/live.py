@@ -79,7 +79,9 @@ def _migrated(engine: Any) -> bool:
     return inspect(engine).has_table("score_pointer")
 
 
-def _updates(engine: Any, end: date, n: int, seed: int) -> list[tuple[str, str, dict[str, Any]]]:
+def live_updates(
+    engine: Any, end: date, n: int, seed: int
+) -> list[tuple[str, str, dict[str, Any]]]:
     """``n`` single-record updates, three kinds in turn, on enterprises and persons with links."""
     rng = np.random.default_rng(seed)
     roles = read_table(engine, "roles")
@@ -164,7 +166,7 @@ def main() -> None:
     work = args.work_dir or Path(f"/tmp/credlink-bench-live-{args.enterprises}")
     engine, end = _build(work, args.enterprises, args.seed, args.database_url)
     config = RiskConfig()
-    updates = _updates(engine, end, args.records, args.seed + int(time.time()) % 1000)
+    updates = live_updates(engine, end, args.records, args.seed + int(time.time()) % 1000)
     results: list[tuple[str, LiveResult, float, float]] = []
     for what, table, row in updates:
         result, seconds, peak = measure(

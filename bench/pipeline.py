@@ -19,11 +19,21 @@ its peak RSS (``/usr/bin/time``):
                 features for ``learned warning`` and ``assessments``
 ``serve``       ``credlink serve`` with ``--workers`` workers: seconds until every worker
                 answers ``/readyz`` and each worker's RSS then
+``live``        ``--live`` records posted one after the other to ``POST /v1/records`` (credit
+                office key; a serious 行政处罚 on an enterprise with linked parties and a new
+                shareholder role, in turn), each followed by ``GET /v1/entities/{uscc}/risk``
+                of the enterprise every 20 ms, on new connections (so on any worker), until
+                the answer comes from the delta (``X-Score-Set``): p50 / p99 of the POST (ingest,
+                recompute, commit), of commit → changed answer, and of the whole
 ``assessment``  wrk, ``--connections`` connections for ``--duration`` s: ``POST
                 /v1/precredit/assessments`` with a bank key (audit on), against ``GET /healthz``
 
     PYTHONPATH=. .venv/bin/python bench/pipeline.py --enterprises 100000 1000000
-        [--workers 2] [--connections 32] [--duration 10] [--keep-work DIR]
+        [--workers 2] [--connections 32] [--duration 10] [--live 20] [--keep-work DIR]
+        [--reuse DIR]
+
+``--reuse DIR`` takes the work directories ``DIR/n<N>`` a run with ``--keep-work DIR`` left
+(county ingested, models trained and promoted) and runs from the pipeline on.
 
 Targets at 1,000,000 enterprises on the 2-core machine (issue 13): the pipeline ≤ 10 min and
 ≤ 8 GB peak; ingest ≥ 100,000 rows/s; serve ready ≤ 10 s and ≤ 400 MB per worker; bank
@@ -44,10 +54,13 @@ import tempfile
 import time
 import urllib.request
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from ingest import baseline_postgresql, baseline_sqlite, in_fresh_process  # bench/ingest.py
+from live import live_updates  # bench/live.py
 from measure import measure  # bench/measure.py
 from wrk import assessment_script, wrk  # bench/wrk.py
 
@@ -175,8 +188,6 @@ def bench_size(n: int, args: argparse.Namespace, work: Path) -> list[Row]:
     env = {**os.environ, "CREDLINK_WORK_DIR": str(work), "PYTHONPATH": str(ROOT)}
     if args.database_url:
         env["CREDLINK_DATABASE_URL"] = args.database_url
-    url = args.database_url or f"sqlite:///{work / 'credlink.db'}"
-    common = ["--work-dir", str(work)]
     rows: list[Row] = []
 
     def say(row: Row) -> None:
@@ -185,6 +196,17 @@ def bench_size(n: int, args: argparse.Namespace, work: Path) -> list[Row]:
         print(f"  {row.step:<28} {row.seconds:8.1f} s  {peak}", flush=True)
 
     print(f"N = {n:,} enterprises (as of {as_of}) in {work}", flush=True)
+    if not args.reuse:
+        setup(n, args, work, as_of, env, say)
+    pipeline_and_serving(n, args, work, as_of, env, say)
+    return rows
+
+
+def setup(
+    n: int, args: argparse.Namespace, work: Path, as_of: str, env: dict[str, str], say: Any
+) -> None:
+    """The county synthesised and ingested, both models trained and promoted."""
+    common = ["--work-dir", str(work)]
     county = work / "county"
     _, wall, peak = credlink(work, "synth", "--enterprises", str(n), "--out", str(county), env=env)
     say(Row(n, "synth", wall, peak))
@@ -207,6 +229,13 @@ def bench_size(n: int, args: argparse.Namespace, work: Path) -> list[Row]:
         wall += more
     say(Row(n, "train precredit (+ promote)", wall, peak))
 
+
+def pipeline_and_serving(
+    n: int, args: argparse.Namespace, work: Path, as_of: str, env: dict[str, str], say: Any
+) -> None:
+    """The pipeline run and its steps, then the server: ready time, RSS, live, wrk."""
+    common = ["--work-dir", str(work)]
+    url = args.database_url or f"sqlite:///{work / 'credlink.db'}"
     output, wall, peak = credlink(
         work, "pipeline", "run", "--as-of", as_of, "--json", *common, env=env
     )
@@ -231,20 +260,7 @@ def bench_size(n: int, args: argparse.Namespace, work: Path) -> list[Row]:
             )
         )
 
-    bank = json.loads(
-        credlink(
-            work,
-            "keys",
-            "create",
-            "--role",
-            "bank",
-            "--institution",
-            "bench",
-            "--json",
-            *common,
-            env=env,
-        )[0]
-    )["token"]
+    bank = new_key(work, "bank", env)
     port = free_port()
     serve_env = env | {"CREDLINK_PORT": str(port), "CREDLINK_WORKERS": str(args.workers)}
     serve_env["CREDLINK_AS_OF"] = as_of
@@ -271,7 +287,15 @@ def bench_size(n: int, args: argparse.Namespace, work: Path) -> list[Row]:
 
         engine = open_engine(url)
         frame = read_table(engine, "enterprises", columns=["uscc", "status"])
+        updates = live_updates(engine, date.fromisoformat(as_of), args.live * 3 // 2, seed=n)
         engine.dispose()
+        if args.live:
+            office = new_key(work, "credit_office", env)
+            posted = [(table, row) for what, table, row in updates if what != "dishonest person"]
+            for label, values in live_over_http(base_url, office, posted[: args.live]).items():
+                say(
+                    Row(n, f"live {label}", float(np.percentile(values, 99)), note=_p50_p99(values))
+                )
         uscc = str(frame.loc[frame["status"] == "active", "uscc"].iloc[0])
         script = assessment_script(work, "bank", uscc, bank)
         runs = {
@@ -293,7 +317,7 @@ def bench_size(n: int, args: argparse.Namespace, work: Path) -> list[Row]:
         }
         rss_after = worker_rss_mb(port)
         for key, run in runs.items():
-            rows.append(
+            say(
                 Row(
                     n,
                     f"wrk {run.label}",
@@ -306,7 +330,67 @@ def bench_size(n: int, args: argparse.Namespace, work: Path) -> list[Row]:
     finally:
         os.killpg(server.pid, 15)
         server.wait(timeout=30)
-    return rows
+
+
+def new_key(work: Path, role: str, env: dict[str, str]) -> str:
+    """A new API key of ``role`` (its token)."""
+    created = credlink(
+        work,
+        "keys",
+        "create",
+        "--role",
+        role,
+        "--institution",
+        "bench",
+        "--json",
+        "--work-dir",
+        str(work),
+        env=env,
+    )[0]
+    return str(json.loads(created)["token"])
+
+
+def _p50_p99(values: list[float]) -> str:
+    ms = np.asarray(values) * 1e3
+    return f"p50 {np.percentile(ms, 50):.0f} ms, p99 {np.percentile(ms, 99):.0f} ms, n {len(ms)}"
+
+
+def live_over_http(
+    base_url: str, token: str, posted: list[tuple[str, dict[str, Any]]]
+) -> dict[str, list[float]]:
+    """Post each row alone to ``/v1/records`` and wait until the enterprise's risk answer
+    comes from the delta; the seconds of the POST, of commit → changed answer, and of both."""
+    headers = {"X-API-Key": token, "Content-Type": "application/json"}
+    out: dict[str, list[float]] = {"POST /v1/records": [], "commit → answer": [], "total": []}
+    for table, row in posted:
+        uscc = row["subject_id"] if table == "records" else row["uscc"]
+        body = json.dumps({"table": table, "rows": [row]}).encode()
+        started = time.perf_counter()
+        request = urllib.request.Request(
+            f"{base_url}/v1/records", data=body, headers=headers, method="POST"
+        )
+        with urllib.request.urlopen(request, timeout=60) as response:
+            answer = json.loads(response.read())
+        committed = time.perf_counter()
+        if answer["status"] != "ok" or answer["inserted"] != 1:
+            raise SystemExit(f"POST /v1/records did not store the row: {answer}")
+        wanted = (int(answer["set_id"]), int(answer["seq"]))
+        while True:
+            get = urllib.request.Request(
+                f"{base_url}/v1/entities/{uscc}/risk", headers={"X-API-Key": token}
+            )
+            with urllib.request.urlopen(get, timeout=60) as response:
+                served = tuple(int(x) for x in response.headers["X-Score-Set"].split("."))
+            if served >= wanted:
+                break
+            if time.perf_counter() - committed > 30:
+                raise SystemExit(f"{uscc}: the answer still comes from {served} after 30 s")
+            time.sleep(0.02)
+        seen = time.perf_counter()
+        out["POST /v1/records"].append(committed - started)
+        out["commit → answer"].append(seen - committed)
+        out["total"].append(seen - started)
+    return out
 
 
 def print_table(rows: list[Row]) -> None:
@@ -332,14 +416,20 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--database-url", help="an empty PostgreSQL database (default SQLite)")
+    parser.add_argument("--live", type=int, default=20, help="records posted live (0: none)")
     parser.add_argument("--keep-work", type=Path, help="keep the work directories here")
+    parser.add_argument(
+        "--reuse", type=Path, help="run from the pipeline on in DIR/n<N> (a --keep-work DIR)"
+    )
     args = parser.parse_args()
     for tool in ("wrk", "/usr/bin/time"):
         if shutil.which(tool) is None:
             sys.exit(f"{tool} must be installed")
     rows: list[Row] = []
     for n in args.enterprises:
-        if args.keep_work is not None:
+        if args.reuse is not None:
+            rows += bench_size(n, args, args.reuse / f"n{n}")
+        elif args.keep_work is not None:
             work = args.keep_work / f"n{n}"
             work.mkdir(parents=True, exist_ok=False)
             rows += bench_size(n, args, work)
