@@ -37,7 +37,7 @@ from risk.rule_checks import evaluate_rules
 from risk.rule_checks import linked_threshold as quantile_threshold
 from risk.rules import LEVEL_RANK, Rule, RuleInputs, existing_on
 from risk.snapshot import ScoredSnapshot, score_frames
-from risk.store import warnings_table
+from risk.store import rows_frame, warnings_table
 from risk.warnings import OPEN_STATUSES, SYSTEM_ACTOR, RunSummary, upsert_hits
 
 __all__ = [
@@ -192,7 +192,7 @@ def open_warnings_frame(engine: Engine, usccs: list[str] | None = None) -> pd.Da
     if usccs is not None:
         query = query.where(t.c.uscc.in_(usccs))
     with engine.connect() as conn:
-        rows = pd.DataFrame(conn.execute(query).all(), columns=["id", "uscc", "rule", "level"])
+        rows = rows_frame(conn.execute(query).all(), ["id", "uscc", "rule", "level"])
     columns = ["subject_id", "level", "rules", "warning_ids"]
     if rows.empty:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})

@@ -61,6 +61,7 @@ from risk.score_events import (
 from risk.store import (
     SCORE_COLUMNS,
     bulk_insert,
+    rows_frame,
     score_pointer,
     score_sets,
     score_tables,
@@ -453,7 +454,7 @@ def _effective(
         query = query.where(table.c.seq <= seq)
     if subject_ids is not None:
         query = query.where(table.c.subject_id.in_(list(subject_ids)))
-    frame = pd.DataFrame(conn.execute(query).all(), columns=names)
+    frame = rows_frame(conn.execute(query).all(), names)
     if frame.empty:
         return frame.drop(columns="seq").set_index("subject_id")
     frame = frame.sort_values(["subject_id", "seq"]).drop_duplicates("subject_id", keep="last")

@@ -96,6 +96,7 @@ __all__ = [
     "outcome_reports",
     "quarantine",
     "read_table",
+    "rows_frame",
     "score_events",
     "score_pointer",
     "score_sets",
@@ -620,8 +621,19 @@ def read_table(
             rows = connection.execute(query).all()
     else:
         rows = conn.execute(query).all()
-    frame = pd.DataFrame.from_records(rows, columns=names)
-    return coerce_frame(frame, spec)
+    return coerce_frame(rows_frame(rows, names), spec)
+
+
+def rows_frame(rows: Sequence[Any], names: Sequence[str]) -> pd.DataFrame:
+    """A frame of query rows, built column by column.
+
+    ``DataFrame(rows)`` probes every SQLAlchemy ``Row`` with ``hasattr``, which the row answers
+    by raising: a third of the read's time on a large table.
+    """
+    values = list(zip(*rows, strict=True)) if rows else [()] * len(names)
+    return pd.DataFrame(
+        {n: list(v) for n, v in zip(names, values, strict=True)}, columns=list(names)
+    )
 
 
 def coerce_frame(frame: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
