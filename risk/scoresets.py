@@ -445,10 +445,12 @@ def _effective(
     set_id: int,
     seq: int | None,
     subject_ids: Sequence[str] | None = None,
+    columns: Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """Each enterprise's newest row of one kind in a set, up to ``seq`` (None: all deltas)."""
+    """Each enterprise's newest row of one kind in a set, up to ``seq`` (None: all deltas);
+    ``columns`` of the kind (default all)."""
     table = score_tables[kind]
-    names = ["subject_id", "seq", *_columns(kind)]
+    names = ["subject_id", "seq", *(_columns(kind) if columns is None else columns)]
     query = select(*(table.c[n] for n in names)).where(table.c.set_id == set_id)
     if seq is not None:
         query = query.where(table.c.seq <= seq)
@@ -604,16 +606,22 @@ def write_delta(
 
 
 def _changes(conn: Connection, old: ScoreSet, new: ScoreSet) -> pd.DataFrame:
+    if old.status not in ("complete", "building"):
+        return concat_events([])
     parts = []
-    for event, (kind, column) in EVENT_FIELDS.items():
-        a = (
-            _effective(conn, kind, old.id, old.seq)[[column]]
-            if old.status in ("complete", "building")
-            else None
+    # Each kind read once a set, only the columns events compare (never an assessment's body).
+    by_kind: dict[str, list[str]] = {}
+    for kind, column in EVENT_FIELDS.values():
+        by_kind.setdefault(kind, []).append(column)
+    frames = {
+        kind: (
+            _effective(conn, kind, old.id, old.seq, columns=columns),
+            _effective(conn, kind, new.id, new.seq, columns=columns),
         )
-        b = _effective(conn, kind, new.id, new.seq)[[column]]
-        if a is None:
-            continue
+        for kind, columns in by_kind.items()
+    }
+    for event, (kind, column) in EVENT_FIELDS.items():
+        a, b = (frame[[column]] for frame in frames[kind])
         both = a.add_suffix("_old").join(b.add_suffix("_new"), how="outer")
         parts.append(
             event_rows(
