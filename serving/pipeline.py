@@ -84,8 +84,8 @@ class PipelineResult:
     seconds : float
         Wall time of the whole run.
     batch : RiskBatch or None
-        The risk step's scored county (for printing, e.g. ``credlink demo``'s top linked
-        risks and explanations); not part of :meth:`to_dict`.
+        The risk step's scored county, with ``keep_batch`` only (for printing, e.g.
+        ``credlink demo``'s top linked risks and explanations); not part of :meth:`to_dict`.
     """
 
     score_set: ScoreSet
@@ -149,6 +149,7 @@ def run_pipeline(
     mlflow_uri: str | None,
     progress: Progress | None = None,
     keep: int = KEEP_SETS,
+    keep_batch: bool = False,
 ) -> PipelineResult:
     """Compute every kind of score as of ``as_of`` and publish them as the current score set.
 
@@ -166,6 +167,10 @@ def run_pipeline(
         Called after each step.
     keep
         Complete sets kept.
+    keep_batch
+        Return the risk batch (:attr:`PipelineResult.batch`, e.g. to print the top linked
+        risks); otherwise it is let go once its rows are written, before the models' steps
+        load the county again (gigabytes at a million enterprises).
 
     Raises
     ------
@@ -205,6 +210,9 @@ def run_pipeline(
         clock = time.perf_counter()
         rows = sum(write_kind(engine, set_id, k, f) for k, f in batch.frames(engine).items())
         done("write risk", clock, rows)
+        summary = batch.warnings
+        kept = batch if keep_batch else None
+        del batch
 
         data = None
         clock = time.perf_counter()
@@ -241,10 +249,10 @@ def run_pipeline(
     return PipelineResult(
         score_set=get_set(engine, published.id),
         steps=steps,
-        warnings=batch.warnings,
+        warnings=summary,
         events=events,
         seconds=time.perf_counter() - started,
-        batch=batch,
+        batch=kept,
     )
 
 

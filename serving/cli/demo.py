@@ -134,7 +134,7 @@ def demo(
         )
 
     out.rule(f"[bold]5 · the batch pipeline: every score as of {as_of}, one score set")
-    result = run_and_print(work_dir, database_url, as_of, 3, False)
+    result = run_and_print(work_dir, database_url, as_of, 3, False, keep_batch=True)
     if result.batch is not None:
         print_top_linked(result.batch.scored, 10)
     out.print(Group(*summary_tables(result.warnings)))

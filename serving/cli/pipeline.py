@@ -39,7 +39,13 @@ KeepOpt = Annotated[
 
 
 def run_and_print(
-    work_dir: Path | None, database_url: str | None, day: date, keep: int, as_json: bool
+    work_dir: Path | None,
+    database_url: str | None,
+    day: date,
+    keep: int,
+    as_json: bool,
+    *,
+    keep_batch: bool = False,
 ) -> PipelineResult:
     """Run the pipeline with progress on standard error; print its summary; the result."""
     from risk.scoresets import ScoreSetError
@@ -55,7 +61,13 @@ def run_and_print(
     err.print(f"pipeline as of {day} (risk config {risk.digest()[:12]}) …")
     try:
         result = run_pipeline(
-            engine, day, risk, mlflow_uri=mlflow_uri(settings), progress=progress, keep=keep
+            engine,
+            day,
+            risk,
+            mlflow_uri=mlflow_uri(settings),
+            progress=progress,
+            keep=keep,
+            keep_batch=keep_batch,
         )
     except ScoreSetError as exc:
         err.print(f"[red]{exc}[/red]")
