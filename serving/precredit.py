@@ -10,7 +10,7 @@ propagation is refused (retrain it).
 
 Assessments come from the score set
     Every enterprise's assessment is computed once by the batch pipeline with the champions
-    of the day (:func:`assess_all`, :func:`serving.pipeline.run_pipeline`) and stored in the
+    of the day (:func:`assessment_frames`, :func:`serving.pipeline.run_pipeline`) and stored in the
     score set; a call reads its row (:mod:`serving.assessments`) and adds its authorization
     id. Loading the champions reads no platform data and assesses nobody, so a worker's
     start time and memory do not grow with the county. The champions are still loaded: for
@@ -68,13 +68,10 @@ from models.scoring import PrecreditScorer
 from models.tracking import CHAMPION, tracking_uris
 from risk.config import RiskConfig
 from serving.schemas_precredit import (
-    Assessment,
-    DeclineReason,
     LimitOffer,
     ModelRef,
     ModelsList,
     ModelVersionOut,
-    Reason,
     ReloadResult,
 )
 from serving.scores import ServedSet
@@ -88,10 +85,8 @@ __all__ = [
     "RELOAD_MARKER",
     "Champions",
     "announce_reload",
-    "assess_all",
     "assessment_body",
     "assessment_frames",
-    "assessment_from_row",
     "assessment_rows",
     "follow_reloads",
     "load_champions",
@@ -102,7 +97,6 @@ __all__ = [
     "reload_champions",
     "required_models",
     "risk_scorer",
-    "score_rows",
     "set_problems",
     "start_champions",
 ]
@@ -115,7 +109,6 @@ RELOAD_MARKER = "champions-reload"
 """File in the work directory whose token changes when the champions were reloaded."""
 FOLLOW_SECONDS = 2.0
 """How often a worker looks at :data:`RELOAD_MARKER`."""
-_CHUNK = 5000
 _TABLE_CHUNK = 50_000
 ASSESSMENT_COLUMNS = ("subject_id", "decision", "pd", "pd_band", "limit_amount", "body")
 """The columns of the score sets' ``assessments`` kind (:func:`assessment_rows`)."""
@@ -136,56 +129,6 @@ class Champions:
     versions: dict[str, str]
 
 
-def _reasons(row: Mapping[str, Any], side: str) -> list[Reason]:
-    return [
-        Reason(code=str(c), zh=str(z), en=str(e), contribution=round(float(v), 6))
-        for c, z, e, v in zip(
-            row[f"{side}_reasons"],
-            row[f"{side}_reasons_zh"],
-            row[f"{side}_reasons_en"],
-            row[f"{side}_contributions"],
-            strict=True,
-        )
-    ]
-
-
-def assessment_from_row(
-    row: Mapping[str, Any], versions: Mapping[str, str], as_of: date
-) -> Assessment:
-    """The API's assessment from one row of :meth:`PrecreditScorer.score` (reasons as text)."""
-    eligible = bool(row["eligible"])
-    offered = eligible and float(row["suggested_limit"]) > 0
-    return Assessment(
-        uscc=str(row["uscc"]),
-        as_of=as_of,
-        eligible=eligible,
-        whitelisted=bool(row["whitelisted"]),
-        decline_reasons=[
-            DeclineReason(code=str(c), zh=str(z), en=str(e))
-            for c, z, e in zip(
-                row["decline_codes"],
-                row["decline_reasons_zh"],
-                row["decline_reasons_en"],
-                strict=True,
-            )
-        ],
-        pd=float(row["pd"]),
-        grade=int(row["grade"]),
-        expected_bad_rate=float(row["expected_bad_rate"]),
-        limit=LimitOffer(
-            suggested=round(float(row["suggested_limit"]), 2),
-            low=round(float(row["limit_low"]), 2),
-            high=round(float(row["limit_high"]), 2),
-        )
-        if offered
-        else None,
-        risk_reasons=_reasons(row, "risk"),
-        strength_reasons=_reasons(row, "strength"),
-        models=[ModelRef(name=n, version=v) for n, v in versions.items()],
-        authorization_id=None,
-    )
-
-
 def _reason_bodies(codes: Any, zh: Any, en: Any, contributions: Any) -> list[dict[str, Any]]:
     return [
         {"code": str(c), "zh": str(z), "en": str(e), "contribution": round(float(v), 6)}
@@ -196,8 +139,10 @@ def _reason_bodies(codes: Any, zh: Any, en: Any, contributions: Any) -> list[dic
 def assessment_body(
     row: Mapping[str, Any], versions: Mapping[str, str], as_of: date
 ) -> dict[str, Any]:
-    """What :func:`assessment_from_row` gives as JSON (``model_dump(mode="json")`` without the
-    authorization id), built directly: the ``body`` of the score set's assessment rows.
+    """An assessment's JSON, as :class:`serving.schemas_precredit.Assessment` gives it
+    (``model_dump(mode="json")`` without the authorization id), from one row of
+    :meth:`PrecreditScorer.score_features` with its ``uscc``: the ``body`` of the score set's
+    assessment rows.
 
     Pydantic's validation of ten objects a row costs minutes at a million enterprises; the
     values here are the scorer's own, so the fast path builds the same JSON without it (the
@@ -289,7 +234,7 @@ def assessment_frames(
     work (linked risk, the legal representatives' records, the financial history) is done
     once, not once a chunk — then each chunk is scored, explained and turned into bodies
     (:func:`assessment_body`), so only one chunk's bodies are held at a time. The answers are
-    :func:`assess_all`'s.
+    the validated :class:`~serving.schemas_precredit.Assessment`'s (tested).
     """
     if chunk < 1:
         raise ValueError(f"chunk must be ≥ 1; got {chunk}")
@@ -323,40 +268,6 @@ def assessment_frames(
             as_of,
             time.perf_counter() - started,
         )
-
-
-def score_rows(
-    scorer: PrecreditScorer, data: PlatformData, usccs: list[str], as_of: date
-) -> list[dict[str, Any]]:
-    """Score enterprises as of ``as_of``: the rows of :meth:`PrecreditScorer.score`, in order."""
-    apps = pd.DataFrame({"uscc": usccs, "as_of": [as_of] * len(usccs)})
-    scored = scorer.score(data, apps, reasons="text")
-    return [dict(zip(scored.columns, values, strict=True)) for values in scored.itertuples(False)]
-
-
-def assess_all(
-    scorer: PrecreditScorer,
-    data: PlatformData,
-    usccs: list[str],
-    versions: Mapping[str, str],
-    as_of: date,
-    *,
-    chunk: int = _CHUNK,
-) -> dict[str, Assessment]:
-    """Assess ``usccs`` as of ``as_of`` in chunks (progress in the log); USCC → assessment."""
-    assessments: dict[str, Assessment] = {}
-    started = time.perf_counter()
-    for first in range(0, len(usccs), chunk):
-        for row in score_rows(scorer, data, usccs[first : first + chunk], as_of):
-            assessments[str(row["uscc"])] = assessment_from_row(row, versions, as_of)
-        logger.info(
-            "assessed %d of %d enterprises as of %s (%.1f s)",
-            len(assessments),
-            len(usccs),
-            as_of,
-            time.perf_counter() - started,
-        )
-    return assessments
 
 
 def mlflow_uri(settings: Settings) -> str | None:

@@ -31,6 +31,7 @@ from serving import precredit
 from serving.app import create_app
 from serving.middleware import call_of_item, item_request_id
 from serving.roles import KeyRole
+from tests.serving import reference
 from tests.serving.conftest import ApiCounty, dumps
 
 AUTH = {
@@ -131,10 +132,10 @@ def test_looked_up_assessments_equal_scoring_on_demand(
     assert set(stored.index) == set(enterprises)
     usccs = [offered, *sorted(enterprises)[:40]]
     data = PlatformData.from_store(county.engine)  # the store is as it was for the pipeline
-    scored = precredit.score_rows(bundle.scorer, data, usccs, served.as_of)
+    scored = reference.score_rows(bundle.scorer, data, usccs, served.as_of)
     declined = 0
     for row in scored:
-        expected = precredit.assessment_from_row(row, bundle.versions, served.as_of)
+        expected = reference.assessment_from_row(row, bundle.versions, served.as_of)
         response = client.post(
             ASSESS, json={"uscc": row["uscc"], "authorization": AUTH}, headers=_bank(county)
         )

@@ -25,15 +25,10 @@ from risk.scoresets import current, get_set, list_sets, read_kind
 from risk.store import read_table
 from serving.cli import app as cli
 from serving.pipeline import run_pipeline
-from serving.precredit import (
-    Champions,
-    assess_all,
-    assessment_frames,
-    load_champions,
-    mlflow_uri,
-)
+from serving.precredit import Champions, assessment_frames, load_champions, mlflow_uri
 from serving.schemas_precredit import Assessment
 from tests.serving.conftest import ApiCounty, copy_county
+from tests.serving.reference import assess_all
 
 runner = CliRunner()
 
