@@ -85,18 +85,27 @@ class ModelRegistry:
     Parameters
     ----------
     tracking_uri
-        Tracking and registry URI (e.g. from :func:`models.tracking.tracking_uris`).
+        Tracking URI (e.g. :meth:`serving.settings.Settings.mlflow_uris`).
     floor
         The quality floor of every champion (default ``QualityFloor()``).
+    registry_uri
+        The model registry's URI (None: the tracking URI).
     """
 
-    def __init__(self, tracking_uri: str, floor: QualityFloor | None = None) -> None:
+    def __init__(
+        self,
+        tracking_uri: str,
+        floor: QualityFloor | None = None,
+        *,
+        registry_uri: str | None = None,
+    ) -> None:
         if not isinstance(tracking_uri, str) or not tracking_uri.strip():
             raise ValueError(f"tracking_uri must be a non-empty URI; got {tracking_uri!r}")
         floor = QualityFloor() if floor is None else floor
         if not isinstance(floor, QualityFloor):
             raise TypeError(f"floor must be a QualityFloor; got {type(floor).__name__}")
         self.tracking_uri = tracking_uri
+        self.registry_uri = registry_uri
         self.floor = floor
 
     # ------------------------------------------------------------------ queries
@@ -111,7 +120,7 @@ class ModelRegistry:
             per model.
         """
         rows = []
-        with mlflow_session(self.tracking_uri) as client:
+        with mlflow_session(self.tracking_uri, self.registry_uri) as client:
             for model in client.search_registered_models():
                 aliases: dict[str, list[str]] = {}
                 for alias, version in model.aliases.items():
@@ -134,7 +143,7 @@ class ModelRegistry:
 
     def alias_version(self, name: str, alias: str = CHAMPION) -> str | None:
         """The version an alias points at, or ``None``."""
-        with mlflow_session(self.tracking_uri) as client:
+        with mlflow_session(self.tracking_uri, self.registry_uri) as client:
             try:
                 return str(client.get_model_version_by_alias(name, alias).version)
             except MlflowException:
@@ -154,7 +163,7 @@ class ModelRegistry:
             If the model, version or alias does not exist.
         """
         ref = str(alias_or_version)
-        with mlflow_session(self.tracking_uri) as client:
+        with mlflow_session(self.tracking_uri, self.registry_uri) as client:
             try:
                 if ref.isdigit():
                     return str(client.get_model_version(name, ref).version)
@@ -172,7 +181,7 @@ class ModelRegistry:
         RegistryError
             If the version does not exist.
         """
-        with mlflow_session(self.tracking_uri) as client:
+        with mlflow_session(self.tracking_uri, self.registry_uri) as client:
             try:
                 return dict(client.get_model_version(name, str(version)).tags)
             except MlflowException:
@@ -192,7 +201,10 @@ class ModelRegistry:
             registration (the message names the model, version and file).
         """
         version = self.resolve(name, alias_or_version)
-        with mlflow_session(self.tracking_uri) as client, tempfile.TemporaryDirectory() as tmp:
+        with (
+            mlflow_session(self.tracking_uri, self.registry_uri) as client,
+            tempfile.TemporaryDirectory() as tmp,
+        ):
             try:
                 tags = dict(client.get_model_version(name, version).tags)
                 root = client.get_model_version_download_uri(name, version)
@@ -248,7 +260,10 @@ class ModelRegistry:
         ArtifactError
             If the holdout cannot be downloaded or read.
         """
-        with mlflow_session(self.tracking_uri) as client, tempfile.TemporaryDirectory() as tmp:
+        with (
+            mlflow_session(self.tracking_uri, self.registry_uri) as client,
+            tempfile.TemporaryDirectory() as tmp,
+        ):
             try:
                 run_id = client.get_model_version(name, str(version)).run_id
             except MlflowException:
@@ -401,7 +416,7 @@ class ModelRegistry:
                 "forced_at": now,
                 "forced_failures": json.dumps(list(result.failures), ensure_ascii=False),
             }
-        with mlflow_session(self.tracking_uri) as client:
+        with mlflow_session(self.tracking_uri, self.registry_uri) as client:
             for key, value in tags.items():
                 client.set_model_version_tag(name, result.version, key, value)
             client.set_registered_model_alias(name, CHAMPION, result.version)

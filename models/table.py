@@ -55,6 +55,7 @@ def train_table(
     *,
     tracking_uri: str | None = None,
     artifact_location: str | None = None,
+    registry_uri: str | None = None,
     model_name: str = "credlink-table",
     config: TrainConfig | None = None,
     monotone: Mapping[str, int] | None = None,
@@ -74,8 +75,8 @@ def train_table(
     date_col
         A date column: splits by time (train / valid / calibration / test, out of time).
         Without it: a stratified random test split and a cross-validated AUC on the rest.
-    tracking_uri, artifact_location
-        MLflow destination (``None``: no logging).
+    tracking_uri, artifact_location, registry_uri
+        MLflow destination (``None``: no logging; the registry: the tracking URI).
     model_name
         Experiment and registered model name.
     config
@@ -190,6 +191,7 @@ def train_table(
             ),
             tracking_uri,
             artifact_location,
+            registry_uri=registry_uri,
         )
     return TrainResult(
         pd_model=model,

@@ -1,8 +1,10 @@
 """MLflow tracking: where runs go, and what every training run logs.
 
-The tracking URI always comes from the caller (the service passes
+The tracking and registry URIs always come from the caller (the service passes
+``MLFLOW_TRACKING_URI`` / ``MLFLOW_REGISTRY_URI`` when set, else
 ``sqlite:///<work_dir>/mlflow.db`` with artifacts under ``<work_dir>/mlartifacts``:
-:func:`tracking_uris`); nothing here reads the environment or sets a URI at import.
+:meth:`serving.settings.Settings.mlflow_uris`, :func:`tracking_uris`); nothing here reads the
+environment or sets a URI at import.
 :func:`mlflow_session` points MLflow at a URI for the duration of a block and restores the
 previous one afterwards.
 
@@ -22,7 +24,9 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import os
 import tempfile
+import threading
 import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -66,6 +70,8 @@ CHAMPION = "champion"
 CHALLENGER = "challenger"
 RISK_CONFIG_TAG = "credlink.risk_config_digest"
 """Run tag: :meth:`risk.config.RiskConfig.digest` of the settings the run's features used."""
+_URI_VARIABLES = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
+_SESSION_LOCK = threading.RLock()
 _REQUIREMENTS = ("mlflow", "lightgbm", "pandas", "numpy", "scipy", "scikit-learn", "pyarrow")
 
 
@@ -102,8 +108,9 @@ def tracking_uris(work_dir: str | Path) -> tuple[str, str]:
 
 
 @contextmanager
-def mlflow_session(tracking_uri: str) -> Iterator[MlflowClient]:
-    """Point MLflow (tracking and registry) at ``tracking_uri`` inside the block.
+def mlflow_session(tracking_uri: str, registry_uri: str | None = None) -> Iterator[MlflowClient]:
+    """Point MLflow at ``tracking_uri`` and ``registry_uri`` (None: the tracking URI) inside
+    the block.
 
     A SQLite database's directory is created if missing. The previous URIs are restored on
     exit.
@@ -119,14 +126,34 @@ def mlflow_session(tracking_uri: str) -> Iterator[MlflowClient]:
         database = tracking_uri.removeprefix("sqlite:///")
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-    previous = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
-    mlflow.set_tracking_uri(tracking_uri)
-    mlflow.set_registry_uri(tracking_uri)
-    try:
-        yield MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
-    finally:
-        mlflow.set_tracking_uri(previous[0])
-        mlflow.set_registry_uri(previous[1])
+    registry = registry_uri or tracking_uri
+    with _SESSION_LOCK:  # MLflow's URIs are process-wide: one session at a time
+        previous = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
+        environment = {name: os.environ.get(name) for name in _URI_VARIABLES}
+        mlflow.set_tracking_uri(tracking_uri)
+        mlflow.set_registry_uri(registry)
+        _restore(environment)
+        try:
+            yield MlflowClient(tracking_uri=tracking_uri, registry_uri=registry)
+        finally:
+            mlflow.set_tracking_uri(previous[0])
+            mlflow.set_registry_uri(previous[1])
+            _restore(environment)
+
+
+def _restore(environment: Mapping[str, str | None]) -> None:
+    """Put the user's ``MLFLOW_TRACKING_URI`` / ``MLFLOW_REGISTRY_URI`` back.
+
+    MLflow's setters also write the URIs into the environment (for subprocesses); left there,
+    a session's URI would pass for the user's server in the next
+    :class:`serving.settings.Settings`. In-process MLflow calls use the URIs set, not the
+    environment.
+    """
+    for name, value in environment.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 def ensure_experiment(client: MlflowClient, name: str, artifact_location: str | None) -> str:
@@ -315,7 +342,11 @@ def _params(params: Mapping[str, Any]) -> dict[str, str]:
 
 
 def log_model_run(
-    run: ModelRun, tracking_uri: str, artifact_location: str | None = None
+    run: ModelRun,
+    tracking_uri: str,
+    artifact_location: str | None = None,
+    *,
+    registry_uri: str | None = None,
 ) -> LoggedRun:
     """Log one training run and register its model (see :class:`ModelRun`).
 
@@ -324,16 +355,18 @@ def log_model_run(
     run
         What to log.
     tracking_uri
-        The tracking (and registry) URI.
+        The tracking URI.
     artifact_location
         Root for new experiments' artifacts (``<root>/<experiment>``); ``None``: MLflow's
-        default.
+        default (a tracking server's own artifact store).
+    registry_uri
+        Where the model is registered (None: the tracking URI).
 
     Returns
     -------
     LoggedRun
     """
-    with mlflow_session(tracking_uri) as client, tempfile.TemporaryDirectory() as tmp:
+    with mlflow_session(tracking_uri, registry_uri) as client, tempfile.TemporaryDirectory() as tmp:
         experiment_id = ensure_experiment(client, run.experiment, artifact_location)
         folder = Path(tmp)
         with mlflow.start_run(experiment_id=experiment_id, run_name=run.run_name) as active:

@@ -314,6 +314,7 @@ def train_precredit(
     tracking_uri: str | None,
     *,
     artifact_location: str | None = None,
+    registry_uri: str | None = None,
     config: TrainConfig | None = None,
     risk_config: RiskConfig | None = None,
     register: bool = True,
@@ -332,6 +333,8 @@ def train_precredit(
         trains without logging.
     artifact_location
         Artifact root for new experiments (``None``: MLflow's default).
+    registry_uri
+        Where the models are registered (``None``: the tracking URI).
     config
         Default ``TrainConfig()``.
     risk_config
@@ -516,6 +519,7 @@ def train_precredit(
             ),
             tracking_uri,
             artifact_location,
+            registry_uri=registry_uri,
         )
         performed = (limit_holdout[LABEL] == 0).to_numpy()
         limit_run = log_model_run(
@@ -546,6 +550,7 @@ def train_precredit(
             ),
             tracking_uri,
             artifact_location,
+            registry_uri=registry_uri,
         )
         lap("log")
     timings["total"] = time.perf_counter() - started

@@ -330,6 +330,7 @@ def train_warning(
     tracking_uri: str | None = None,
     *,
     artifact_location: str | None = None,
+    registry_uri: str | None = None,
     config: WarningTrainConfig | None = None,
     risk_config: RiskConfig | None = None,
     register: bool = True,
@@ -348,6 +349,8 @@ def train_warning(
         trains without logging.
     artifact_location
         Artifact root for a new experiment (``None``: MLflow's default).
+    registry_uri
+        Where the models are registered (``None``: the tracking URI).
     config
         Default ``WarningTrainConfig()``.
     risk_config
@@ -639,6 +642,7 @@ def train_warning(
             ),
             tracking_uri,
             artifact_location,
+            registry_uri=registry_uri,
         )
         timings["log"] = time.perf_counter() - clock
     timings["total"] = time.perf_counter() - started

@@ -200,7 +200,7 @@ def pipeline_assessor(
     from serving.pipeline import _champions
     from serving.precredit import mlflow_uri
 
-    champions = _champions(mlflow_uri(settings), risk_config)
+    champions = _champions(mlflow_uri(settings), risk_config, settings.mlflow_registry_uri)
     if champions.scorer is None:
         return None, f"assessments kept: {champions.why_not_precredit}"
     versions = {name: champions.models[name][0] for name in champions.precredit_names}

@@ -150,6 +150,7 @@ def run_pipeline(
     progress: Progress | None = None,
     keep: int = KEEP_SETS,
     keep_batch: bool = False,
+    registry_uri: str | None = None,
 ) -> PipelineResult:
     """Compute every kind of score as of ``as_of`` and publish them as the current score set.
 
@@ -171,6 +172,8 @@ def run_pipeline(
         Return the risk batch (:attr:`PipelineResult.batch`, e.g. to print the top linked
         risks); otherwise it is let go once its rows are written, before the models' steps
         load the county again (gigabytes at a million enterprises).
+    registry_uri
+        The champions' model registry when it is not ``mlflow_uri`` (``MLFLOW_REGISTRY_URI``).
 
     Raises
     ------
@@ -192,7 +195,7 @@ def run_pipeline(
     batch = run_risk_batch(engine, as_of, risk_config)
     done("risk", clock, len(batch.scored.snapshot.node_ids))
 
-    champions = _champions(mlflow_uri, risk_config)
+    champions = _champions(mlflow_uri, risk_config, registry_uri)
     versions = {name: version for name, (version, _) in champions.models.items()}
     set_id = begin_set(
         engine,
@@ -273,11 +276,15 @@ class _Champions:
     why_not_precredit: str | None = None
 
 
-def _champions(mlflow_uri: str | None, risk_config: RiskConfig) -> _Champions:
+def _champions(
+    mlflow_uri: str | None, risk_config: RiskConfig, registry_uri: str | None = None
+) -> _Champions:
     """The champions the pipeline scores with, and why a kind is skipped."""
     out = _Champions()
     if mlflow_uri is None:
-        out.why_not_warning = out.why_not_precredit = "no MLflow store in the work directory"
+        out.why_not_warning = out.why_not_precredit = (
+            "no MLflow store (MLFLOW_TRACKING_URI unset, none in the work directory)"
+        )
         return out
     from models.exceptions import ModelError, RegistryError
     from models.registry import (
@@ -289,7 +296,7 @@ def _champions(mlflow_uri: str | None, risk_config: RiskConfig) -> _Champions:
     from models.tracking import CHAMPION
     from serving.precredit import risk_scorer
 
-    registry = ModelRegistry(mlflow_uri)
+    registry = ModelRegistry(mlflow_uri, registry_uri=registry_uri)
     if registry.alias_version(WARNING_MODEL_NAME, CHAMPION) is None:
         out.why_not_warning = f"no {WARNING_MODEL_NAME}@{CHAMPION}"
     else:

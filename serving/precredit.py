@@ -1,9 +1,10 @@
 """The pre-credit champions the API serves, and how they are (re)loaded.
 
 :func:`load_champions` resolves ``credlink-pd@champion`` and ``credlink-limit@champion`` to
-their versions in the MLflow registry of the work directory (:func:`models.tracking.
-tracking_uris`), loads exactly those versions and builds the :class:`models.scoring.
-PrecreditScorer` — one :class:`Champions` bundle shared by the two
+their versions in the deployment's MLflow registry (the server ``MLFLOW_TRACKING_URI`` and
+``MLFLOW_REGISTRY_URI`` name, else the work directory's store: :func:`mlflow_uri`,
+:func:`model_registry`), loads exactly those versions and builds the
+:class:`models.scoring.PrecreditScorer` — one :class:`Champions` bundle shared by the two
 :class:`serving.state.LoadedModel` entries it returns. The scorer's linked-risk features use
 the service's one risk configuration (:func:`risk_scorer`); a PD model trained with another
 propagation is refused (retrain it).
@@ -61,11 +62,12 @@ import pandas as pd
 from features.data import PlatformData
 from features.precredit import validate_applications
 from models.exceptions import ModelError, RegistryError
+from models.gate import QualityFloor
 from models.limit import LimitModel
 from models.pd import PDModel
 from models.registry import LIMIT_MODEL_NAME, PD_MODEL_NAME, ModelRegistry
 from models.scoring import PrecreditScorer
-from models.tracking import CHAMPION, tracking_uris
+from models.tracking import CHAMPION
 from risk.config import RiskConfig
 from serving.schemas_precredit import (
     LimitOffer,
@@ -91,7 +93,9 @@ __all__ = [
     "follow_reloads",
     "load_champions",
     "mlflow_uri",
+    "model_registry",
     "models_list",
+    "no_store_message",
     "readiness_problem",
     "reload",
     "reload_champions",
@@ -271,10 +275,25 @@ def assessment_frames(
 
 
 def mlflow_uri(settings: Settings) -> str | None:
-    """The work directory's MLflow tracking URI, or None when it has no MLflow store."""
-    if not (settings.work_dir / "mlflow.db").exists():
-        return None
-    return tracking_uris(settings.work_dir)[0]
+    """The deployment's MLflow tracking URI (:meth:`Settings.mlflow_uris`: a server from
+    ``MLFLOW_TRACKING_URI``, else the work directory's store), or None when neither is there."""
+    return settings.mlflow_uris()[0] if settings.has_mlflow_store() else None
+
+
+def model_registry(settings: Settings, floor: QualityFloor | None = None) -> ModelRegistry:
+    """The registry of the deployment's MLflow store (``MLFLOW_REGISTRY_URI`` when set)."""
+    return ModelRegistry(
+        settings.mlflow_uris()[0], floor, registry_uri=settings.mlflow_registry_uri
+    )
+
+
+def no_store_message(settings: Settings) -> str:
+    """Why there are no models: no MLflow server configured and no store in the work dir."""
+    return (
+        f"no MLflow store: MLFLOW_TRACKING_URI is unset and {settings.work_dir / 'mlflow.db'} "
+        "does not exist; train and promote the pre-credit models first (credlink train "
+        "precredit, credlink models promote) or point MLFLOW_TRACKING_URI at your server"
+    )
 
 
 def risk_scorer(pd_model: PDModel, limit_model: LimitModel, risk: RiskConfig) -> PrecreditScorer:
@@ -301,13 +320,9 @@ def load_champions(settings: Settings, risk: RiskConfig) -> dict[str, LoadedMode
         No MLflow store, a missing ``champion`` alias, a champion the gate did not promote,
         or (:class:`~models.exceptions.ArtifactError`) a version whose files cannot be used.
     """
-    uri = mlflow_uri(settings)
-    if uri is None:
-        raise RegistryError(
-            f"the MLflow store must exist at {settings.work_dir / 'mlflow.db'}; train and "
-            "promote the pre-credit models first (credlink train, credlink models promote)"
-        )
-    registry = ModelRegistry(uri)
+    if mlflow_uri(settings) is None:
+        raise RegistryError(no_store_message(settings))
+    registry = model_registry(settings)
     for name in MODEL_NAMES:
         if registry.alias_version(name, CHAMPION) is None:
             raise RegistryError(f"{name}@{CHAMPION} must exist in the registry; got no alias")
@@ -331,10 +346,11 @@ def load_champions(settings: Settings, risk: RiskConfig) -> dict[str, LoadedMode
 def required_models(settings: Settings) -> tuple[str, ...]:
     """The champions ``/readyz`` waits for (``CREDLINK_REQUIRED_MODELS``).
 
-    ``auto`` (the default) is the pre-credit pair when the work directory has an MLflow store
-    — a deployment that trains models means to serve them — and none otherwise (a warnings
-    service). The lifespan decides it once, at start-up (:func:`start_champions`): models
-    trained into the work directory later do not take a running service out of rotation.
+    ``auto`` (the default) is the pre-credit pair when ``MLFLOW_TRACKING_URI`` names a server
+    or the work directory has an MLflow store — a deployment that trains models means to
+    serve them — and none otherwise (a warnings service). The lifespan decides it once, at
+    start-up (:func:`start_champions`): models trained into the work directory later do not
+    take a running service out of rotation.
     """
     if settings.required_models is not None:
         return settings.required_models
@@ -360,8 +376,7 @@ def start_champions(state: ServiceState) -> None:
     state.required_models = required_models(state.settings)
     if mlflow_uri(state.settings) is None:
         state.models_error = (
-            f"no MLflow store in {state.settings.work_dir}: train and promote the pre-credit "
-            "models, then restart or POST /v1/admin/models/reload"
+            f"{no_store_message(state.settings)}, then restart or POST /v1/admin/models/reload"
         )
         logger.info("pre-credit models not loaded: %s", state.models_error)
         return
@@ -486,7 +501,7 @@ def models_list(state: ServiceState, served: ServedSet | None) -> ModelsList:
     models = state.models  # read once: a reload swaps the whole dict
     serving = {(m.name, m.version) for m in models.values()}
     uri = mlflow_uri(state.settings)
-    frame = ModelRegistry(uri).list_models() if uri is not None else None
+    frame = model_registry(state.settings).list_models() if uri is not None else None
     registered = (
         []
         if frame is None

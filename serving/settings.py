@@ -59,12 +59,20 @@ variable                            meaning (default)
 ``CREDLINK_METRICS_TOKEN``          a token (≥ 32 characters) Prometheus may send as
                                     ``Authorization: Bearer`` for ``/metrics`` (none)
 ``CREDLINK_REQUIRED_MODELS``        the champions ``/readyz`` waits for: ``auto`` (the
-                                    pre-credit pair if the work directory has an MLflow
-                                    store at start-up, none otherwise), ``none``, or a
+                                    pre-credit pair if an MLflow server is configured or
+                                    the work directory has an MLflow store at start-up,
+                                    none otherwise), ``none``, or a
                                     comma-separated list of ``credlink-pd``,
                                     ``credlink-limit`` (``auto``)
 ``CREDLINK_RISK_CONFIG_FILE``       JSON or TOML file of propagation, rule and grade settings
                                     (``risk.config.RiskConfig``; none: the defaults)
+``MLFLOW_TRACKING_URI``             MLflow's own variable: where runs and models go, e.g. a
+                                    team's ``http://mlflow.internal:5000`` (artifacts where
+                                    that server keeps them); unset: the work directory's
+                                    ``sqlite:///<work_dir>/mlflow.db`` with artifacts in
+                                    ``<work_dir>/mlartifacts``
+``MLFLOW_REGISTRY_URI``             MLflow's own variable: the model registry, when it is not
+                                    the tracking store (unset: the tracking URI)
 ==================================  ======================================================
 
 The credit-office web pages sign their session cookies with :meth:`Settings.session_key`: a
@@ -80,7 +88,7 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from risk.config import RiskConfig
@@ -95,7 +103,9 @@ reading the settings does not import MLflow)."""
 class Settings(BaseSettings):
     """credlink's configuration; construct once at the edge (CLI, app factory)."""
 
-    model_config = SettingsConfigDict(env_prefix="CREDLINK_", frozen=True, extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="CREDLINK_", frozen=True, extra="ignore", populate_by_name=True
+    )
 
     work_dir: Path = Path("credlink-work")
     database_url: str | None = None
@@ -127,6 +137,20 @@ class Settings(BaseSettings):
     """The champions ``/readyz`` waits for; ``None`` is ``auto`` (module docstring)."""
     risk_config_file: Path | None = None
     """JSON or TOML file of the risk settings (:class:`risk.config.RiskConfig`)."""
+    mlflow_tracking_uri: str | None = Field(
+        default=None, validation_alias=AliasChoices("MLFLOW_TRACKING_URI", "mlflow_tracking_uri")
+    )
+    """``MLFLOW_TRACKING_URI``; None: the work directory's store (:meth:`mlflow_uris`)."""
+    mlflow_registry_uri: str | None = Field(
+        default=None, validation_alias=AliasChoices("MLFLOW_REGISTRY_URI", "mlflow_registry_uri")
+    )
+    """``MLFLOW_REGISTRY_URI``; None: the tracking URI."""
+
+    @field_validator("mlflow_tracking_uri", "mlflow_registry_uri", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        """An empty variable is unset (as MLflow reads it)."""
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("required_models", mode="before")
     @classmethod
@@ -168,6 +192,25 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.work_dir / 'credlink.db').resolve()}"
+
+    def mlflow_uris(self) -> tuple[str, str | None]:
+        """Where MLflow runs and models go: the tracking URI and the artifact root of new
+        experiments.
+
+        ``MLFLOW_TRACKING_URI`` when set (the server decides where artifacts go: None), else
+        the work directory's store (:func:`models.tracking.tracking_uris`).
+        """
+        if self.mlflow_tracking_uri is not None:
+            return self.mlflow_tracking_uri, None
+        from models.tracking import tracking_uris  # imports MLflow: only when it is used
+
+        tracking_uri, artifacts = tracking_uris(self.work_dir)
+        return tracking_uri, artifacts
+
+    def has_mlflow_store(self) -> bool:
+        """A configured MLflow server, or the work directory's store once it exists (reading
+        a missing SQLite store would create an empty one)."""
+        return self.mlflow_tracking_uri is not None or (self.work_dir / "mlflow.db").exists()
 
     def risk_config(self) -> RiskConfig:
         """The one :class:`~risk.config.RiskConfig` of this deployment: the defaults, or

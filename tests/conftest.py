@@ -21,6 +21,21 @@ from risk.store import migrate, open_engine
 POSTGRES_URL = os.environ.get("CREDLINK_TEST_POSTGRES_URL")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _no_mlflow_server_of_the_shell() -> Iterator[None]:
+    """A developer's ``MLFLOW_TRACKING_URI`` / ``MLFLOW_REGISTRY_URI`` must not send the
+    tests' runs to their server: each test names the store it means."""
+    saved = {
+        k: os.environ.pop(k)
+        for k in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
+        if k in os.environ
+    }
+    try:
+        yield
+    finally:
+        os.environ.update(saved)
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A URL of an empty database: a SQLite file, or a new PostgreSQL database."""

@@ -116,6 +116,15 @@ def scoring_store(work_dir: Path | None, database_url: str | None) -> tuple[Engi
     return open_store(settings), risk
 
 
+def mlflow_hint(settings: Settings) -> str:
+    """Where to look at the runs: the server's address, or how to open the work directory's
+    store in MLflow's UI."""
+    uri, _ = settings.mlflow_uris()
+    if uri.startswith("sqlite:///"):
+        return f"MLflow UI: mlflow ui --backend-store-uri {uri}  (then open http://127.0.0.1:5000)"
+    return f"MLflow: {uri}"
+
+
 def print_json(payload: Any) -> None:
     """Write JSON (UTF-8, not ASCII-escaped) to standard output."""
     sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2, default=str) + "\n")

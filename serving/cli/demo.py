@@ -15,7 +15,15 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from serving.cli.common import DatabaseOpt, WorkDirOpt, err, out, risk_config_of, settings_for
+from serving.cli.common import (
+    DatabaseOpt,
+    WorkDirOpt,
+    err,
+    mlflow_hint,
+    out,
+    risk_config_of,
+    settings_for,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -39,10 +47,7 @@ def _demo_serve(settings: Settings, engine: Engine) -> None:
     for role, token in tokens.items():
         out.print(f"API key ({role}): {token}")
     out.print(f"OpenAPI docs: {base}/docs · credit-office pages: {base}/ui (credit_office key)")
-    out.print(
-        f"MLflow UI: .venv/bin/mlflow ui --backend-store-uri "
-        f"sqlite:///{(settings.work_dir / 'mlflow.db').resolve()}"
-    )
+    out.print(mlflow_hint(settings))
     example = _example_enterprise(engine)
     out.print("A bank assessment, ready to paste:")
     out.print(

@@ -68,6 +68,7 @@ def run_and_print(
             progress=progress,
             keep=keep,
             keep_batch=keep_batch,
+            registry_uri=settings.mlflow_registry_uri,
         )
     except ScoreSetError as exc:
         err.print(f"[red]{exc}[/red]")

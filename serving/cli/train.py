@@ -22,6 +22,7 @@ from serving.cli.common import (
     JsonOpt,
     WorkDirOpt,
     err,
+    mlflow_hint,
     open_store,
     out,
     parse_date,
@@ -57,17 +58,6 @@ models_app = typer.Typer(
 
 _READERS = {".csv": "read_csv", ".parquet": "read_parquet", ".xlsx": "read_excel"}
 """The pandas reader of each file type ``--table`` accepts."""
-
-
-def _mlflow(settings: Settings) -> tuple[str, str]:
-    from models.tracking import tracking_uris
-
-    return tracking_uris(settings.work_dir)
-
-
-def _ui_hint(settings: Settings) -> str:
-    uri, _ = _mlflow(settings)
-    return f"MLflow UI: mlflow ui --backend-store-uri {uri}  (then open http://127.0.0.1:5000)"
 
 
 def _metrics_table(result: TrainResult, title: str) -> Table:
@@ -117,7 +107,7 @@ def _print_training(result: TrainResult, settings: Settings) -> None:
                 f"version {run.version} (alias challenger)" if run.version else "not registered"
             )
             out.print(f"{label}: run {run.run_id}, {version}")
-    out.print(_ui_hint(settings))
+    out.print(mlflow_hint(settings))
 
 
 @train_app.command("precredit")
@@ -152,7 +142,8 @@ def train_precredit_command(
     from models.training import train_precredit
 
     settings = settings_for(work_dir, database_url)
-    uri, artifacts = _mlflow(settings)
+    uri, artifacts = settings.mlflow_uris()
+    registry_uri = settings.mlflow_registry_uri
     if table is not None:
         if target is None:
             raise typer.BadParameter("--target is required with --table")
@@ -172,6 +163,7 @@ def train_precredit_command(
                 date_col,
                 tracking_uri=uri,
                 artifact_location=artifacts,
+                registry_uri=registry_uri,
                 model_name=name,
                 register=register,
             )
@@ -184,6 +176,7 @@ def train_precredit_command(
                 day,
                 uri,
                 artifact_location=artifacts,
+                registry_uri=registry_uri,
                 risk_config=risk,
                 register=register,
             )
@@ -204,10 +197,10 @@ def list_command(
     as_json: JsonOpt = False, work_dir: WorkDirOpt = None, database_url: DatabaseOpt = None
 ) -> None:
     """Every registered model version with its aliases (champion / challenger)."""
-    from models.registry import ModelRegistry
+    from serving.precredit import model_registry
 
     settings = settings_for(work_dir, database_url)
-    frame = ModelRegistry(_mlflow(settings)[0]).list_models()
+    frame = model_registry(settings).list_models()
     if as_json:
         print_json(frame.to_dict(orient="records"))
         return
@@ -338,11 +331,11 @@ def promote_command(
     with --force); 2 on bad options or an unknown model or version.
     """
     from models.exceptions import ArtifactError, PromotionRefusedError, RegistryError
-    from models.registry import ModelRegistry
+    from serving.precredit import model_registry
 
     actor, reason = checked_accountability(force, actor, reason)
     settings = settings_for(work_dir, database_url)
-    registry = ModelRegistry(_mlflow(settings)[0])
+    registry = model_registry(settings)
     try:
         result = registry.promote(name, str(version), force=force, actor=actor, reason=reason)
     except PromotionRefusedError as refused:
@@ -393,18 +386,25 @@ def demo_precredit(
     """
     from features.data import PlatformData
     from models.exceptions import PromotionRefusedError
-    from models.registry import LIMIT_MODEL_NAME, PD_MODEL_NAME, ModelRegistry
+    from models.registry import LIMIT_MODEL_NAME, PD_MODEL_NAME
     from models.scoring import PrecreditScorer, score_enterprises
     from models.training import train_precredit
-    from serving.precredit import risk_scorer
+    from serving.precredit import model_registry, risk_scorer
 
     risk = risk_config_of(settings) if risk is None else risk
-    uri, artifacts = _mlflow(settings)
+    uri, artifacts = settings.mlflow_uris()
     data = PlatformData.from_store(open_store(settings))
     with err.status(f"training the pre-credit models as of {as_of} …"):
-        result = train_precredit(data, as_of, uri, artifact_location=artifacts, risk_config=risk)
+        result = train_precredit(
+            data,
+            as_of,
+            uri,
+            artifact_location=artifacts,
+            registry_uri=settings.mlflow_registry_uri,
+            risk_config=risk,
+        )
     _print_training(result, settings)
-    registry = ModelRegistry(uri, floor)
+    registry = model_registry(settings, floor)
     promotions = {}
     for name, run in ((PD_MODEL_NAME, result.pd_run), (LIMIT_MODEL_NAME, result.limit_run)):
         if run is None or run.version is None:
@@ -441,7 +441,7 @@ def demo_precredit(
     with err.status("scoring every active enterprise …"):
         scored = score_enterprises(data, as_of, scorer)
     _print_whitelist(scored, data.enterprises, as_of, preview=preview)
-    out.print(_ui_hint(settings))
+    out.print(mlflow_hint(settings))
     return {"metrics": result.metrics, "whitelist": scored, "promotions": promotions}
 
 

@@ -27,6 +27,7 @@ from serving.cli.common import (
     JsonOpt,
     WorkDirOpt,
     err,
+    mlflow_hint,
     open_store,
     out,
     parse_date,
@@ -128,16 +129,23 @@ def _train_and_promote(
     from models.exceptions import PromotionRefusedError
     from models.registry import WARNING_MODEL_NAME
     from models.registry import ModelRegistry as WarningRegistry
-    from models.tracking import tracking_uris
     from models.warning_training import train_warning
 
-    uri, artifacts = tracking_uris(settings.work_dir)
+    uri, artifacts = settings.mlflow_uris()
+    registry_uri = settings.mlflow_registry_uri
     data = PlatformData.from_store(open_store(settings))
-    result = train_warning(data, as_of, uri, artifact_location=artifacts, risk_config=risk)
+    result = train_warning(
+        data,
+        as_of,
+        uri,
+        artifact_location=artifacts,
+        registry_uri=registry_uri,
+        risk_config=risk,
+    )
     if result.run is None or result.run.version is None:  # pragma: no cover - always registered
         return result, None, "the model was not registered"
     try:
-        promotion = WarningRegistry(uri).promote(
+        promotion = WarningRegistry(uri, registry_uri=registry_uri).promote(
             WARNING_MODEL_NAME, result.run.version, force, actor=actor, reason=reason
         )
     except PromotionRefusedError as refused:
@@ -182,7 +190,6 @@ def train_warning_command(
     when the promotion gate refuses the new version; 2 on bad options (checked before
     training).
     """
-    from models.tracking import tracking_uris
 
     actor, reason = checked_accountability(force, actor, reason)
     settings = settings_for(work_dir, database_url)
@@ -208,8 +215,7 @@ def train_warning_command(
         out.print(ablation_table(result))
         out.print(_summary(result))
         out.print(_registration_line(result, promotion, refused))
-        uri, _ = tracking_uris(settings.work_dir)
-        out.print(f"MLflow UI: mlflow ui --backend-store-uri {uri}")
+        out.print(mlflow_hint(settings))
     if refused is not None:
         raise typer.Exit(1)
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from serving.settings import Settings
@@ -69,7 +68,8 @@ def _metrics(client: Any, run_id: str | None) -> dict[str, float]:
 
 
 def registered_models(settings: Settings) -> ModelsView:
-    """Registered models of the service's MLflow store (``<work_dir>/mlflow.db``).
+    """Registered models of the service's MLflow store (``MLFLOW_TRACKING_URI``, else
+    ``<work_dir>/mlflow.db``).
 
     Never raises: no ``models`` package, no store yet or an unreadable one are shown as a
     sentence on the page (an empty registry is not an error).
@@ -78,16 +78,15 @@ def registered_models(settings: Settings) -> ModelsView:
         from mlflow import MlflowClient
 
         from models.registry import ModelRegistry
-        from models.tracking import tracking_uris
     except ImportError as exc:  # the models package is optional for the warning pages
         return ModelsView(None, [], problem=f"模型模块不可用：{exc}")
-    tracking_uri, _ = tracking_uris(settings.work_dir)
-    database = Path(tracking_uri.removeprefix("sqlite:///"))
-    if tracking_uri.startswith("sqlite:///") and not database.exists():
+    tracking_uri, _ = settings.mlflow_uris()
+    if not settings.has_mlflow_store():
         return ModelsView(tracking_uri, [])  # opening it would create an empty store
+    registry_uri = settings.mlflow_registry_uri or tracking_uri
     try:
-        versions = ModelRegistry(tracking_uri).list_models()
-        client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+        versions = ModelRegistry(tracking_uri, registry_uri=registry_uri).list_models()
+        client = MlflowClient(tracking_uri=tracking_uri, registry_uri=registry_uri)
         rows = []
         for item in versions.itertuples(index=False):
             run_id = str(item.run_id) if item.run_id else None

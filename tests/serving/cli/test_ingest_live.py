@@ -104,7 +104,7 @@ def test_a_drop_is_ingested_and_rescored_as_deltas(county: ApiCounty, tmp_path: 
     assert pointer.seq == max(r["seq"] for r in answer["live"]) >= 1
     causes = [c for c in events_after(county.engine)["cause"] if "table" in c]
     assert causes and all("ingest_batches" in c for c in causes)
-    assert "assessments kept: no MLflow store in the work directory" in answer["notes"][0]
+    assert "assessments kept: no MLflow store (MLFLOW_TRACKING_URI unset" in answer["notes"][0]
     assert_equals_full_recompute(county.engine, RiskConfig(), threshold)
 
     # The same files again: stored unchanged, nothing rescored.

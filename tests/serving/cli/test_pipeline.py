@@ -54,7 +54,9 @@ def test_run_publishes_a_set_list_names_it_and_diff_compares(county: ApiCounty) 
     first = json.loads(output[output.index("{") :])
     steps = {s["name"]: s for s in first["steps"]}
     assert list(steps) == ["risk", "write risk", "learned warning", "assessments", "publish"]
-    assert steps["assessments"]["skipped"] == "no MLflow store in the work directory"
+    assert steps["assessments"]["skipped"] == (
+        "no MLflow store (MLFLOW_TRACKING_URI unset, none in the work directory)"
+    )
     counts = first["score_set"]["counts"]
     assert counts["grades"] == len(read_kind(county.engine, "grades"))
     assert counts["risk"] > counts["grades"]  # persons too
@@ -121,7 +123,9 @@ def test_a_failing_step_discards_its_set_and_the_current_one_stays(
     assert current(county.engine) == before
 
 
-def _fake_precredit(uri: str | None, risk: object) -> serving.pipeline._Champions:
+def _fake_precredit(
+    uri: str | None, risk: object, registry_uri: str | None = None
+) -> serving.pipeline._Champions:
     """Champions whose scoring breaks later (assessment_frames is patched to fail)."""
     out = serving.pipeline._Champions()
     out.scorer = object()
