@@ -10,6 +10,7 @@ model card.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 import numpy as np
@@ -20,6 +21,7 @@ from sklearn.model_selection import StratifiedKFold, train_test_split
 from features.encoding import categorical_columns
 from models.booster import LABEL
 from models.cards import table_card
+from models.exceptions import TrainingDataError
 from models.metrics import calibration_table, roc_auc, segment_metrics
 from models.pd import PDModel
 from models.splits import SPLITS, check_slices, fit_on_slices, splits_table, time_split
@@ -32,9 +34,10 @@ from models.tracking import (
 )
 from models.training import TrainConfig, TrainResult
 from risk.frames import require_frame
+from risk.identifiers import mask_id_numbers
 from risk.validation import check_str
 
-__all__ = ["train_table"]
+__all__ = ["numeric_text", "train_table"]
 
 
 def _binary_target(frame: pd.DataFrame, target: str) -> npt.NDArray[np.float64]:
@@ -43,8 +46,47 @@ def _binary_target(frame: pd.DataFrame, target: str) -> npt.NDArray[np.float64]:
         return values.to_numpy(dtype=np.float64)
     numbers = pd.to_numeric(values, errors="coerce")
     if numbers.isna().any() or not numbers.isin([0, 1]).all():
-        raise ValueError(f"target {target!r} must hold only 0/1 or booleans; got other values")
+        seen = ", ".join(repr(mask_id_numbers(str(v))) for v in values.drop_duplicates()[:5])
+        raise TrainingDataError(
+            f"target {target!r} must hold only 0/1 (1 = bad: default or 90+ days overdue) or "
+            f"booleans; got {seen}: map the labels to 0/1 first"
+        )
     return numbers.to_numpy(dtype=np.float64)
+
+
+_MARKS = re.compile(r"[¥$€£,%元]")
+_AMOUNT = re.compile(r"^\s*[-+]?\s*[¥$€£]?\s*[-+]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?\s*(%|元)?\s*$")
+
+
+def numeric_text(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """Text columns whose every value is a number written as text (``"$60,000.00"``,
+    ``"¥1,200"``, ``"12.5%"``, ``"3,000元"``) as numbers; the frame and the columns converted.
+
+    Currency symbols, thousands separators and units are dropped, a percentage is divided by
+    100 (so ``"12.5%"`` is 0.125); a column with any other value, or of bare digits only (a
+    code), stays text (a category).
+    Without this, money written as text would silently become categories.
+    """
+    out = frame.copy()
+    converted = []
+    for column in frame.columns:
+        values = frame[column]
+        if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+            continue
+        present = values.dropna().astype(str)
+        if present.empty or not present.str.match(_AMOUNT).all():
+            continue
+        if not present.str.contains(_MARKS).any():
+            continue  # bare digits kept as text are codes (行业代码 0101), not amounts
+        percent = present.str.contains("%", regex=False)
+        digits = present.str.replace(r"[^0-9.+-]", "", regex=True)
+        numbers = pd.to_numeric(digits, errors="coerce")
+        if numbers.isna().any():
+            continue
+        numbers = numbers.where(~percent, numbers / 100)
+        out[column] = numbers.reindex(values.index).astype("float64")
+        converted.append(str(column))
+    return out, converted
 
 
 def train_table(
@@ -111,8 +153,10 @@ def train_table(
     y = _binary_target(rows, target)
     features = [c for c in rows.columns if c not in named]
     if not features:
-        raise ValueError("frame must have at least one feature column besides target, id and date")
-    X = rows[features].copy()
+        raise TrainingDataError(
+            "frame must have at least one feature column besides target, id and date"
+        )
+    X, _ = numeric_text(rows[features])
     categorical = categorical_columns(X)
     for column in categorical:
         X[column] = X[column].astype(object).where(X[column].notna(), None)
@@ -123,7 +167,9 @@ def train_table(
     if date_col is not None:
         dates = pd.to_datetime(rows[date_col], errors="coerce", format="mixed")
         if dates.isna().any():
-            raise ValueError(f"date column {date_col!r} must hold dates; got missing or unreadable")
+            raise TrainingDataError(
+                f"date column {date_col!r} must hold dates; got missing or unreadable values"
+            )
         labels = time_split(
             dates, config.valid_fraction, config.calibration_fraction, config.test_fraction
         )

@@ -64,7 +64,7 @@ def test_train_table_errors() -> None:
     frame = bank_table(300)
     with pytest.raises(InvalidFrameError, match="frame must have column"):
         train_table(frame, "bad")
-    with pytest.raises(ValueError, match="target 'branch' must hold only 0/1 or booleans"):
+    with pytest.raises(TrainingDataError, match=r"target 'branch' must hold only 0/1 \(1 = bad"):
         train_table(frame, "branch")
     with pytest.raises(ValueError, match="frame must have at least one feature column"):
         train_table(frame[["loan_no", "defaulted"]], "defaulted", "loan_no")
@@ -72,3 +72,39 @@ def test_train_table_errors() -> None:
         train_table(frame.assign(defaulted=False), "defaulted")
     with pytest.raises(ValueError, match="date column 'branch' must hold dates"):
         train_table(frame, "defaulted", date_col="branch")
+
+
+def test_money_written_as_text_is_a_number_not_a_category() -> None:
+    from models.table import numeric_text
+
+    frame = pd.DataFrame(
+        {
+            "limit": ["$60,000.00", "$1,250.50", None, "$-300"],
+            "yuan": ["¥1,200", "3,000元", "15元", None],
+            "rate": ["12.5%", "3%", "0.5%", "100%"],
+            "code": ["0101", "0102", "0101", None],  # bare digits kept as text: a code
+            "mixed": ["$60,000", "unknown", None, "$5"],  # a word: stays a category
+            "plain": [1.0, 2.0, 3.0, 4.0],
+        }
+    )
+    out, converted = numeric_text(frame)
+    assert converted == ["limit", "yuan", "rate"]
+    assert out["limit"].tolist()[:2] == [60000.0, 1250.5] and np.isnan(out["limit"][2])
+    assert out["limit"][3] == -300.0
+    assert out["yuan"].tolist()[:3] == [1200.0, 3000.0, 15.0]
+    assert out["rate"].tolist() == pytest.approx([0.125, 0.03, 0.005, 1.0])
+    for kept in ("code", "mixed", "plain"):
+        pd.testing.assert_series_equal(out[kept], frame[kept])
+
+    table = bank_table(600, seed=2)
+    table["income"] = [f"${v:,.2f}" if v == v else None for v in table["income"]]
+    result = train_table(table, "defaulted", id_col="loan_no", date_col="opened")
+    assert "income" not in result.pd_model.categorical_  # learned as an amount
+
+
+def test_a_target_of_words_says_what_it_holds_and_what_to_do() -> None:
+    table = bank_table(300, seed=3)
+    table["defaulted"] = np.where(table["defaulted"], "bad", "good")
+    with pytest.raises(TrainingDataError, match=r"got 'good', 'bad'|got 'bad', 'good'") as caught:
+        train_table(table, "defaulted", id_col="loan_no")
+    assert "map the labels to 0/1" in str(caught.value)

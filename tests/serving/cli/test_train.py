@@ -155,3 +155,28 @@ def test_train_a_bank_table(work: Path, tmp_path: Path) -> None:
         app, ["train", "precredit", "--table", str(tmp_path / "x.txt"), "--target", "y"]
     )
     assert wrong.exit_code == 2
+
+
+def test_a_bank_table_that_cannot_train_is_one_line_with_what_to_do(tmp_path: Path) -> None:
+    """A misspelt --target, labels written as words, a slice without bads: one line on
+    standard error naming the problem and what to do, exit 2, never a traceback."""
+    table = bank_table(400, seed=5)
+    table["defaulted"] = table["defaulted"].map({True: "bad", False: "good"})
+    words = tmp_path / "loans.csv"
+    table.to_csv(words, index=False)
+    table.assign(defaulted=0).to_csv(tmp_path / "no_bads.csv", index=False)
+    base = ["train", "precredit", "--work-dir", str(tmp_path / "work")]
+    cases = {
+        "defaultd": (words, "cannot train: --target defaultd: not a column of loans.csv ("),
+        "defaulted": (words, "got 'good', 'bad': map the labels to 0/1 first"),
+    }
+    for target, (path, expected) in cases.items():
+        result = runner.invoke(app, [*base, "--table", str(path), "--target", target])
+        assert result.exit_code == 2, result.output
+        assert expected in result.output and "Traceback" not in result.output
+        assert len(result.output.strip().splitlines()) == 1, result.output
+    empty = runner.invoke(
+        app, [*base, "--table", str(tmp_path / "no_bads.csv"), "--target", "defaulted"]
+    )
+    assert empty.exit_code == 2 and "must hold goods and bads" in empty.output
+    assert "too few loans or bads" in empty.output and "Traceback" not in empty.output
