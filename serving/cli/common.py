@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -29,8 +30,11 @@ __all__ = [
     "DatabaseOpt",
     "JsonOpt",
     "WorkDirOpt",
+    "cannot_train",
     "err",
+    "mlflow_hint",
     "open_store",
+    "or_exit",
     "out",
     "parse_date",
     "print_json",
@@ -123,6 +127,32 @@ def mlflow_hint(settings: Settings) -> str:
     if uri.startswith("sqlite:///"):
         return f"MLflow UI: mlflow ui --backend-store-uri {uri}  (then open http://127.0.0.1:5000)"
     return f"MLflow: {uri}"
+
+
+def cannot_train(message: str) -> NoReturn:
+    """One line on standard error saying why and what to do; exit 2 (bad input)."""
+    from risk.identifiers import mask_id_numbers
+
+    err.print(f"[red]cannot train:[/red] {mask_id_numbers(message)}", soft_wrap=True)
+    raise typer.Exit(2)
+
+
+def or_exit(train: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """``train(*args, **kwargs)``, or one line when the data cannot train a model (too few
+    loans or bads in a slice, a target that is not 0/1, unreadable dates) instead of a
+    traceback."""
+    from models.exceptions import TrainingDataError
+
+    try:
+        return train(*args, **kwargs)
+    except TrainingDataError as error:
+        text = str(error)
+        if "must hold" in text and ("slice" in text or "sample" in text):
+            text += (
+                ": too few loans or bads to train and evaluate — train later, with more "
+                "outcomes reported, or on a larger table"
+            )
+        cannot_train(text)
 
 
 def print_json(payload: Any) -> None:

@@ -7,11 +7,10 @@ open its UI with ``mlflow ui --backend-store-uri sqlite:///<work_dir>/mlflow.db`
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import asdict
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -22,9 +21,11 @@ from serving.cli.common import (
     DatabaseOpt,
     JsonOpt,
     WorkDirOpt,
+    cannot_train,
     err,
     mlflow_hint,
     open_store,
+    or_exit,
     out,
     parse_date,
     print_json,
@@ -163,9 +164,9 @@ def train_precredit_command(
         ]
         if missing:
             columns = ", ".join(map(str, frame.columns[:20]))
-            _cannot_train(f"{'; '.join(missing)}: not a column of {table.name} ({columns})")
+            cannot_train(f"{'; '.join(missing)}: not a column of {table.name} ({columns})")
         with err.status(f"training {name} on {len(frame):,} rows …"):
-            result = _or_exit(
+            result = or_exit(
                 train_table,
                 frame,
                 target,
@@ -181,7 +182,7 @@ def train_precredit_command(
         day = parse_date("--as-of", as_of)
         risk = risk_config_of(settings)
         with err.status(f"training the pre-credit models as of {day} …"):
-            result = _or_exit(
+            result = or_exit(
                 train_precredit,
                 open_store(settings),
                 day,
@@ -201,32 +202,6 @@ def train_precredit_command(
         )
         return
     _print_training(result, settings)
-
-
-def _cannot_train(message: str) -> NoReturn:
-    """One line on standard error saying why and what to do; exit 2 (bad input)."""
-    from risk.identifiers import mask_id_numbers
-
-    err.print(f"[red]cannot train:[/red] {mask_id_numbers(message)}", soft_wrap=True)
-    raise typer.Exit(2)
-
-
-def _or_exit(train: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """``train(*args, **kwargs)``, or one line when the data cannot train a model (too few
-    loans or bads in a slice, a target that is not 0/1, unreadable dates) instead of a
-    traceback."""
-    from models.exceptions import TrainingDataError
-
-    try:
-        return train(*args, **kwargs)
-    except TrainingDataError as error:
-        text = str(error)
-        if "must hold" in text and ("slice" in text or "sample" in text):
-            text += (
-                ": too few loans or bads to train and evaluate — train later, with more "
-                "outcomes reported, or on a larger table"
-            )
-        _cannot_train(text)
 
 
 @models_app.command("list")

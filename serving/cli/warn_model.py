@@ -29,6 +29,7 @@ from serving.cli.common import (
     err,
     mlflow_hint,
     open_store,
+    or_exit,
     out,
     parse_date,
     print_json,
@@ -196,7 +197,9 @@ def train_warning_command(
     risk = risk_config_of(settings)
     day = parse_date("--as-of", as_of)
     with err.status(f"training the learned warning as of {day} …"):
-        result, promotion, refused = _train_and_promote(settings, day, risk, force, actor, reason)
+        result, promotion, refused = or_exit(
+            _train_and_promote, settings, day, risk, force, actor, reason
+        )
     if as_json:
         print_json(
             {

@@ -75,3 +75,14 @@ def test_train_then_the_gate_refuses_an_equal_version_unless_forced(work: Path) 
     assert (tags["forced_by"], tags["forced_reason"]) == ("李四", reason)
     bad = runner.invoke(app, ["warn", "train", "--as-of", "2026-13-01", "--work-dir", str(work)])
     assert bad.exit_code == 2
+
+
+def test_a_store_that_cannot_train_is_one_line(tmp_path: Path) -> None:
+    """No records to learn from: one line saying so, exit 2, no traceback."""
+    migrate(open_engine(Settings(work_dir=tmp_path).store_url))
+    result = runner.invoke(
+        app, ["warn", "train", "--as-of", "2026-06-30", "--work-dir", str(tmp_path)]
+    )
+    assert result.exit_code == 2, result.output
+    assert "cannot train: the platform must hold records decided by" in result.output
+    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
