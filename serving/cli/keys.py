@@ -16,6 +16,7 @@ import typer
 from rich.table import Table
 
 from serving.cli.common import DatabaseOpt, WorkDirOpt, err, open_store, out, settings_for
+from serving.display import display_time
 from serving.roles import KeyRole
 
 __all__ = ["keys_app"]
@@ -85,8 +86,8 @@ def list_cmd(
             key.role.value,
             key.institution,
             key.name or "",
-            f"{key.created_at:%Y-%m-%d %H:%M}",
-            f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active",
+            display_time(key.created_at),
+            f"revoked {display_time(key.revoked_at)}" if key.revoked_at else "active",
         )
     out.print(table)
 
@@ -107,5 +108,5 @@ def revoke(
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from None
     assert key.revoked_at is not None
-    when = f"{key.revoked_at:%Y-%m-%d %H:%M}"
-    out.print(f"key {key.id} ({key.prefix}…, {key.actor}) revoked at {when} UTC")
+    when = display_time(key.revoked_at)
+    out.print(f"key {key.id} ({key.prefix}…, {key.actor}) revoked at {when} Beijing time")

@@ -22,6 +22,7 @@ from serving.cli.common import (
     scoring_store,
     settings_for,
 )
+from serving.display import display_time
 
 if TYPE_CHECKING:
     from serving.pipeline import PipelineResult
@@ -145,7 +146,7 @@ def list_command(
             "current" if r["current"] else "",
             str(r["as_of"]),
             str(r["status"]),
-            str(r["created_at"])[:19],
+            display_time(r["created_at"]),
             str(r["deltas"]),
             str(r["config_digest"])[:12],
             str(r["rows"]),

@@ -31,6 +31,7 @@ from serving.cli.common import (
     scoring_store,
     settings_for,
 )
+from serving.display import display_time
 
 if TYPE_CHECKING:
     from risk.warnings import RunSummary
@@ -236,7 +237,7 @@ def warn_show(
     for e in events:
         history.add_row(
             *_cells(
-                e.at.isoformat(timespec="seconds"),
+                display_time(e.at, seconds=True),
                 e.from_status.value if e.from_status else "",
                 e.to_status.value,
                 e.actor,

@@ -8,7 +8,6 @@ kinds in Chinese.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 from fastapi.templating import Jinja2Templates
@@ -18,11 +17,9 @@ from markupsafe import Markup
 from risk.contract import Domain, EnterpriseKind, EnterpriseStatus, zh_label
 from risk.identifiers import contains_id_number, mask_id_numbers
 from risk.warnings import STATUS_LABELS, WarningStatus
+from serving.display import BEIJING, display_time
 
-__all__ = ["BEIJING", "templates"]
-
-BEIJING = timezone(timedelta(hours=8), "北京时间")
-"""Times on the pages are Beijing time (no daylight saving: a fixed offset)."""
+__all__ = ["BEIJING", "templates"]  # BEIJING: serving.display's, re-exported
 
 
 def _number(value: Any, digits: int = 3) -> str:
@@ -36,12 +33,7 @@ def _percent(value: Any) -> str:
 
 
 def _when(value: Any) -> str:
-    if isinstance(value, datetime):
-        aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-        return aware.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")
-    if isinstance(value, date):
-        return value.isoformat()
-    return "—" if value is None else str(value)
+    return display_time(value)
 
 
 def _status(value: Any) -> str:

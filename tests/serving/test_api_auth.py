@@ -23,6 +23,7 @@ from serving.app import create_app
 from serving.audit import AuditContext, write_audit_row
 from serving.checks import check_authorization_dates
 from serving.cli.keys import keys_app
+from serving.display import display_time
 from serving.exceptions import AuthenticationError, AuthorizationReferenceError, UnknownKeyError
 from serving.keys import KeyCache, authenticate, create_key, hash_token, list_keys, revoke_key
 from serving.roles import KeyRole
@@ -247,7 +248,10 @@ def test_keys_cli_create_list_revoke(api_county: ApiCounty) -> None:
 
     revoked = runner.invoke(keys_app, ["revoke", str(key_id), *url])
     assert revoked.exit_code == 0, revoked.output
-    assert "revoked" in revoked.stdout
+    assert "revoked" in revoked.stdout and "Beijing time" in revoked.stdout
+    # The command line shows the time the pages show: Beijing time.
+    stored = next(k for k in list_keys(api_county.engine) if k.id == key_id)
+    assert stored.revoked_at is not None and display_time(stored.revoked_at) in revoked.stdout
     with pytest.raises(AuthenticationError):
         authenticate(api_county.engine, token)
     assert runner.invoke(keys_app, ["revoke", "99999", *url]).exit_code == 1
