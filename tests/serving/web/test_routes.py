@@ -575,3 +575,28 @@ def test_layout_is_deterministic_and_inside_the_picture(
         0 < x < picture.SVG_WIDTH and 0 < y < picture.SVG_HEIGHT for x, y in positions.values()
     )
     assert len(set(positions.values())) == len(positions)
+
+
+def test_the_warnings_page_exports_the_regulator_s_notice(
+    office: tuple[TestClient, str], api_county: ApiCounty
+) -> None:
+    """A 通报 export button once a regulator is chosen: the same CSV as the API's export."""
+    browser, _ = office
+    listed = browser.get("/ui/warnings")
+    assert (
+        "选择主管部门后可导出通报名单" in listed.text and "/ui/warnings/export?" not in listed.text
+    )
+    filtered = browser.get("/ui/warnings?regulator=市场监管局")
+    assert filtered.status_code == 200
+    link = re.search(r'href="(/ui/warnings/export\?[^"]+)"', filtered.text)
+    assert link, filtered.text[:500]
+    exported = browser.get(link.group(1).replace("&amp;", "&"))
+    assert exported.status_code == 200 and exported.headers["content-type"].startswith("text/csv")
+    assert "attachment" in exported.headers["content-disposition"]
+    api = browser.get(
+        "/v1/warnings/export?regulator=市场监管局",
+        headers=api_county.headers(KeyRole.credit_office),
+    )
+    assert api.status_code == 200 and exported.content == api.content
+    without = browser.get("/ui/warnings/export")  # no regulator: back to the list, saying why
+    assert without.status_code == 303 and without.headers["location"].startswith("/ui/warnings")
