@@ -82,9 +82,13 @@ def demo(
         bool, typer.Option("--no-serve", help="Stop after the batch steps; don't start the API.")
     ] = False,
 ) -> None:
-    """Run everything on embedded defaults: synthesise a county, ingest it, report.
+    """Run everything on embedded defaults, then serve.
 
-    Running it again re-ingests the same county and reports only unchanged rows.
+    Synthesise a county and ingest it; train the learned warning and the pre-credit models.
+
+    Run the batch pipeline: every score published as a score set, then serve the API.
+
+    Running it again re-ingests the county (unchanged rows) and publishes a new set.
     """
     from rich.console import Group
 
