@@ -469,7 +469,7 @@ def _print_whitelist(
         f"suggested volume {white['suggested_limit'].sum():,.0f} 万元; declined by policy "
         f"(失信联合惩戒) {len(declined):,}"
     )
-    table = Table(title="信易贷白名单 (top 10 by PD)")
+    table = Table(title="信易贷白名单: the 10 lowest PDs")
     for column in ("企业", "USCC", "grade", "PD", "limit (万元)", "主要风险因素", "主要优势"):
         table.add_column(column)
     for row in white.head(10).itertuples(index=False):
