@@ -102,7 +102,8 @@ def precredit_card(
     """
     splits = tables["splits"]
     window = f"{splits['first'].min()} – {splits['last'].max()}"
-    top = tables["importance"].groupby("concept")["gain"].sum().sort_values(ascending=False).head(8)
+    gain = tables["importance"].groupby("concept")["gain"].sum().sort_values(ascending=False)
+    top = (gain / max(float(gain.sum()), 1e-12)).head(8)  # shares of the total gain
     concepts = ", ".join(f"{c} ({share:.0%})" for c, share in top.items())
     declined = int((~eligibility["eligible"]).sum())
     nan = float("nan")

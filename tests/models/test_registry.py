@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 
 import mlflow
@@ -41,6 +42,10 @@ def test_the_run_logs_plots_card_vocabulary_and_signature(
     assert {"plots/roc.png", "plots/calibration.png", "plots/importance.png"} <= files
     card = mlflow.artifacts.load_text(f"{run.info.artifact_uri}/model_card.md")
     assert "Selective labels" in card and "reject-inference" in card
+    # The concepts' shares of the gain are shares: each at most 100 %, together at most 100 %.
+    listed = card.split("Largest concepts by share of gain")[1].split("\n")[0]
+    shares = [int(p) for p in re.findall(r"\((\d+)%\)", listed)]
+    assert shares and all(0 <= p <= 100 for p in shares) and sum(shares) <= 100 + len(shares)
     vocabulary = mlflow.artifacts.load_dict(f"{run.info.artifact_uri}/vocabulary.json")
     assert "kind" in vocabulary["vocabulary"] and "company" in vocabulary["vocabulary"]["kind"]
     with mlflow_session(uri):
