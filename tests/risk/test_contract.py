@@ -30,6 +30,7 @@ from risk.contract import (
     domain_for_authority,
     domain_for_regulator,
     enum_lookup,
+    normalise_header,
     regulator_for,
     zh_label,
 )
@@ -67,7 +68,7 @@ DESIGN_TABLES = {
         {"share", "end"},
     ),
     "records": (
-        ("record_id",),
+        ("record_id", "authority"),  # issue 14: a 文号 is unique within its authority only
         {
             "subject_type", "subject_id", "kind", "domain", "severity", "authority", "decided",
             "publicity_end", "repaired", "removed", "amount",
@@ -165,7 +166,13 @@ def test_no_header_alias_names_two_columns(name):
         for header in (spec.name, *spec.zh):
             assert header not in seen, f"{header!r} names both {seen[header]} and {spec.name}"
             seen[header] = spec.name
-    assert TABLES[name].header_aliases() == seen
+    for layout in TABLES[name].layouts:  # a layout may repeat a column's own header
+        for column, headers in layout.columns:
+            for header in headers:
+                known = seen.setdefault(normalise_header(header), column)
+                assert known == column, f"{header!r} names both {known} and {column}"
+    normalised = {normalise_header(h): c for h, c in TABLES[name].header_aliases().items()}
+    assert normalised == {normalise_header(h): c for h, c in seen.items()}
 
 
 def test_column_lookup_unknown():

@@ -94,7 +94,7 @@ def rec(
         "kind": kind,
         "domain": domain,
         "severity": severity,
-        "authority": None,
+        "authority": "来安县市场监督管理局",  # half of the key (records: 文号 + authority)
         "decided": decided,
         "publicity_end": publicity_end,
         "repaired": repaired,
