@@ -608,7 +608,7 @@ _CODES_2016 = (
 )
 #: Exports that drop the parenthesised name keep the numbered header alone.
 _CODES_BARE = tuple(f"行政相对人代码_{n}" for n in range(2, 7))
-_USCC_SUBJECT = ("行政相对人代码_1(统一社会信用代码)", "行政相对人代码_1", "统一社会信用代码")
+_USCC_SUBJECT = ("行政相对人代码_1(统一社会信用代码)", "统一社会信用代码", "行政相对人代码_1")
 _PERSON_ID = "证件号码"  # a natural person's ID number (行政相对人类别 自然人), with 证件类型
 _DATA_SOURCE = ("数据来源单位", "数据来源单位统一社会信用代码", "备注")
 

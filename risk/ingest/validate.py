@@ -240,9 +240,9 @@ def map_headers(raw: RawTable, spec: TableSpec) -> tuple[pd.DataFrame, list[str]
     if spec.name == "records":
         for layout in spec.layouts:
             for header in layout.category:
-                extra[normalise_header(header)] = f"{_CATEGORY}:{header}"
+                extra[normalise_header(header)] = f"{_CATEGORY}:"
             for header in layout.codes:
-                extra.setdefault(normalise_header(header), f"{_CODE}{header}")
+                extra.setdefault(normalise_header(header), _CODE)
     for header in _PENALTY_CATEGORY_HEADERS:
         extra.setdefault(normalise_header(header), _CATEGORY)
     for header in _ID_NUMBER_HEADERS:
@@ -252,6 +252,8 @@ def map_headers(raw: RawTable, spec: TableSpec) -> tuple[pd.DataFrame, list[str]
     for header in raw.frame.columns:
         key = normalise_header(header)
         target = aliases.get(key, extra.get(key))
+        if target is not None and target.endswith(":"):  # internal: under the file's header
+            target = f"{target}{header}"
         if target is None or target in renamed.values():
             ignored.append(str(header))
             continue

@@ -224,6 +224,24 @@ def test_same_domain_exactly_three_in_the_window_triggers() -> None:
     assert [r["decided"] for r in hit.evidence["records"]] == list(INSIDE)
 
 
+def test_two_authorities_sharing_a_number_are_two_records_in_the_evidence() -> None:
+    # Records are keyed by (文号, authority): the same 文号 from two bureaus is two penalties,
+    # and the evidence cites each with its authority; a 文号 of one authority stays plain.
+    a, b = INSIDE[0], INSIDE[1]
+    records = [
+        {**rec("罚〔2025〕1号", U[0], a), "authority": "来安县市场监督管理局"},
+        {**rec("罚〔2025〕1号", U[0], b), "authority": "滁州市市场监督管理局"},
+        {**rec("罚〔2025〕3号", U[0], INSIDE[2]), "authority": "来安县市场监督管理局"},
+    ]
+    (hit,) = hits_of(county([ent(U[0])], records), Rule.same_domain_frequent)
+    assert hit.record_ids == (
+        "罚〔2025〕1号（来安县市场监督管理局）",
+        "罚〔2025〕1号（滁州市市场监督管理局）",
+        "罚〔2025〕3号",
+    )
+    assert hit.evidence["counts"] == {"market_regulation": 3}
+
+
 def test_same_domain_one_day_outside_the_window_does_not_trigger() -> None:
     data = county([ent(U[0])], penalties(U[0], "2024-06-30", *INSIDE[1:]))
     assert hits_of(data, Rule.same_domain_frequent) == []
