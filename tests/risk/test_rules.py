@@ -519,6 +519,20 @@ def test_after_repair_window(violation_day: str, triggers: bool) -> None:
         assert [r["record_id"] for r in hit.evidence["records"]] == ["新罚"]
 
 
+def test_another_authoritys_penalty_with_the_repaired_number_is_a_reoffence() -> None:
+    # The repaired record and the later one share a 文号 but not an authority: two records,
+    # so the later one is a violation after the repair (compared by 文号 alone it vanished).
+    repaired = {**rec("罚〔2024〕1号", U[0], "2024-01-01", repaired="2024-06-01")}
+    later = rec("罚〔2024〕1号", U[0], "2025-01-01")
+    data = county(
+        [ent(U[0])],
+        [{**repaired, "authority": "来安县市场监督管理局"}, {**later, "authority": "来安县税务局"}],
+    )
+    (hit,) = hits_of(data, Rule.after_repair)
+    assert hit.evidence["repaired_records"] == ["罚〔2024〕1号（来安县市场监督管理局）"]
+    assert [r["record_id"] for r in hit.evidence["records"]] == ["罚〔2024〕1号（来安县税务局）"]
+
+
 def test_after_repair_needs_a_repair_by_as_of_and_an_active_violation() -> None:
     future = county([ent(U[0])], [_repaired_penalty("2026-07-01"), rec("新罚", U[0], "2026-06-30")])
     assert hits_of(future, Rule.after_repair) == []
