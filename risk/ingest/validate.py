@@ -1,13 +1,16 @@
 """The checks of a table: headers mapped, cells and rows checked, bad rows made quarantine items.
 
 :func:`detect_table` names the contract table a file or sheet holds; :func:`map_columns`
-renames a file's headers (English or national 双公示 Chinese) to contract columns and refuses
-a table without a required column; :func:`validate_frame` runs the cell checks (an ID number
-or a NUL byte where none belongs), each column's checks (:mod:`risk.ingest.columns`), the
-checks across columns of a row and across rows (duplicate keys), and splits the rows into
-accepted ones (contract dtypes, publicity ends resolved) and quarantine items: row number,
-column, reason and the row's cells with ID numbers masked (:func:`masked_row`). Raw resident
-ID numbers are hashed with the caller's salt and masked here, and never kept.
+renames a file's headers (English, the contract's Chinese ones, or a national layout of
+:data:`risk.contract.RECORD_LAYOUTS`) to contract columns and refuses a table without a
+required column, naming it as the file's language would; :func:`validate_frame` runs the cell
+checks (an ID number or a NUL byte where none belongs), each column's checks
+(:mod:`risk.ingest.columns`), the checks across columns of a row and across rows (duplicate
+keys), and splits the rows into accepted ones (contract dtypes, publicity ends resolved) and
+quarantine items: row number, column, reason (naming the column by the file's own header) and
+the row's cells with ID numbers masked (:func:`masked_row`). A records row named only by a
+subject code the contract cannot carry (行政相对人代码_2 …) is quarantined, never dropped.
+Raw resident ID numbers are hashed with the caller's salt and masked here, and never kept.
 :func:`validate_rows` checks rows that arrive in memory the same way without storing them.
 """
 
