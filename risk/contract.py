@@ -7,6 +7,12 @@ domain → regulator map (领域 → 行业主管部门) lives only here.
 Every enum value is an English snake_case code; each enum also carries the Chinese label used
 in 双公示 files and in user-facing text (:func:`zh_label`), and ingest accepts either.
 
+The national file layouts a records file may arrive in (行政处罚 and 行政许可 双公示 files in
+their 2016 and current header sets, 失信被执行人 lists, the 国家企业信用信息公示系统's
+经营异常名录 and 严重违法失信名单) are written down here too (:data:`RECORD_LAYOUTS`): which
+header becomes which contract column, which record kind a layout holds, which headers name a
+subject by a code the contract cannot carry. ``docs/headers.md`` is the same table for people.
+
 About 600 lines because it is the one place the contract is written down: the enums, their
 Chinese labels, the domain → regulator map and the six table specs are read together by every
 consumer; split, the contract would again have several homes.
@@ -14,7 +20,8 @@ consumer; split, the contract would again have several homes.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import unicodedata
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
@@ -22,7 +29,9 @@ from typing import Final
 
 __all__ = [
     "NEGATIVE_KINDS",
+    "PENALTY_CATEGORIES",
     "POSITIVE_KINDS",
+    "RECORD_LAYOUTS",
     "REGULATORS",
     "ROLE_LABELS",
     "TABLES",
@@ -34,6 +43,7 @@ __all__ = [
     "EnterpriseStatus",
     "HolderType",
     "LoanStatus",
+    "NationalLayout",
     "RecordKind",
     "Regime",
     "Role",
@@ -44,6 +54,8 @@ __all__ = [
     "domain_for_authority",
     "domain_for_regulator",
     "enum_lookup",
+    "national_layout",
+    "normalise_header",
     "regulator_for",
     "severity_for_penalty_category",
     "zh_label",
@@ -308,6 +320,9 @@ _PENALTY_SEVERITY: tuple[tuple[str, Severity], ...] = (
     ("通报批评", Severity.minor),
 )
 
+#: The 处罚类别 words severity is graded from (:func:`severity_for_penalty_category`).
+PENALTY_CATEGORIES: tuple[str, ...] = tuple(word for word, _ in _PENALTY_SEVERITY)
+
 # Members of different enums share codes (RecordKind.dishonest_debtor and
 # Regime.dishonest_debtor hash alike), so labels are keyed by (enum type, code).
 _ZH: dict[tuple[type, str], str] = {(type(m), m.value): label for m, label in _ZH_LABELS}
@@ -433,15 +448,64 @@ class ColumnSpec:
     doc: str = ""
 
 
+def normalise_header(text: str) -> str:
+    """A header as it is compared: NFKC (full-width → half-width), all whitespace removed.
+
+    ``行政相对人代码_1（统一社会信用代码）`` and ``行政相对人代码_1 (统一社会信用代码)`` are the
+    same header.
+    """
+    return "".join(unicodedata.normalize("NFKC", str(text)).split())
+
+
+@dataclass(frozen=True)
+class NationalLayout:
+    """One national layout of a records file: its headers and what each becomes.
+
+    ``columns`` pairs a contract column with the layout's headers for it, the standard's own
+    header first (the one a refusal names when the column is missing). ``category`` holds the
+    处罚类别 headers that severity is graded from (:func:`severity_for_penalty_category`);
+    a layout without them has one ``severity`` for all its entries. ``codes`` are the headers
+    naming the subject by an identifier the records table cannot carry (工商注册号, 组织机构代码,
+    税务登记号 …, a natural person's 证件号码): a row named only by those is quarantined, never
+    dropped silently. ``id_numbers`` hold resident ID numbers: never stored, masked in a
+    quarantined row. ``other`` are the standard's remaining headers, read and not carried.
+    ``markers`` are the headers that tell the layout apart (any one of them).
+    """
+
+    name: str
+    title: str
+    source: str
+    kind: RecordKind
+    markers: tuple[str, ...]
+    columns: tuple[tuple[str, tuple[str, ...]], ...]
+    severity: Severity | None = None
+    category: tuple[str, ...] = ()
+    codes: tuple[str, ...] = ()
+    id_numbers: tuple[str, ...] = ()
+    other: tuple[str, ...] = ()
+
+    def headers_for(self, column: str) -> tuple[str, ...]:
+        """The layout's headers of a contract column (standard's own first); ``()`` if none."""
+        return dict(self.columns).get(column, ())
+
+    def headers(self) -> tuple[str, ...]:
+        """Every header of the layout, mapped or not, in the standard's order of kinds."""
+        mapped = tuple(h for _, found in self.columns for h in found)
+        every = (*mapped, *self.category, *self.codes, *self.id_numbers, *self.other)
+        return tuple(dict.fromkeys(every))
+
+
 @dataclass(frozen=True)
 class TableSpec:
-    """One table of the contract: its key, columns and the Chinese title of its file."""
+    """One table of the contract: its key, columns, the Chinese title of its file and the
+    national layouts its files may arrive in."""
 
     name: str
     key: tuple[str, ...]
     columns: tuple[ColumnSpec, ...]
     zh_title: str
     doc: str = ""
+    layouts: tuple[NationalLayout, ...] = ()
     names: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -455,12 +519,17 @@ class TableSpec:
         raise KeyError(f"table {self.name!r} has no column {name!r}")
 
     def header_aliases(self) -> dict[str, str]:
-        """Map every accepted header (English name, Chinese headers) to the column name."""
+        """Map every accepted header (English name, Chinese headers, the national layouts'
+        headers) to the column name."""
         aliases: dict[str, str] = {}
         for col in self.columns:
             aliases[col.name] = col.name
             for zh in col.zh:
                 aliases[zh] = col.name
+        for layout in self.layouts:
+            for column, headers in layout.columns:
+                for header in headers:
+                    aliases[header] = column
         return aliases
 
 
@@ -518,15 +587,260 @@ ROLES = TableSpec(
     ),
 )
 
+# --------------------------------------------------------------------------- national layouts
+# The headers below are the standards' own (docs/headers.md names each source). They are
+# compared after normalise_header, so full-width and half-width parentheses are one header.
+
+#: Subject codes of the current 双公示 header set other than the USCC (行政相对人代码_2…_6).
+_CODES_CURRENT = (
+    "行政相对人代码_2(工商注册号)",
+    "行政相对人代码_3(组织机构代码)",
+    "行政相对人代码_4(税务登记号)",
+    "行政相对人代码_5(事业单位证书号)",
+    "行政相对人代码_6(社会组织登记证号)",
+)
+#: The same in the 2016 信用中国 header set (another order; _5 is a resident ID number).
+_CODES_2016 = (
+    "行政相对人代码_2(组织机构代码)",
+    "行政相对人代码_3(工商登记码)",
+    "行政相对人代码_4(税务登记号)",
+    "行政相对人代码_5(居民身份证号)",
+)
+#: Exports that drop the parenthesised name keep the numbered header alone.
+_CODES_BARE = tuple(f"行政相对人代码_{n}" for n in range(2, 7))
+_USCC_SUBJECT = ("行政相对人代码_1(统一社会信用代码)", "统一社会信用代码", "行政相对人代码_1")
+_PERSON_ID = "证件号码"  # a natural person's ID number (行政相对人类别 自然人), with 证件类型
+_DATA_SOURCE = ("数据来源单位", "数据来源单位统一社会信用代码", "备注")
+
+PENALTY_CURRENT = NationalLayout(
+    name="penalty",
+    title="行政处罚（双公示，现行表头：行政相对人代码_1…_6）",
+    source="《行政处罚信息数据标准》（信用中国「双公示」，行政相对人代码_1…_6 版）",
+    kind=RecordKind.administrative_penalty,
+    markers=("行政处罚决定书文号",),
+    columns=(
+        ("record_id", ("行政处罚决定书文号",)),
+        ("subject_type", ("行政相对人类别",)),
+        ("subject_id", _USCC_SUBJECT),
+        ("subject_name", ("行政相对人名称",)),
+        ("authority", ("处罚机关",)),
+        ("decided", ("处罚决定日期",)),
+        ("publicity_end", ("公示截止期",)),
+        ("amount", ("罚款金额(万元)",)),
+    ),
+    category=("处罚类别",),
+    codes=(*_CODES_CURRENT, *_CODES_BARE, _PERSON_ID),
+    id_numbers=("法定代表人证件号码", _PERSON_ID),
+    other=(
+        "法定代表人",
+        "法定代表人证件类型",
+        "证件类型",
+        "违法行为类型",
+        "违法事实",
+        "处罚依据",
+        "处罚内容",
+        "没收违法所得、没收非法财物的金额(万元)",
+        "暂扣或吊销证照名称及编号",
+        "处罚有效期",
+        "处罚机关统一社会信用代码",
+        *_DATA_SOURCE,
+    ),
+)
+
+PENALTY_2016 = NationalLayout(
+    name="penalty_2016",
+    title="行政处罚（信用中国 2016 表头：处罚类别1、处罚类别2）",
+    source="信用中国「双公示」行政处罚信息目录（2016 年版，行政相对人代码_1…_5）",
+    kind=RecordKind.administrative_penalty,
+    markers=("行政处罚决定书文号",),
+    columns=(
+        ("record_id", ("行政处罚决定书文号",)),
+        ("subject_id", _USCC_SUBJECT),
+        ("subject_name", ("行政相对人名称",)),
+        ("authority", ("处罚机关",)),
+        ("decided", ("处罚决定日期",)),
+    ),
+    category=("处罚类别1", "处罚类别2"),
+    codes=(*_CODES_2016, *_CODES_BARE),
+    id_numbers=("行政相对人代码_5(居民身份证号)",),
+    other=(
+        "处罚名称",
+        "处罚事由",
+        "处罚依据",
+        "法定代表人姓名",
+        "处罚结果",
+        "当前状态",
+        "地方编码",
+        "数据更新时间戳",
+        "备注",
+    ),
+)
+
+LICENSE_CURRENT = NationalLayout(
+    name="license",
+    title="行政许可（双公示，现行表头：行政相对人代码_1…_6）",
+    source="《行政许可信息数据标准》（信用中国「双公示」，行政相对人代码_1…_6 版）",
+    kind=RecordKind.license,
+    severity=Severity.minor,
+    markers=("行政许可决定文书号", "行政许可决定文书名称"),
+    columns=(
+        ("record_id", ("行政许可决定文书号",)),
+        ("subject_type", ("行政相对人类别",)),
+        ("subject_id", _USCC_SUBJECT),
+        ("subject_name", ("行政相对人名称",)),
+        ("authority", ("许可机关",)),
+        ("decided", ("许可决定日期",)),
+    ),
+    codes=(*_CODES_CURRENT, *_CODES_BARE, _PERSON_ID),
+    id_numbers=("法定代表人证件号码", "法定代表人身份证号", _PERSON_ID),
+    other=(
+        "法定代表人",
+        "法定代表人证件类型",
+        "证件类型",
+        "行政许可决定文书名称",
+        "许可类别",
+        "许可证书名称",
+        "许可编号",
+        "许可内容",
+        "有效期自",
+        "有效期至",
+        "许可机关统一社会信用代码",
+        "当前状态",
+        *_DATA_SOURCE,
+    ),
+)
+
+LICENSE_2016 = NationalLayout(
+    name="license_2016",
+    title="行政许可（信用中国 2016 表头：项目名称、审批类别）",
+    source="信用中国「双公示」行政许可信息目录（2016 年版，行政相对人代码_1…_5）",
+    kind=RecordKind.license,
+    severity=Severity.minor,
+    markers=("行政许可决定书文号",),
+    columns=(
+        ("record_id", ("行政许可决定书文号",)),
+        ("subject_id", _USCC_SUBJECT),
+        ("subject_name", ("行政相对人名称",)),
+        ("authority", ("许可机关",)),
+        ("decided", ("许可决定日期",)),
+    ),
+    codes=(*_CODES_2016, *_CODES_BARE),
+    id_numbers=("行政相对人代码_5(居民身份证号)",),
+    other=(
+        "项目名称",
+        "审批类别",
+        "许可内容",
+        "法定代表人姓名",
+        "许可截止期",
+        "当前状态",
+        "地方编码",
+        "数据更新时间戳",
+        "备注",
+    ),
+)
+
+DISHONEST_DEBTOR_LIST = NationalLayout(
+    name="dishonest_debtor",
+    title="失信被执行人名单（最高人民法院，中国执行信息公开网）",
+    source=(
+        "最高人民法院《关于公布失信被执行人名单信息的若干规定》；"
+        "中国执行信息公开网 失信被执行人公布项"
+    ),
+    kind=RecordKind.dishonest_debtor,
+    severity=Severity.serious,
+    markers=("失信被执行人行为具体情形", "执行法院"),
+    columns=(
+        ("record_id", ("案号",)),
+        ("subject_id", ("身份证号码/组织机构代码",)),
+        ("subject_name", ("被执行人姓名/名称",)),
+        ("authority", ("执行法院",)),
+        ("decided", ("发布时间",)),
+    ),
+    other=(
+        "法定代表人或者负责人姓名",
+        "省份",
+        "执行依据文号",
+        "立案时间",
+        "做出执行依据单位",
+        "生效法律文书确定的义务",
+        "被执行人的履行情况",
+        "失信被执行人行为具体情形",
+    ),
+)
+
+_GSXT_SUBJECT = ("统一社会信用代码/注册号", "统一社会信用代码")
+_GSXT_COLUMNS = (
+    ("record_id", ("列入决定书文号",)),
+    ("subject_id", _GSXT_SUBJECT),
+    ("subject_name", ("企业名称",)),
+    ("authority", ("作出决定机关(列入)",)),
+    ("decided", ("列入日期",)),
+    ("removed", ("移出日期",)),
+)
+
+ABNORMAL_OPERATION_LIST = NationalLayout(
+    name="abnormal_operation",
+    title="经营异常名录（国家企业信用信息公示系统）",
+    source="《企业经营异常名录管理暂行办法》；国家企业信用信息公示系统 列入经营异常名录信息",
+    kind=RecordKind.abnormal_operation,
+    severity=Severity.general,
+    markers=("列入经营异常名录原因", "列入经营异常原因", "列入异常名录原因"),
+    columns=_GSXT_COLUMNS,
+    other=(
+        "序号",
+        "列入经营异常名录原因",
+        "列入经营异常原因",
+        "列入异常名录原因",
+        "移出经营异常名录原因",
+        "移出决定书文号",
+        "作出决定机关(移出)",
+    ),
+)
+
+SERIOUS_VIOLATION_LIST = NationalLayout(
+    name="serious_violation",
+    title="严重违法失信名单（国家企业信用信息公示系统）",
+    source=(
+        "《市场监督管理严重违法失信名单管理办法》；"
+        "国家企业信用信息公示系统 列入严重违法失信企业名单（黑名单）信息"
+    ),
+    kind=RecordKind.serious_violation,
+    severity=Severity.serious,
+    markers=("列入严重违法失信企业名单(黑名单)原因",),
+    columns=_GSXT_COLUMNS,
+    other=(
+        "序号",
+        "类别",
+        "列入严重违法失信企业名单(黑名单)原因",
+        "移出严重违法失信企业名单(黑名单)原因",
+        "移出决定书文号",
+        "作出决定机关(移出)",
+    ),
+)
+
+#: The national layouts of records files, the current ones before their 2016 forebears.
+RECORD_LAYOUTS: tuple[NationalLayout, ...] = (
+    PENALTY_CURRENT,
+    PENALTY_2016,
+    LICENSE_CURRENT,
+    LICENSE_2016,
+    DISHONEST_DEBTOR_LIST,
+    ABNORMAL_OPERATION_LIST,
+    SERIOUS_VIOLATION_LIST,
+)
+
+
 RECORDS = TableSpec(
     name="records",
-    key=("record_id",),
+    key=("record_id", "authority"),
     zh_title="信用记录",
     doc=(
-        "Public-credit records (行政处罚, 失信被执行人, …). In a national 双公示 file kind, domain "
-        "and severity may be absent: kind defaults to administrative_penalty, domain is inferred "
-        "from 处罚机关, severity from 处罚类别."
+        "Public-credit records (行政处罚, 失信被执行人, …), keyed by the issuing authority and "
+        "its 文号 / 案号: two authorities may issue the same 文号. In a national file "
+        "(RECORD_LAYOUTS) kind, domain and severity may be absent: kind is the layout's, "
+        "domain is inferred from 处罚机关, severity from 处罚类别 or the list's own."
     ),
+    layouts=RECORD_LAYOUTS,
     columns=(
         C("record_id", K.text, ("行政处罚决定书文号", "决定书文号", "案号"), max_length=100),
         C("subject_type", K.enum, ("行政相对人类别",), enum=SubjectType),
@@ -535,7 +849,7 @@ RECORDS = TableSpec(
         C("kind", K.enum, ("信用记录类型",), enum=RecordKind),
         C("domain", K.enum, ("领域",), enum=Domain),
         C("severity", K.enum, ("严重程度",), enum=Severity),
-        C("authority", K.text, ("处罚机关", "认定机关"), nullable=True),
+        C("authority", K.text, ("处罚机关", "认定机关")),
         C("decided", K.date, ("处罚决定日期", "认定日期", "决定日期")),
         C(
             "publicity_end",
@@ -602,3 +916,21 @@ del C, K
 TABLES: Mapping[str, TableSpec] = MappingProxyType(
     {t.name: t for t in (ENTERPRISES, PERSONS, ROLES, RECORDS, FINANCIALS, LOANS)}
 )
+
+
+def national_layout(headers: Iterable[str]) -> NationalLayout | None:
+    """The national layout a records file's headers are in, or ``None`` (English or generic).
+
+    A layout needs one of its markers among the headers; of those that have one, the layout
+    with the most of its headers present wins (the current 双公示 set before the 2016 one on a
+    tie).
+    """
+    found = {normalise_header(h) for h in headers}
+    best, best_hits = None, 0
+    for layout in RECORD_LAYOUTS:
+        if not any(normalise_header(m) in found for m in layout.markers):
+            continue
+        hits = sum(normalise_header(h) in found for h in layout.headers())
+        if hits > best_hits:
+            best, best_hits = layout, hits
+    return best

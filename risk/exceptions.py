@@ -47,14 +47,36 @@ class InvalidIdentifierError(RiskError, ValueError):
 
 
 class MissingColumnsError(RiskError, ValueError):
-    """An input file lacks a column the contract requires; the file is refused whole."""
+    """An input file lacks a column the contract requires; the file is refused whole.
 
-    def __init__(self, table: str, missing: list[str], source: str) -> None:
-        names = ", ".join(missing)
-        super().__init__(f"{source}: table {table!r} requires column(s) {names}; file refused")
+    Parameters
+    ----------
+    table : str
+        The contract table.
+    missing : list of str
+        The contract columns missing.
+    source : str
+        The file (or call) refused.
+    headers : list of str, optional
+        Each missing column as the file's own language would name it, e.g.
+        ``"行政相对人代码_1(统一社会信用代码) or 统一社会信用代码"``; the message then names
+        these instead of the contract's English names.
+    """
+
+    def __init__(
+        self, table: str, missing: list[str], source: str, headers: list[str] | None = None
+    ) -> None:
+        if headers:
+            named = "; ".join(f"missing column {h}" for h in dict.fromkeys(headers))
+            message = f"{source}: {named}; file refused (table {table!r})"
+        else:
+            names = ", ".join(missing)
+            message = f"{source}: table {table!r} requires column(s) {names}; file refused"
+        super().__init__(message)
         self.table = table
         self.missing = missing
         self.source = source
+        self.headers = headers
 
 
 class UnknownTableError(RiskError, ValueError):

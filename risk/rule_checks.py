@@ -54,7 +54,7 @@ from risk.rules import (
 )
 from risk.snapshot import ScoredSnapshot
 
-__all__ = ["evaluate_rules", "linked_threshold"]
+__all__ = ["cited_ids", "evaluate_rules", "linked_threshold"]
 
 _SEVERITY_RANK: Mapping[str, int] = MappingProxyType(
     {Severity.minor.value: 0, Severity.general.value: 1, Severity.serious.value: 2}
@@ -92,7 +92,7 @@ class _Context:
         for column in ("decided", "publicity_end", "repaired", "removed"):
             records[column] = date_column(records, column)
         records["subject_id"] = records["subject_id"].astype(str)
-        records["record_id"] = records["record_id"].astype(str)
+        records["record_id"] = cited_ids(records)
         records = records[records["decided"] <= as_of]
         records["active"] = active_mask(
             records["decided"],
@@ -136,6 +136,24 @@ class _Context:
     def active_enterprise_records(self) -> pd.DataFrame:
         recs = self.records
         return recs[recs["active"].to_numpy() & ~recs["subject_id"].isin(self.gone).to_numpy()]
+
+
+def cited_ids(records: pd.DataFrame) -> pd.Series:
+    """The id evidence cites each record by: its 文号, followed by its authority in full-width
+    brackets (``罚〔2025〕1号（某县生态环境局）``) when another authority issued the same 文号.
+
+    Records are keyed by (record_id, authority); evidence names records by these ids, so two
+    authorities' records numbered alike stay two records in a warning (its counts, the
+    repaired record kept apart from a later violation, "new evidence"), while every other
+    record keeps the plain 文号 it always had (and its warnings their fingerprints).
+    """
+    ids = records["record_id"].astype(str)
+    if "authority" not in records or records.empty:
+        return ids
+    authority = records["authority"].fillna("").astype(str)
+    issuers = authority.groupby(ids.to_numpy()).transform("nunique")
+    shared = (issuers > 1).to_numpy()
+    return ids.where(~shared, ids + "（" + authority + "）")
 
 
 def _iso(values: pd.Series) -> list[str]:

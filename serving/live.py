@@ -38,7 +38,7 @@ from features.data import PlatformData
 from models.registry import LIMIT_MODEL_NAME, PD_MODEL_NAME
 from models.scoring import PrecreditScorer
 from risk.config import RiskConfig
-from risk.contract import UNKNOWN_HOLDER
+from risk.contract import TABLES, UNKNOWN_HOLDER
 from risk.live import Assess, LiveResult, LiveScope, apply_records
 from risk.live.region import load_groups, load_region, read_by
 from risk.rules import RuleInputs
@@ -172,7 +172,7 @@ def _with_groups(
     out = dict(frames)
     out["enterprises"] = _concat(frames["enterprises"], enterprises, ["uscc"])
     out["persons"] = _concat(frames["persons"], persons, ["person_id"])
-    out["records"] = _concat(frames["records"], records, ["record_id"])
+    out["records"] = _concat(frames["records"], records, list(TABLES["records"].key))
     out["roles"] = _concat(frames["roles"], roles, key)
     return out
 

@@ -84,7 +84,7 @@ RECORDS_RESULT_EXAMPLE: dict[str, Any] = {
     "quarantine": [],
     "set_id": 7,
     "seq": 3,
-    "changed": ["皖来市监罚〔2026〕88号"],
+    "changed": ["皖来市监罚〔2026〕88号/来安县市场监督管理局"],  # a record: 文号/authority
     "recomputed": {"risk": 58, "warnings": 1, "grades": 58, "assessments": 58},
     "events": [
         {"subject_id": USCC_EXAMPLE, "kind": "grade", "before": "B", "after": "C"},

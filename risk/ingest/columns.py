@@ -28,6 +28,7 @@ __all__ = [
     "RowErrors",
     "mask_at",
     "nfkc",
+    "uscc_reason",
     "validate_column",
 ]
 
@@ -110,6 +111,13 @@ def _parse_dates(text: pd.Series, max_year: int = 2100) -> tuple[pd.Series, np.n
     return parsed.astype("datetime64[s]"), unparseable, impossible | out_of_range
 
 
+def uscc_reason(label: str, reason: str) -> str:
+    """A USCC check's reason (``uscc must be …``) said of the column as the file names it."""
+    if label == "uscc" or not reason.startswith("uscc "):
+        return reason
+    return f"{label} {reason.removeprefix('uscc ')}"
+
+
 def validate_column(
     col: ColumnSpec,
     text: pd.Series,
@@ -118,14 +126,29 @@ def validate_column(
     summary: FileSummary,
     today: date,
     holder_is_enterprise: np.ndarray | None = None,
+    *,
+    label: str | None = None,
+    skip_required: np.ndarray | None = None,
+    count_uscc: bool = False,
 ) -> pd.Series:
-    """Validate one column of strings; return its parsed values (None/NaN/NaT where missing)."""
+    """Validate one column of strings; return its parsed values (None/NaN/NaT where missing).
+
+    Parameters
+    ----------
+    label
+        The header the file gave the column (``行政相对人代码_1(统一社会信用代码)``): reasons
+        name it; default the contract name.
+    skip_required
+        Rows whose empty cell another check has already explained.
+    count_uscc
+        Count the enterprises' USCCs of a ``subject_id`` column in the 重错码 report.
+    """
     name = col.name
+    shown = label or name
     present = (text != "").to_numpy()
     if not col.nullable:
-        errors.add(
-            ~present, name, [f"{name} is required; got an empty cell"] * int((~present).sum())
-        )
+        empty = ~present if skip_required is None else ~present & ~skip_required
+        errors.add(empty, name, [f"{shown} is required; got an empty cell"] * int(empty.sum()))
 
     if col.kind in (ColumnKind.text, ColumnKind.subject_id):
         values = text.str.strip()
@@ -134,7 +157,7 @@ def validate_column(
             too_long,
             name,
             [
-                f"{name} must be at most {col.max_length} characters; got {len(v)}"
+                f"{shown} must be at most {col.max_length} characters; got {len(v)}"
                 for v in values[too_long]
             ],
         )
@@ -147,11 +170,17 @@ def validate_column(
                 errors.add(
                     mask_at(len(text), idx[bad]),
                     name,
-                    [f"{name}: {r}" for r in checked["reason"][bad]],
+                    [
+                        f"{name}: {r}" if label is None else uscc_reason(label, r)
+                        for r in checked["reason"][bad]
+                    ],
                 )
                 values = values.copy()
                 values.iloc[idx] = checked["code"].to_numpy()
                 summary.pilot_codes += int(checked["pilot"].sum())
+                if count_uscc:
+                    summary.uscc_read += int(mask.sum())
+                    summary.uscc_invalid += int(bad.sum())
         return values.where(present, None)
 
     if col.kind == ColumnKind.uscc:
@@ -159,7 +188,11 @@ def validate_column(
         idx = np.flatnonzero(present)
         checked = check_uscc_array(text[present], allowlist)
         bad = checked["check"].notna().to_numpy()
-        errors.add(mask_at(len(text), idx[bad]), name, list(checked["reason"][bad]))
+        errors.add(
+            mask_at(len(text), idx[bad]),
+            name,
+            [uscc_reason(shown, r) for r in checked["reason"][bad]],
+        )
         values.iloc[idx] = checked["code"].to_numpy()
         summary.uscc_read += int(present.sum())
         summary.uscc_invalid += int(bad.sum())
@@ -180,7 +213,7 @@ def validate_column(
         bad = present & mapped.isna().to_numpy()
         allowed = ", ".join(m.value for m in col.enum)
         errors.add(
-            bad, name, [f"{name} must be one of {allowed}; got {show(v)}" for v in text[bad]]
+            bad, name, [f"{shown} must be one of {allowed}; got {show(v)}" for v in text[bad]]
         )
         return mapped.where(present, None)
 
@@ -191,13 +224,13 @@ def validate_column(
         errors.add(
             unparseable,
             name,
-            [f"{name} must be a date like 2024-05-31; got {show(v)}" for v in text[unparseable]],
+            [f"{shown} must be a date like 2024-05-31; got {show(v)}" for v in text[unparseable]],
         )
         errors.add(
             impossible,
             name,
             [
-                f"{name} must be a real calendar date between 1900 and {max_year}; got {show(v)}"
+                f"{shown} must be a real calendar date between 1900 and {max_year}; got {show(v)}"
                 for v in text[impossible]
             ],
         )
@@ -209,7 +242,7 @@ def validate_column(
                 future,
                 name,
                 [
-                    f"{name} must not be after the ingest day ({today:%Y-%m-%d}); got {show(v)}"
+                    f"{shown} must not be after the ingest day ({today:%Y-%m-%d}); got {show(v)}"
                     for v in text[future]
                 ],
             )
@@ -224,31 +257,31 @@ def validate_column(
             numbers = numbers.where(~percent, numbers / 100.0)
         not_number = present & (numbers.isna().to_numpy() | ~np.isfinite(numbers.fillna(0)))
         errors.add(
-            not_number, name, [f"{name} must be a number; got {show(v)}" for v in text[not_number]]
+            not_number, name, [f"{shown} must be a number; got {show(v)}" for v in text[not_number]]
         )
         live = present & ~not_number
         vals = numbers.to_numpy()
         if col.kind == ColumnKind.share:
             bad = live & ((vals < 0) | (vals > 1))
             errors.add(
-                bad, name, [f"{name} must be between 0 and 1; got {show(v)}" for v in text[bad]]
+                bad, name, [f"{shown} must be between 0 and 1; got {show(v)}" for v in text[bad]]
             )
         else:
             bad = live & (vals < 0)
-            errors.add(bad, name, [f"{name} must be ≥ 0; got {show(v)}" for v in text[bad]])
+            errors.add(bad, name, [f"{shown} must be ≥ 0; got {show(v)}" for v in text[bad]])
         if col.kind == ColumnKind.integer:
             fractional = live & ~bad & (np.floor(np.nan_to_num(vals)) != np.nan_to_num(vals))
             errors.add(
                 fractional,
                 name,
-                [f"{name} must be a whole number; got {show(v)}" for v in text[fractional]],
+                [f"{shown} must be a whole number; got {show(v)}" for v in text[fractional]],
             )
             huge = live & ~bad & ~fractional & (np.nan_to_num(vals) > _INT_MAX)
             errors.add(
                 huge,
                 name,
                 [
-                    f"{name} must be at most {_INT_MAX} (the store's integer range); got {show(v)}"
+                    f"{shown} must be at most {_INT_MAX} (the store's integer range); got {show(v)}"
                     for v in text[huge]
                 ],
             )
@@ -265,7 +298,7 @@ def validate_column(
         errors.add(
             bad,
             name,
-            [f"{name} must be a 6-digit GB/T 2260 region code; got {show(v)}" for v in text[bad]],
+            [f"{shown} must be a 6-digit GB/T 2260 region code; got {show(v)}" for v in text[bad]],
         )
         return values.where(present, None)
 
@@ -276,7 +309,7 @@ def validate_column(
         errors.add(
             bad,
             name,
-            [f"{name} must be a GB/T 4754 section letter A-T; got {show(v)}" for v in text[bad]],
+            [f"{shown} must be a GB/T 4754 section letter A-T; got {show(v)}" for v in text[bad]],
         )
         return values.where(present, None)
 
@@ -284,7 +317,7 @@ def validate_column(
         values = nfkc(text).str.upper()
         ok = values.str.fullmatch(_PERIOD_RE.pattern).fillna(False).to_numpy(dtype=bool)
         bad = present & ~ok
-        errors.add(bad, name, [f"{name} must be YYYY or YYYYQn; got {show(v)}" for v in text[bad]])
+        errors.add(bad, name, [f"{shown} must be YYYY or YYYYQn; got {show(v)}" for v in text[bad]])
         return values.where(present, None)
 
     if col.kind == ColumnKind.id_hash:
@@ -294,7 +327,7 @@ def validate_column(
             bad,
             name,
             [
-                f"{name} must be 64 hexadecimal characters (a salted hash); got {show(v)}"
+                f"{shown} must be 64 hexadecimal characters (a salted hash); got {show(v)}"
                 for v in text[bad]
             ],
         )
@@ -306,7 +339,7 @@ def validate_column(
         errors.add(
             bad,
             name,
-            [f"{name} must be like 340321********1234; got {show(v)}" for v in text[bad]],
+            [f"{shown} must be like 340321********1234; got {show(v)}" for v in text[bad]],
         )
         return values.where(present, None)
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -31,6 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from risk.contract import normalise_header
 from risk.ingest.privacy import describe, safe_text, show
 
 __all__ = [
@@ -105,10 +105,6 @@ class RawTable:
 
 class EmptySheet(ValueError):
     """A sheet without a single filled cell: nothing to ingest, nothing lost."""
-
-
-def normalise_header(text: str) -> str:
-    return "".join(unicodedata.normalize("NFKC", str(text)).split())
 
 
 def _decode(data: bytes) -> tuple[str, str]:

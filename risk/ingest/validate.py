@@ -1,13 +1,16 @@
 """The checks of a table: headers mapped, cells and rows checked, bad rows made quarantine items.
 
 :func:`detect_table` names the contract table a file or sheet holds; :func:`map_columns`
-renames a file's headers (English or national 双公示 Chinese) to contract columns and refuses
-a table without a required column; :func:`validate_frame` runs the cell checks (an ID number
-or a NUL byte where none belongs), each column's checks (:mod:`risk.ingest.columns`), the
-checks across columns of a row and across rows (duplicate keys), and splits the rows into
-accepted ones (contract dtypes, publicity ends resolved) and quarantine items: row number,
-column, reason and the row's cells with ID numbers masked (:func:`masked_row`). Raw resident
-ID numbers are hashed with the caller's salt and masked here, and never kept.
+renames a file's headers (English, the contract's Chinese ones, or a national layout of
+:data:`risk.contract.RECORD_LAYOUTS`) to contract columns and refuses a table without a
+required column, naming it as the file's language would; :func:`validate_frame` runs the cell
+checks (an ID number or a NUL byte where none belongs), each column's checks
+(:mod:`risk.ingest.columns`), the checks across columns of a row and across rows (duplicate
+keys), and splits the rows into accepted ones (contract dtypes, publicity ends resolved) and
+quarantine items: row number, column, reason (naming the column by the file's own header) and
+the row's cells with ID numbers masked (:func:`masked_row`). A records row named only by a
+subject code the contract cannot carry (行政相对人代码_2 …) is quarantined, never dropped.
+Raw resident ID numbers are hashed with the caller's salt and masked here, and never kept.
 :func:`validate_rows` checks rows that arrive in memory the same way without storing them.
 """
 
@@ -23,20 +26,25 @@ import numpy as np
 import pandas as pd
 
 from risk.contract import (
+    PENALTY_CATEGORIES,
+    RECORD_LAYOUTS,
     TABLES,
     ColumnKind,
+    NationalLayout,
     RecordKind,
     Regime,
     SubjectType,
     TableSpec,
     domain_for_authority,
+    national_layout,
+    normalise_header,
     severity_for_penalty_category,
 )
 from risk.exceptions import InvalidIdentifierError, MissingColumnsError, UnknownTableError
 from risk.identifiers import check_uscc_array, hash_resident_id, mask_resident_id
 from risk.ingest.columns import RowErrors, mask_at, validate_column
 from risk.ingest.privacy import id_number_cells, safe_text, show
-from risk.ingest.read import RawTable, normalise_header, source_label
+from risk.ingest.read import RawTable, source_label
 from risk.ingest.summary import FileSummary, ingest_day
 from risk.publicity import resolve_publicity
 from risk.store import coerce_frame
@@ -58,7 +66,19 @@ __all__ = [
 
 _ID_NUMBER_HEADERS = ("id_number", "身份证号", "身份证号码", "证件号码")
 
+#: Every header whose cells are resident ID numbers: masked whole in a quarantined row.
+_MASKED_HEADERS = frozenset(
+    normalise_header(h)
+    for h in (*_ID_NUMBER_HEADERS, *(h for la in RECORD_LAYOUTS for h in la.id_numbers))
+)
+
 _PENALTY_CATEGORY_HEADERS = ("penalty_category", "处罚类别")
+
+#: Internal columns of a mapped records frame: a 处罚类别 header's cells (severity is graded
+#: from them) and a subject code the contract cannot carry (行政相对人代码_2 …), each under
+#: the prefix and the file's own header. Neither is stored.
+_CATEGORY = "penalty_category"
+_CODE = "code:"
 
 #: Longest cell kept verbatim in a quarantined row's raw copy; longer ones are cut.
 _RAW_CELL_LIMIT = 1_000
@@ -80,58 +100,79 @@ _FREE_KINDS = frozenset(
 
 QuarantineItem = tuple[int, str | None, str, dict[str, str]]
 
+#: Words in a file or sheet name that announce a records file (a national list or 双公示).
+_RECORD_FILE_WORDS = (
+    "行政处罚",
+    "行政许可",
+    "双公示",
+    "失信被执行人",
+    "经营异常名录",
+    "严重违法失信",
+)
+
 
 def _date_order(
-    errors: RowErrors, parsed: dict[str, Any], later: str, earlier: str, strict: bool = False
+    errors: RowErrors,
+    parsed: dict[str, Any],
+    later: str,
+    earlier: str,
+    labels: Mapping[str, str],
+    strict: bool = False,
 ) -> None:
     a, b = parsed[later], parsed[earlier]
     bad = (a < b) if not strict else (a <= b)
     bad_np = bad.fillna(False).to_numpy(dtype=bool)
     rule = "after" if strict else "on or after"
+    shown_later, shown_earlier = labels.get(later, later), labels.get(earlier, earlier)
     errors.add(
         bad_np,
         later,
         [
-            f"{later} must be {rule} {earlier} ({e:%Y-%m-%d}); got {x:%Y-%m-%d}"
+            f"{shown_later} must be {rule} {shown_earlier} ({e:%Y-%m-%d}); got {x:%Y-%m-%d}"
             for x, e in zip(a[bad_np], b[bad_np], strict=True)
         ],
     )
 
 
-def _cross_checks(table: str, parsed: dict[str, Any], errors: RowErrors) -> None:
+def _cross_checks(
+    table: str, parsed: dict[str, Any], errors: RowErrors, labels: Mapping[str, str]
+) -> None:
     """Rules that involve several columns of one row."""
     if table == "enterprises" and "closed" in parsed:
-        _date_order(errors, parsed, "closed", "founded")
+        _date_order(errors, parsed, "closed", "founded", labels)
     elif table == "roles":
         if "end" in parsed:
-            _date_order(errors, parsed, "end", "start", strict=True)
+            _date_order(errors, parsed, "end", "start", labels, strict=True)
         share_given = parsed["share"].notna().to_numpy()
         not_holder = (parsed["role"] != "shareholder").to_numpy(dtype=bool)
         bad = share_given & not_holder
-        errors.add(bad, "share", ["share is only for shareholders"] * int(bad.sum()))
+        share = labels.get("share", "share")
+        errors.add(bad, "share", [f"{share} is only for shareholders"] * int(bad.sum()))
     elif table == "records":
         for later in ("publicity_end", "repaired", "removed"):
             if later in parsed:
-                _date_order(errors, parsed, later, "decided")
+                _date_order(errors, parsed, later, "decided", labels)
         if "regime" in parsed:
             bad = (parsed["regime"] == Regime.explicit.value).to_numpy(dtype=bool)
             if "publicity_end" in parsed:
                 bad = bad & parsed["publicity_end"].isna().to_numpy()
-            errors.add(
-                bad, "regime", ["regime 'explicit' requires a publicity_end"] * int(bad.sum())
-            )
+            regime = labels.get("regime", "regime")
+            end = labels.get("publicity_end", "publicity_end")
+            errors.add(bad, "regime", [f"{regime} 'explicit' requires a {end}"] * int(bad.sum()))
     elif table == "loans":
         drawn, approved = parsed["drawn_amount"], parsed["approved_amount"]
         bad = (drawn > approved).fillna(False).to_numpy(dtype=bool)
+        shown_drawn = labels.get("drawn_amount", "drawn_amount")
+        shown_approved = labels.get("approved_amount", "approved_amount")
         errors.add(
             bad,
             "drawn_amount",
             [
-                f"drawn_amount must not exceed approved_amount ({a}); got {d}"
+                f"{shown_drawn} must not exceed {shown_approved} ({a}); got {d}"
                 for d, a in zip(drawn[bad], approved[bad], strict=True)
             ],
         )
-        _date_order(errors, parsed, "status_date", "applied")
+        _date_order(errors, parsed, "status_date", "applied", labels)
 
 
 def table_from_text(name: str) -> str | None:
@@ -140,7 +181,7 @@ def table_from_text(name: str) -> str | None:
     for table, spec in TABLES.items():
         if lower.startswith(table) or spec.zh_title in name:
             return table
-    if "行政处罚" in name or "双公示" in name:
+    if any(word in name for word in _RECORD_FILE_WORDS):
         return "records"
     return None
 
@@ -168,6 +209,8 @@ def detect_table(
         named = table_from_name(path)
     if named is not None:
         return named
+    if national_layout(headers) is not None:
+        return "records"
     found = {normalise_header(h) for h in headers}
     best, best_score = None, 0.0
     for name, spec in TABLES.items():
@@ -188,16 +231,32 @@ def detect_table(
 
 def map_headers(raw: RawTable, spec: TableSpec) -> tuple[pd.DataFrame, list[str], dict[str, str]]:
     """Rename the file's headers to contract columns; return the frame, the ignored headers
-    and the mapping (file header → contract column)."""
+    and the mapping (file header → contract column).
+
+    Besides the contract columns, a records file keeps its 处罚类别 headers and the subject
+    codes the contract cannot carry (行政相对人代码_2 …) under internal names
+    (:func:`derive_record_columns` and :func:`validate_frame` read them; nothing stores them),
+    and a persons file its raw ID numbers as ``id_number``.
+    """
     aliases = {normalise_header(a): c for a, c in spec.header_aliases().items()}
-    extra = {normalise_header(h): h for h in (*_ID_NUMBER_HEADERS, *_PENALTY_CATEGORY_HEADERS)}
+    extra: dict[str, str] = {}
+    if spec.name == "records":
+        for layout in spec.layouts:
+            for header in layout.category:
+                extra[normalise_header(header)] = f"{_CATEGORY}:"
+            for header in layout.codes:
+                extra.setdefault(normalise_header(header), _CODE)
+    for header in _PENALTY_CATEGORY_HEADERS:
+        extra.setdefault(normalise_header(header), _CATEGORY)
+    for header in _ID_NUMBER_HEADERS:
+        extra.setdefault(normalise_header(header), "id_number")
     renamed: dict[str, str] = {}
     ignored: list[str] = []
     for header in raw.frame.columns:
         key = normalise_header(header)
-        target = aliases.get(key)
-        if target is None and key in extra:
-            target = "id_number" if extra[key] in _ID_NUMBER_HEADERS else "penalty_category"
+        target = aliases.get(key, extra.get(key))
+        if target is not None and target.endswith(":"):  # internal: under the file's header
+            target = f"{target}{header}"
         if target is None or target in renamed.values():
             ignored.append(str(header))
             continue
@@ -207,14 +266,29 @@ def map_headers(raw: RawTable, spec: TableSpec) -> tuple[pd.DataFrame, list[str]
     return frame, ignored, renamed
 
 
+def _choices(spec: TableSpec, column: str, layout: NationalLayout | None) -> str:
+    """How a Chinese file may name a contract column: the layout's headers, else the
+    contract's Chinese ones (at most two, the standard's own first)."""
+    col = spec.column(column)
+    found = layout.headers_for(column) if layout is not None else ()
+    choices = list(found or col.zh)
+    if column == "severity":
+        category = layout.category if layout is not None and layout.category else ("处罚类别",)
+        choices = [*category, *choices]
+    elif column == "domain":
+        choices = [*choices, *_choices(spec, "authority", layout).split(" or ")]
+    shown = list(dict.fromkeys(choices))[:2] or [column]
+    return " or ".join(shown)
+
+
 def map_columns(
     raw: RawTable, spec: TableSpec, summary: FileSummary, id_salt: bytes | None
 ) -> tuple[pd.DataFrame, dict[str, str]]:
     """A read table's cells under contract column names, ready for :func:`validate_frame`.
 
     Headers are mapped (:func:`map_headers`; the ignored ones named in ``summary``), the
-    columns a 双公示 penalty file lacks derived, and the table refused when it cannot be
-    ingested at all.
+    columns a national records file lacks derived (:func:`derive_record_columns`), and the
+    table refused when it cannot be ingested at all.
 
     Returns
     -------
@@ -225,21 +299,26 @@ def map_columns(
     ------
     MissingColumnsError
         If a required column is missing (a persons file's raw ``id_number`` stands for
-        ``id_hash`` and ``id_masked``).
+        ``id_hash`` and ``id_masked``). A file with Chinese headers is told the headers it
+        lacks as the national standard writes them (``行政相对人代码_1(统一社会信用代码) or
+        统一社会信用代码``), an English one the contract's names.
     ValueError
         If raw ID numbers arrive without a salt to hash them.
     """
     frame, ignored, renamed = map_headers(raw, spec)
     summary.ignored_columns = [safe_text(h, 200) for h in ignored]
+    layout = national_layout(raw.frame.columns) if spec.name == "records" else None
     if spec.name == "records":
-        frame = derive_record_columns(frame)
+        frame = derive_record_columns(frame, layout)
     if spec.name == "persons" and "id_number" in frame:
         present = set(frame.columns) | {"id_hash", "id_masked"}
     else:
         present = set(frame.columns)
     missing = [c.name for c in spec.columns if c.required and c.name not in present]
     if missing:
-        raise MissingColumnsError(spec.name, missing, summary.source)
+        chinese = any(not str(h).isascii() for h in raw.frame.columns)
+        headers = [_choices(spec, c, layout) for c in missing] if chinese else None
+        raise MissingColumnsError(spec.name, missing, summary.source, headers=headers)
     if "id_number" in frame and id_salt is None:
         raise ValueError(
             f"{summary.source}: persons file carries raw ID numbers; an id_salt is "
@@ -248,19 +327,41 @@ def map_columns(
     return frame, renamed
 
 
-def derive_record_columns(frame: pd.DataFrame) -> pd.DataFrame:
-    """Fill kind / domain / severity / subject_type of 双公示 penalty files that lack them."""
+def derive_record_columns(
+    frame: pd.DataFrame, layout: NationalLayout | None = None
+) -> pd.DataFrame:
+    """Fill kind / domain / severity / subject_type of national records files that lack them.
+
+    kind is the layout's (administrative_penalty without one); domain is inferred from the
+    authority (处罚机关); severity is graded from the 处罚类别 headers (both of the 2016
+    处罚类别1 and 处罚类别2), else it is the list's own (a 失信被执行人 entry is serious);
+    subject_type is enterprise in a national layout, whose subject column holds USCCs, and
+    otherwise decided by the code's length (18: a USCC; a person's subject is the platform's
+    person_id). The 处罚类别 cells stay in the frame for the reasons of ungraded rows.
+    """
     n = len(frame)
     if "kind" not in frame:
-        frame["kind"] = [RecordKind.administrative_penalty.value] * n
+        kind = layout.kind if layout is not None else RecordKind.administrative_penalty
+        frame["kind"] = [kind.value] * n
     if "domain" not in frame and "authority" in frame:
         frame["domain"] = [domain_for_authority(a).value for a in frame["authority"]]
-    if "severity" not in frame and "penalty_category" in frame:
-        frame["severity"] = [
-            (s.value if (s := severity_for_penalty_category(c)) else "")
-            for c in frame["penalty_category"]
-        ]
-    if "subject_type" not in frame and "subject_id" in frame:
+    categories = [c for c in frame.columns if c.split(":", 1)[0] == _CATEGORY]
+    if "severity" not in frame and categories:
+        joined = frame[categories[0]]
+        for column in categories[1:]:
+            other = frame[column]
+            both = (joined != "") & (other != "")
+            joined = (joined + np.where(both, ";", "") + other).astype(object)
+        frame[_CATEGORY] = joined
+        # Each distinct 处罚类别 graded once (a file holds a handful).
+        found, distinct = pd.factorize(joined.to_numpy(dtype=object))
+        graded = [(s.value if (s := severity_for_penalty_category(c)) else "") for c in distinct]
+        frame["severity"] = np.array([*graded, ""], dtype=object)[found]
+    elif "severity" not in frame and layout is not None and layout.severity is not None:
+        frame["severity"] = [layout.severity.value] * n
+    if "subject_type" not in frame and layout is not None:
+        frame["subject_type"] = [SubjectType.enterprise.value] * n
+    elif "subject_type" not in frame and "subject_id" in frame:
         # An 18-character code is a 统一社会信用代码 (validated, and quarantined if wrong);
         # person subjects carry the platform's person_id.
         codes = check_uscc_array(frame["subject_id"])["code"]
@@ -301,11 +402,10 @@ def masked_row(raw: dict[str, str]) -> dict[str, str]:
     """A quarantined row's cells fit for the store: the id_number cell masked whole, any ID
     number elsewhere masked (shifted columns, IDs typed into a name), NUL bytes made visible
     and cells longer than 1,000 characters cut."""
-    id_headers = {normalise_header(h) for h in _ID_NUMBER_HEADERS}
     safe = {}
     for k, v in raw.items():
         key = safe_text(str(k), 200)
-        if normalise_header(k) in id_headers and v:
+        if normalise_header(k) in _MASKED_HEADERS and v:
             digits = "".join(str(v).split())
             masked = f"{digits[:6]}********{digits[-4:]}" if len(digits) >= 10 else "***"
             safe[key] = safe_text(masked, 64)
@@ -320,6 +420,7 @@ def _check_cells(
     spec: TableSpec,
     renamed: dict[str, str],
     errors: RowErrors,
+    labels: Mapping[str, str],
 ) -> None:
     """Refuse rows before any column is parsed: a cell the reader could not trust (a formula
     without a cached value, a list in a Parquet cell), a resident ID number anywhere but the
@@ -331,26 +432,92 @@ def _check_cells(
         if column is not None:
             rows, reasons = by_column.setdefault(column, ([], []))
             rows.append(index)
-            reasons.append(f"{column} {reason}")
+            reasons.append(f"{labels.get(column, header)} {reason}")
     for column, (rows, reasons) in by_column.items():
         errors.add(mask_at(n, np.array(rows, dtype=np.int64)), column, reasons)
     for col in spec.columns:
         if col.name not in frame or col.kind not in _FREE_KINDS:
             continue
         values = frame[col.name]
+        shown = labels.get(col.name, col.name)
         ids = id_number_cells(values)
         errors.add(
             ids,
             col.name,
-            [f"{col.name} must not hold a resident ID number; got {show(v)}" for v in values[ids]],
+            [f"{shown} must not hold a resident ID number; got {show(v)}" for v in values[ids]],
         )
         if raw.may_hold_nul:
             nul = values.str.contains("\x00", regex=False).to_numpy(dtype=bool)
             errors.add(
                 nul,
                 col.name,
-                [f"{col.name} must not contain a NUL byte; got {show(v)}" for v in values[nul]],
+                [f"{shown} must not contain a NUL byte; got {show(v)}" for v in values[nul]],
             )
+
+
+def _labels(renamed: Mapping[str, str]) -> dict[str, str]:
+    """Each contract column under the header the file gave it, as reasons name it.
+
+    A severity graded from 处罚类别 is named by the 处罚类别 header(s) it was graded from.
+    """
+    labels: dict[str, str] = {}
+    for header, column in renamed.items():
+        if column.startswith(_CODE):
+            continue
+        if column.split(":", 1)[0] == _CATEGORY:
+            given = labels.get(_CATEGORY)
+            labels[_CATEGORY] = f"{given} / {header}" if given else str(header)
+            continue
+        labels.setdefault(column, str(header))
+    if "severity" not in labels and _CATEGORY in labels:
+        labels["severity"] = labels[_CATEGORY]
+    return labels
+
+
+def _named_by_codes_only(
+    frame: pd.DataFrame, labels: Mapping[str, str], errors: RowErrors
+) -> np.ndarray:
+    """Quarantine the rows whose subject is named only by a code the records table cannot
+    carry (行政相对人代码_2(工商注册号) …, a person's 证件号码): the USCC is used when present,
+    and a row without one is never dropped silently. Returns those rows."""
+    codes = [c for c in frame.columns if c.startswith(_CODE)]
+    only = np.zeros(len(frame), dtype=bool)
+    if not codes or "subject_id" not in frame:
+        return only
+    filled = {c: (frame[c].str.strip() != "").to_numpy() for c in codes}
+    only = (frame["subject_id"].str.strip() == "").to_numpy() & np.logical_or.reduce(
+        list(filled.values())
+    )
+    subject = labels.get("subject_id", "subject_id")
+    reasons = [
+        f"{subject} is empty and the subject is named only by "
+        f"{', '.join(c.removeprefix(_CODE) for c in codes if filled[c][i])}, which the "
+        "records table cannot carry: it names an enterprise by its 统一社会信用代码 and a "
+        "person by the platform's person_id"
+        for i in np.flatnonzero(only).tolist()
+    ]
+    errors.add(only, "subject_id", reasons)
+    return only
+
+
+def _ungraded(frame: pd.DataFrame, labels: Mapping[str, str], errors: RowErrors) -> np.ndarray:
+    """Quarantine the rows whose 处罚类别 names no category severity is graded from (their
+    severity could not be derived); returns those rows."""
+    if _CATEGORY not in frame or "severity" not in frame:
+        return np.zeros(len(frame), dtype=bool)
+    category = frame[_CATEGORY]
+    bad = ((frame["severity"] == "") & (category.str.strip() != "")).to_numpy()
+    known = ", ".join(PENALTY_CATEGORIES)
+    shown = labels.get(_CATEGORY, "处罚类别")
+    errors.add(
+        bad,
+        "severity",
+        [
+            f"{shown} must name a penalty category severity is graded from ({known}); got {show(v)}"
+            for v in category[bad]
+        ],
+    )
+    return bad
 
 
 def validate_frame(
@@ -367,9 +534,14 @@ def validate_frame(
     n = len(frame)
     errors = RowErrors(n)
     original = raw.frame.reset_index(drop=True)
-    _check_cells(frame, raw, spec, renamed, errors)
+    labels = _labels(renamed)
+    _check_cells(frame, raw, spec, renamed, errors, labels)
     if spec.name == "persons":
         frame = _hash_id_numbers(frame, id_salt, errors)
+    explained: dict[str, np.ndarray] = {}
+    if spec.name == "records":
+        explained["subject_id"] = _named_by_codes_only(frame, labels, errors)
+        explained["severity"] = _ungraded(frame, labels, errors)
 
     parsed: dict[str, Any] = {}
     type_col = {"records": "subject_type", "roles": "holder_type"}.get(spec.name)
@@ -381,10 +553,20 @@ def validate_frame(
         holder_is_enterprise = None
         if col.kind == ColumnKind.subject_id and type_col in parsed:
             holder_is_enterprise = (parsed[type_col] == "enterprise").to_numpy(dtype=bool)
+        label = labels.get(col.name)
         parsed[col.name] = validate_column(
-            col, frame[col.name], errors, allowlist, summary, today, holder_is_enterprise
+            col,
+            frame[col.name],
+            errors,
+            allowlist,
+            summary,
+            today,
+            holder_is_enterprise,
+            label=None if label == col.name else label,
+            skip_required=explained.get(col.name),
+            count_uscc=spec.name == "records",
         )
-    _cross_checks(spec.name, parsed, errors)
+    _cross_checks(spec.name, parsed, errors, labels)
 
     accepted = pd.DataFrame({c: parsed[c] for c in spec.names if c in parsed})
     bad = errors.bad
@@ -402,7 +584,7 @@ def validate_frame(
         for i in dup_idx:
             key = tuple(accepted.iloc[i][k] for k in spec.key)
             others = [r for r in first_rows[key] if r != raw.row_numbers[i]]
-            label = ", ".join(f"{k}={v}" for k, v in zip(spec.key, key, strict=True))
+            label = ", ".join(f"{labels.get(k, k)}={v}" for k, v in zip(spec.key, key, strict=True))
             reasons.append(f"duplicate key ({label}) also at row(s) {others}")
         errors.add(dup, spec.key[0], reasons)
         if "uscc" in spec.key and spec.name == "enterprises":

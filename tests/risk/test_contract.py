@@ -6,6 +6,7 @@ Expected values are copied from DESIGN.md §2, not derived from the module.
 from __future__ import annotations
 
 from enum import StrEnum
+from pathlib import Path
 
 import pytest
 
@@ -30,6 +31,8 @@ from risk.contract import (
     domain_for_authority,
     domain_for_regulator,
     enum_lookup,
+    national_layout,
+    normalise_header,
     regulator_for,
     zh_label,
 )
@@ -67,7 +70,7 @@ DESIGN_TABLES = {
         {"share", "end"},
     ),
     "records": (
-        ("record_id",),
+        ("record_id", "authority"),  # issue 14: a 文号 is unique within its authority only
         {
             "subject_type", "subject_id", "kind", "domain", "severity", "authority", "decided",
             "publicity_end", "repaired", "removed", "amount",
@@ -165,7 +168,13 @@ def test_no_header_alias_names_two_columns(name):
         for header in (spec.name, *spec.zh):
             assert header not in seen, f"{header!r} names both {seen[header]} and {spec.name}"
             seen[header] = spec.name
-    assert TABLES[name].header_aliases() == seen
+    for layout in TABLES[name].layouts:  # a layout may repeat a column's own header
+        for column, headers in layout.columns:
+            for header in headers:
+                known = seen.setdefault(normalise_header(header), column)
+                assert known == column, f"{header!r} names both {known} and {column}"
+    normalised = {normalise_header(h): c for h, c in TABLES[name].header_aliases().items()}
+    assert normalised == {normalise_header(h): c for h, c in seen.items()}
 
 
 def test_column_lookup_unknown():
@@ -411,3 +420,46 @@ def test_domain_for_regulator_unknown(bad):
 )
 def test_domain_for_authority(authority, domain):
     assert domain_for_authority(authority) is domain
+
+
+# --------------------------------------------------------------------------- national layouts
+
+HEADERS_DOC = Path(__file__).resolve().parents[2] / "docs" / "headers.md"
+
+
+def test_every_national_header_is_in_the_header_table_of_the_docs():
+    doc = normalise_header(HEADERS_DOC.read_text(encoding="utf-8"))
+    for layout in TABLES["records"].layouts:
+        for header in layout.headers():
+            bare = header.startswith("行政相对人代码_") and "(" not in header
+            if not bare:  # the bare numbered forms are described once, in prose
+                assert normalise_header(header) in doc, (layout.name, header)
+
+
+@pytest.mark.parametrize(
+    ("headers", "name"),
+    [
+        (["行政处罚决定书文号", "行政相对人代码_1（统一社会信用代码）", "处罚类别"], "penalty"),
+        (["行政处罚决定书文号", "处罚类别1", "处罚类别2", "处罚名称"], "penalty_2016"),
+        (["行政许可决定文书号", "许可决定日期", "有效期至"], "license"),
+        (["行政许可决定书文号", "项目名称", "许可截止期"], "license_2016"),
+        (["案号", "执行法院", "失信被执行人行为具体情形"], "dishonest_debtor"),
+        (["列入决定书文号", "列入经营异常名录原因", "列入日期"], "abnormal_operation"),
+        (["列入决定书文号", "列入严重违法失信企业名单（黑名单）原因"], "serious_violation"),
+        (["record_id", "subject_id", "authority"], None),
+        (["统一社会信用代码", "企业名称", "成立日期"], None),  # an enterprises file
+    ],
+)
+def test_national_layout_is_told_by_its_markers(headers, name):
+    layout = national_layout(headers)
+    assert (layout.name if layout is not None else None) == name
+
+
+def test_layouts_keep_every_header_in_one_role():
+    for layout in TABLES["records"].layouts:
+        headers = [normalise_header(h) for h in layout.headers()]
+        assert len(headers) == len(set(headers)), layout.name
+        assert {normalise_header(m) for m in layout.markers} <= set(headers), layout.name
+        assert set(layout.id_numbers) <= set(layout.codes) | set(layout.other) | {
+            h for h in layout.id_numbers if h.startswith("法定代表人")
+        }, layout.name

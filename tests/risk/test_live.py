@@ -138,7 +138,7 @@ def test_the_events_name_the_cause_and_are_stored_once(engine: Engine) -> None:
             "request_id": "r-1",
             "ingest_batch": result.summary.batch_id,
             "table": "records",
-            "keys": ["(2026)皖1122执9号"],
+            "keys": ["(2026)皖1122执9号/来安县市场监督管理局"],  # the key: 文号 and authority
             "n_keys": 1,
         }
     assert set(stored["seq"]) == {1}

@@ -94,7 +94,7 @@ def rec(
         "kind": kind,
         "domain": domain,
         "severity": severity,
-        "authority": None,
+        "authority": "来安县市场监督管理局",  # half of the key (records: 文号 + authority)
         "decided": decided,
         "publicity_end": publicity_end,
         "repaired": repaired,
@@ -222,6 +222,24 @@ def test_same_domain_exactly_three_in_the_window_triggers() -> None:
     assert hit.evidence["counts"] == {"market_regulation": 3}
     assert hit.evidence["window"] == {"after": "2024-06-30", "until": "2026-06-30"}
     assert [r["decided"] for r in hit.evidence["records"]] == list(INSIDE)
+
+
+def test_two_authorities_sharing_a_number_are_two_records_in_the_evidence() -> None:
+    # Records are keyed by (文号, authority): the same 文号 from two bureaus is two penalties,
+    # and the evidence cites each with its authority; a 文号 of one authority stays plain.
+    a, b = INSIDE[0], INSIDE[1]
+    records = [
+        {**rec("罚〔2025〕1号", U[0], a), "authority": "来安县市场监督管理局"},
+        {**rec("罚〔2025〕1号", U[0], b), "authority": "滁州市市场监督管理局"},
+        {**rec("罚〔2025〕3号", U[0], INSIDE[2]), "authority": "来安县市场监督管理局"},
+    ]
+    (hit,) = hits_of(county([ent(U[0])], records), Rule.same_domain_frequent)
+    assert hit.record_ids == (
+        "罚〔2025〕1号（来安县市场监督管理局）",
+        "罚〔2025〕1号（滁州市市场监督管理局）",
+        "罚〔2025〕3号",
+    )
+    assert hit.evidence["counts"] == {"market_regulation": 3}
 
 
 def test_same_domain_one_day_outside_the_window_does_not_trigger() -> None:
@@ -499,6 +517,20 @@ def test_after_repair_window(violation_day: str, triggers: bool) -> None:
         assert hit.evidence["repaired_records"] == ["旧罚"]
         assert hit.evidence["pairs"][0]["repaired"] == "2024-06-01"
         assert [r["record_id"] for r in hit.evidence["records"]] == ["新罚"]
+
+
+def test_another_authoritys_penalty_with_the_repaired_number_is_a_reoffence() -> None:
+    # The repaired record and the later one share a 文号 but not an authority: two records,
+    # so the later one is a violation after the repair (compared by 文号 alone it vanished).
+    repaired = {**rec("罚〔2024〕1号", U[0], "2024-01-01", repaired="2024-06-01")}
+    later = rec("罚〔2024〕1号", U[0], "2025-01-01")
+    data = county(
+        [ent(U[0])],
+        [{**repaired, "authority": "来安县市场监督管理局"}, {**later, "authority": "来安县税务局"}],
+    )
+    (hit,) = hits_of(data, Rule.after_repair)
+    assert hit.evidence["repaired_records"] == ["罚〔2024〕1号（来安县市场监督管理局）"]
+    assert [r["record_id"] for r in hit.evidence["records"]] == ["罚〔2024〕1号（来安县税务局）"]
 
 
 def test_after_repair_needs_a_repair_by_as_of_and_an_active_violation() -> None:

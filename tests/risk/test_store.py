@@ -18,11 +18,14 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import (
+    Column,
     Date,
     Engine,
     Float,
     Integer,
+    MetaData,
     String,
+    Table,
     delete,
     func,
     insert,
@@ -180,6 +183,68 @@ def test_downgrade_to_0002_drops_the_api_tables_and_upgrade_restores_them(engine
     with engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         assert compare_metadata(context, metadata) == []
+
+
+def _records_at_0006() -> Table:
+    """The records table as revision 0006 left it: keyed by record_id, authority nullable."""
+    return Table(
+        "records",
+        MetaData(),
+        Column("record_id", String(100), primary_key=True),
+        *(
+            Column(name, String(64))
+            for name in ("subject_type", "subject_id", "kind", "domain", "severity", "authority")
+        ),
+        Column("decided", Date),
+    )
+
+
+def test_migration_0007_keys_records_by_authority_and_keeps_every_row(engine: Engine) -> None:
+    _downgrade(engine, "0006")
+    old = _records_at_0006()
+    row = {"subject_type": "enterprise", "subject_id": USCC, "kind": "administrative_penalty"}
+    row |= {"domain": "market_regulation", "severity": "general", "decided": date(2025, 3, 1)}
+    with engine.begin() as conn:
+        conn.execute(
+            insert(old),
+            [
+                {**row, "record_id": "罚〔2025〕1号", "authority": "来安县市场监督管理局"},
+                {**row, "record_id": "罚〔2025〕2号", "authority": None},  # allowed before 0007
+            ],
+        )
+
+    migrate(engine)
+
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert compare_metadata(context, metadata) == []
+    assert inspect(engine).get_pk_constraint("records")["constrained_columns"] == [
+        "record_id",
+        "authority",
+    ]
+    kept = read_table(engine, "records").sort_values("record_id")
+    assert kept["authority"].tolist() == ["来安县市场监督管理局", ""]  # every row, none lost
+    assert kept["subject_id"].tolist() == [USCC, USCC]
+    records = contract_table("records")
+    with engine.begin() as conn:  # another authority's record with the same 文号 now fits
+        conn.execute(
+            insert(records),
+            {**row, "record_id": "罚〔2025〕1号", "authority": "来安县生态环境分局"},
+        )
+        with pytest.raises(IntegrityError), conn.begin_nested():
+            conn.execute(
+                insert(records),
+                {**row, "record_id": "罚〔2025〕1号", "authority": "来安县生态环境分局"},
+            )
+    assert len(read_table(engine, "records")) == 3
+
+    with engine.begin() as conn:  # the downgrade needs 文号 unique again
+        conn.execute(delete(records).where(records.c.authority == "来安县生态环境分局"))
+    _downgrade(engine, "0006")
+    with engine.connect() as conn:
+        back = {r.record_id: r.authority for r in conn.execute(select(old))}
+    assert back == {"罚〔2025〕1号": "来安县市场监督管理局", "罚〔2025〕2号": None}
+    migrate(engine)
 
 
 def test_audit_log_is_append_only(engine: Engine) -> None:

@@ -117,7 +117,8 @@ def test_a_penalty_is_stored_rescored_logged_and_audited(
     assert response.status_code == 200, response.text
     answer = response.json()
     assert (answer["read"], answer["inserted"], answer["quarantined"]) == (1, 1, 0)
-    assert answer["set_id"] == before.set_id and answer["changed"] == ["皖清市监罚〔2026〕901号"]
+    assert answer["set_id"] == before.set_id
+    assert answer["changed"] == ["皖清市监罚〔2026〕901号/清源县市场监督管理局"]  # 文号/authority
     assert answer["recomputed"]["risk"] >= 1 and answer["recomputed"]["grades"] >= 1
     grades = read_kind(county.engine, "grades")
     # Its own serious penalty moves the enterprise (a grade or, here, a linked warning).

@@ -98,7 +98,10 @@ def test_a_drop_is_ingested_and_rescored_as_deltas(county: ApiCounty, tmp_path: 
     live = {r["table"]: r for r in answer["live"]}
     assert set(live) == {"roles", "records"}  # in dependency order: roles first
     assert [r["table"] for r in answer["live"]] == ["roles", "records"]
-    assert live["records"]["changed"] == ["皖清市监罚〔2026〕LIVE0号", "皖清市监罚〔2026〕LIVE1号"]
+    assert live["records"]["changed"] == [  # each record's key: its 文号 and its authority
+        "皖清市监罚〔2026〕LIVE0号/清源县市场监督管理局",
+        "皖清市监罚〔2026〕LIVE1号/清源县市场监督管理局",
+    ]
     pointer = current(county.engine)
     assert pointer is not None and get_set(county.engine, pointer.set_id).seq == pointer.seq
     assert pointer.seq == max(r["seq"] for r in answer["live"]) >= 1
