@@ -21,14 +21,14 @@ from types import MappingProxyType
 from typing import Final
 
 __all__ = [
+    "DECLARED_HOLDERS",
+    "EXEMPT_HOLDER",
     "NEGATIVE_KINDS",
     "POSITIVE_KINDS",
     "REGULATORS",
     "ROLE_LABELS",
     "TABLES",
     "UNKNOWN_HOLDER",
-    "DECLARED_HOLDERS",
-    "EXEMPT_HOLDER",
     "ColumnKind",
     "ColumnSpec",
     "Directness",

@@ -65,11 +65,13 @@ from risk.bods.codes import (
 )
 from risk.bods.export import export_bods
 from risk.bods.files import read_bods, write_bods
-from risk.bods.importer import BodsImport, import_bods
+from risk.bods.importer import EXTERNAL_COLUMNS, BodsImport, import_bods
+from risk.bods.store import read_external_parties, store_bods
 from risk.bods.validate import validate_statements
 
 __all__ = [
     "BODS_VERSION",
+    "EXTERNAL_COLUMNS",
     "INTEREST_TYPES",
     "PERSON_ID_SCHEME_NAME",
     "ROLE_INTERESTS",
@@ -82,6 +84,8 @@ __all__ = [
     "import_bods",
     "person_record_id",
     "read_bods",
+    "read_external_parties",
+    "store_bods",
     "validate_statements",
     "write_bods",
 ]

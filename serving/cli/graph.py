@@ -11,7 +11,6 @@ Registered in :mod:`serving.cli` as the ``graph`` group.
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -244,35 +243,28 @@ def import_bods_cmd(
 
     Exits 1 when statements were skipped or a file was refused.
     """
-    from risk.bods import import_bods, read_bods
+    from risk.bods import import_bods, read_bods, store_bods
     from risk.exceptions import RiskError
-    from risk.ingest import ingest_file
-    from risk.store import read_table
     from serving.settings import load_allowlist
 
     if not file.exists():
         raise typer.BadParameter(f"file must exist; got {str(file)!r}")
     settings = settings_for(work_dir, database_url)
     engine = open_store(settings)
+    salt = settings.salt()
     try:
-        imported = import_bods(read_bods(file))
+        imported = import_bods(read_bods(file), id_salt=salt)
     except (RiskError, ValueError) as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
-    with tempfile.TemporaryDirectory() as tmp:
-        paths = imported.write_for_ingest(
-            Path(tmp), read_table(engine, "enterprises"), read_table(engine, "persons")
-        )
-        summaries = [
-            ingest_file(
-                engine,
-                path,
-                table=name,
-                id_salt=settings.salt(),
-                uscc_allowlist=load_allowlist(settings.uscc_allowlist),
-            )
-            for name, path in paths.items()
-        ]
+    # No temporary files: each batch and quarantined row names the BODS file itself.
+    summaries = store_bods(
+        engine,
+        imported,
+        source=f"BODS {file.name}",
+        id_salt=salt,
+        uscc_allowlist=load_allowlist(settings.uscc_allowlist),
+    )
     table = Table(title=f"BODS import from {file.name}")
     for column in ("table", "read", "inserted", "updated", "unchanged", "quarantined", "status"):
         table.add_column(column)
@@ -286,6 +278,11 @@ def import_bods_cmd(
             s.status,
         )
     out.print(table)
+    if len(imported.external):
+        out.print(
+            f"{len(imported.external):,} entities outside the Chinese registers stored as "
+            "external parties (external_parties)"
+        )
     report = imported.report
     if len(report):
         out.print(f"{len(report):,} statements or interests not mapped cleanly:")
