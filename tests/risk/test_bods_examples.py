@@ -15,9 +15,10 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
-from risk.bods import import_bods, store_bods
+from risk.bods import import_bods, read_external_parties, store_bods
+from risk.bods.codes import bods_share, share_of
 from risk.controllers import BENEFICIAL_OWNER_THRESHOLD, ControllerStatus, actual_controllers
 from risk.store import read_table
 
@@ -188,3 +189,143 @@ def test_controller_answers_match_the_documented_owners(
         (matched if _matches(answer, expected, nodes) else missed).append((name, as_of))
     assert set(missed) == MISSES, missed
     assert (len(matched), len(CASES)) == (26, 28)
+
+
+def test_foreign_personal_identifiers_are_never_stored_raw(
+    stored_examples: tuple[Engine, dict[str, str]],
+) -> None:
+    # Fermcat's persons carry Irish tax numbers (IRL-TAXID): kept only as salted hashes.
+    engine, nodes = stored_examples
+    external = read_external_parties(engine)
+    riyadh = external.set_index("party_id").loc[nodes[RIYADH]]
+    assert riyadh["party_type"] == "person" and riyadh["scheme"] == "IRL-TAXID"
+    assert len(riyadh["identifier_hash"]) == 64
+    with engine.connect() as conn:
+        dump = " ".join(
+            str(row)
+            for table in ("external_parties", "roles", "persons", "quarantine")
+            for row in conn.execute(text(f"SELECT * FROM {table}"))
+        )
+    for raw in ("7700225VH", "0691084DH", "9857460SH"):
+        assert raw not in dump
+    # Foreign companies are external parties keyed by their register, flagged by the table.
+    assert external.set_index("party_id").loc["GB-COH-2063384560", "name"] == "Profitech Ltd"
+
+
+def test_history_keeps_every_statement_of_a_relationship() -> None:
+    back = import_bods(_load("fermcat.json"), id_salt=SALT)
+    shares = back.roles.loc[back.roles["role"] == "shareholder"]
+    spans = {
+        (r.holder_id, r.share, str(r.start.date()), None if pd.isna(r.end) else str(r.end.date()))
+        for r in shares.itertuples()
+    }
+    assert spans == {
+        (RIYADH, 0.5, "2019-09-11", "2021-04-03"),  # the later statement's endDate, backdated
+        (PATRICK, 0.5, "2019-09-11", "2022-01-21"),  # three statements of 50 % joined
+        (PATRICK, 1.0, "2022-01-21", None),
+        (DECLAN, 0.5, "2021-04-03", "2022-01-21"),
+    }
+    # Tecido: the trustee company's 60 %, 70 %, 80 % from the change dates its statements give.
+    tecido = import_bods(_load("tecido.json"), id_salt=SALT).roles
+    trustee = tecido.loc[(tecido["holder_type"] == "enterprise")]
+    assert [
+        (s, str(d.date())) for s, d in zip(trustee["share"], trustee["start"], strict=True)
+    ] == [
+        (0.6, "2021-09-24"),
+        (0.7, "2022-09-21"),
+        (0.8, "2023-03-01"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("share", "point", "kept"),
+    [
+        ({"exact": 50}, 0.5, None),
+        ({"minimum": 75, "exclusiveMaximum": 100}, 0.75, "[75,100)"),
+        ({"exclusiveMinimum": 25, "exclusiveMaximum": 50}, 0.25, "(25,50)"),
+        ({"minimum": 25, "maximum": 50}, 0.25, "[25,50]"),
+        ({"maximum": 10}, 0.0, "[0,10]"),
+        ({}, None, None),
+    ],
+)
+def test_a_share_range_is_kept_and_its_lower_bound_is_the_share(
+    share: dict[str, float], point: float | None, kept: str | None
+) -> None:
+    assert share_of(share) == (point, kept)
+    if kept is not None:
+        assert share_of(bods_share(point, kept)) == (point, kept)  # the export gives it back
+
+
+def test_ranges_count_at_their_lower_bound() -> None:
+    # Jeremy Hunt: more than 25 %, less than 50 % — a beneficial owner at 25 %, never the
+    # actual controller at 50 % (the upper bound is not credited).
+    back = import_bods(_load("bods-package-linking-annotations.json"), id_salt=SALT)
+    subject = dict(zip(back.nodes["record_id"], back.nodes["node_id"], strict=True))["a01c1a0863e2"]
+    at_25 = actual_controllers(back.roles, "2019-01-01", threshold=0.25).iloc[0]
+    at_50 = actual_controllers(back.roles, "2019-01-01", threshold=0.5).iloc[0]
+    assert at_25["uscc"] == subject and at_25["status"] == ControllerStatus.natural_person
+    assert at_25["effective_share"] == pytest.approx(0.25)
+    assert at_50["status"] == ControllerStatus.no_natural_person_controller
+    assert "未达 50%" in at_50["explanation"]
+    # MVJ LIMITED: 75–100 % of JENEX, so at least 75 %: JENEX's ultimate holder.
+    jenex = import_bods(_load("bods-package-entity-owning-entity.json"), id_salt=SALT)
+    row = actual_controllers(jenex.roles, "2017-06-30").set_index("uscc").loc["GB-COH-03209885"]
+    assert row["candidate_id"] == "GB-COH-08150312" and row["effective_share"] == 0.75
+
+
+def test_declarations_are_controller_statuses() -> None:
+    listed = import_bods(_load("listed-company-exempt-from-disclosure.json"))
+    row = actual_controllers(listed.roles, "2019-06-30").iloc[0]
+    assert row["status"] == ControllerStatus.declared_exempt
+    assert "豁免披露" in row["explanation"]
+    opaque = import_bods(_load("11-anonymous-person.json"))
+    row = actual_controllers(opaque.roles, "2026-04-17").iloc[0]
+    assert row["status"] == ControllerStatus.declared_unknown
+    assert row["explanation"] == "受益所有人申报为不明，无法确认实际控制人"
+
+
+def test_declared_indirect_interest_is_no_graph_edge_and_counts_once() -> None:
+    # mixed-direct-and-indirect: Person 1 holds 50 % of A through B (declared indirect) and,
+    # from 2019-05-01, 50 % directly: 100 % then, never 150 %.
+    back = import_bods(_load("mixed-direct-and-indirect-ownership.json"), id_salt=SALT)
+    a = "GB-COH-XE-08-A"
+    before = actual_controllers(back.roles, "2018-12-17", subjects=[a]).iloc[0]
+    after = actual_controllers(back.roles, "2019-06-30", subjects=[a]).iloc[0]
+    assert before["effective_share"] == pytest.approx(0.5)
+    assert "申报间接持股 50%" in before["explanation"]
+    assert after["effective_share"] == pytest.approx(1.0)
+    from risk.graph import GraphSnapshot
+
+    frames = back.for_ingest()
+    snapshot = GraphSnapshot.from_frames(
+        frames["enterprises"], frames["persons"], frames["roles"], "2019-06-30"
+    )
+    assert snapshot.n_edges == 3  # B→A, Person 1→B, Person 1→A direct; not the declaration
+
+
+def test_usci_and_other_cn_schemes() -> None:
+    from risk.identifiers import make_uscc
+
+    good = make_uscc("9", "1", "340321", "MA0000001")
+
+    def entity(scheme: str, ident: str) -> dict[str, Any]:
+        return {
+            "statementId": f"{scheme:0>32}",
+            "declarationSubject": scheme,
+            "recordId": scheme,
+            "recordType": "entity",
+            "statementDate": "2024-01-01",
+            "recordDetails": {
+                "isComponent": False,
+                "entityType": {"type": "registeredEntity"},
+                "identifiers": [{"id": ident, "scheme": scheme}],
+            },
+        }
+
+    back = import_bods([entity("CN-USCI", good), entity("CN-SAMR", good[:-1] + "X")])
+    assert list(back.enterprises["uscc"]) == [good]
+    # A non-standard CN- scheme whose id is no USCC is no enterprise: an external party.
+    assert list(back.external["party_id"]) == [f"CN-SAMR-{good[:-1]}X"]
+    again = import_bods([entity("CN-SAMR", good)])
+    assert list(again.enterprises["uscc"]) == [good]
+    assert "not org-id.guide's CN-USCI" in " ".join(again.report["reason"])
