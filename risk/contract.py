@@ -14,6 +14,7 @@ consumer; split, the contract would again have several homes.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -27,6 +28,7 @@ __all__ = [
     "POSITIVE_KINDS",
     "REGULATORS",
     "ROLE_LABELS",
+    "SHARE_RANGE_RE",
     "TABLES",
     "UNKNOWN_HOLDER",
     "ColumnKind",
@@ -194,6 +196,9 @@ UNKNOWN_HOLDER: Final = "UNKNOWN"
 EXEMPT_HOLDER: Final = "EXEMPT"
 #: The reserved holders that stand for a declaration, not a party.
 DECLARED_HOLDERS: Final = frozenset({UNKNOWN_HOLDER, EXEMPT_HOLDER})
+#: ``roles.share_range``: a share known only as a range, interval notation in percent —
+#: ``[25,50)`` is at least 25 % and less than 50 %; the role's ``share`` is its lower bound.
+SHARE_RANGE_RE: Final = re.compile(r"^([\[(])\s*(\d+(?:\.\d+)?)\s*,\s*(\d+(?:\.\d+)?)\s*([\])])$")
 
 POSITIVE_KINDS: frozenset[RecordKind] = frozenset(
     {RecordKind.red_list, RecordKind.license, RecordKind.commitment}

@@ -13,6 +13,7 @@ import pandas as pd
 
 from risk.contract import (
     ROLE_LABELS,
+    SHARE_RANGE_RE,
     Role,
 )
 
@@ -196,14 +197,11 @@ def share_of(share: Mapping[str, Any] | None) -> tuple[float | None, str | None]
     return round(float(low or 0) / 100, 12), text
 
 
-_RANGE_RE = re.compile(r"^([\[(])\s*([0-9.]+)\s*,\s*([0-9.]+)\s*([\])])$")
-
-
 def bods_share(share: Any, share_range: Any) -> dict[str, float] | None:
     """The BODS ``share`` object of a role: its range when it has one, else ``exact``."""
     text = text_or_none(share_range)
     if text is not None:
-        match = _RANGE_RE.match(text)
+        match = SHARE_RANGE_RE.match(text)
         if match is None:
             raise ValueError(f"share_range must be like [25,50); got {text!r}")
         opening, low, high, closing = match.groups()

@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, select, text
 
 from risk.bods import import_bods, read_external_parties, store_bods
 from risk.bods.codes import bods_share, share_of
@@ -329,3 +329,33 @@ def test_usci_and_other_cn_schemes() -> None:
     again = import_bods([entity("CN-SAMR", good)])
     assert list(again.enterprises["uscc"]) == [good]
     assert "not org-id.guide's CN-USCI" in " ".join(again.report["reason"])
+
+
+def test_share_range_is_checked_at_ingest(engine: Engine) -> None:
+    from risk.identifiers import make_uscc
+    from risk.ingest import ingest_frame
+    from risk.store import quarantine
+
+    uscc = make_uscc("9", "1", "340321", "MA0000001")
+    row = {"uscc": uscc, "holder_type": "person", "role": "shareholder", "start": "2020-01-01"}
+    rows = [
+        {**row, "holder_id": "P1", "share": 0.25, "share_range": "(25,50)"},  # good
+        {**row, "holder_id": "P2", "share": 0.3, "share_range": "[25,50)"},  # not the bound
+        {**row, "holder_id": "P3", "share": 0.25, "share_range": "25-50"},  # malformed
+        {**row, "holder_id": "P4", "share": 0.5, "share_range": "[50,120]"},  # beyond 100
+        {**row, "holder_id": "P5", "role": "executive", "share_range": "[0,10]"},
+        {**row, "holder_id": "GB-COH-06292597", "holder_type": "enterprise", "share": 0.1},
+        {**row, "uscc": "GB-COH-06292597", "holder_id": "P6", "share": 1.0},
+    ]
+    summary = ingest_frame(engine, rows, "roles", source="ranges test")
+    assert (summary.inserted, summary.quarantined) == (3, 4)
+    with engine.connect() as conn:
+        reasons = sorted(conn.execute(select(quarantine.c.reason)).scalars())
+    assert reasons == [
+        "share must be share_range's lower bound 25 %; got 0.3",
+        "share_range is only for shareholders",
+        "share_range must be like [25,50) (percent); got '25-50'",
+        "share_range must lie within [0,100] in order; got '[50,120]'",
+    ]
+    stored = read_table(engine, "roles")
+    assert set(stored["holder_id"]) == {"P1", "GB-COH-06292597", "P6"}  # external ids accepted
