@@ -20,6 +20,7 @@ consumer; split, the contract would again have several homes.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -28,16 +29,20 @@ from types import MappingProxyType
 from typing import Final
 
 __all__ = [
+    "DECLARED_HOLDERS",
+    "EXEMPT_HOLDER",
     "NEGATIVE_KINDS",
     "PENALTY_CATEGORIES",
     "POSITIVE_KINDS",
     "RECORD_LAYOUTS",
     "REGULATORS",
     "ROLE_LABELS",
+    "SHARE_RANGE_RE",
     "TABLES",
     "UNKNOWN_HOLDER",
     "ColumnKind",
     "ColumnSpec",
+    "Directness",
     "Domain",
     "EnterpriseKind",
     "EnterpriseStatus",
@@ -94,6 +99,16 @@ class Role(StrEnum):
     shareholder = "shareholder"
     executive = "executive"
     branch_of = "branch_of"
+
+
+class Directness(StrEnum):
+    """Whether a role is held directly or declared as the end of a chain (BODS
+    ``directOrIndirect``). Indirect roles are declarations: they count for the controller of
+    their own enterprise, never as edges of the graph (the chain's own roles are the edges).
+    """
+
+    direct = "direct"
+    indirect = "indirect"
 
 
 class SubjectType(StrEnum):
@@ -188,6 +203,14 @@ class Regime(StrEnum):
 #: Reserved ``roles.holder_id`` of a shareholder whose identity was declared but not identified
 #: (e.g. a BODS ``unspecifiedRecord``): holds its share, links no group, is never a controller.
 UNKNOWN_HOLDER: Final = "UNKNOWN"
+#: Reserved ``roles.holder_id`` of an owner declared exempt from disclosure (a listed company,
+#: a protected person; BODS ``subjectExemptFromDisclosure`` / ``interestedPartyExemptFrom…``).
+EXEMPT_HOLDER: Final = "EXEMPT"
+#: The reserved holders that stand for a declaration, not a party.
+DECLARED_HOLDERS: Final = frozenset({UNKNOWN_HOLDER, EXEMPT_HOLDER})
+#: ``roles.share_range``: a share known only as a range, interval notation in percent —
+#: ``[25,50)`` is at least 25 % and less than 50 %; the role's ``share`` is its lower bound.
+SHARE_RANGE_RE: Final = re.compile(r"^([\[(])\s*(\d+(?:\.\d+)?)\s*,\s*(\d+(?:\.\d+)?)\s*([\])])$")
 
 POSITIVE_KINDS: frozenset[RecordKind] = frozenset(
     {RecordKind.red_list, RecordKind.license, RecordKind.commitment}
@@ -209,6 +232,8 @@ _ZH_LABELS: tuple[tuple[StrEnum, str], ...] = (
     (Role.shareholder, "股东"),
     (Role.executive, "高管"),
     (Role.branch_of, "分支机构"),
+    (Directness.direct, "直接"),
+    (Directness.indirect, "间接"),
     (SubjectType.enterprise, "法人及非法人组织"),
     (SubjectType.person, "自然人"),
     (RecordKind.administrative_penalty, "行政处罚"),
@@ -434,7 +459,9 @@ class ColumnSpec:
     ``required`` columns must be present in a file (else the file is refused whole);
     ``nullable`` says whether a cell may be empty. A date column holds an event (决定, 成立,
     申请 …) that cannot lie after the day it is ingested, unless ``allow_future`` marks it as
-    an end that may (公示截止期, 终止日期).
+    an end that may (公示截止期, 终止日期). An ``external`` enterprise column also takes the id
+    of a party outside the Chinese registers (:func:`risk.identifiers.is_external_party_id`,
+    e.g. ``GB-COH-06292597``).
     """
 
     name: str
@@ -445,6 +472,7 @@ class ColumnSpec:
     enum: type[StrEnum] | None = None
     max_length: int = 200
     allow_future: bool = False
+    external: bool = False
     doc: str = ""
 
 
@@ -575,15 +603,28 @@ ROLES = TableSpec(
     name="roles",
     key=("uscc", "holder_type", "holder_id", "role", "start"),
     zh_title="任职与出资信息",
-    doc="Typed, dated edges: 法定代表人, 股东 (with share), 高管, 分支机构 (branch_of).",
+    doc=(
+        "Typed, dated edges: 法定代表人, 股东 (with share), 高管, 分支机构 (branch_of). A share "
+        "known only as a range keeps it in share_range (interval notation, percent: [25,50)) "
+        "and its lower bound in share; directness indirect marks a declared end of a chain."
+    ),
     columns=(
-        C("uscc", K.uscc, ("统一社会信用代码",)),
+        C("uscc", K.uscc, ("统一社会信用代码",), external=True),
         C("holder_type", K.enum, ("主体类型",), enum=HolderType),
-        C("holder_id", K.subject_id, ("主体编号",), max_length=64),
+        C("holder_id", K.subject_id, ("主体编号",), max_length=64, external=True),
         C("role", K.enum, ("角色",), enum=Role),
         C("share", K.share, ("出资比例", "持股比例"), nullable=True),
         C("start", K.date, ("起始日期",)),
         C("end", K.date, ("终止日期",), required=False, nullable=True, allow_future=True),
+        C("share_range", K.text, ("持股比例区间",), required=False, nullable=True, max_length=32),
+        C(
+            "directness",
+            K.enum,
+            ("直接或间接",),
+            required=False,
+            nullable=True,
+            enum=Directness,
+        ),
     ),
 )
 

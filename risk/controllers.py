@@ -19,7 +19,7 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
-from risk.contract import HolderType
+from risk.contract import EXEMPT_HOLDER, HolderType
 from risk.frames import require_frame
 from risk.identifiers import mask_name
 from risk.ownership import Ownership, object_frame, prepare, ultimate_holders
@@ -48,6 +48,7 @@ class ControllerStatus(StrEnum):
     natural_person = "natural_person"
     no_natural_person_controller = "no_natural_person_controller"
     declared_unknown = "declared_unknown"
+    declared_exempt = "declared_exempt"
     no_shareholders = "no_shareholders"
 
 
@@ -86,6 +87,7 @@ _CONTROLLER_COLUMNS = (
     "effective_share",
     "path",
     "unknown_share",
+    "owners",
     "explanation",
 )
 
@@ -143,7 +145,9 @@ class _Labels:
             product *= share
             tag = "分支机构" if via_branch else _pct(share)
             steps.append(f"{self.node(subject)}({tag})")
-        if len(path) == 2:
+        if len(path) == 2 and (path[0], path[1]) not in own.edge_map():
+            text = f"申报间接持股 {_pct(product)}（BODS 间接权益，未列明全部中间环节）"
+        elif len(path) == 2:
             share, via_branch = own.edge(path[0], path[1])
             text = "为其总公司（分支机构）" if via_branch else f"直接持股 {_pct(share)}"
         else:
@@ -201,10 +205,15 @@ def actual_controllers(
             2. ``natural_person``: one natural person has the largest effective share among
                persons and it is ≥ ``threshold``. A tie for the largest (two persons at 50 %)
                means there is no single controller and falls through.
-            3. ``declared_unknown``: part of the ownership (directly or further up) was
+            3. ``declared_exempt``: the enterprise's own register declares an owner exempt
+               from disclosure (:data:`~risk.contract.EXEMPT_HOLDER`; a listed company, a
+               protected beneficiary), and no person reaches ``threshold``.
+            4. ``declared_unknown``: part of the ownership (directly or further up) was
                declared unknown, and that part together with the largest person's share
-               reaches ``threshold`` — the undisclosed holder could be the controller.
-            4. ``no_natural_person_controller``: otherwise — no person ultimate holder at all
+               reaches ``threshold`` — the undisclosed holder could be the controller; or
+               the register declares its owner unknown without a share (BODS
+               ``unspecifiedRecord``, e.g. subjectUnableToConfirmOrIdentifyBeneficialOwner).
+            5. ``no_natural_person_controller``: otherwise — no person ultimate holder at all
                (only enterprises without shareholders, e.g. state or foreign owners, or a
                closed cross-holding cycle), or the largest person is below ``threshold``.
         ``controller_id``, ``controller_type``
@@ -219,7 +228,11 @@ def actual_controllers(
             Node ids of the candidate's strongest chain, from the candidate down to the
             enterprise (None without a candidate).
         ``unknown_share``
-            Effective share held by :data:`UNKNOWN_HOLDER`.
+            Effective share held by the declared holders (unknown or exempt).
+        ``owners``
+            Every natural person whose effective share reaches ``threshold``, largest first
+            (ties by id): a list of ``{"person_id", "effective_share"}`` — the 受益所有人 at
+            0.25, where two 50 % owners are both listed although neither alone controls.
         ``explanation``
             Readable Chinese, e.g. ``"实际控制人 张*：通过 A公司(60%) → B公司(80%) 间接持股 48%"``.
 
@@ -278,6 +291,7 @@ def _controller_row(
             np.nan,
             None,
             0.0,
+            [],
             "无在册股东，无法追溯实际控制人",
         )
     holders = own.holders[j]
@@ -293,13 +307,24 @@ def _controller_row(
         person, person_share, tied = _largest(people)
         top, top_share = person, person_share
     elif firms:
-        top, top_share, _ = _largest(firms)
+        top, top_share, tied_firms = _largest(firms)
+        # A declared indirect holder names the top of a chain the register knows: it wins a
+        # tie with an enterprise the known links stop at (a ministry vs the state).
+        declared_top = [u for u in tied_firms if (u, j) in own.declared_indirect]
+        if declared_top:
+            top = declared_top[0]
     top_path: list[int] = []
     if people or firms:
         top_path = own.path(j, top)
         path = [own.node_id(n) for n in top_path]
         candidate = (own.node_id(top), own.node_type(top), top_share, path)
     reaches = bool(people) and person_share >= limit - _THRESHOLD_TOLERANCE
+    owners = [
+        {"person_id": own.node_id(u), "effective_share": min(e, 1.0)}
+        for u, e in sorted(people, key=lambda p: (-p[1], p[0]))
+        if e >= limit - _THRESHOLD_TOLERANCE
+    ]
+    declared = own.declared.get(j, set())
 
     if reaches and len(tied) == 1:
         chain = labels.chain(top_path, person_share)
@@ -307,15 +332,33 @@ def _controller_row(
         if unknown_share > 0:
             explanation += f"；另有 {_pct(unknown_share)} 股权申报为不明"
         status = ControllerStatus.natural_person.value
-        return (uscc, status, candidate[0], "person", *candidate, unknown_share, explanation)
+        return (
+            uscc,
+            status,
+            candidate[0],
+            "person",
+            *candidate,
+            unknown_share,
+            owners,
+            explanation,
+        )
 
     status = ControllerStatus.no_natural_person_controller
     if reaches:  # several persons tie at the top: no single controller
         names = "、".join(labels.node(u) for u in tied)
         explanation = f"无单一实际控制人：{names} 并列最终持股 {_pct(person_share)}"
-    elif unknown_share > 0 and person_share + unknown_share >= limit - _THRESHOLD_TOLERANCE:
+    elif EXEMPT_HOLDER in declared:
+        status = ControllerStatus.declared_exempt
+        explanation = "受益所有人申报为豁免披露（如上市公司或受保护的受益人），无法确认实际控制人"
+    elif (unknown_share > 0 and person_share + unknown_share >= limit - _THRESHOLD_TOLERANCE) or (
+        declared and not people and not firms
+    ):
         status = ControllerStatus.declared_unknown
-        explanation = f"部分股权申报为不明（合计 {_pct(unknown_share)}），无法确认实际控制人"
+        explanation = (
+            f"部分股权申报为不明（合计 {_pct(unknown_share)}），无法确认实际控制人"
+            if unknown_share > 0
+            else "受益所有人申报为不明，无法确认实际控制人"
+        )
         if people:
             chain = labels.chain(top_path, person_share)
             explanation += (
@@ -339,4 +382,4 @@ def _controller_row(
         explanation = "无自然人实际控制人：股东持股比例缺失，无法计算最终持股"
     if unknown_share > 0 and status != ControllerStatus.declared_unknown:
         explanation += f"；另有 {_pct(unknown_share)} 股权申报为不明"
-    return (uscc, status.value, None, None, *candidate, unknown_share, explanation)
+    return (uscc, status.value, None, None, *candidate, unknown_share, owners, explanation)

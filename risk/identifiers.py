@@ -14,6 +14,14 @@ Resident ID
     positions 7–14. credlink stores only a salted HMAC-SHA256 hash and a masked form
     (``340321********1234``); the raw number never reaches a log, a response or a model, and
     no error message here repeats it.
+
+External parties
+    A holder (or held entity) outside the Chinese registers — a foreign company, a trust, a
+    state body — is a node of its own, keyed ``{scheme}-{id}`` after org-id.guide
+    (``GB-COH-06292597``); one without a register identifier is keyed ``BODS-REC-`` and a
+    digest of where it was declared (:func:`external_party_id`). Such ids never look like a
+    USCC, so the two never meet. A person's foreign identifier (a tax or passport number) is
+    kept only as a salted hash (:func:`hash_identifier`), like a resident ID.
 """
 
 from __future__ import annotations
@@ -43,7 +51,10 @@ __all__ = [
     "check_uscc",
     "check_uscc_array",
     "contains_id_number",
+    "external_party_id",
+    "hash_identifier",
     "hash_resident_id",
+    "is_external_party_id",
     "make_uscc",
     "mask_id_numbers",
     "mask_name",
@@ -401,3 +412,59 @@ def mask_name(name: str) -> str:
     if not text:
         return text
     return text[0] + "*" * max(len(text) - 1, 1)
+
+
+#: ``{scheme}-{id}``: an org-id.guide-style scheme (2–4 letters, a dash, a register code) or
+#: ``BODS-REC``, then the register's id; at most 64 characters, no spaces.
+_EXTERNAL_PARTY = re.compile(r"^(?:[A-Z]{2,4}-[A-Z0-9]{2,16}|BODS-REC)-[^\s]{1,44}$")
+
+
+def is_external_party_id(value: object) -> bool:
+    """Whether ``value`` is an external party's id (``GB-COH-06292597``), never a USCC."""
+    return isinstance(value, str) and len(value) <= 64 and bool(_EXTERNAL_PARTY.match(value))
+
+
+def external_party_id(scheme: str | None, identifier: str | None, declared_at: str) -> str:
+    """The node id of a party outside the Chinese registers.
+
+    Parameters
+    ----------
+    scheme, identifier
+        The register's scheme code (org-id.guide, e.g. ``GB-COH``) and the party's id in it.
+    declared_at
+        Where the party was declared (e.g. the BODS publisher and recordId): the id of a party
+        without a usable scheme code is ``BODS-REC-`` and its digest.
+
+    Returns
+    -------
+    str
+        ``GB-COH-06292597`` when the scheme is a code and the id fits, else
+        ``BODS-REC-<16 hex>``.
+    """
+    code = (scheme or "").strip().upper()
+    ident = "".join((identifier or "").split()).upper()
+    if code and ident:
+        candidate = f"{code}-{ident}"
+        if is_external_party_id(candidate) and not code.startswith("BODS"):
+            return candidate
+    digest = hashlib.sha256(f"{code}|{ident}|{declared_at}".encode()).hexdigest()[:16]
+    return f"BODS-REC-{digest.upper()}"
+
+
+def hash_identifier(scheme: str, value: str, salt: bytes) -> str:
+    """Salted hash (HMAC-SHA256, hex) of a personal identifier of any scheme.
+
+    The form credlink keeps of a foreign tax, passport or ID number: the raw value is never
+    stored. Resident ID numbers go through :func:`hash_resident_id` instead.
+
+    Raises
+    ------
+    ValueError
+        If ``salt`` is shorter than 16 bytes or ``value`` is blank.
+    """
+    if len(salt) < 16:
+        raise ValueError(f"salt must be at least 16 bytes; got {len(salt)}")
+    text = "".join(unicodedata.normalize("NFKC", value).split()).upper()
+    if not text:
+        raise ValueError("value must be a non-empty identifier; got a blank one")
+    return hmac.new(salt, f"{scheme.strip().upper()}|{text}".encode(), hashlib.sha256).hexdigest()

@@ -7,11 +7,22 @@ method is the absorbing Markov chain of ownership; it is exact, terminates on an
 cycle and never exceeds 100 % (see :func:`ultimate_holders`, Notes). Who *controls* follows
 from these shares in :mod:`risk.controllers`.
 
-The declared-unknown holder
+The declared holders
     A shareholder row whose ``holder_id`` is :data:`~risk.contract.UNKNOWN_HOLDER`
     (``"UNKNOWN"``, holder type person) records ownership that was declared but not
-    identified, e.g. a BODS relationship whose interested party is an ``unspecifiedRecord``.
-    It holds its share like anyone else but is never named as a controller.
+    identified, e.g. a BODS relationship whose interested party is an ``unspecifiedRecord``;
+    :data:`~risk.contract.EXEMPT_HOLDER` (``"EXEMPT"``) ownership declared exempt from
+    disclosure. Both hold their share (together, as the one undisclosed node) but are never
+    named as a controller; :attr:`Ownership.declared` keeps which declarations each enterprise
+    made directly, with or without a share.
+
+Declared indirect interests
+    A shareholder row with ``directness`` indirect is a declared end of a chain (BODS
+    ``directOrIndirect: "indirect"``): the register says the holder ends up with that share
+    without giving every link. It is no edge. After the trace, the holder's share of that
+    enterprise is its direct share plus the larger of the declared indirect share and the one
+    the known chains give (:func:`ultimate_holders`, Notes) — never both, so a chain that is
+    also fully known is not counted twice.
 """
 
 from __future__ import annotations
@@ -26,7 +37,7 @@ import pandas as pd
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
-from risk.contract import UNKNOWN_HOLDER, HolderType, Role
+from risk.contract import DECLARED_HOLDERS, UNKNOWN_HOLDER, Directness, HolderType, Role
 from risk.dates import roles_present_on
 from risk.exceptions import InvalidFrameError
 
@@ -82,6 +93,10 @@ class Ownership:
         self.closed: list[bool] = [False] * self.n_ent
         self.in_closed_cycle: list[bool] = [False] * self.n_ent
         self._edges: dict[tuple[int, int], tuple[float, bool]] | None = None
+        #: (holder, enterprise) → declared indirect share, where it counted
+        self.declared_indirect: dict[tuple[int, int], float] = {}
+        #: enterprise → the declared holders (UNKNOWN, EXEMPT) its own register names
+        self.declared: dict[int, set[str]] = {}
 
     def has_shareholders(self, j: int) -> bool:
         return self.ptr[j + 1] > self.ptr[j]
@@ -96,15 +111,23 @@ class Ownership:
             return "unknown"
         return HolderType.person.value
 
-    def edge(self, holder: int, subject: int) -> tuple[float, bool]:
-        """Direct share of ``subject`` held by ``holder`` and whether it is a branch link."""
+    def edge_map(self) -> dict[tuple[int, int], tuple[float, bool]]:
+        """(holder, enterprise) → (direct share, branch link) of every direct edge."""
         if self._edges is None:
             subjects = [j for j in range(self.n_ent) for _ in range(self.ptr[j], self.ptr[j + 1])]
             self._edges = {
                 (h, j): (s, b)
                 for h, j, s, b in zip(self.holder, subjects, self.share, self.branch, strict=True)
             }
-        return self._edges[holder, subject]
+        return self._edges
+
+    def edge(self, holder: int, subject: int) -> tuple[float, bool]:
+        """Share of ``subject`` held by ``holder`` — direct, or declared indirect — and whether
+        it is a branch link."""
+        edges = self.edge_map()
+        if (holder, subject) in edges:
+            return edges[holder, subject]
+        return self.declared_indirect[holder, subject], False
 
     def path(self, j: int, u: int) -> list[int]:
         """Strongest path from ultimate holder u down to enterprise j (node indices)."""
@@ -123,12 +146,20 @@ class Ownership:
         return nodes[::-1]
 
 
+def _indirect(present: pd.DataFrame) -> np.ndarray:
+    """Rows that are declared indirect interests (no edges)."""
+    if "directness" not in present:
+        return np.zeros(len(present), dtype=bool)
+    return (present["directness"].astype(object) == Directness.indirect.value).to_numpy(bool)
+
+
 def _ownership_edges(present: pd.DataFrame, branch_as_owned: bool) -> pd.DataFrame:
-    """Aggregate present shareholder (and branch) rows into (subject, holder) edges."""
+    """Aggregate present direct shareholder (and branch) rows into (subject, holder) edges."""
+    present = present.loc[~_indirect(present)]
     role = present["role"].astype(str)
     holder_id = present["holder_id"].astype(str)
     holder_type = present["holder_type"].astype(str)
-    unknown = holder_id == UNKNOWN_HOLDER
+    unknown = holder_id.isin(DECLARED_HOLDERS)
     holder_type = holder_type.where(~unknown, "unknown")
     sh = present.loc[(role == Role.shareholder.value).to_numpy()]
     share = (
@@ -246,7 +277,9 @@ def _topological_components(labels: np.ndarray, hold: np.ndarray, subj: np.ndarr
     return result
 
 
-def _trace(edges: pd.DataFrame, extra_enterprises: Iterable[str] = ()) -> Ownership:
+def _trace(
+    edges: pd.DataFrame, extra_enterprises: Iterable[str] = (), extra_persons: Iterable[str] = ()
+) -> Ownership:
     """Propagate ultimate holders over the ownership graph (see ultimate_holders, Notes)."""
     is_ent = (edges["holder_type"] == HolderType.enterprise.value).to_numpy()
     is_unknown = (edges["holder_type"] == "unknown").to_numpy()
@@ -255,7 +288,9 @@ def _trace(edges: pd.DataFrame, extra_enterprises: Iterable[str] = ()) -> Owners
     hold_ids = edges["holder_id"].to_numpy().astype(str)
     extra = np.asarray(list(extra_enterprises), dtype=str)
     ent_ids = np.unique(np.concatenate([subj_ids, hold_ids[is_ent], extra]))
-    person_ids = np.unique(hold_ids[is_person])
+    person_ids = np.unique(
+        np.concatenate([hold_ids[is_person], np.asarray(list(extra_persons), dtype=str)])
+    )
     n_ent, n_person = len(ent_ids), len(person_ids)
     subj = np.searchsorted(ent_ids, subj_ids)
     hold = np.empty(len(edges), dtype=np.int64)
@@ -403,8 +438,75 @@ def prepare(
             (roles["holder_type"].astype(str) == HolderType.enterprise.value).to_numpy()
         ]
         named = set(roles["uscc"].dropna().astype(str)) | set(ent_holders.dropna().astype(str))
-        wanted = sorted(named - {UNKNOWN_HOLDER})
-    return _trace(edges, wanted), wanted
+        wanted = sorted(named - DECLARED_HOLDERS)
+    kept = set(edges["uscc"].astype(str)) | set(wanted)
+    is_shareholder = (present["role"].astype(str) == Role.shareholder.value).to_numpy()
+    in_scope = present["uscc"].astype(str).isin(kept).to_numpy()
+    indirect = present.loc[_indirect(present) & is_shareholder & in_scope]
+    indirect = indirect.loc[~indirect["holder_id"].astype(str).isin(DECLARED_HOLDERS).to_numpy()]
+    persons = indirect.loc[
+        (indirect["holder_type"].astype(str) == HolderType.person.value).to_numpy(), "holder_id"
+    ]
+    firms = indirect.loc[
+        (indirect["holder_type"].astype(str) == HolderType.enterprise.value).to_numpy(),
+        "holder_id",
+    ]
+    own = _trace(edges, [*wanted, *firms.astype(str)], persons.astype(str))
+    _declarations(own, present.loc[in_scope & is_shareholder])
+    _apply_indirect(own, indirect)
+    return own, wanted
+
+
+def _declarations(own: Ownership, shareholders: pd.DataFrame) -> None:
+    """Record the declared holders (UNKNOWN, EXEMPT) each enterprise's register names."""
+    holder_id = shareholders["holder_id"].astype(str)
+    declared = shareholders.loc[holder_id.isin(DECLARED_HOLDERS).to_numpy()]
+    index = pd.Index(own.ent_ids)
+    for uscc, holder in zip(
+        declared["uscc"].astype(str), declared["holder_id"].astype(str), strict=True
+    ):
+        j = index.get_indexer([uscc])[0]
+        if j >= 0:
+            own.declared.setdefault(int(j), set()).add(holder)
+
+
+def _apply_indirect(own: Ownership, indirect: pd.DataFrame) -> None:
+    """Credit declared indirect shares: direct + max(declared, known chains), capped at 1."""
+    if indirect.empty:
+        return
+    shares = pd.to_numeric(indirect["share"], errors="coerce").fillna(0.0)
+    index = pd.Index(own.ids)
+    for uscc, kind, holder_id, declared in zip(
+        indirect["uscc"].astype(str),
+        indirect["holder_type"].astype(str),
+        indirect["holder_id"].astype(str),
+        shares,
+        strict=True,
+    ):
+        j = int(index.get_indexer([uscc])[0])
+        u = int(index.get_indexer([holder_id])[0])
+        if (
+            j < 0
+            or u < 0
+            or j >= own.n_ent
+            or (kind == HolderType.person.value) != (u >= own.n_ent)
+        ):
+            continue
+        edges = own.edge_map()
+        direct = edges[u, j][0] if (u, j) in edges else 0.0
+        entry = own.holders[j].get(u)
+        effective = entry[0] if entry else 0.0
+        chains = max(effective - direct, 0.0)
+        if declared <= chains:
+            continue
+        own.declared_indirect[u, j] = float(declared)
+        total = min(direct + float(declared), 1.0)
+        if entry is None:
+            own.holders[j][u] = [total, float(declared), float(u)]
+        else:
+            entry[0] = total
+            if declared > entry[1]:
+                entry[1], entry[2] = float(declared), float(u)
 
 
 def ultimate_holders(

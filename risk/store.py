@@ -31,6 +31,12 @@ id, never the id), so that logging out or revoking the key ends a session at onc
 ``login_failures`` the failed web logins by client address and key prefix, shared by every
 worker so that the lockout cannot be multiplied by spreading attempts over them (revision 0005).
 
+``external_parties`` holds the parties outside the Chinese registers that roles name (revision
+0008): foreign companies, trusts and state bodies keyed ``{scheme}-{id}`` (``GB-COH-06292597``)
+and persons known without a resident ID number. They are graph nodes like any holder not in
+``enterprises`` / ``persons``; this table gives them a name, their register and a flag. A
+person's foreign identifier is kept only as a salted hash (``identifier_hash``).
+
 ``warnings`` holds the repeat-violator warnings (屡禁不止、屡罚不改 预警) of
 :mod:`risk.warnings`, one row per warning with its lifecycle status, and ``warning_events`` the
 append-only history of every change to them. At most one warning per enterprise and rule is
@@ -88,6 +94,7 @@ __all__ = [
     "bulk_insert",
     "coerce_frame",
     "contract_table",
+    "external_parties",
     "ingest_batches",
     "login_failures",
     "metadata",
@@ -119,7 +126,7 @@ def _sa_type(col: ColumnSpec) -> TypeEngine[Any]:
         case ColumnKind.integer:
             return Integer()
         case ColumnKind.uscc:
-            return String(18)
+            return String(64) if col.external else String(18)
         case ColumnKind.region:
             return String(6)
         case ColumnKind.industry:
@@ -173,6 +180,23 @@ quarantine = Table(
     Column("column_name", String(64), nullable=True),
     Column("reason", Text, nullable=False),
     Column("raw", JSON, nullable=False),
+)
+
+external_parties = Table(
+    "external_parties",
+    metadata,
+    Column("party_id", String(64), primary_key=True),
+    Column("party_type", String(32), nullable=False),  # person / enterprise (HolderType)
+    Column("name", String(200), nullable=True),
+    Column("entity_type", String(32), nullable=True),  # BODS entityType.type
+    Column("scheme", String(200), nullable=True),  # org-id.guide code or schemeName
+    Column("identifier", String(64), nullable=True),  # a public register id (entities only)
+    Column("identifier_hash", String(64), nullable=True),  # a person's id, salted hash
+    Column("jurisdiction", String(8), nullable=True),
+    Column("founded", Date, nullable=True),
+    Column("closed", Date, nullable=True),
+    Column("source", Text, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
 warnings_table = Table(

@@ -10,26 +10,34 @@ Mapping (contract → BODS 0.4)
     ============================  ===================================================
     enterprise                    entity statement, ``entityType.type`` registeredEntity,
                                   ``entityType.details`` the Chinese kind (公司, 分支机构, …);
-                                  identifier ``{"id": USCC, "scheme": "CN-SAIC"}``
-                                  (org-id.guide's code for the registry that issues the
-                                  统一社会信用代码, now SAMR); jurisdiction CN; founded →
-                                  foundingDate; closed → dissolutionDate
+                                  identifier ``{"id": USCC, "scheme": "CN-USCI"}``
+                                  (org-id.guide's code for 统一社会信用代码; CN-SAIC is read
+                                  too); jurisdiction CN; founded → foundingDate; closed →
+                                  dissolutionDate
+    external party                entity statement with its own register (``GB-COH`` …),
+                                  type and jurisdiction (``external_parties``: a foreign
+                                  company, trust or state body keyed ``{scheme}-{id}``)
     person                        person statement, knownPerson, ``names[0].fullName`` as
                                   given; identifier ``{"id": person_id, "schemeName":
                                   "credlink person_id"}`` (the platform's internal id). No ID
                                   number, hash or masked ID ever leaves: the persons table's
                                   ``id_hash`` / ``id_masked`` are not read.
-    shareholder                   interest ``shareholding``, ``share.exact`` = share × 100
+    shareholder                   interest ``shareholding``, ``share.exact`` = share × 100,
+                                  or the range of ``share_range`` (``[75,100)`` →
+                                  ``minimum`` 75, ``exclusiveMaximum`` 100)
+    directness indirect           ``directOrIndirect: "indirect"`` (a declared end of a chain)
     legal_rep                     interest ``seniorManagingOfficial``, details 法定代表人
     executive                     interest ``seniorManagingOfficial``, details 高管
     branch_of                     interest ``otherInfluenceOrControl``, details 分支机构
     holder ``UNKNOWN``            ``interestedParty`` = unspecifiedRecord
                                   ``{"reason": "unknown", "description": …}``
+    holder ``EXEMPT``             unspecifiedRecord ``interestedPartyExemptFromDisclosure``
     ============================  ===================================================
 
     One relationship statement per (enterprise, holder) carries all of that holder's roles as
-    interests; every interest is ``directOrIndirect: "direct"`` (the roles table holds direct
-    roles; chains are computed by :mod:`risk.ownership`).
+    interests. The way back (:func:`import_bods`) keeps every statement of a relationship as
+    history, share ranges, indirect interests and declarations; :func:`store_bods` stores an
+    import without temporary files. See README "BODS support".
 
 Privacy
     Exports are meant for the credit office (信用办) and peer registries, so names are given
@@ -47,9 +55,9 @@ Determinism
 
 Modules
 -------
-:mod:`~risk.bods.codes` the codelists, schemes and record ids; :mod:`~risk.bods.export`,
-:mod:`~risk.bods.importer`, :mod:`~risk.bods.validate` (the checks of statements read from
-elsewhere) and :mod:`~risk.bods.files`.
+:mod:`~risk.bods.codes` the codelists, schemes, shares and record ids;
+:mod:`~risk.bods.export`, :mod:`~risk.bods.importer`, :mod:`~risk.bods.validate` (the checks
+of statements read from elsewhere), :mod:`~risk.bods.files` and :mod:`~risk.bods.store`.
 """
 
 from risk.bods.codes import (
@@ -65,11 +73,13 @@ from risk.bods.codes import (
 )
 from risk.bods.export import export_bods
 from risk.bods.files import read_bods, write_bods
-from risk.bods.importer import BodsImport, import_bods
+from risk.bods.importer import EXTERNAL_COLUMNS, BodsImport, import_bods
+from risk.bods.store import read_external_parties, store_bods
 from risk.bods.validate import validate_statements
 
 __all__ = [
     "BODS_VERSION",
+    "EXTERNAL_COLUMNS",
     "INTEREST_TYPES",
     "PERSON_ID_SCHEME_NAME",
     "ROLE_INTERESTS",
@@ -82,6 +92,8 @@ __all__ = [
     "import_bods",
     "person_record_id",
     "read_bods",
+    "read_external_parties",
+    "store_bods",
     "validate_statements",
     "write_bods",
 ]

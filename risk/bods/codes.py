@@ -13,6 +13,7 @@ import pandas as pd
 
 from risk.contract import (
     ROLE_LABELS,
+    SHARE_RANGE_RE,
     Role,
 )
 
@@ -21,8 +22,10 @@ __all__ = [
     "DATE_RE",
     "DIRECTNESS",
     "ENTITY_TYPES",
+    "EXEMPT_REASONS",
     "INTEREST_TYPES",
     "JURISDICTION",
+    "ORG_ID_SCHEME_RE",
     "PERSON_ID_SCHEME_NAME",
     "PERSON_TYPES",
     "RECORD_STATUSES",
@@ -36,20 +39,32 @@ __all__ = [
     "USCC_SCHEME",
     "USCC_SCHEMES",
     "USCC_SCHEME_NAME",
+    "bods_share",
     "entity_record_id",
     "iso_date",
     "person_record_id",
     "record_uuid",
     "relationship_record_id",
+    "share_of",
     "text_or_none",
 ]
 
 BODS_VERSION: Final = "0.4"
-#: org-id.guide code of the registry issuing the 统一社会信用代码 (SAIC, since 2018 SAMR).
-USCC_SCHEME: Final = "CN-SAIC"
+#: org-id.guide code of the 统一社会信用代码 (Unified Social Credit Identifier).
+USCC_SCHEME: Final = "CN-USCI"
 USCC_SCHEME_NAME: Final = "统一社会信用代码 (Unified Social Credit Identifier, GB 32100-2015)"
-#: Schemes accepted as a USCC on import.
-USCC_SCHEMES: Final = frozenset({"CN-SAIC", "CN-SAMR", "CN-USCC"})
+#: org-id.guide schemes accepted as a USCC on import: CN-USCI, and CN-SAIC (the registry's
+#: older list entry, which credlink wrote before). Another ``CN-`` scheme or a schemeName
+#: naming 统一社会信用代码 is accepted only when its id is a valid USCC, and reported.
+USCC_SCHEMES: Final = frozenset({"CN-USCI", "CN-SAIC"})
+#: An org-id.guide-style scheme code: a country (2 letters, or XI / XM; some publishers write
+#: 3, e.g. IRL-BAU) and a register code.
+ORG_ID_SCHEME_RE: Final = re.compile(r"^[A-Z]{2,4}-[A-Z0-9]{2,16}$")
+#: The unspecifiedReason codes that declare an owner exempt from disclosure; the others
+#: declare it unknown.
+EXEMPT_REASONS: Final = frozenset(
+    {"subjectExemptFromDisclosure", "interestedPartyExemptFromDisclosure"}
+)
 #: ``schemeName`` of the internal person id; not a national ID scheme ({ISO}-IDCARD etc.).
 PERSON_ID_SCHEME_NAME: Final = "credlink person_id"
 #: BODS 0.4 ``interestType`` codelist.
@@ -152,3 +167,49 @@ def text_or_none(value: Any) -> str | None:
         return None
     text = str(value).strip()
     return text or None
+
+
+def _number(value: float) -> str:
+    return f"{round(float(value), 10):g}"
+
+
+def share_of(share: Mapping[str, Any] | None) -> tuple[float | None, str | None]:
+    """A BODS ``share`` object as credlink keeps it: (share in [0, 1], range or None).
+
+    ``exact`` gives the share itself. A range (``minimum`` / ``exclusiveMinimum``,
+    ``maximum`` / ``exclusiveMaximum``, in percent) is kept whole in interval notation —
+    ``{"minimum": 75, "exclusiveMaximum": 100}`` → ``"[75,100)"`` — and its lower bound is the
+    share every product uses: an "at least" answer, so a holder is never credited with more
+    than was declared (a range without a lower bound counts 0). Returns ``(None, None)`` when
+    the object gives neither.
+    """
+    if not share:
+        return None, None
+    if share.get("exact") is not None:
+        return round(float(share["exact"]) / 100, 12), None
+    low = share.get("minimum", share.get("exclusiveMinimum"))
+    high = share.get("maximum", share.get("exclusiveMaximum"))
+    if low is None and high is None:
+        return None, None
+    opening = "(" if "minimum" not in share and "exclusiveMinimum" in share else "["
+    closing = ")" if "maximum" not in share and "exclusiveMaximum" in share else "]"
+    text = f"{opening}{_number(low or 0)},{_number(100 if high is None else high)}{closing}"
+    return round(float(low or 0) / 100, 12), text
+
+
+def bods_share(share: Any, share_range: Any) -> dict[str, float] | None:
+    """The BODS ``share`` object of a role: its range when it has one, else ``exact``."""
+    text = text_or_none(share_range)
+    if text is not None:
+        match = SHARE_RANGE_RE.match(text)
+        if match is None:
+            raise ValueError(f"share_range must be like [25,50); got {text!r}")
+        opening, low, high, closing = match.groups()
+        return {
+            ("minimum" if opening == "[" else "exclusiveMinimum"): float(low),
+            ("maximum" if closing == "]" else "exclusiveMaximum"): float(high),
+        }
+    if share is None or pd.isna(share):
+        return None
+    # round(…, 10): register shares (a few decimals) survive ×100 / ÷100 exactly.
+    return {"exact": round(float(share) * 100, 10)}

@@ -15,6 +15,7 @@ import pandas as pd
 from risk.bods.codes import (
     BODS_VERSION,
     JURISDICTION,
+    ORG_ID_SCHEME_RE,
     PERSON_ID_SCHEME_NAME,
     RESIDENT_ID_RE,
     ROLE_INTERESTS,
@@ -23,6 +24,7 @@ from risk.bods.codes import (
     UNKNOWN_DESCRIPTION,
     USCC_SCHEME,
     USCC_SCHEME_NAME,
+    bods_share,
     entity_record_id,
     iso_date,
     person_record_id,
@@ -31,6 +33,8 @@ from risk.bods.codes import (
     text_or_none,
 )
 from risk.contract import (
+    DECLARED_HOLDERS,
+    EXEMPT_HOLDER,
     UNKNOWN_HOLDER,
     EnterpriseKind,
     HolderType,
@@ -39,7 +43,12 @@ from risk.contract import (
 )
 from risk.dates import roles_present_on
 from risk.frames import require_frame
-from risk.identifiers import contains_id_number, mask_id_numbers, mask_name
+from risk.identifiers import (
+    contains_id_number,
+    is_external_party_id,
+    mask_id_numbers,
+    mask_name,
+)
 
 __all__ = [
     "export_bods",
@@ -69,13 +78,28 @@ def _statement(
     return {"statementId": record_uuid(canonical), **body, "publicationDetails": publication_copy}
 
 
+#: The unspecifiedRecord of each declared holder.
+_DECLARED_PARTIES: dict[str, dict[str, str]] = {
+    UNKNOWN_HOLDER: {"reason": "unknown", "description": UNKNOWN_DESCRIPTION},
+    EXEMPT_HOLDER: {
+        "reason": "interestedPartyExemptFromDisclosure",
+        "description": "持有人申报为豁免披露（credlink 保留持有人 EXEMPT）",
+    },
+}
+
+
 def _interest(row: Mapping[str, Any]) -> dict[str, Any]:
     kind, details = ROLE_INTERESTS[Role(str(row["role"]))]
-    interest: dict[str, Any] = {"type": kind, "details": details, "directOrIndirect": "direct"}
-    share = row.get("share")
-    if kind == "shareholding" and share is not None and not pd.isna(share):
-        # round(…, 10): register shares (a few decimals) survive ×100 / ÷100 exactly.
-        interest["share"] = {"exact": round(float(share) * 100, 10)}
+    indirect = text_or_none(row.get("directness")) == "indirect"
+    interest: dict[str, Any] = {
+        "type": kind,
+        "details": details,
+        "directOrIndirect": "indirect" if indirect else "direct",
+    }
+    if kind == "shareholding":
+        share = bods_share(row.get("share"), row.get("share_range"))
+        if share is not None:
+            interest["share"] = share
     interest["startDate"] = iso_date(row["start"])
     end = iso_date(row.get("end"))
     if end:
@@ -93,6 +117,7 @@ def export_bods(
     mask_persons: bool = False,
     include_ended: bool = False,
     publisher: str = "credlink 公共信用信息共享平台",
+    external: pd.DataFrame | None = None,
 ) -> list[dict[str, Any]]:
     """Export the ownership-and-control graph on ``as_of`` as BODS 0.4 statements.
 
@@ -114,6 +139,11 @@ def export_bods(
         Also export roles that started by ``as_of`` but have ended (with ``endDate``).
     publisher
         ``publicationDetails.publisher.name``.
+    external
+        The store's ``external_parties`` (:func:`risk.bods.read_external_parties`): the name,
+        register, type and jurisdiction of each party outside the Chinese registers that a
+        role names. Without it such a party gets a minimal statement (its scheme and id read
+        from its key). A person's hashed foreign identifier is never exported.
 
     Returns
     -------
@@ -160,31 +190,23 @@ def export_bods(
         founded = pd.to_datetime(ents["founded"])
         ents = ents.loc[(founded.isna() | (founded <= t)).to_numpy()]
     by_uscc = {str(r["uscc"]): r for r in ents.to_dict("records") if text_or_none(r["uscc"])}
+    parties: dict[str, dict[str, Any]] = {}
+    if external is not None:
+        require_frame(external, "external", ("party_id", "party_type", "name"))
+        parties = {str(r["party_id"]): r for r in external.to_dict("records")}
     holder_type = present["holder_type"].astype(str)
     holder_id = present["holder_id"].astype(str)
     referenced = set(present["uscc"].astype(str)) | set(
         holder_id[(holder_type == HolderType.enterprise.value).to_numpy()]
     )
-    referenced.discard(UNKNOWN_HOLDER)
+    referenced -= DECLARED_HOLDERS
 
     statements: list[dict[str, Any]] = []
     for uscc in sorted(set(by_uscc) | referenced):
-        row = by_uscc.get(uscc, {})
-        details: dict[str, Any] = {"isComponent": False, "entityType": {"type": "registeredEntity"}}
-        kind = text_or_none(row.get("kind"))
-        if kind is not None and kind in EnterpriseKind.__members__:
-            details["entityType"]["details"] = zh_label(EnterpriseKind(kind))
-        name = text_or_none(row.get("name"))
-        if name:
-            details["name"] = mask_id_numbers(name)
-        details["jurisdiction"] = dict(JURISDICTION)
-        details["identifiers"] = [
-            {"id": uscc, "scheme": USCC_SCHEME, "schemeName": USCC_SCHEME_NAME}
-        ]
-        for column, field in (("founded", "foundingDate"), ("closed", "dissolutionDate")):
-            value = iso_date(row.get(column))
-            if value:
-                details[field] = value
+        if uscc not in by_uscc and is_external_party_id(uscc):
+            details = _external_entity(uscc, parties.get(uscc, {}))
+        else:
+            details = _enterprise(uscc, by_uscc.get(uscc, {}))
         record_id = entity_record_id(uscc)
         statements.append(
             _statement("entity", record_id, record_id, details, statement_date, publication)
@@ -195,8 +217,12 @@ def export_bods(
         str(r["person_id"]): mask_id_numbers(text) if (text := text_or_none(r["name"])) else None
         for r in persons[["person_id", "name"]].to_dict("records")
     }
+    for party_id, info in parties.items():  # persons known without an ID number
+        if info.get("party_type") == HolderType.person.value and party_id not in names:
+            text = text_or_none(info["name"])
+            names[party_id] = mask_id_numbers(text) if text else None
     person_holders = set(holder_id[(holder_type == HolderType.person.value).to_numpy()])
-    person_holders.discard(UNKNOWN_HOLDER)
+    person_holders -= DECLARED_HOLDERS
     person_statements = []
     for person_id in person_holders:
         details = {"isComponent": False, "personType": "knownPerson"}
@@ -216,7 +242,7 @@ def export_bods(
     statements.extend(sorted(person_statements, key=lambda s: s["recordId"]))
 
     present = present.assign(
-        _holder_type=np.where(holder_id == UNKNOWN_HOLDER, "unknown", holder_type),
+        _holder_type=np.where(holder_id.isin(DECLARED_HOLDERS), "unknown", holder_type),
         _holder_id=holder_id.to_numpy(),
         _uscc=present["uscc"].astype(str).to_numpy(),
         _order=present["role"].astype(str).map(ROLE_ORDER).to_numpy(),
@@ -230,7 +256,7 @@ def export_bods(
         grouped.setdefault(key, []).append(row)
     for (uscc, kind_of_holder, holder), rows in grouped.items():
         if kind_of_holder == "unknown":
-            party: Any = {"reason": "unknown", "description": UNKNOWN_DESCRIPTION}
+            party: Any = dict(_DECLARED_PARTIES[holder])
         elif kind_of_holder == HolderType.enterprise.value:
             party = entity_record_id(holder)
         else:
@@ -255,3 +281,50 @@ def export_bods(
             )
         )
     return statements
+
+
+def _enterprise(uscc: str, row: Mapping[str, Any]) -> dict[str, Any]:
+    """The entity record details of an enterprise (identified by its USCC)."""
+    details: dict[str, Any] = {"isComponent": False, "entityType": {"type": "registeredEntity"}}
+    kind = text_or_none(row.get("kind"))
+    if kind is not None and kind in EnterpriseKind.__members__:
+        details["entityType"]["details"] = zh_label(EnterpriseKind(kind))
+    name = text_or_none(row.get("name"))
+    if name:
+        details["name"] = mask_id_numbers(name)
+    details["jurisdiction"] = dict(JURISDICTION)
+    details["identifiers"] = [{"id": uscc, "scheme": USCC_SCHEME, "schemeName": USCC_SCHEME_NAME}]
+    for column, field in (("founded", "foundingDate"), ("closed", "dissolutionDate")):
+        value = iso_date(row.get(column))
+        if value:
+            details[field] = value
+    return details
+
+
+def _external_entity(party_id: str, row: Mapping[str, Any]) -> dict[str, Any]:
+    """The entity record details of a party outside the Chinese registers."""
+    entity_type = text_or_none(row.get("entity_type"))
+    scheme = text_or_none(row.get("scheme"))
+    ident = text_or_none(row.get("identifier"))
+    if not row and not party_id.startswith("BODS-REC-"):
+        # No stored row: the key is {scheme}-{id} (risk.identifiers.external_party_id).
+        first, second, rest = party_id.split("-", 2)
+        scheme, ident = f"{first}-{second}", rest
+    details: dict[str, Any] = {
+        "isComponent": False,
+        "entityType": {"type": entity_type or ("registeredEntity" if ident else "unknownEntity")},
+    }
+    name = text_or_none(row.get("name"))
+    if name:
+        details["name"] = mask_id_numbers(name)
+    jurisdiction = text_or_none(row.get("jurisdiction"))
+    if jurisdiction:
+        details["jurisdiction"] = {"name": jurisdiction, "code": jurisdiction}
+    if ident and scheme:
+        key = "scheme" if ORG_ID_SCHEME_RE.match(scheme) else "schemeName"
+        details["identifiers"] = [{"id": ident, key: scheme}]
+    for column, field in (("founded", "foundingDate"), ("closed", "dissolutionDate")):
+        value = iso_date(row.get(column))
+        if value:
+            details[field] = value
+    return details

@@ -13,27 +13,73 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from risk.bods.codes import PERSON_ID_SCHEME_NAME, USCC_SCHEME, USCC_SCHEMES, iso_date, text_or_none
+from risk.bods.codes import (
+    EXEMPT_REASONS,
+    ORG_ID_SCHEME_RE,
+    PERSON_ID_SCHEME_NAME,
+    USCC_SCHEME,
+    USCC_SCHEMES,
+    iso_date,
+    share_of,
+    text_or_none,
+)
 from risk.bods.validate import is_date, validate_statement, validate_statements
 from risk.contract import (
+    DECLARED_HOLDERS,
+    EXEMPT_HOLDER,
     ROLE_LABELS,
     TABLES,
     UNKNOWN_HOLDER,
     ColumnKind,
+    Directness,
     EnterpriseKind,
     HolderType,
     Role,
     enum_lookup,
 )
-from risk.exceptions import BodsValidationError
+from risk.exceptions import BodsValidationError, InvalidIdentifierError
 from risk.frames import require_frame
-from risk.identifiers import normalize_uscc
+from risk.identifiers import (
+    check_uscc,
+    contains_id_number,
+    external_party_id,
+    hash_identifier,
+    hash_resident_id,
+    mask_resident_id,
+    normalize_uscc,
+)
 from risk.store import coerce_frame
 
 __all__ = [
+    "EXTERNAL_COLUMNS",
     "BodsImport",
     "import_bods",
 ]
+
+#: Columns of :attr:`BodsImport.external` (the store's ``external_parties`` less bookkeeping).
+EXTERNAL_COLUMNS = (
+    "party_id",
+    "party_type",
+    "name",
+    "entity_type",
+    "scheme",
+    "identifier",
+    "identifier_hash",
+    "jurisdiction",
+    "founded",
+    "closed",
+)
+
+
+def _external_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame[list(EXTERNAL_COLUMNS)].copy()
+    for column in EXTERNAL_COLUMNS:
+        if column in ("founded", "closed"):
+            out[column] = pd.to_datetime(out[column]).astype("datetime64[s]")
+        else:
+            out[column] = out[column].astype(object).where(out[column].notna(), None)
+    return out.reset_index(drop=True)
+
 
 _REPORT_COLUMNS = (
     "statement_index",
@@ -56,7 +102,11 @@ class BodsImport:
         Contract-shaped frames (all contract columns, contract dtypes). Cells BODS does not
         carry are missing: enterprises' ``status``, ``industry``, ``region``,
         ``registered_capital`` (and ``kind`` unless ``entityType.details`` names it);
-        persons' ``id_hash`` and ``id_masked`` (BODS exports never carry ID numbers).
+        persons' ``id_hash`` and ``id_masked`` unless a resident ID number came with an
+        ``id_salt`` (BODS exports never carry ID numbers).
+    external : DataFrame
+        Entities outside the Chinese registers (:data:`EXTERNAL_COLUMNS`): foreign companies,
+        trusts, state bodies, keyed ``{scheme}-{id}``.
     report : DataFrame
         One row per statement or interest that did not map cleanly: ``statement_index``,
         ``statement_id``, ``record_id``, ``record_type``, ``interest_index`` (or missing),
@@ -68,7 +118,13 @@ class BodsImport:
     enterprises: pd.DataFrame
     persons: pd.DataFrame
     roles: pd.DataFrame
+    external: pd.DataFrame
     report: pd.DataFrame
+    #: person_id, scheme, identifier_hash, jurisdiction of each person (foreign ids hashed).
+    person_identifiers: pd.DataFrame
+    #: record_id → node_type (enterprise / person) and node_id (USCC, external party id,
+    #: person_id, or a declared holder) of every entity and person record imported.
+    nodes: pd.DataFrame
 
     @property
     def skipped(self) -> int:
@@ -88,14 +144,15 @@ class BodsImport:
         looks masked (contains ``*``) also yields to the store's. What is still missing then
         gets the documented defaults: ``kind`` company; ``status`` deregistered when
         ``closed`` is set, else active; ``region`` the USCC's positions 3–8 (the registering
-        authority's GB/T 2260 code). New persons keep ``id_hash``/``id_masked`` empty: the
-        ingest quarantines them with the reason (BODS carries no ID number to hash), and
-        their roles are counted as orphans.
+        authority's GB/T 2260 code). A person still without ``id_hash`` (BODS carries no ID
+        number, and the store does not know the person) is an external party: it leaves
+        ``persons`` for ``external_parties``, flagged, never quarantined.
 
         Returns
         -------
         dict
-            ``{"enterprises": …, "persons": …, "roles": …}`` in ingest order.
+            ``{"enterprises": …, "persons": …, "roles": …}`` in ingest order, then
+            ``"external_parties"`` (:data:`EXTERNAL_COLUMNS`).
         """
         enterprises = self.enterprises.copy()
         if existing_enterprises is not None and len(enterprises):
@@ -121,13 +178,44 @@ class BodsImport:
                 masked = persons["name"].isna() | persons["name"].astype(str).str.contains(
                     "*", regex=False
                 )
-                stored = persons["person_id"].map(known["name"])
+                stored = pd.Series(
+                    known["name"]
+                    .astype(object)
+                    .reindex(persons["person_id"].to_numpy(dtype=object))
+                    .to_numpy(dtype=object),
+                    index=persons.index,
+                )
                 persons["name"] = persons["name"].where(~(masked & stored.notna()), stored)
             persons = _fill_from(persons, existing_persons, "person_id")
+        unidentified = persons["id_hash"].isna().to_numpy()
+        ids = self.person_identifiers.set_index("person_id")
+        away = persons.loc[unidentified, ["person_id", "name"]]
+        external_persons = pd.DataFrame(
+            {
+                "party_id": away["person_id"].to_numpy(),
+                "party_type": HolderType.person.value,
+                "name": away["name"].to_numpy(),
+                "entity_type": None,
+                "scheme": away["person_id"].map(ids["scheme"]).to_numpy(),
+                "identifier": None,
+                "identifier_hash": away["person_id"].map(ids["identifier_hash"]).to_numpy(),
+                "jurisdiction": away["person_id"].map(ids["jurisdiction"]).to_numpy(),
+                "founded": pd.NaT,
+                "closed": pd.NaT,
+            },
+            columns=list(EXTERNAL_COLUMNS),
+        )
+        external = pd.concat(
+            [frame for frame in (self.external, external_persons) if len(frame)] or [self.external],
+            ignore_index=True,
+        )
         return {
             "enterprises": coerce_frame(enterprises, TABLES["enterprises"]),
-            "persons": coerce_frame(persons, TABLES["persons"]),
+            "persons": coerce_frame(
+                persons.loc[~unidentified].reset_index(drop=True), TABLES["persons"]
+            ),
             "roles": self.roles.copy(),
+            "external_parties": _external_frame(external),
         }
 
     def write_for_ingest(
@@ -140,12 +228,15 @@ class BodsImport:
 
         Files ``bods_enterprises.csv``, ``bods_persons.csv``, ``bods_roles.csv`` (English
         headers, ISO dates, UTF-8) in ``directory``; returned in ingest order, so a caller
-        runs ``ingest_file(engine, path, table=name)`` for each item.
+        runs ``ingest_file(engine, path, table=name)`` for each item. External parties are not
+        written: :func:`risk.bods.store_bods` stores everything without files.
         """
         folder = Path(directory)
         folder.mkdir(parents=True, exist_ok=True)
         paths: dict[str, Path] = {}
         for name, frame in self.for_ingest(existing_enterprises, existing_persons).items():
+            if name not in TABLES:
+                continue  # external parties are no contract table: see risk.bods.store_bods
             out = frame.copy()
             for column in TABLES[name].names:
                 if TABLES[name].column(column).kind == ColumnKind.date:
@@ -157,24 +248,86 @@ class BodsImport:
 
 
 def _fill_from(frame: pd.DataFrame, existing: pd.DataFrame, key: str) -> pd.DataFrame:
+    """Missing cells of ``frame`` from the store's row with the same key.
+
+    Looked up as object values by reindexing: ``Series.map`` through an empty datetime column
+    (an empty store) casts it to float64, which pandas 3 refuses.
+    """
     known = existing.drop_duplicates(key).set_index(key)
     out = frame.copy()
+    keys = out[key].to_numpy(dtype=object)
     for column in out.columns:
         if column == key or column not in known:
             continue
-        stored = out[key].map(known[column])
-        out[column] = out[column].astype(object).where(out[column].notna(), stored.astype(object))
+        stored = known[column].astype(object).reindex(keys).to_numpy(dtype=object)
+        current = out[column].astype(object)
+        out[column] = current.where(current.notna(), pd.Series(stored, index=out.index))
     return out
 
 
-def _uscc_of(details: Mapping[str, Any]) -> str | None:
+_PERSON_ID_SCHEME_WORDS = ("IDCARD", "身份证", "RESIDENT", "居民身份")
+
+
+def _uscc_of(
+    details: Mapping[str, Any],
+) -> tuple[str | None, str | None]:
+    """The entity's USCC and, when it came under a non-standard scheme, a note saying so."""
     for identifier in details.get("identifiers") or ():
-        scheme = str(identifier.get("scheme") or "").upper()
+        ident = text_or_none(identifier.get("id"))
+        if ident is None:
+            continue
+        scheme = str(identifier.get("scheme") or "").strip().upper()
         scheme_name = str(identifier.get("schemeName") or "")
+        if scheme in USCC_SCHEMES:
+            return normalize_uscc(ident), None
         named = "统一社会信用代码" in scheme_name or "unified social credit" in scheme_name.lower()
-        if (scheme in USCC_SCHEMES or named) and text_or_none(identifier.get("id")):
-            return normalize_uscc(str(identifier["id"]))
-    return None
+        if (scheme.startswith("CN-") or named) and check_uscc(ident).ok:
+            shown = scheme or scheme_name
+            return normalize_uscc(ident), (
+                f"identifier scheme {shown!r} is not org-id.guide's {USCC_SCHEME}; "
+                "its id is a valid USCC and was taken as one"
+            )
+    return None, None
+
+
+def _external_entity(
+    details: Mapping[str, Any], declared_at: str
+) -> tuple[dict[str, Any], str | None]:
+    """An entity outside the Chinese registers as an external party row, with a note."""
+    scheme: str | None = None
+    ident: str | None = None
+    note = None
+    for identifier in details.get("identifiers") or ():
+        value = text_or_none(identifier.get("id"))
+        code = text_or_none(identifier.get("scheme"))
+        if value and code:
+            scheme, ident = code.upper(), value
+            break
+        if value and ident is None:
+            scheme, ident = text_or_none(identifier.get("schemeName")), value
+    code = scheme if scheme and ORG_ID_SCHEME_RE.match(scheme) else None
+    party_id = external_party_id(code, ident, declared_at)
+    if ident is None:
+        note = "entity has no identifier; keyed by its statement (BODS-REC-…)"
+    elif not party_id.startswith(f"{scheme}-"):
+        note = f"identifier scheme {scheme!r} is not an org-id.guide code; keyed BODS-REC-…"
+    jurisdiction = details.get("jurisdiction") or {}
+    entity_type = (details.get("entityType") or {}).get("type")
+    return (
+        {
+            "party_id": party_id,
+            "party_type": HolderType.enterprise.value,
+            "name": text_or_none(details.get("name")),
+            "entity_type": entity_type,
+            "scheme": scheme,
+            "identifier": ident[:64] if ident else None,
+            "identifier_hash": None,
+            "jurisdiction": text_or_none(jurisdiction.get("code")),
+            "founded": _date_or_none(details.get("foundingDate")),
+            "closed": _date_or_none(details.get("dissolutionDate")),
+        },
+        note,
+    )
 
 
 def _person_id_of(details: Mapping[str, Any]) -> str | None:
@@ -186,6 +339,41 @@ def _person_id_of(details: Mapping[str, Any]) -> str | None:
     return None
 
 
+def _personal_ids(
+    details: Mapping[str, Any], id_salt: bytes | None
+) -> tuple[dict[str, Any], list[str]]:
+    """A person's ID number (hashed and masked) or foreign identifier (hashed); never raw."""
+    found: dict[str, Any] = {}
+    notes: list[str] = []
+    for identifier in details.get("identifiers") or ():
+        value = text_or_none(identifier.get("id"))
+        scheme = text_or_none(identifier.get("scheme")) or text_or_none(
+            identifier.get("schemeName")
+        )
+        if value is None or identifier.get("schemeName") == PERSON_ID_SCHEME_NAME:
+            continue
+        resident = contains_id_number(value) or any(
+            w in (scheme or "").upper() for w in _PERSON_ID_SCHEME_WORDS
+        )
+        if id_salt is None:
+            notes.append(
+                f"identifier of scheme {scheme!r} not kept: no id_salt to hash it "
+                "(ID numbers are never stored raw)"
+            )
+            continue
+        if resident and "id_hash" not in found:
+            try:
+                found["id_hash"] = hash_resident_id(value, id_salt)
+                found["id_masked"] = mask_resident_id(value)
+            except InvalidIdentifierError as exc:
+                notes.append(f"identifier of scheme {scheme!r} is not a resident ID: {exc}")
+            continue
+        if "identifier_hash" not in found:
+            found["identifier_hash"] = hash_identifier(scheme or "", value, id_salt)
+            found["scheme"] = scheme
+    return found, notes
+
+
 def _full_name(details: Mapping[str, Any]) -> str | None:
     names = [n for n in details.get("names") or () if text_or_none(n.get("fullName"))]
     legal = [n for n in names if n.get("type") == "legal"]
@@ -195,6 +383,11 @@ def _full_name(details: Mapping[str, Any]) -> str | None:
 
 def _date_or_none(value: Any) -> pd.Timestamp | None:
     return pd.Timestamp(value[:10]) if is_date(value) else None
+
+
+def _declared(party: Mapping[str, Any]) -> str:
+    """The reserved holder an unspecifiedRecord stands for: exempt, or unknown."""
+    return EXEMPT_HOLDER if party.get("reason") in EXEMPT_REASONS else UNKNOWN_HOLDER
 
 
 class _Report:
@@ -237,6 +430,11 @@ def _role_of(interest: Mapping[str, Any]) -> tuple[Role | None, str | None]:
     details = str(interest.get("details") or "")
     if kind == "shareholding":
         return Role.shareholder, None
+    if kind in (None, "unknownInterest"):
+        return Role.shareholder, (
+            f"interest type {kind!r}: imported as a shareholder without a share (it links the "
+            "holder and adds nothing to effective shares)"
+        )
     if kind == "seniorManagingOfficial":
         if "法定代表人" in details or "legal representative" in details.lower():
             return Role.legal_rep, None
@@ -258,7 +456,47 @@ def _role_of(interest: Mapping[str, Any]) -> tuple[Role | None, str | None]:
     )
 
 
-def import_bods(statements: Sequence[Mapping[str, Any]], *, strict: bool = False) -> BodsImport:
+def _versions(
+    indices: list[int], valid: Mapping[int, Mapping[str, Any]]
+) -> list[tuple[int, pd.Timestamp | None]]:
+    """The statements of one relationship record in time order, each with the date from which
+    it holds (None for the first: its interests' own dates apply).
+
+    A later statement holds from its statementDate, or from an interest startDate it
+    introduces between the two statements (registers often state the change's own date).
+    """
+    ordered = sorted(indices, key=lambda i: (str(valid[i].get("statementDate") or ""), i))
+    out: list[tuple[int, pd.Timestamp | None]] = []
+    previous_starts: list[pd.Timestamp] = []
+    bound: pd.Timestamp | None = None
+    for k, index in enumerate(ordered):
+        statement = valid[index]
+        starts = [
+            s
+            for i in statement["recordDetails"].get("interests") or []
+            if isinstance(i, Mapping) and (s := _date_or_none(i.get("startDate"))) is not None
+        ]
+        if k > 0:
+            day = _date_or_none(statement.get("statementDate"))
+            latest_before = max(previous_starts, default=None)
+            new = [
+                s
+                for s in starts
+                if (latest_before is None or s > latest_before) and (bound is None or s > bound)
+            ]
+            candidates = [d for d in (min(new, default=None), day) if d is not None]
+            bound = min(candidates) if candidates else bound
+        out.append((index, bound))
+        previous_starts = starts
+    return out
+
+
+def import_bods(
+    statements: Sequence[Mapping[str, Any]],
+    *,
+    strict: bool = False,
+    id_salt: bytes | None = None,
+) -> BodsImport:
     """Import BODS 0.4 statements into contract-shaped frames, reporting what did not map.
 
     Parameters
@@ -268,13 +506,17 @@ def import_bods(statements: Sequence[Mapping[str, Any]], *, strict: bool = False
     strict
         Raise on the first structurally invalid statement set instead of reporting and
         skipping the invalid statements.
+    id_salt
+        The store's ID salt: a person's resident ID number becomes ``id_hash`` / ``id_masked``
+        (a domestic person), a foreign personal identifier an ``identifier_hash``. Without it
+        personal identifiers are not kept (reported). Never stored raw either way.
 
     Returns
     -------
     BodsImport
-        Frames ``enterprises``, ``persons``, ``roles`` and the ``report``; every statement or
-        interest that is not imported as-is has a report row with its reason — nothing is
-        dropped silently.
+        Frames ``enterprises``, ``persons``, ``roles``, ``external`` and the ``report``; every
+        statement or interest that is not imported as-is has a report row with its reason —
+        nothing is dropped silently.
 
     Raises
     ------
@@ -287,28 +529,36 @@ def import_bods(statements: Sequence[Mapping[str, Any]], *, strict: bool = False
     -----
     Mapping back (see :mod:`risk.bods` for the forward one):
 
-    * entity → enterprise, keyed by the identifier with scheme CN-SAIC / CN-SAMR / CN-USCC or
-      a schemeName naming 统一社会信用代码; without one it is skipped (and so are its
-      relationships). ``entityType.details`` → ``kind`` when it is a kind's code or Chinese
-      label. ``foundingDate`` → founded, ``dissolutionDate`` → closed.
-    * person → ``person_id`` from the ``credlink person_id`` identifier, else the recordId
-      (partial). unknownPerson / anonymousPerson → the declared-unknown holder.
+    * entity → enterprise when an identifier has scheme CN-USCI or CN-SAIC (org-id.guide), or
+      another CN- scheme / a schemeName naming 统一社会信用代码 with a valid USCC (partial).
+      Any other entity — a foreign company (GB-COH, FI-PRO …), a trust, a state body — is an
+      external party keyed ``{scheme}-{id}`` (:func:`risk.identifiers.external_party_id`).
+      ``foundingDate`` → founded; an enterprise without one gets the earliest date the
+      statements show it existing (partial); external parties may have none.
+    * person → ``person_id`` from the ``credlink person_id`` identifier, else the recordId.
+      A resident ID number is hashed and masked (``id_salt``); a person without one becomes an
+      external party unless the store already knows the person_id (:meth:`for_ingest`).
+      unknownPerson / anonymousPerson → the declared holder: :data:`EXEMPT_HOLDER` when its
+      reason is an exemption, else :data:`UNKNOWN_HOLDER`.
     * relationship → one role per interest: shareholding → shareholder (``share.exact`` / 100;
-      a range only → share left empty, partial), seniorManagingOfficial → legal_rep when the
+      a range is kept in ``share_range`` and its lower bound is the share), an interest of
+      unknown type → shareholder without a share, seniorManagingOfficial → legal_rep when the
       details say 法定代表人, else executive; boardMember / boardChair → executive (partial);
       otherInfluenceOrControl with details 分支机构 → branch_of; other types are skipped.
-      Indirect interests are skipped: the roles table holds direct roles only.
-      An unspecifiedRecord interested party → holder ``UNKNOWN`` (person), shareholdings only.
-      Missing ``startDate`` → the statementDate (partial); ``recordStatus`` closed without
-      ``endDate`` → ended on the statementDate (partial).
-    * Several statements of one recordId: the latest statementDate (then the last in the
-      list) wins; the others are reported ``superseded``.
+      An indirect shareholding is kept with ``directness`` indirect: a declared end of a chain.
+      An unspecifiedRecord interested party → the declared holder (exempt or unknown), one
+      shareholder row per interest, or one without a share when no interest is given.
+    * History: every statement of a relationship record is kept. Each holds from its
+      statementDate (or the change date its interests state) until the next one, so a past
+      date answers with the shares declared then; ``recordStatus`` closed without
+      ``endDate`` ends on the statementDate (partial). Of an entity or person record the
+      latest statement wins; the others are reported ``superseded``.
     """
     problems_all = validate_statements(statements)  # raises TypeError for a non-list
     if strict and problems_all:
         raise BodsValidationError(problems_all)
     report = _Report()
-    latest: dict[str, tuple[str, int]] = {}
+    by_record: dict[str, list[int]] = {}
     valid: dict[int, Mapping[str, Any]] = {}
     for index, statement in enumerate(statements):
         problems = validate_statement(statement, f"statements[{index}]")
@@ -316,45 +566,53 @@ def import_bods(statements: Sequence[Mapping[str, Any]], *, strict: bool = False
             report.add(index, statement, "skipped", "; ".join(problems))
             continue
         valid[index] = statement
-        rank = (str(statement.get("statementDate") or ""), index)
-        record_id = statement["recordId"]
-        if record_id in latest:
-            older = min(latest[record_id], rank)
-            report.add(
-                older[1], valid[older[1]], "superseded", f"a later statement replaces {record_id}"
-            )
-            latest[record_id] = max(latest[record_id], rank)
-        else:
-            latest[record_id] = rank
-    current = sorted((rank[1], record_id) for record_id, rank in latest.items())
+        by_record.setdefault(statement["recordId"], []).append(index)
+
+    latest: dict[str, int] = {}
+    for record_id, indices in by_record.items():
+        ranked = sorted(indices, key=lambda i: (str(valid[i].get("statementDate") or ""), i))
+        latest[record_id] = ranked[-1]
+        if valid[ranked[-1]]["recordType"] != "relationship":
+            for older in ranked[:-1]:
+                report.add(
+                    older, valid[older], "superseded", f"a later statement replaces {record_id}"
+                )
 
     ent_rows: list[dict[str, Any]] = []
-    entity_uscc: dict[str, str | None] = {}
+    node_of: dict[str, tuple[str, str]] = {}  # recordId → (holder_type, id)
     seen_uscc: set[str] = set()
+    external_rows: dict[str, dict[str, Any]] = {}
     person_rows: list[dict[str, Any]] = []
-    person_of: dict[str, str] = {}
     seen_person: set[str] = set()
-    relationships: list[int] = []
+    relationships: list[str] = []
+    first_seen: dict[str, pd.Timestamp] = {}
     kinds = enum_lookup(EnterpriseKind)
-    for index, record_id in current:
+    for record_id, index in sorted(latest.items(), key=lambda item: item[1]):
         statement = valid[index]
         details = statement["recordDetails"]
+        publisher = ((statement.get("publicationDetails") or {}).get("publisher") or {}).get("name")
+        declared_at = f"{publisher or ''}|{record_id}"
+        dates = [
+            d for i in by_record[record_id] if (d := _date_or_none(valid[i].get("statementDate")))
+        ]
         if statement["recordType"] == "entity":
-            uscc = _uscc_of(details)
-            entity_uscc[record_id] = uscc
+            uscc, note = _uscc_of(details)
             if uscc is None:
-                report.add(
-                    index,
-                    statement,
-                    "skipped",
-                    f"entity has no USCC identifier (scheme {USCC_SCHEME} or schemeName "
-                    "统一社会信用代码); it cannot be an enterprise",
-                )
+                row, note = _external_entity(details, declared_at)
+                node_of[record_id] = (HolderType.enterprise.value, row["party_id"])
+                external_rows.setdefault(row["party_id"], row)
+                if note:
+                    report.add(index, statement, "partial", note)
                 continue
+            node_of[record_id] = (HolderType.enterprise.value, uscc)
+            if note:
+                report.add(index, statement, "partial", note)
             if uscc in seen_uscc:
                 report.add(index, statement, "skipped", f"a second entity record for USCC {uscc}")
                 continue
             seen_uscc.add(uscc)
+            if dates:
+                first_seen[uscc] = min(dates)
             kind_text = text_or_none((details.get("entityType") or {}).get("details"))
             kind = kinds.get(kind_text or "")
             if kind_text and kind is None:
@@ -371,17 +629,20 @@ def import_bods(statements: Sequence[Mapping[str, Any]], *, strict: bool = False
                     "kind": kind,
                     "founded": _date_or_none(details.get("foundingDate")),
                     "closed": _date_or_none(details.get("dissolutionDate")),
+                    "_index": index,
                 }
             )
         elif statement["recordType"] == "person":
             if details["personType"] != "knownPerson":
-                person_of[record_id] = UNKNOWN_HOLDER
+                reason = (details.get("unspecifiedPersonDetails") or {}).get("reason")
+                holder = _declared({"reason": reason})
+                node_of[record_id] = (HolderType.person.value, holder)
                 report.add(
                     index,
                     statement,
                     "partial",
-                    f"{details['personType']} is imported as the declared-unknown holder "
-                    f"{UNKNOWN_HOLDER}",
+                    f"{details['personType']} (reason {reason!r}) is imported as the declared "
+                    f"holder {holder}",
                 )
                 continue
             person_id = _person_id_of(details)
@@ -393,7 +654,7 @@ def import_bods(statements: Sequence[Mapping[str, Any]], *, strict: bool = False
                     "partial",
                     f"no {PERSON_ID_SCHEME_NAME!r} identifier; the recordId is used as person_id",
                 )
-            person_of[record_id] = person_id
+            node_of[record_id] = (HolderType.person.value, person_id)
             if person_id in seen_person:
                 report.add(
                     index,
@@ -403,80 +664,215 @@ def import_bods(statements: Sequence[Mapping[str, Any]], *, strict: bool = False
                 )
                 continue
             seen_person.add(person_id)
-            person_rows.append({"person_id": person_id, "name": _full_name(details)})
+            ids, notes = _personal_ids(details, id_salt)
+            if notes:
+                report.add(index, statement, "partial", "; ".join(notes))
+            nationality: Mapping[str, Any] = next(iter(details.get("nationalities") or []), {})
+            person_rows.append(
+                {
+                    "person_id": person_id,
+                    "name": _full_name(details),
+                    "id_hash": ids.get("id_hash"),
+                    "id_masked": ids.get("id_masked"),
+                    "_scheme": ids.get("scheme"),
+                    "_identifier_hash": ids.get("identifier_hash"),
+                    "_jurisdiction": text_or_none(nationality.get("code")),
+                }
+            )
         else:
-            relationships.append(index)
+            relationships.append(record_id)
 
     role_rows: list[dict[str, Any]] = []
     role_source: list[tuple[int, int]] = []
-    for index in relationships:
-        statement = valid[index]
-        details = statement["recordDetails"]
-        subject, party = details["subject"], details["interestedParty"]
-        if not isinstance(subject, str):
-            report.add(index, statement, "skipped", "subject is an unspecifiedRecord")
-            continue
-        if subject not in entity_uscc:
-            report.add(
-                index, statement, "skipped", f"subject {subject!r} is not an entity in the input"
-            )
-            continue
-        uscc = entity_uscc[subject]
-        if uscc is None:
-            report.add(index, statement, "skipped", f"subject {subject!r} has no USCC identifier")
-            continue
-        if isinstance(party, Mapping):
-            holder_type, holder_id = HolderType.person.value, UNKNOWN_HOLDER
-        elif party in person_of:
-            holder_type, holder_id = HolderType.person.value, person_of[party]
-        elif party in entity_uscc and entity_uscc[party] is not None:
-            holder_type, holder_id = HolderType.enterprise.value, str(entity_uscc[party])
-        else:
-            reason = (
-                f"interestedParty {party!r} has no USCC identifier"
-                if party in entity_uscc
-                else f"interestedParty {party!r} is not a person or entity in the input"
-            )
-            report.add(index, statement, "skipped", reason)
-            continue
-        interests = details.get("interests") or []
-        if not interests:
-            report.add(index, statement, "skipped", "relationship has no interests")
-            continue
-        statement_date = _date_or_none(statement.get("statementDate"))
-        closed = statement.get("recordStatus") == "closed"
-        for k, interest in enumerate(interests):
-            row = _role_row(
-                interest,
-                holder_type,
-                holder_id,
-                uscc,
-                statement_date,
-                closed,
-                index,
-                k,
-                statement,
-                report,
-            )
-            if row is not None:
-                role_rows.append(row)
-                role_source.append((index, k))
+    for record_id in relationships:
+        versions = _versions(by_record[record_id], valid)
+        bounds = [b for _, b in versions[1:]] + [None]
+        spans: list[list[tuple[dict[str, Any], tuple[int, int]]]] = []
+        for (index, since), until in zip(versions, bounds, strict=True):
+            span = _relationship_rows(index, valid[index], node_of, report)
+            for row, _ in span:
+                if since is not None and row["start"] < since:
+                    row["start"] = since
+                if until is not None and (row["end"] is None or row["end"] > until):
+                    row["end"] = until
+            spans.append(span)
+        # A later statement's endDate (a death, a sale) ends the earlier statements' spans of
+        # the same role too: it may lie before the later statement was made.
+        for k, span in enumerate(spans):
+            for later in spans[k + 1 :]:
+                for row, _ in span:
+                    for other, _ in later:
+                        ended = other["_declared_end"]
+                        if (
+                            other["role"] == row["role"]
+                            and ended is not None
+                            and (row["end"] is None or row["end"] > ended)
+                        ):
+                            row["end"] = ended
+        rows = [
+            (row, source)
+            for span in spans
+            for row, source in span
+            # an end on or before the start: replaced before it began
+            if row["end"] is None or row["end"] > row["start"]
+        ]
+        for row, source in _merge_history(rows):
+            del row["_declared_end"]
+            role_rows.append(row)
+            role_source.append(source)
 
     roles = _dedupe_roles(role_rows, role_source, valid, report)
+    for row in ent_rows:
+        if row["founded"] is None:
+            evidence = [
+                d
+                for d in (
+                    first_seen.get(row["uscc"]),
+                    _earliest(roles, row["uscc"]),
+                )
+                if d is not None
+            ]
+            if evidence:
+                row["founded"] = min(evidence)
+                report.add(
+                    row["_index"],
+                    valid[row["_index"]],
+                    "partial",
+                    "no foundingDate; founded set to the earliest date the statements show the "
+                    f"enterprise existing ({row['founded']:%Y-%m-%d}) unless the store knows it",
+                )
     enterprises = pd.DataFrame(ent_rows, columns=["uscc", "name", "kind", "founded", "closed"])
     for column in TABLES["enterprises"].names:
         if column not in enterprises:
             enterprises[column] = None
-    persons = pd.DataFrame(person_rows, columns=["person_id", "name"])
-    persons = persons.assign(id_hash=None, id_masked=None)
+    persons = pd.DataFrame(
+        person_rows,
+        columns=[
+            "person_id",
+            "name",
+            "id_hash",
+            "id_masked",
+            "_scheme",
+            "_identifier_hash",
+            "_jurisdiction",
+        ],
+    )
+    external = pd.DataFrame(list(external_rows.values()), columns=list(EXTERNAL_COLUMNS))
     return BodsImport(
         enterprises=coerce_frame(
             enterprises[list(TABLES["enterprises"].names)], TABLES["enterprises"]
         ),
         persons=coerce_frame(persons[list(TABLES["persons"].names)], TABLES["persons"]),
         roles=roles,
+        external=_external_frame(external),
         report=report.frame(),
+        person_identifiers=persons[
+            ["person_id", "_scheme", "_identifier_hash", "_jurisdiction"]
+        ].rename(columns=lambda c: c.lstrip("_")),
+        nodes=pd.DataFrame(
+            [(r, t, n) for r, (t, n) in node_of.items()],
+            columns=["record_id", "node_type", "node_id"],
+            dtype=object,
+        ),
     )
+
+
+def _earliest(roles: pd.DataFrame, uscc: str) -> pd.Timestamp | None:
+    mine = roles.loc[
+        (roles["uscc"].astype(str) == uscc).to_numpy()
+        | (
+            (roles["holder_type"].astype(str) == HolderType.enterprise.value)
+            & (roles["holder_id"].astype(str) == uscc)
+        ).to_numpy(),
+        "start",
+    ]
+    return pd.Timestamp(mine.min()) if len(mine) and pd.notna(mine.min()) else None
+
+
+def _merge_history(
+    rows: list[tuple[dict[str, Any], tuple[int, int]]],
+) -> list[tuple[dict[str, Any], tuple[int, int]]]:
+    """Join a role's consecutive statements that say the same (one row per unchanged span)."""
+    merged: list[tuple[dict[str, Any], tuple[int, int]]] = []
+    same = ("uscc", "holder_type", "holder_id", "role", "share", "share_range", "directness")
+    for row, source in rows:
+        for earlier, _ in merged:
+            if (
+                all(_same(earlier[k], row[k]) for k in same)
+                and earlier["end"] is not None
+                and earlier["end"] == row["start"]
+            ):
+                earlier["end"] = row["end"]
+                break
+        else:
+            merged.append((row, source))
+    return merged
+
+
+def _same(a: Any, b: Any) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    return bool(a == b)
+
+
+def _relationship_rows(
+    index: int,
+    statement: Mapping[str, Any],
+    node_of: Mapping[str, tuple[str, str]],
+    report: _Report,
+) -> list[tuple[dict[str, Any], tuple[int, int]]]:
+    details = statement["recordDetails"]
+    subject, party = details["subject"], details["interestedParty"]
+    if not isinstance(subject, str):
+        report.add(index, statement, "skipped", "subject is an unspecifiedRecord")
+        return []
+    target = node_of.get(subject)
+    if target is None or target[0] != HolderType.enterprise.value:
+        report.add(
+            index, statement, "skipped", f"subject {subject!r} is not an entity in the input"
+        )
+        return []
+    uscc = target[1]
+    if isinstance(party, Mapping):
+        holder_type, holder_id = HolderType.person.value, _declared(party)
+    elif party in node_of:
+        holder_type, holder_id = node_of[party]
+    else:
+        report.add(
+            index,
+            statement,
+            "skipped",
+            f"interestedParty {party!r} is not a person or entity in the input",
+        )
+        return []
+    statement_date = _date_or_none(statement.get("statementDate"))
+    closed = statement.get("recordStatus") == "closed"
+    interests = details.get("interests") or []
+    if not interests:
+        interests = [{}]
+        report.add(
+            index,
+            statement,
+            "partial",
+            "relationship declares no interests; imported as a shareholder without a share",
+        )
+    out = []
+    for k, interest in enumerate(interests):
+        row = _role_row(
+            interest,
+            holder_type,
+            holder_id,
+            uscc,
+            statement_date,
+            closed,
+            index,
+            k,
+            statement,
+            report,
+        )
+        if row is not None:
+            out.append((row, (index, k)))
+    return out
 
 
 def _role_row(
@@ -491,37 +887,32 @@ def _role_row(
     statement: Mapping[str, Any],
     report: _Report,
 ) -> dict[str, Any] | None:
-    if interest.get("directOrIndirect") == "indirect":
-        report.add(
-            index,
-            statement,
-            "skipped",
-            "indirect interest: the roles table holds direct roles only "
-            "(chains are recomputed by risk.ownership)",
-            k,
-        )
-        return None
-    role, note = _role_of(interest)
+    declared = holder_id in DECLARED_HOLDERS
+    if declared:
+        role: Role | None = Role.shareholder
+        note = None
+    elif interest:
+        role, note = _role_of(interest)
+    else:  # a relationship without interests, reported by the caller
+        role, note = Role.shareholder, None
     if role is None:
         report.add(index, statement, "skipped", str(note), k)
         return None
-    if holder_id == UNKNOWN_HOLDER and role != Role.shareholder:
+    notes = [note] if note else []
+    indirect = interest.get("directOrIndirect") == "indirect"
+    if indirect and role != Role.shareholder:
         report.add(
             index,
             statement,
             "skipped",
-            f"an unspecified interested party can only be a shareholder; got {role.value}",
+            f"indirect {interest.get('type')!r} interest: only indirect shareholdings are kept "
+            "(as declared ends of a chain)",
             k,
         )
         return None
-    notes = [note] if note else []
-    share = None
-    if role == Role.shareholder:
-        given = interest.get("share") or {}
-        if "exact" in given:
-            share = round(float(given["exact"]) / 100, 12)
-        elif given:
-            notes.append(f"share given only as a range {dict(given)!r}; share left empty")
+    share, share_range = None, None
+    if declared or (role == Role.shareholder and interest.get("type") == "shareholding"):
+        share, share_range = share_of(interest.get("share"))
     start = _date_or_none(interest.get("startDate"))
     if start is None:
         if statement_date is None:
@@ -545,6 +936,9 @@ def _role_row(
         "share": share,
         "start": start,
         "end": end,
+        "share_range": share_range,
+        "directness": Directness.indirect.value if indirect else None,
+        "_declared_end": _date_or_none(interest.get("endDate")),
     }
 
 
@@ -554,20 +948,22 @@ def _dedupe_roles(
     valid: Mapping[int, Mapping[str, Any]],
     report: _Report,
 ) -> pd.DataFrame:
-    """One row per contract key: unknown holders' shares add up; other repeats are reported."""
+    """One row per contract key: declared holders' shares add up; other repeats are reported."""
     spec = TABLES["roles"]
     frame = pd.DataFrame(rows, columns=list(spec.names))
     if frame.empty:
         return coerce_frame(frame, spec)
     frame["_source"] = sources
     key = list(spec.key)
-    unknown = frame["holder_id"] == UNKNOWN_HOLDER
+    unknown = frame["holder_id"].isin(DECLARED_HOLDERS)
     merged_unknown = (
         frame.loc[unknown]
         .groupby(key, as_index=False, sort=False, dropna=False)
         .agg(
             share=("share", lambda s: min(s.sum(min_count=1), 1.0)),
             end=("end", "max"),
+            share_range=("share_range", "first"),
+            directness=("directness", "first"),
             _source=("_source", "first"),
         )
     )

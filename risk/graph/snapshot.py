@@ -318,6 +318,8 @@ class GraphSnapshot:
         start = _dates(roles["start"], len(roles))
         end = _dates(roles.get("end"), len(roles))
         present = present_on(start, end, t)
+        if "directness" in roles:  # a declared indirect interest is no edge (risk.ownership)
+            present &= (roles["directness"].astype(object) != "indirect").to_numpy(dtype=bool)
         live = roles.loc[present]
         start, end = start[present], end[present]
 

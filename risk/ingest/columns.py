@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from risk.contract import ColumnKind, ColumnSpec, enum_lookup
-from risk.identifiers import PROVINCE_CODES, check_uscc_array
+from risk.identifiers import PROVINCE_CODES, check_uscc_array, is_external_party_id
 from risk.ingest.privacy import show
 from risk.ingest.summary import FileSummary
 
@@ -118,6 +118,11 @@ def uscc_reason(label: str, reason: str) -> str:
     return f"{label} {reason.removeprefix('uscc ')}"
 
 
+def _external(values: pd.Series) -> np.ndarray:
+    """Cells holding an external party's id (``GB-COH-06292597``)."""
+    return np.fromiter((is_external_party_id(v) for v in values), dtype=bool, count=len(values))
+
+
 def validate_column(
     col: ColumnSpec,
     text: pd.Series,
@@ -163,6 +168,8 @@ def validate_column(
         )
         if col.kind == ColumnKind.subject_id and holder_is_enterprise is not None:
             mask = present & holder_is_enterprise
+            if col.external:  # a party outside the Chinese registers keeps its own id
+                mask = mask & ~_external(values)
             if mask.any():
                 checked = check_uscc_array(values[mask], allowlist)
                 bad = checked["check"].notna().to_numpy()
@@ -184,7 +191,10 @@ def validate_column(
         return values.where(present, None)
 
     if col.kind == ColumnKind.uscc:
-        values = text.copy()
+        # An external column's party outside the Chinese registers keeps its own id.
+        external = _external(text.str.strip()) if col.external else np.zeros(len(text), bool)
+        values = text.where(~external, text.str.strip())
+        present = present & ~external
         idx = np.flatnonzero(present)
         checked = check_uscc_array(text[present], allowlist)
         bad = checked["check"].notna().to_numpy()
@@ -197,7 +207,7 @@ def validate_column(
         summary.uscc_read += int(present.sum())
         summary.uscc_invalid += int(bad.sum())
         summary.pilot_codes += int(checked["pilot"].sum())
-        return values.where(present, None)
+        return values.where(present | external, None)
 
     if col.kind == ColumnKind.enum:
         assert col.enum is not None

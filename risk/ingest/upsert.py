@@ -25,7 +25,9 @@ from sqlalchemy import (
     MetaData,
     Select,
     Table,
+    Text,
     and_,
+    cast,
     exists,
     func,
     insert,
@@ -36,11 +38,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
-from risk.contract import ColumnKind, HolderType, TableSpec
+from risk.contract import DECLARED_HOLDERS, ColumnKind, HolderType, TableSpec
 from risk.ingest.privacy import describe, safe_text
 from risk.ingest.summary import FileSummary, ProgressCallback
 from risk.ingest.validate import QuarantineItem
-from risk.store import bulk_insert, contract_table, ingest_batches, quarantine
+from risk.store import bulk_insert, contract_table, external_parties, ingest_batches, quarantine
 
 __all__ = [
     "batch_message",
@@ -193,6 +195,9 @@ def count_orphans(
 ) -> None:
     """Count accepted rows whose enterprise or person is not in the store (kept, reported).
 
+    A party in ``external_parties`` (a foreign company, a person known without an ID number)
+    is in the store.
+
     The store names the staged references it lacks (an anti-join on its keys); the rows
     holding them are counted in the frame, and the first five in file order are examples.
     """
@@ -202,9 +207,15 @@ def count_orphans(
     per = contract_table("persons")
 
     def lacking(column: str, among: Table, key: str, *where: Any) -> set[Any]:
+        # As text: the same query over a stage of another table (a USCC column of 18 or of
+        # 64 characters) must not change its result type under PostgreSQL's cached plans.
         query = (
-            select(stage.c[column])
-            .where(*where, ~exists().where(among.c[key] == stage.c[column]))
+            select(cast(stage.c[column], Text))
+            .where(
+                *where,
+                ~exists().where(among.c[key] == stage.c[column]),
+                ~exists().where(external_parties.c.party_id == stage.c[column]),
+            )
             .distinct()
         )
         return set(conn.execute(query).scalars())
@@ -215,7 +226,9 @@ def count_orphans(
         )
         enterprise = HolderType.enterprise.value
         lost_ent = lacking(id_col, ent, "uscc", stage.c[type_col] == enterprise)
+        # The reserved declared holders (UNKNOWN, EXEMPT) stand for no party.
         lost_per = lacking(id_col, per, "person_id", stage.c[type_col] != enterprise)
+        lost_per -= DECLARED_HOLDERS
         ids = frame[id_col]
         is_ent = (frame[type_col] == enterprise).to_numpy()
         lost = np.where(is_ent, ids.isin(lost_ent).to_numpy(), ids.isin(lost_per).to_numpy())

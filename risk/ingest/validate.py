@@ -28,6 +28,7 @@ import pandas as pd
 from risk.contract import (
     PENALTY_CATEGORIES,
     RECORD_LAYOUTS,
+    SHARE_RANGE_RE,
     TABLES,
     ColumnKind,
     NationalLayout,
@@ -134,6 +135,30 @@ def _date_order(
     )
 
 
+def _check_share_range(parsed: dict[str, Any], not_holder: np.ndarray, errors: RowErrors) -> None:
+    """A share range is a shareholder's, well formed, within [0, 100], its share the lower
+    bound (the point every product uses)."""
+    reasons: list[str] = []
+    rows: list[int] = []
+    for i, (text, share) in enumerate(zip(parsed["share_range"], parsed["share"], strict=True)):
+        if text is None or (not isinstance(text, str) and pd.isna(text)):
+            continue
+        match = SHARE_RANGE_RE.match(str(text))
+        if not_holder[i]:
+            reason = "share_range is only for shareholders"
+        elif match is None:
+            reason = f"share_range must be like [25,50) (percent); got {text!r}"
+        elif not 0 <= float(match.group(2)) <= float(match.group(3)) <= 100:
+            reason = f"share_range must lie within [0,100] in order; got {text!r}"
+        elif pd.isna(share) or abs(float(share) * 100 - float(match.group(2))) > 1e-6:
+            reason = f"share must be share_range's lower bound {match.group(2)} %; got {share!r}"
+        else:
+            continue
+        rows.append(i)
+        reasons.append(reason)
+    errors.add(mask_at(len(not_holder), np.array(rows, dtype=np.int64)), "share_range", reasons)
+
+
 def _cross_checks(
     table: str, parsed: dict[str, Any], errors: RowErrors, labels: Mapping[str, str]
 ) -> None:
@@ -148,6 +173,8 @@ def _cross_checks(
         bad = share_given & not_holder
         share = labels.get("share", "share")
         errors.add(bad, "share", [f"{share} is only for shareholders"] * int(bad.sum()))
+        if "share_range" in parsed:
+            _check_share_range(parsed, not_holder, errors)
     elif table == "records":
         for later in ("publicity_end", "repaired", "removed"):
             if later in parsed:

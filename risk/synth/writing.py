@@ -197,6 +197,9 @@ class Assembler:
                 "share": roles["share"].to_numpy(dtype=float),
                 "start": as_dates(roles["start"].to_numpy()),
                 "end": as_dates(roles["end"].to_numpy()),
+                # registers give exact shares of direct holdings
+                "share_range": strings(np.full(len(roles), np.nan, dtype=object)),
+                "directness": strings(np.full(len(roles), np.nan, dtype=object)),
             }
         )
 

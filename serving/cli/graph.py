@@ -11,7 +11,6 @@ Registered in :mod:`serving.cli` as the ``graph`` group.
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -157,8 +156,17 @@ def controller(
     database_url: DatabaseOpt = None,
     work_dir: WorkDirOpt = None,
 ) -> None:
-    """The actual controller (实际控制人) through ownership chains, with its path."""
+    """The actual controller (实际控制人) through ownership chains, with its path.
+
+    Every beneficial owner at or above ``--threshold`` is listed too (two 50 % owners at 0.25
+    are both 受益所有人, though neither alone controls). ``--as-of`` answers with the roles
+    present then, a BODS record's earlier statements included.
+    """
+    import pandas as pd
+
+    from risk.bods import read_external_parties
     from risk.controllers import actual_controllers
+    from risk.identifiers import mask_name
     from risk.store import read_table
     from serving.redaction import without_id_numbers
 
@@ -166,16 +174,30 @@ def controller(
     settings = settings_for(work_dir, database_url)
     engine = open_store(settings)
     enterprises = read_table(engine, "enterprises")
-    if uscc not in set(enterprises["uscc"]):
+    external = read_external_parties(engine)
+    foreign = external.loc[external["party_type"] == "enterprise"]
+    if uscc not in set(enterprises["uscc"]) | set(foreign["party_id"]):
         err.print(f"[red]enterprise {uscc!r} is not in the store[/red]")
         raise typer.Exit(2)
     persons = read_table(engine, "persons", columns=["person_id", "name"])
+    outside = external.loc[external["party_type"] == "person"]
+    named_persons = pd.concat(
+        [persons, pd.DataFrame({"person_id": outside["party_id"], "name": outside["name"]})],
+        ignore_index=True,
+    )
+    named_enterprises = pd.concat(
+        [
+            enterprises[["uscc", "name"]],
+            pd.DataFrame({"uscc": foreign["party_id"], "name": foreign["name"]}),
+        ],
+        ignore_index=True,
+    )
     result = actual_controllers(
         read_table(engine, "roles"),
         day,
         threshold=threshold,
-        persons=persons,
-        enterprises=enterprises,
+        persons=named_persons,
+        enterprises=named_enterprises,
         subjects=[uscc],
     )
     row = result.loc[result["uscc"] == uscc].iloc[0].to_dict()
@@ -184,6 +206,15 @@ def controller(
         return
     out.print(f"{uscc}: {row['status']}")
     out.print(without_id_numbers(str(row["explanation"])))
+    names = dict(zip(named_persons["person_id"], named_persons["name"], strict=True))
+    owners = [
+        f"{mask_name(str(names.get(o['person_id']) or o['person_id']))} "
+        f"{o['effective_share'] * 100:.2f}".rstrip("0").rstrip(".")
+        + "%"
+        for o in row["owners"]
+    ]
+    shown = "、".join(owners) if owners else "无"
+    out.print(without_id_numbers(f"受益所有人 (≥ {threshold * 100:g}%): {shown}"))
 
 
 def _served_ids(row: dict[str, Any], person_ids: set[str], key: bytes) -> dict[str, Any]:
@@ -199,6 +230,7 @@ def _served_ids(row: dict[str, Any], person_ids: set[str], key: bytes) -> dict[s
         "controller_id": served(row.get("controller_id")),
         "candidate_id": served(row.get("candidate_id")),
         "path": [served(n) for n in path] if isinstance(path, list) else path,
+        "owners": [{**o, "person_id": served(o["person_id"])} for o in row.get("owners") or []],
     }
 
 
@@ -213,7 +245,7 @@ def export_bods_cmd(
     """Export the ownership graph as Open Ownership BODS 0.4 statements."""
     import pandas as pd
 
-    from risk.bods import export_bods, write_bods
+    from risk.bods import export_bods, read_external_parties, write_bods
     from risk.store import read_table
 
     day = parse_date("as-of", as_of)
@@ -224,6 +256,7 @@ def export_bods_cmd(
         read_table(engine, "roles"),
         day,
         mask_persons=mask_persons,
+        external=read_external_parties(engine),
     )
     write_bods(statements, file)
     kinds = pd.Series([s.get("recordType") for s in statements]).value_counts()
@@ -244,35 +277,28 @@ def import_bods_cmd(
 
     Exits 1 when statements were skipped or a file was refused.
     """
-    from risk.bods import import_bods, read_bods
+    from risk.bods import import_bods, read_bods, store_bods
     from risk.exceptions import RiskError
-    from risk.ingest import ingest_file
-    from risk.store import read_table
     from serving.settings import load_allowlist
 
     if not file.exists():
         raise typer.BadParameter(f"file must exist; got {str(file)!r}")
     settings = settings_for(work_dir, database_url)
     engine = open_store(settings)
+    salt = settings.salt()
     try:
-        imported = import_bods(read_bods(file))
+        imported = import_bods(read_bods(file), id_salt=salt)
     except (RiskError, ValueError) as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
-    with tempfile.TemporaryDirectory() as tmp:
-        paths = imported.write_for_ingest(
-            Path(tmp), read_table(engine, "enterprises"), read_table(engine, "persons")
-        )
-        summaries = [
-            ingest_file(
-                engine,
-                path,
-                table=name,
-                id_salt=settings.salt(),
-                uscc_allowlist=load_allowlist(settings.uscc_allowlist),
-            )
-            for name, path in paths.items()
-        ]
+    # No temporary files: each batch and quarantined row names the BODS file itself.
+    summaries = store_bods(
+        engine,
+        imported,
+        source=f"BODS {file.name}",
+        id_salt=salt,
+        uscc_allowlist=load_allowlist(settings.uscc_allowlist),
+    )
     table = Table(title=f"BODS import from {file.name}")
     for column in ("table", "read", "inserted", "updated", "unchanged", "quarantined", "status"):
         table.add_column(column)
@@ -286,6 +312,11 @@ def import_bods_cmd(
             s.status,
         )
     out.print(table)
+    if len(imported.external):
+        out.print(
+            f"{len(imported.external):,} entities outside the Chinese registers stored as "
+            "external parties (external_parties)"
+        )
     report = imported.report
     if len(report):
         out.print(f"{len(report):,} statements or interests not mapped cleanly:")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from risk.bods import (
     PERSON_ID_SCHEME_NAME,
@@ -23,6 +23,8 @@ from risk.bods import (
     import_bods,
     person_record_id,
     read_bods,
+    read_external_parties,
+    store_bods,
     validate_statements,
     write_bods,
 )
@@ -30,8 +32,8 @@ from risk.contract import UNKNOWN_HOLDER
 from risk.controllers import actual_controllers
 from risk.exceptions import BodsValidationError, RiskError
 from risk.identifiers import make_uscc
-from risk.ingest import INGEST_ORDER, ingest_file
-from risk.store import quarantine, read_table
+from risk.ingest import INGEST_ORDER, ingest_file, quarantine_count
+from risk.store import read_table
 
 AS_OF = "2024-06-30"
 A = make_uscc("9", "1", "340321", "MA0000001")  # 甲公司, held 60 % by 张三
@@ -308,7 +310,17 @@ def test_import_reports_everything_it_cannot_map(statements: list[dict]) -> None
         relationship(2, p001, [{"type": "votingRights", "startDate": "2020-01-01"}]),
         relationship(3, p001, [{"type": "shareholding", "directOrIndirect": "indirect"}]),
         relationship(4, "nobody", [{"type": "shareholding"}]),
-        relationship(5, p001, [{"type": "shareholding", "share": {"minimum": 5, "maximum": 10}}]),
+        relationship(
+            5,
+            p001,
+            [
+                {
+                    "type": "shareholding",
+                    "share": {"minimum": 5, "maximum": 10},
+                    "startDate": "2021-06-01",
+                }
+            ],
+        ),
         relationship(6, p001, [{"type": "boardMember", "startDate": "2021-01-01"}]),
         relationship(7, {"reason": "unknown"}, [{"type": "seniorManagingOfficial"}]),
         relationship(8, p001, []),
@@ -326,23 +338,39 @@ def test_import_reports_everything_it_cannot_map(statements: list[dict]) -> None
         assert len(rows) == 1, rows
         return f"{rows['outcome'].iloc[0]}: {rows['reason'].iloc[0]}"
 
-    assert reason(0).startswith("skipped: entity has no USCC identifier")
-    assert reason(1).startswith("skipped: interestedParty 'foreign-1' has no USCC identifier")
+    # A foreign company is an external party keyed by its org-id.guide scheme and number.
+    assert report.loc[report["statement_index"] == base].empty
+    assert list(back.external["party_id"]) == ["GB-COH-12345678"]
+    assert back.external.loc[0, "name"] == "Overseas Holdings Ltd"
+    roles = back.roles.set_index(["holder_id", "role"])
+    assert roles.loc[("GB-COH-12345678", "shareholder"), "share"] == pytest.approx(0.1)
+    assert reason(1, 0) == "partial: no startDate; the statementDate is used as start"
     assert reason(2, 0).startswith("skipped: interest type 'votingRights'")
-    assert reason(3, 0).startswith("skipped: indirect interest")
+    # An indirect shareholding is kept as a declared end of a chain; a range as a range.
+    assert reason(3, 0).startswith("partial: no startDate")
+    indirect = back.roles.loc[back.roles["directness"] == "indirect"]
+    assert list(indirect["holder_id"]) == ["P001"] and indirect["share"].isna().all()
     assert reason(4) == "skipped: interestedParty 'nobody' is not a person or entity in the input"
-    assert "share given only as a range" in reason(5, 0) and reason(5, 0).startswith("partial")
-    assert "no startDate" in reason(5, 0)
+    assert report.loc[report["statement_index"] == base + 5].empty
+    ranged = back.roles.loc[back.roles["share_range"].notna()]
+    assert list(ranged["share_range"]) == ["[5,10]"]
+    assert ranged["share"].tolist() == [pytest.approx(0.05)]  # the lower bound
     assert reason(6, 0).startswith("partial: boardMember imported as executive")
-    assert "can only be a shareholder" in reason(7, 0)
-    assert reason(8) == "skipped: relationship has no interests"
+    # An unspecified party of any interest is the declared holder, here without a share.
+    assert reason(7, 0).startswith("partial: no startDate")
+    # (its start, the statementDate, repeats relationship 3's key: that repeat is reported too)
+    eight = report.loc[report["statement_index"] == base + 8, "reason"]
+    assert "relationship declares no interests; imported as a shareholder without a share" in set(
+        eight
+    )
     assert "is BODS 0.2/0.3" in reason(9)
     assert "recordType must be one of entity, person, relationship; got 'trust'" in reason(10)
-    # The mapped parts did land: the ranged share (empty) and the board member.
+    # The mapped parts did land: the indirect shareholding (no share given), the ranged one
+    # and the board member.
     landed = back.roles.loc[(back.roles["uscc"] == B) & (back.roles["holder_id"] == "P001")]
-    assert sorted(landed["role"]) == ["executive", "shareholder"]
-    assert landed.loc[landed["role"] == "shareholder", "share"].isna().all()
-    assert back.skipped == int((report["outcome"] == "skipped").sum()) >= 9
+    assert sorted(landed["role"]) == ["executive", "shareholder", "shareholder"]
+    # votingRights, the unknown party, the BODS 0.2 and "trust" statements, a repeated key
+    assert back.skipped == int((report["outcome"] == "skipped").sum()) == 5
 
 
 def test_import_unknown_person_and_superseded(statements: list[dict]) -> None:
@@ -361,7 +389,7 @@ def test_import_unknown_person_and_superseded(statements: list[dict]) -> None:
         if s["recordId"] == person["recordId"]:
             s["recordDetails"] = {"isComponent": False, "personType": "unknownPerson"}
     back = import_bods(anonymous)
-    assert "imported as the declared-unknown holder" in " ".join(back.report["reason"])
+    assert "is imported as the declared holder UNKNOWN" in " ".join(back.report["reason"])
     assert UNKNOWN_HOLDER in set(back.roles["holder_id"])
 
 
@@ -451,19 +479,24 @@ def test_import_lands_through_the_validated_ingest(engine: Engine, tmp_path: Pat
         pd.testing.assert_frame_equal(read_table(engine, name), stored[name])
 
 
-def test_new_person_from_bods_is_quarantined_not_dropped(engine: Engine, tmp_path: Path) -> None:
-    # A person known only from BODS has no ID number to hash: the ingest refuses the row
-    # with its reason; the enterprise still lands with documented defaults.
+def test_new_person_from_bods_is_an_external_party_not_quarantined(engine: Engine) -> None:
+    # A person known only from BODS has no ID number to hash: no longer quarantined, the
+    # person is stored as an external party (flagged, named); the enterprise lands with
+    # documented defaults and the role is no orphan.
     statements = export_bods(ENTERPRISES.iloc[:1], PERSONS.iloc[:1], ROLES.iloc[:1], AS_OF)
     back = import_bods(statements)
     frames = back.for_ingest()
     assert frames["enterprises"].loc[0, "status"] == "active"  # default: no dissolutionDate
     assert frames["enterprises"].loc[0, "region"] == "340321"  # default: USCC positions 3-8
-    paths = back.write_for_ingest(tmp_path)
-    summaries = {name: ingest_file(engine, path, table=name) for name, path in paths.items()}
+    assert frames["persons"].empty
+    summaries = {s.table: s for s in store_bods(engine, back, source="BODS new.json")}
     assert summaries["enterprises"].inserted == 1
-    assert summaries["persons"].quarantined == 1
-    with engine.connect() as conn:
-        reasons = list(conn.execute(select(quarantine.c.reason)).scalars())
-    assert any("id_hash is required" in r for r in reasons), reasons
-    assert summaries["roles"].inserted == 1 and summaries["roles"].orphans == 1
+    assert summaries["persons"].read == 0
+    assert summaries["roles"].inserted == 1 and summaries["roles"].orphans == 0
+    assert quarantine_count(engine) == 0
+    external = read_external_parties(engine)
+    assert external[["party_id", "party_type", "name", "source"]].values.tolist() == [
+        ["P001", "person", "张三", "BODS new.json"]
+    ]
+    assert external["identifier_hash"].isna().all()  # nothing to hash, nothing raw
+    assert read_table(engine, "persons").empty

@@ -50,7 +50,7 @@ from risk.store import (
 )
 
 MIGRATIONS = Path(risk.store.__file__).parent / "migrations"
-BOOKKEEPING = {"ingest_batches", "quarantine"}
+BOOKKEEPING = {"ingest_batches", "quarantine", "external_parties"}
 WARNING_TABLES = {"warnings", "warning_events"}  # risk.warnings (revision 0002)
 API_TABLES = {"api_keys", "audit_log"}  # serving: keys and the bank audit (revision 0003)
 OUTCOME_TABLES = {"outcome_reports"}  # loans reported through the API (revision 0004)

@@ -1,0 +1,121 @@
+"""BODS statements into the store: the contract tables through the validated ingest, the
+parties outside the Chinese registers into ``external_parties`` — no temporary files, so every
+quarantined row names the BODS file it came from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Engine, delete, select
+
+from risk.bods.importer import EXTERNAL_COLUMNS, BodsImport
+from risk.ingest import FileSummary, ingest_frame
+from risk.ingest.privacy import safe_text
+from risk.store import external_parties, read_table, rows_frame
+
+__all__ = [
+    "read_external_parties",
+    "store_bods",
+]
+
+
+def read_external_parties(engine: Engine) -> pd.DataFrame:
+    """The ``external_parties`` table as a frame (:data:`EXTERNAL_COLUMNS` and ``source``)."""
+    with engine.connect() as conn:
+        result = conn.execute(select(external_parties).order_by(external_parties.c.party_id))
+        frame = rows_frame(result.all(), list(result.keys()))
+    for column in frame.columns:
+        if column not in ("founded", "closed"):
+            frame[column] = frame[column].astype(object)
+    for column in ("founded", "closed"):
+        frame[column] = pd.to_datetime(frame[column]).astype("datetime64[s]")
+    return frame.drop(columns=["updated_at"])
+
+
+def _cell(value: Any) -> Any:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.date()
+    return value
+
+
+def _upsert_external(engine: Engine, frame: pd.DataFrame, source: str) -> int:
+    """Insert or replace external parties by ``party_id``; a cell the new row lacks keeps the
+    stored value (a BODS file that omits a founding date never erases it)."""
+    if frame.empty:
+        return 0
+    frame = frame.drop_duplicates("party_id", keep="last")
+    ids = frame["party_id"].astype(str).tolist()
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        stored: dict[str, Mapping[str, Any]] = {
+            row.party_id: dict(row._mapping)
+            for row in conn.execute(
+                select(external_parties).where(external_parties.c.party_id.in_(ids))
+            )
+        }
+        rows = []
+        for record in frame.to_dict("records"):
+            old: Mapping[str, Any] = stored.get(record["party_id"], {})
+            row = {c: _cell(record.get(c)) for c in EXTERNAL_COLUMNS}
+            for column in EXTERNAL_COLUMNS:
+                if row[column] is None and old:
+                    row[column] = old[column]
+            if isinstance(row["name"], str):
+                row["name"] = safe_text(row["name"], 200)
+            rows.append({**row, "source": source, "updated_at": now})
+        conn.execute(delete(external_parties).where(external_parties.c.party_id.in_(ids)))
+        conn.execute(external_parties.insert(), rows)
+    return len(rows)
+
+
+def store_bods(
+    engine: Engine,
+    imported: BodsImport,
+    *,
+    source: str,
+    id_salt: bytes | None = None,
+    uscc_allowlist: Iterable[str] = (),
+) -> list[FileSummary]:
+    """Store what :func:`risk.bods.import_bods` recovered.
+
+    External parties (foreign and other non-USCC entities, persons known without an ID number)
+    are upserted into ``external_parties`` first, so the roles that name them are no orphans;
+    then enterprises, persons and roles go through :func:`risk.ingest.ingest_frame`, each
+    logged and quarantined under ``"{source} (table)"`` — the BODS file's name, never a
+    temporary file.
+
+    Parameters
+    ----------
+    engine
+        A migrated store.
+    imported
+        The import.
+    source
+        How the batches are named, e.g. the BODS file's name.
+    id_salt, uscc_allowlist
+        As for :func:`risk.ingest.ingest_frame`.
+
+    Returns
+    -------
+    list of FileSummary
+        One per contract table, in ingest order.
+    """
+    frames = imported.for_ingest(read_table(engine, "enterprises"), read_table(engine, "persons"))
+    _upsert_external(engine, frames.pop("external_parties"), safe_text(source, 1_000))
+    return [
+        ingest_frame(
+            engine,
+            frame,
+            name,
+            source=f"{source} ({name})",
+            id_salt=id_salt,
+            uscc_allowlist=uscc_allowlist,
+        )
+        for name, frame in frames.items()
+    ]
