@@ -6,7 +6,10 @@ The tracking and registry URIs always come from the caller (the service passes
 :meth:`serving.settings.Settings.mlflow_uris`, :func:`tracking_uris`); nothing here reads the
 environment or sets a URI at import.
 :func:`mlflow_session` points MLflow at a URI for the duration of a block and restores the
-previous one afterwards.
+previous one afterwards. Inside it MLflow's own progress lines ("Creating initial MLflow
+database tables…", "Validating input example…", "Successfully registered model…") are
+quieted: its logger answers from WARNING up, unless the user set ``MLFLOW_LOGGING_LEVEL``,
+and the registry's two printed lines become one DEBUG line of ``credlink.models``.
 
 One experiment per model (``credlink-pd``, ``credlink-limit``, ``credlink-warning``, or a bank
 table's model name), and one path for every training run of every model
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import logging
 import os
 import tempfile
 import threading
@@ -41,6 +45,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from mlflow import MlflowClient
 from mlflow.models import infer_signature
+from mlflow.utils import logging_utils
 from sklearn.metrics import roc_curve
 
 from models.artifacts import DIGEST_TAG, file_digests
@@ -72,6 +77,8 @@ RISK_CONFIG_TAG = "credlink.risk_config_digest"
 """Run tag: :meth:`risk.config.RiskConfig.digest` of the settings the run's features used."""
 _URI_VARIABLES = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
 _SESSION_LOCK = threading.RLock()
+_MLFLOW_LOGGER = logging.getLogger("mlflow")
+logger = logging.getLogger("credlink.models")
 _REQUIREMENTS = ("mlflow", "lightgbm", "pandas", "numpy", "scipy", "scikit-learn", "pyarrow")
 
 
@@ -130,6 +137,9 @@ def mlflow_session(tracking_uri: str, registry_uri: str | None = None) -> Iterat
     with _SESSION_LOCK:  # MLflow's URIs are process-wide: one session at a time
         previous = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
         environment = {name: os.environ.get(name) for name in _URI_VARIABLES}
+        level = _MLFLOW_LOGGER.level
+        if not os.environ.get("MLFLOW_LOGGING_LEVEL"):
+            _MLFLOW_LOGGER.setLevel(max(level, logging.WARNING))
         mlflow.set_tracking_uri(tracking_uri)
         mlflow.set_registry_uri(registry)
         _restore(environment)
@@ -139,6 +149,24 @@ def mlflow_session(tracking_uri: str, registry_uri: str | None = None) -> Iterat
             mlflow.set_tracking_uri(previous[0])
             mlflow.set_registry_uri(previous[1])
             _restore(environment)
+            _MLFLOW_LOGGER.setLevel(level)
+
+
+@contextmanager
+def _registry_lines_logged() -> Iterator[None]:
+    """Silence MLflow's stream while registering: it prints "Successfully registered model …" /
+    "Created version …" there directly, not through a logger (the caller logs the version at
+    DEBUG instead). ``MLFLOW_LOGGING_LEVEL`` set by the user keeps MLflow's lines."""
+    if os.environ.get("MLFLOW_LOGGING_LEVEL"):
+        yield
+        return
+    stream = logging_utils.MLFLOW_LOGGING_STREAM
+    enabled = stream.enabled
+    stream.enabled = False
+    try:
+        yield
+    finally:
+        stream.enabled = enabled
 
 
 def _restore(environment: Mapping[str, str | None]) -> None:
@@ -409,11 +437,13 @@ def log_model_run(
             )
         version = None
         if run.registered_name is not None:
-            registered = mlflow.register_model(
-                info.model_uri,
-                run.registered_name,
-                tags={"run_id": run_id, DIGEST_TAG: json.dumps(digests, sort_keys=True)},
-            )
+            with _registry_lines_logged():
+                registered = mlflow.register_model(
+                    info.model_uri,
+                    run.registered_name,
+                    tags={"run_id": run_id, DIGEST_TAG: json.dumps(digests, sort_keys=True)},
+                )
             version = str(registered.version)
+            logger.debug("registered %s version %s", run.registered_name, version)
             client.set_registered_model_alias(run.registered_name, CHALLENGER, version)
         return LoggedRun(experiment_id, run_id, info.model_uri, version)
