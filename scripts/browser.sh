@@ -2,8 +2,8 @@
 # Make sure Debian's Chromium (and a Chinese font for readable screenshots) is installed for
 # the browser test (tests/serving/web/test_browser.py), and print Chromium's path.
 #   bash scripts/browser.sh          → /usr/bin/chromium
-# Installs the packages `chromium` and `fonts-noto-cjk` with apt when missing (needs root, as on
-# CI); does nothing when they are there, so it can run before every test run. The test drives
+# Installs the package `chromium` (and the font, scripts/fonts.sh) with apt when missing (needs
+# root, as on CI); does nothing when they are there, so it can run before every test run. The test drives
 # Chromium with Playwright (the `dev` extra); Playwright's own browser download is never used.
 # CREDLINK_CHROMIUM names another Chromium binary.
 set -euo pipefail
@@ -18,22 +18,13 @@ find_chromium() {
   return 1
 }
 
-has_chinese_font() {
-  command -v fc-list >/dev/null 2>&1 && [ -n "$(fc-list :lang=zh family 2>/dev/null)" ]
-}
-
-missing=()
-find_chromium >/dev/null || missing+=(chromium)
-has_chinese_font || missing+=(fonts-noto-cjk)
-
-if [ "${#missing[@]}" -gt 0 ]; then
+bash "$(dirname "$0")/fonts.sh"
+if ! find_chromium >/dev/null; then
   if [ "$(id -u)" = 0 ]; then
-    echo "installing ${missing[*]} from Debian's packages …" >&2
+    echo "installing chromium from Debian's packages …" >&2
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq >&2
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
-  elif find_chromium >/dev/null; then
-    echo "no Chinese font (apt-get install fonts-noto-cjk): screenshots will show boxes" >&2
+    apt-get install -y -qq --no-install-recommends chromium >&2
   else
     echo "Chromium is not installed and this is not root: apt-get install chromium" >&2
     exit 1
