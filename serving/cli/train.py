@@ -469,6 +469,11 @@ def _print_whitelist(
         f"suggested volume {white['suggested_limit'].sum():,.0f} 万元; declined by policy "
         f"(失信联合惩戒) {len(declined):,}"
     )
+    if white.empty:
+        out.print(
+            "no enterprise qualifies for the whitelist (eligible, a positive suggested limit "
+            "and a grade within the whitelist's)"
+        )
     table = Table(title="信易贷白名单: the 10 lowest PDs")
     for column in ("企业", "USCC", "grade", "PD", "limit (万元)", "主要风险因素", "主要优势"):
         table.add_column(column)
@@ -482,7 +487,8 @@ def _print_whitelist(
             (row.risk_reasons_zh or ["—"])[0],
             (row.strength_reasons_zh or ["—"])[0],
         )
-    out.print(table)
+    if not white.empty:
+        out.print(table)
     if len(declined):
         example = declined.iloc[0]
         out.print(

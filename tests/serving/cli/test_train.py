@@ -10,6 +10,7 @@ from datetime import date
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+import pandas as pd
 import pytest
 import typer
 from rich.console import Console
@@ -180,3 +181,37 @@ def test_a_bank_table_that_cannot_train_is_one_line_with_what_to_do(tmp_path: Pa
     )
     assert empty.exit_code == 2 and "must hold goods and bads" in empty.output
     assert "too few loans or bads" in empty.output and "Traceback" not in empty.output
+
+
+def _scored(whitelisted: list[bool]) -> pd.DataFrame:
+    n = len(whitelisted)
+    return pd.DataFrame(
+        {
+            "uscc": [f"U{i}" for i in range(n)],
+            "eligible": [True] * n,
+            "whitelisted": whitelisted,
+            "pd": [0.01 * (i + 1) for i in range(n)],
+            "grade": [1] * n,
+            "suggested_limit": [100.0] * n,
+            "limit_low": [80.0] * n,
+            "limit_high": [120.0] * n,
+            "risk_reasons_zh": [["—"]] * n,
+            "strength_reasons_zh": [["纳税信用A级"]] * n,
+            "decline_reasons_zh": [[]] * n,
+        }
+    )
+
+
+def test_the_whitelist_says_so_when_nobody_qualifies_instead_of_an_empty_table(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    enterprises = pd.DataFrame({"uscc": ["U0", "U1"], "name": ["甲公司", "乙公司"]})
+    cli_train._print_whitelist(_scored([False, False]), enterprises, date(2026, 6, 30))
+    printed = capsys.readouterr().out
+    assert "0 of 2 active enterprises" in printed
+    assert "no enterprise qualifies for the whitelist" in printed
+    assert "the 10 lowest PDs" not in printed
+    cli_train._print_whitelist(_scored([True, False]), enterprises, date(2026, 6, 30))
+    printed = capsys.readouterr().out
+    assert "the 10 lowest PDs" in printed and "甲公司" in printed
+    assert "no enterprise qualifies" not in printed
