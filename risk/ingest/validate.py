@@ -481,10 +481,10 @@ def _hash_id_numbers(frame: pd.DataFrame, salt: bytes | None, errors: RowErrors)
 
 def masked_row(raw: dict[str, str], masking: _Masking | None = None) -> dict[str, str]:
     """A quarantined row's cells fit for the store: the cells of ID-number headers masked
-    whole (the id_number column, 证件号码, and the file's layout's own, such as the
-    失信被执行人 list's 身份证号码/organization code column), any ID number elsewhere masked
-    (shifted columns, IDs typed into a name), NUL bytes made visible and cells longer than
-    1,000 characters cut."""
+    whole (the id_number column, 证件号码 and the file's layout's own, such as the
+    失信被执行人 list's 身份证号码/组织机构代码, whose codes with a letter are kept), any ID
+    number elsewhere masked (shifted columns, IDs typed into a name), NUL bytes made visible
+    and cells longer than 1,000 characters cut."""
     masking = masking or _Masking()
     safe = {}
     for k, v in raw.items():
