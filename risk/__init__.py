@@ -22,6 +22,7 @@ from risk.controllers import actual_controllers
 from risk.exceptions import (
     IllegalTransitionError,
     InvalidIdentifierError,
+    MigrationRefusedError,
     MissingColumnsError,
     RiskError,
     UnknownEntityError,
@@ -60,6 +61,7 @@ __all__ = [
     "IllegalTransitionError",
     "IngestSummary",
     "InvalidIdentifierError",
+    "MigrationRefusedError",
     "MissingColumnsError",
     "PropagationConfig",
     "RecordKind",

@@ -495,9 +495,12 @@ class NationalLayout:
     a layout without them has one ``severity`` for all its entries. ``codes`` are the headers
     naming the subject by an identifier the records table cannot carry (工商注册号, 组织机构代码,
     税务登记号 …, a natural person's 证件号码): a row named only by those is quarantined, never
-    dropped silently. ``id_numbers`` hold resident ID numbers: never stored, masked in a
-    quarantined row. ``other`` are the standard's remaining headers, read and not carried.
-    ``markers`` are the headers that tell the layout apart (any one of them).
+    dropped silently. ``other`` are the standard's remaining headers, read and not carried.
+    Each header has one of these roles (mapped to a column, category, code or other).
+    ``id_numbers`` marks, among those headers, the ones whose cells may be persons' ID numbers
+    (a 证件号码 code, the 失信被执行人 list's subject column, a 2016 file's 居民身份证号): never
+    stored, and masked whole in a quarantined row and in its reasons, also when the number is
+    malformed. ``markers`` are the headers that tell the layout apart (any one of them).
     """
 
     name: str
@@ -519,8 +522,7 @@ class NationalLayout:
     def headers(self) -> tuple[str, ...]:
         """Every header of the layout, mapped or not, in the standard's order of kinds."""
         mapped = tuple(h for _, found in self.columns for h in found)
-        every = (*mapped, *self.category, *self.codes, *self.id_numbers, *self.other)
-        return tuple(dict.fromkeys(every))
+        return tuple(dict.fromkeys((*mapped, *self.category, *self.codes, *self.other)))
 
 
 @dataclass(frozen=True)
@@ -647,8 +649,10 @@ _CODES_2016 = (
     "行政相对人代码_4(税务登记号)",
     "行政相对人代码_5(居民身份证号)",
 )
-#: Exports that drop the parenthesised name keep the numbered header alone.
+#: Exports that drop the parenthesised name keep the numbered header alone (in a 2016 file
+#: the bare 行政相对人代码_5 is the 居民身份证号).
 _CODES_BARE = tuple(f"行政相对人代码_{n}" for n in range(2, 7))
+_ID_2016 = ("行政相对人代码_5(居民身份证号)", "行政相对人代码_5")
 _USCC_SUBJECT = ("行政相对人代码_1(统一社会信用代码)", "统一社会信用代码", "行政相对人代码_1")
 _PERSON_ID = "证件号码"  # a natural person's ID number (行政相对人类别 自然人), with 证件类型
 _DATA_SOURCE = ("数据来源单位", "数据来源单位统一社会信用代码", "备注")
@@ -675,6 +679,7 @@ PENALTY_CURRENT = NationalLayout(
     other=(
         "法定代表人",
         "法定代表人证件类型",
+        "法定代表人证件号码",
         "证件类型",
         "违法行为类型",
         "违法事实",
@@ -703,7 +708,7 @@ PENALTY_2016 = NationalLayout(
     ),
     category=("处罚类别1", "处罚类别2"),
     codes=(*_CODES_2016, *_CODES_BARE),
-    id_numbers=("行政相对人代码_5(居民身份证号)",),
+    id_numbers=_ID_2016,
     other=(
         "处罚名称",
         "处罚事由",
@@ -737,6 +742,8 @@ LICENSE_CURRENT = NationalLayout(
     other=(
         "法定代表人",
         "法定代表人证件类型",
+        "法定代表人证件号码",
+        "法定代表人身份证号",
         "证件类型",
         "行政许可决定文书名称",
         "许可类别",
@@ -766,7 +773,7 @@ LICENSE_2016 = NationalLayout(
         ("decided", ("许可决定日期",)),
     ),
     codes=(*_CODES_2016, *_CODES_BARE),
-    id_numbers=("行政相对人代码_5(居民身份证号)",),
+    id_numbers=_ID_2016,
     other=(
         "项目名称",
         "审批类别",
@@ -797,6 +804,8 @@ DISHONEST_DEBTOR_LIST = NationalLayout(
         ("authority", ("执行法院",)),
         ("decided", ("发布时间",)),
     ),
+    # A person's entry names the debtor by the ID number (often published half-masked).
+    id_numbers=("身份证号码/组织机构代码",),
     other=(
         "法定代表人或者负责人姓名",
         "省份",

@@ -13,6 +13,7 @@ __all__ = [
     "InconsistentScoresError",
     "InvalidFrameError",
     "InvalidIdentifierError",
+    "MigrationRefusedError",
     "MissingColumnsError",
     "NotFittedError",
     "RiskError",
@@ -46,6 +47,11 @@ class InvalidIdentifierError(RiskError, ValueError):
         self.check = check
 
 
+class MigrationRefusedError(RiskError, RuntimeError):
+    """A store migration refused to run because the rows stored cannot be carried over (the
+    message says which, how many, and what to do); nothing was changed."""
+
+
 class MissingColumnsError(RiskError, ValueError):
     """An input file lacks a column the contract requires; the file is refused whole.
 
@@ -76,7 +82,6 @@ class MissingColumnsError(RiskError, ValueError):
         self.table = table
         self.missing = missing
         self.source = source
-        self.headers = headers
 
 
 class UnknownTableError(RiskError, ValueError):

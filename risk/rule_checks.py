@@ -92,8 +92,8 @@ class _Context:
         for column in ("decided", "publicity_end", "repaired", "removed"):
             records[column] = date_column(records, column)
         records["subject_id"] = records["subject_id"].astype(str)
-        records["record_id"] = cited_ids(records)
         records = records[records["decided"] <= as_of]
+        records["record_id"] = cited_ids(records)
         records["active"] = active_mask(
             records["decided"],
             records["publicity_end"],
@@ -140,18 +140,26 @@ class _Context:
 
 def cited_ids(records: pd.DataFrame) -> pd.Series:
     """The id evidence cites each record by: its 文号, followed by its authority in full-width
-    brackets (``罚〔2025〕1号（某县生态环境局）``) when another authority issued the same 文号.
+    brackets (``罚〔2025〕1号（某县生态环境局）``) when the same subject has a record of the same
+    文号 from another authority.
 
     Records are keyed by (record_id, authority); evidence names records by these ids, so two
-    authorities' records numbered alike stay two records in a warning (its counts, the
-    repaired record kept apart from a later violation, "new evidence"), while every other
+    authorities' records of one subject numbered alike stay two records in a warning (its
+    counts, the repaired record kept apart from a later violation, "new evidence"). The rule
+    reads only the subject's own records, and the caller passes those decided by the date
+    evaluated: a record's id never changes because an unrelated authority numbers a record of
+    another subject alike, nor because of records decided later, so a closed warning does not
+    reopen with false new evidence and an evaluation of a past date is stable. Every other
     record keeps the plain 文号 it always had (and its warnings their fingerprints).
     """
     ids = records["record_id"].astype(str)
     if "authority" not in records or records.empty:
         return ids
     authority = records["authority"].fillna("").astype(str)
-    issuers = authority.groupby(ids.to_numpy()).transform("nunique")
+    subject = [records["subject_id"].astype(str).to_numpy(), ids.to_numpy()]
+    if "subject_type" in records:
+        subject.insert(0, records["subject_type"].astype(str).to_numpy())
+    issuers = authority.groupby(subject).transform("nunique")
     shared = (issuers > 1).to_numpy()
     return ids.where(~shared, ids + "（" + authority + "）")
 

@@ -135,6 +135,7 @@ def validate_column(
     label: str | None = None,
     skip_required: np.ndarray | None = None,
     count_uscc: bool = False,
+    persons: np.ndarray | None = None,
 ) -> pd.Series:
     """Validate one column of strings; return its parsed values (None/NaN/NaT where missing).
 
@@ -147,6 +148,10 @@ def validate_column(
         Rows whose empty cell another check has already explained.
     count_uscc
         Count the enterprises' USCCs of a ``subject_id`` column in the 重错码 report.
+    persons
+        Rows of a ``subject_id`` column whose cell is a person's ID number, already
+        quarantined as one: neither checked as a USCC (whose reason would quote the number)
+        nor counted in the 重错码 report, which measures enterprises' codes.
     """
     name = col.name
     shown = label or name
@@ -168,6 +173,8 @@ def validate_column(
         )
         if col.kind == ColumnKind.subject_id and holder_is_enterprise is not None:
             mask = present & holder_is_enterprise
+            if persons is not None:
+                mask = mask & ~persons
             if col.external:  # a party outside the Chinese registers keeps its own id
                 mask = mask & ~_external(values)
             if mask.any():

@@ -7,6 +7,7 @@ full-width digits or spaced out. Everything ingest stores or says passes through
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 import numpy as np
@@ -19,6 +20,7 @@ from risk.identifiers import contains_id_number, mask_id_numbers
 __all__ = [
     "describe",
     "id_number_cells",
+    "looks_like_id_number",
     "safe_text",
     "show",
 ]
@@ -97,3 +99,29 @@ def id_number_cells(values: pd.Series) -> np.ndarray:
     for i in long_enough[outline].tolist():
         hits[i] = _holds_id_number(cells[i])
     return hits
+
+
+#: The shape of a resident ID number as a person's own column holds it, the check character
+#: not verified: 18 characters (region, a birth date 18xx–20xx, sequence, a digit or X), the
+#: published half-masked form (``3411221985****0012``), or the 15-digit first generation
+#: (region, a YYMMDD birth date, sequence). The region's first digit is 1–8: the 工商 USCCs
+#: (91…, 92…, 93…) never match.
+_ID_SHAPE = re.compile(
+    r"[1-8]\d{5}(?:"
+    r"(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dX]"
+    r"|(?=[\d*]{11}[\dX*]$)[\d*]*\*[\d*]*[\dX*]"
+    r"|\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}"
+    r")"
+)
+
+
+def looks_like_id_number(text: str) -> bool:
+    """Whether a cell is shaped like a person's resident ID number, valid or not.
+
+    :func:`risk.identifiers.contains_id_number` accepts only numbers passing every check; a
+    column that holds persons' ID numbers by definition (the 失信被执行人 list's
+    身份证号码/组织机构代码) also holds mistyped and half-masked ones, which are no USCC either.
+    Full-width characters and spaces are normalised first.
+    """
+    squeezed = "".join(unicodedata.normalize("NFKC", text).split()).upper()
+    return _ID_SHAPE.fullmatch(squeezed) is not None

@@ -16,6 +16,7 @@ Raw resident ID numbers are hashed with the caller's salt and masked here, and n
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -44,7 +45,7 @@ from risk.contract import (
 from risk.exceptions import InvalidIdentifierError, MissingColumnsError, UnknownTableError
 from risk.identifiers import check_uscc_array, hash_resident_id, mask_resident_id
 from risk.ingest.columns import RowErrors, mask_at, validate_column
-from risk.ingest.privacy import id_number_cells, safe_text, show
+from risk.ingest.privacy import id_number_cells, looks_like_id_number, safe_text, show
 from risk.ingest.read import RawTable, source_label
 from risk.ingest.summary import FileSummary, ingest_day
 from risk.publicity import resolve_publicity
@@ -67,11 +68,64 @@ __all__ = [
 
 _ID_NUMBER_HEADERS = ("id_number", "身份证号", "身份证号码", "证件号码")
 
-#: Every header whose cells are resident ID numbers: masked whole in a quarantined row.
+
+def _reads_otherwise(header: str) -> bool:
+    """Whether some layout reads ``header`` as something other than ID numbers (the bare
+    行政相对人代码_5 is a 事业单位证书号 in the current 双公示 set, a 居民身份证号 in 2016's)."""
+    key = normalise_header(header)
+    return any(
+        key in {normalise_header(h) for h in layout.headers()}
+        and key not in {normalise_header(h) for h in layout.id_numbers}
+        for layout in RECORD_LAYOUTS
+    )
+
+
+#: Headers whose cells are resident ID numbers in any file: masked whole in a quarantined row.
+#: A layout adds its own (:func:`_masking`).
 _MASKED_HEADERS = frozenset(
     normalise_header(h)
     for h in (*_ID_NUMBER_HEADERS, *(h for la in RECORD_LAYOUTS for h in la.id_numbers))
+    if not _reads_otherwise(h)
 )
+
+
+@dataclass(frozen=True)
+class _Masking:
+    """The headers of one file whose cells may be persons' ID numbers (normalised).
+
+    ``whole`` cells are masked whole in a quarantined row and wherever its reasons quote them,
+    also a malformed number (15 digits, a wrong check character) that no detector recognises.
+    ``coded`` ones (of ``whole``) are also a contract column that names enterprises by their
+    codes (the 失信被执行人 list's 身份证号码/组织机构代码): there a cell holding a letter other
+    than a final X cannot be an ID number, and is kept for the 重错码 work.
+    """
+
+    whole: frozenset[str] = _MASKED_HEADERS
+    coded: frozenset[str] = frozenset()
+
+    def hides(self, header: str, value: str) -> bool:
+        key = normalise_header(header)
+        if key not in self.whole or not value.strip():
+            return False
+        if key in self.coded:
+            squeezed = "".join(unicodedata.normalize("NFKC", value).split()).upper()
+            return not any(c.isalpha() for c in squeezed.removesuffix("X"))
+        return True
+
+
+def _masking(layout: NationalLayout | None) -> _Masking:
+    """The ID-number headers of a file in ``layout`` (``None``: an English or generic file)."""
+    if layout is None:
+        return _Masking()
+    own = frozenset(normalise_header(h) for h in layout.id_numbers)
+    mapped = {normalise_header(h) for _, found in layout.columns for h in found}
+    return _Masking(_MASKED_HEADERS | own, own & mapped)
+
+
+def _masked_cell(value: str) -> str:
+    digits = "".join(str(value).split())
+    return f"{digits[:6]}********{digits[-4:]}" if len(digits) >= 10 else "***"
+
 
 _PENALTY_CATEGORY_HEADERS = ("penalty_category", "处罚类别")
 
@@ -425,20 +479,38 @@ def _hash_id_numbers(frame: pd.DataFrame, salt: bytes | None, errors: RowErrors)
     return frame
 
 
-def masked_row(raw: dict[str, str]) -> dict[str, str]:
-    """A quarantined row's cells fit for the store: the id_number cell masked whole, any ID
+def masked_row(raw: dict[str, str], masking: _Masking | None = None) -> dict[str, str]:
+    """A quarantined row's cells fit for the store: the cells of ID-number headers masked
+    whole (the id_number column, 证件号码 and the file's layout's own, such as the
+    失信被执行人 list's 身份证号码/组织机构代码, whose codes with a letter are kept), any ID
     number elsewhere masked (shifted columns, IDs typed into a name), NUL bytes made visible
     and cells longer than 1,000 characters cut."""
+    masking = masking or _Masking()
     safe = {}
     for k, v in raw.items():
         key = safe_text(str(k), 200)
-        if normalise_header(k) in _MASKED_HEADERS and v:
-            digits = "".join(str(v).split())
-            masked = f"{digits[:6]}********{digits[-4:]}" if len(digits) >= 10 else "***"
-            safe[key] = safe_text(masked, 64)
+        if masking.hides(str(k), str(v)):
+            safe[key] = safe_text(_masked_cell(str(v)), 64)
         else:
             safe[key] = safe_text(str(v), _RAW_CELL_LIMIT)
     return safe
+
+
+def _scrubbed(reason: str, row: Mapping[str, str], masking: _Masking) -> str:
+    """``reason`` with every quote of the row's hidden ID-number cells masked: a check that
+    quotes its cell (``check character must be '2'; got '0' in '3411…'``) must not show a
+    malformed ID number the pattern detector cannot see. The cell is looked for as typed and
+    as the checks normalise it (NFKC, no spaces, upper case)."""
+    for header, value in row.items():
+        if not masking.hides(header, value):
+            continue
+        squeezed = "".join(unicodedata.normalize("NFKC", value).split())
+        if len(squeezed) < 10:  # too short to be (or reveal) an ID number
+            continue
+        masked = _masked_cell(value)
+        for form in sorted({value.strip(), squeezed, squeezed.upper()}, key=len, reverse=True):
+            reason = reason.replace(form, masked)
+    return reason
 
 
 def _check_cells(
@@ -448,11 +520,14 @@ def _check_cells(
     renamed: dict[str, str],
     errors: RowErrors,
     labels: Mapping[str, str],
-) -> None:
+) -> dict[str, np.ndarray]:
     """Refuse rows before any column is parsed: a cell the reader could not trust (a formula
     without a cached value, a list in a Parquet cell), a resident ID number anywhere but the
-    id_number column, a NUL byte (PostgreSQL cannot store it in text)."""
+    id_number column, a NUL byte (PostgreSQL cannot store it in text).
+
+    Returns each checked column's rows that hold a resident ID number."""
     n = len(frame)
+    found: dict[str, np.ndarray] = {}
     by_column: dict[str, tuple[list[int], list[str]]] = {}
     for index, header, reason in raw.bad_cells:
         column = renamed.get(header)
@@ -467,7 +542,7 @@ def _check_cells(
             continue
         values = frame[col.name]
         shown = labels.get(col.name, col.name)
-        ids = id_number_cells(values)
+        ids = found[col.name] = id_number_cells(values)
         errors.add(
             ids,
             col.name,
@@ -480,6 +555,40 @@ def _check_cells(
                 col.name,
                 [f"{shown} must not contain a NUL byte; got {show(v)}" for v in values[nul]],
             )
+    return found
+
+
+def _persons_by_id_number(
+    frame: pd.DataFrame,
+    renamed: Mapping[str, str],
+    masking: _Masking,
+    already: np.ndarray | None,
+    labels: Mapping[str, str],
+    errors: RowErrors,
+) -> np.ndarray:
+    """Quarantine the rows whose subject column, one that names persons by their ID numbers
+    (the 失信被执行人 list's 身份证号码/组织机构代码), holds a cell shaped like an ID number
+    (:func:`~risk.ingest.privacy.looks_like_id_number`: also a mistyped, 15-digit or
+    half-masked one, which no USCC check should quote). Rows whose cell is a valid ID number
+    (``already``, refused by :func:`_check_cells`) are left to that reason. Returns the rows
+    whose subject is a person's ID number: neither checked as a USCC nor counted as one.
+    """
+    n = len(frame)
+    persons = np.zeros(n, dtype=bool) if already is None else already.copy()
+    headers = [h for h, c in renamed.items() if c == "subject_id"]
+    if "subject_id" not in frame or not any(normalise_header(h) in masking.coded for h in headers):
+        return persons
+    shaped = np.fromiter(
+        (looks_like_id_number(v) for v in frame["subject_id"]), dtype=bool, count=n
+    )
+    new = shaped & ~persons
+    subject = labels.get("subject_id", "subject_id")
+    reason = (
+        f"{subject} holds a person's ID number, which the records table cannot "
+        "carry: it names a person by the platform's person_id; the person's entry is not stored"
+    )
+    errors.add(new, "subject_id", [reason] * int(new.sum()))
+    return persons | shaped
 
 
 def _labels(renamed: Mapping[str, str]) -> dict[str, str]:
@@ -562,13 +671,19 @@ def validate_frame(
     errors = RowErrors(n)
     original = raw.frame.reset_index(drop=True)
     labels = _labels(renamed)
-    _check_cells(frame, raw, spec, renamed, errors, labels)
+    layout = national_layout(raw.frame.columns) if spec.name == "records" else None
+    masking = _masking(layout)
+    id_numbers = _check_cells(frame, raw, spec, renamed, errors, labels)
     if spec.name == "persons":
         frame = _hash_id_numbers(frame, id_salt, errors)
     explained: dict[str, np.ndarray] = {}
+    persons: np.ndarray | None = None
     if spec.name == "records":
         explained["subject_id"] = _named_by_codes_only(frame, labels, errors)
         explained["severity"] = _ungraded(frame, labels, errors)
+        persons = _persons_by_id_number(
+            frame, renamed, masking, id_numbers.get("subject_id"), labels, errors
+        )
 
     parsed: dict[str, Any] = {}
     type_col = {"records": "subject_type", "roles": "holder_type"}.get(spec.name)
@@ -592,6 +707,7 @@ def validate_frame(
             label=None if label == col.name else label,
             skip_required=explained.get(col.name),
             count_uscc=spec.name == "records",
+            persons=persons if col.name == "subject_id" else None,
         )
     _cross_checks(spec.name, parsed, errors, labels)
 
@@ -622,14 +738,15 @@ def validate_frame(
         (
             problem.number,
             safe_text(renamed.get(problem.header, problem.header), 64),
-            safe_text(problem.reason, 4_000),
-            masked_row(problem.raw),
+            safe_text(_scrubbed(problem.reason, problem.raw, masking), 4_000),
+            masked_row(problem.raw, masking),
         )
         for problem in raw.malformed
     ]
     for row in np.flatnonzero(bad).tolist():
-        rawrow = masked_row({str(k): str(v) for k, v in original.iloc[row].items()})
-        reason = safe_text("; ".join(errors.reasons[row]), 4_000)
+        cells = {str(k): str(v) for k, v in original.iloc[row].items()}
+        rawrow = masked_row(cells, masking)
+        reason = safe_text(_scrubbed("; ".join(errors.reasons[row]), cells, masking), 4_000)
         items.append((int(raw.row_numbers[row]), errors.column[row], reason, rawrow))
 
     good = accepted.loc[~bad].reset_index(drop=True)

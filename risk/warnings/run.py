@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -142,7 +143,7 @@ def _existing(
     for start in range(0, len(usccs), CHUNK):
         chunk = usccs[start : start + CHUNK]
         rows = conn.execute(
-            select(t.c.id, t.c.uscc, t.c.rule, t.c.evidence)
+            select(t.c.id, t.c.uscc, t.c.rule, t.c.evidence, t.c.as_of)
             .where(t.c.status == WarningStatus.closed.value, t.c.uscc.in_(chunk))
             .order_by(t.c.id)
         )
@@ -175,6 +176,38 @@ def _scope(
             f"({outside[0].uscc!r}, {outside[0].rule.value!r}) outside it"
         )
     return out
+
+
+#: A record cited with its authority (:func:`risk.rule_checks.cited_ids`): 文号（机关）.
+_WITH_AUTHORITY = re.compile(r"^(?P<number>.+)（[^（）]+）$")
+
+
+def _fresh(hit: RuleHit, closed_evidence: Mapping[str, Any], closed_as_of: date) -> list[str]:
+    """The record ids ``hit`` cites that the closed warning did not (its "new evidence").
+
+    A record is cited with its authority (``罚〔2025〕1号（某县生态环境局）``) once its own
+    subject holds that 文号 from a second authority; the closed warning may have cited it by
+    the plain 文号, before the second one was decided. Such a record is not new: of the ids
+    now citing a plain 文号 the closed warning cited, those decided by its date are the
+    record it cited, and only the others are new.
+    """
+    seen = set(closed_evidence.get("record_ids", ()))
+    decided = {
+        entry["record_id"]: str(entry["decided"])
+        for entries in hit.evidence.values()
+        if isinstance(entries, list)
+        for entry in entries
+        if isinstance(entry, dict) and "record_id" in entry and "decided" in entry
+    }
+    fresh = []
+    for record_id in sorted(set(hit.record_ids) - seen):
+        cited = _WITH_AUTHORITY.match(record_id)
+        when = decided.get(record_id)
+        was_plain = cited is not None and cited["number"] in seen
+        if was_plain and when is not None and when <= closed_as_of.isoformat():
+            continue
+        fresh.append(record_id)
+    return fresh
 
 
 def _change_note(old_level: str, hit: RuleHit, old_domains: str, new_domains: str) -> str:
@@ -283,8 +316,7 @@ def upsert_hits(
                 continue
             previous = closed.get(key)
             if previous is not None:
-                seen = set(previous.evidence.get("record_ids", ()))
-                fresh = sorted(set(hit.record_ids) - seen)
+                fresh = _fresh(hit, previous.evidence, previous.as_of)
                 if not fresh:
                     suppressed += 1
                     continue

@@ -5,6 +5,9 @@ Expected values are copied from DESIGN.md §2, not derived from the module.
 
 from __future__ import annotations
 
+import dataclasses
+import re
+import unicodedata
 from enum import StrEnum
 from pathlib import Path
 
@@ -12,6 +15,7 @@ import pytest
 
 from risk.contract import (
     NEGATIVE_KINDS,
+    PENALTY_CURRENT,
     POSITIVE_KINDS,
     REGULATORS,
     ROLE_LABELS,
@@ -22,6 +26,7 @@ from risk.contract import (
     EnterpriseStatus,
     HolderType,
     LoanStatus,
+    NationalLayout,
     RecordKind,
     Regime,
     Role,
@@ -427,13 +432,66 @@ def test_domain_for_authority(authority, domain):
 HEADERS_DOC = Path(__file__).resolve().parents[2] / "docs" / "headers.md"
 
 
-def test_every_national_header_is_in_the_header_table_of_the_docs():
-    doc = normalise_header(HEADERS_DOC.read_text(encoding="utf-8"))
+def _cell_headers(cell: str) -> list[str]:
+    """The headers a header-table cell lists, normalised: split at the commas outside
+    parentheses, a note written after a space (``行政相对人类别 (法人…, 自然人)``) dropped; a
+    header's own parentheses (``罚款金额（万元）``) follow it without a space."""
+    text = unicodedata.normalize("NFKC", cell)
+    parts, depth, current = [], 0, ""
+    for char in text:
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+    parts.append(current)
+    return [normalise_header(p.strip().split(" (")[0]) for p in parts if p.strip()]
+
+
+def _doc_header_tables() -> dict[str, dict[str, str]]:
+    """Each layout's header table in docs/headers.md (the section naming ``Layout `<name>```):
+    every header its rows list → the row's contract-column cell."""
+    text = HEADERS_DOC.read_text(encoding="utf-8")
+    tables: dict[str, dict[str, str]] = {}
+    for section in re.split(r"^## ", text, flags=re.MULTILINE)[1:]:
+        named = re.search(r"Layout `(\w+)`", section)
+        if named is None:
+            continue
+        rows = [line for line in section.splitlines() if line.startswith("|")]
+        assert rows[0].startswith("| national header |"), named.group(1)
+        table = tables.setdefault(named.group(1), {})
+        for row in rows[2:]:  # after the header row and the |---| line
+            headers, column = (c.strip() for c in row.strip().strip("|").split("|"))
+            for header in _cell_headers(headers):
+                assert header not in table, (named.group(1), header)
+                table[header] = column
+    return tables
+
+
+def test_every_national_header_is_in_the_header_table_of_its_layout_in_the_docs():
+    tables = _doc_header_tables()
+    assert set(tables) == {layout.name for layout in TABLES["records"].layouts}
     for layout in TABLES["records"].layouts:
+        table = tables[layout.name]
         for header in layout.headers():
             bare = header.startswith("行政相对人代码_") and "(" not in header
             if not bare:  # the bare numbered forms are described once, in prose
-                assert normalise_header(header) in doc, (layout.name, header)
+                assert normalise_header(header) in table, (layout.name, header)
+        for header in layout.id_numbers:  # an ID-number column says it is masked
+            if header.startswith("行政相对人代码_") and "(" not in header:
+                continue
+            assert "masked" in table[normalise_header(header)], (layout.name, header)
+
+
+def test_the_docs_header_check_reads_table_rows_not_prose():
+    # 案号 is named in prose all over the page; in a table row only of the 失信被执行人 list.
+    assert "案号" in HEADERS_DOC.read_text(encoding="utf-8").split("## 行政处罚")[0]
+    tables = _doc_header_tables()
+    assert normalise_header("案号") in tables["dishonest_debtor"]
+    assert normalise_header("案号") not in tables["penalty"]
+    cell = "行政相对人类别 (法人及非法人组织, 个体工商户, 自然人), 罚款金额（万元）"
+    assert _cell_headers(cell) == ["行政相对人类别", "罚款金额(万元)"]
 
 
 @pytest.mark.parametrize(
@@ -455,11 +513,47 @@ def test_national_layout_is_told_by_its_markers(headers, name):
     assert (layout.name if layout is not None else None) == name
 
 
+def _headers_in_two_roles(layout: NationalLayout) -> list[str]:
+    """Headers listed twice across (or within) a layout's roles: its mapped columns, 处罚类别,
+    codes and other headers, as written (not de-duplicated)."""
+    listed = [
+        normalise_header(h)
+        for h in (
+            *(h for _, found in layout.columns for h in found),
+            *layout.category,
+            *layout.codes,
+            *layout.other,
+        )
+    ]
+    return sorted({h for h in listed if listed.count(h) > 1})
+
+
 def test_layouts_keep_every_header_in_one_role():
     for layout in TABLES["records"].layouts:
-        headers = [normalise_header(h) for h in layout.headers()]
-        assert len(headers) == len(set(headers)), layout.name
-        assert {normalise_header(m) for m in layout.markers} <= set(headers), layout.name
-        assert set(layout.id_numbers) <= set(layout.codes) | set(layout.other) | {
-            h for h in layout.id_numbers if h.startswith("法定代表人")
-        }, layout.name
+        assert _headers_in_two_roles(layout) == [], layout.name
+        headers = {normalise_header(h) for h in layout.headers()}
+        assert {normalise_header(m) for m in layout.markers} <= headers, layout.name
+        # id_numbers marks headers of the roles (what their cells hold), not a role of its own.
+        assert {normalise_header(h) for h in layout.id_numbers} <= headers, layout.name
+
+
+def test_a_header_in_two_roles_is_caught():
+    doubled = dataclasses.replace(PENALTY_CURRENT, other=(*PENALTY_CURRENT.other, "证件号码"))
+    assert _headers_in_two_roles(doubled) == ["证件号码"]
+    twice = dataclasses.replace(PENALTY_CURRENT, codes=(*PENALTY_CURRENT.codes, "证件号码"))
+    assert _headers_in_two_roles(twice) == ["证件号码"]
+
+
+def test_every_column_holding_persons_id_numbers_is_marked():
+    # The columns the standards fill with natural persons' ID numbers (they are masked).
+    marked = {
+        layout.name: {normalise_header(h) for h in layout.id_numbers}
+        for layout in TABLES["records"].layouts
+    }
+    assert {"证件号码", "法定代表人证件号码"} <= marked["penalty"]
+    assert {"证件号码", "法定代表人证件号码", "法定代表人身份证号"} <= marked["license"]
+    for name in ("penalty_2016", "license_2016"):
+        assert {"行政相对人代码_5(居民身份证号)", "行政相对人代码_5"} <= marked[name]
+    assert "身份证号码/组织机构代码" in marked["dishonest_debtor"]
+    # In the current set the bare _5 is a 事业单位证书号, not a person's number.
+    assert "行政相对人代码_5" not in marked["penalty"]

@@ -31,7 +31,9 @@ from tests.risk.ingest_helpers import (
     assert_nowhere_in_store,
     assert_quarantined,
     ingest,
+    only_row,
     quarantined,
+    resident_id,
     stored,
     write,
     wrong_check,
@@ -551,6 +553,90 @@ def test_dishonest_debtor_list(engine: Engine, tmp_path: Path, fmt: str) -> None
     assert_quarantined(
         quarantined(engine, summary.batch_id), 3, "subject_id", r"^身份证号码/组织机构代码 "
     )
+
+
+#: A person's ID number as the 失信被执行人 list may carry it: valid, mistyped (wrong check
+#: character), first-generation (15 digits), and as the court publishes it (half-masked).
+PERSON_ID = resident_id("34112219850101001")
+PERSON_ID_15 = "341122850101001"
+PERSON_ID_BAD_CHECK = PERSON_ID[:-1] + ("0" if PERSON_ID[-1] != "0" else "1")
+
+
+def test_persons_id_numbers_on_the_dishonest_list_are_masked_and_not_counted_as_codes(
+    engine: Engine, tmp_path: Path
+) -> None:
+    h = DISHONEST
+
+    def entry(n: int, name: str, number: str) -> list[str]:
+        return _row(
+            h,
+            **{"被执行人姓名/名称": name, "身份证号码/组织机构代码": number},
+            执行法院=COURT,
+            案号=f"（2024）皖1122执{200 + n}号",
+            失信被执行人行为具体情形="违反限制消费令",
+            发布时间="2024-09-02",
+        )
+
+    rows = [
+        entry(1, "来安县甲有限公司", U1),
+        entry(2, "来安县乙有限公司", wrong_check(U2)),  # an enterprise's mistyped USCC
+        entry(3, "赵六", PERSON_ID),
+        entry(4, "钱七", PERSON_ID_15),
+        entry(5, "孙八", PERSON_ID_BAD_CHECK),
+        entry(6, "李九", "3411221985****0011"),
+    ]
+    path = _write(tmp_path, "utf8", h, rows)
+
+    summary = ingest(engine, path)
+
+    assert (summary.read, summary.inserted, summary.quarantined) == (6, 1, 5)
+    # 重错码: the two enterprises' codes were read, one is wrong; the four persons are no USCCs.
+    assert (summary.uscc_read, summary.uscc_invalid) == (2, 1)
+    items = quarantined(engine, summary.batch_id)
+    # The enterprise's wrong code stays visible, to be corrected.
+    assert only_row(items, 3)["raw"]["身份证号码/组织机构代码"] == wrong_check(U2)
+    assert wrong_check(U2) in only_row(items, 3)["reason"]
+    for row in (5, 6, 7):  # named a person by the ID number, which is never quoted
+        assert_quarantined(items, row, "subject_id", r"^身份证号码/组织机构代码 holds a person's")
+        assert "********" in only_row(items, row)["raw"]["身份证号码/组织机构代码"]
+    assert_nowhere_in_store(engine, [PERSON_ID, PERSON_ID_15, PERSON_ID_BAD_CHECK])
+
+
+def test_a_2016_file_with_bare_headers_masks_the_resident_id_column(
+    engine: Engine, tmp_path: Path
+) -> None:
+    # Exports that drop the parenthesised names: in the 2016 set _5 is the 居民身份证号.
+    h = [header.split("(")[0] for header in PENALTY_2016]
+    assert "行政相对人代码_5" in h
+    rows = [
+        _row(
+            h,
+            行政处罚决定书文号="来市监罚〔2016〕1号",
+            处罚类别1="罚款",
+            行政相对人名称="钱七",
+            行政相对人代码_5=PERSON_ID_15,
+            处罚决定日期="2016-05-03",
+            处罚机关=MARKET,
+        ),
+        _row(
+            h,
+            行政处罚决定书文号="来市监罚〔2016〕2号",
+            处罚类别1="罚款",
+            行政相对人名称="孙八",
+            行政相对人代码_5=PERSON_ID_BAD_CHECK,
+            处罚决定日期="2016-05-03",
+            处罚机关=MARKET,
+        ),
+    ]
+    path = _write(tmp_path, "gb18030", h, rows)
+
+    summary = ingest(engine, path)
+
+    assert (summary.read, summary.quarantined) == (2, 2)
+    items = quarantined(engine, summary.batch_id)
+    assert_quarantined(items, 2, "subject_id", "named only by 行政相对人代码_5")
+    assert only_row(items, 2)["raw"]["行政相对人代码_5"] == "341122********1001"
+    assert_nowhere_in_store(engine, [PERSON_ID_15, PERSON_ID_BAD_CHECK])
 
 
 @pytest.mark.parametrize("fmt", FORMATS)

@@ -242,6 +242,43 @@ def test_two_authorities_sharing_a_number_are_two_records_in_the_evidence() -> N
     assert hit.evidence["counts"] == {"market_regulation": 3}
 
 
+def test_another_subjects_record_numbered_alike_leaves_the_citation_unchanged() -> None:
+    # An unrelated bureau gives another enterprise a penalty numbered like one of U[0]'s:
+    # U[0]'s evidence still cites its own 文号 plainly (its fingerprint is unchanged).
+    mine = [rec(f"罚〔2025〕{i}号", U[0], d) for i, d in enumerate(INSIDE, 1)]
+    other = {**rec("罚〔2025〕1号", U[1], INSIDE[0]), "authority": "滁州市生态环境局"}
+    (before,) = hits_of(county([ent(U[0]), ent(U[1])], mine), Rule.same_domain_frequent)
+    (after,) = hits_of(county([ent(U[0]), ent(U[1])], [*mine, other]), Rule.same_domain_frequent)
+    assert (
+        after.record_ids == before.record_ids == ("罚〔2025〕1号", "罚〔2025〕2号", "罚〔2025〕3号")
+    )
+    assert after.fingerprint == before.fingerprint
+
+
+def test_a_past_date_cites_records_as_they_stood_on_it() -> None:
+    # U[0]'s second 罚〔2025〕1号, from another bureau, is decided after 2026-05-31: evaluated
+    # on that date, the first is cited as it was then, by its plain 文号.
+    days = ("2024-07-01", "2025-03-01", "2026-05-01")
+    mine = [rec(f"罚〔2025〕{i}号", U[0], d) for i, d in enumerate(days, 1)]
+    later = {**rec("罚〔2025〕1号", U[0], "2026-06-15"), "authority": "滁州市市场监督管理局"}
+    only = dataclasses.replace(RuleConfig(), rules=frozenset({Rule.same_domain_frequent}))
+    config = RiskConfig(rules=only)
+    day = pd.Timestamp("2026-05-31")
+    (then,) = evaluate_rules(county([ent(U[0])], mine), day, config)
+    (again,) = evaluate_rules(county([ent(U[0])], [*mine, later]), day, config)
+    assert (
+        again.record_ids == then.record_ids == ("罚〔2025〕1号", "罚〔2025〕2号", "罚〔2025〕3号")
+    )
+    # On a date after it both are cited with their authorities.
+    (now,) = evaluate_rules(county([ent(U[0])], [*mine, later]), AS_OF, config)
+    assert now.record_ids == (
+        "罚〔2025〕1号（来安县市场监督管理局）",
+        "罚〔2025〕1号（滁州市市场监督管理局）",
+        "罚〔2025〕2号",
+        "罚〔2025〕3号",
+    )
+
+
 def test_same_domain_one_day_outside_the_window_does_not_trigger() -> None:
     data = county([ent(U[0])], penalties(U[0], "2024-06-30", *INSIDE[1:]))
     assert hits_of(data, Rule.same_domain_frequent) == []

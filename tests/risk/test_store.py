@@ -37,6 +37,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 import risk.store
 from risk.contract import TABLES, ColumnKind
+from risk.exceptions import MigrationRefusedError
 from risk.store import (
     api_keys,
     audit_log,
@@ -236,6 +237,20 @@ def test_migration_0007_keys_records_by_authority_and_keeps_every_row(engine: En
                 insert(records),
                 {**row, "record_id": "罚〔2025〕1号", "authority": "来安县生态环境分局"},
             )
+    assert len(read_table(engine, "records")) == 3
+
+    # Two authorities share 罚〔2025〕1号: the downgrade is refused, saying so, and changes nothing.
+    # 0008's downgrade on its own first: pysqlite commits DDL as it goes, so 0008's batch
+    # rebuild of roles would stay half done behind a refusal in the same run.
+    _downgrade(engine, "0007")
+    with pytest.raises(
+        MigrationRefusedError, match=r"refused: 1 文号 \(record_id\) are shared .*\(2 records\)"
+    ):
+        _downgrade(engine, "0006")
+    assert inspect(engine).get_pk_constraint("records")["constrained_columns"] == [
+        "record_id",
+        "authority",
+    ]
     assert len(read_table(engine, "records")) == 3
 
     with engine.begin() as conn:  # the downgrade needs 文号 unique again

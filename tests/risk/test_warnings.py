@@ -176,6 +176,55 @@ def test_closed_warning_reopens_only_on_new_evidence(engine: Engine) -> None:
     assert (last.created, last.reopened, last.updated, last.unchanged) == (0, 0, 0, 2)
 
 
+def _close(engine: Engine, warning_id: int) -> None:
+    transition(engine, warning_id, "dispatched", "信用办")
+    transition(engine, warning_id, "acknowledged", "市场监管局")
+    transition(engine, warning_id, "closed", "市场监管局", "已约谈并责令整改")
+
+
+def test_a_closed_warning_stays_closed_when_another_authority_reuses_a_number(
+    engine: Engine,
+) -> None:
+    mine = [rec(f"罚〔2025〕{i}号", U[0], d) for i, d in enumerate(INSIDE, 1)]
+    seed_store(engine, [ent(U[0], "甲公司"), ent(U[1], "乙公司")], mine)
+    run_warnings(engine, AS_OF)
+    (warning,) = _only(engine, U[0], Rule.same_domain_frequent)
+    _close(engine, warning.id)
+
+    # Another bureau numbers a penalty of another enterprise like U[0]'s first one.
+    other = {**rec("罚〔2025〕1号", U[1], "2026-06-01"), "authority": "滁州市生态环境局"}
+    seed_store(engine, [], [other])
+    again = run_warnings(engine, AS_OF)
+
+    assert (again.reopened, again.suppressed) == (0, 1)
+    assert [w.id for w in _only(engine, U[0], Rule.same_domain_frequent)] == [warning.id]
+
+
+def test_a_reopened_warning_names_only_the_new_record_when_a_number_becomes_shared(
+    engine: Engine,
+) -> None:
+    days = ("2024-07-01", "2025-03-01", "2026-05-01")
+    mine = [rec(f"罚〔2025〕{i}号", U[0], d) for i, d in enumerate(days, 1)]
+    seed_store(engine, [ent(U[0], "甲公司")], mine)
+    run_warnings(engine, date(2026, 5, 31))
+    (warning,) = _only(engine, U[0], Rule.same_domain_frequent)
+    assert "罚〔2025〕1号" in warning.record_ids
+    _close(engine, warning.id)
+
+    # Another bureau's penalty of U[0] numbered alike: new evidence, and the only new one
+    # (the first, cited now with its authority, is the record the closed warning cited).
+    later = {**rec("罚〔2025〕1号", U[0], "2026-06-15"), "authority": "滁州市市场监督管理局"}
+    seed_store(engine, [], [later])
+    reopened = run_warnings(engine, AS_OF)
+
+    assert reopened.reopened == 1
+    fresh = next(w for w in _only(engine, U[0], Rule.same_domain_frequent) if w.id != warning.id)
+    (event,) = warning_events(engine, fresh.id)
+    assert (
+        event.note == f"已办结预警 #{warning.id} 出现新证据：罚〔2025〕1号（滁州市市场监督管理局）"
+    )
+
+
 def test_warning_no_longer_triggered_stays_open_and_is_reported_stale(engine: Engine) -> None:
     _seed(engine)
     run_warnings(engine, AS_OF)

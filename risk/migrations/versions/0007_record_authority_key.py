@@ -12,7 +12,9 @@ SQLite cannot alter a primary key, so the table is recreated (its rows and index
 PostgreSQL the key constraint is replaced in place.
 
 The downgrade restores the single-column key and the nullable authority (``''`` back to
-NULL); it fails if two authorities now share a 文号.
+NULL). It is refused (:class:`risk.exceptions.MigrationRefusedError`, nothing changed) while
+two authorities share a 文号, naming how many 文号 collide: the old key cannot hold both
+records, and choosing one to delete is the operator's decision.
 
 Revision ID: 0007
 Revises: 0006
@@ -23,6 +25,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
+
+from risk.exceptions import MigrationRefusedError
 
 revision = "0007"
 down_revision = "0006"
@@ -72,5 +76,22 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    shared = (
+        op.get_bind()
+        .execute(
+            sa.text(
+                "SELECT count(*), coalesce(sum(n), 0) FROM (SELECT count(*) AS n FROM records "
+                "GROUP BY record_id HAVING count(*) > 1) AS shared"
+            )
+        )
+        .one()
+    )
+    if shared[0]:
+        raise MigrationRefusedError(
+            f"downgrade below revision 0007 refused: {shared[0]} 文号 (record_id) are shared by "
+            f"two or more authorities ({shared[1]} records), which the single-column key of "
+            "revision 0006 cannot hold; delete or renumber those records first (SELECT "
+            "record_id FROM records GROUP BY record_id HAVING count(*) > 1). Nothing was changed."
+        )
     _rekey(("record_id",), authority_nullable=True)
     op.execute("UPDATE records SET authority = NULL WHERE authority = ''")
