@@ -271,7 +271,7 @@ def _fit_columns(row: dict[str, Any]) -> list[str]:
     notes = []
     for column in ("scheme", "identifier", "jurisdiction", "entity_type", "name"):
         value = row.get(column)
-        limit = external_parties.c[column].type.length
+        limit = int(getattr(external_parties.c[column].type, "length", 0) or 0)
         if isinstance(value, str) and len(value) > limit:
             notes.append(
                 f"{column} has {len(value):,} characters, more than the {limit} kept; left empty"

@@ -28,6 +28,7 @@ from risk.bods import (
     validate_statements,
     write_bods,
 )
+from risk.bods.codes import share_of
 from risk.contract import UNKNOWN_HOLDER
 from risk.controllers import actual_controllers
 from risk.exceptions import BodsValidationError, RiskError
@@ -506,3 +507,59 @@ def test_new_person_from_bods_is_an_external_party_not_quarantined(engine: Engin
     ]
     assert external["identifier_hash"].isna().all()  # nothing to hash, nothing raw
     assert read_table(engine, "persons").empty
+
+
+@pytest.mark.parametrize(
+    ("record_type", "field", "value", "reason"),
+    [
+        ("entity", "jurisdiction", "GB", "recordDetails.jurisdiction must be an object; got 'GB'"),
+        ("entity", "jurisdiction", {"code": 44}, "jurisdiction.code must be a string; got 44"),
+        ("entity", "entityType", {"type": "registeredEntity", "details": 1}, "details must be"),
+        ("person", "nationalities", ["GB"], "nationalities[0] must be an object; got 'GB'"),
+        ("person", "nationalities", "GB", "nationalities must be an array; got 'GB'"),
+        ("person", "unspecifiedPersonDetails", "x", "unspecifiedPersonDetails must be an object"),
+    ],
+)
+def test_wrong_typed_objects_skip_the_statement_with_a_reason(
+    record_type: str, field: str, value: object, reason: str
+) -> None:
+    details: dict = {"isComponent": False, field: value}
+    if record_type == "entity":
+        details.setdefault("entityType", {"type": "registeredEntity"})
+    else:
+        details["personType"] = "unknownPerson" if "unspecified" in field else "knownPerson"
+    statement = {
+        "statementId": "s" * 32,
+        "declarationSubject": "x",
+        "recordId": "x",
+        "recordType": record_type,
+        "statementDate": "2024-01-01",
+        "recordDetails": details,
+    }
+    publisher = {**statement, "statementId": "t" * 32, "recordId": "y"}
+    publisher["publicationDetails"] = {"publisher": "Register"}
+    back = import_bods([statement, publisher])  # no AttributeError
+    assert back.report["outcome"].tolist() == ["skipped", "skipped"]
+    assert reason in back.report["reason"].iloc[0]
+    assert "publicationDetails.publisher must be an object" in back.report["reason"].iloc[1]
+
+
+@pytest.mark.parametrize(
+    ("share", "expected"),
+    [
+        ({"minimum": 33.33333333, "maximum": 50}, (0.3333333333, "[33.33333333,50]")),
+        ({"minimum": 0.00001, "exclusiveMaximum": 5}, (1e-7, "[0.00001,5)")),
+        ({"exclusiveMinimum": 75, "maximum": 100}, (0.75, "(75,100]")),
+    ],
+)
+def test_share_range_bounds_keep_every_digit_and_pass_the_ingest(
+    share: dict, expected: tuple[float, str], engine: Engine
+) -> None:
+    assert share_of(share) == (pytest.approx(expected[0]), expected[1])
+    statements = export_bods(ENTERPRISES.iloc[:1], PERSONS.iloc[:1], ROLES.iloc[:1], AS_OF)
+    for s in statements:
+        if s["recordType"] == "relationship":
+            s["recordDetails"]["interests"][0]["share"] = share
+    summaries = {s.table: s for s in store_bods(engine, import_bods(statements), source="x")}
+    assert (summaries["roles"].inserted, summaries["roles"].quarantined) == (1, 0)
+    assert read_table(engine, "roles")["share_range"].tolist() == [expected[1]]

@@ -39,9 +39,7 @@ def _roles(upgraded: bool) -> sa.Table:
     extra = (
         [
             sa.Column("share_range", sa.String(length=32), nullable=True),
-            sa.Column(
-                "directness", sa.String(length=32), nullable=False, server_default="direct"
-            ),
+            sa.Column("directness", sa.String(length=32), nullable=False, server_default="direct"),
         ]
         if upgraded
         else []
