@@ -44,6 +44,7 @@ from risk.contract import (
 from risk.dates import roles_present_on
 from risk.frames import require_frame
 from risk.identifiers import (
+    check_uscc,
     contains_id_number,
     is_external_party_id,
     mask_id_numbers,
@@ -304,7 +305,7 @@ def _enterprise(uscc: str, row: Mapping[str, Any]) -> dict[str, Any]:
 def _entity_record_id(node_id: str) -> str:
     """An entity's recordId; opaque when its id holds a resident ID number (a store written
     before import refused such parties), so the number is never published."""
-    if contains_id_number(node_id):
+    if contains_id_number(node_id) and not check_uscc(node_id).ok:
         return f"credlink-entity-{record_uuid('entity:' + node_id)}"
     return entity_record_id(node_id)
 

@@ -543,10 +543,15 @@ def import_bods(
       Any other entity — a foreign company (GB-COH, FI-PRO …), a trust, a state body — is an
       external party keyed ``{scheme}-{id}`` (:func:`risk.identifiers.external_party_id`).
       ``foundingDate`` → founded; an enterprise without one gets the earliest date the
-      statements show it existing (partial); external parties may have none.
-    * person → ``person_id`` from the ``credlink person_id`` identifier, else the recordId.
-      A resident ID number is hashed and masked (``id_salt``); a person without one becomes an
-      external party unless the store already knows the person_id (:meth:`for_ingest`).
+      statements show it existing (partial); external parties may have none. An entity
+      identified by a personal identifier (a resident ID number under any scheme, a scheme
+      naming an ID card or passport) is skipped: no ID number is ever stored raw.
+      Cells longer than their ``external_parties`` column are left empty (partial).
+    * person → ``person_id`` from the ``credlink person_id`` identifier, else ``BODS-REC-``
+      and a digest of publisher and recordId (partial), so it never merges with a platform
+      person or another publisher's. A resident ID number is hashed and masked
+      (``id_salt``); a person without one becomes an external party unless the store
+      already knows the person_id (:meth:`for_ingest`).
       unknownPerson / anonymousPerson → the declared holder: :data:`EXEMPT_HOLDER` when its
       reason is an exemption, else :data:`UNKNOWN_HOLDER`.
     * relationship → one role per interest: shareholding → shareholder (``share.exact`` / 100;
@@ -554,7 +559,8 @@ def import_bods(
       unknown type → shareholder without a share, seniorManagingOfficial → legal_rep when the
       details say 法定代表人, else executive; boardMember / boardChair → executive (partial);
       otherInfluenceOrControl with details 分支机构 → branch_of; other types are skipped.
-      An indirect shareholding is kept with ``directness`` indirect: a declared end of a chain.
+      An indirect shareholding is kept with ``directness`` indirect: a declared end of a
+      chain, a row of its own beside a direct one of the same day (directness is in the key).
       An unspecifiedRecord interested party → the declared holder (exempt or unknown), one
       shareholder row per interest, or one without a share when no interest is given.
     * History: every statement of a relationship record is kept. Each holds from its
