@@ -603,7 +603,7 @@ PERSONS = TableSpec(
 
 ROLES = TableSpec(
     name="roles",
-    key=("uscc", "holder_type", "holder_id", "role", "start"),
+    key=("uscc", "holder_type", "holder_id", "role", "start", "directness"),
     zh_title="任职与出资信息",
     doc=(
         "Typed, dated edges: 法定代表人, 股东 (with share), 高管, 分支机构 (branch_of). A share "

@@ -43,6 +43,7 @@ import pyarrow.compute as pc
 from risk.exceptions import InvalidIdentifierError
 
 __all__ = [
+    "ORG_ID_SCHEME_RE",
     "PROVINCE_CODES",
     "USCC_ALPHABET",
     "USCC_WEIGHTS",
@@ -414,9 +415,13 @@ def mask_name(name: str) -> str:
     return text[0] + "*" * max(len(text) - 1, 1)
 
 
-#: ``{scheme}-{id}``: an org-id.guide-style scheme (2–4 letters, a dash, a register code) or
-#: ``BODS-REC``, then the register's id; at most 64 characters, no spaces.
-_EXTERNAL_PARTY = re.compile(r"^(?:[A-Z]{2,4}-[A-Z0-9]{2,16}|BODS-REC)-[^\s]{1,44}$")
+#: An org-id.guide-style scheme code: a country (2 letters, or XI / XM; some publishers write
+#: 3, e.g. IRL-BAU) and a register code (``GB-COH``, ``CN-USCI``).
+_ORG_ID_SCHEME = r"[A-Z]{2,4}-[A-Z0-9]{2,16}"
+ORG_ID_SCHEME_RE = re.compile(rf"^{_ORG_ID_SCHEME}$")
+#: ``{scheme}-{id}``: an org-id.guide-style scheme or ``BODS-REC``, then the register's id; at
+#: most 64 characters, no spaces.
+_EXTERNAL_PARTY = re.compile(rf"^(?:{_ORG_ID_SCHEME}|BODS-REC)-[^\s]{{1,44}}$")
 
 
 def is_external_party_id(value: object) -> bool:

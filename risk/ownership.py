@@ -19,10 +19,11 @@ The declared holders
 Declared indirect interests
     A shareholder row with ``directness`` indirect is a declared end of a chain (BODS
     ``directOrIndirect: "indirect"``): the register says the holder ends up with that share
-    without giving every link. It is no edge. After the trace, the holder's share of that
-    enterprise is its direct share plus the larger of the declared indirect share and the one
-    the known chains give (:func:`ultimate_holders`, Notes) — never both, so a chain that is
-    also fully known is not counted twice.
+    without giving every link. It is no edge. The holder's share of that enterprise is its
+    direct share plus the larger of the declared indirect share and the one the known chains
+    give (:func:`ultimate_holders`, Notes) — never both, so a chain that is also fully known is
+    not counted twice — and it passes down the chain like any other: P declaring 60 % of A
+    indirectly, A holding 100 % of C, P holds 60 % of C.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from risk.exceptions import InvalidFrameError
 __all__ = [
     "Ownership",
     "OwnershipDataWarning",
+    "is_declared_indirect",
     "object_frame",
     "prepare",
     "ultimate_holders",
@@ -146,16 +148,18 @@ class Ownership:
         return nodes[::-1]
 
 
-def _indirect(present: pd.DataFrame) -> np.ndarray:
-    """Rows that are declared indirect interests (no edges)."""
-    if "directness" not in present:
-        return np.zeros(len(present), dtype=bool)
-    return (present["directness"].astype(object) == Directness.indirect.value).to_numpy(bool)
+def is_declared_indirect(roles: pd.DataFrame) -> np.ndarray:
+    """The one rule for "is this role a declared indirect interest" (BODS
+    ``directOrIndirect: "indirect"``): such a row is no edge of the ownership graph or of the
+    risk graph (:class:`risk.graph.GraphSnapshot`), only a declared end of a chain."""
+    if "directness" not in roles:
+        return np.zeros(len(roles), dtype=bool)
+    return (roles["directness"].astype(object) == Directness.indirect.value).to_numpy(bool)
 
 
 def _ownership_edges(present: pd.DataFrame, branch_as_owned: bool) -> pd.DataFrame:
     """Aggregate present direct shareholder (and branch) rows into (subject, holder) edges."""
-    present = present.loc[~_indirect(present)]
+    present = present.loc[~is_declared_indirect(present)]
     role = present["role"].astype(str)
     holder_id = present["holder_id"].astype(str)
     holder_type = present["holder_type"].astype(str)
@@ -278,9 +282,16 @@ def _topological_components(labels: np.ndarray, hold: np.ndarray, subj: np.ndarr
 
 
 def _trace(
-    edges: pd.DataFrame, extra_enterprises: Iterable[str] = (), extra_persons: Iterable[str] = ()
+    edges: pd.DataFrame,
+    extra_enterprises: Iterable[str] = (),
+    extra_persons: Iterable[str] = (),
+    indirect: pd.DataFrame | None = None,
 ) -> Ownership:
-    """Propagate ultimate holders over the ownership graph (see ultimate_holders, Notes)."""
+    """Propagate ultimate holders over the ownership graph (see ultimate_holders, Notes).
+
+    Declared indirect interests in ``indirect`` are credited to their enterprise as soon as
+    its holders are known, before the enterprises it holds take them over.
+    """
     is_ent = (edges["holder_type"] == HolderType.enterprise.value).to_numpy()
     is_unknown = (edges["holder_type"] == "unknown").to_numpy()
     is_person = ~is_ent & ~is_unknown
@@ -305,6 +316,7 @@ def _trace(
     own = Ownership(ent_ids, person_ids, ptr, hold, share, branch)
     if n_ent == 0:
         return own
+    credits = _indirect_credits(own, indirect)
 
     ee = hold < n_ent
     graph = sparse.coo_matrix(
@@ -323,11 +335,14 @@ def _trace(
         lo_c, hi_c = comp_ptr[comp], comp_ptr[comp + 1]
         if hi_c - lo_c > 1 or has_self_loop[members_order[lo_c]]:
             _trace_cycle(own, members_order[lo_c:hi_c])
+            for j in members_order[lo_c:hi_c]:
+                _credit(own, j, credits.get(j, ()))
             continue
         j = members_order[lo_c]
         lo, hi = ptr_l[j], ptr_l[j + 1]
         if lo == hi:  # no shareholders: an ultimate holder of whatever it holds
             holders[j] = {j: [1.0, 1.0, -1.0]}
+            _credit(own, j, credits.get(j, ()))
             continue
         acc: dict[int, list[float]] = {}
         touched = False
@@ -349,6 +364,7 @@ def _trace(
                         entry[1], entry[2] = s * b, i
         holders[j] = acc
         closed[j] = touched
+        _credit(own, j, credits.get(j, ()))
     return own
 
 
@@ -442,7 +458,7 @@ def prepare(
     kept = set(edges["uscc"].astype(str)) | set(wanted)
     is_shareholder = (present["role"].astype(str) == Role.shareholder.value).to_numpy()
     in_scope = present["uscc"].astype(str).isin(kept).to_numpy()
-    indirect = present.loc[_indirect(present) & is_shareholder & in_scope]
+    indirect = present.loc[is_declared_indirect(present) & is_shareholder & in_scope]
     indirect = indirect.loc[~indirect["holder_id"].astype(str).isin(DECLARED_HOLDERS).to_numpy()]
     persons = indirect.loc[
         (indirect["holder_type"].astype(str) == HolderType.person.value).to_numpy(), "holder_id"
@@ -451,9 +467,8 @@ def prepare(
         (indirect["holder_type"].astype(str) == HolderType.enterprise.value).to_numpy(),
         "holder_id",
     ]
-    own = _trace(edges, [*wanted, *firms.astype(str)], persons.astype(str))
+    own = _trace(edges, [*wanted, *firms.astype(str)], persons.astype(str), indirect)
     _declarations(own, present.loc[in_scope & is_shareholder])
-    _apply_indirect(own, indirect)
     return own, wanted
 
 
@@ -470,10 +485,13 @@ def _declarations(own: Ownership, shareholders: pd.DataFrame) -> None:
             own.declared.setdefault(int(j), set()).add(holder)
 
 
-def _apply_indirect(own: Ownership, indirect: pd.DataFrame) -> None:
-    """Credit declared indirect shares: direct + max(declared, known chains), capped at 1."""
-    if indirect.empty:
-        return
+def _indirect_credits(
+    own: Ownership, indirect: pd.DataFrame | None
+) -> dict[int, list[tuple[int, float]]]:
+    """Declared indirect interests by enterprise: j → [(holder, declared share)]."""
+    credits: dict[int, list[tuple[int, float]]] = {}
+    if indirect is None or indirect.empty:
+        return credits
     shares = pd.to_numeric(indirect["share"], errors="coerce").fillna(0.0)
     index = pd.Index(own.ids)
     for uscc, kind, holder_id, declared in zip(
@@ -492,6 +510,16 @@ def _apply_indirect(own: Ownership, indirect: pd.DataFrame) -> None:
             or (kind == HolderType.person.value) != (u >= own.n_ent)
         ):
             continue
+        credits.setdefault(j, []).append((u, float(declared)))
+    return credits
+
+
+def _credit(own: Ownership, j: int, credits: Iterable[tuple[int, float]]) -> None:
+    """Credit enterprise j's declared indirect shares: direct + max(declared, known chains),
+    capped at 1. Called as soon as j's holders are traced, so the enterprises j holds inherit
+    the credit like any other holder of j (a cross-holding cycle's members inherit it from
+    outside the cycle only: the cycle is solved before its members' declarations)."""
+    for u, declared in credits:
         edges = own.edge_map()
         direct = edges[u, j][0] if (u, j) in edges else 0.0
         entry = own.holders[j].get(u)
@@ -499,14 +527,14 @@ def _apply_indirect(own: Ownership, indirect: pd.DataFrame) -> None:
         chains = max(effective - direct, 0.0)
         if declared <= chains:
             continue
-        own.declared_indirect[u, j] = float(declared)
-        total = min(direct + float(declared), 1.0)
+        own.declared_indirect[u, j] = declared
+        total = min(direct + declared, 1.0)
         if entry is None:
-            own.holders[j][u] = [total, float(declared), float(u)]
+            own.holders[j][u] = [total, declared, float(u)]
         else:
             entry[0] = total
             if declared > entry[1]:
-                entry[1], entry[2] = float(declared), float(u)
+                entry[1], entry[2] = declared, float(u)
 
 
 def ultimate_holders(

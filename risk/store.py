@@ -85,7 +85,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.types import TypeEngine
 
-from risk.contract import TABLES, ColumnKind, ColumnSpec, TableSpec
+from risk.contract import TABLES, ColumnKind, ColumnSpec, Directness, TableSpec
 
 __all__ = [
     "SCORE_COLUMNS",
@@ -137,9 +137,19 @@ def _sa_type(col: ColumnSpec) -> TypeEngine[Any]:
             return String(col.max_length)
 
 
+#: Key columns a row may be written without: ``roles.directness`` (a role is direct unless
+#: declared indirect; migration 0008 sets the same server default).
+_KEY_DEFAULTS = {("roles", "directness"): Directness.direct.value}
+
+
 def _build(spec: TableSpec) -> Table:
     columns = [
-        Column(c.name, _sa_type(c), nullable=c.nullable and c.name not in spec.key)
+        Column(
+            c.name,
+            _sa_type(c),
+            nullable=c.nullable and c.name not in spec.key,
+            server_default=_KEY_DEFAULTS.get((spec.name, c.name)),
+        )
         for c in spec.columns
     ]
     # The key in the contract's order (loans: bank, then loan_id), whatever the column order.

@@ -168,12 +168,11 @@ def _with_groups(
         enterprises = read_by(conn, "enterprises", "uscc", fresh)
         persons = read_by(conn, "persons", "person_id", fresh)
         records = read_by(conn, "records", "subject_id", fresh, [decided])
-    key = ["uscc", "holder_type", "holder_id", "role", "start"]
     out = dict(frames)
     out["enterprises"] = _concat(frames["enterprises"], enterprises, ["uscc"])
     out["persons"] = _concat(frames["persons"], persons, ["person_id"])
     out["records"] = _concat(frames["records"], records, list(TABLES["records"].key))
-    out["roles"] = _concat(frames["roles"], roles, key)
+    out["roles"] = _concat(frames["roles"], roles, list(TABLES["roles"].key))
     return out
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any, Final
 
 import pandas as pd
@@ -16,6 +17,7 @@ from risk.contract import (
     SHARE_RANGE_RE,
     Role,
 )
+from risk.identifiers import ORG_ID_SCHEME_RE  # one pattern: external party ids use it too
 
 __all__ = [
     "BODS_VERSION",
@@ -57,9 +59,6 @@ USCC_SCHEME_NAME: Final = "统一社会信用代码 (Unified Social Credit Ident
 #: older list entry, which credlink wrote before). Another ``CN-`` scheme or a schemeName
 #: naming 统一社会信用代码 is accepted only when its id is a valid USCC, and reported.
 USCC_SCHEMES: Final = frozenset({"CN-USCI", "CN-SAIC"})
-#: An org-id.guide-style scheme code: a country (2 letters, or XI / XM; some publishers write
-#: 3, e.g. IRL-BAU) and a register code.
-ORG_ID_SCHEME_RE: Final = re.compile(r"^[A-Z]{2,4}-[A-Z0-9]{2,16}$")
 #: The unspecifiedReason codes that declare an owner exempt from disclosure; the others
 #: declare it unknown.
 EXEMPT_REASONS: Final = frozenset(
@@ -170,7 +169,10 @@ def text_or_none(value: Any) -> str | None:
 
 
 def _number(value: float) -> str:
-    return f"{round(float(value), 10):g}"
+    """A percent bound in plain decimal notation, to 10 decimals (``33.33333333``, ``0.00001``,
+    ``75``): never rounded to 6 digits or written with an exponent, so the range's lower bound
+    and the share agree and the contract's interval notation reads it."""
+    return format(Decimal(repr(round(float(value), 10))).normalize(), "f")
 
 
 def share_of(share: Mapping[str, Any] | None) -> tuple[float | None, str | None]:

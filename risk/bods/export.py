@@ -44,6 +44,7 @@ from risk.contract import (
 from risk.dates import roles_present_on
 from risk.frames import require_frame
 from risk.identifiers import (
+    check_uscc,
     contains_id_number,
     is_external_party_id,
     mask_id_numbers,
@@ -207,7 +208,7 @@ def export_bods(
             details = _external_entity(uscc, parties.get(uscc, {}))
         else:
             details = _enterprise(uscc, by_uscc.get(uscc, {}))
-        record_id = entity_record_id(uscc)
+        record_id = _entity_record_id(uscc)
         statements.append(
             _statement("entity", record_id, record_id, details, statement_date, publication)
         )
@@ -258,13 +259,13 @@ def export_bods(
         if kind_of_holder == "unknown":
             party: Any = dict(_DECLARED_PARTIES[holder])
         elif kind_of_holder == HolderType.enterprise.value:
-            party = entity_record_id(holder)
+            party = _entity_record_id(holder)
         else:
             party = person_record_id(holder)
         interests = [_interest(r) for r in rows]
         details = {
             "isComponent": False,
-            "subject": entity_record_id(uscc),
+            "subject": _entity_record_id(uscc),
             "interestedParty": party,
             "interests": interests,
         }
@@ -273,7 +274,7 @@ def export_bods(
             _statement(
                 "relationship",
                 relationship_record_id(uscc, kind_of_holder, holder),
-                entity_record_id(uscc),
+                _entity_record_id(uscc),
                 details,
                 statement_date,
                 publication,
@@ -301,6 +302,14 @@ def _enterprise(uscc: str, row: Mapping[str, Any]) -> dict[str, Any]:
     return details
 
 
+def _entity_record_id(node_id: str) -> str:
+    """An entity's recordId; opaque when its id holds a resident ID number (a store written
+    before import refused such parties), so the number is never published."""
+    if contains_id_number(node_id) and not check_uscc(node_id).ok:
+        return f"credlink-entity-{record_uuid('entity:' + node_id)}"
+    return entity_record_id(node_id)
+
+
 def _external_entity(party_id: str, row: Mapping[str, Any]) -> dict[str, Any]:
     """The entity record details of a party outside the Chinese registers."""
     entity_type = text_or_none(row.get("entity_type"))
@@ -320,7 +329,7 @@ def _external_entity(party_id: str, row: Mapping[str, Any]) -> dict[str, Any]:
     jurisdiction = text_or_none(row.get("jurisdiction"))
     if jurisdiction:
         details["jurisdiction"] = {"name": jurisdiction, "code": jurisdiction}
-    if ident and scheme:
+    if ident and scheme and not contains_id_number(f"{scheme} {ident}"):
         key = "scheme" if ORG_ID_SCHEME_RE.match(scheme) else "schemeName"
         details["identifiers"] = [{"id": ident, key: scheme}]
     for column, field in (("founded", "foundingDate"), ("closed", "dissolutionDate")):

@@ -1,13 +1,12 @@
 """Import: BODS statements back into contract-shaped frames (:class:`BodsImport`), with a report
-of every statement or interest that could not be mapped; the frames go through the validated
-ingest (:meth:`BodsImport.write_for_ingest`).
+of every statement or interest that could not be mapped; :func:`risk.bods.store_bods` puts the
+frames through the validated ingest.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -15,11 +14,9 @@ import pandas as pd
 
 from risk.bods.codes import (
     EXEMPT_REASONS,
-    ORG_ID_SCHEME_RE,
     PERSON_ID_SCHEME_NAME,
     USCC_SCHEME,
     USCC_SCHEMES,
-    iso_date,
     share_of,
     text_or_none,
 )
@@ -30,7 +27,6 @@ from risk.contract import (
     ROLE_LABELS,
     TABLES,
     UNKNOWN_HOLDER,
-    ColumnKind,
     Directness,
     EnterpriseKind,
     HolderType,
@@ -40,15 +36,17 @@ from risk.contract import (
 from risk.exceptions import BodsValidationError, InvalidIdentifierError
 from risk.frames import require_frame
 from risk.identifiers import (
+    ORG_ID_SCHEME_RE,
     check_uscc,
     contains_id_number,
     external_party_id,
     hash_identifier,
     hash_resident_id,
+    mask_id_numbers,
     mask_resident_id,
     normalize_uscc,
 )
-from risk.store import coerce_frame
+from risk.store import coerce_frame, external_parties
 
 __all__ = [
     "EXTERNAL_COLUMNS",
@@ -218,34 +216,6 @@ class BodsImport:
             "external_parties": _external_frame(external),
         }
 
-    def write_for_ingest(
-        self,
-        directory: str | Path,
-        existing_enterprises: pd.DataFrame | None = None,
-        existing_persons: pd.DataFrame | None = None,
-    ) -> dict[str, Path]:
-        """Write :meth:`for_ingest` frames as CSV files for ``risk.ingest.ingest_file``.
-
-        Files ``bods_enterprises.csv``, ``bods_persons.csv``, ``bods_roles.csv`` (English
-        headers, ISO dates, UTF-8) in ``directory``; returned in ingest order, so a caller
-        runs ``ingest_file(engine, path, table=name)`` for each item. External parties are not
-        written: :func:`risk.bods.store_bods` stores everything without files.
-        """
-        folder = Path(directory)
-        folder.mkdir(parents=True, exist_ok=True)
-        paths: dict[str, Path] = {}
-        for name, frame in self.for_ingest(existing_enterprises, existing_persons).items():
-            if name not in TABLES:
-                continue  # external parties are no contract table: see risk.bods.store_bods
-            out = frame.copy()
-            for column in TABLES[name].names:
-                if TABLES[name].column(column).kind == ColumnKind.date:
-                    out[column] = [iso_date(v) for v in out[column]]
-            path = folder / f"bods_{name}.csv"
-            out.to_csv(path, index=False, encoding="utf-8")
-            paths[name] = path
-        return paths
-
 
 def _fill_from(frame: pd.DataFrame, existing: pd.DataFrame, key: str) -> pd.DataFrame:
     """Missing cells of ``frame`` from the store's row with the same key.
@@ -265,7 +235,7 @@ def _fill_from(frame: pd.DataFrame, existing: pd.DataFrame, key: str) -> pd.Data
     return out
 
 
-_PERSON_ID_SCHEME_WORDS = ("IDCARD", "身份证", "RESIDENT", "居民身份")
+_PERSON_ID_SCHEME_WORDS = ("IDCARD", "身份证", "RESIDENT", "居民身份", "PASSPORT", "护照")
 
 
 def _uscc_of(
@@ -290,44 +260,81 @@ def _uscc_of(
     return None, None
 
 
+def _personal_scheme(scheme: str | None) -> bool:
+    """Whether a scheme names a personal identifier (a resident ID, a passport)."""
+    return any(w in (scheme or "").upper() for w in _PERSON_ID_SCHEME_WORDS)
+
+
+def _fit_columns(row: dict[str, Any]) -> list[str]:
+    """Empty the cells longer than their ``external_parties`` column, one note each: the store
+    would refuse them (PostgreSQL) or keep them past the limit (SQLite)."""
+    notes = []
+    for column in ("scheme", "identifier", "jurisdiction", "entity_type", "name"):
+        value = row.get(column)
+        limit = int(getattr(external_parties.c[column].type, "length", 0) or 0)
+        if isinstance(value, str) and len(value) > limit:
+            notes.append(
+                f"{column} has {len(value):,} characters, more than the {limit} kept; left empty"
+            )
+            row[column] = None
+    return notes
+
+
 def _external_entity(
     details: Mapping[str, Any], declared_at: str
-) -> tuple[dict[str, Any], str | None]:
-    """An entity outside the Chinese registers as an external party row, with a note."""
+) -> tuple[dict[str, Any] | None, str | None]:
+    """An entity outside the Chinese registers as an external party row, with a note.
+
+    An entity identified by a personal identifier (a resident ID number in any scheme, or a
+    scheme naming a personal ID) is no row: ``(None, reason)``, the number never quoted.
+    """
     scheme: str | None = None
     ident: str | None = None
-    note = None
+    notes = []
     for identifier in details.get("identifiers") or ():
         value = text_or_none(identifier.get("id"))
         code = text_or_none(identifier.get("scheme"))
+        named = text_or_none(identifier.get("schemeName"))
+        if value and (
+            contains_id_number(f"{value} {code} {named}")
+            or _personal_scheme(code)
+            or _personal_scheme(named)
+        ):
+            shown = mask_id_numbers(code or named or "")
+            return None, (
+                f"entity identified by a personal identifier (scheme {shown!r}): not stored, "
+                "ID numbers are never kept raw; its relationships are skipped"
+            )
         if value and code:
             scheme, ident = code.upper(), value
             break
         if value and ident is None:
-            scheme, ident = text_or_none(identifier.get("schemeName")), value
+            scheme, ident = named, value
     code = scheme if scheme and ORG_ID_SCHEME_RE.match(scheme) else None
     party_id = external_party_id(code, ident, declared_at)
     if ident is None:
-        note = "entity has no identifier; keyed by its statement (BODS-REC-…)"
+        notes.append("entity has no identifier; keyed by its statement (BODS-REC-…)")
     elif not party_id.startswith(f"{scheme}-"):
-        note = f"identifier scheme {scheme!r} is not an org-id.guide code; keyed BODS-REC-…"
+        notes.append(
+            f"identifier scheme {scheme!r} is not an org-id.guide code or its id does not fit; "
+            "keyed BODS-REC-…"
+        )
     jurisdiction = details.get("jurisdiction") or {}
     entity_type = (details.get("entityType") or {}).get("type")
-    return (
-        {
-            "party_id": party_id,
-            "party_type": HolderType.enterprise.value,
-            "name": text_or_none(details.get("name")),
-            "entity_type": entity_type,
-            "scheme": scheme,
-            "identifier": ident[:64] if ident else None,
-            "identifier_hash": None,
-            "jurisdiction": text_or_none(jurisdiction.get("code")),
-            "founded": _date_or_none(details.get("foundingDate")),
-            "closed": _date_or_none(details.get("dissolutionDate")),
-        },
-        note,
-    )
+    row = {
+        "party_id": party_id,
+        "party_type": HolderType.enterprise.value,
+        "name": text_or_none(details.get("name")),
+        "entity_type": entity_type,
+        "scheme": scheme,
+        "identifier": ident,
+        "identifier_hash": None,
+        "jurisdiction": text_or_none(jurisdiction.get("code")),
+        "founded": _date_or_none(details.get("foundingDate")),
+        "closed": _date_or_none(details.get("dissolutionDate")),
+    }
+    notes.extend(_fit_columns(row))
+    return row, "; ".join(notes) or None
 
 
 def _person_id_of(details: Mapping[str, Any]) -> str | None:
@@ -352,9 +359,7 @@ def _personal_ids(
         )
         if value is None or identifier.get("schemeName") == PERSON_ID_SCHEME_NAME:
             continue
-        resident = contains_id_number(value) or any(
-            w in (scheme or "").upper() for w in _PERSON_ID_SCHEME_WORDS
-        )
+        resident = contains_id_number(value) or _personal_scheme(scheme)
         if id_salt is None:
             notes.append(
                 f"identifier of scheme {scheme!r} not kept: no id_salt to hash it "
@@ -403,15 +408,19 @@ class _Report:
         interest: int | None = None,
     ) -> None:
         get = statement.get if isinstance(statement, Mapping) else (lambda _key: None)
+
+        def shown(value: Any) -> Any:  # a recordId may be an ID number: never shown raw
+            return mask_id_numbers(value) if isinstance(value, str) else value
+
         self.rows.append(
             {
                 "statement_index": index,
-                "statement_id": get("statementId"),
-                "record_id": get("recordId"),
-                "record_type": get("recordType"),
+                "statement_id": shown(get("statementId")),
+                "record_id": shown(get("recordId")),
+                "record_type": shown(get("recordType")),
                 "interest_index": interest,
                 "outcome": outcome,
-                "reason": reason,
+                "reason": mask_id_numbers(reason),
             }
         )
 
@@ -534,10 +543,15 @@ def import_bods(
       Any other entity — a foreign company (GB-COH, FI-PRO …), a trust, a state body — is an
       external party keyed ``{scheme}-{id}`` (:func:`risk.identifiers.external_party_id`).
       ``foundingDate`` → founded; an enterprise without one gets the earliest date the
-      statements show it existing (partial); external parties may have none.
-    * person → ``person_id`` from the ``credlink person_id`` identifier, else the recordId.
-      A resident ID number is hashed and masked (``id_salt``); a person without one becomes an
-      external party unless the store already knows the person_id (:meth:`for_ingest`).
+      statements show it existing (partial); external parties may have none. An entity
+      identified by a personal identifier (a resident ID number under any scheme, a scheme
+      naming an ID card or passport) is skipped: no ID number is ever stored raw.
+      Cells longer than their ``external_parties`` column are left empty (partial).
+    * person → ``person_id`` from the ``credlink person_id`` identifier, else ``BODS-REC-``
+      and a digest of publisher and recordId (partial), so it never merges with a platform
+      person or another publisher's. A resident ID number is hashed and masked
+      (``id_salt``); a person without one becomes an external party unless the store
+      already knows the person_id (:meth:`for_ingest`).
       unknownPerson / anonymousPerson → the declared holder: :data:`EXEMPT_HOLDER` when its
       reason is an exemption, else :data:`UNKNOWN_HOLDER`.
     * relationship → one role per interest: shareholding → shareholder (``share.exact`` / 100;
@@ -545,7 +559,8 @@ def import_bods(
       unknown type → shareholder without a share, seniorManagingOfficial → legal_rep when the
       details say 法定代表人, else executive; boardMember / boardChair → executive (partial);
       otherInfluenceOrControl with details 分支机构 → branch_of; other types are skipped.
-      An indirect shareholding is kept with ``directness`` indirect: a declared end of a chain.
+      An indirect shareholding is kept with ``directness`` indirect: a declared end of a
+      chain, a row of its own beside a direct one of the same day (directness is in the key).
       An unspecifiedRecord interested party → the declared holder (exempt or unknown), one
       shareholder row per interest, or one without a share when no interest is given.
     * History: every statement of a relationship record is kept. Each holds from its
@@ -585,6 +600,7 @@ def import_bods(
     person_rows: list[dict[str, Any]] = []
     seen_person: set[str] = set()
     relationships: list[str] = []
+    refused: dict[str, str] = {}  # recordId → why its party was not imported
     first_seen: dict[str, pd.Timestamp] = {}
     kinds = enum_lookup(EnterpriseKind)
     for record_id, index in sorted(latest.items(), key=lambda item: item[1]):
@@ -599,6 +615,10 @@ def import_bods(
             uscc, note = _uscc_of(details)
             if uscc is None:
                 row, note = _external_entity(details, declared_at)
+                if row is None:
+                    report.add(index, statement, "skipped", str(note))
+                    refused[record_id] = str(note)
+                    continue
                 node_of[record_id] = (HolderType.enterprise.value, row["party_id"])
                 external_rows.setdefault(row["party_id"], row)
                 if note:
@@ -647,13 +667,26 @@ def import_bods(
                 continue
             person_id = _person_id_of(details)
             if person_id is None:
-                person_id = record_id
+                # Namespaced like an entity without identifier: a bare recordId ("1") would
+                # merge with a platform person or another publisher's person of that id.
+                person_id = external_party_id(None, None, declared_at)
                 report.add(
                     index,
                     statement,
                     "partial",
-                    f"no {PERSON_ID_SCHEME_NAME!r} identifier; the recordId is used as person_id",
+                    f"no {PERSON_ID_SCHEME_NAME!r} identifier; keyed by its statement "
+                    f"({person_id})",
                 )
+            elif contains_id_number(person_id):
+                report.add(
+                    index,
+                    statement,
+                    "skipped",
+                    f"{PERSON_ID_SCHEME_NAME!r} identifier holds a resident ID number: not "
+                    "stored, ID numbers are never kept raw; its relationships are skipped",
+                )
+                refused[record_id] = "its person_id holds a resident ID number"
+                continue
             node_of[record_id] = (HolderType.person.value, person_id)
             if person_id in seen_person:
                 report.add(
@@ -668,15 +701,22 @@ def import_bods(
             if notes:
                 report.add(index, statement, "partial", "; ".join(notes))
             nationality: Mapping[str, Any] = next(iter(details.get("nationalities") or []), {})
+            kept = {
+                "scheme": ids.get("scheme"),
+                "jurisdiction": text_or_none(nationality.get("code")),
+            }
+            too_long = _fit_columns(kept)
+            if too_long:
+                report.add(index, statement, "partial", "; ".join(too_long))
             person_rows.append(
                 {
                     "person_id": person_id,
                     "name": _full_name(details),
                     "id_hash": ids.get("id_hash"),
                     "id_masked": ids.get("id_masked"),
-                    "_scheme": ids.get("scheme"),
+                    "_scheme": kept["scheme"],
                     "_identifier_hash": ids.get("identifier_hash"),
-                    "_jurisdiction": text_or_none(nationality.get("code")),
+                    "_jurisdiction": kept["jurisdiction"],
                 }
             )
         else:
@@ -689,7 +729,7 @@ def import_bods(
         bounds = [b for _, b in versions[1:]] + [None]
         spans: list[list[tuple[dict[str, Any], tuple[int, int]]]] = []
         for (index, since), until in zip(versions, bounds, strict=True):
-            span = _relationship_rows(index, valid[index], node_of, report)
+            span = _relationship_rows(index, valid[index], node_of, report, refused)
             for row, _ in span:
                 if since is not None and row["start"] < since:
                     row["start"] = since
@@ -820,8 +860,15 @@ def _relationship_rows(
     statement: Mapping[str, Any],
     node_of: Mapping[str, tuple[str, str]],
     report: _Report,
+    refused: Mapping[str, str],
 ) -> list[tuple[dict[str, Any], tuple[int, int]]]:
     details = statement["recordDetails"]
+    for end in ("subject", "interestedParty"):
+        if isinstance(details[end], str) and details[end] in refused:
+            report.add(
+                index, statement, "skipped", f"{end} was not imported: {refused[details[end]]}"
+            )
+            return []
     subject, party = details["subject"], details["interestedParty"]
     if not isinstance(subject, str):
         report.add(index, statement, "skipped", "subject is an unspecifiedRecord")
@@ -937,7 +984,7 @@ def _role_row(
         "start": start,
         "end": end,
         "share_range": share_range,
-        "directness": Directness.indirect.value if indirect else None,
+        "directness": (Directness.indirect if indirect else Directness.direct).value,
         "_declared_end": _date_or_none(interest.get("endDate")),
     }
 
@@ -975,10 +1022,10 @@ def _dedupe_roles(
             index,
             valid[index],
             "skipped",
-            "the same role (key uscc, holder, role, start) appears twice",
+            "the same role (key uscc, holder, role, start, directness) appears twice",
             k,
         )
     out = pd.concat([known.loc[~repeated], merged_unknown], ignore_index=True)
     out = out.drop(columns="_source")[list(spec.names)]
-    out = out.sort_values(["uscc", "holder_type", "holder_id", "role", "start"], kind="stable")
+    out = out.sort_values(key, kind="stable")
     return coerce_frame(out.reset_index(drop=True), spec)

@@ -80,6 +80,41 @@ def _check_identifiers(details: Mapping[str, Any], where: str, problems: list[st
             problems.append(f"{at}.id must be a string; got {identifier['id']!r}")
 
 
+def _check_object(
+    details: Mapping[str, Any], key: str, where: str, problems: list[str], text: Sequence[str] = ()
+) -> None:
+    """``details[key]``, when given, is an object whose ``text`` fields are strings."""
+    value = details.get(key)
+    if value is None:
+        return
+    if not isinstance(value, Mapping):
+        problems.append(f"{where}.{key} must be an object; got {value!r}")
+        return
+    for field in text:
+        if field in value and value[field] is not None and not isinstance(value[field], str):
+            problems.append(f"{where}.{key}.{field} must be a string; got {value[field]!r}")
+
+
+def _check_objects(
+    details: Mapping[str, Any], key: str, where: str, problems: list[str], text: Sequence[str] = ()
+) -> None:
+    """``details[key]``, when given, is an array of objects whose ``text`` fields are strings."""
+    values = details.get(key)
+    if values is None:
+        return
+    if not isinstance(values, list):
+        problems.append(f"{where}.{key} must be an array; got {values!r}")
+        return
+    for k, value in enumerate(values):
+        at = f"{where}.{key}[{k}]"
+        if not isinstance(value, Mapping):
+            problems.append(f"{at} must be an object; got {value!r}")
+            continue
+        for field in text:
+            if field in value and value[field] is not None and not isinstance(value[field], str):
+                problems.append(f"{at}.{field} must be a string; got {value[field]!r}")
+
+
 def _check_interest(interest: Any, where: str, problems: list[str]) -> None:
     if not isinstance(interest, Mapping):
         problems.append(f"{where} must be an object; got {interest!r}")
@@ -133,6 +168,10 @@ def validate_statement(statement: Any, where: str) -> list[str]:
         required=False,
     )
     _check_date(statement, "statementDate", where, problems)
+    _check_object(statement, "publicationDetails", where, problems)
+    publication = statement.get("publicationDetails")
+    if isinstance(publication, Mapping):
+        _check_object(publication, "publisher", f"{where}.publicationDetails", problems, ("name",))
     details = statement.get("recordDetails")
     if not isinstance(details, Mapping):
         problems.append(f"{where}.recordDetails must be an object; got {details!r}")
@@ -148,6 +187,8 @@ def validate_statement(statement: Any, where: str) -> list[str]:
             problems.append(f"{at}.entityType must be an object; got {entity_type!r}")
         else:
             _check_enum(entity_type.get("type"), ENTITY_TYPES, f"{at}.entityType.type", problems)
+            _check_object(details, "entityType", at, problems, ("details",))
+        _check_object(details, "jurisdiction", at, problems, ("name", "code"))
         if "name" in details and not isinstance(details["name"], str):
             problems.append(f"{at}.name must be a string; got {details['name']!r}")
         _check_identifiers(details, at, problems)
@@ -155,6 +196,8 @@ def validate_statement(statement: Any, where: str) -> list[str]:
             _check_date(details, key, at, problems)
     elif record_type == "person":
         _check_enum(details.get("personType"), PERSON_TYPES, f"{at}.personType", problems)
+        _check_object(details, "unspecifiedPersonDetails", at, problems, ("reason",))
+        _check_objects(details, "nationalities", at, problems, ("name", "code"))
         person_names = details.get("names", [])
         if not isinstance(person_names, list):
             problems.append(f"{at}.names must be an array; got {person_names!r}")

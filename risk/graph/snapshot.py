@@ -36,6 +36,7 @@ from risk.graph.codes import (
 )
 from risk.graph.csr import build_neighbourhood, segments
 from risk.identifiers import mask_name
+from risk.ownership import is_declared_indirect
 from risk.store import contract_table, read_table
 
 __all__ = ["ENTERPRISE_ATTRIBUTES", "GraphSnapshot"]
@@ -318,8 +319,7 @@ class GraphSnapshot:
         start = _dates(roles["start"], len(roles))
         end = _dates(roles.get("end"), len(roles))
         present = present_on(start, end, t)
-        if "directness" in roles:  # a declared indirect interest is no edge (risk.ownership)
-            present &= (roles["directness"].astype(object) != "indirect").to_numpy(dtype=bool)
+        present &= ~is_declared_indirect(roles)  # a declaration, no edge
         live = roles.loc[present]
         start, end = start[present], end[present]
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, func, select
 
 from risk.contract import TABLES
 from risk.exceptions import UnknownTableError
@@ -195,9 +195,11 @@ def _store(
     progress: ProgressCallback | None,
     notes: Sequence[str],
     started: float,
+    with_rows: Callable[[Connection], object] | None = None,
 ) -> None:
     """Validate, quarantine and upsert one source's mapped rows in one transaction.
 
+    ``with_rows`` writes what the rows need in the same transaction, before they are upserted.
     On any failure the transaction rolls back, the summary says ``failed`` with every count
     zero, and the failure is logged as a batch of its own.
     """
@@ -207,6 +209,8 @@ def _store(
         with engine.begin() as conn:
             batch_id = open_batch(conn, summary, raw.sha256)
             summary.batch_id = batch_id
+            if with_rows is not None:
+                with_rows(conn)
             accepted, items = validate_frame(
                 frame, raw, spec, renamed, id_salt, allowlist, summary, today
             )
@@ -344,6 +348,7 @@ def ingest_frame(
     uscc_allowlist: Iterable[str] = (),
     progress: ProgressCallback | None = None,
     today: date | None = None,
+    with_rows: Callable[[Connection], object] | None = None,
 ) -> FileSummary:
     """Ingest rows held in memory exactly as a file of them, in one transaction.
 
@@ -369,6 +374,10 @@ def ingest_frame(
         ``"POST /v1/records request 8f2c…"``.
     id_salt, uscc_allowlist, progress, today
         As for :func:`ingest_file`.
+    with_rows
+        Called with the batch's connection before the rows are upserted, to write what they
+        refer to (:func:`risk.bods.store_bods`: the external parties its roles name); it is
+        committed with them and never when the rows are refused or rolled back.
 
     Returns
     -------
@@ -421,5 +430,6 @@ def ingest_frame(
         progress=progress,
         notes=(),
         started=started,
+        with_rows=with_rows,
     )
     return summary

@@ -32,6 +32,7 @@ from risk.contract import (
     SHARE_RANGE_RE,
     TABLES,
     ColumnKind,
+    Directness,
     NationalLayout,
     RecordKind,
     Regime,
@@ -712,6 +713,8 @@ def validate_frame(
     _cross_checks(spec.name, parsed, errors, labels)
 
     accepted = pd.DataFrame({c: parsed[c] for c in spec.names if c in parsed})
+    if spec.name == "roles":
+        accepted = _direct_by_default(accepted)
     bad = errors.bad
     # Duplicate keys among otherwise good rows: every occurrence is quarantined.
     good_keys = accepted.loc[~bad, list(spec.key)]
@@ -759,6 +762,16 @@ def validate_frame(
             good[name] = None
     good = coerce_frame(good[list(spec.names)], spec)
     return good, items
+
+
+def _direct_by_default(accepted: pd.DataFrame) -> pd.DataFrame:
+    """``roles.directness`` is part of the key (a holder's direct and declared indirect interest
+    from the same day are two rows): a blank cell, or a file without the column, is direct."""
+    direct = Directness.direct.value
+    if "directness" not in accepted:
+        return accepted.assign(directness=direct)
+    column = accepted["directness"].astype(object)
+    return accepted.assign(directness=column.where(column.notna(), direct))
 
 
 def file_columns(frame: pd.DataFrame, spec: TableSpec) -> set[str]:

@@ -23,7 +23,7 @@ import pandas as pd
 from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 
-from risk.contract import UNKNOWN_HOLDER, HolderType
+from risk.contract import TABLES, UNKNOWN_HOLDER, HolderType
 from risk.dates import as_of_timestamp
 from risk.groups import GROUP_EDGES
 from risk.rules import RuleInputs
@@ -200,8 +200,7 @@ def load_region(
         if not role_parts:
             role_parts.append(read_by(conn, "roles", "uscc", []))
     roles = pd.concat(role_parts, ignore_index=True)
-    key = ["uscc", "holder_type", "holder_id", "role", "start"]
-    roles = roles.drop_duplicates(key, ignore_index=True)
+    roles = roles.drop_duplicates(list(TABLES["roles"].key), ignore_index=True)
     inputs = RuleInputs(enterprises=enterprises, persons=persons, roles=roles, records=records)
     return Region(as_of=t, present=present, begun=begun, inputs=inputs, queries=queries)
 
@@ -302,7 +301,7 @@ def load_groups(
             frontier = sorted(n for n in reached if root(n) not in oversized)
         if not parts:
             parts.append(read_by(conn, "roles", "uscc", []))
-    key = ["uscc", "holder_type", "holder_id", "role", "start"]
+    key = list(TABLES["roles"].key)
     return RelatedGroups(
         nodes=set(parent),
         enterprises={n for n, firm in is_enterprise.items() if firm},

@@ -277,8 +277,11 @@ def import_bods_cmd(
 
     Exits 1 when statements were skipped or a file was refused.
     """
+    from rich.markup import escape
+
     from risk.bods import import_bods, read_bods, store_bods
     from risk.exceptions import RiskError
+    from risk.identifiers import mask_id_numbers
     from serving.settings import load_allowlist
 
     if not file.exists():
@@ -288,17 +291,17 @@ def import_bods_cmd(
     salt = settings.salt()
     try:
         imported = import_bods(read_bods(file), id_salt=salt)
-    except (RiskError, ValueError) as exc:
-        err.print(f"[red]{exc}[/red]")
+        # No temporary files: each batch and quarantined row names the BODS file itself.
+        summaries = store_bods(
+            engine,
+            imported,
+            source=f"BODS {file.name}",
+            id_salt=salt,
+            uscc_allowlist=load_allowlist(settings.uscc_allowlist),
+        )
+    except (RiskError, ValueError, TypeError, OSError) as exc:
+        err.print(f"[red]cannot import:[/red] {escape(mask_id_numbers(str(exc)))}", soft_wrap=True)
         raise typer.Exit(2) from None
-    # No temporary files: each batch and quarantined row names the BODS file itself.
-    summaries = store_bods(
-        engine,
-        imported,
-        source=f"BODS {file.name}",
-        id_salt=salt,
-        uscc_allowlist=load_allowlist(settings.uscc_allowlist),
-    )
     table = Table(title=f"BODS import from {file.name}")
     for column in ("table", "read", "inserted", "updated", "unchanged", "quarantined", "status"):
         table.add_column(column)
@@ -312,10 +315,16 @@ def import_bods_cmd(
             s.status,
         )
     out.print(table)
-    if len(imported.external):
+    by_table = {s.table: s for s in summaries}
+    # for_ingest moves the persons without an ID number the store does not know to
+    # external_parties: with them the person statements reconcile.
+    persons_away = len(imported.persons) - by_table["persons"].read
+    if len(imported.external) or persons_away:
+        stored = by_table["roles"].status == "ok"
         out.print(
-            f"{len(imported.external):,} entities outside the Chinese registers stored as "
-            "external parties (external_parties)"
+            f"{len(imported.external):,} entities and {persons_away:,} persons outside the "
+            "Chinese registers "
+            + ("stored as external parties (external_parties)" if stored else "not stored")
         )
     report = imported.report
     if len(report):

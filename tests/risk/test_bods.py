@@ -28,6 +28,7 @@ from risk.bods import (
     validate_statements,
     write_bods,
 )
+from risk.bods.codes import share_of
 from risk.contract import UNKNOWN_HOLDER
 from risk.controllers import actual_controllers
 from risk.exceptions import BodsValidationError, RiskError
@@ -249,11 +250,13 @@ def test_export_validates_input() -> None:
 
 def test_round_trip_preserves_the_graph(statements: list[dict]) -> None:
     back = import_bods(statements)
-    # The one report row: 王五's person_id looks like an ID number, so it was withheld and
-    # the opaque recordId comes back as person_id.
-    withheld = person_record_id(RESIDENT_LIKE)
+    # The one report row: 王五's person_id looks like an ID number, so it was withheld; the
+    # opaque recordId comes back namespaced by its statement (BODS-REC-…), never bare.
+    record = person_record_id(RESIDENT_LIKE)
     assert list(back.report["outcome"]) == ["partial"]
-    assert list(back.report["record_id"]) == [withheld]
+    assert list(back.report["record_id"]) == [record]
+    withheld = dict(zip(back.nodes["record_id"], back.nodes["node_id"], strict=True))[record]
+    assert withheld.startswith("BODS-REC-") and withheld in back.report["reason"].iloc[0]
     present = ROLES.loc[ROLES["end"].isna()].replace({RESIDENT_LIKE: withheld})
     assert _tuples(back.roles) == _tuples(present)
     names = dict(zip(back.persons["person_id"], back.persons["name"], strict=True))
@@ -358,19 +361,24 @@ def test_import_reports_everything_it_cannot_map(statements: list[dict]) -> None
     assert reason(6, 0).startswith("partial: boardMember imported as executive")
     # An unspecified party of any interest is the declared holder, here without a share.
     assert reason(7, 0).startswith("partial: no startDate")
-    # (its start, the statementDate, repeats relationship 3's key: that repeat is reported too)
+    # Relationship 8 is a direct shareholding from the same day as relationship 3's indirect
+    # one: a different key (directness), so both are kept and nothing is reported as a repeat.
     eight = report.loc[report["statement_index"] == base + 8, "reason"]
-    assert "relationship declares no interests; imported as a shareholder without a share" in set(
-        eight
-    )
+    assert set(eight) == {
+        "relationship declares no interests; imported as a shareholder without a share",
+        "no startDate; the statementDate is used as start",
+    }
+    assert not report["reason"].str.contains("appears twice").any()
     assert "is BODS 0.2/0.3" in reason(9)
     assert "recordType must be one of entity, person, relationship; got 'trust'" in reason(10)
-    # The mapped parts did land: the indirect shareholding (no share given), the ranged one
-    # and the board member.
+    # The mapped parts did land: the indirect shareholding (no share given), the direct one of
+    # the same day, the ranged one and the board member.
     landed = back.roles.loc[(back.roles["uscc"] == B) & (back.roles["holder_id"] == "P001")]
-    assert sorted(landed["role"]) == ["executive", "shareholder", "shareholder"]
-    # votingRights, the unknown party, the BODS 0.2 and "trust" statements, a repeated key
-    assert back.skipped == int((report["outcome"] == "skipped").sum()) == 5
+    assert sorted(landed["role"]) == ["executive", "shareholder", "shareholder", "shareholder"]
+    same_day = landed.loc[landed["start"] == pd.Timestamp("2024-06-30")]
+    assert sorted(same_day["directness"]) == ["direct", "indirect"]
+    # votingRights, the unknown party, the BODS 0.2 and "trust" statements
+    assert back.skipped == int((report["outcome"] == "skipped").sum()) == 4
 
 
 def test_import_unknown_person_and_superseded(statements: list[dict]) -> None:
@@ -468,10 +476,9 @@ def test_import_lands_through_the_validated_ingest(engine: Engine, tmp_path: Pat
 
     statements = export_bods(stored["enterprises"], stored["persons"], stored["roles"], AS_OF)
     back: BodsImport = import_bods(statements)
-    paths = back.write_for_ingest(tmp_path / "bods", stored["enterprises"], stored["persons"])
-    assert list(paths) == [n for n in INGEST_ORDER if n in paths]
-    for name, path in paths.items():
-        summary = ingest_file(engine, path, table=name)
+    summaries = store_bods(engine, back, source="BODS round-trip.json")
+    assert [s.table for s in summaries] == [n for n in INGEST_ORDER if n in originals]
+    for summary in summaries:
         assert summary.status == "ok", summary
         # status, industry, registered_capital, id_hash … came from the store, not defaults.
         assert (summary.quarantined, summary.updated, summary.inserted) == (0, 0, 0), summary
@@ -500,3 +507,59 @@ def test_new_person_from_bods_is_an_external_party_not_quarantined(engine: Engin
     ]
     assert external["identifier_hash"].isna().all()  # nothing to hash, nothing raw
     assert read_table(engine, "persons").empty
+
+
+@pytest.mark.parametrize(
+    ("record_type", "field", "value", "reason"),
+    [
+        ("entity", "jurisdiction", "GB", "recordDetails.jurisdiction must be an object; got 'GB'"),
+        ("entity", "jurisdiction", {"code": 44}, "jurisdiction.code must be a string; got 44"),
+        ("entity", "entityType", {"type": "registeredEntity", "details": 1}, "details must be"),
+        ("person", "nationalities", ["GB"], "nationalities[0] must be an object; got 'GB'"),
+        ("person", "nationalities", "GB", "nationalities must be an array; got 'GB'"),
+        ("person", "unspecifiedPersonDetails", "x", "unspecifiedPersonDetails must be an object"),
+    ],
+)
+def test_wrong_typed_objects_skip_the_statement_with_a_reason(
+    record_type: str, field: str, value: object, reason: str
+) -> None:
+    details: dict = {"isComponent": False, field: value}
+    if record_type == "entity":
+        details.setdefault("entityType", {"type": "registeredEntity"})
+    else:
+        details["personType"] = "unknownPerson" if "unspecified" in field else "knownPerson"
+    statement = {
+        "statementId": "s" * 32,
+        "declarationSubject": "x",
+        "recordId": "x",
+        "recordType": record_type,
+        "statementDate": "2024-01-01",
+        "recordDetails": details,
+    }
+    publisher = {**statement, "statementId": "t" * 32, "recordId": "y"}
+    publisher["publicationDetails"] = {"publisher": "Register"}
+    back = import_bods([statement, publisher])  # no AttributeError
+    assert back.report["outcome"].tolist() == ["skipped", "skipped"]
+    assert reason in back.report["reason"].iloc[0]
+    assert "publicationDetails.publisher must be an object" in back.report["reason"].iloc[1]
+
+
+@pytest.mark.parametrize(
+    ("share", "expected"),
+    [
+        ({"minimum": 33.33333333, "maximum": 50}, (0.3333333333, "[33.33333333,50]")),
+        ({"minimum": 0.00001, "exclusiveMaximum": 5}, (1e-7, "[0.00001,5)")),
+        ({"exclusiveMinimum": 75, "maximum": 100}, (0.75, "(75,100]")),
+    ],
+)
+def test_share_range_bounds_keep_every_digit_and_pass_the_ingest(
+    share: dict, expected: tuple[float, str], engine: Engine
+) -> None:
+    assert share_of(share) == (pytest.approx(expected[0]), expected[1])
+    statements = export_bods(ENTERPRISES.iloc[:1], PERSONS.iloc[:1], ROLES.iloc[:1], AS_OF)
+    for s in statements:
+        if s["recordType"] == "relationship":
+            s["recordDetails"]["interests"][0]["share"] = share
+    summaries = {s.table: s for s in store_bods(engine, import_bods(statements), source="x")}
+    assert (summaries["roles"].inserted, summaries["roles"].quarantined) == (1, 0)
+    assert read_table(engine, "roles")["share_range"].tolist() == [expected[1]]

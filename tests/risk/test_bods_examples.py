@@ -215,8 +215,14 @@ def test_foreign_personal_identifiers_are_never_stored_raw(
 def test_history_keeps_every_statement_of_a_relationship() -> None:
     back = import_bods(_load("fermcat.json"), id_salt=SALT)
     shares = back.roles.loc[back.roles["role"] == "shareholder"]
+    record_of = dict(zip(back.nodes["node_id"], back.nodes["record_id"], strict=True))
     spans = {
-        (r.holder_id, r.share, str(r.start.date()), None if pd.isna(r.end) else str(r.end.date()))
+        (
+            record_of[r.holder_id],
+            r.share,
+            str(r.start.date()),
+            None if pd.isna(r.end) else str(r.end.date()),
+        )
         for r in shares.itertuples()
     }
     assert spans == {

@@ -51,3 +51,34 @@ def test_export_carries_no_id_number_from_ids_or_names() -> None:
     assert names == {"张三", "李四110105********002X"}
     (entity,) = [s for s in statements if s["recordType"] == "entity"]
     assert entity["recordDetails"]["name"] == "甲商行（经营者 110105********002X）"
+
+
+def test_export_publishes_no_id_number_held_in_an_external_party() -> None:
+    # A store written before import refused such parties: the party's id and identifier
+    # carry a resident ID number. Neither its recordId nor its identifiers publish it.
+    party = f"CN-IDCARD-{NUMBER}"
+    enterprises = pd.DataFrame({"uscc": [A], "name": ["甲公司"]})
+    persons = pd.DataFrame({"person_id": ["P001"], "name": ["张三"]})
+    roles = pd.DataFrame(
+        {
+            "uscc": [A],
+            "holder_type": ["enterprise"],
+            "holder_id": [party],
+            "role": ["shareholder"],
+            "share": [0.4],
+            "start": pd.to_datetime(["2020-01-01"]),
+            "end": pd.to_datetime([None]),
+        }
+    )
+    external = pd.DataFrame(
+        {
+            "party_id": [party],
+            "party_type": ["enterprise"],
+            "name": ["个体户"],
+            "scheme": ["CN-IDCARD"],
+            "identifier": [NUMBER],
+        }
+    )
+    statements = export_bods(enterprises, persons, roles, "2024-06-30", external=external)
+    assert not contains_id_number(json.dumps(statements, ensure_ascii=False))
+    assert len([s for s in statements if s["recordType"] == "entity"]) == 2

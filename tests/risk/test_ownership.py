@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from risk.contract import UNKNOWN_HOLDER
+from risk.controllers import actual_controllers
 from risk.ownership import OwnershipDataWarning, ultimate_holders
 
 AS_OF = "2024-06-30"
@@ -141,3 +142,22 @@ def test_over_declared_shares_warn_and_rescale() -> None:
         warnings.simplefilter("error")
         total = ultimate_holders(rounded, AS_OF)["effective_share"].sum()
     assert total == pytest.approx(1.0)
+
+
+def test_a_declared_indirect_interest_passes_down_the_chain() -> None:
+    # B holds 100 % of A (B's own owners are not in the register); P declares 60 % of A
+    # indirectly, through B; A holds 100 % of C. P ends up with 60 % of A and so 60 % of C —
+    # C cannot answer "B" while A answers "P".
+    roles = frame(
+        role("A", "B", share=1.0),
+        {**role("A", "P", share=0.6), "directness": "indirect"},
+        role("C", "A", share=1.0),
+    )
+    result = ultimate_holders(roles, "2021-01-01")
+    of = {(r.uscc, r.holder_id): r for r in result.itertuples()}
+    assert of["A", "P"].effective_share == pytest.approx(0.6)
+    assert of["C", "P"].effective_share == pytest.approx(0.6)
+    assert of["C", "P"].path == ["P", "A", "C"]
+    assert of["C", "B"].effective_share == pytest.approx(1.0)  # the known chain still counts
+    answers = actual_controllers(roles, "2021-01-01", threshold=0.25).set_index("uscc")
+    assert answers.loc["A", "controller_id"] == answers.loc["C", "controller_id"] == "P"

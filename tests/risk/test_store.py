@@ -17,6 +17,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import (
     Column,
     Date,
@@ -61,6 +62,7 @@ SCORE_TABLES = {"score_sets", "score_pointer", "score_events"} | {
 }
 # 91110000600037341L is the valid example of DESIGN.md §2 (worked out in test_identifiers.py).
 USCC = "91110000600037341L"
+USCC_2 = "91340321MA0000002E"
 
 
 def _is_date(series: pd.Series) -> bool:
@@ -259,6 +261,87 @@ def test_migration_0007_keys_records_by_authority_and_keeps_every_row(engine: En
     with engine.connect() as conn:
         back = {r.record_id: r.authority for r in conn.execute(select(old))}
     assert back == {"罚〔2025〕1号": "来安县市场监督管理局", "罚〔2025〕2号": None}
+    migrate(engine)
+
+
+def _roles_at_0007() -> Table:
+    """The roles table as revision 0007 left it: an 18-character uscc, no directness."""
+    return Table(
+        "roles",
+        MetaData(),
+        *(Column(n, String(64)) for n in ("uscc", "holder_type", "holder_id", "role")),
+        Column("share", Float),
+        Column("start", Date),
+        Column("end", Date),
+    )
+
+
+def test_migration_0008_keeps_every_role_and_keys_roles_by_directness(engine: Engine) -> None:
+    _downgrade(engine, "0007")
+    row = {"uscc": USCC, "holder_type": "person", "holder_id": "P1", "role": "shareholder"}
+    with engine.begin() as conn:
+        conn.execute(insert(_roles_at_0007()), {**row, "share": 0.1, "start": date(2020, 1, 1)})
+
+    migrate(engine)
+
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert compare_metadata(context, metadata) == []
+    assert inspect(engine).get_pk_constraint("roles")["constrained_columns"] == list(
+        TABLES["roles"].key
+    )
+    kept = read_table(engine, "roles")
+    assert kept[["holder_id", "directness"]].values.tolist() == [["P1", "direct"]]
+    with engine.begin() as conn:  # the same holder's indirect interest of that day fits
+        conn.execute(
+            insert(contract_table("roles")),
+            {**row, "share": 0.2, "start": date(2020, 1, 1), "directness": "indirect"},
+        )
+    assert sorted(read_table(engine, "roles")["directness"]) == ["direct", "indirect"]
+
+
+def test_migration_0008_downgrade_refuses_what_0007_cannot_hold(engine: Engine) -> None:
+    roles = contract_table("roles")
+    row = {"holder_type": "enterprise", "role": "shareholder", "start": date(2020, 1, 1)}
+    row |= {"directness": "direct"}
+    with engine.begin() as conn:
+        conn.execute(
+            risk.store.external_parties.insert(),
+            {
+                "party_id": "GB-COH-06292597",
+                "party_type": "enterprise",
+                "source": "BODS uk.json",
+                "updated_at": datetime.now(UTC),
+            },
+        )
+        conn.execute(
+            insert(roles),
+            [
+                {**row, "uscc": USCC, "holder_id": "GB-COH-06292597", "share": 0.5},
+                {**row, "uscc": USCC, "holder_id": USCC_2, "share": 0.3, "directness": "indirect"},
+                {**row, "uscc": USCC_2, "holder_id": USCC, "share": 1.0},
+            ],
+        )
+    with pytest.raises(
+        CommandError,
+        match=r"refused: roles holds 1 role\(s\) of or held by an "
+        r"external party and 1 declared indirect interest\(s\)",
+    ):
+        _downgrade(engine, "0007")
+    assert len(read_table(engine, "roles")) == 3  # nothing changed
+    assert "external_parties" in inspect(engine).get_table_names()
+
+    with engine.begin() as conn:  # as the message says
+        conn.execute(
+            delete(roles).where(
+                (roles.c.directness == "indirect") | (roles.c.holder_id == "GB-COH-06292597")
+            )
+        )
+    _downgrade(engine, "0007")
+    with engine.connect() as conn:
+        back = conn.execute(select(_roles_at_0007())).all()
+    assert [(r.uscc, r.holder_id, r.share) for r in back] == [(USCC_2, USCC, 1.0)]
+    assert "external_parties" not in inspect(engine).get_table_names()
     migrate(engine)
 
 

@@ -25,6 +25,16 @@ def invoke(store_url: str, work: Path, *args: str) -> Any:
     return runner.invoke(app, [*args, "--database-url", store_url, "--work-dir", str(work)])
 
 
+def _handled(result: Any) -> None:
+    """Exit 0, or exit 1 because statements were skipped and reported — never a crash
+    (CliRunner also returns 1 for an unhandled exception)."""
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    assert "Traceback" not in result.output
+    assert result.exit_code == 0 or (
+        result.exit_code == 1 and "not mapped cleanly" in result.output
+    ), result.output
+
+
 def _owners(result: Any) -> list[tuple[str, float]]:
     payload = json.loads(result.stdout)
     return [(o["person_id"], round(o["effective_share"], 6)) for o in payload["owners"]]
@@ -112,9 +122,8 @@ def test_export_of_imported_examples_is_schema_valid(store_url: str, tmp_path: P
     )
     for name in names:
         shutil.copy(EXAMPLES / name, tmp_path / name)
-        assert invoke(
-            store_url, tmp_path, "graph", "import-bods", str(tmp_path / name)
-        ).exit_code in (0, 1)
+        imported = invoke(store_url, tmp_path, "graph", "import-bods", str(tmp_path / name))
+        _handled(imported)
     target = tmp_path / "out.json"
     result = invoke(
         store_url, tmp_path, "graph", "export-bods", str(target), "--as-of", "2022-12-31"
@@ -138,3 +147,51 @@ def test_export_of_imported_examples_is_schema_valid(store_url: str, tmp_path: P
     assert "interestedPartyExemptFromDisclosure" in {
         p["reason"] for p in parties if isinstance(p, dict)
     }
+
+
+def test_bad_input_is_one_line_not_a_traceback(store_url: str, tmp_path: Path) -> None:
+    statement = {
+        "statementId": "s" * 32,
+        "declarationSubject": "x",
+        "statementDate": "2024-01-01",
+        "recordId": "x",
+        "recordType": "entity",
+        "recordDetails": {
+            "isComponent": False,
+            "entityType": {"type": "registeredEntity"},
+            "jurisdiction": "GB",  # an object in BODS
+        },
+    }
+    wrong_type = tmp_path / "wrong.json"
+    wrong_type.write_text(json.dumps([statement]), encoding="utf-8")
+    result = invoke(store_url, tmp_path, "graph", "import-bods", str(wrong_type))
+    _handled(result)
+    assert result.exit_code == 1
+    assert "jurisdiction must be an object; got 'GB'" in " ".join(result.output.split())
+    broken = tmp_path / "broken.json"
+    broken.write_text("[{oops", encoding="utf-8")
+    result = invoke(store_url, tmp_path, "graph", "import-bods", str(broken))
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit)
+    assert "cannot import:" in result.output and "Traceback" not in result.output
+    folder = tmp_path / "folder.json"
+    folder.mkdir()
+    result = invoke(store_url, tmp_path, "graph", "import-bods", str(folder))
+    assert result.exit_code == 2 and "cannot import:" in result.output
+
+
+def test_summary_counts_the_persons_moved_to_external_parties(
+    store_url: str, tmp_path: Path
+) -> None:
+    # fermcat.json: 3 persons without credlink's id and 1 company outside the Chinese
+    # registers besides Fermcat itself — every person statement is accounted for.
+    target = tmp_path / "fermcat.json"
+    shutil.copy(EXAMPLES / "fermcat.json", target)
+    result = invoke(store_url, tmp_path, "graph", "import-bods", str(target))
+    assert result.exit_code == 0, result.output
+    persons = [
+        s for s in json.loads(target.read_text(encoding="utf-8")) if s["recordType"] == "person"
+    ]
+    known = {s["recordId"] for s in persons if s["recordDetails"]["personType"] == "knownPerson"}
+    assert f"and {len(known)} persons outside the Chinese registers stored as external" in (
+        " ".join(result.output.split())
+    )
