@@ -17,7 +17,6 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from alembic.util import CommandError
 from sqlalchemy import (
     Column,
     Date,
@@ -323,7 +322,7 @@ def test_migration_0008_downgrade_refuses_what_0007_cannot_hold(engine: Engine) 
             ],
         )
     with pytest.raises(
-        CommandError,
+        MigrationRefusedError,
         match=r"refused: roles holds 1 role\(s\) of or held by an "
         r"external party and 1 declared indirect interest\(s\)",
     ):

@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
-from alembic.util import CommandError
+
+from risk.exceptions import MigrationRefusedError
 
 revision = "0008"
 down_revision = "0007"
@@ -111,7 +112,7 @@ def _refuse_what_0007_cannot_hold() -> None:
         sa.text("SELECT count(*) FROM roles WHERE directness = 'indirect'")
     ).scalar_one()
     if external or indirect:
-        raise CommandError(
+        raise MigrationRefusedError(
             "downgrade below 0008 refused: roles holds "
             f"{external:,} role(s) of or held by an external party and {indirect:,} declared "
             "indirect interest(s), which revision 0007 cannot represent (an indirect interest "
