@@ -85,14 +85,8 @@ def _check_object(
 ) -> None:
     """``details[key]``, when given, is an object whose ``text`` fields are strings."""
     value = details.get(key)
-    if value is None:
-        return
-    if not isinstance(value, Mapping):
-        problems.append(f"{where}.{key} must be an object; got {value!r}")
-        return
-    for field in text:
-        if field in value and value[field] is not None and not isinstance(value[field], str):
-            problems.append(f"{where}.{key}.{field} must be a string; got {value[field]!r}")
+    if value is not None:
+        _check_text_object(value, f"{where}.{key}", problems, text)
 
 
 def _check_objects(
@@ -106,13 +100,17 @@ def _check_objects(
         problems.append(f"{where}.{key} must be an array; got {values!r}")
         return
     for k, value in enumerate(values):
-        at = f"{where}.{key}[{k}]"
-        if not isinstance(value, Mapping):
-            problems.append(f"{at} must be an object; got {value!r}")
-            continue
-        for field in text:
-            if field in value and value[field] is not None and not isinstance(value[field], str):
-                problems.append(f"{at}.{field} must be a string; got {value[field]!r}")
+        _check_text_object(value, f"{where}.{key}[{k}]", problems, text)
+
+
+def _check_text_object(value: Any, at: str, problems: list[str], text: Sequence[str]) -> None:
+    """``value`` is an object whose ``text`` fields, when given, are strings."""
+    if not isinstance(value, Mapping):
+        problems.append(f"{at} must be an object; got {value!r}")
+        return
+    for field in text:
+        if field in value and value[field] is not None and not isinstance(value[field], str):
+            problems.append(f"{at}.{field} must be a string; got {value[field]!r}")
 
 
 def _check_interest(interest: Any, where: str, problems: list[str]) -> None:
