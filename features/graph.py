@@ -30,8 +30,9 @@ The features (:data:`GRAPH_FEATURES`)
         Enterprises within two hops (a shared person, or a direct holding), those of them with
         an active negative record, and its direct linked persons with one.
     ``group_size``, ``group_negative``, ``group_dishonest``
-        Its related-enterprise group (关联企业群, :func:`risk.groups.related_groups`) on c:
-        size, and the *other* members with an active negative record, or with a 失信 record.
+        Its related-enterprise group (关联企业群, :func:`risk.groups.related_groups`: control
+        and ownership, not minority stakes) on c: size, and the *other* members with an
+        active negative record, or with a 失信 record.
 
 The echo (why ``linked_risk`` leaves out the walks that return to the enterprise)
     The Katz sum ``r = Σ_{k=1..K} α^k P^k s`` counts, for an enterprise i with records of its
@@ -71,6 +72,7 @@ from features.data import PlatformData
 from features.history import LINKED_DISHONEST_KINDS, row_counts
 from risk.contract import NEGATIVE_KINDS, UNKNOWN_HOLDER, Role
 from risk.graph import ROLE_CODES, GraphSnapshot
+from risk.groups import control_mask
 from risk.propagation import PropagationConfig, RiskPropagator, RiskScores
 from risk.publicity import active_mask
 
@@ -180,15 +182,18 @@ class _GraphOn:
         """The related groups on the cutoff: each node's component and each component's
         number of enterprises.
 
-        The groups of :func:`risk.groups.related_groups` (the roles of
-        :data:`GROUP_ROLES` present on the cutoff; the declared-unknown holder
+        The groups of :func:`risk.groups.related_groups` (the control roles,
+        :func:`risk.groups.control_mask`, of :data:`GROUP_ROLES` present on the cutoff: a
+        minority stake or a shared executive joins no group; the declared-unknown holder
         :data:`risk.contract.UNKNOWN_HOLDER` links nothing), found on the snapshot's integer
         edges: the string ids, their sort and the group-id labels ``related_groups`` returns
         cost more than the components themselves, once per cutoff, and the features need
         none of them. ``tests/features/test_graph.py`` checks both give the same groups.
         """
         s = self.snapshot
+        roles = np.asarray(ROLE_CODES, dtype=object)[s.edge_role]
         link = np.isin(s.edge_role, _GROUP_ROLE_CODES) & (s.edge_holder != self.unknown_holder)
+        link &= control_mask(roles, s.edge_share)
         adjacency = sparse.csr_array(
             (np.ones(int(link.sum()), dtype=np.int8), (s.edge_holder[link], s.edge_target[link])),
             shape=(s.n_nodes, s.n_nodes),

@@ -6,6 +6,12 @@ carry its signal to the node, phrased in Chinese (``法定代表人 张* 同时�
 persons masked unless asked otherwise. The contributions add up exactly to the node's linked
 risk (:mod:`risk.propagation`: ``r = Σ_k α^k P^k s``), so an explanation is never an
 approximation of the score it explains.
+
+The paths shown are what a person can follow (issue 15): simple (no node twice: the walks
+that go back and forth through a node count in the score but are not shown), at most
+:data:`MAX_PATHS_PER_SOURCE` per source record, and near-duplicates (the same relations
+through another person or firm of the same kind, e.g. two minority shareholders of one firm)
+merged into one path that names the alternatives (:attr:`Walk.similar_via`).
 """
 
 from __future__ import annotations
@@ -47,8 +53,23 @@ from risk.propagation import (
     pair_weights,
     record_signal,
 )
+from risk.validation import check_bool
 
-__all__ = ["Direction", "Explanation", "Hop", "SourceContribution", "Walk", "explain"]
+__all__ = [
+    "MAX_PATHS_PER_SOURCE",
+    "Direction",
+    "Explanation",
+    "Hop",
+    "SourceContribution",
+    "Walk",
+    "explain",
+]
+
+MAX_PATHS_PER_SOURCE = 3
+"""The most paths shown per source record: more is noise to the reader, not evidence."""
+
+_VIA_KEPT = 10  # alternative intermediates named per merged path (all are counted)
+_VIA_IN_SENTENCE = 3
 
 
 class Direction(StrEnum):
@@ -95,15 +116,21 @@ class Hop:
 
 @dataclass(frozen=True)
 class Walk:
-    """A walk from the source record's subject to the explained node.
+    """A path from the source record's subject to the explained node.
 
-    ``weight`` is ``α^len · Π P`` along the walk; ``contribution`` = record signal × weight.
+    ``weight`` is ``α^len · Π P`` along the path; ``contribution`` = record signal × weight.
+    ``similar_paths`` counts the near-duplicates merged into it: paths with the same relations
+    hop by hop that differ only by one intermediate node of the same kind (person or
+    enterprise); ``similar_via`` names those intermediates (the first ten, persons masked as
+    the hops are). Their weights are not added to this one's.
     """
 
     hops: tuple[Hop, ...]
     weight: float
     contribution: float
     sentence: str
+    similar_paths: int = 0
+    similar_via: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -112,9 +139,11 @@ class SourceContribution:
 
     ``contribution`` = record signal × Σ over *all* walks of length 1..K from the record's
     subject to the explained node of ``α^len · Π P``; over all source records the
-    contributions sum to the node's linked risk. ``walks`` lists the heaviest of those walks
-    (``n_walks`` in all; ``walks_truncated`` when enumeration stopped at the cap, the
-    contribution itself is always exact).
+    contributions sum to the node's linked risk. ``walks`` lists the heaviest of the simple
+    ones (no node twice), near-duplicates merged (``n_walks`` simple walks in all;
+    ``walks_truncated`` when enumeration stopped at the cap, the contribution itself is
+    always exact). A record of the explained node itself (``from_self``) reaches it only by
+    walks that return to it, so it has no path to show.
     """
 
     record_id: str
@@ -140,8 +169,13 @@ class SourceContribution:
 
     @property
     def sentence(self) -> str:
-        """The sentence of the heaviest walk."""
-        return self.walks[0].sentence if self.walks else ""
+        """The sentence of the heaviest path (for the node's own record, how it counts)."""
+        if self.walks:
+            return self.walks[0].sentence
+        if self.from_self:
+            own = "本人" if self.subject_type == "person" else "本企业"
+            return f"{own}自身的记录，经关联方回传计入关联风险"
+        return ""
 
 
 @dataclass(frozen=True)
@@ -206,8 +240,9 @@ def explain(
     top: int = 5,
     *,
     unmasked: bool = False,
-    walks_per_source: int = 3,
+    walks_per_source: int = MAX_PATHS_PER_SOURCE,
     max_walks: int = 10_000,
+    simple_paths: bool = True,
 ) -> Explanation:
     """The top source records behind a node's linked risk, with their hop paths.
 
@@ -227,9 +262,14 @@ def explain(
     unmasked
         Show persons' full names (credit office only); masked (``张*``) by default.
     walks_per_source
-        How many of the heaviest walks to show per source, ≥ 1.
+        How many of the heaviest paths to show per source, in [1, 3]
+        (:data:`MAX_PATHS_PER_SOURCE`).
     max_walks
         Stop enumerating walks of one source after this many (contributions stay exact).
+    simple_paths
+        True (default): show simple paths only, near-duplicates merged (module docstring).
+        False shows the heaviest walks as they come, revisits and near-duplicates included:
+        the explanations before issue 15, kept to measure the change (``bench/groups.py``).
 
     Returns
     -------
@@ -244,6 +284,8 @@ def explain(
         signals the scores were computed from.
     ValueError
         On a bad ``top``, ``walks_per_source`` or ``max_walks``.
+    TypeError
+        If ``simple_paths`` is not a bool.
 
     Notes
     -----
@@ -258,6 +300,12 @@ def explain(
     ):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be a positive integer; got {value!r}")
+    if walks_per_source > MAX_PATHS_PER_SOURCE:
+        raise ValueError(
+            f"walks_per_source must be at most {MAX_PATHS_PER_SOURCE} (more paths per source "
+            f"are noise; near-duplicates are merged into one); got {walks_per_source}"
+        )
+    check_bool("simple_paths", simple_paths)
     if scores.snapshot_token != snapshot.token:
         raise InconsistentScoresError(
             "scores must come from the given snapshot; got scores of another snapshot"
@@ -295,7 +343,7 @@ def explain(
     )
     from_self = float(contribution[positions == centre].sum())
 
-    walker = _Walker(snapshot, config, ball, distance, sub, centre, unmasked)
+    walker = _Walker(snapshot, config, ball, distance, sub, centre, unmasked, simple_paths)
     sources = []
     for row in candidates.head(top).itertuples(index=False):
         sources.append(
@@ -363,8 +411,11 @@ class _Walker:
         sub: sparse.csr_array,
         centre: int,
         unmasked: bool,
+        simple: bool,
     ) -> None:
         self.snapshot = snapshot
+        self.simple = simple
+        self._hops: dict[tuple[int, int], Hop] = {}
         self.config = config
         self.ball = ball
         self.distance = distance  # hops from the centre (the pattern is symmetric)
@@ -374,7 +425,8 @@ class _Walker:
         self.unmasked = unmasked
 
     def walks(self, source: int, cap: int) -> tuple[list[tuple[list[int], float]], bool]:
-        """All walks source → centre of 1..K hops with their weights α^len Π P (local ids)."""
+        """The walks source → centre of 1..K hops with their weights α^len Π P (local ids):
+        the simple ones (no node twice) unless the walker shows every walk."""
         alpha, hops = self.config.alpha, self.config.hops
         indptr, indices, data = self.forward.indptr, self.forward.indices, self.forward.data
         found: list[tuple[list[int], float]] = []
@@ -387,15 +439,62 @@ class _Walker:
                 if len(found) >= cap:
                     truncated = True
                     break
+                if self.simple:
+                    continue  # the centre is reached: going on would come back to it
             remaining = hops - (len(path) - 1)
             for p in range(indptr[node], indptr[node + 1]):
                 nxt, w = int(indices[p]), float(data[p])
                 if w > 0 and self.distance[nxt] <= remaining - 1:
+                    if self.simple and nxt in path:
+                        continue
                     stack.append((nxt, [*path, nxt], weight * alpha * w))
         return found, truncated
 
+    def merged(
+        self, found: list[tuple[list[int], float]], keep: int
+    ) -> list[tuple[list[int], float, list[int]]]:
+        """The ``keep`` heaviest paths of ``found`` (local ids, heaviest first), each with
+        the intermediates of its near-duplicates (same relations, one intermediate node of
+        the same kind swapped), which are merged into it."""
+        kept: list[tuple[list[int], float, list[int]]] = []
+        for path, weight in found:
+            for head, _, alternatives in kept:
+                via = self._swapped(head, path)
+                if via is not None:
+                    alternatives.append(via)
+                    break
+            else:
+                if len(kept) < keep:
+                    kept.append((path, weight, []))
+        return kept
+
+    def _swapped(self, head: list[int], path: list[int]) -> int | None:
+        """The intermediate node of ``path`` that replaces one of ``head`` when the two
+        differ only there, by a node of the same kind and the same relations; else None."""
+        if len(head) != len(path):
+            return None
+        differ = [i for i, (a, b) in enumerate(zip(head, path, strict=True)) if a != b]
+        if len(differ) != 1 or differ[0] in (0, len(path) - 1):
+            return None
+        i = differ[0]
+        glob = [int(self.ball[n]) for n in (head[i - 1], head[i], path[i], head[i + 1])]
+        before, mine, other, after = glob
+        if self.snapshot.is_person[mine] != self.snapshot.is_person[other]:
+            return None
+        for one, two in ((self.hop(before, mine), self.hop(before, other)),
+                         (self.hop(mine, after), self.hop(other, after))):  # fmt: skip
+            if (one.role, one.direction) != (two.role, two.direction):
+                return None
+        return path[i]
+
     def hop(self, a: int, b: int) -> Hop:
         """The hop carrying the signal from node a to node b (global ids)."""
+        key = (a, b)
+        if key not in self._hops:
+            self._hops[key] = self._hop(a, b)
+        return self._hops[key]
+
+    def _hop(self, a: int, b: int) -> Hop:
         snapshot = self.snapshot
         row_start, row_end = snapshot.indptr[b], snapshot.indptr[b + 1]
         q = row_start + int(np.searchsorted(snapshot.indices[row_start:row_end], a))
@@ -496,16 +595,28 @@ def _source(
     local = int(np.searchsorted(walker.ball, position))
     found, truncated = walker.walks(local, max_walks)
     found.sort(key=lambda item: -item[1])
+    if walker.simple:
+        shown = walker.merged(found, walks_per_source)
+    else:
+        shown = [(path, weight, []) for path, weight in found[:walks_per_source]]
     walks = []
-    for path, weight in found[:walks_per_source]:
+    for path, weight, alternatives in shown:
         glob = [int(walker.ball[p]) for p in path]
         hops = tuple(walker.hop(a, b) for a, b in pairwise(glob))
+        via = tuple(walker.name(int(walker.ball[n])) for n in alternatives[:_VIA_KEPT])
+        sentence = walker.sentence(hops, record_text)
+        if alternatives:
+            named = "、".join(via[:_VIA_IN_SENTENCE])
+            more = "等" if len(alternatives) > _VIA_IN_SENTENCE else ""
+            sentence += f"（另有 {len(alternatives)} 条相似路径，经 {named}{more}）"
         walks.append(
             Walk(
                 hops=hops,
                 weight=weight,
                 contribution=float(row.explain_signal) * weight,
-                sentence=walker.sentence(hops, record_text),
+                sentence=sentence,
+                similar_paths=len(alternatives),
+                similar_via=via,
             )
         )
     return SourceContribution(

@@ -556,15 +556,29 @@ def _shell(ctx: _Context) -> list[RuleHit]:
 
     hits = []
     for uscc in sorted(paths):
-        tied = paths[uscc]
+        # 换壳 is founding a new firm after the old one was listed: only list records decided
+        # strictly before the founding day count (ISO dates compare as strings).
+        # 换壳 is founding a new firm after the old one was listed: only list records decided
+        # strictly before the founding day count (ISO dates compare as strings). The old rule
+        # (``shell_founded_after_listing`` False) keeps every active list record.
+        cited = {
+            u: [
+                e
+                for e in by_listed[u]
+                if e["decided"] < founded[uscc] or not config.shell_founded_after_listing
+            ]
+            for u in {key[2] for key in paths[uscc]}
+        }
+        tied = {key: path for key, path in paths[uscc].items() if cited[key[2]]}
+        if not tied:
+            continue
         listed_ids = sorted({key[2] for key in tied})
-        sources = [e for u in listed_ids for e in by_listed[u]]
-        first_listing = min(e["decided"] for e in sources)
+        sources = [e for u in listed_ids for e in cited[u]]
         described = [
-            _shell_path(ctx, key, path, by_listed[key[2]])
+            _shell_path(ctx, key, path, cited[key[2]])
             for key, path in list(tied.items())[: config.shell_max_paths]
         ]
-        after_listing = founded[uscc] >= first_listing
+        after_listing = founded[uscc] >= min(e["decided"] for e in sources)
         evidence = {
             "record_ids": [e["record_id"] for e in sources],
             "records": sources,

@@ -51,7 +51,10 @@ rule                       triggers when, on ``as_of`` = t (defaults of :class:`
                            法定代表人 or major shareholder (share ≥ 0.3) is, or once was, the
                            法定代表人 or a major shareholder of another enterprise on the
                            serious-dishonesty list on t, or is itself such an enterprise
-                           (a listed enterprise as major shareholder)
+                           (a listed enterprise as major shareholder), *and* that enterprise
+                           was listed strictly before the founding day (a list record decided
+                           before it; only those records are cited). Founded the day of the
+                           listing or earlier: no warning (the tie predates the listing)
 =========================  ============================================================
 
 A window of W months is half-open like a publicity term: a record decided on d is in the
@@ -69,8 +72,11 @@ frequency rules        a counted penalty is serious, or    one is general       
                                                                                 minor
 ``linked_risk``        never: the evidence is indirect     an own active        otherwise
                                                            serious record
-``suspected_shell``    the young enterprise has its own    founded on or after  the tie predates
-                       active negative record              the listing (换壳)   the listing
+``suspected_shell``    the young enterprise has its own    otherwise            founded on or
+                       active negative record                                   before the
+                                                                                listing: only
+                                                                                with the old
+                                                                                rule (RuleConfig)
 =====================  ==================================  ===================  ================
 
 Checked left to right: the first column that applies gives the level. Records with a
@@ -124,7 +130,7 @@ from risk.contract import (
 from risk.dates import as_of_timestamp
 from risk.frames import require_frame
 from risk.store import contract_table, read_table
-from risk.validation import check_int, check_real
+from risk.validation import check_bool, check_int, check_real
 
 __all__ = [
     "DOMAIN_ORDER",
@@ -312,6 +318,11 @@ class RuleConfig:
     shell_max_paths
         换壳 paths kept in the evidence per hit, in [1, 100] (default 10; the record ids of
         every path are kept).
+    shell_founded_after_listing
+        True (default): warn only of an enterprise founded strictly after its associate's
+        listing (a list record decided before the founding day; the 换壳 pattern). False also
+        warns, at yellow, of one founded on or before the listing: the rule before issue 15,
+        which filled the first page with firms whose tie predates any listing.
     rules
         The rules to run (default: all).
 
@@ -339,6 +350,7 @@ class RuleConfig:
     shell_min_share: float = 0.3
     shell_list_kinds: frozenset[RecordKind] = SERIOUS_LIST_KINDS
     shell_max_paths: int = 10
+    shell_founded_after_listing: bool = True
     rules: frozenset[Rule] = frozenset(Rule)
 
     def __post_init__(self) -> None:
@@ -394,6 +406,8 @@ class RuleConfig:
         put(self, "shell_min_share", share)
         put(self, "shell_list_kinds", _kinds("shell_list_kinds", self.shell_list_kinds))
         put(self, "shell_max_paths", check_int("shell_max_paths", self.shell_max_paths, 1, 100))
+        after = check_bool("shell_founded_after_listing", self.shell_founded_after_listing)
+        put(self, "shell_founded_after_listing", after)
         if isinstance(self.rules, str) or not isinstance(self.rules, Iterable):
             raise TypeError(f"rules must be a set of rules; got {type(self.rules).__name__}")
         rules = frozenset(_member("rules entries", r, Rule) for r in self.rules)

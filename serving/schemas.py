@@ -375,12 +375,17 @@ class PathHop(BaseModel):
 
 
 class RiskPath(BaseModel):
-    """A walk from a source record's subject to the enterprise."""
+    """A simple path from a source record's subject to the enterprise, its near-duplicates
+    (the same relations through another intermediate of the same kind) merged into it."""
 
     sentence: str
     weight: float
     contribution: float
     hops: list[PathHop]
+    similar_paths: int = Field(0, description="Near-duplicate paths merged into this one.")
+    similar_via: list[str] = Field(
+        default_factory=list, description="Their intermediates (the first ten, masked)."
+    )
 
 
 class RiskSource(_RecordFacts):

@@ -23,9 +23,9 @@ import pandas as pd
 from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 
-from risk.contract import TABLES, UNKNOWN_HOLDER, HolderType
+from risk.contract import TABLES, UNKNOWN_HOLDER, HolderType, Role
 from risk.dates import as_of_timestamp
-from risk.groups import GROUP_EDGES
+from risk.groups import CONTROL_SHARE, GROUP_EDGES, SHARE_TOLERANCE
 from risk.rules import RuleInputs
 from risk.store import contract_table, read_table
 from risk.validation import check_int
@@ -244,16 +244,23 @@ def load_groups(
     engine: Engine, seeds: Iterable[str], on: date | pd.Timestamp | str, *, limit: int
 ) -> RelatedGroups:
     """Walk the related groups of ``seeds`` on ``on`` as :func:`risk.groups.related_groups`
-    forms them: the roles of :data:`risk.groups.GROUP_EDGES` present on the date, the
-    declared-unknown holder linking nothing. A group has no radius (a county's largest holds
+    forms them: the control roles (:func:`risk.groups.control_mask`) of
+    :data:`risk.groups.GROUP_EDGES` present on the date, the declared-unknown holder linking
+    nothing. A group has no radius (a county's largest holds
     thousands of enterprises): a group is walked no further once it holds more than ``limit``
     enterprises, and its seeds are left out of :attr:`RelatedGroups.complete`.
     """
     limit = check_int("limit", limit, 1, 10**9)
     day = as_of_timestamp(on).date()
     table = contract_table("roles")
+    # The SQL form of risk.groups.control_mask: representatives, branches, majority stakes.
+    controls = table.c.role.in_([r.value for r in GROUP_EDGES if r != Role.shareholder]) | (
+        (table.c.role == Role.shareholder.value)
+        & (table.c.share >= CONTROL_SHARE - SHARE_TOLERANCE)
+    )
     where = [
         table.c.role.in_([r.value for r in GROUP_EDGES]),
+        controls,
         table.c.start <= day,
         (table.c.end.is_(None)) | (table.c.end > day),
         table.c.holder_id != UNKNOWN_HOLDER,

@@ -1,5 +1,6 @@
 """What the credit office's entity page shows: risk, grade, the enterprise's own records with
-their publicity status, the actual controller and the 2-hop network.
+their publicity status, the actual controller, the 2-hop network and the shared-person links
+(弱关联) kept apart from the related group.
 
 Persons on the pages
 --------------------
@@ -22,6 +23,7 @@ from sqlalchemy import Engine
 from risk.contract import (
     POSITIVE_KINDS,
     Domain,
+    HolderType,
     RecordKind,
     Severity,
     regulator_for,
@@ -30,6 +32,9 @@ from risk.contract import (
 from risk.controllers import ControllerStatus, actual_controllers
 from risk.graph import GraphSnapshot
 from risk.graph.ball import read_owners
+from risk.groups import shared_person_links
+from risk.identifiers import mask_name
+from risk.live.region import read_by
 from risk.publicity import active_mask
 from risk.store import contract_table, read_table
 from risk.warnings import WarningStatus
@@ -46,9 +51,11 @@ __all__ = [
     "ControllerView",
     "EntityPage",
     "RecordRow",
+    "WeakLink",
     "entity_controller",
     "entity_page",
     "entity_records",
+    "entity_weak_links",
 ]
 
 PAGE_AUDIENCE = Audience(unmasked_persons=False, person_aliases=True, warnings=True)
@@ -56,6 +63,7 @@ PAGE_AUDIENCE = Audience(unmasked_persons=False, person_aliases=True, warnings=T
 
 NETWORK_DEPTH = 2
 _ENTITY_SOURCES = 5
+WEAK_LINKS_SHOWN = 20
 
 
 # --------------------------------------------------------------------------- entity page
@@ -100,6 +108,19 @@ class ControllerView:
 
 
 @dataclass(frozen=True)
+class WeakLink:
+    """A shared-person link (弱关联): another enterprise in which a person of this one also
+    holds a role, not a controlling one in both (:func:`risk.groups.shared_person_links`)."""
+
+    other_uscc: str
+    other_name: str
+    person: str
+    """The linking person, masked (``张*``)."""
+    roles: str
+    other_roles: str
+
+
+@dataclass(frozen=True)
 class EntityPage:
     """Everything the entity page shows."""
 
@@ -112,6 +133,9 @@ class EntityPage:
     of the score set's risk settings (:attr:`serving.scores.ServedSet.config`)."""
     open_warnings: int = 0
     counts: dict[str, int] = field(default_factory=dict)
+    weak_links: list[WeakLink] = field(default_factory=list)
+    """At most :data:`WEAK_LINKS_SHOWN`, by the other enterprise's USCC."""
+    n_weak_links: int = 0
 
 
 def _day(value: Any) -> date | None:
@@ -205,6 +229,34 @@ def entity_controller(engine: Engine, as_of: date, uscc: str) -> ControllerView:
     )
 
 
+def entity_weak_links(engine: Engine, uscc: str, on: date) -> tuple[list[WeakLink], int]:
+    """The enterprise's shared-person links on ``on`` (the first :data:`WEAK_LINKS_SHOWN`,
+    persons masked) and how many there are: read from the store, the roles of its persons
+    only."""
+    with engine.connect() as conn:
+        own = read_by(conn, "roles", "uscc", [uscc])
+        people = set(own.loc[own["holder_type"] == HolderType.person.value, "holder_id"])
+        roles = read_by(conn, "roles", "holder_id", people) if people else own
+        links = shared_person_links(roles, on, of=[uscc])
+        shown = links.head(WEAK_LINKS_SHOWN)
+        names = read_by(conn, "enterprises", "uscc", set(shown["other_uscc"]))
+        persons = read_by(conn, "persons", "person_id", set(shown["person_id"]))
+    firm = dict(zip(names["uscc"], names["name"], strict=True))
+    person = dict(zip(persons["person_id"], persons["name"], strict=True))
+    return [
+        WeakLink(
+            other_uscc=str(row.other_uscc),
+            other_name=str(firm.get(row.other_uscc) or row.other_uscc),
+            person=mask_name(person[row.person_id])
+            if isinstance(person.get(row.person_id), str)
+            else "未登记自然人",
+            roles=str(row.roles),
+            other_roles=str(row.other_roles),
+        )
+        for row in shown.itertuples(index=False)
+    ], len(links)
+
+
 def entity_page(
     reader: ScoreReader, served: ServedSet, engine: Engine, uscc: str, *, max_nodes: int
 ) -> EntityPage:
@@ -226,6 +278,7 @@ def entity_page(
         max_nodes=max_nodes,
     )
     records = entity_records(engine, uscc, served.as_of)
+    weak_links, n_weak_links = entity_weak_links(engine, uscc, served.as_of)
     open_warnings = sum(1 for w in risk.warnings or () if w.status != WarningStatus.closed)
     counts = {
         status: sum(1 for r in records if r.status == status)
@@ -239,4 +292,6 @@ def entity_page(
         linked_notable=served.config.grades.linked_risk_b,
         open_warnings=open_warnings,
         counts=counts,
+        weak_links=weak_links,
+        n_weak_links=n_weak_links,
     )

@@ -35,7 +35,7 @@ def test_digest_is_stable() -> None:
     # The digest of the default settings, as recorded with score sets and MLflow runs: a
     # change here means the settings (or their JSON form) changed.
     assert RiskConfig().digest() == (
-        "760f45adcb129cb4a02844103d6a911cffa206b76d0f631459ee0fa35b8e3797"
+        "69a2b5c36b4da22bee133e03d350478bbae14772a93fd6cc3dc24bece831363c"
     )
 
 

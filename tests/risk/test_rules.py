@@ -733,15 +733,69 @@ def test_shell_young_enterprise_of_a_former_legal_rep_triggers() -> None:
     assert "张三" not in str(hit.evidence)
 
 
+OLD_SHELL_RULE = RuleConfig(shell_founded_after_listing=False)
+
+
 @pytest.mark.parametrize(
     ("founded", "triggers"),
     [("2024-06-30", False), ("2024-07-01", True)],  # 24 months before AS_OF: not young
 )
 def test_shell_age_boundary(founded: str, triggers: bool) -> None:
+    # Founded a year before the 2025-06-01 listing: only the old rule warns (yellow).
+    county_of = _shell_county(young_founded=founded)
+    hits = hits_of(county_of, Rule.suspected_shell, OLD_SHELL_RULE)
+    assert bool(hits) is triggers
+    if triggers:
+        assert hits[0].level == Level.yellow
+        assert hits[0].evidence["founded_after_listing"] is False
+    assert hits_of(county_of, Rule.suspected_shell) == []
+
+
+@pytest.mark.parametrize(
+    ("founded", "triggers"),
+    [("2025-06-02", True), ("2025-06-01", False), ("2025-05-31", False)],
+)
+def test_shell_only_when_the_listing_precedes_the_founding(founded: str, triggers: bool) -> None:
+    # L was listed on 2025-06-01: a firm founded the next day is a 换壳, one founded the same
+    # day or before is not (its tie predates any listing).
     hits = hits_of(_shell_county(young_founded=founded), Rule.suspected_shell)
     assert bool(hits) is triggers
     if triggers:
-        assert hits[0].level == Level.yellow  # founded before the 2025-06-01 listing
+        assert hits[0].level == Level.orange
+        assert hits[0].evidence["founded_after_listing"] is True
+    # The old rule warned of all three.
+    assert (
+        len(hits_of(_shell_county(young_founded=founded), Rule.suspected_shell, OLD_SHELL_RULE))
+        == 1
+    )
+
+
+def test_shell_cites_only_the_list_records_before_the_founding() -> None:
+    # A second listing of L, decided after Y was founded, is not why Y is a 换壳.
+    later = rec("(2026)执2号", U[1], "2026-02-01", kind="dishonest_debtor", domain="court")
+    (hit,) = hits_of(_shell_county(young_records=[later]), Rule.suspected_shell)
+    assert hit.record_ids == ("(2025)执1号",)
+    # Listed only after the founding: no warning at all.
+    only_later = _shell_county(
+        young_founded="2026-01-01", listed_kind="administrative_penalty", young_records=[later]
+    )
+    assert hits_of(only_later, Rule.suspected_shell) == []
+
+
+def test_shell_without_a_founding_date_is_not_warned() -> None:
+    # No founding date: neither young nor founded after anything, so no 换壳 can be shown.
+    data = _shell_county()
+    enterprises = data.enterprises.assign(
+        founded=data.enterprises["founded"].where(data.enterprises["uscc"] != U[0])
+    )
+    missing = dataclasses.replace(data, enterprises=enterprises)
+    assert hits_of(missing, Rule.suspected_shell) == []
+    assert hits_of(missing, Rule.suspected_shell, OLD_SHELL_RULE) == []
+
+
+def test_shell_founded_after_listing_must_be_a_bool() -> None:
+    with pytest.raises(TypeError, match="shell_founded_after_listing must be a bool"):
+        RuleConfig(shell_founded_after_listing="yes")  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(("share", "triggers"), [(0.3, True), (0.2999, False)])

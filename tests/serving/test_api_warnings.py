@@ -35,7 +35,9 @@ def test_list_matches_the_store_with_total_and_pages(
 ) -> None:
     everything = list_warnings(api_county.engine, limit=1000)
     body = client.get("/v1/warnings", headers=office).json()
-    assert body["total"] == everything.total == 25
+    # 17: the county's 疑似换壳 of firms founded on or before their associate's listing
+    # (8 of them) are no longer warnings (issue 15).
+    assert body["total"] == everything.total == 17
     assert [w["id"] for w in body["items"]] == [w.id for w in everything.items]
     first = body["items"][0]
     assert {"rule_label", "level_label", "status_label", "record_ids"} <= set(first)
@@ -45,7 +47,7 @@ def test_list_matches_the_store_with_total_and_pages(
         client.get("/v1/warnings", params={"limit": 10, "offset": o}, headers=office).json()
         for o in (0, 10, 20)
     ]
-    assert all(p["total"] == 25 for p in pages)
+    assert all(p["total"] == 17 for p in pages)
     assert [w["id"] for p in pages for w in p["items"]] == [w.id for w in everything.items]
 
 
@@ -82,7 +84,7 @@ def test_since_filters_by_last_change(
         "items": [],
     }
     past = client.get("/v1/warnings", params={"since": "2020-01-01"}, headers=office).json()
-    assert past["total"] == 25
+    assert past["total"] == 17
 
 
 @pytest.mark.parametrize(

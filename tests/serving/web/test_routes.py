@@ -14,8 +14,9 @@ from fastapi.testclient import TestClient
 from httpx import Response
 from sqlalchemy import select
 
-from risk.identifiers import contains_id_number
-from risk.store import login_failures
+from risk.groups import related_groups, shared_person_links
+from risk.identifiers import contains_id_number, mask_name
+from risk.store import login_failures, read_table
 from risk.warnings import WarningStatus, get_warning, list_warnings, warning_events
 from serving.app import create_app
 from serving.keys import authenticate, create_key, revoke_key
@@ -359,7 +360,7 @@ def test_filters_agree_with_the_store(
     assert shown == [w.id for w in expected.items]
     selected = re.findall(r'<option value="([^"]+)" selected>', response.text)
     assert set(selected) == {"税务局" if v == "taxation" else v for v in params.values()}
-    assert total_of(browser.get("/ui/warnings")) == 25
+    assert total_of(browser.get("/ui/warnings")) == 17  # no 换壳 founded before a listing
 
 
 @pytest.mark.parametrize(
@@ -485,6 +486,34 @@ def test_the_entity_page_draws_the_network_with_persons_masked(
         leaked = [s for s in api_county.secrets_of_persons() if s in page]
         assert leaked == []
     assert "公示中至" in browser.get(f"/ui/entities/{api_county.warned_uscc}").text
+
+
+def test_the_entity_page_shows_weak_links_apart_from_the_group(
+    office: tuple[TestClient, str], api_county: ApiCounty
+) -> None:
+    browser, _ = office
+    roles = read_table(api_county.engine, "roles")
+    links = shared_person_links(roles, api_county.as_of)
+    groups = related_groups(roles, api_county.as_of).set_index("uscc")["group_id"]
+    # An enterprise with few weak links, one of them to a firm outside its related group.
+    counts = links.groupby("uscc").size()
+    outside = links[
+        links["uscc"].map(groups).fillna(links["uscc"])
+        != links["other_uscc"].map(groups).fillna(links["other_uscc"])
+    ]
+    uscc = next(u for u in outside["uscc"] if counts[u] <= 5)
+    mine = links[links["uscc"] == uscc]
+    page = browser.get(f"/ui/entities/{uscc}").text
+    section = page[page.index("<h2>弱关联 / weak links</h2>") : page.index("<h2>主要风险来源</h2>")]
+    rows = re.findall(r'<tr><td><a href="/ui/entities/([^"]+)">', section)
+    assert rows == mine["other_uscc"].tolist()
+    persons = api_county.persons.set_index("person_id")["name"]
+    for person_id, shown_roles in zip(mine["person_id"], mine["roles"], strict=True):
+        assert f"<td>{mask_name(persons[person_id])}</td><td>{shown_roles}</td>" in section
+        assert person_id not in page
+    assert [s for s in api_county.secrets_of_persons() if s in page] == []
+    lonely = next(u for u in groups.index if u not in set(links["uscc"]))
+    assert "没有弱关联" in browser.get(f"/ui/entities/{lonely}").text
 
 
 def test_the_entity_page_lists_historical_records_with_their_status(
