@@ -11,6 +11,7 @@ the routes answer.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -162,3 +163,20 @@ def test_a_bad_sort_is_422_naming_the_field(client: TestClient, api_county: ApiC
         )
         assert response.status_code == 422, (value, response.text)
         assert "sort" in response.text
+
+
+def test_the_warnings_page_shows_and_sorts_by_the_probability(
+    client: TestClient, api_county: ApiCounty, learned: pd.Series
+) -> None:
+    browser = TestClient(client.app, follow_redirects=False)
+    login = browser.post("/ui/login", data={"api_key": api_county.tokens[KeyRole.credit_office]})
+    assert login.status_code == 303
+    page = browser.get("/ui/warnings", params={"sort": "learned"})
+    assert page.status_code == 200 and "再犯概率" in page.text
+    shown = [int(i) for i in re.findall(r'data-warning-id="(\d+)"', page.text)]
+    assert shown == _expected_order(api_county, learned)[: len(shown)]
+    cells = re.findall(r'<td class="learned">([^<]*)</td>', page.text)
+    assert len(cells) == len(shown) and all(c.endswith("%") for c in cells)
+    entity = browser.get(f"/ui/entities/{api_county.warned_uscc}")
+    assert entity.status_code == 200 and 'id="learned-probability"' in entity.text
+    assert browser.get("/ui/warnings", params={"sort": "random"}).status_code == 422
