@@ -433,7 +433,13 @@ def entity(
 @router.get("/models", response_class=HTMLResponse)
 def models(page: PageDep, state: StateDep) -> Response:
     """Registered models: champion versions, metrics and MLflow run ids."""
-    return page.render("models.html", view=model_pages.registered_models(state.settings))
+    served = state.scores.served()
+    return page.render(
+        "models.html",
+        view=model_pages.registered_models(state.settings),
+        drift=model_pages.drift_views(served),
+        served=served,
+    )
 
 
 @router.get("/{unknown:path}", response_class=HTMLResponse)

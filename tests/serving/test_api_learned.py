@@ -20,7 +20,9 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
-from risk.scoresets import read_kind
+from models.drift import recorded_drift
+from models.registry import WARNING_MODEL_NAME
+from risk.scoresets import ScoreSet, current, get_set, read_kind
 from risk.warnings import list_warnings
 from serving.app import create_app
 from serving.roles import KeyRole
@@ -44,6 +46,13 @@ def learned(api_county: ApiCounty) -> pd.Series:
 def client(api_county: ApiCounty) -> Iterator[TestClient]:
     with TestClient(create_app(api_county.settings)) as test_client:
         yield test_client
+
+
+def read_set(engine: Any) -> ScoreSet:
+    """The current score set's description."""
+    pointer = current(engine)
+    assert pointer is not None
+    return get_set(engine, pointer.set_id)
 
 
 def _expected_order(api_county: ApiCounty, learned: pd.Series) -> list[int]:
@@ -180,3 +189,18 @@ def test_the_warnings_page_shows_and_sorts_by_the_probability(
     entity = browser.get(f"/ui/entities/{api_county.warned_uscc}")
     assert entity.status_code == 200 and 'id="learned-probability"' in entity.text
     assert browser.get("/ui/warnings", params={"sort": "random"}).status_code == 422
+
+
+def test_the_models_page_shows_the_drift_table_of_the_current_set(
+    client: TestClient, api_county: ApiCounty
+) -> None:
+    served = read_set(api_county.engine)
+    report = recorded_drift(served.config)[WARNING_MODEL_NAME]
+    browser = TestClient(client.app, follow_redirects=False)
+    browser.post("/ui/login", data={"api_key": api_county.tokens[KeyRole.credit_office]})
+    page = browser.get("/ui/models")
+    assert page.status_code == 200 and "漂移监测" in page.text
+    table = page.text[page.text.index(f'<table class="drift" data-model="{WARNING_MODEL_NAME}"') :]
+    rows = re.findall(r'<tr data-feature="([^"]+)" data-status="(\w+)">', table)
+    assert rows == [(f["feature"], f["status"]) for f in report["features"]]
+    assert rows[-1][0] == "score" and len(rows) > 10
