@@ -167,6 +167,17 @@ def test_assessments_are_the_ones_the_champions_give(champions_county: ApiCounty
         served = expected[uscc].model_dump(mode="json", exclude={"authorization_id"})
         assert stored.loc[uscc, "body"] == served
         assert stored.loc[uscc, "pd"] == pytest.approx(served["pd"])
+    # The PD's drift against its own out-of-time holdout: each feature, then the score.
+    drift = recorded_drift(get_set(champions_county.engine, result.score_set.id).config)
+    assert steps["drift"].rows == 1 and list(drift) == [PD_MODEL_NAME]
+    report = drift[PD_MODEL_NAME]
+    assert [f["feature"] for f in report["features"]][-1] == "score"
+    assert {f["feature"] for f in report["features"]} == {
+        *bundle.scorer.pd_model.feature_names_,
+        "score",
+    }
+    assert report["rows_today"] == len(enterprises)  # below DRIFT_SAMPLE: every enterprise
+    assert all(f["psi"] >= 0 for f in report["features"])
 
 
 def test_the_pipeline_s_fast_rows_are_the_validated_assessments(
