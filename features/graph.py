@@ -29,6 +29,14 @@ The features (:data:`GRAPH_FEATURES`)
     ``linked_enterprises``, ``linked_negative_enterprises``, ``linked_negative_persons``
         Enterprises within two hops (a shared person, or a direct holding), those of them with
         an active negative record, and its direct linked persons with one.
+    ``rep_enterprises``, ``rep_negative_rate``
+        The repeat-offender neighbourhood (屡罚不改的关联企业): enterprises within two hops
+        with at least :data:`REPEAT_RECORDS` negative records decided in the
+        :data:`REPEAT_MONTHS` months up to c (active or not: a repaired penalty is still a
+        penalty that happened), and the negative records those two-hop enterprises got in
+        that window per linked enterprise (0 with none linked). A county that plants risk on
+        a founder's whole portfolio shows it here first: an enterprise's siblings offending
+        again and again, before it has a record of its own.
     ``group_size``, ``group_negative``, ``group_dishonest``
         Its related-enterprise group (关联企业群, :func:`risk.groups.related_groups`: control
         and ownership, not minority stakes) on c: size, and the *other* members with an
@@ -76,7 +84,7 @@ from risk.groups import control_mask
 from risk.propagation import PropagationConfig, RiskPropagator, RiskScores
 from risk.publicity import active_mask
 
-__all__ = ["GRAPH_FEATURES", "GROUP_ROLES", "graph_features"]
+__all__ = ["GRAPH_FEATURES", "GROUP_ROLES", "REPEAT_MONTHS", "REPEAT_RECORDS", "graph_features"]
 
 _NEGATIVE = [k.value for k in NEGATIVE_KINDS]
 _DISHONEST = [k.value for k in LINKED_DISHONEST_KINDS]
@@ -305,6 +313,42 @@ def _paths_2hop(g: _GraphOn) -> Values:
     return (g.adjacency @ g.degree)[g.at] - g.degree[g.at]
 
 
+REPEAT_MONTHS = 24
+"""The window of the repeat-offender features (the county plans' 24 months)."""
+REPEAT_RECORDS = 2
+"""Negative records in the window that make an enterprise a repeat offender."""
+
+
+def _recent_negative_counts(g: _GraphOn) -> Values:
+    """Per node: negative records decided in (c − :data:`REPEAT_MONTHS` months, c]."""
+    records = g.data.records
+    decided = records["decided"].to_numpy(dtype="datetime64[s]")
+    start = (g.cutoff - pd.DateOffset(months=REPEAT_MONTHS)).to_datetime64()
+    recent = (
+        records["kind"].isin(_NEGATIVE).to_numpy()
+        & (decided > start)
+        & (decided <= g.cutoff.to_datetime64())
+    )
+    nodes = g.data.record_nodes[recent]
+    nodes = nodes[nodes >= 0]
+    return np.bincount(nodes, minlength=len(g.arrays.node_ids)).astype(np.float64)
+
+
+def _rep_enterprises(g: _GraphOn) -> Values:
+    near, back = g.near
+    repeat = ~g.arrays.is_person & (_recent_negative_counts(g) >= REPEAT_RECORDS)
+    return near @ repeat.astype(np.float64) - (back & repeat[g.at])
+
+
+def _rep_negative_rate(g: _GraphOn) -> Values:
+    near, back = g.near
+    enterprise = ~g.arrays.is_person
+    counts = np.where(enterprise, _recent_negative_counts(g), 0.0)
+    records = near @ counts - np.where(back, counts[g.at], 0.0)
+    linked = near @ enterprise.astype(np.float64) - back
+    return np.divide(records, linked, out=np.zeros_like(records), where=linked > 0)
+
+
 _FEATURES: Mapping[str, Callable[[_GraphOn], Values]] = MappingProxyType(
     {
         "own_signal": lambda g: g.scores.own_signal[g.at],
@@ -323,6 +367,8 @@ _FEATURES: Mapping[str, Callable[[_GraphOn], Values]] = MappingProxyType(
         "group_size": lambda g: g.group_size(),
         "group_negative": lambda g: g.group_others(g.negative),
         "group_dishonest": lambda g: g.group_others(g.dishonest),
+        "rep_enterprises": _rep_enterprises,
+        "rep_negative_rate": _rep_negative_rate,
     }
 )
 

@@ -254,6 +254,8 @@ def warning_feature_specs(config: WarningFeatureConfig | None = None) -> Feature
             FeatureSpec("group_size", "network", source="graph"),
             FeatureSpec("group_negative", "linked_risk", 1, source="graph"),
             FeatureSpec("group_dishonest", "linked_risk", 1, source="graph"),
+            FeatureSpec("rep_enterprises", "linked_risk", 1, source="graph"),
+            FeatureSpec("rep_negative_rate", "linked_risk", 1, source="graph"),
         ]
     return FeatureCatalog(specs)
 

@@ -16,7 +16,11 @@ subset of::
 
     {"propagation": {"alpha": 0.4, "kind_weights.dishonest_debtor": 0.9},
      "rules": {"window_months": 24, "linked_threshold": 0.99},
-     "grades": {"linked_risk_c": 0.6}}
+     "grades": {"linked_risk_c": 0.6, "learned_b": 0.3},
+     "drift": {"watch": 0.1, "act": 0.25}}
+
+The ``drift`` section holds the PSI thresholds the batch pipeline grades the learned warning's
+and the PD's population drift by (:class:`DriftConfig`, :mod:`models.drift`).
 """
 
 from __future__ import annotations
@@ -32,10 +36,53 @@ from typing import Any
 from risk.grades import GradeConfig
 from risk.propagation import PropagationConfig
 from risk.rules import RuleConfig
+from risk.validation import check_int, check_real
 
-__all__ = ["RiskConfig"]
+__all__ = ["DriftConfig", "RiskConfig"]
 
-_SECTIONS = ("propagation", "rules", "grades")
+_SECTIONS = ("propagation", "rules", "grades", "drift")
+
+
+@dataclass(frozen=True)
+class DriftConfig:
+    """PSI thresholds of the drift monitor (漂移监测) of the learned warning and the PD.
+
+    Parameters
+    ----------
+    watch
+        PSI at or above which a feature or the score is marked ``watch`` (关注), > 0
+        (default 0.1, the usual "some shift" line).
+    act
+        PSI at or above which it is marked ``act`` (处置: investigate, retrain), ≥ ``watch``
+        (default 0.25, the usual "significant shift" line).
+    bins
+        Quantile bins of the reference sample, in [2, 100] (default 10); missing values are
+        a bin of their own.
+
+    Raises
+    ------
+    TypeError, ValueError
+        On a wrong type or a value out of range.
+    """
+
+    watch: float = 0.1
+    act: float = 0.25
+    bins: int = 10
+
+    def __post_init__(self) -> None:
+        put = object.__setattr__
+        put(self, "watch", check_real("watch", self.watch, 0, open_low=True))
+        act = check_real("act", self.act, 0, open_low=True)
+        if act < self.watch:
+            raise ValueError(f"act must be ≥ watch ({self.watch:g}); got {self.act!r}")
+        put(self, "act", act)
+        put(self, "bins", check_int("bins", self.bins, 2, 100))
+
+    def status(self, psi: float) -> str:
+        """``stable`` (稳定), ``watch`` (关注) or ``act`` (处置) for one PSI."""
+        if psi >= self.act:
+            return "act"
+        return "watch" if psi >= self.watch else "stable"
 
 
 @dataclass(frozen=True)
@@ -50,17 +97,21 @@ class RiskConfig:
         Thresholds of the repeat-violator and linked warning rules.
     grades
         Thresholds and 双随机 inspection ratios of the A/B/C/D grades.
+    drift
+        PSI thresholds of the models' drift monitor.
     """
 
     propagation: PropagationConfig = field(default_factory=PropagationConfig)
     rules: RuleConfig = field(default_factory=RuleConfig)
     grades: GradeConfig = field(default_factory=GradeConfig)
+    drift: DriftConfig = field(default_factory=DriftConfig)
 
     def __post_init__(self) -> None:
         for name, kind in (
             ("propagation", PropagationConfig),
             ("rules", RuleConfig),
             ("grades", GradeConfig),
+            ("drift", DriftConfig),
         ):
             value = getattr(self, name)
             if not isinstance(value, kind):
@@ -75,6 +126,7 @@ class RiskConfig:
             "propagation": self.propagation.to_dict(),
             "rules": self.rules.to_dict(),
             "grades": grades,
+            "drift": {name: getattr(self.drift, name) for name in self.drift.__dataclass_fields__},
         }
 
     def digest(self) -> str:
@@ -116,7 +168,8 @@ class RiskConfig:
         propagation = PropagationConfig.from_dict(data.get("propagation", {}))
         rules = RuleConfig(**dict(data.get("rules", {})))
         grades = GradeConfig(**dict(data.get("grades", {})))
-        return cls(propagation=propagation, rules=rules, grades=grades)
+        drift = DriftConfig(**dict(data.get("drift", {})))
+        return cls(propagation=propagation, rules=rules, grades=grades, drift=drift)
 
     @classmethod
     def from_flat_params(cls, flat: Mapping[str, Any]) -> RiskConfig:

@@ -26,6 +26,11 @@ B      信用风险一般      any active negative record (s > 0), an open yello
 A      信用风险低        none of the above                                         3 % (≤ 5 %)
 =====  ===============  ======================================================  ==============
 
+The learned warning is a fourth input of the credit office's grade (not the banks'): once the
+batch pipeline has scored it, an enterprise whose probability of a new violation within 12
+months (再犯概率) is at least ``learned_b`` (default 0.3) is lifted one grade
+(:func:`lift_by_learned`).
+
 With the default weights of :class:`~risk.propagation.PropagationConfig`, s ≥ 0.6 means, for
 example, one fresh serious 行政处罚 (0.3 × 2), two fresh general ones, or a 失信被执行人
 younger than about five months (0.8 × 0.5^(age/365)). The recommended ratios sit low in the
@@ -87,6 +92,7 @@ __all__ = [
     "grade_enterprises",
     "grade_scored",
     "grade_summary",
+    "lift_by_learned",
     "open_warning_levels",
     "watchlist",
 ]
@@ -140,6 +146,10 @@ class GradeConfig:
     inspection_ratios
         Point ratio per grade, each inside its :data:`INSPECTION_BANDS` band; a partial
         mapping keeps the other defaults (:data:`DEFAULT_INSPECTION_RATIOS`).
+    learned_b
+        Learned-warning probability (再犯概率, P(new violation within 12 months)) at or
+        above which the credit office's grade is lifted one grade (A→B, B→C, C→D), in
+        (0, 1] (default 0.3; :func:`lift_by_learned`). The banks' grade never reads it.
 
     Raises
     ------
@@ -156,9 +166,11 @@ class GradeConfig:
     inspection_ratios: Mapping[Grade, float] = field(
         default_factory=lambda: DEFAULT_INSPECTION_RATIOS
     )
+    learned_b: float = 0.3
 
     def __post_init__(self) -> None:
         put = object.__setattr__
+        put(self, "learned_b", check_real("learned_b", self.learned_b, 0, 1, open_low=True))
         for name in ("own_signal_c", "linked_risk_c"):
             put(self, name, check_real(name, getattr(self, name), 0, open_low=True))
         linked_b = check_real("linked_risk_b", self.linked_risk_b, 0, open_low=True)
@@ -261,6 +273,62 @@ def assign_grades(signals: pd.DataFrame, config: GradeConfig | None = None) -> p
     out["grade_label"] = [GRADE_LABELS[Grade(g)] for g in grade]
     out["reason"] = reason.astype(object)
     out["inspection_ratio"] = [config.inspection_ratios[Grade(g)] for g in grade]
+    return out
+
+
+_LIFTED: Mapping[str, str] = MappingProxyType(
+    {Grade.A.value: Grade.B.value, Grade.B.value: Grade.C.value, Grade.C.value: Grade.D.value}
+)
+
+
+def lift_by_learned(
+    grades: pd.DataFrame, learned: pd.Series, config: GradeConfig | None = None
+) -> pd.DataFrame:
+    """The credit office's grades with the learned warning as an input: one grade up where
+    the learned probability of a new violation (再犯概率) is at least ``config.learned_b``.
+
+    The rules grade on what happened; the learned warning (:mod:`models.warning`) on what
+    the enterprise's history and neighbourhood make likely within 12 months. An enterprise
+    the model ranks at or above ``learned_b`` is inspected as the next grade up (A→B, B→C,
+    C→D; D stays D), and its reason says so. The banks' grade (``grade_bank``) is left as it
+    is: banks never see the learned warning.
+
+    Parameters
+    ----------
+    grades
+        The ``grades`` kind's rows (``subject_id``, ``grade``, ``reason``, …).
+    learned
+        Probability by USCC; enterprises without one keep their grade.
+    config
+        ``learned_b``; ``None`` means ``GradeConfig()``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of ``grades`` with ``grade`` and ``reason`` lifted where due.
+
+    Raises
+    ------
+    ValueError
+        If ``grades`` lacks ``subject_id``, ``grade`` or ``reason``, or a probability is
+        outside [0, 1].
+    """
+    config = GradeConfig() if config is None else config
+    missing = [c for c in ("subject_id", "grade", "reason") if c not in grades.columns]
+    if missing:
+        raise ValueError(f"grades must have columns {', '.join(missing)}; got {list(grades)}")
+    values = pd.to_numeric(learned, errors="coerce").astype(np.float64)
+    wrong = values[(values < 0) | (values > 1)]
+    if len(wrong):
+        raise ValueError(f"learned probabilities must be in [0, 1]; got {float(wrong.iloc[0])!r}")
+    probability = values.reindex(grades["subject_id"].astype(str).to_numpy()).to_numpy()
+    lift = (probability >= config.learned_b) & grades["grade"].isin(list(_LIFTED)).to_numpy()
+    out = grades.copy()
+    if lift.any():
+        out.loc[lift, "grade"] = out.loc[lift, "grade"].map(_LIFTED)
+        out.loc[lift, "reason"] = (
+            out.loc[lift, "reason"].astype(str) + f"；再犯概率 ≥ {config.learned_b:g}，上调一级"
+        )
     return out
 
 

@@ -79,6 +79,7 @@ __all__ = [
     "ScoreSet",
     "ScoreSetError",
     "StaleScoreSetError",
+    "annotate",
     "begin_set",
     "current",
     "diff_sets",
@@ -337,6 +338,28 @@ def write_kind(engine: Engine, set_id: int, kind: str, frame: pd.DataFrame) -> i
         counts = {**described.counts, kind: described.counts.get(kind, 0) + written}
         conn.execute(update(score_sets).where(score_sets.c.id == set_id).values(counts=counts))
     return written
+
+
+def annotate(engine: Engine, set_id: int, values: Mapping[str, Any]) -> ScoreSet:
+    """Add JSON-ready ``values`` to the ``config`` of a set being built (what the pipeline
+    measured of it, e.g. the models' drift reports under ``drift_report.<model>``); keys
+    already there are kept, never overwritten: a set's record is append-only.
+
+    Raises
+    ------
+    ScoreSetError
+        If the set is not ``building`` or a key is already recorded.
+    """
+    with engine.begin() as conn:
+        described = get_set(conn, set_id)
+        if described.status != "building":
+            raise ScoreSetError(f"score set {set_id} is {described.status}: it cannot be annotated")
+        taken = sorted(set(values) & set(described.config))
+        if taken:
+            raise ScoreSetError(f"score set {set_id} already records {', '.join(taken)}")
+        config = {**described.config, **dict(values)}
+        conn.execute(update(score_sets).where(score_sets.c.id == set_id).values(config=config))
+        return get_set(conn, set_id)
 
 
 def current(engine: Engine | Connection) -> Pointer | None:

@@ -179,13 +179,21 @@ def _summary_fields(record: WarningRecord) -> dict[str, Any]:
     return data
 
 
-def warning_summary(record: WarningRecord) -> WarningSummary:
-    """One warning without its evidence."""
-    return WarningSummary.model_validate(_summary_fields(record))
+def warning_summary(record: WarningRecord, learned: float | None = None) -> WarningSummary:
+    """One warning without its evidence (with its enterprise's learned probability)."""
+    return WarningSummary.model_validate(
+        {**_summary_fields(record), "learned_probability": learned}
+    )
 
 
-def warning_detail(engine: Engine, warning_id: int) -> WarningDetail:
-    """One warning with its evidence and history.
+def warning_detail(
+    engine: Engine,
+    warning_id: int,
+    reader: ScoreReader | None = None,
+    served: ServedSet | None = None,
+) -> WarningDetail:
+    """One warning with its evidence and history (and, given the current set, its
+    enterprise's learned probability).
 
     Raises
     ------
@@ -202,9 +210,18 @@ def warning_detail(engine: Engine, warning_id: int) -> WarningDetail:
             "fingerprint": record.fingerprint,
             "evidence": record.evidence,
             "events": events,
+            "learned_probability": _learned(reader, served, record.uscc),
         }
     )
     return _private(detail)
+
+
+def _learned(reader: ScoreReader | None, served: ServedSet | None, uscc: str) -> float | None:
+    """The enterprise's learned probability in the set, or None (no set, none scored)."""
+    if reader is None or served is None or not served.has("learned"):
+        return None
+    row = reader.row(served, "learned", uscc)
+    return None if row is None else float(row["probability"])
 
 
 def warning_page(
@@ -218,8 +235,22 @@ def warning_page(
     since: Any,
     limit: int,
     offset: int,
+    sort: str = "level",
+    served: ServedSet | None = None,
 ) -> WarningPage:
-    """One page of warnings (:func:`risk.warnings.list_warnings`), without evidence."""
+    """One page of warnings (:func:`risk.warnings.list_warnings`), without evidence, each with
+    its enterprise's learned probability in ``served`` (when the set holds them).
+
+    Raises
+    ------
+    ServiceUnavailableError
+        If ``sort`` is ``learned`` and no score set has been published.
+    """
+    if sort == "learned" and served is None:
+        raise ServiceUnavailableError(NO_SET)
+    learned_set = served.set_id if served is not None and served.has("learned") else None
+    if sort == "learned" and learned_set is None:
+        sort = "level"  # no learned warning is champion: every probability is null
     page = list_warnings(
         engine,
         level=list(level) if level else None,
@@ -230,12 +261,15 @@ def warning_page(
         since=since,
         limit=limit,
         offset=offset,
+        sort=sort,
+        learned_set=learned_set,
     )
+    learned = page.learned or (None,) * len(page.items)
     body = WarningPage(
         total=page.total,
         limit=page.limit,
         offset=page.offset,
-        items=[warning_summary(w) for w in page.items],
+        items=[warning_summary(w, p) for w, p in zip(page.items, learned, strict=True)],
     )
     return _private(body)
 
@@ -381,9 +415,11 @@ def entity_risk(
     ids = PersonIds(snapshot, person_key, aliases=audience.person_aliases)
     n_sources, _, sources = _sources(scored, uscc, top, audience.unmasked_persons, ids)
     warnings: list[WarningSummary] | None = None
-    if audience.warnings:
+    learned: float | None = None
+    if audience.warnings:  # banks see neither the warnings nor the learned probability
+        learned = _learned(reader, served, uscc)
         page = list_warnings(engine, uscc=uscc, limit=_ENTITY_WARNINGS)
-        warnings = [warning_summary(w) for w in page.items]
+        warnings = [warning_summary(w, learned) for w in page.items]
     body = EntityRisk(
         uscc=uscc,
         name=snapshot.display_name(position),
@@ -403,6 +439,7 @@ def entity_risk(
         top_sources=sources,
         persons_masked=not audience.unmasked_persons,
         warnings=warnings,
+        learned_probability=learned,
     )
     return _private(body)
 

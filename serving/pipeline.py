@@ -4,11 +4,20 @@
 
 1. **risk** — the county read once, scored once, the warning rules upserted into the
    warnings store, the banks' and the credit office's grades (:func:`risk.batch.run_risk_batch`);
-2. **learned warning** — the probability of a new violation of every existing enterprise from
-   ``credlink-warning@champion`` (skipped, and said so, when there is no champion);
-3. **assessments** — the pre-credit assessment of every enterprise from
+   **write risk** writes its linked-risk and warning rows;
+2. **learned warning** — the probability of a new violation (再犯概率) of every existing
+   enterprise from ``credlink-warning@champion`` (skipped, and said so, when there is no
+   champion);
+3. **write grades** — the grades, the credit office's lifted one step where the learned
+   probability reaches ``grades.learned_b`` (:func:`risk.grades.lift_by_learned`; the banks'
+   grade never reads it);
+4. **assessments** — the pre-credit assessment of every enterprise from
    ``credlink-pd@champion`` and ``credlink-limit@champion`` (skipped likewise);
-4. **publish** — the rows are written into a new score set (:mod:`risk.scoresets`) as they
+5. **drift** — per-feature and score PSI of today's population against each champion's
+   out-of-time holdout (:mod:`models.drift`, thresholds ``drift.watch`` / ``drift.act``),
+   recorded in the set's ``config`` as ``drift_report.<model>`` and logged to MLflow as a
+   ``drift-<as_of>`` run of the model's experiment (rows: the models monitored);
+6. **publish** — the rows are written into a new score set (:mod:`risk.scoresets`) as they
    come; when all are written the set is completed and made current in one transaction, its
    differences from the set it replaces appended to the event log, and the sets beyond the
    newest :data:`risk.scoresets.KEEP_SETS` pruned.
@@ -28,15 +37,18 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, func, select
 
 from risk.batch import RiskBatch, run_risk_batch
 from risk.config import RiskConfig
 from risk.contract import NEGATIVE_KINDS
+from risk.grades import lift_by_learned
 from risk.scoresets import (
     KEEP_SETS,
     ScoreSet,
+    annotate,
     begin_set,
     discard,
     get_set,
@@ -47,10 +59,13 @@ from risk.store import ingest_batches
 from risk.warnings import RunSummary
 
 __all__ = [
+    "DRIFT_SAMPLE",
+    "LearnedScores",
     "PipelineResult",
     "Progress",
     "StepResult",
     "graph_counts",
+    "learned_scores",
     "run_pipeline",
 ]
 
@@ -211,13 +226,16 @@ def run_pipeline(
     )
     try:
         clock = time.perf_counter()
-        rows = sum(write_kind(engine, set_id, k, f) for k, f in batch.frames(engine).items())
+        frames = batch.frames(engine)
+        grades = frames.pop("grades")
+        rows = sum(write_kind(engine, set_id, k, f) for k, f in frames.items())
         done("write risk", clock, rows)
         summary = batch.warnings
         kept = batch if keep_batch else None
-        del batch
+        del batch, frames
 
         data = None
+        learned: LearnedScores | None = None
         clock = time.perf_counter()
         if champions.warning is None:
             done("learned warning", clock, 0, champions.why_not_warning)
@@ -225,10 +243,17 @@ def run_pipeline(
             from features.data import PlatformData
 
             data = PlatformData.from_store(engine)
-            frame = learned_probabilities(data, champions.warning, as_of, risk_config)
-            done("learned warning", clock, write_kind(engine, set_id, "learned", frame))
+            learned = learned_scores(data, champions.warning, as_of, risk_config)
+            done("learned warning", clock, write_kind(engine, set_id, "learned", learned.rows))
 
         clock = time.perf_counter()
+        if learned is not None:
+            probability = learned.rows.set_index("subject_id")["probability"]
+            grades = lift_by_learned(grades, probability, risk_config.grades)
+        done("write grades", clock, write_kind(engine, set_id, "grades", grades))
+
+        clock = time.perf_counter()
+        pd_features: pd.DataFrame | None = None
         if champions.scorer is None:
             done("assessments", clock, 0, champions.why_not_precredit)
         else:
@@ -237,9 +262,29 @@ def run_pipeline(
             data = PlatformData.from_store(engine) if data is None else data
             usccs = sorted(data.enterprises["uscc"].astype(str).unique())
             pre_versions = {n: versions[n] for n in champions.precredit_names}
-            frames = assessment_frames(champions.scorer, data, usccs, pre_versions, as_of)
-            written = sum(write_kind(engine, set_id, "assessments", f) for f in frames)
+            assessed = assessment_frames(champions.scorer, data, usccs, pre_versions, as_of)
+            written = sum(write_kind(engine, set_id, "assessments", f) for f in assessed)
+            pd_features = _drift_sample(champions.scorer, data, usccs, as_of)
             done("assessments", clock, written)
+
+        clock = time.perf_counter()
+        reports = _drift_reports(champions, versions, learned, pd_features, risk_config)
+        if reports:
+            from models.drift import SET_KEY, log_drift
+
+            annotate(engine, set_id, {f"{SET_KEY}.{r.model}": r.to_dict() for r in reports})
+            if mlflow_uri is not None:
+                for report in reports:
+                    log_drift(
+                        report,
+                        mlflow_uri,
+                        registry_uri=registry_uri,
+                        set_id=set_id,
+                        as_of=as_of.isoformat(),
+                    )
+            done("drift", clock, len(reports))
+        else:
+            done("drift", clock, 0, "no champion to monitor")
 
         clock = time.perf_counter()
         before = _event_count(engine)
@@ -272,6 +317,7 @@ class _Champions:
     scorer: Any = None
     warning: Any = None
     precredit_names: tuple[str, ...] = ()
+    registry: Any = None
     why_not_warning: str | None = None
     why_not_precredit: str | None = None
 
@@ -297,6 +343,7 @@ def _champions(
     from serving.precredit import risk_scorer
 
     registry = ModelRegistry(mlflow_uri, registry_uri=registry_uri)
+    out.registry = registry
     if registry.alias_version(WARNING_MODEL_NAME, CHAMPION) is None:
         out.why_not_warning = f"no {WARNING_MODEL_NAME}@{CHAMPION}"
     else:
@@ -335,11 +382,25 @@ def _champions(
     return out
 
 
-def learned_probabilities(
-    data: Any, model: Any, as_of: date, risk_config: RiskConfig
-) -> pd.DataFrame:
+DRIFT_SAMPLE = 20_000
+"""Most enterprises whose pre-credit features the drift step re-builds (a seeded sample: PSI
+over deciles is exact to about ±0.005 at that size, and the county-wide feature build is not
+done twice)."""
+
+
+@dataclass(frozen=True)
+class LearnedScores:
+    """The learned warning's scores of one run: the ``learned`` rows and the features they
+    came from (what the drift step compares with the model's holdout)."""
+
+    rows: pd.DataFrame
+    features: pd.DataFrame = field(repr=False)
+
+
+def learned_scores(data: Any, model: Any, as_of: date, risk_config: RiskConfig) -> LearnedScores:
     """The ``learned`` kind's rows: each enterprise existing on ``as_of`` and its probability
-    of a new violation within the model's horizon, from the model's own feature settings."""
+    of a new violation within the model's horizon, from the model's own feature settings;
+    with the feature frame."""
     from features.warning import (
         WarningFeatureConfig,
         build_warning_features,
@@ -351,11 +412,56 @@ def learned_probabilities(
     population = warning_population(data, as_of)
     X = build_warning_features(
         data, population, feature_config, propagation=risk_config.propagation
-    )
-    probability = model.predict_violation(X[model.feature_names_])
-    return pd.DataFrame(
+    )[model.feature_names_]
+    probability = model.predict_violation(X)
+    rows = pd.DataFrame(
         {
             "subject_id": population["uscc"].astype(str).to_numpy(dtype=object),
             "probability": probability,
         }
     )
+    return LearnedScores(rows=rows, features=X.reset_index(drop=True))
+
+
+def _drift_sample(scorer: Any, data: Any, usccs: list[str], as_of: date) -> pd.DataFrame:
+    """The PD's features of at most :data:`DRIFT_SAMPLE` enterprises (seeded sample)."""
+    from features.precredit import validate_applications
+
+    chosen = list(usccs)
+    if len(chosen) > DRIFT_SAMPLE:
+        rng = np.random.default_rng(0)
+        chosen = sorted(rng.choice(np.asarray(chosen, dtype=object), DRIFT_SAMPLE, replace=False))
+    apps = validate_applications(pd.DataFrame({"uscc": chosen, "as_of": [as_of] * len(chosen)}))
+    features: pd.DataFrame = scorer.features(data, apps)
+    return features.reset_index(drop=True)
+
+
+def _drift_reports(
+    champions: _Champions,
+    versions: dict[str, str],
+    learned: LearnedScores | None,
+    pd_features: pd.DataFrame | None,
+    risk_config: RiskConfig,
+) -> list[Any]:
+    """Each champion's drift against its out-of-time holdout (module docstring, step 5)."""
+    from models.drift import DriftMonitor, feature_columns
+    from models.registry import PD_MODEL_NAME, WARNING_MODEL_NAME
+
+    reports = []
+    todo: list[tuple[str, Any, pd.DataFrame]] = []
+    if learned is not None and champions.warning is not None:
+        todo.append((WARNING_MODEL_NAME, champions.warning, learned.features))
+    if pd_features is not None and champions.scorer is not None:
+        todo.append((PD_MODEL_NAME, champions.scorer.pd_model, pd_features))
+    for name, model, today in todo:
+        holdout = champions.registry.holdout(name, versions[name])
+        names = list(model.feature_names_)
+        reference = feature_columns(holdout, names)
+        monitor = DriftMonitor(risk_config.drift).fit(
+            reference, model.predict_probability(reference)
+        )
+        X = feature_columns(today, names)
+        reports.append(
+            monitor.report(X, model.predict_probability(X), model=name, version=versions[name])
+        )
+    return reports

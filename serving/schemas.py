@@ -194,6 +194,14 @@ class WarningSummary(BaseModel):
     updated_at: datetime
     previous_id: int | None = Field(description="The closed warning this one reopens.")
     record_ids: list[str] = Field(description="决定书文号 / 案号 the evidence cites.")
+    learned_probability: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="再犯概率: the learned warning's probability that the enterprise gets a new "
+        "violation within 12 months, from the current score set; null when no learned warning "
+        "is champion or the enterprise was not scored.",
+    )
 
     model_config = ConfigDict(json_schema_extra={"examples": [_WARNING_EXAMPLE]})
 
@@ -440,6 +448,13 @@ class EntityRisk(BaseModel):
     persons_masked: bool
     warnings: list[WarningSummary] | None = Field(
         description="Its warnings, all statuses; null for banks (they see no warnings)."
+    )
+    learned_probability: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="再犯概率: the learned warning's probability of a new violation within 12 "
+        "months; null for banks (they see no warnings) and when it was not scored.",
     )
 
     model_config = ConfigDict(

@@ -53,6 +53,7 @@ from sqlalchemy import Engine
 
 from risk.batch import open_warnings_frame
 from risk.config import RiskConfig
+from risk.grades import lift_by_learned
 from risk.ingest import (
     INGEST_ORDER,
     FileSummary,
@@ -579,7 +580,10 @@ def _delta(
         )
         levels = dict(zip(warnings["subject_id"], warnings["level"], strict=True))
         frames["risk"] = local.risk
-        frames["grades"] = grade_rows(local.signals, levels, config)
+        grades = grade_rows(local.signals, levels, config)
+        with engine.connect() as conn:  # the batch's learned probabilities lift them alike
+            learned = lookup_many(conn, "learned", grades["subject_id"].astype(str), pointer)
+        frames["grades"] = lift_by_learned(grades, learned["probability"], config.grades)
         if local.gone:
             with engine.connect() as conn:
                 graded = lookup_many(conn, "grades", sorted(local.gone), pointer)

@@ -17,7 +17,7 @@ from risk.contract import Domain, domain_for_regulator, zh_label
 from risk.exceptions import UnknownWarningError
 from risk.identifiers import mask_id_numbers
 from risk.rules import LEVEL_LABELS, LEVEL_RANK, RULE_LABELS, Level, Rule
-from risk.store import contract_table, warning_events_table, warnings_table
+from risk.store import contract_table, score_tables, warning_events_table, warnings_table
 from risk.validation import check_int
 from risk.warnings.status import (
     CHUNK,
@@ -58,12 +58,14 @@ NOTICE_COLUMNS: tuple[str, ...] = (
 
 @dataclass(frozen=True)
 class WarningPage:
-    """One page of :func:`list_warnings`: the items and the total matching the filters."""
+    """One page of :func:`list_warnings`: the items and the total matching the filters, and
+    with a ``learned_set`` each item's learned probability (None: not scored)."""
 
     items: tuple[WarningRecord, ...]
     total: int
     limit: int
     offset: int
+    learned: tuple[float | None, ...] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
@@ -71,7 +73,11 @@ class WarningPage:
             "total": self.total,
             "limit": self.limit,
             "offset": self.offset,
-            "items": [w.to_dict() for w in self.items],
+            "items": [
+                w.to_dict()
+                | ({} if self.learned is None else {"learned_probability": self.learned[i]})
+                for i, w in enumerate(self.items)
+            ],
         }
 
 
@@ -174,8 +180,10 @@ def list_warnings(
     uscc: str | None = None,
     limit: int = 50,
     offset: int = 0,
+    sort: str = "level",
+    learned_set: int | None = None,
 ) -> WarningPage:
-    """Warnings matching the filters, red first, then newest first.
+    """Warnings matching the filters, red first, then newest first (or by learned probability).
 
     Parameters
     ----------
@@ -194,6 +202,15 @@ def list_warnings(
         One enterprise.
     limit, offset
         The page: 1 ≤ limit ≤ 1000, offset ≥ 0.
+    sort
+        ``level`` (red first, then newest) or ``learned``: the enterprise's learned
+        probability of a new violation (再犯概率) in ``learned_set``, highest first, warnings
+        of enterprises it did not score last, ties red first then newest. Sorted by the
+        store (a join on the score set's ``score_learned`` rows), page by page.
+    learned_set
+        The score set whose learned probabilities are joined (its batch rows: the learned
+        warning has no live deltas); the page then carries them
+        (:attr:`WarningPage.learned`). Required by ``sort="learned"``.
 
     Returns
     -------
@@ -202,7 +219,8 @@ def list_warnings(
     Raises
     ------
     ValueError
-        On an unknown code or regulator, or a bad page.
+        On an unknown code or regulator, a bad page, an unknown ``sort``, or
+        ``sort="learned"`` without a ``learned_set``.
     """
     check_int("limit", limit, 1, 1000)
     check_int("offset", offset, 0)
@@ -216,15 +234,44 @@ def list_warnings(
         since=since,
         uscc=uscc,
     )
+    if sort not in ("level", "learned"):
+        raise ValueError(f"sort must be level or learned; got {sort!r}")
+    if sort == "learned" and learned_set is None:
+        raise ValueError("sort=learned needs a learned_set (a score set id); got None")
+    if learned_set is not None:
+        check_int("learned_set", learned_set, 1)
     t = warnings_table
     count = select(func.count()).select_from(t).where(*where)
-    query = (
-        select(t).where(*where).order_by(_level_order(), t.c.id.desc()).limit(limit).offset(offset)
-    )
+    order: list[ColumnElement[Any]] = [_level_order(), t.c.id.desc()]
+    if learned_set is None:
+        query = select(t)
+    else:
+        scored = score_tables["learned"]
+        probability = scored.c.probability.label("learned_probability")
+        joined = t.outerjoin(
+            scored,
+            (scored.c.set_id == learned_set)
+            & (scored.c.subject_id == t.c.uscc)
+            & (scored.c.seq == 0),
+        )
+        query = select(t, probability).select_from(joined)
+        if sort == "learned":
+            # NULLS LAST written portably: SQLite sorts NULL first in descending order.
+            order = [scored.c.probability.is_(None), scored.c.probability.desc(), *order]
+    query = query.where(*where).order_by(*order).limit(limit).offset(offset)
     with engine.connect() as conn:
         total = int(conn.execute(count).scalar_one())
-        items = tuple(to_record(r) for r in conn.execute(query).mappings())
-    return WarningPage(items=items, total=total, limit=limit, offset=offset)
+        rows = conn.execute(query).mappings().all()
+    items = tuple(to_record(r) for r in rows)
+    learned = (
+        None
+        if learned_set is None
+        else tuple(
+            None if r["learned_probability"] is None else float(r["learned_probability"])
+            for r in rows
+        )
+    )
+    return WarningPage(items=items, total=total, limit=limit, offset=offset, learned=learned)
 
 
 def notice_frame(

@@ -7,7 +7,7 @@ admins may do everything; banks never see warnings (403).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Body, Query, Response
@@ -17,7 +17,7 @@ from risk.contract import Domain
 from risk.rules import Level, Rule
 from risk.warnings import WarningStatus
 from serving import crud
-from serving.deps import EngineDep, WarningEditorKey, WarningReaderKey
+from serving.deps import EngineDep, StateDep, WarningEditorKey, WarningReaderKey
 from serving.errors import ERROR_RESPONSES, responses
 from serving.schemas import RegulatorName, WarningDetail, WarningPage, WarningTransition
 
@@ -45,6 +45,7 @@ _CSV_EXAMPLE = (
 def list_warnings(
     _key: WarningReaderKey,
     engine: EngineDep,
+    state: StateDep,
     level: Annotated[
         list[Level] | None, Query(description="预警等级 (repeatable).", examples=[["red"]])
     ] = None,
@@ -74,8 +75,17 @@ def list_warnings(
     offset: Annotated[
         int, Query(ge=0, le=2**31 - 1, description="Items to skip.", examples=[0])
     ] = 0,
+    sort: Annotated[
+        Literal["level", "learned"],
+        Query(
+            description="level: red first, then newest; learned: highest 再犯概率 (learned "
+            "probability of a new violation) first, unscored last.",
+            examples=["learned"],
+        ),
+    ] = "level",
 ) -> WarningPage:
-    """Warnings matching every filter given, red first, then newest first, with the total."""
+    """Warnings matching every filter given, red first then newest first (or by learned
+    probability), with the total; each carries its enterprise's learned probability."""
     return crud.warning_page(
         engine,
         level=level,
@@ -86,6 +96,8 @@ def list_warnings(
         since=since,
         limit=limit,
         offset=offset,
+        sort=sort,
+        served=state.scores.served(),
     )
 
 
@@ -124,9 +136,12 @@ def export_notice(
 @router.get(
     "/{warning_id}", summary="One warning with evidence and history", responses=responses(404)
 )
-def get_warning(_key: WarningReaderKey, engine: EngineDep, warning_id: WarningId) -> WarningDetail:
-    """The warning, its evidence (records, paths, persons masked) and its event history."""
-    return crud.warning_detail(engine, warning_id)
+def get_warning(
+    _key: WarningReaderKey, engine: EngineDep, state: StateDep, warning_id: WarningId
+) -> WarningDetail:
+    """The warning, its evidence (records, paths, persons masked), its event history and its
+    enterprise's learned probability (再犯概率)."""
+    return crud.warning_detail(engine, warning_id, state.scores, state.scores.served())
 
 
 @router.patch(

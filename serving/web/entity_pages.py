@@ -132,6 +132,8 @@ class EntityPage:
     """Linked risk from which the picture colours a node as linked-risky: grade B's threshold
     of the score set's risk settings (:attr:`serving.scores.ServedSet.config`)."""
     open_warnings: int = 0
+    learned_b: float = 0.3
+    """再犯概率 from which the office's grade is lifted (the set's ``grades.learned_b``)."""
     counts: dict[str, int] = field(default_factory=dict)
     weak_links: list[WeakLink] = field(default_factory=list)
     """At most :data:`WEAK_LINKS_SHOWN`, by the other enterprise's USCC."""
@@ -290,6 +292,7 @@ def entity_page(
         records=records,
         controller=entity_controller(engine, served.as_of, uscc),
         linked_notable=served.config.grades.linked_risk_b,
+        learned_b=served.config.grades.learned_b,
         open_warnings=open_warnings,
         counts=counts,
         weak_links=weak_links,

@@ -9,9 +9,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from serving.scores import ServedSet
 from serving.settings import Settings
 
-__all__ = ["ModelRow", "ModelsView", "registered_models"]
+__all__ = [
+    "DRIFT_LABELS",
+    "DriftRow",
+    "DriftView",
+    "ModelRow",
+    "ModelsView",
+    "drift_views",
+    "registered_models",
+]
+
+DRIFT_LABELS = {"stable": "稳定", "watch": "关注", "act": "处置"}
+"""The drift statuses' Chinese labels (:meth:`risk.config.DriftConfig.status`)."""
 
 logger = logging.getLogger("credlink.serving")
 
@@ -107,3 +119,66 @@ def registered_models(settings: Settings) -> ModelsView:
         return ModelsView(tracking_uri, [], problem=f"模型登记库暂不可读：{type(exc).__name__}")
     rows.sort(key=lambda r: (r.name, not r.champion, -int(r.version)))
     return ModelsView(tracking_uri, rows)
+
+
+# --------------------------------------------------------------------------- drift
+
+
+@dataclass(frozen=True)
+class DriftRow:
+    """One feature's (or the score's) PSI against the model's holdout."""
+
+    feature: str
+    psi: float
+    status: str
+
+    @property
+    def label(self) -> str:
+        """稳定, 关注 or 处置."""
+        return DRIFT_LABELS.get(self.status, self.status)
+
+
+@dataclass(frozen=True)
+class DriftView:
+    """One model's drift as the current score set recorded it (漂移监测)."""
+
+    model: str
+    version: str
+    status: str
+    score_psi: float
+    rows_reference: int
+    rows_today: int
+    rows: list[DriftRow]
+
+    @property
+    def label(self) -> str:
+        """The worst status, in Chinese."""
+        return DRIFT_LABELS.get(self.status, self.status)
+
+
+def drift_views(served: ServedSet | None) -> list[DriftView]:
+    """The drift reports of the current score set (the pipeline's drift step), one per model
+    monitored; none before a set, or when no champion was scored."""
+    if served is None:
+        return []
+    try:
+        from models.drift import recorded_drift
+    except ImportError:  # the models package is optional for the warning pages
+        return []
+    views = []
+    for model, report in sorted(recorded_drift(served.score_set.config).items()):
+        views.append(
+            DriftView(
+                model=model,
+                version=str(report.get("version", "")),
+                status=str(report.get("status", "")),
+                score_psi=float(report.get("score_psi", 0.0)),
+                rows_reference=int(report.get("rows_reference", 0)),
+                rows_today=int(report.get("rows_today", 0)),
+                rows=[
+                    DriftRow(str(r["feature"]), float(r["psi"]), str(r["status"]))
+                    for r in report.get("features", [])
+                ],
+            )
+        )
+    return views

@@ -341,12 +341,16 @@ def logout(page: FormPageDep, state: StateDep) -> Response:
 
 @router.get("/warnings", response_class=HTMLResponse)
 def warnings_list(
-    page: PageDep, engine: EngineDep, filters: Annotated[warning_pages.WarningFilters, Query()]
+    page: PageDep,
+    engine: EngineDep,
+    state: StateDep,
+    filters: Annotated[warning_pages.WarningFilters, Query()],
 ) -> Response:
-    """Warnings with filters (level, rule, regulator, status), red first, with actions."""
+    """Warnings with filters (level, rule, regulator, status), red first (or by 再犯概率),
+    with actions."""
     return page.render(
         "warnings.html",
-        view=warning_pages.warning_list(engine, filters),
+        view=warning_pages.warning_list(engine, filters, state.scores.served()),
         filters=filters,
         options=warning_pages.filter_options(),
     )
@@ -429,7 +433,13 @@ def entity(
 @router.get("/models", response_class=HTMLResponse)
 def models(page: PageDep, state: StateDep) -> Response:
     """Registered models: champion versions, metrics and MLflow run ids."""
-    return page.render("models.html", view=model_pages.registered_models(state.settings))
+    served = state.scores.served()
+    return page.render(
+        "models.html",
+        view=model_pages.registered_models(state.settings),
+        drift=model_pages.drift_views(served),
+        served=served,
+    )
 
 
 @router.get("/{unknown:path}", response_class=HTMLResponse)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from sqlalchemy import Engine
@@ -35,6 +35,7 @@ from serving.schemas import (
     WarningSummary,
     WarningTransition,
 )
+from serving.scores import ServedSet
 from serving.web.sessions import Flash
 
 __all__ = [
@@ -78,6 +79,7 @@ class WarningFilters(BaseModel):
     rule: Rule | None = None
     regulator: RegulatorName | None = None
     status: WarningStatus | None = None
+    sort: Literal["level", "learned"] = "level"
     page: int = 1
 
     model_config = ConfigDict(extra="ignore", frozen=True)
@@ -98,6 +100,8 @@ class WarningFilters(BaseModel):
         values = {**self.model_dump(mode="json"), **changes}
         if values["page"] == 1:
             del values["page"]
+        if values["sort"] == "level":
+            del values["sort"]
         return {k: str(v) for k, v in values.items() if v not in (None, "")}
 
 
@@ -138,8 +142,11 @@ class WarningListView:
     pages: int
 
 
-def warning_list(engine: Engine, filters: WarningFilters) -> WarningListView:
-    """The warnings matching the filters (red first, then newest), one page of them."""
+def warning_list(
+    engine: Engine, filters: WarningFilters, served: ServedSet | None = None
+) -> WarningListView:
+    """The warnings matching the filters (red first, then newest; or highest learned
+    probability first), one page of them, each with its learned probability in ``served``."""
     result = crud.warning_page(
         engine,
         level=[filters.level] if filters.level else None,
@@ -150,6 +157,8 @@ def warning_list(engine: Engine, filters: WarningFilters) -> WarningListView:
         since=None,
         limit=PAGE_SIZE,
         offset=(filters.page - 1) * PAGE_SIZE,
+        sort=filters.sort,
+        served=served,
     )
     return WarningListView(
         items=result.items,

@@ -155,6 +155,46 @@ def test_graph_roles_degrees_and_linked_parties_by_hand() -> None:
     assert (e["linked_enterprises"], e["group_size"], e["linked_risk"]) == (0, 1, 0)
 
 
+def test_repeat_offender_neighbourhood_by_hand() -> None:
+    # A, B, C share the legal rep P1; A holds D. Window: the 24 months to T = 2025-06-30.
+    data = platform(
+        [enterprise(x) for x in "ABCDE"],
+        persons=["P1"],
+        roles=[
+            role("A", "P1"),
+            role("B", "P1"),
+            role("C", "P1"),
+            role("D", "A", "shareholder", share=1.0),
+        ],
+        records=[
+            # B: two in the window, one repaired since (still happened) → repeat offender.
+            record("b1", "B", "administrative_penalty", "2024-01-10"),
+            record("b2", "B", "administrative_penalty", "2025-03-01", repaired="2025-05-01"),
+            # C: one in the window, one before it → not a repeat offender.
+            record("c1", "C", "administrative_penalty", "2023-05-01"),
+            record("c2", "C", "administrative_penalty", "2025-01-05"),
+            # D: two in the window and one after T (not seen) → repeat offender.
+            record("d1", "D", "administrative_penalty", "2024-09-01"),
+            record("d2", "D", "abnormal_operation", "2025-06-30"),
+            record("d3", "D", "administrative_penalty", "2025-08-01"),
+        ],
+    )
+    X = rows_of(data, "A", "B", "C", "D", "E")
+    # A reaches B, C (through P1) and D (held): B and D repeat; 2 + 1 + 2 records over 3.
+    assert X.loc["A", "rep_enterprises"] == 2
+    assert X.loc["A", "rep_negative_rate"] == pytest.approx(5 / 3)
+    # B reaches A and C (D is three hops away); its own records are not its neighbours'.
+    assert X.loc["B", "rep_enterprises"] == 0
+    assert X.loc["B", "rep_negative_rate"] == pytest.approx(1 / 2)
+    # D reaches only A (D–A–P1 ends at a person): no repeat offender, no records.
+    assert (X.loc["D", "rep_enterprises"], X.loc["D", "rep_negative_rate"]) == (0, 0)
+    assert (X.loc["E", "rep_enterprises"], X.loc["E", "rep_negative_rate"]) == (0, 0)
+    # Out of time: on 2024-06-30 only b1 and c1 are in the window → no repeat offender yet.
+    earlier = rows_of(data, "A", t="2024-06-30")
+    assert earlier.loc["A", "rep_enterprises"] == 0
+    assert earlier.loc["A", "rep_negative_rate"] == pytest.approx(2 / 3)  # b1 and c1
+
+
 def test_self_only_config_has_no_graph_columns() -> None:
     config = WarningFeatureConfig(graph=False)
     specs = warning_feature_specs(config)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from risk.config import RiskConfig
+from risk.config import DriftConfig, RiskConfig
 from risk.grades import GradeConfig
 from risk.propagation import PropagationConfig
 from risk.rules import RuleConfig
@@ -27,7 +27,7 @@ def test_the_propagation_has_one_owner() -> None:
         assert not any(
             f.type in ("PropagationConfig", PropagationConfig) for f in dataclasses.fields(section)
         )
-    assert set(config.to_dict()) == {"propagation", "rules", "grades"}
+    assert set(config.to_dict()) == {"propagation", "rules", "grades", "drift"}
     assert "propagation" not in config.to_dict()["rules"]
 
 
@@ -35,7 +35,7 @@ def test_digest_is_stable() -> None:
     # The digest of the default settings, as recorded with score sets and MLflow runs: a
     # change here means the settings (or their JSON form) changed.
     assert RiskConfig().digest() == (
-        "69a2b5c36b4da22bee133e03d350478bbae14772a93fd6cc3dc24bece831363c"
+        "b0ca5f077341a29e69abf73b7ab99a7e82353c50df8e13bb38138ae5f3da1528"
     )
 
 
@@ -110,3 +110,27 @@ def test_bad_files_are_refused(tmp_path: Path) -> None:
 def test_sections_must_have_their_type() -> None:
     with pytest.raises(TypeError, match="rules must be a RuleConfig"):
         RiskConfig(rules=GradeConfig())  # type: ignore[arg-type]
+
+
+def test_drift_section_thresholds_and_status() -> None:
+    config = RiskConfig.from_dict({"drift": {"watch": 0.05, "act": 0.2}})
+    assert (config.drift.watch, config.drift.act, config.drift.bins) == (0.05, 0.2, 10)
+    assert config.flat_params()["drift.act"] == "0.2"
+    assert RiskConfig.from_flat_params(config.flat_params()) == config
+    default = DriftConfig()
+    assert [default.status(v) for v in (0.0, 0.099, 0.1, 0.249, 0.25, 3.0)] == [
+        "stable",
+        "stable",
+        "watch",
+        "watch",
+        "act",
+        "act",
+    ]
+    with pytest.raises(ValueError, match="act must be ≥ watch"):
+        DriftConfig(watch=0.3, act=0.2)
+    with pytest.raises(ValueError, match="watch must be"):
+        DriftConfig(watch=0)
+    with pytest.raises(ValueError, match="bins must be"):
+        DriftConfig(bins=1)
+    with pytest.raises(TypeError, match="drift must be a DriftConfig"):
+        RiskConfig(drift={"watch": 0.1})  # type: ignore[arg-type]

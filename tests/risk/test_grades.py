@@ -32,6 +32,7 @@ from risk.grades import (
     assign_grades,
     grade_enterprises,
     grade_summary,
+    lift_by_learned,
     watchlist,
 )
 from risk.propagation import PropagationConfig
@@ -240,3 +241,37 @@ def test_watchlist_holds_open_red_and_orange_warnings(engine: Engine) -> None:
     for warning in list_warnings(engine, uscc=U[1]).items:
         transition(engine, warning.id, "closed", "信用办", "已处理")
     assert watchlist(engine).empty
+
+
+def _grade_rows(*grades: str) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "subject_id": [f"E{i}" for i in range(len(grades))],
+            "grade": list(grades),
+            "reason": ["规则" for _ in grades],
+            "grade_bank": list(grades),
+        }
+    )
+
+
+def test_learned_probability_lifts_the_office_grade_one_step() -> None:
+    rows = _grade_rows("A", "B", "C", "D", "A", "B")
+    # E0 at the threshold, E1 and E2 above, E3 already D, E4 just below, E5 not scored.
+    learned = pd.Series({"E0": 0.3, "E1": 0.9, "E2": 0.31, "E3": 0.99, "E4": 0.2999})
+    lifted = lift_by_learned(rows, learned, GradeConfig())
+    assert lifted["grade"].tolist() == ["B", "C", "D", "D", "A", "B"]
+    assert lifted["grade_bank"].tolist() == rows["grade_bank"].tolist()  # banks: untouched
+    assert lifted["reason"].tolist()[:3] == ["规则；再犯概率 ≥ 0.3，上调一级"] * 3
+    assert lifted["reason"].tolist()[3:] == ["规则"] * 3
+    assert rows["grade"].tolist() == ["A", "B", "C", "D", "A", "B"]  # a copy
+    stricter = lift_by_learned(rows, learned, GradeConfig(learned_b=0.5))
+    assert stricter["grade"].tolist() == ["A", "C", "C", "D", "A", "B"]
+
+
+def test_lift_by_learned_refuses_bad_input() -> None:
+    with pytest.raises(ValueError, match="grades must have columns reason"):
+        lift_by_learned(_grade_rows("A").drop(columns="reason"), pd.Series({"E0": 0.5}))
+    with pytest.raises(ValueError, match=r"learned probabilities must be in \[0, 1\]; got 1.5"):
+        lift_by_learned(_grade_rows("A"), pd.Series({"E0": 1.5}))
+    with pytest.raises(ValueError, match=r"learned_b must be in \(0, 1\]; got 0"):
+        GradeConfig(learned_b=0)

@@ -16,6 +16,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import pandas as pd
 import pytest
 from sqlalchemy import Engine, create_engine, func, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -24,6 +25,7 @@ from risk.config import RiskConfig
 from risk.contract import Domain
 from risk.exceptions import IllegalTransitionError, RiskError, UnknownWarningError
 from risk.rules import Level, Rule, RuleConfig, RuleHit
+from risk.scoresets import begin_set, write_kind
 from risk.store import warning_events_table, warnings_table
 from risk.warnings import (
     NOTICE_COLUMNS,
@@ -446,9 +448,59 @@ def test_list_filters_and_pagination(engine: Engine) -> None:
     assert list_warnings(engine, since=date(2026, 7, 6)).total == 0
 
 
+def test_list_sorted_by_learned_probability_in_the_store(engine: Engine) -> None:
+    upsert_hits(
+        engine,
+        [
+            _hit(U[0], ["a"], Level.yellow),
+            _hit(U[1], ["b"], Level.red, domains=(Domain.taxation,)),
+            _hit(U[2], ["c"], Level.orange),
+            _hit(U[2], ["d"], Level.orange, rule=Rule.after_repair),
+            _hit(U[3], ["e"], Level.red, rule=Rule.after_repair),
+        ],
+        now=datetime(2026, 7, 1, 8, tzinfo=UTC),
+    )
+    ids = {(w.uscc, w.record_ids[0]): w.id for w in list_warnings(engine).items}
+    # A set scoring U[0] highest, U[2] next, U[1] last; U[3] not scored (not existing).
+    set_id = begin_set(engine, AS_OF.date(), config_digest="x", config={})
+    learned = pd.DataFrame({"subject_id": [U[0], U[1], U[2]], "probability": [0.9, 0.1, 0.5]})
+    write_kind(engine, set_id, "learned", learned)
+    other = begin_set(engine, AS_OF.date(), config_digest="x", config={})  # never joined
+    write_kind(engine, other, "learned", learned.assign(probability=[0.0, 1.0, 0.0]))
+
+    page = list_warnings(engine, sort="learned", learned_set=set_id)
+    # U[0] 0.9; U[2] 0.5 twice (newest first); U[1] 0.1; U[3] unscored last.
+    assert [w.id for w in page.items] == [
+        ids[(U[0], "a")],
+        ids[(U[2], "d")],
+        ids[(U[2], "c")],
+        ids[(U[1], "b")],
+        ids[(U[3], "e")],
+    ]
+    assert page.learned == (0.9, 0.5, 0.5, 0.1, None)
+    assert page.to_dict()["items"][0]["learned_probability"] == 0.9
+    paged = [
+        w.id
+        for offset in (0, 2, 4)
+        for w in list_warnings(
+            engine, sort="learned", learned_set=set_id, limit=2, offset=offset
+        ).items
+    ]
+    assert paged == [w.id for w in page.items]
+    red = list_warnings(engine, level="red", sort="learned", learned_set=set_id)
+    assert [w.id for w in red.items] == [ids[(U[1], "b")], ids[(U[3], "e")]] and red.total == 2
+    # The level order with the probabilities alongside; without a set, none.
+    by_level = list_warnings(engine, learned_set=set_id)
+    assert [w.id for w in by_level.items] == [w.id for w in list_warnings(engine).items]
+    assert by_level.learned is not None and list_warnings(engine).learned is None
+
+
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
+        ({"sort": "probability"}, ValueError, r"sort must be level or learned; got 'probability'"),
+        ({"sort": "learned"}, ValueError, r"sort=learned needs a learned_set"),
+        ({"learned_set": 0}, ValueError, r"learned_set must be an int in \[1, inf\); got 0"),
         (
             {"level": "purple"},
             ValueError,

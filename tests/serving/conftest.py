@@ -22,6 +22,13 @@ Counties are built once per test session and copied, never rebuilt per module:
     before the promotion (its score set holds no assessments). Each module gets its own copy:
     they report outcomes and reload models.
 
+``learned_template`` (the 1,000-enterprise county again)
+    With the learned warning trained on it (out of time, logged to its work directory's
+    MLflow store), version 1 promoted (forced: the county is too small for the floor) to
+    champion, and the pipeline run with it: the current score set holds every existing
+    enterprise's learned probability and the warning's drift report. ``learned_county`` is a
+    copy for one module.
+
 Besides these two sizes, the command-line tests synthesise 300 enterprises where ``synth``
 or ``demo`` is what they test, the learned-warning commands train on the 1,500-enterprise
 county of the feature tests (:func:`tests.features.county.small_county`), and
@@ -59,9 +66,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
 from features.data import PlatformData
-from models.registry import LIMIT_MODEL_NAME, PD_MODEL_NAME, ModelRegistry
+from models.registry import LIMIT_MODEL_NAME, PD_MODEL_NAME, WARNING_MODEL_NAME, ModelRegistry
 from models.tracking import tracking_uris
 from models.training import train_precredit
+from models.warning_training import train_warning
 from risk.config import RiskConfig
 from risk.ingest import ingest_paths
 from risk.snapshot import score_snapshot
@@ -366,6 +374,38 @@ def champions_template(tmp_path_factory: pytest.TempPathFactory, trained_templat
         county.engine.dispose()
 
     return built_once(tmp_path_factory, "champions", build)
+
+
+def _build_learned_county(root: Path, api: Path) -> None:
+    county = copy_county(api, root)
+    uri, artifacts = tracking_uris(root)
+    result = train_warning(county.engine, county.as_of, uri, artifact_location=artifacts)
+    assert result.run is not None and result.run.version == "1"
+    ModelRegistry(uri).promote(
+        WARNING_MODEL_NAME, "1", force=True, actor="tests", reason="fixture learned warning"
+    )
+    run_pipeline(county.engine, county.as_of, RiskConfig(), mlflow_uri=uri)
+    county.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def learned_template(tmp_path_factory: pytest.TempPathFactory, api_template: Path) -> Path:
+    """The 1,000-enterprise county with the learned warning as champion and the pipeline run
+    with it (module docstring)."""
+    return built_once(
+        tmp_path_factory, "learned", lambda root: _build_learned_county(root, api_template)
+    )
+
+
+@pytest.fixture(scope="module")
+def learned_county(
+    tmp_path_factory: pytest.TempPathFactory, learned_template: Path
+) -> Iterator[ApiCounty]:
+    """A copy of :func:`learned_template` for one module."""
+    county = copy_county(learned_template, tmp_path_factory.mktemp("learned"))
+    with scanned(county):
+        yield county
+    county.engine.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
+import mlflow
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -19,8 +20,11 @@ from typer.testing import CliRunner
 import serving.pipeline
 import serving.precredit
 from features.data import PlatformData
-from models.registry import LIMIT_MODEL_NAME, PD_MODEL_NAME
+from models.drift import recorded_drift
+from models.registry import LIMIT_MODEL_NAME, PD_MODEL_NAME, WARNING_MODEL_NAME, ModelRegistry
 from risk.batch import run_risk_batch
+from risk.config import RiskConfig
+from risk.grades import GradeConfig
 from risk.scoresets import current, get_set, list_sets, read_kind
 from risk.store import read_table
 from serving.cli import app as cli
@@ -53,7 +57,16 @@ def test_run_publishes_a_set_list_names_it_and_diff_compares(county: ApiCounty) 
     assert code == 0, output
     first = json.loads(output[output.index("{") :])
     steps = {s["name"]: s for s in first["steps"]}
-    assert list(steps) == ["risk", "write risk", "learned warning", "assessments", "publish"]
+    assert list(steps) == [
+        "risk",
+        "write risk",
+        "learned warning",
+        "write grades",
+        "assessments",
+        "drift",
+        "publish",
+    ]
+    assert steps["drift"]["skipped"] == "no champion to monitor"
     assert steps["assessments"]["skipped"] == (
         "no MLflow store (MLFLOW_TRACKING_URI unset, none in the work directory)"
     )
@@ -154,6 +167,17 @@ def test_assessments_are_the_ones_the_champions_give(champions_county: ApiCounty
         served = expected[uscc].model_dump(mode="json", exclude={"authorization_id"})
         assert stored.loc[uscc, "body"] == served
         assert stored.loc[uscc, "pd"] == pytest.approx(served["pd"])
+    # The PD's drift against its own out-of-time holdout: each feature, then the score.
+    drift = recorded_drift(get_set(champions_county.engine, result.score_set.id).config)
+    assert steps["drift"].rows == 1 and list(drift) == [PD_MODEL_NAME]
+    report = drift[PD_MODEL_NAME]
+    assert [f["feature"] for f in report["features"]][-1] == "score"
+    assert {f["feature"] for f in report["features"]} == {
+        *bundle.scorer.pd_model.feature_names_,
+        "score",
+    }
+    assert report["rows_today"] == len(enterprises)  # below DRIFT_SAMPLE: every enterprise
+    assert all(f["psi"] >= 0 for f in report["features"])
 
 
 def test_the_pipeline_s_fast_rows_are_the_validated_assessments(
@@ -197,3 +221,49 @@ def test_the_pipeline_s_fast_rows_are_the_validated_assessments(
     assert decisions == {"declined", "offered", "no_offer"}  # every branch checked
     with pytest.raises(ValueError, match="chunk must be"):
         next(assessment_frames(bundle.scorer, data, usccs, bundle.versions, as_of, chunk=0))
+
+
+def test_the_learned_warning_is_scored_lifts_office_grades_and_drift_is_logged(
+    learned_county: ApiCounty,
+) -> None:
+    engine = learned_county.engine
+    learned = read_kind(engine, "learned")["probability"]
+    assert len(learned) == len(read_kind(engine, "grades")) > 800  # every existing enterprise
+    assert learned.between(0, 1).all() and learned.nunique() > 20
+
+    # A threshold inside the county's range, so that some grades move: exactly those at or
+    # above it go one step up, the banks' grades never.
+    threshold = float(learned.quantile(0.8))
+    config = RiskConfig(grades=GradeConfig(learned_b=threshold))
+    uri = mlflow_uri(learned_county.settings)
+    result = run_pipeline(engine, learned_county.as_of, config, mlflow_uri=uri)
+    steps = {s.name: s for s in result.steps}
+    assert steps["learned warning"].rows == len(learned) and steps["drift"].rows == 1
+    grades = read_kind(engine, "grades")
+    plain = run_risk_batch(engine, learned_county.as_of, config).grades
+    up = {"A": "B", "B": "C", "C": "D", "D": "D"}
+    lifted = learned.reindex(grades.index) >= threshold
+    expected = plain["grade"].where(~lifted, plain["grade"].map(up))
+    assert grades["grade"].to_dict() == expected.to_dict()
+    assert (grades["grade"] != plain["grade"]).sum() > 0
+    assert grades.loc[lifted & (plain["grade"] != "D"), "reason"].str.contains("再犯概率").all()
+    bank = run_risk_batch(engine, learned_county.as_of, config).grades_bank["grade"]
+    assert grades["grade_bank"].to_dict() == bank.to_dict()
+
+    # Drift against the champion's out-of-time holdout: one row per feature and the score.
+    recorded = recorded_drift(get_set(engine, result.score_set.id).config)
+    report = recorded[WARNING_MODEL_NAME]
+    champion = ModelRegistry(uri).load(WARNING_MODEL_NAME)
+    assert [f["feature"] for f in report["features"]][-1] == "score"
+    assert {f["feature"] for f in report["features"]} == {*champion.feature_names_, "score"}
+    assert report["rows_today"] == len(learned)
+    assert report["rows_reference"] == len(ModelRegistry(uri).holdout(WARNING_MODEL_NAME, "1"))
+    for row in report["features"]:
+        assert row["psi"] >= 0 and row["status"] == config.drift.status(row["psi"])
+    runs = mlflow.MlflowClient(uri).search_runs(
+        [mlflow.MlflowClient(uri).get_experiment_by_name(WARNING_MODEL_NAME).experiment_id],
+        filter_string="tags.`credlink.kind` = 'drift'",
+    )
+    logged = [r for r in runs if r.data.tags["credlink.score_set"] == str(result.score_set.id)]
+    assert len(logged) == 1
+    assert logged[0].data.metrics["psi_score"] == pytest.approx(report["score_psi"])
