@@ -160,6 +160,10 @@ class TableResult:
         The parent MLflow run and registered version (``None`` without a tracking URI).
     candidate_runs : dict of str to str
         Each candidate's child run id.
+    fold_scores : dict of str to FoldScores
+        Each candidate's out-of-fold scores of the development rows.
+    configs : dict of str to PDConfig
+        The default and the tuned LightGBM's configurations.
     """
 
     model: PDModel | Scorecard
@@ -172,6 +176,8 @@ class TableResult:
     holdout: pd.DataFrame
     run: LoggedRun | None = None
     candidate_runs: dict[str, str] = field(default_factory=dict)
+    fold_scores: dict[str, FoldScores] = field(default_factory=dict)
+    configs: dict[str, PDConfig] = field(default_factory=dict)
 
 
 def _binary_target(frame: pd.DataFrame, target: str) -> npt.NDArray[np.float64]:
@@ -424,6 +430,11 @@ def train_table(
         holdout=holdout.assign(pd=probability),
         run=run,
         candidate_runs=candidate_runs,
+        fold_scores=scores,
+        configs={
+            "default LightGBM": replace(base, **LIGHTGBM_DEFAULTS),
+            "tuned LightGBM": tuning.config,
+        },
     )
 
 
