@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from models.report import markdown_table
-from models.splits import SPLITS
 
 if TYPE_CHECKING:
     from models.limit import LimitModel
     from models.pd import PDModel
+    from models.scorecard import Scorecard
     from models.splits import WarningSplit
     from models.training import TrainConfig
     from models.warning import WarningModel
@@ -318,33 +318,52 @@ def table_card(
     rows: pd.DataFrame,
     tables: Mapping[str, pd.DataFrame],
     metrics: Mapping[str, float],
-    model: PDModel,
+    model: PDModel | Scorecard,
+    *,
+    chosen: str,
+    evaluation: str,
+    refit: str,
 ) -> str:
-    """The card of a model trained on a bank's own table (:func:`models.table.train_table`)."""
-    validation = (
-        f"out of time by `{date_col}`"
-        if date_col
-        else f"stratified random test split; {len(tables['splits'])} slices; cross-validated "
-        f"AUC {metrics.get('cv_auc_mean', float('nan')):.3f} ± "
-        f"{metrics.get('cv_auc_std', float('nan')):.3f}"
+    """The card of a model trained on a bank's own table (:func:`models.table.train_table`):
+    the candidates compared on the same folds, the one chosen, how it was refitted."""
+    if date_col:
+        validation = (
+            f"{evaluation}: fitted on the oldest period, scored on the later validation and "
+            f"calibration periods of `{date_col}`; the newest period is the test"
+        )
+    else:
+        validation = f"{evaluation} on the development rows; a stratified random test split"
+    candidates = tables["candidates"]
+    calibration = getattr(getattr(model, "calibrator_", None), "method_", None)
+    calibrated = (
+        f"calibration {calibration} on out-of-fold scores (cross-fitted)"
+        if calibration
+        else "a logistic regression's own probabilities"
     )
     return ModelCard(
         title=f"Model card: {model_name}",
         facts=[
             f"**Target**: `{target}` (1 = bad); id column: `{id_col or '—'}`; "
-            f"{len(rows):,} rows, {int(sum(metrics.get(f'{s}_bads', 0) for s in SPLITS)):,} bads",
-            f"**Validation**: {validation}",
-            f"**Features**: {len(model.feature_names_)} ({len(model.categorical_)} categorical, "
-            f"integer-encoded; vocabulary in `vocabulary.json`)",
+            f"{len(rows):,} rows, {int(tables['splits']['bads'].sum()):,} bads",
+            f"**Evaluation**: {validation}",
+            "**Candidates**, on the same folds: "
+            + "; ".join(
+                f"{row.candidate} AUC {row.auc:.3f} ± {row.auc_std:.3f}"
+                for row in candidates.itertuples(index=False)
+            )
+            + f". **Chosen: {chosen}** (highest {evaluation} AUC; ties go to the simpler model)",
+            f"**Refit**: {refit}",
+            f"**Features**: {len(model.feature_names_)} ({len(model.categorical_)} categorical)",
             f"**Test**: AUC {metrics.get('test_auc', float('nan')):.3f}, KS "
             f"{metrics.get('test_ks', float('nan')):.3f}, Brier "
-            f"{metrics.get('test_brier', float('nan')):.4f}, score PSI train → test "
-            f"{metrics['psi_score_train_test']:.3f}; calibration {model.calibrator_.method_}",
+            f"{metrics.get('test_brier', float('nan')):.4f}, score PSI out-of-sample → test "
+            f"{metrics['psi_score_oos_test']:.3f}; {calibrated}",
             "**Selective labels**: if the table holds funded loans only, the model learns the "
             "risk of the approved population; keep declined applications for reject inference.",
         ],
         sections=[
-            ("", [markdown_table(tables["splits"])]),
+            ("## Candidates", [markdown_table(candidates)]),
+            ("## Periods", [markdown_table(tables["splits"])]),
             ("## Calibration (test)", [markdown_table(tables["calibration"])]),
         ],
     ).to_markdown()

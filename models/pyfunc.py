@@ -3,7 +3,8 @@
 A registered model version holds one estimator directory (``artifacts/estimator``: a
 :class:`models.pd.PDModel` as ``booster.txt`` + ``pd_model.json``, a
 :class:`models.limit.LimitModel` as ``limit_model.json``, a
-:class:`models.warning.WarningModel` as ``booster.txt`` + ``warning_model.json``) — plain text
+:class:`models.warning.WarningModel` as ``booster.txt`` + ``warning_model.json``, a bank
+table's :class:`models.scorecard.Scorecard` as ``scorecard.json``) — plain text
 and JSON, no pickle. credlink reads it with :func:`load_estimator`, as data
 (:mod:`models.artifacts`).
 
@@ -27,11 +28,12 @@ from mlflow.pyfunc import PythonModel
 from models.exceptions import ArtifactError
 from models.limit import LimitModel
 from models.pd import PDModel
+from models.scorecard import Scorecard
 from models.warning import WarningModel
 
 __all__ = ["ENTRY_POINT", "ESTIMATOR_FILES", "CredlinkModel", "Estimator", "load_estimator"]
 
-Estimator = PDModel | LimitModel | WarningModel
+Estimator = PDModel | LimitModel | WarningModel | Scorecard
 ENTRY_POINT = Path(__file__).with_name("_mlflow_entry.py")
 """The file MLflow executes to build the pyfunc model (models from code; never by credlink)."""
 
@@ -45,6 +47,7 @@ ESTIMATOR_FILES: Mapping[str, type[Estimator]] = {
     PDModel.meta_file: PDModel,
     LimitModel.meta_file: LimitModel,
     WarningModel.meta_file: WarningModel,
+    Scorecard.meta_file: Scorecard,
 }
 """The JSON file that marks each kind of estimator directory."""
 

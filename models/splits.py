@@ -4,7 +4,10 @@ Pre-credit (:func:`time_split`)
     The loans, ordered by application date, are cut into train / valid (early stopping) /
     calibration / test, oldest to newest, so that every model is judged on a later period
     than it learned from (:func:`models.training.train_precredit`, and
-    :func:`models.table.train_table` when a table has a date).
+    :func:`models.table.train_table` when a table has a date: its out-of-time fold fits on
+    train and scores valid and calibration, :func:`models.tuning.time_folds`). A table without
+    a date is never called out of time: it gets a stratified random test share and K-fold
+    cross-validation (:func:`models.tuning.cv_folds`).
 
 The learned warning (:func:`warning_split`)
     With the data known on ``as_of`` = *end*:

@@ -65,6 +65,7 @@ __all__ = [
     "importance_figure",
     "limit_figure",
     "log_model_run",
+    "log_summary_run",
     "mlflow_session",
     "precision_figure",
     "roc_figure",
@@ -76,6 +77,8 @@ CHALLENGER = "challenger"
 RISK_CONFIG_TAG = "credlink.risk_config_digest"
 """Run tag: :meth:`risk.config.RiskConfig.digest` of the settings the run's features used."""
 _URI_VARIABLES = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
+_PROGRESS_BAR = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
+_PARENT_TAG = "mlflow.parentRunId"  # MLflow's own tag of a nested run: the UI nests by it
 _SESSION_LOCK = threading.RLock()
 _MLFLOW_LOGGER = logging.getLogger("mlflow")
 logger = logging.getLogger("credlink.models")
@@ -120,7 +123,9 @@ def mlflow_session(tracking_uri: str, registry_uri: str | None = None) -> Iterat
     the block.
 
     A SQLite database's directory is created if missing. The previous URIs are restored on
-    exit.
+    exit. MLflow's artifact progress bars are off inside the block (unless the user set
+    ``MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR``): with tqdm installed they would draw on a
+    command's standard error, among its one-line messages.
 
     Yields
     ------
@@ -136,13 +141,14 @@ def mlflow_session(tracking_uri: str, registry_uri: str | None = None) -> Iterat
     registry = registry_uri or tracking_uri
     with _SESSION_LOCK:  # MLflow's URIs are process-wide: one session at a time
         previous = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
-        environment = {name: os.environ.get(name) for name in _URI_VARIABLES}
+        environment = {name: os.environ.get(name) for name in (*_URI_VARIABLES, _PROGRESS_BAR)}
+        os.environ.setdefault(_PROGRESS_BAR, "false")
         level = _MLFLOW_LOGGER.level
         if not os.environ.get("MLFLOW_LOGGING_LEVEL"):
             _MLFLOW_LOGGER.setLevel(max(level, logging.WARNING))
         mlflow.set_tracking_uri(tracking_uri)
         mlflow.set_registry_uri(registry)
-        _restore(environment)
+        _restore({name: environment[name] for name in _URI_VARIABLES})
         try:
             yield MlflowClient(tracking_uri=tracking_uri, registry_uri=registry)
         finally:
@@ -170,7 +176,8 @@ def _registry_lines_logged() -> Iterator[None]:
 
 
 def _restore(environment: Mapping[str, str | None]) -> None:
-    """Put the user's ``MLFLOW_TRACKING_URI`` / ``MLFLOW_REGISTRY_URI`` back.
+    """Put the user's ``MLFLOW_TRACKING_URI`` / ``MLFLOW_REGISTRY_URI`` (and progress-bar
+    setting) back.
 
     MLflow's setters also write the URIs into the environment (for subprocesses); left there,
     a session's URI would pass for the user's server in the next
@@ -323,6 +330,8 @@ class ModelRun:
         parameters (:meth:`~risk.config.RiskConfig.flat_params`), its digest as the parameter
         and tag ``risk_config_digest`` / :data:`RISK_CONFIG_TAG`, and the whole as
         ``risk_config.json``.
+    parent_run_id : str or None
+        Log the run as a child of this (finished or running) run: MLflow's nested-run tag.
     """
 
     experiment: str
@@ -339,6 +348,7 @@ class ModelRun:
     dicts: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     tags: Mapping[str, str] = field(default_factory=dict)
     risk_config: RiskConfig | None = None
+    parent_run_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -400,6 +410,8 @@ def log_model_run(
         with mlflow.start_run(experiment_id=experiment_id, run_name=run.run_name) as active:
             run_id = active.info.run_id
             tags, params = dict(run.tags), dict(run.params)
+            if run.parent_run_id is not None:
+                tags[_PARENT_TAG] = run.parent_run_id
             if run.risk_config is not None:
                 digest = run.risk_config.digest()
                 tags[RISK_CONFIG_TAG] = digest
@@ -447,3 +459,43 @@ def log_model_run(
             logger.debug("registered %s version %s", run.registered_name, version)
             client.set_registered_model_alias(run.registered_name, CHALLENGER, version)
         return LoggedRun(experiment_id, run_id, info.model_uri, version)
+
+
+def log_summary_run(
+    experiment: str,
+    tracking_uri: str,
+    artifact_location: str | None = None,
+    *,
+    run_name: str | None = None,
+    params: Mapping[str, Any] | None = None,
+    metrics: Mapping[str, float] | None = None,
+    tables: Mapping[str, pd.DataFrame] | None = None,
+    tags: Mapping[str, str] | None = None,
+    parent_run_id: str | None = None,
+    registry_uri: str | None = None,
+) -> str:
+    """Log a run without a model (a candidate compared, a search's summary); its run id.
+
+    Parameters
+    ----------
+    experiment
+        Experiment name (created under ``artifact_location`` if missing).
+    tracking_uri, artifact_location, registry_uri
+        As for :func:`log_model_run`.
+    run_name, params, metrics, tables, tags
+        What the run records (tables as CSV under ``tables/``).
+    parent_run_id
+        Log the run as a child of this run (shown under it in the MLflow UI).
+    """
+    with mlflow_session(tracking_uri, registry_uri) as client, tempfile.TemporaryDirectory() as tmp:
+        experiment_id = ensure_experiment(client, experiment, artifact_location)
+        with mlflow.start_run(experiment_id=experiment_id, run_name=run_name) as active:
+            parent = {} if parent_run_id is None else {_PARENT_TAG: parent_run_id}
+            mlflow.set_tags({**(tags or {}), **parent})
+            mlflow.log_params(_params(params or {}))
+            mlflow.log_metrics(_finite(metrics or {}))
+            for name, table in (tables or {}).items():
+                path = Path(tmp) / f"{name}.csv"
+                table.to_csv(path, index=False)
+                mlflow.log_artifact(str(path), "tables")
+            return str(active.info.run_id)

@@ -108,7 +108,9 @@ class TrainConfig:
         test (defaults 0.15, 0.10, 0.20; train gets the rest, at least 0.3).
         ``calibration_fraction = 0`` calibrates on the validation slice.
     cv_folds
-        Folds of the cross-validated AUC of :func:`train_table` without a date, in [2, 20].
+        Folds of the cross-validation that compares and selects the candidates of a bank's
+        table without a date (:func:`models.table.train_table`, ``TableConfig.train``; the
+        one setting of the fold count), in [2, 20] (default 5).
     seed
         Seed of random splits (tables without a date).
     pd_model_name, limit_model_name

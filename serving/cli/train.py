@@ -7,6 +7,7 @@ open its UI with ``mlflow ui --backend-store-uri sqlite:///<work_dir>/mlflow.db`
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict
 from datetime import date
 from pathlib import Path
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from models.gate import PromotionResult, QualityFloor
+    from models.table import TableResult
     from models.training import TrainResult
     from risk.config import RiskConfig
     from serving.settings import Settings
@@ -112,6 +114,37 @@ def _print_training(result: TrainResult, settings: Settings) -> None:
     out.print(mlflow_hint(settings))
 
 
+def _print_table(result: TableResult, settings: Settings) -> None:
+    table = Table(title=f"candidates: {result.evaluation} on the development rows")
+    for column in ("candidate", "AUC", "± std", "trees", ""):
+        table.add_column(column, justify="left" if column in ("candidate", "") else "right")
+    for row in result.candidates.itertuples(index=False):
+        table.add_row(
+            row.candidate,
+            f"{row.auc:.3f}",
+            f"{row.auc_std:.3f}",
+            f"{row.n_trees:,}" if row.n_trees else "—",
+            "chosen" if row.chosen else "",
+        )
+    out.print(table)
+    m = result.metrics
+    test = "the newest period" if result.evaluation == "out-of-time" else "a random test share"
+    out.print(
+        f"chosen: {result.chosen} ({result.evaluation} AUC {m['evaluation_auc']:.3f}); on "
+        f"{test} ({m['test_n']:,.0f} loans, {m['test_bads']:,.0f} bads): AUC "
+        f"{m['test_auc']:.3f}, KS {m['test_ks']:.3f}, Brier {m['test_brier']:.4f}; score PSI "
+        f"out-of-sample → test {m['psi_score_oos_test']:.3f}"
+    )
+    if result.run is not None:
+        version = (
+            f"version {result.run.version} (alias challenger)"
+            if result.run.version
+            else "not registered"
+        )
+        out.print(f"model: run {result.run.run_id}, {version}")
+    out.print(mlflow_hint(settings))
+
+
 @train_app.command("precredit")
 def train_precredit_command(
     table: Annotated[
@@ -131,17 +164,38 @@ def train_precredit_command(
     name: Annotated[
         str, typer.Option(help="Experiment / registered model name for --table.")
     ] = "credlink-table",
+    trials: Annotated[
+        int,
+        typer.Option(
+            help="Optuna trials of the tuned LightGBM for --table (trial 0: LightGBM's defaults).",
+            min=1,
+            max=1000,
+        ),
+    ] = 30,
+    folds: Annotated[
+        int,
+        typer.Option(help="Cross-validation folds for --table without --date.", min=2, max=20),
+    ] = 5,
+    refit_all: Annotated[
+        bool,
+        typer.Option(
+            "--refit-all",
+            help="For --table: register the chosen model refitted on every row, the test "
+            "period included (production); the figures shown stay those without it.",
+        ),
+    ] = False,
     as_of: AsOfOpt = None,
     register: Annotated[bool, typer.Option(help="Register as the challenger version.")] = True,
     as_json: JsonOpt = False,
     work_dir: WorkDirOpt = None,
     database_url: DatabaseOpt = None,
 ) -> None:
-    """Train the pre-credit PD and limit models on the store (or a model on --table)."""
+    """Train the pre-credit PD and limit models on the store, or on --table a scorecard, a
+    default and a tuned LightGBM on the same folds, registering the best."""
     import pandas as pd
 
-    from models.table import train_table
-    from models.training import train_precredit
+    from models.table import TableConfig, train_table
+    from models.training import TrainConfig, train_precredit
 
     settings = settings_for(work_dir, database_url)
     uri, artifacts = settings.mlflow_uris()
@@ -165,8 +219,9 @@ def train_precredit_command(
         if missing:
             columns = ", ".join(map(str, frame.columns[:20]))
             cannot_train(f"{'; '.join(missing)}: not a column of {table.name} ({columns})")
-        with err.status(f"training {name} on {len(frame):,} rows …"):
-            result = or_exit(
+        config = TableConfig(train=TrainConfig(cv_folds=folds), trials=trials, refit_all=refit_all)
+        with err.status(f"training {name} on {len(frame):,} rows ({trials} trials) …"):
+            fitted = or_exit(
                 train_table,
                 frame,
                 target,
@@ -176,8 +231,23 @@ def train_precredit_command(
                 artifact_location=artifacts,
                 registry_uri=registry_uri,
                 model_name=name,
+                config=config,
                 register=register,
             )
+        if as_json:
+            print_json(
+                {
+                    "chosen": fitted.chosen,
+                    "evaluation": fitted.evaluation,
+                    "candidates": json.loads(fitted.candidates.to_json(orient="records")),
+                    "metrics": fitted.metrics,
+                    "run": None if fitted.run is None else asdict(fitted.run),
+                    "candidate_runs": fitted.candidate_runs,
+                }
+            )
+            return
+        _print_table(fitted, settings)
+        return
     else:
         day = parse_date("--as-of", as_of)
         risk = risk_config_of(settings)
