@@ -271,6 +271,8 @@ class LoanRow(BaseModel):
     term_months: _Cell = None
     status: _Cell = None
     status_date: _Cell = None
+    overdue_90_date: _Cell = None
+    default_date: _Cell = None
 
 
 class OutcomesRequest(BaseModel):
