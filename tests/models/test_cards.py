@@ -31,11 +31,21 @@ def test_gain_shares_by_hand() -> None:
     public credit 30 %, graph 30 %, every concept its share of 100."""
     importance = pd.DataFrame(
         {
-            "feature": ["own_dishonest_12m", "own_dishonest_all", "linked_risk", "group_size"]
-            + ["tax_paid_12m"],
+            "feature": [
+                "own_dishonest_12m",
+                "own_dishonest_all",
+                "linked_risk",
+                "group_size",
+                "tax_paid_12m",
+            ],
             "gain": [20.0, 10.0, 20.0, 10.0, 40.0],
-            "concept": ["dishonest_lists", "dishonest_lists", "linked_risk", "network"]
-            + ["tax_paid"],
+            "concept": [
+                "dishonest_lists",
+                "dishonest_lists",
+                "linked_risk",
+                "network",
+                "tax_paid",
+            ],
         }
     )
     shares = gain_shares(importance)
