@@ -26,7 +26,9 @@ from risk.validation import check_bool
 __all__ = [
     "CONCEPTS",
     "FEATURE_SOURCES",
+    "GRAPH_CONCEPTS",
     "KIND_GROUP_CONCEPTS",
+    "PUBLIC_CREDIT_CONCEPTS",
     "TAX_GRADE_SCORES",
     "Concept",
     "FeatureCatalog",
@@ -353,6 +355,30 @@ def _concepts() -> Mapping[str, Concept]:
 
 CONCEPTS: Mapping[str, Concept] = _concepts()
 """Every concept a feature of either model belongs to, by code."""
+
+PUBLIC_CREDIT_CONCEPTS: frozenset[str] = frozenset(
+    {
+        "dishonest_lists",
+        "court_enforcement",
+        "penalties",
+        "record_severity",
+        "tax_violations",
+        "abnormal_operation",
+        "breaches",
+        "past_records",
+        "positive_records",
+        "violations",
+        "records_by_domain",
+        "recency",
+        "repairs",
+        "commitments",
+    }
+)
+"""The concepts read from the enterprise's own public-credit records (公共信用信息: lists,
+penalties, court enforcement, repairs, commitments): the model card reports their share."""
+
+GRAPH_CONCEPTS: frozenset[str] = frozenset({"linked_risk", "network"})
+"""The concepts read from the graph of linked parties (关联方), reported beside them."""
 
 KIND_GROUP_CONCEPTS: Mapping[str, str] = MappingProxyType(
     {

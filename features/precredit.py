@@ -82,6 +82,7 @@ __all__ = [
     "applications_on",
     "build_features",
     "feature_specs",
+    "first_bad_day",
     "month_start",
     "own_record_specs",
     "validate_applications",
@@ -89,6 +90,40 @@ __all__ = [
 
 BAD_LOAN_STATUSES: frozenset[LoanStatus] = frozenset({LoanStatus.overdue_90, LoanStatus.default})
 """Loan statuses that count as bad (不良: 90+ days overdue or in default)."""
+
+
+def first_bad_day(loans: pd.DataFrame) -> npt.NDArray[np.datetime64]:
+    """The first day each loan was bad (90+ days overdue or in default), NaT if never.
+
+    The one rule of when a loan went bad: the earlier of ``overdue_90_date`` and
+    ``default_date`` (the status history of revision 0009), and ``status_date`` when the
+    latest status is bad and the history is blank (frames written before the history, or
+    without its columns). A loan cured since keeps its first bad day.
+
+    Parameters
+    ----------
+    loans
+        Contract loans: ``status``, ``status_date`` and, optionally, the history columns.
+
+    Returns
+    -------
+    numpy.ndarray of datetime64[s]
+    """
+    require_frame(loans, "loans", ("status", "status_date"))
+    never = np.full(len(loans), np.datetime64("NaT"), dtype="datetime64[s]")
+
+    def days(column: str) -> npt.NDArray[np.datetime64]:
+        if column not in loans:
+            return never
+        return pd.to_datetime(loans[column]).to_numpy(dtype="datetime64[s]")
+
+    bad_now = loans["status"].isin([s.value for s in BAD_LOAN_STATUSES]).to_numpy()
+    latest = np.where(bad_now, days("status_date"), never)
+    stacked = np.vstack([days("overdue_90_date"), days("default_date"), latest])
+    known = ~np.isnat(stacked)
+    earliest = np.where(known, stacked, np.datetime64("9999-12-31", "s")).min(axis=0)
+    return np.where(known.any(axis=0), earliest, never)
+
 
 FINANCIAL_FEATURES = (
     "tax_paid_12m",
@@ -481,13 +516,13 @@ def _loan_features(
 ) -> dict[str, npt.NDArray[np.float64]]:
     n = len(uscc)
     apps = pd.DataFrame({"row": np.arange(n), "uscc": uscc})
-    pairs = apps.merge(data.loans[["uscc", "applied", "status", "status_date"]], on="uscc")
+    loans = data.loans[["uscc", "applied"]].assign(first_bad=first_bad_day(data.loans))
+    pairs = apps.merge(loans, on="uscc")
     row = pairs["row"].to_numpy(dtype=np.int64)
     on = t[row]
     earlier = pairs["applied"].to_numpy(dtype="datetime64[s]") < on
-    bad = pairs["status"].isin([s.value for s in BAD_LOAN_STATUSES]).to_numpy() & (
-        pairs["status_date"].to_numpy(dtype="datetime64[s]") < on
-    )
+    first_bad = pairs["first_bad"].to_numpy(dtype="datetime64[s]")
+    bad = ~np.isnat(first_bad) & (first_bad < on)
     return {
         "prior_loans": row_counts(row[earlier], n),
         "prior_bad_loans": row_counts(row[earlier & bad], n),

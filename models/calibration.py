@@ -15,8 +15,14 @@ on a held-out period, with one of two methods:
 ``intercept``
     ``p = 1 / (1 + exp(−(s + b)))``: only the level is refitted (calibration-in-the-large),
     the ranking and spread of the raw score are kept. With fewer than ``min_bads`` bads in
-    the calibration sample, ``platt`` and ``isotonic`` fall back to it: on a few dozen bads a
-    fitted slope is noise, and a slope of zero would erase the ranking altogether.
+    the calibration sample, ``platt``, ``isotonic`` and ``auto`` fall back to it: on a few
+    dozen bads a fitted slope is noise, and a slope of zero would erase the ranking altogether.
+``auto``
+    Platt or isotonic, whichever has the lower out-of-fold log loss on the held-out sample
+    (5-fold stratified cross-validation within it [3]_), then refitted on all of it: isotonic
+    when there are enough bads for its steps to be stable and the score's miscalibration is not
+    a sigmoid, Platt otherwise. The choice and both losses are kept (``method_``,
+    ``cv_log_loss_``) and reported in the model card.
 
 References
 ----------
@@ -37,13 +43,16 @@ import numpy as np
 import numpy.typing as npt
 from scipy.optimize import minimize
 from sklearn.isotonic import IsotonicRegression
+from sklearn.model_selection import StratifiedKFold
 
 from models.exceptions import NotFittedError, TrainingDataError
 from risk.validation import check_choice, check_int, check_real
 
 __all__ = ["CALIBRATION_METHODS", "Calibrator"]
 
-CALIBRATION_METHODS = ("platt", "isotonic", "intercept")
+CALIBRATION_METHODS = ("platt", "isotonic", "intercept", "auto")
+
+_AUTO_FOLDS = 5
 
 
 class Calibrator:
@@ -52,17 +61,23 @@ class Calibrator:
     Parameters
     ----------
     method
-        ``"platt"`` (default), ``"isotonic"`` or ``"intercept"``.
+        ``"platt"`` (default), ``"isotonic"``, ``"intercept"`` or ``"auto"`` (Platt or
+        isotonic, chosen by out-of-fold log loss on the sample).
     min_bads
-        Fewer bads than this in the calibration sample make ``platt`` and ``isotonic`` fall
-        back to ``intercept``, ≥ 1 (default 30).
+        Fewer bads than this in the calibration sample make ``platt``, ``isotonic`` and
+        ``auto`` fall back to ``intercept``, ≥ 1 (default 30).
     floor
         Probabilities are clipped to ``[floor, 1 − floor]``, in [0, 0.01] (default 1e-4).
 
     Attributes
     ----------
     method_ : str
-        The method used (``intercept`` after a fall-back).
+        The method used (``intercept`` after a fall-back; ``platt`` or ``isotonic`` for
+        ``auto``).
+    n_, n_bads_ : int
+        Rows and bads of the calibration sample.
+    cv_log_loss_ : dict
+        ``auto`` only: the out-of-fold log loss of ``platt`` and ``isotonic`` (else empty).
     params_ : dict
         ``{"a", "b"}`` for Platt and intercept (a = 1); ``{"x", "y"}`` (the isotonic steps).
 
@@ -112,16 +127,18 @@ class Calibrator:
             )
         if positives < min_bads:
             method = "intercept"
-        self.params_: dict[str, Any]
-        if method in ("platt", "intercept"):
-            self.params_ = _platt(s, labels, fixed_slope=method == "intercept")
-        else:
-            iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(s, labels)
-            self.params_ = {
-                "x": [float(v) for v in iso.X_thresholds_],
-                "y": [float(v) for v in iso.y_thresholds_],
+        self.cv_log_loss_: dict[str, float] = {}
+        if method == "auto" and min(positives, s.size - positives) < 2:
+            method = "platt"  # too few of a class to cross-validate a choice
+        if method == "auto":
+            self.cv_log_loss_ = {
+                m: _out_of_fold_log_loss(m, s, labels, self.floor) for m in ("platt", "isotonic")
             }
+            method = min(self.cv_log_loss_, key=self.cv_log_loss_.__getitem__)
+        self.params_ = _fit_params(method, s, labels)
         self.method_ = method
+        self.n_ = int(s.size)
+        self.n_bads_ = int(positives)
         return self
 
     def transform(self, score: npt.ArrayLike) -> npt.NDArray[np.float64]:
@@ -134,12 +151,7 @@ class Calibrator:
         """
         if not hasattr(self, "params_"):
             raise NotFittedError("Calibrator is not fitted; call fit(score, y) first")
-        s = np.asarray(score, dtype=np.float64)
-        if self.method_ in ("platt", "intercept"):
-            z = self.params_["a"] * s + self.params_["b"]
-            p = 1.0 / (1.0 + np.exp(-z))
-        else:
-            p = np.interp(s, self.params_["x"], self.params_["y"])
+        p = _transform(self.method_, self.params_, np.asarray(score, dtype=np.float64))
         return np.clip(p, self.floor, 1.0 - self.floor)
 
     def to_dict(self) -> dict[str, Any]:
@@ -151,6 +163,9 @@ class Calibrator:
             "min_bads": self.min_bads,
             "floor": self.floor,
             "params": self.params_,
+            "n": self.n_,
+            "n_bads": self.n_bads_,
+            "cv_log_loss": self.cv_log_loss_,
         }
 
     @classmethod
@@ -159,7 +174,42 @@ class Calibrator:
         calibrator = cls(str(data["method"]), int(data["min_bads"]), float(data["floor"]))
         calibrator.method_ = str(data["method"])
         calibrator.params_ = dict(data["params"])
+        # Models saved before these were kept: unknown (0, no cross-validation).
+        calibrator.n_ = int(data.get("n", 0))
+        calibrator.n_bads_ = int(data.get("n_bads", 0))
+        calibrator.cv_log_loss_ = {str(k): float(v) for k, v in data.get("cv_log_loss", {}).items()}
         return calibrator
+
+
+def _fit_params(method: str, score: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
+    """The fitted parameters of ``platt``, ``intercept`` or ``isotonic``."""
+    if method in ("platt", "intercept"):
+        return _platt(score, labels, fixed_slope=method == "intercept")
+    iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(score, labels)
+    return {
+        "x": [float(v) for v in iso.X_thresholds_],
+        "y": [float(v) for v in iso.y_thresholds_],
+    }
+
+
+def _transform(method: str, params: Mapping[str, Any], score: np.ndarray) -> np.ndarray:
+    if method in ("platt", "intercept"):
+        return np.asarray(1.0 / (1.0 + np.exp(-(params["a"] * score + params["b"]))))
+    return np.interp(score, params["x"], params["y"])
+
+
+def _out_of_fold_log_loss(
+    method: str, score: np.ndarray, labels: np.ndarray, floor: float
+) -> float:
+    """Mean log loss of ``method`` on each of 5 stratified folds, fitted on the other four."""
+    smaller_class = int(min(labels.sum(), labels.size - labels.sum()))
+    folds = StratifiedKFold(max(2, min(_AUTO_FOLDS, smaller_class)), shuffle=True, random_state=0)
+    predicted = np.empty_like(score)
+    for fit_rows, held_rows in folds.split(score.reshape(-1, 1), labels):
+        params = _fit_params(method, score[fit_rows], labels[fit_rows])
+        predicted[held_rows] = _transform(method, params, score[held_rows])
+    p = np.clip(predicted, max(floor, 1e-6), 1.0 - max(floor, 1e-6))
+    return float(-np.mean(labels * np.log(p) + (1 - labels) * np.log(1 - p)))
 
 
 def _platt(score: np.ndarray, labels: np.ndarray, *, fixed_slope: bool) -> dict[str, float]:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from features.catalog import GRAPH_CONCEPTS, PUBLIC_CREDIT_CONCEPTS
 from models.report import markdown_table
 
 if TYPE_CHECKING:
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 __all__ = [
     "LOADING_LIMITATION",
     "ModelCard",
+    "gain_shares",
     "precredit_card",
     "table_card",
     "warning_card",
@@ -83,6 +85,34 @@ class ModelCard:
 # --------------------------------------------------------------------------- the cards
 
 
+def gain_shares(importance: pd.DataFrame) -> dict[str, float]:
+    """Shares of a model's total gain: of its public-credit-record concepts, its graph concepts
+    and each concept.
+
+    Parameters
+    ----------
+    importance
+        :meth:`models.booster.BinaryBooster.feature_importance` with ``concept`` (``gain``
+        per feature).
+
+    Returns
+    -------
+    dict
+        ``public_credit`` (:data:`features.catalog.PUBLIC_CREDIT_CONCEPTS`), ``graph``
+        (:data:`features.catalog.GRAPH_CONCEPTS`), then ``concept:<code>`` for every concept,
+        largest first; shares of the total gain (all 0 when the model has no gain, i.e. a
+        single leaf).
+    """
+    gain = importance.groupby("concept")["gain"].sum().sort_values(ascending=False)
+    total = float(gain.sum())
+    share = gain / total if total > 0 else gain * 0.0
+    return {
+        "public_credit": float(share[share.index.isin(PUBLIC_CREDIT_CONCEPTS)].sum()),
+        "graph": float(share[share.index.isin(GRAPH_CONCEPTS)].sum()),
+        **{f"concept:{code}": float(v) for code, v in share.items()},
+    }
+
+
 def precredit_card(
     t: pd.Timestamp,
     config: TrainConfig,
@@ -102,9 +132,19 @@ def precredit_card(
     """
     splits = tables["splits"]
     window = f"{splits['first'].min()} – {splits['last'].max()}"
-    gain = tables["importance"].groupby("concept")["gain"].sum().sort_values(ascending=False)
-    top = (gain / max(float(gain.sum()), 1e-12)).head(8)  # shares of the total gain
-    concepts = ", ".join(f"{c} ({share:.0%})" for c, share in top.items())
+    shares = gain_shares(tables["importance"])
+    concepts = ", ".join(
+        f"{key.removeprefix('concept:')} ({share:.1%})"
+        for key, share in shares.items()
+        if key.startswith("concept:") and share > 0
+    )
+    calibrator = model.calibrator_
+    losses = ", ".join(f"{m} {v:.4f}" for m, v in calibrator.cv_log_loss_.items())
+    chosen = (
+        f"{calibrator.method_}, chosen by out-of-fold log loss ({losses})"
+        if losses
+        else calibrator.method_
+    )
     declined = int((~eligibility["eligible"]).sum())
     nan = float("nan")
     start = data_start.date() if data_start is not None else "—"
@@ -117,10 +157,10 @@ def precredit_card(
             f"data window of the sample (application dates): {window}",
             "**Intended use**: pre-credit (预授信) screening of enterprises that authorised the "
             "query; a bank's own credit decision follows. Not for the credit office's warnings.",
-            f"**Label**: 1 if the loan's status is `overdue_90` or `default` with `status_date` "
-            f"within {config.horizon_months} months of `applied` (and by {t.date()}); 0 if the "
-            f"horizon is over and it was not. Only the latest status is kept, so a loan 90+ "
-            f"days overdue inside the horizon but recorded in default after it counts as good.",
+            f"**Label**: 1 if the loan's first bad day (the first date it was 90+ days overdue "
+            f"or in default, from the loans' status history) is within "
+            f"{config.horizon_months} months of `applied` (and by {t.date()}), even if the "
+            f"loan was cured since; 0 if the horizon is over and it was not.",
         ],
         sections=[
             (
@@ -168,8 +208,11 @@ def precredit_card(
                     f"{sum(1 for v in model.monotone_.values() if v < 0)} decreasing. "
                     f"Categoricals ({', '.join(model.categorical_)}) integer-encoded; vocabulary "
                     f"in `vocabulary.json`.\n"
-                    f"Largest concepts by share of gain (`features.catalog.CONCEPTS`): "
-                    f"{concepts}."
+                    f"Share of the gain: public-credit records "
+                    f"(`features.catalog.PUBLIC_CREDIT_CONCEPTS`) "
+                    f"{shares['public_credit']:.1%}, graph of linked parties "
+                    f"(`GRAPH_CONCEPTS`) {shares['graph']:.1%}. Every concept by share of "
+                    f"the total gain (`features.catalog.CONCEPTS`): {concepts}."
                 ],
             ),
             (
@@ -180,13 +223,23 @@ def precredit_card(
                     f"Gini {metrics.get('test_gini', nan):.3f}, Brier "
                     f"{metrics.get('test_brier', nan):.4f}; score PSI train → test "
                     f"{metrics['psi_score_train_test']:.3f}; monotonicity violations "
-                    f"{metrics['monotonicity_violations']:.0f}. Calibration: "
-                    f"{model.calibrator_.method_} on the calibration period; best iteration "
-                    f"{model.best_iteration_}."
+                    f"{metrics['monotonicity_violations']:.0f}. Calibration: {chosen}, on the "
+                    f"validation and calibration periods pooled ({calibrator.n_:,} loans, "
+                    f"{calibrator.n_bads_:,} bads); best iteration {model.best_iteration_}."
                 ],
             ),
             ("### Calibration (test, deciles of PD)", [markdown_table(tables["calibration"])]),
-            ("### Grades", [markdown_table(tables["grades"])]),
+            (
+                "### Grades",
+                [
+                    f"{len(model.grade_cuts_) + 1} grades cut on the held-out periods "
+                    f"(`models.pd.fit_grade_cuts`: at most {model.config_.max_grades}, each "
+                    f"with ≥ {model.config_.grade_min_bads} bads, observed bad rates rising); "
+                    "`test_*` are the out-of-time test loans. The limit and the 白名单 read "
+                    "the PD band of the master scale instead.",
+                    markdown_table(tables["grades"]),
+                ],
+            ),
             (
                 "## Limit",
                 [

@@ -10,18 +10,26 @@ Fitting (:meth:`PDModel.fit`) takes three samples, which the callers cut by time
    失信 records → higher PD, more tax paid → lower PD);
 2. *eval*: stops the boosting when the validation log loss has not improved for
    ``early_stopping_rounds`` rounds;
-3. *calibration*: a later, held-out period on which :class:`models.calibration.Calibrator`
-   maps the raw score to a PD (Platt by default), so the PD reflects recent bad rates.
+3. *calibration*: held-out periods on which :class:`models.calibration.Calibrator` maps the
+   raw score to a PD (Platt or isotonic, chosen there by out-of-fold log loss), so the PD
+   reflects recent bad rates.
 
-The PD is then banded into grades on a fixed master scale (:class:`GradeScale`); each grade's
-expected bad rate is the mean calibrated PD of the calibration sample in it.
+Two groupings of the PD come out of it:
+
+- the **grades** (评级) a user is shown, fitted on the held-out sample
+  (:func:`fit_grade_cuts`): at most ``max_grades`` of them (3 by default), each holding at
+  least ``grade_min_bads`` bads, their observed bad rates strictly rising — so every grade is
+  populated and grade 2 is worse than grade 1 on evidence, not by decree;
+- the **PD band** on a fixed master scale (:class:`GradeScale`, 0.5 % … 30 %, bands 1–8):
+  the limit's multipliers and the 白名单 cut read it, so policy does not move when a
+  retraining moves the fitted cuts.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import pairwise
+from itertools import combinations, pairwise
 from typing import Any, ClassVar, Self
 
 import numpy as np
@@ -35,7 +43,7 @@ from models.metrics import PSIReference
 from risk.frames import require_frame
 from risk.validation import check_choice, check_int, check_real
 
-__all__ = ["GradeScale", "PDConfig", "PDModel"]
+__all__ = ["GradeScale", "PDConfig", "PDModel", "fit_grade_cuts"]
 
 
 @dataclass(frozen=True)
@@ -92,6 +100,79 @@ class GradeScale:
         )
 
 
+def fit_grade_cuts(
+    probability: npt.ArrayLike,
+    y: npt.ArrayLike,
+    *,
+    max_grades: int = 3,
+    min_bads: int = 10,
+    candidates: int = 20,
+) -> tuple[float, ...]:
+    """PD cuts that make at most ``max_grades`` grades, each with ``min_bads`` bads, bad rates
+    strictly rising.
+
+    Parameters
+    ----------
+    probability, y
+        Calibrated PDs and outcomes (1 = bad) of a held-out sample.
+    max_grades
+        Most grades, in [1, 10] (default 3).
+    min_bads
+        Fewest bads in a grade, ≥ 1 (default 10).
+    candidates
+        Cuts are chosen among the ``candidates``-quantiles of the PD, in [2, 100] (default 20).
+
+    Returns
+    -------
+    tuple of float
+        Increasing cuts: grade g holds the PDs in ``[cuts[g−2], cuts[g−1])``. Empty (one grade)
+        when no two grades satisfy the rules.
+
+    Notes
+    -----
+    Every set of ``k − 1`` cuts among the candidate quantiles is tried, from ``k = max_grades``
+    down; the first ``k`` with a valid set wins, and among its valid sets the one with the
+    highest log-likelihood of the outcomes under the grades' bad rates (the sharpest
+    separation). With 20 candidates and 3 grades that is 171 sets, each one ``searchsorted``.
+    The cuts are fitted on held-out rows (the calibration periods), so the test of rising bad
+    rates on later loans (the out-of-time test) is a real one.
+
+    Raises
+    ------
+    ValueError
+        On a parameter out of range or samples of different lengths.
+    """
+    max_grades = check_int("max_grades", max_grades, 1, 10)
+    min_bads = check_int("min_bads", min_bads, 1)
+    candidates = check_int("candidates", candidates, 2, 100)
+    p = np.asarray(probability, dtype=np.float64).ravel()
+    labels = np.asarray(y, dtype=np.float64).ravel()
+    if p.shape != labels.shape:
+        raise ValueError(
+            f"probability and y must have the same length; got {p.size} and {labels.size}"
+        )
+    grid: npt.NDArray[np.float64] = (
+        np.unique(np.quantile(p, np.arange(1, candidates) / candidates)) if p.size else np.empty(0)
+    )
+    for k in range(max_grades, 1, -1):
+        best: tuple[float, tuple[float, ...]] | None = None
+        for cuts in combinations(grid, k - 1):
+            grade = np.searchsorted(np.asarray(cuts), p, side="right")
+            n = np.bincount(grade, minlength=k)
+            bads = np.bincount(grade, weights=labels, minlength=k)
+            if (bads < min_bads).any() or (bads >= n).any():
+                continue
+            rate = bads / n
+            if (np.diff(rate) <= 0).any():
+                continue
+            fit = float(np.sum(bads * np.log(rate) + (n - bads) * np.log1p(-rate)))
+            if best is None or fit > best[0]:
+                best = (fit, tuple(float(c) for c in cuts))
+        if best is not None:
+            return best[1]
+    return ()
+
+
 @dataclass(frozen=True)
 class PDConfig(BoosterConfig):
     """LightGBM, calibration and grading parameters of :class:`PDModel` (frozen).
@@ -101,19 +182,23 @@ class PDConfig(BoosterConfig):
     num_leaves, learning_rate, max_rounds, early_stopping_rounds, min_child_samples, \
 feature_fraction, bagging_fraction, lambda_l2, monotone_method, seed, num_threads
         The tree settings of :class:`models.booster.BoosterConfig`; defaults 15 leaves,
-        learning rate 0.02, at most 2000 rounds, early stopping after 200, 50 rows per leaf,
+        learning rate 0.02, at most 2000 rounds, early stopping after 200, 20 rows per leaf
+        (a county's few hundred bads need small leaves to show a record or a linked party),
         feature and bagging fractions 0.9, L2 1, monotone method intermediate, seed 0, one
         thread.
     calibration
-        ``platt`` (default), ``isotonic`` or ``intercept``
-        (:class:`models.calibration.Calibrator`).
+        ``auto`` (default: Platt or isotonic by out-of-fold log loss), ``platt``,
+        ``isotonic`` or ``intercept`` (:class:`models.calibration.Calibrator`).
     calibration_min_bads
-        Fewer bads in the calibration sample make platt and isotonic fall back to
-        intercept-only calibration, ≥ 1 (default 30).
+        Fewer bads in the calibration sample make the calibration intercept-only, ≥ 1
+        (default 30).
+    max_grades, grade_min_bads
+        The fitted grades (:func:`fit_grade_cuts`): at most ``max_grades`` in [1, 10]
+        (default 3), each with at least ``grade_min_bads`` ≥ 1 held-out bads (default 10).
     min_category_count
         A category needs this many training rows to get its own code, ≥ 1 (default 10).
     grades
-        The master scale (default :class:`GradeScale`).
+        The master scale of the PD bands (default :class:`GradeScale`).
 
     Raises
     ------
@@ -121,8 +206,11 @@ feature_fraction, bagging_fraction, lambda_l2, monotone_method, seed, num_thread
         If a field has the wrong type or is out of range.
     """
 
-    calibration: str = "platt"
+    min_child_samples: int = 20
+    calibration: str = "auto"
     calibration_min_bads: int = 30
+    max_grades: int = 3
+    grade_min_bads: int = 10
     min_category_count: int = 10
     grades: GradeScale = field(default_factory=GradeScale)
 
@@ -135,6 +223,8 @@ feature_fraction, bagging_fraction, lambda_l2, monotone_method, seed, num_thread
             "calibration_min_bads",
             check_int("calibration_min_bads", self.calibration_min_bads, 1),
         )
+        put(self, "max_grades", check_int("max_grades", self.max_grades, 1, 10))
+        put(self, "grade_min_bads", check_int("grade_min_bads", self.grade_min_bads, 1))
         put(self, "min_category_count", check_int("min_category_count", self.min_category_count, 1))
         if not isinstance(self.grades, GradeScale):
             raise TypeError(f"grades must be a GradeScale; got {type(self.grades).__name__}")
@@ -173,8 +263,15 @@ class PDModel(BinaryBooster):
     encoder_ : features.encoding.CategoryEncoder
         The vocabulary of the categorical columns.
     calibrator_ : models.calibration.Calibrator
+    grade_cuts_ : tuple of float
+        The fitted grades' PD cuts (:func:`fit_grade_cuts`).
+    fitted_grades_ : pandas.DataFrame
+        The grades users see: ``grade``, ``pd_low``, ``pd_high``, ``calibration_n``,
+        ``calibration_bads``, ``observed_bad_rate`` (of the held-out sample) and
+        ``expected_bad_rate`` (its mean PD in the grade).
     grade_table_ : pandas.DataFrame
-        ``grade``, ``pd_low``, ``pd_high``, ``expected_bad_rate``, ``calibration_n``.
+        The master scale's PD bands: ``grade`` (the band), ``pd_low``, ``pd_high``,
+        ``expected_bad_rate``, ``calibration_n``.
     score_reference_ : models.metrics.PSIReference
         The training sample's PD distribution, for stability (PSI) checks.
 
@@ -191,6 +288,8 @@ class PDModel(BinaryBooster):
     config_: PDConfig
     encoder_: CategoryEncoder
     calibrator_: Calibrator
+    grade_cuts_: tuple[float, ...]
+    fitted_grades_: pd.DataFrame
     grade_table_: pd.DataFrame
 
     # ------------------------------------------------------------------ fitting
@@ -212,8 +311,8 @@ class PDModel(BinaryBooster):
         eval_set
             Validation features and outcomes for early stopping.
         calibration_set
-            Held-out features and outcomes for calibration and the grades' expected bad
-            rates; ``None`` uses ``eval_set``.
+            Held-out features and outcomes for calibration, the fitted grades and the bands'
+            expected bad rates; ``None`` uses ``eval_set``.
 
         Returns
         -------
@@ -236,7 +335,12 @@ class PDModel(BinaryBooster):
         self.calibrator_ = Calibrator(config.calibration, config.calibration_min_bads).fit(
             self.raw_score(X_cal), cal_labels
         )
-        self.grade_table_ = self._grade_table(config.grades, self.predict_pd(X_cal))
+        held_out = self.predict_pd(X_cal)
+        self.grade_table_ = self._grade_table(config.grades, held_out)
+        self.grade_cuts_ = fit_grade_cuts(
+            held_out, cal_labels, max_grades=config.max_grades, min_bads=config.grade_min_bads
+        )
+        self.fitted_grades_ = _fitted_grades(self.grade_cuts_, held_out, cal_labels)
         self.score_reference_ = PSIReference.from_sample(self.predict_pd(X))
         return self
 
@@ -294,21 +398,32 @@ class PDModel(BinaryBooster):
         """
         return self.predict_probability(X)
 
+    def grade_of(self, probability: npt.ArrayLike) -> npt.NDArray[np.int64]:
+        """The fitted grade (1 = best) of each PD: the one rule of the grade users see."""
+        self._check_fitted()
+        p = np.asarray(probability, dtype=np.float64)
+        cuts = np.asarray(self.grade_cuts_, dtype=np.float64)
+        return np.searchsorted(cuts, p, side="right").astype(np.int64) + 1
+
     def predict_grade(self, X: pd.DataFrame) -> npt.NDArray[np.int64]:
-        """Grade (1 = best) of each row on the master scale."""
-        return self.config_.grades.grade(self.predict_pd(X))
+        """Fitted grade (1 = best) of each row (:meth:`grade_of`)."""
+        return self.grade_of(self.predict_pd(X))
 
     def predict_frame(self, X: pd.DataFrame) -> pd.DataFrame:
-        """``pd`` and ``grade`` per row (what the MLflow pyfunc model returns)."""
+        """``pd``, ``grade`` (fitted) and ``pd_band`` (master scale) per row (what the MLflow
+        pyfunc model returns)."""
         p = self.predict_pd(X)
-        return pd.DataFrame({"pd": p, "grade": self.config_.grades.grade(p)}, index=X.index)
+        return pd.DataFrame(
+            {"pd": p, "grade": self.grade_of(p), "pd_band": self.config_.grades.grade(p)},
+            index=X.index,
+        )
 
     def grade_outcomes(self, y: npt.ArrayLike, probability: npt.ArrayLike) -> pd.DataFrame:
-        """The grade table (:attr:`grade_table_`) with a sample's observed outcomes per grade:
-        ``test_n``, ``test_bads``, ``test_bad_rate`` (e.g. of the out-of-time test period)."""
+        """The fitted grades (:attr:`fitted_grades_`) with a sample's observed outcomes per
+        grade: ``test_n``, ``test_bads``, ``test_bad_rate`` (e.g. of the out-of-time test)."""
         self._check_fitted()
-        table = self.grade_table_.copy()
-        grade = self.config_.grades.grade(probability)
+        table = self.fitted_grades_.copy()
+        grade = self.grade_of(probability)
         observed = pd.Series(np.asarray(y, dtype=np.float64)).groupby(grade)
         table["test_n"] = observed.size().reindex(table["grade"], fill_value=0).to_numpy()
         table["test_bads"] = observed.sum().reindex(table["grade"], fill_value=0).to_numpy()
@@ -323,6 +438,8 @@ class PDModel(BinaryBooster):
             "encoder": self.encoder_.to_dict(),
             "calibrator": self.calibrator_.to_dict(),
             "grade_table": self.grade_table_.to_dict(orient="list"),
+            "grade_cuts": list(self.grade_cuts_),
+            "fitted_grades": self.fitted_grades_.to_dict(orient="list"),
         }
 
     def _restore(self, meta: Mapping[str, Any]) -> None:
@@ -335,3 +452,37 @@ class PDModel(BinaryBooster):
         self.grade_table_ = pd.DataFrame(meta["grade_table"])
         if len(self.grade_table_) != self.config_.grades.n_grades:
             raise ValueError(f"grade_table must have {self.config_.grades.n_grades} grades")
+        if "grade_cuts" in meta:
+            self.grade_cuts_ = tuple(float(c) for c in meta["grade_cuts"])
+            self.fitted_grades_ = pd.DataFrame(meta["fitted_grades"])
+        else:  # saved before fitted grades: its grades were the master scale's bands
+            self.grade_cuts_ = self.config_.grades.bounds
+            self.fitted_grades_ = self.grade_table_.copy()
+        if len(self.fitted_grades_) != len(self.grade_cuts_) + 1 or any(
+            b <= a for a, b in pairwise(self.grade_cuts_)
+        ):
+            raise ValueError("grade_cuts must be increasing, one fewer than the fitted grades")
+
+
+def _fitted_grades(cuts: tuple[float, ...], probability: np.ndarray, y: np.ndarray) -> pd.DataFrame:
+    """The fitted grades' table on the held-out sample they were cut on."""
+    edges = [0.0, *cuts, 1.0]
+    grade = np.searchsorted(np.asarray(cuts, dtype=np.float64), probability, side="right")
+    k = len(cuts) + 1
+    n = np.bincount(grade, minlength=k)
+    bads = np.bincount(grade, weights=y, minlength=k)
+    pd_sum = np.bincount(grade, weights=probability, minlength=k)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        observed = bads / n
+        expected = pd_sum / n
+    return pd.DataFrame(
+        {
+            "grade": np.arange(1, k + 1),
+            "pd_low": edges[:-1],
+            "pd_high": edges[1:],
+            "calibration_n": n,
+            "calibration_bads": bads.astype(np.int64),
+            "observed_bad_rate": observed,
+            "expected_bad_rate": expected,
+        }
+    )

@@ -7,7 +7,13 @@ grade, the suggested limit and range, and the reasons.
 
 Declined enterprises keep their PD, grade and reasons (for reject-inference experiments) but
 get no limit; :func:`score_enterprises` scores every enterprise active on a date and marks
-the 信易贷白名单 (eligible, offered a limit, grade at most ``whitelist_max_grade``).
+the 信易贷白名单 (eligible, offered a limit, PD band at most ``whitelist_max_grade``).
+
+The ``grade`` is the PD model's fitted grade (:meth:`models.pd.PDModel.grade_of`: few grades,
+each populated, bad rates rising); the ``pd_band`` is the PD's band on the fixed master scale,
+which the limit's multipliers and the 白名单 cut read. Every enterprise not on the 白名单 is
+told why (:func:`not_whitelisted_reasons`): ``declined`` by the eligibility rules, ``no_limit``
+(the suggested limit is zero) or ``grade_above_whitelist`` (its PD band is above the cut).
 """
 
 from __future__ import annotations
@@ -39,7 +45,14 @@ from risk.config import RiskConfig
 from risk.propagation import PropagationConfig
 from risk.validation import check_choice, check_int
 
-__all__ = ["REASON_MODES", "SCORE_COLUMNS", "PrecreditScorer", "score_enterprises"]
+__all__ = [
+    "NOT_WHITELISTED_CODES",
+    "REASON_MODES",
+    "SCORE_COLUMNS",
+    "PrecreditScorer",
+    "not_whitelisted_reasons",
+    "score_enterprises",
+]
 
 REASON_MODES = ("text", "codes", "none")
 SCORE_COLUMNS = (
@@ -49,6 +62,7 @@ SCORE_COLUMNS = (
     "whitelisted",
     "pd",
     "grade",
+    "pd_band",
     "expected_bad_rate",
     "suggested_limit",
     "limit_low",
@@ -56,8 +70,72 @@ SCORE_COLUMNS = (
     "decline_codes",
     "decline_reasons_zh",
     "decline_reasons_en",
+    "not_whitelisted_codes",
+    "not_whitelisted_reasons_zh",
+    "not_whitelisted_reasons_en",
 )
 """The leading columns of :meth:`PrecreditScorer.score` (reason columns follow)."""
+
+NOT_WHITELISTED_CODES = ("declined", "no_limit", "grade_above_whitelist")
+"""Why an enterprise is not on the 白名单 (:func:`not_whitelisted_reasons`)."""
+
+
+def not_whitelisted_reasons(
+    eligible: np.ndarray,
+    suggested_limit: np.ndarray,
+    pd_band: np.ndarray,
+    probability: np.ndarray,
+    whitelist_max_band: int,
+) -> tuple[list[list[str]], list[list[str]], list[list[str]]]:
+    """Why each enterprise is not on the 白名单: codes, Chinese and English texts (empty lists
+    for those on it).
+
+    Parameters
+    ----------
+    eligible, suggested_limit, pd_band, probability
+        Per enterprise: passed the eligibility rules, the limit offered (0 for none), the PD's
+        band on the master scale and the PD.
+    whitelist_max_band
+        The worst band on the 白名单.
+
+    Returns
+    -------
+    codes, zh, en : list of list of str
+        ``declined`` (the eligibility rules; their own reasons say which), ``no_limit`` (an
+        eligible enterprise whose suggested limit is zero) and ``grade_above_whitelist``
+        (PD band above the cut), each with its text.
+    """
+    codes: list[list[str]] = []
+    zh: list[list[str]] = []
+    en: list[list[str]] = []
+    for ok, limit, band, p in zip(eligible, suggested_limit, pd_band, probability, strict=True):
+        row_codes, row_zh, row_en = [], [], []
+        if not ok:
+            row_codes.append("declined")
+            row_zh.append("未通过信易贷准入规则（原因见拒绝原因）")
+            row_en.append("Declined by the eligibility rules (see the decline reasons)")
+        elif not limit > 0:
+            row_codes.append("no_limit")
+            row_zh.append(
+                "建议授信额度为零：缺少纳税、注册资本等还款能力依据，或违约概率档位不予授信"
+            )
+            row_en.append(
+                "The suggested limit is zero: no repayment capacity on record (tax paid, "
+                "registered capital) or a PD band that gets no offer"
+            )
+        if band > whitelist_max_band:
+            row_codes.append("grade_above_whitelist")
+            row_zh.append(
+                f"违约概率 {p:.1%} 处于第 {band} 档，白名单只收第 {whitelist_max_band} 档及以内"
+            )
+            row_en.append(
+                f"PD {p:.1%} is in band {band}; the whitelist takes bands up to "
+                f"{whitelist_max_band}"
+            )
+        codes.append(row_codes)
+        zh.append(row_zh)
+        en.append(row_en)
+    return codes, zh, en
 
 
 class PrecreditScorer:
@@ -79,7 +157,8 @@ class PrecreditScorer:
     max_reasons
         Reasons each way, in [1, 10] (default 4).
     whitelist_max_grade
-        Worst grade on the 白名单, in [1, number of grades] (default 6).
+        Worst PD band (master scale, :class:`models.pd.GradeScale`) on the 白名单, in
+        [1, number of bands] (default 6: PD below 15 %).
 
     Raises
     ------
@@ -186,27 +265,36 @@ class PrecreditScorer:
         model = self.pd_model
         matrix = model.matrix(X)
         probability = model.calibrator_.transform(model.predict_matrix(matrix))
-        grade = model.config_.grades.grade(probability)
-        expected = model.grade_table_.set_index("grade")["expected_bad_rate"]
+        grade = model.grade_of(probability)
+        band = model.config_.grades.grade(probability)
+        expected = model.fitted_grades_.set_index("grade")["expected_bad_rate"]
         limits = self.limit_model.predict_frame(X.assign(pd=probability))
         eligible = eligibility["eligible"].to_numpy(dtype=bool)
         offered = {
             column: np.where(eligible, limits[column].to_numpy(), 0.0)
             for column in ("suggested_limit", "limit_low", "limit_high")
         }
+        whitelisted = (
+            eligible & (offered["suggested_limit"] > 0) & (band <= self.whitelist_max_grade)
+        )
+        why_codes, why_zh, why_en = not_whitelisted_reasons(
+            eligible, offered["suggested_limit"], band, probability, self.whitelist_max_grade
+        )
         out = pd.DataFrame(
             {
                 "eligible": eligible,
-                "whitelisted": eligible
-                & (offered["suggested_limit"] > 0)
-                & (grade <= self.whitelist_max_grade),
+                "whitelisted": whitelisted,
                 "pd": probability,
                 "grade": grade,
+                "pd_band": band,
                 "expected_bad_rate": expected.reindex(grade).to_numpy(dtype=np.float64),
                 **offered,
                 "decline_codes": eligibility["decline_codes"].to_numpy(),
                 "decline_reasons_zh": eligibility["decline_reasons_zh"].to_numpy(),
                 "decline_reasons_en": eligibility["decline_reasons_en"].to_numpy(),
+                "not_whitelisted_codes": why_codes,
+                "not_whitelisted_reasons_zh": why_zh,
+                "not_whitelisted_reasons_en": why_en,
             },
             index=X.index,
         )

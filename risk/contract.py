@@ -947,7 +947,10 @@ LOANS = TableSpec(
     name="loans",
     key=("bank", "loan_id"),
     zh_title="信易贷放款结果",
-    doc="Banks' funded loans and their latest status (实际授信放款结果).",
+    doc=(
+        "Banks' funded loans: their latest status and the first dates they were 90+ days "
+        "overdue or in default (实际授信放款结果)."
+    ),
     columns=(
         C("loan_id", K.text, ("贷款编号",), max_length=64),
         C("uscc", K.uscc, ("统一社会信用代码",)),
@@ -958,6 +961,8 @@ LOANS = TableSpec(
         C("term_months", K.integer, ("期限(月)", "期限（月）")),
         C("status", K.enum, ("还款状态",), enum=LoanStatus),
         C("status_date", K.date, ("状态日期",)),
+        C("overdue_90_date", K.date, ("首次逾期90天日期",), required=False, nullable=True),
+        C("default_date", K.date, ("首次违约日期",), required=False, nullable=True),
     ),
 )
 

@@ -54,9 +54,10 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import pandas as pd
@@ -76,6 +77,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    case,
     create_engine,
     event,
     func,
@@ -83,17 +85,20 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeEngine
 
 from risk.contract import TABLES, ColumnKind, ColumnSpec, Directness, TableSpec
 
 __all__ = [
+    "EARLIEST_DATE_COLUMNS",
     "SCORE_COLUMNS",
     "api_keys",
     "audit_log",
     "bulk_insert",
     "coerce_frame",
     "contract_table",
+    "earliest_date",
     "external_parties",
     "ingest_batches",
     "login_failures",
@@ -160,6 +165,36 @@ _CONTRACT_TABLES: dict[str, Table] = {name: _build(spec) for name, spec in TABLE
 Index("ix_records_subject", _CONTRACT_TABLES["records"].c.subject_id)
 Index("ix_roles_holder", _CONTRACT_TABLES["roles"].c.holder_id)
 Index("ix_loans_uscc", _CONTRACT_TABLES["loans"].c.uscc)
+
+#: A loan's status history (revision 0009): the first date it was reported 90+ days overdue
+#: and the first date in default. An update keeps the earlier of the stored and the reported
+#: date (:func:`earliest_date`), so a cure or a later report never erases that it went bad.
+EARLIEST_DATE_COLUMNS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {"loans": ("overdue_90_date", "default_date")}
+)
+
+
+def earliest_date(stored: Any, reported: Any) -> ColumnElement[Any]:
+    """The one rule of a status-history column: the earlier of two dates, missing ignored.
+
+    Parameters
+    ----------
+    stored, reported
+        SQL expressions (the table's column, the staged or bound new value).
+
+    Returns
+    -------
+    sqlalchemy.sql.ColumnElement
+        ``reported`` when nothing is stored, ``stored`` when nothing is reported, else the
+        earlier of the two (``CASE``: SQLite's ``min`` of a NULL is NULL).
+    """
+    return case(
+        (stored.is_(None), reported),
+        (reported.is_(None), stored),
+        (reported < stored, reported),
+        else_=stored,
+    )
+
 
 ingest_batches = Table(
     "ingest_batches",

@@ -44,9 +44,11 @@ from sqlalchemy.exc import IntegrityError
 from risk.contract import TABLES
 from risk.ingest import validate_rows
 from risk.store import (
+    EARLIEST_DATE_COLUMNS,
     audit_log,
     coerce_frame,
     contract_table,
+    earliest_date,
     ingest_batches,
     outcome_reports,
     quarantine,
@@ -296,7 +298,11 @@ def _authority(
 
 def _upsert(conn: Connection, good: pd.DataFrame, present: set[str]) -> list[str]:
     """Insert new (bank, loan_id) rows, update changed ones in the posted columns only;
-    return each row's change (``inserted``, ``updated``, ``unchanged``)."""
+    return each row's change (``inserted``, ``updated``, ``unchanged``).
+
+    The first bad dates keep the earliest date ever reported (:func:`risk.store.earliest_date`
+    in the ``UPDATE``; :func:`_earliest` decides whether a row changes).
+    """
     if not len(good):
         return []
     spec = TABLES["loans"]
@@ -314,6 +320,7 @@ def _upsert(conn: Connection, good: pd.DataFrame, present: set[str]) -> list[str
             for found in conn.execute(query).mappings():
                 stored[(found["bank"], found["loan_id"])] = dict(found)
     values = [c for c in spec.names if c in present and c not in key_columns]
+    earliest = set(EARLIEST_DATE_COLUMNS["loans"])
     changes: list[str] = []
     new: list[dict[str, Any]] = []
     changed: list[dict[str, Any]] = []
@@ -322,7 +329,10 @@ def _upsert(conn: Connection, good: pd.DataFrame, present: set[str]) -> list[str
         if before is None:
             changes.append("inserted")
             new.append(row)
-        elif any(not _same(row[c], before[c]) for c in values):
+        elif any(
+            not _same(_earliest(before[c], row[c]) if c in earliest else row[c], before[c])
+            for c in values
+        ):
             changes.append("updated")
             changed.append(row)
         else:
@@ -333,7 +343,14 @@ def _upsert(conn: Connection, good: pd.DataFrame, present: set[str]) -> list[str
         statement = (
             update(loans)
             .where(and_(*(loans.c[k] == bindparam(f"k_{k}") for k in key_columns)))
-            .values({c: bindparam(f"v_{c}") for c in values})
+            .values(
+                {
+                    c: earliest_date(loans.c[c], bindparam(f"v_{c}", type_=loans.c[c].type))
+                    if c in earliest
+                    else bindparam(f"v_{c}")
+                    for c in values
+                }
+            )
         )
         conn.execute(
             statement,
@@ -343,6 +360,13 @@ def _upsert(conn: Connection, good: pd.DataFrame, present: set[str]) -> list[str
             ],
         )
     return changes
+
+
+def _earliest(stored: date | None, reported: date | None) -> date | None:
+    """:func:`risk.store.earliest_date` on one stored and one reported value."""
+    if stored is None or reported is None:
+        return reported if stored is None else stored
+    return min(stored, reported)
 
 
 def _same(new: Any, old: Any) -> bool:

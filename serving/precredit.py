@@ -168,8 +168,18 @@ def assessment_body(
                 strict=True,
             )
         ],
+        "not_whitelisted_reasons": [
+            {"code": str(c), "zh": str(z), "en": str(e)}
+            for c, z, e in zip(
+                row["not_whitelisted_codes"],
+                row["not_whitelisted_reasons_zh"],
+                row["not_whitelisted_reasons_en"],
+                strict=True,
+            )
+        ],
         "pd": float(row["pd"]),
         "grade": int(row["grade"]),
+        "pd_band": int(row["pd_band"]),
         "expected_bad_rate": float(row["expected_bad_rate"]),
         "limit": {
             "suggested": round(float(row["suggested_limit"]), 2),
@@ -200,8 +210,8 @@ def assessment_rows(bodies: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     (:func:`assessment_body`).
 
     ``decision`` is ``declined`` (the eligibility policy), ``offered`` (a limit) or
-    ``no_offer``; ``pd_band`` the PD grade; ``body`` the whole assessment as the API answers
-    it, without an authorization id (each call adds its own).
+    ``no_offer``; ``pd_band`` the PD's master-scale band; ``body`` the whole assessment as the
+    API answers it, without an authorization id (each call adds its own).
     """
     rows = []
     for body in bodies:
@@ -214,7 +224,7 @@ def assessment_rows(bodies: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
                 body["uscc"],
                 decision,
                 float(body["pd"]),
-                str(body["grade"]),
+                str(body["pd_band"]),
                 None if limit is None else float(limit["suggested"]),
                 body,
             )

@@ -32,8 +32,10 @@ _ASSESSMENT_EXAMPLE: dict[str, Any] = {
     "eligible": True,
     "whitelisted": True,
     "decline_reasons": [],
+    "not_whitelisted_reasons": [],
     "pd": 0.0213,
-    "grade": 3,
+    "grade": 1,
+    "pd_band": 4,
     "expected_bad_rate": 0.0198,
     "limit": {"suggested": 80.0, "low": 55.0, "high": 110.0, "unit": "万元"},
     "risk_reasons": [
@@ -88,6 +90,7 @@ __all__ = [
     "ModelRef",
     "ModelVersionOut",
     "ModelsList",
+    "NotWhitelistedReason",
     "OutcomesRequest",
     "OutcomesSummary",
     "QuarantinedRow",
@@ -169,6 +172,16 @@ class DeclineReason(BaseModel):
     en: str
 
 
+class NotWhitelistedReason(BaseModel):
+    """Why an enterprise is not on the 信易贷白名单: ``declined`` (the eligibility rules),
+    ``no_limit`` (the suggested limit is zero) or ``grade_above_whitelist`` (its PD band is
+    above the cut)."""
+
+    code: str
+    zh: str
+    en: str
+
+
 class Reason(BaseModel):
     """One reason of the PD (a concept), from its exact contribution (log-odds)."""
 
@@ -202,11 +215,21 @@ class Assessment(BaseModel):
     uscc: str
     as_of: date = Field(description="Assessment date (the current score set's date).")
     eligible: bool
-    whitelisted: bool = Field(description="On the 信易贷白名单 (eligible, offered, good grade).")
+    whitelisted: bool = Field(description="On the 信易贷白名单 (eligible, offered, PD band in).")
     decline_reasons: list[DeclineReason]
+    not_whitelisted_reasons: list[NotWhitelistedReason] = Field(
+        description="Why the enterprise is not on the 白名单 (empty when it is)."
+    )
     pd: float = Field(description="Calibrated 12-month probability of default.")
-    grade: int
-    expected_bad_rate: float
+    grade: int = Field(
+        description="The PD model's fitted grade (1 = best; each grade's observed bad rate "
+        "is higher than the one before on held-out loans)."
+    )
+    pd_band: int = Field(
+        description="The PD's band on the fixed master scale (1–8: 0.5 %, 1 %, … 30 %), "
+        "which the limit and the 白名单 cut read."
+    )
+    expected_bad_rate: float = Field(description="Mean PD of held-out loans in the grade.")
     limit: LimitOffer | None
     risk_reasons: list[Reason] = Field(description="What raises the PD (≤ 4).")
     strength_reasons: list[Reason] = Field(description="What lowers the PD (≤ 4).")
@@ -271,6 +294,8 @@ class LoanRow(BaseModel):
     term_months: _Cell = None
     status: _Cell = None
     status_date: _Cell = None
+    overdue_90_date: _Cell = None
+    default_date: _Cell = None
 
 
 class OutcomesRequest(BaseModel):

@@ -42,7 +42,15 @@ from risk.contract import DECLARED_HOLDERS, ColumnKind, HolderType, TableSpec
 from risk.ingest.privacy import describe, safe_text
 from risk.ingest.summary import FileSummary, ProgressCallback
 from risk.ingest.validate import QuarantineItem
-from risk.store import bulk_insert, contract_table, external_parties, ingest_batches, quarantine
+from risk.store import (
+    EARLIEST_DATE_COLUMNS,
+    bulk_insert,
+    contract_table,
+    earliest_date,
+    external_parties,
+    ingest_batches,
+    quarantine,
+)
 
 __all__ = [
     "batch_message",
@@ -157,18 +165,23 @@ def upsert_rows(
     missing value equals only a missing value), then an ``INSERT … SELECT`` of the keys not
     in the table. Equal rows are not touched, so re-ingesting a file changes nothing. A
     column the file does not carry (a 双公示 export without 信用修复日期, say) never
-    overwrites what the store already knows; new rows get it empty.
+    overwrites what the store already knows; new rows get it empty. A loan's status-history
+    dates (:data:`risk.store.EARLIEST_DATE_COLUMNS`) keep the earlier of the stored and the
+    new date (:func:`risk.store.earliest_date`).
     """
     table = contract_table(spec.name)
     key = list(spec.key)
     value_cols = [c for c in spec.names if c not in key and c in file_columns]
+    earliest = set(EARLIEST_DATE_COLUMNS.get(spec.name, ()))
+    new_value = {
+        c: earliest_date(table.c[c], stage.c[c]) if c in earliest else stage.c[c]
+        for c in value_cols
+    }
     same_key = and_(*(table.c[k] == stage.c[k] for k in key))
     updated = 0
     if value_cols:
-        changed = or_(*(table.c[c].is_distinct_from(stage.c[c]) for c in value_cols))
-        statement = (
-            update(table).values({c: stage.c[c] for c in value_cols}).where(same_key, changed)
-        )
+        changed = or_(*(table.c[c].is_distinct_from(new_value[c]) for c in value_cols))
+        statement = update(table).values(new_value).where(same_key, changed)
         updated = conn.execute(statement).rowcount
     names = list(spec.names)
     inserted = conn.execute(

@@ -58,6 +58,7 @@ __all__ = [
     "derive_record_columns",
     "detect_table",
     "file_columns",
+    "loan_status_history",
     "map_columns",
     "map_headers",
     "masked_row",
@@ -255,6 +256,10 @@ def _cross_checks(
             ],
         )
         _date_order(errors, parsed, "status_date", "applied", labels)
+        for first_bad in ("overdue_90_date", "default_date"):
+            if first_bad in parsed:
+                _date_order(errors, parsed, first_bad, "applied", labels)
+                _date_order(errors, parsed, "status_date", first_bad, labels)
 
 
 def table_from_text(name: str) -> str | None:
@@ -757,11 +762,30 @@ def validate_frame(
         resolved = resolve_publicity(good)
         good["publicity_end"] = resolved["publicity_end"]
         good["regime"] = resolved["regime"]
+    if spec.name == "loans" and len(good):
+        good = loan_status_history(good)
     for name in spec.names:  # optional columns absent from the file are stored as missing
         if name not in good:
             good[name] = None
     good = coerce_frame(good[list(spec.names)], spec)
     return good, items
+
+
+def loan_status_history(loans: pd.DataFrame) -> pd.DataFrame:
+    """Fill a loan's first bad dates from its status where the row leaves them blank.
+
+    A row reported ``overdue_90`` (``default``) on ``status_date`` was so on that date at the
+    latest: a blank ``overdue_90_date`` (``default_date``) becomes ``status_date``. Given dates
+    are kept; the store then keeps the earliest date ever reported
+    (:func:`risk.store.earliest_date`).
+    """
+    out = loans.copy()
+    for column, status in (("overdue_90_date", "overdue_90"), ("default_date", "default")):
+        given = out[column] if column in out else pd.Series(pd.NaT, index=out.index)
+        given = pd.to_datetime(given)
+        now = (out["status"] == status).to_numpy(dtype=bool) & given.isna().to_numpy()
+        out[column] = given.where(~now, pd.to_datetime(out["status_date"]))
+    return out
 
 
 def _direct_by_default(accepted: pd.DataFrame) -> pd.DataFrame:
@@ -781,6 +805,8 @@ def file_columns(frame: pd.DataFrame, spec: TableSpec) -> set[str]:
         columns |= {"id_hash", "id_masked"}
     if spec.name == "records" and "publicity_end" in columns:
         columns.add("regime")  # derived together with the publicity end
+    if spec.name == "loans":  # derived from the status too (loan_status_history)
+        columns |= {"overdue_90_date", "default_date"}
     return columns
 
 

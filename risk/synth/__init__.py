@@ -42,7 +42,7 @@ field                        default     valid       meaning
 ``explicit_publicity_share`` 0.30        [0, 1]      share of records stating a 公示截止期
 ``repair_share``             0.30        [0, 1]      信用修复 probability at average risk
 ``shell_share``              0.003       [0, 0.05]   换壳 companies per enterprise
-``loan_rate``                0.15        [0, 1]      share of active companies and partnerships
+``loan_rate``                0.5         [0, 1]      share of active companies and partnerships
                                                      that borrowed (individual businesses: ⅓)
 ``loan_bad_rate``            0.07        (0, 0.5]    target share of loans 90+ days overdue or
                                                      in default
@@ -139,8 +139,9 @@ multiplier of its record rates.
     can see it. The intercept is solved so the share of loans visibly bad by ``end`` (defaults
     surface 2–14 months after application, so recent loans still perform) is
     ``loan_bad_rate``. Bad loans are 90 days overdue, default 3–9 months later if by ``end``;
-    some running loans are 30 days overdue; status_date is the bad day, the maturity of a
-    repaid loan, or ``end``.
+    a quarter of those that do not default are cured 1–4 months later (performing again);
+    some running loans are 30 days overdue; status_date is the bad day, the cure, the
+    maturity of a repaid loan, or ``end``; overdue_90_date and default_date keep the history.
 
 No event (founded, closed, start, end, decided, repaired, removed, applied, status_date) lies
 after ``end``; ``publicity_end`` is a deadline fixed at decision and may lie beyond it.

@@ -87,7 +87,7 @@ class SynthConfig:
     explicit_publicity_share: float = 0.30
     repair_share: float = 0.30
     shell_share: float = 0.003
-    loan_rate: float = 0.15
+    loan_rate: float = 0.5
     loan_bad_rate: float = 0.07
     linked_effect: float = 1.5
     missing_rate: float = 0.03

@@ -195,16 +195,25 @@ class FinanceStage(CountyState):
         )
         bank_names = [b.format(c=cfg.county_name, s=self.county_stem) for b, _ in BANKS]
         bank_p = np.array([p for _, p in BANKS])
+        bank = np.array(bank_names)[rng.choice(len(BANKS), size, p=bank_p / bank_p.sum())]
+        # A quarter of the bad loans that did not default are cured (repaid the arrears) 1–4
+        # months later: their latest status is performing, their history keeps the bad day.
+        cure_day = bad_day + 30 + np.floor(rng.random(size) * 90).astype(np.int64)
+        cured = bad & ~defaulted & (rng.random(size) < 0.25) & (cure_day <= self.end)
+        status = np.where(cured, 0, status)
+        status_day = np.where(cured, cure_day, status_day)
         self.loans_idx = pd.DataFrame(
             {
                 "ent": ent,
-                "bank": np.array(bank_names)[rng.choice(len(BANKS), size, p=bank_p / bank_p.sum())],
+                "bank": bank,
                 "applied": applied,
                 "approved": approved,
                 "drawn": drawn,
                 "term": term,
                 "status": status,
                 "status_day": status_day,
+                "overdue_90_day": np.where(bad, bad_day, NAT),
+                "default_day": np.where(defaulted, default_day, NAT),
                 "linked": linked,
             }
         )

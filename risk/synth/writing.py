@@ -312,6 +312,8 @@ class Assembler:
                 "term_months": loans["term"].to_numpy(dtype=np.int64),
                 "status": strings(statuses[loans["status"].to_numpy()]),
                 "status_date": as_dates(loans["status_day"].to_numpy()),
+                "overdue_90_date": as_dates(loans["overdue_90_day"].to_numpy()),
+                "default_date": as_dates(loans["default_day"].to_numpy()),
             }
         )
 

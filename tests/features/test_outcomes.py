@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from features.outcomes import loan_outcomes
+from features.precredit import first_bad_day
 from risk.exceptions import InvalidFrameError
 
 AS_OF = "2025-06-30"
@@ -70,3 +71,35 @@ def test_two_banks_loans_under_one_loan_id_are_labelled_apart() -> None:
     )
     out = loan_outcomes(frame, AS_OF)
     assert out["label"].tolist() == [1.0, 0.0]
+
+
+def test_the_label_uses_the_first_bad_day_of_the_status_history() -> None:
+    """90+ overdue in month 11, default in month 14: bad at 12 months. Cured: still bad."""
+    frame = pd.DataFrame(
+        {
+            "loan_id": ["overdue_then_default", "cured", "default_only_late", "no_history"],
+            "applied": pd.to_datetime(["2024-01-01"] * 4),
+            "status": ["default", "performing", "default", "default"],
+            "status_date": pd.to_datetime(["2025-03-01", "2025-05-01", "2025-03-01", "2024-06-01"]),
+            "overdue_90_date": pd.to_datetime(["2024-12-01", "2024-07-01", None, None]),
+            "default_date": pd.to_datetime(["2025-03-01", None, "2025-03-01", None]),
+        }
+    )
+    out = loan_outcomes(frame, AS_OF)
+    assert out["label"].tolist() == [1.0, 1.0, 0.0, 1.0]
+    # Known on T only: the overdue of 2024-12-01 is not known on 2024-11-30.
+    early = loan_outcomes(frame, "2024-11-30")
+    assert early["label"].isna().tolist() == [True, False, True, False]
+
+
+def test_first_bad_day_takes_the_earliest_known_date() -> None:
+    frame = pd.DataFrame(
+        {
+            "status": ["default", "performing", "overdue_30", "overdue_90"],
+            "status_date": pd.to_datetime(["2025-03-01", "2025-05-01", "2025-05-01", "2025-02-01"]),
+            "overdue_90_date": pd.to_datetime(["2025-04-01", None, None, None]),
+            "default_date": pd.to_datetime(["2025-03-01", "2025-01-01", None, None]),
+        }
+    )
+    days = first_bad_day(frame).astype("datetime64[D]").astype(str).tolist()
+    assert days == ["2025-03-01", "2025-01-01", "NaT", "2025-02-01"]

@@ -51,7 +51,7 @@ def test_errors() -> None:
         Calibrator().transform([0.0])
     with pytest.raises(TrainingDataError, match="calibration sample must hold goods and bads"):
         Calibrator().fit([0.1, 0.2], [0, 0])
-    with pytest.raises(ValueError, match="method must be one of platt, isotonic, intercept"):
+    with pytest.raises(ValueError, match="method must be one of platt, isotonic, intercept, auto"):
         Calibrator("beta").fit([0.1, 0.2], [0, 1])
     with pytest.raises(ValueError, match=r"min_bads must be an int in \[1, inf\)"):
         Calibrator(min_bads=0).fit([0.1, 0.2], [0, 1])
@@ -59,3 +59,23 @@ def test_errors() -> None:
         Calibrator(floor=0.5).fit([0.1, 0.2], [0, 1])
     with pytest.raises(ValueError, match="score and y must have the same length"):
         Calibrator().fit([0.1, 0.2], [0])
+
+
+def test_auto_chooses_platt_for_a_sigmoid_and_isotonic_for_a_step() -> None:
+    """A score whose miscalibration is a sigmoid: Platt wins out of fold. A score whose bad rate
+    jumps from 2 % to 40 % at 0 (no sigmoid of the score fits that): isotonic wins."""
+    score, y = sample(6000, 0.7, -2.5, seed=4)
+    sigmoid = Calibrator("auto").fit(score, y)
+    assert sigmoid.method_ == "platt"
+    assert sigmoid.cv_log_loss_["platt"] < sigmoid.cv_log_loss_["isotonic"]
+    assert sigmoid.n_ == 6000 and sigmoid.n_bads_ == int(y.sum())
+    rng = np.random.default_rng(5)
+    step_score = rng.normal(0, 1, 6000)
+    step_y = (rng.random(6000) < np.where(step_score > 0, 0.40, 0.02)).astype(float)
+    step = Calibrator("auto").fit(step_score, step_y)
+    assert step.method_ == "isotonic"
+    assert step.transform(np.array([-1.0, 1.0])) == pytest.approx([0.02, 0.40], abs=0.03)
+    again = Calibrator.from_dict(step.to_dict())
+    assert again.cv_log_loss_ == step.cv_log_loss_ and again.n_bads_ == step.n_bads_
+    few = Calibrator("auto", min_bads=30).fit(*sample(300, 1.0, -3.0, seed=1))
+    assert few.method_ == "intercept" and few.cv_log_loss_ == {}

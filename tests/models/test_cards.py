@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from models.cards import LOADING_LIMITATION, ModelCard
+import pandas as pd
+import pytest
+
+from models.cards import LOADING_LIMITATION, ModelCard, gain_shares
 
 
 def test_layout_title_facts_sections_and_limitations() -> None:
@@ -21,3 +24,40 @@ def test_layout_title_facts_sections_and_limitations() -> None:
 def test_no_limitations_no_section() -> None:
     card = ModelCard(title="t", facts=["f"]).to_markdown()
     assert card == "# t\n\n- f\n" and "Limitations" not in card
+
+
+def test_gain_shares_by_hand() -> None:
+    """Gains 30 (two dishonesty features), 20 (linked risk), 10 (network), 40 (tax):
+    public credit 30 %, graph 30 %, every concept its share of 100."""
+    importance = pd.DataFrame(
+        {
+            "feature": [
+                "own_dishonest_12m",
+                "own_dishonest_all",
+                "linked_risk",
+                "group_size",
+                "tax_paid_12m",
+            ],
+            "gain": [20.0, 10.0, 20.0, 10.0, 40.0],
+            "concept": [
+                "dishonest_lists",
+                "dishonest_lists",
+                "linked_risk",
+                "network",
+                "tax_paid",
+            ],
+        }
+    )
+    shares = gain_shares(importance)
+    assert shares["public_credit"] == pytest.approx(0.3)
+    assert shares["graph"] == pytest.approx(0.3)
+    concepts = {k: v for k, v in shares.items() if k.startswith("concept:")}
+    assert list(concepts) == [
+        "concept:tax_paid",
+        "concept:dishonest_lists",
+        "concept:linked_risk",
+        "concept:network",
+    ]
+    assert sum(concepts.values()) == pytest.approx(1.0)
+    no_gain = gain_shares(importance.assign(gain=0.0))  # a single-leaf model: no division by 0
+    assert no_gain["public_credit"] == 0.0 and no_gain["graph"] == 0.0

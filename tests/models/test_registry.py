@@ -42,10 +42,12 @@ def test_the_run_logs_plots_card_vocabulary_and_signature(
     assert {"plots/roc.png", "plots/calibration.png", "plots/importance.png"} <= files
     card = mlflow.artifacts.load_text(f"{run.info.artifact_uri}/model_card.md")
     assert "Selective labels" in card and "reject-inference" in card
-    # The concepts' shares of the gain are shares: each at most 100 %, together at most 100 %.
-    listed = card.split("Largest concepts by share of gain")[1].split("\n")[0]
-    shares = [int(p) for p in re.findall(r"\((\d+)%\)", listed)]
-    assert shares and all(0 <= p <= 100 for p in shares) and sum(shares) <= 100 + len(shares)
+    # The concepts' shares of the gain are shares of the total: every concept listed, 100 %.
+    listed = card.split("Every concept by share of the total gain")[1].split("\n")[0]
+    shares = [float(p) for p in re.findall(r"\((\d+\.\d)%\)", listed)]
+    assert shares and all(0 < p <= 100 for p in shares)
+    assert sum(shares) == pytest.approx(100, abs=0.05 * len(shares))
+    assert re.search(r"public-credit records .*\d+\.\d%, graph of linked parties", card)
     vocabulary = mlflow.artifacts.load_dict(f"{run.info.artifact_uri}/vocabulary.json")
     assert "kind" in vocabulary["vocabulary"] and "company" in vocabulary["vocabulary"]["kind"]
     with mlflow_session(uri):

@@ -10,7 +10,12 @@ import pytest
 
 from features.data import PlatformData
 from features.precredit import FeatureConfig
-from models.scoring import SCORE_COLUMNS, PrecreditScorer, score_enterprises
+from models.scoring import (
+    SCORE_COLUMNS,
+    PrecreditScorer,
+    not_whitelisted_reasons,
+    score_enterprises,
+)
 from models.training import TrainResult
 from risk.config import RiskConfig
 from risk.propagation import PropagationConfig
@@ -99,3 +104,24 @@ def test_a_version_registered_before_the_risk_config_scores_as_before(
     scorer = PrecreditScorer(older, trained.limit_model)
     assert scorer.propagation.to_dict() == alpha.to_dict()
     assert scorer.feature_config == FeatureConfig()
+
+
+def test_not_whitelisted_reasons_by_hand() -> None:
+    """Four enterprises, cut at band 6: on the list; declined (and above the cut); eligible
+    without a limit; offered but in band 7."""
+    codes, zh, en = not_whitelisted_reasons(
+        np.array([True, False, True, True]),
+        np.array([50.0, 0.0, 0.0, 20.0]),
+        np.array([3, 7, 4, 7]),
+        np.array([0.03, 0.2, 0.05, 0.18]),
+        6,
+    )
+    assert codes == [
+        [],
+        ["declined", "grade_above_whitelist"],
+        ["no_limit"],
+        ["grade_above_whitelist"],
+    ]
+    assert zh[3] == ["违约概率 18.0% 处于第 7 档，白名单只收第 6 档及以内"]
+    assert en[3] == ["PD 18.0% is in band 7; the whitelist takes bands up to 6"]
+    assert zh[0] == [] and en[2][0].startswith("The suggested limit is zero")

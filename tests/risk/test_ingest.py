@@ -305,3 +305,62 @@ def test_uscc_target_is_met_at_exactly_one_bad_code_in_ten_thousand() -> None:
     assert report(1)["meets_target"] is True  # 0.01 % is within the target, not above it
     assert report(2)["meets_target"] is False
     assert IngestSummary([]).to_dict()["uscc_report"]["error_rate"] == 0.0
+
+
+# --------------------------------------------------------------------------- loan history
+
+
+def test_a_loan_keeps_the_first_date_it_was_90_days_overdue_and_in_default(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """Month 7 overdue, month 9 cured, month 12 default: the history keeps both first dates;
+    a later report never moves a date later, an earlier one moves it earlier."""
+    ingest(engine, write(tmp_path, "enterprises.csv", ENTERPRISES, [ent(U1)]))
+    loan = f"L1,{U1},来安农商银行,2024-01-10,100,80,12"
+
+    def report(name: str, status: str, on: str, header: str = LOANS, extra: str = "") -> None:
+        ingest(engine, write(tmp_path, name, header, [f"{loan},{status},{on}{extra}"]))
+
+    def history() -> list[str | None]:
+        row = stored(engine, "loans").iloc[0]
+        return [
+            None if pd.isna(row[c]) else f"{row[c]:%Y-%m-%d}"
+            for c in ("overdue_90_date", "default_date")
+        ]
+
+    report("loans_1.csv", "overdue_90", "2024-08-01")
+    assert history() == ["2024-08-01", None]  # filled from the status
+    report("loans_2.csv", "performing", "2024-10-01")  # cured: the date stays
+    assert history() == ["2024-08-01", None]
+    assert stored(engine, "loans")["status"].tolist() == ["performing"]
+    report("loans_3.csv", "default", "2025-01-05")
+    assert history() == ["2024-08-01", "2025-01-05"]
+    with_history = f"{LOANS},overdue_90_date,default_date"
+    report("loans_4.csv", "default", "2025-01-05", with_history, ",2024-09-01,2025-02-01")
+    assert history() == ["2024-08-01", "2025-01-05"]  # later dates never win
+    report("loans_5.csv", "default", "2025-01-05", with_history, ",2024-07-20,")
+    assert history() == ["2024-07-20", "2025-01-05"]  # an earlier date corrects it
+    unchanged = ingest(
+        engine,
+        write(tmp_path, "loans_5.csv", with_history, [f"{loan},default,2025-01-05,2024-07-20,"]),
+    )
+    assert (unchanged.updated, unchanged.unchanged) == (0, 1)
+
+
+def test_a_first_bad_date_outside_the_loans_life_is_quarantined(
+    engine: Engine, tmp_path: Path
+) -> None:
+    header = f"{LOANS},overdue_90_date,default_date"
+    loan = f"{U1},来安农商银行,2024-01-10,100,80,12,default,2024-12-01"
+    rows = [
+        f"L1,{loan},2023-12-01,",  # before the application
+        f"L2,{loan},,2025-01-01",  # after the status date it is reported with
+        f"L3,{loan},2024-13-01,",  # no such date
+        f"L4,{loan},2024-06-01,2024-12-01",
+    ]
+    summary = ingest(engine, write(tmp_path, "loans.csv", header, rows))
+    assert (summary.inserted, summary.quarantined) == (1, 3)
+    reasons = [r["reason"] for r in quarantined(engine)]
+    assert "overdue_90_date must be on or after applied (2024-01-10); got 2023-12-01" in reasons[0]
+    assert "status_date must be on or after default_date (2025-01-01); got 2024-12-01" in reasons[1]
+    assert "overdue_90_date" in reasons[2]

@@ -321,6 +321,7 @@ def test_migration_0008_downgrade_refuses_what_0007_cannot_hold(engine: Engine) 
                 {**row, "uscc": USCC_2, "holder_id": USCC, "share": 1.0},
             ],
         )
+    _downgrade(engine, "0008")  # 0009's on its own first (see the 0007 test)
     with pytest.raises(
         MigrationRefusedError,
         match=r"refused: roles holds 1 role\(s\) of or held by an "
@@ -533,3 +534,85 @@ def test_contract_table_returns_the_metadata_table() -> None:
 def test_contract_table_unknown_name_raises_key_error() -> None:
     with pytest.raises(KeyError, match=r"table must be one of enterprises, .*loans; got 'nope'"):
         contract_table("nope")
+
+
+def _loans_at_0008() -> Table:
+    """The loans table as revision 0008 left it: the latest status only."""
+    return Table(
+        "loans",
+        MetaData(),
+        *(Column(n, String(200)) for n in ("loan_id", "uscc", "bank", "status")),
+        Column("applied", Date),
+        Column("approved_amount", Float),
+        Column("drawn_amount", Float),
+        Column("term_months", Integer),
+        Column("status_date", Date),
+    )
+
+
+_LOAN = {"uscc": USCC, "bank": "清源农商银行", "applied": date(2024, 1, 1)}
+_LOAN |= {"approved_amount": 50.0, "drawn_amount": 50.0, "term_months": 12}
+
+
+def test_migration_0009_back_fills_the_first_bad_dates_from_the_latest_status(
+    engine: Engine,
+) -> None:
+    _downgrade(engine, "0008")
+    with engine.begin() as conn:
+        conn.execute(
+            insert(_loans_at_0008()),
+            [
+                {**_LOAN, "loan_id": "L1", "status": "overdue_90", "status_date": date(2024, 8, 1)},
+                {**_LOAN, "loan_id": "L2", "status": "default", "status_date": date(2024, 12, 1)},
+                {**_LOAN, "loan_id": "L3", "status": "performing", "status_date": date(2025, 1, 1)},
+            ],
+        )
+
+    migrate(engine)
+
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert compare_metadata(context, metadata) == []
+    kept = read_table(engine, "loans").set_index("loan_id").sort_index()
+    assert kept["overdue_90_date"].tolist()[:1] == [pd.Timestamp("2024-08-01")]
+    assert kept["overdue_90_date"].isna().tolist() == [False, True, True]
+    assert kept["default_date"].isna().tolist() == [True, False, True]
+    assert kept.loc["L2", "default_date"] == pd.Timestamp("2024-12-01")
+
+
+def test_migration_0009_downgrade_refuses_to_forget_a_cured_loan(engine: Engine) -> None:
+    loans = contract_table("loans")
+    with engine.begin() as conn:
+        conn.execute(
+            insert(loans),
+            [
+                {
+                    **_LOAN,
+                    "loan_id": "CURED",
+                    "status": "performing",
+                    "status_date": date(2024, 11, 1),
+                    "overdue_90_date": date(2024, 8, 1),
+                },
+                {
+                    **_LOAN,
+                    "loan_id": "BAD",
+                    "status": "overdue_90",
+                    "status_date": date(2024, 8, 1),
+                    "overdue_90_date": date(2024, 8, 1),
+                },
+            ],
+        )
+    with pytest.raises(
+        MigrationRefusedError, match=r"below 0009 refused: 1 loan\(s\) hold a first 90\+"
+    ):
+        _downgrade(engine, "0008")
+    assert read_table(engine, "loans")["overdue_90_date"].notna().sum() == 2  # nothing changed
+
+    with engine.begin() as conn:  # as the message says (after an export)
+        conn.execute(update(loans).values(overdue_90_date=None, default_date=None))
+    _downgrade(engine, "0008")
+    with engine.connect() as conn:
+        back = sorted((r.loan_id, r.status) for r in conn.execute(select(_loans_at_0008())))
+    assert back == [("BAD", "overdue_90"), ("CURED", "performing")]
+    assert "overdue_90_date" not in {c["name"] for c in inspect(engine).get_columns("loans")}
+    migrate(engine)

@@ -14,7 +14,14 @@ import pandas as pd
 
 from features.data import PlatformData
 from models.scoring import PrecreditScorer
-from serving.schemas_precredit import Assessment, DeclineReason, LimitOffer, ModelRef, Reason
+from serving.schemas_precredit import (
+    Assessment,
+    DeclineReason,
+    LimitOffer,
+    ModelRef,
+    NotWhitelistedReason,
+    Reason,
+)
 
 __all__ = ["assess_all", "assessment_from_row", "score_rows"]
 
@@ -52,8 +59,18 @@ def assessment_from_row(
                 strict=True,
             )
         ],
+        not_whitelisted_reasons=[
+            NotWhitelistedReason(code=str(c), zh=str(z), en=str(e))
+            for c, z, e in zip(
+                row["not_whitelisted_codes"],
+                row["not_whitelisted_reasons_zh"],
+                row["not_whitelisted_reasons_en"],
+                strict=True,
+            )
+        ],
         pd=float(row["pd"]),
         grade=int(row["grade"]),
+        pd_band=int(row["pd_band"]),
         expected_bad_rate=float(row["expected_bad_rate"]),
         limit=LimitOffer(
             suggested=round(float(row["suggested_limit"]), 2),

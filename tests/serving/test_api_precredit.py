@@ -151,6 +151,37 @@ def test_looked_up_assessments_equal_scoring_on_demand(
     assert declined > 0  # the sample covers declined enterprises too
 
 
+def test_every_answer_off_the_whitelist_says_why_in_chinese_and_english(
+    client: TestClient, county: ApiCounty
+) -> None:
+    """Every assessment of the county: on the 白名单 exactly when no reason says otherwise;
+    ``declined`` exactly when ineligible, ``no_limit`` exactly when eligible without a limit,
+    ``grade_above_whitelist`` exactly when the PD band is above the cut. One of each code
+    present is asked through the route."""
+    stored = read_kind(county.engine, "assessments")
+    state = client.app.state.credlink  # type: ignore[attr-defined]
+    cut = next(iter(state.models.values())).model.scorer.whitelist_max_grade
+    first: dict[str, str] = {}
+    for uscc, body in stored["body"].items():
+        codes = [r["code"] for r in body["not_whitelisted_reasons"]]
+        assert body["whitelisted"] == (codes == []), uscc
+        assert ("declined" in codes) == (not body["eligible"]), uscc
+        assert ("no_limit" in codes) == (body["eligible"] and body["limit"] is None), uscc
+        assert ("grade_above_whitelist" in codes) == (body["pd_band"] > cut), uscc
+        assert all(r["zh"] and r["en"] for r in body["not_whitelisted_reasons"])
+        for code in codes:
+            first.setdefault(code, uscc)
+    assert {"declined", "no_limit"} <= set(first), first
+    for code, uscc in first.items():
+        response = _assess(client, county, uscc)
+        assert response.status_code == 200, response.text
+        reasons = {r["code"]: r for r in response.json()["not_whitelisted_reasons"]}
+        assert code in reasons and response.json()["whitelisted"] is False
+    declined = _assess(client, county, first["declined"]).json()
+    assert declined["not_whitelisted_reasons"][0]["zh"].startswith("未通过信易贷准入规则")
+    assert declined["decline_reasons"]  # the rules' own reasons say which
+
+
 @pytest.mark.parametrize("role", [KeyRole.credit_office, KeyRole.analyst])
 def test_other_roles_are_forbidden(
     client: TestClient, county: ApiCounty, offered: str, role: KeyRole

@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from typing import Any
 
+import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
@@ -234,6 +235,41 @@ def test_concurrent_pairs_of_banks_overwrite_nothing(
         assert stored[(OTHER_BANK, f"RACE-{i}")]["status"] == "default"
 
 
+def test_the_status_history_arrives_through_the_route_and_bad_dates_never_500(
+    client: TestClient, api_county: ApiCounty, banks: dict[str, dict[str, str]], usccs: list[str]
+) -> None:
+    _query(client, banks["mine"], usccs[5])
+    applied = (date.today() - timedelta(days=200)).isoformat()
+    overdue = (date.today() - timedelta(days=60)).isoformat()
+    loans = [
+        _loan("HIST-1", usccs[5], applied=applied, status="overdue_90", status_date=overdue),
+        _loan("HIST-2", usccs[5], applied=applied, overdue_90_date=overdue),  # cured
+        _loan("HIST-3", usccs[5], applied=applied, overdue_90_date="2024-02-30"),
+        _loan("HIST-4", usccs[5], applied=applied, default_date="1999-01-01"),
+    ]
+    answer = client.post(OUTCOMES, json={"loans": loans}, headers=banks["mine"])
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert (body["inserted"], body["quarantined"]) == (2, 2)
+    assert [q["index"] for q in body["quarantine"]] == [2, 3]
+    assert body["quarantine"][0]["column"] == "overdue_90_date"
+    assert "default_date must be on or after applied" in body["quarantine"][1]["reason"]
+    stored = _loans(api_county)
+    for loan_id in ("HIST-1", "HIST-2"):
+        assert f"{stored[('清源农商银行', loan_id)]['overdue_90_date']:%Y-%m-%d}" == overdue
+    cure = _loan("HIST-1", usccs[5], applied=applied, status="performing")
+    assert (
+        client.post(OUTCOMES, json={"loans": [cure]}, headers=banks["mine"]).json()["updated"] == 1
+    )
+    after = _loans(api_county)[("清源农商银行", "HIST-1")]
+    assert after["status"] == "performing" and f"{after['overdue_90_date']:%Y-%m-%d}" == overdue
+    for wrong in ({"y": 2024}, [2024, 1, 1]):
+        typed = _loan("HIST-5", usccs[5], default_date=wrong)
+        refused = client.post(OUTCOMES, json={"loans": [typed]}, headers=banks["mine"])
+        assert refused.status_code == 422, (wrong, refused.text)
+        assert "default_date" in refused.text
+
+
 # --------------------------------------------------------------- the service, both backends
 
 USCC_A = "91110000600037341L"
@@ -335,3 +371,32 @@ def test_service_refusals(engine: Engine) -> None:
     _authorize(engine, key, USCC_A)
     assert report_outcomes(engine, [loan], key=key, request_id="x-3").inserted == 1
     assert read_table(engine, "loans")["bank"].tolist() == ["甲银行"]
+
+
+def test_service_keeps_the_first_bad_dates_on_both_backends(engine: Engine) -> None:
+    """Overdue, cured, then defaulted, reported in that order and once more out of order: the
+    stored history keeps the first date of each state."""
+    key = create_key(engine, KeyRole.bank, "甲银行").key
+    _authorize(engine, key, USCC_A)
+    base = _service_loan("H-1", USCC_A, "overdue_90")
+
+    def report(request_id: str, **values: Any) -> tuple[int, int, int]:
+        done = report_outcomes(engine, [{**base, **values}], key=key, request_id=request_id)
+        return done.inserted, done.updated, done.unchanged
+
+    def history() -> tuple[str | None, str | None]:
+        row = read_table(engine, "loans").iloc[0]
+        first = (row["overdue_90_date"], row["default_date"])
+        return tuple(None if pd.isna(d) else f"{d:%Y-%m-%d}" for d in first)  # type: ignore[return-value]
+
+    assert report("h1", status_date="2026-05-01") == (1, 0, 0)
+    assert history() == ("2026-05-01", None)
+    assert report("h2", status="performing", status_date="2026-06-01") == (0, 1, 0)
+    assert history() == ("2026-05-01", None)
+    assert report("h3", status="default", status_date="2026-06-30") == (0, 1, 0)
+    assert history() == ("2026-05-01", "2026-06-30")
+    late = {"overdue_90_date": "2026-06-15", "default_date": "2026-06-30"}
+    assert report("h4", status="default", **late) == (0, 0, 1)  # a later date never wins
+    assert history() == ("2026-05-01", "2026-06-30")
+    assert report("h5", status="default", overdue_90_date="2026-04-20") == (0, 1, 0)
+    assert history() == ("2026-04-20", "2026-06-30")
