@@ -32,7 +32,7 @@ from risk.exceptions import (
 from risk.explain import explain
 from risk.grades import GradeConfig, grade_enterprises, watchlist
 from risk.graph import GraphSnapshot
-from risk.groups import related_groups
+from risk.groups import control_mask, related_groups, shared_person_links
 from risk.identifiers import (
     check_uscc,
     hash_resident_id,
@@ -82,6 +82,7 @@ __all__ = [
     "apply_paths",
     "apply_records",
     "check_uscc",
+    "control_mask",
     "evaluate_rules",
     "explain",
     "export_bods",
@@ -105,6 +106,7 @@ __all__ = [
     "resolve_publicity",
     "run_warnings",
     "score_snapshot",
+    "shared_person_links",
     "transition",
     "validate_uscc",
     "watchlist",
