@@ -339,8 +339,8 @@ def warning_card(
                     f"Test: n = {metrics['test_n']:,.0f}, positives = "
                     f"{metrics['test_positives']:,.0f} (base rate "
                     f"{_fmt(metrics['test_base_rate'])}); AUC {_fmt(metrics['test_auc'])}; best "
-                    f"iteration {model.best_iteration_}; PSI train → test "
-                    f"{_fmt(metrics['psi_train_test'])}; monotonicity violations "
+                    f"iteration {model.best_iteration_}; score PSI held-out enterprises → test "
+                    f"year {_fmt(metrics['psi_valid_test'])}; monotonicity violations "
                     f"{metrics['monotonicity_violations']:.0f}.",
                     markdown_table(tables["ablation"]),
                     "Rules ranking: flagged enterprises (any rule on the test cutoff) by most "

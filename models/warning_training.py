@@ -14,7 +14,9 @@ on a later cutoff: quarterly cutoffs with a 12-month horizon overlap, so a later
 *same* enterprises shares its label events with the training rows and rewards memorising
 enterprises. On the default county a 2024-06-30 validation cutoff scored AUC 0.74 for a model
 that scored 0.59 on the held-out year (it kept boosting); held-out enterprises score 0.62 for
-0.61.
+0.61. The score PSI logged (``psi_valid_test``) compares those held-out enterprises' scores
+with the test year's: both out of sample, as :mod:`models.drift` compares them (in-sample
+training scores are sharper than any new population's, which PSI would read as drift).
 
 Sampling the negatives
 ----------------------
@@ -366,7 +368,8 @@ def train_warning(
     -------
     WarningResult
         Metrics (``test_*`` of the model, ``self_only_*``, ``rules_*``, ``valid_auc``,
-        ``train_auc``, ``best_iteration``, ``psi_train_test``, ``monotonicity_violations``,
+        ``train_auc``, ``best_iteration``, ``psi_valid_test`` (score PSI of the held-out
+        enterprises against the test year, both out of sample), ``monotonicity_violations``,
         ``rules_flagged``, ``rules_flagged_precision``, ``rules_flagged_recall``,
         ``model_precision_at_flagged``, ``model_recall_at_flagged``), the ablation table,
         the run.
@@ -496,8 +499,12 @@ def train_warning(
     metrics["train_n"], metrics["train_positives"] = float(y_train.size), float(y_train.sum())
     metrics["valid_n"], metrics["valid_positives"] = float(y_valid.size), float(y_valid.sum())
     metrics["best_iteration"] = float(model.best_iteration_)
-    metrics["psi_train_test"] = PSIReference.from_sample(
-        p_fit, weights=w_fit if weighted else None
+    # Out of sample on both sides (as models.drift): the held-out enterprises' scores on the
+    # training cutoffs against the test year's. The trees never fit the held-out rows, while
+    # the training rows' in-sample scores are sharper than any new population's, which PSI
+    # would report as drift.
+    metrics["psi_valid_test"] = PSIReference.from_sample(
+        p_fit[held], weights=w_valid if weighted else None
     ).psi(p_test)
     metrics["sample_negative_fraction"] = sample.fraction
     metrics.update({f"sample_{k}": float(v) for k, v in sample.counts.items()})

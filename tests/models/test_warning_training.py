@@ -12,18 +12,21 @@ import pytest
 from mlflow import MlflowClient
 
 from features.data import PlatformData
-from features.warning import warning_labels, warning_population
+from features.warning import build_warning_features, warning_labels, warning_population
 from models.exceptions import PromotionRefusedError
 from models.gate import QualityFloor
+from models.metrics import PSIReference
 from models.registry import WARNING_MODEL_NAME, ModelRegistry
 from models.tracking import CHALLENGER, CHAMPION, mlflow_session, tracking_uris
 from models.warning import PROBABILITY, RULES_FLAGGED, WarningModel
 from models.warning_training import (
     WarningResult,
     WarningTrainConfig,
+    _held_out_enterprises,
     sample_negatives,
     train_warning,
 )
+from risk.config import RiskConfig
 from risk.rules import Rule
 from tests.features.county import AS_OF, small_platform
 
@@ -302,3 +305,29 @@ def test_sampling_is_reproducible_by_seed_and_logged(
     assert metrics["sample_negatives_kept"] < metrics["sample_negatives"]
     card = mlflow.artifacts.load_text(f"{run.info.artifact_uri}/model_card.md")
     assert "of their negatives" in card and "seed 1" in card
+
+
+def test_the_logged_score_psi_compares_out_of_sample_scores(
+    trained_warning: WarningResult, warning_data: PlatformData
+) -> None:
+    """psi_valid_test: the held-out enterprises' scores on the training cutoffs against the
+    test year's, rebuilt here from the split (not the training rows' in-sample scores)."""
+    config = WarningTrainConfig()
+    split = trained_warning.split
+    population = warning_population(warning_data, list(split.train))
+    X = build_warning_features(
+        warning_data, population, config.features, propagation=RiskConfig().propagation
+    )
+    held = _held_out_enterprises(
+        population["uscc"].to_numpy(), config.valid_fraction, config.sample_seed
+    )
+    model = trained_warning.model
+    p_valid = model.predict_violation(X[held])
+    p_train = model.predict_violation(X[~held])
+    p_test = trained_warning.scores[PROBABILITY].to_numpy()
+    m = trained_warning.metrics
+    assert "psi_train_test" not in m
+    assert m["psi_valid_test"] == pytest.approx(PSIReference.from_sample(p_valid).psi(p_test))
+    in_sample = PSIReference.from_sample(np.concatenate([p_train, p_valid])).psi(p_test)
+    assert m["psi_valid_test"] != pytest.approx(in_sample)
+    assert f"{m['psi_valid_test']:.3f}" in trained_warning.model_card

@@ -14,6 +14,7 @@ from risk.scoresets import (
     ConcurrentDeltaError,
     ScoreSetError,
     StaleScoreSetError,
+    annotate,
     begin_set,
     current,
     diff_sets,
@@ -140,6 +141,20 @@ def test_a_set_being_built_is_invisible_and_a_set_is_written_once(engine: Engine
         write_kind(engine, building, "grades", _grades({B: "B"}))
     with pytest.raises(ScoreSetError, match="cannot be published"):
         publish(engine, building)
+
+
+def test_a_set_being_built_is_annotated_once_per_key_then_never(engine: Engine) -> None:
+    building = _set(engine, {A: "A"}, publish_it=False)
+    report = {"status": "watch", "features": [{"feature": "age_years", "psi": 0.12}]}
+    annotated = annotate(engine, building, {"drift_report.credlink-warning": report})
+    assert annotated.config["drift_report.credlink-warning"] == report
+    assert get_set(engine, building).config["drift_report.credlink-warning"] == report
+    with pytest.raises(ScoreSetError, match=r"already records drift_report\.credlink-warning"):
+        annotate(engine, building, {"drift_report.credlink-warning": {}})
+    publish(engine, building)
+    with pytest.raises(ScoreSetError, match="complete: it cannot be annotated"):
+        annotate(engine, building, {"drift_report.credlink-pd": {}})
+    assert get_set(engine, building).config["drift_report.credlink-warning"] == report
 
 
 def test_bad_rows_are_refused_whole(engine: Engine) -> None:
