@@ -152,7 +152,8 @@ class TableResult:
         ``registered_rows`` (the rows the registered model learned from).
     tables : dict of str to DataFrame
         ``candidates``, ``trials``, ``splits``, ``calibration``, ``segments``, ``grades``,
-        ``importance``, ``monotonicity``.
+        ``importance``, ``monotonicity`` and, when the scorecard is chosen, ``scorecard``
+        (:meth:`models.scorecard.Scorecard.points_table`).
     model_card : str
     holdout : pandas.DataFrame
         The test rows: features, :data:`models.booster.LABEL`, id and date, and ``pd``.
@@ -404,6 +405,8 @@ def train_table(
         "importance": model.feature_importance({}),
         "monotonicity": monotonicity,
     }
+    if isinstance(model, Scorecard):
+        tables["scorecard"] = model.points_table()
     card = table_card(
         model_name, target, id_col, date_col, rows, tables, metrics, model,
         chosen=chosen, evaluation=folds.name, refit=refit_text,
@@ -578,7 +581,6 @@ def _log(
         **{f"chosen.{k}": v for k, v in scores[chosen].params.items()},
     }
     dicts = {"vocabulary.json": model.encoder_.to_dict()} if isinstance(model, PDModel) else {}
-    extra_tables = {} if isinstance(model, PDModel) else {"scorecard": model.points_table()}
     run = log_model_run(
         ModelRun(
             experiment=model_name,
@@ -589,7 +591,7 @@ def _log(
             run_name=run_name,
             params=params,
             metrics=metrics,
-            tables={**tables, **extra_tables},
+            tables=tables,
             figures={
                 "roc": roc_figure({"test": (y_test, probability)}),
                 "calibration": calibration_figure(tables["calibration"]),

@@ -8,9 +8,10 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
-from models.exceptions import TrainingDataError
+from models.exceptions import PromotionRefusedError, TrainingDataError
 from models.pd import PDModel
 from models.registry import ModelRegistry
+from models.scorecard import Scorecard
 from models.table import TableConfig, train_table
 from models.training import TrainConfig
 from risk.exceptions import InvalidFrameError
@@ -148,10 +149,15 @@ def test_a_small_linear_table_can_choose_the_scorecard_and_register_it(
         model_name="tiny", register=True,
     )  # fmt: skip
     _chosen_is_best(result)
-    model = ModelRegistry(uri).load("tiny", "challenger")
-    assert type(model).__name__ == type(result.model).__name__
+    assert result.chosen == "scorecard" and "scorecard" in result.tables
+    registry = ModelRegistry(uri)
+    model = registry.load("tiny", "challenger")
+    assert isinstance(model, Scorecard)
     X = result.holdout[result.model.feature_names_]
-    assert np.allclose(model.predict_pd(X), result.model.predict_pd(X))
+    np.testing.assert_array_equal(model.predict_pd(X), result.model.predict_pd(X))
+    # the promotion gate reads a scorecard as it reads a PD (here: too few test bads)
+    with pytest.raises(PromotionRefusedError, match=r"holdout AUC .* on 17 bads"):
+        registry.promote("tiny", "1")
 
 
 def test_train_table_errors() -> None:
