@@ -27,6 +27,7 @@ __all__ = [
     "CONCEPTS",
     "FEATURE_SOURCES",
     "GRAPH_CONCEPTS",
+    "INDUSTRY_SECTIONS",
     "KIND_GROUP_CONCEPTS",
     "PUBLIC_CREDIT_CONCEPTS",
     "TAX_GRADE_SCORES",
@@ -45,6 +46,36 @@ TAX_GRADE_SCORES: Mapping[str, float] = MappingProxyType(
 
 _SCORE_GRADE = {score: str(grade) for grade, score in TAX_GRADE_SCORES.items()}
 
+INDUSTRY_SECTIONS: Mapping[str, tuple[str, str]] = MappingProxyType(
+    {
+        "A": ("农、林、牧、渔业", "agriculture, forestry, animal husbandry and fishery"),
+        "B": ("采矿业", "mining"),
+        "C": ("制造业", "manufacturing"),
+        "D": ("电力、热力、燃气及水生产和供应业", "electricity, heat, gas and water supply"),
+        "E": ("建筑业", "construction"),
+        "F": ("批发和零售业", "wholesale and retail trade"),
+        "G": ("交通运输、仓储和邮政业", "transport, storage and postal services"),
+        "H": ("住宿和餐饮业", "accommodation and catering"),
+        "I": (
+            "信息传输、软件和信息技术服务业",
+            "information transmission, software and IT services",
+        ),
+        "J": ("金融业", "finance"),
+        "K": ("房地产业", "real estate"),
+        "L": ("租赁和商务服务业", "leasing and business services"),
+        "M": ("科学研究和技术服务业", "scientific research and technical services"),
+        "N": ("水利、环境和公共设施管理业", "water, environment and public facilities management"),
+        "O": ("居民服务、修理和其他服务业", "resident services, repair and other services"),
+        "P": ("教育", "education"),
+        "Q": ("卫生和社会工作", "health and social work"),
+        "R": ("文化、体育和娱乐业", "culture, sports and entertainment"),
+        "S": ("公共管理、社会保障和社会组织", "public administration and social organisations"),
+        "T": ("国际组织", "international organisations"),
+    }
+)
+"""The sections (门类) of GB/T 4754-2017 《国民经济行业分类》: letter → Chinese and English name,
+the names reasons show instead of the letter the contract stores."""
+
 
 def _count(value: float, lang: str) -> str:
     return f"{value:.0f}"
@@ -54,8 +85,13 @@ def _amount(value: float, lang: str) -> str:  # 万元
     return f"{value:,.1f} 万元" if lang == "zh" else f"CNY {value * 1e4:,.0f}"
 
 
-def _change(value: float, lang: str) -> str:  # a log ratio, shown as a percentage change
-    return f"{math.expm1(value):+.0%}"
+def _change(value: float, lang: str) -> str:  # a log ratio, in words and a percentage
+    ratio = math.expm1(value)
+    if round(abs(ratio) * 100) == 0:
+        return "持平" if lang == "zh" else "flat"
+    if lang == "zh":
+        return f"{'增长' if ratio > 0 else '下降'} {abs(ratio):.0%}"
+    return f"{'up' if ratio > 0 else 'down'} {abs(ratio):.0%}"
 
 
 def _share(value: float, lang: str) -> str:
@@ -82,6 +118,13 @@ def _text(value: Any, lang: str) -> str:
     return str(value)
 
 
+def _industry(value: Any, lang: str) -> str:
+    names = INDUSTRY_SECTIONS.get(str(value))
+    if names is None:
+        return f"行业门类 {value}" if lang == "zh" else f"industry section {value}"
+    return names[0] if lang == "zh" else names[1]
+
+
 def _value(value: Any, lang: str) -> str:
     if isinstance(value, float | int | np.floating | np.integer) and not isinstance(value, bool):
         return f"{float(value):.4g}"
@@ -106,6 +149,7 @@ _FORMATTERS: Mapping[str, Callable[[Any, str], str]] = MappingProxyType(
         "score": _score,
         "grade": _grade,
         "text": _text,
+        "industry": _industry,
         "value": _value,
         "kind": _kind,
     }
@@ -124,8 +168,9 @@ class Concept:
         Text templates with ``{field}`` placeholders, filled with the formatted values of
         ``fields`` (e.g. ``"近12个月纳税 {tax_paid_12m}"``).
     fields
-        Feature name → formatter name (``count``, ``amount``, ``change``, ``share``,
-        ``years``, ``months``, ``score``, ``grade``, ``text``, ``value``, ``kind``).
+        Feature name → formatter name (``count``, ``amount``, ``change`` (a log ratio in
+        words: 增长 30 % / up 30 %), ``share``, ``years``, ``months``, ``score``, ``grade``,
+        ``text``, ``industry`` (the GB/T 4754 section's name), ``value``, ``kind``).
     """
 
     code: str
@@ -240,9 +285,15 @@ def _concepts() -> Mapping[str, Concept]:
         ),
         Concept(
             "tax_paid",
-            "近12个月纳税 {tax_paid_12m}（同比 {tax_trend}）",
-            "Tax paid over the last 12 months: {tax_paid_12m} ({tax_trend} year on year)",
-            {"tax_paid_12m": "amount", "tax_trend": "change"},
+            "近12个月纳税 {tax_paid_12m}",
+            "Tax paid over the last 12 months: {tax_paid_12m}",
+            {"tax_paid_12m": "amount"},
+        ),
+        Concept(
+            "tax_trend",
+            "纳税额同比{tax_trend}",
+            "Tax paid {tax_trend} year on year",
+            {"tax_trend": "change"},
         ),
         Concept(
             "tax_grade",
@@ -252,9 +303,15 @@ def _concepts() -> Mapping[str, Concept]:
         ),
         Concept(
             "employment",
-            "参保职工 {employees} 人（同比 {employees_trend}）",
-            "Insured employees: {employees} ({employees_trend} year on year)",
-            {"employees": "count", "employees_trend": "change"},
+            "参保职工 {employees} 人",
+            "Insured employees: {employees}",
+            {"employees": "count"},
+        ),
+        Concept(
+            "employment_trend",
+            "参保职工人数同比{employees_trend}",
+            "Insured employees {employees_trend} year on year",
+            {"employees_trend": "change"},
         ),
         Concept(
             "utilities",
@@ -279,11 +336,11 @@ def _concepts() -> Mapping[str, Concept]:
         ),
         Concept(
             "profile",
-            "{kind}，行业门类 {industry}，注册资本 {registered_capital}",
-            "{kind}, industry section {industry}, registered capital {registered_capital}",
+            "{kind}，所属行业：{industry}，注册资本 {registered_capital}",
+            "{kind} in {industry}, registered capital {registered_capital}",
             {
                 "kind": "kind",
-                "industry": "text",
+                "industry": "industry",
                 "registered_capital": "amount",
             },
         ),

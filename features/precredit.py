@@ -295,10 +295,10 @@ def feature_specs(config: FeatureConfig | None = None) -> FeatureCatalog:
     specs += [
         FeatureSpec("tax_paid_12m", "tax_paid", -1),
         FeatureSpec("tax_paid_prev_12m", "tax_paid", -1),
-        FeatureSpec("tax_trend", "tax_paid", -1),
+        FeatureSpec("tax_trend", "tax_trend", -1),
         FeatureSpec("tax_grade_score", "tax_grade", -1),
         FeatureSpec("employees", "employment", -1),
-        FeatureSpec("employees_trend", "employment", -1),
+        FeatureSpec("employees_trend", "employment_trend", -1),
         FeatureSpec("utility_on_time", "utilities", -1),
         FeatureSpec("procurement_12m", "procurement", 0),
         FeatureSpec("financials_age_months", "data_coverage", 0),

@@ -10,6 +10,15 @@ and English texts. A concept whose values are all missing in a row may be a risk
 ("no financial data") but is never shown as a strength. The PD calibration is monotone in
 the raw score, so the ranking of reasons is the ranking of their effect on the PD.
 
+A reason's direction follows its feature's monotone sign. TreeSHAP measures a value against
+the sample's average, so a tax growth of +5 % in a county where the average firm grew 10 %
+contributes a little risk — and a reason list reading "纳税额同比增长 5 %" as a risk is
+nonsense to a borrower. A feature with a sign and a neutral value (a change, a log ratio: 0 is
+no change) therefore counts only in its own direction: on the safe side of neutral (growth of a
+feature whose growth lowers the PD) its contribution is at most 0 — never a risk — and on the
+risky side at least 0 — never a strength. Such a reason may understate a contribution, never
+invert it; the PD itself is untouched.
+
 References
 ----------
 .. [1] Lundberg, S. M., Erion, G., Chen, H., et al. (2020). From local explanations to global
@@ -66,6 +75,10 @@ class Reasons:
     min_contribution
         Concepts whose summed contribution is below this in absolute value (log-odds) are
         not reasons, ≥ 0 (default 0.01).
+    monotone
+        Feature → its monotone sign (+1: more is riskier, −1: less is riskier); a signed
+        feature whose concept formats it as a ``change`` counts in its own direction only
+        (module docstring). Default none.
 
     Raises
     ------
@@ -80,6 +93,7 @@ class Reasons:
         *,
         max_reasons: int = 4,
         min_contribution: float = 0.01,
+        monotone: Mapping[str, int] | None = None,
     ) -> None:
         if not isinstance(concepts, Mapping) or not isinstance(concept_of, Mapping):
             raise TypeError("concepts and concept_of must be mappings")
@@ -90,6 +104,30 @@ class Reasons:
         self.concept_of = dict(concept_of)
         self.max_reasons = check_int("max_reasons", max_reasons, 1, 10)
         self.min_contribution = check_real("min_contribution", min_contribution, 0.0)
+        self.monotone = {f: int(v) for f, v in (monotone or {}).items() if v}
+        # Features with a neutral value: a change (log ratio) of 0.
+        self.neutral = {
+            field: 0.0
+            for concept in self.concepts.values()
+            for field, kind in concept.fields.items()
+            if kind == "change" and field in self.monotone
+        }
+
+    def directed(self, contributions: pd.DataFrame, X: pd.DataFrame) -> pd.DataFrame:
+        """Contributions with each signed feature that has a neutral value counted in its own
+        direction only (module docstring); other features unchanged."""
+        out = contributions.copy()
+        for feature, neutral in self.neutral.items():
+            if feature not in out.columns or feature not in X.columns:
+                continue
+            value = pd.to_numeric(X[feature], errors="coerce").to_numpy(dtype=np.float64)
+            side = self.monotone[feature] * (value - neutral)  # > 0: the risky side
+            c = out[feature].to_numpy(dtype=np.float64)
+            out[feature] = np.where(
+                side < 0, np.minimum(c, 0.0), np.where(side > 0, np.maximum(c, 0.0), c)
+            )
+            out.loc[side == 0, feature] = 0.0  # no change: neither a risk nor a strength
+        return out
 
     def concept_sums(self, contributions: pd.DataFrame) -> pd.DataFrame:
         """Contributions summed per concept (one column per concept used)."""
@@ -124,7 +162,7 @@ class Reasons:
             ``strength_contributions`` and, with ``text``, ``risk_reasons_zh``,
             ``risk_reasons_en``, ``strength_reasons_zh``, ``strength_reasons_en``.
         """
-        sums = self.concept_sums(contributions)
+        sums = self.concept_sums(self.directed(contributions, X))
         codes = np.asarray(sums.columns, dtype=object)
         values = sums.to_numpy()
         unknown = self._all_missing(codes, X)

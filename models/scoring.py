@@ -206,7 +206,9 @@ class PrecreditScorer:
         )
         specs = feature_specs(self.feature_config)
         if set(specs.names) == set(pd_model.feature_names_):
-            self.reasons = Reasons(CONCEPTS, specs.concept_of, max_reasons=max_reasons)
+            self.reasons = Reasons(
+                CONCEPTS, specs.concept_of, max_reasons=max_reasons, monotone=pd_model.monotone_
+            )
         else:  # a model trained on other features: one reason per feature
             self.reasons = Reasons(
                 feature_concepts(pd_model.feature_names_), {}, max_reasons=max_reasons

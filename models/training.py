@@ -475,7 +475,8 @@ def train_precredit(
         int(test.sum()),
     )
     result_holdout = limit_holdout.assign(
-        grade=model.config_.grades.grade(probability[test]),
+        grade=model.grade_of(probability[test]),
+        pd_band=model.config_.grades.grade(probability[test]),
         suggested_limit=limits["suggested_limit"].to_numpy(),
         rule_limit=rule["rule_limit"].to_numpy(),
     )

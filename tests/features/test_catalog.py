@@ -22,10 +22,11 @@ def test_every_concept_names_its_fields_in_both_languages() -> None:
 def test_concept_texts_render_values_and_missing() -> None:
     tax = CONCEPTS["tax_paid"]
     values = {"tax_paid_12m": 12.34, "tax_trend": math.log(1.5)}
-    assert tax.render(values, "zh") == "近12个月纳税 12.3 万元（同比 +50%）"
-    assert tax.render(values, "en") == (
-        "Tax paid over the last 12 months: CNY 123,400 (+50% year on year)"
-    )
+    assert tax.render(values, "zh") == "近12个月纳税 12.3 万元"
+    assert tax.render(values, "en") == "Tax paid over the last 12 months: CNY 123,400"
+    trend = CONCEPTS["tax_trend"]  # its own concept: growth and decline in words
+    assert trend.render(values, "zh") == "纳税额同比增长 50%"
+    assert trend.render({"tax_trend": math.log(0.8)}, "en") == "Tax paid down 20% year on year"
     assert "未知" in tax.render({"tax_paid_12m": float("nan")}, "zh")
     assert CONCEPTS["tax_grade"].render({"tax_grade_score": 1.0}, "en").endswith(": D")
     assert CONCEPTS["repairs"].render({"repairs_24m": 2, "days_since_repair": 30.0}, "en") == (

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from models.exceptions import NotFittedError, TrainingDataError
-from models.pd import GradeScale, PDConfig, PDModel
+from models.pd import GradeScale, PDConfig, PDModel, fit_grade_cuts
 from models.training import TrainResult
 from risk.exceptions import InvalidFrameError
 
@@ -183,3 +183,26 @@ def test_fit_and_predict_errors() -> None:
     model = PDModel(PDConfig(max_rounds=5)).fit(X, y, eval_set=(X, y))
     with pytest.raises(InvalidFrameError, match="X must have column"):
         model.predict_pd(X.drop(columns="tax"))
+
+
+def test_fit_grade_cuts_by_hand() -> None:
+    """PDs 0.01 … 0.30 in three blocks of 100 with 10, 20 and 40 bads: the cuts fall between
+    the blocks; with at least 30 bads a grade, two grades; with 80, one."""
+    probability = np.repeat([0.01, 0.05, 0.30], 100)
+    y = np.zeros(300)
+    y[:10] = 1
+    y[100:120] = 1
+    y[200:240] = 1
+    cuts = fit_grade_cuts(probability, y, max_grades=3, min_bads=10)
+    assert len(cuts) == 2
+    assert 0.01 < cuts[0] <= 0.05 < cuts[1] <= 0.30
+    grades = np.searchsorted(cuts, probability, side="right") + 1
+    assert [y[grades == g].mean() for g in (1, 2, 3)] == [0.1, 0.2, 0.4]
+    assert len(fit_grade_cuts(probability, y, min_bads=30)) == 1
+    assert fit_grade_cuts(probability, y, min_bads=80) == ()
+    # Bad rates that fall with the PD cannot make two grades.
+    assert fit_grade_cuts(probability, y[::-1], min_bads=10) == ()
+    with pytest.raises(ValueError, match=r"max_grades must be an int in \[1, 10\]; got 0"):
+        fit_grade_cuts(probability, y, max_grades=0)
+    with pytest.raises(ValueError, match="probability and y must have the same length"):
+        fit_grade_cuts(probability, y[:10])

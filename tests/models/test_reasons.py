@@ -54,3 +54,59 @@ def test_precredit_reasons_are_at_most_four_each_way_with_texts(trained: TrainRe
     assert out["risk_reasons"].map(len).sum() > 0 and out["strength_reasons"].map(len).sum() > 0
     text = out["risk_reasons_zh"].explode().dropna()
     assert text.str.contains("[\u4e00-\u9fff]").all() and not text.str.contains("{").any()
+
+
+def test_tax_growth_is_never_a_risk_and_a_decline_never_a_strength() -> None:
+    """TreeSHAP gives +0.4 to a 5 % tax growth (below the county's average growth): with the
+    monotone sign (−1: growth lowers the PD) it is no risk. A 20 % decline with −0.3 (above the
+    average decline) is no strength. A flat trend is neither."""
+    specs = feature_specs()
+    reasons = Reasons(CONCEPTS, specs.concept_of, monotone=specs.monotone)
+    contributions = pd.DataFrame(
+        {"tax_trend": [0.4, -0.3, 0.2, 0.5], "employees_trend": [0.0, 0.0, 0.0, 0.3]}
+    )
+    X = pd.DataFrame(
+        {
+            "tax_trend": [np.log(1.05), np.log(0.8), 0.0, np.log(0.7)],
+            "employees_trend": [np.nan, np.nan, np.nan, np.log(1.5)],
+        }
+    )
+    out = reasons.explain(contributions, X)
+    assert out["risk_reasons"].tolist() == [[], [], [], ["tax_trend"]]
+    assert out["strength_reasons"].tolist() == [[], [], [], []]
+    assert out.loc[3, "risk_reasons_zh"] == ["纳税额同比下降 30%"]
+    assert out.loc[3, "risk_reasons_en"] == ["Tax paid down 30% year on year"]
+    unsigned = Reasons(CONCEPTS, specs.concept_of)  # without the signs: SHAP's raw direction
+    assert unsigned.explain(contributions, X)["risk_reasons"].iloc[0] == ["tax_trend"]
+
+
+def test_trend_wording_and_industry_names_not_codes() -> None:
+    assert CONCEPTS["tax_trend"].render({"tax_trend": np.log(1.3)}, "zh") == "纳税额同比增长 30%"
+    assert CONCEPTS["tax_trend"].render({"tax_trend": 0.001}, "en") == "Tax paid flat year on year"
+    profile = CONCEPTS["profile"]
+    values = {"kind": "company", "industry": "E", "registered_capital": 500.0}
+    assert profile.render(values, "zh") == "公司，所属行业：建筑业，注册资本 500.0 万元"
+    assert (
+        profile.render(values, "en") == "company in construction, registered capital CNY 5,000,000"
+    )
+    assert "批发和零售业" in profile.render({**values, "industry": "F"}, "zh")
+    assert "行业门类 Z" in profile.render({**values, "industry": "Z"}, "zh")  # unknown: the code
+
+
+def test_trained_reasons_never_list_growth_as_a_risk(trained: TrainResult) -> None:
+    """On the trained model's holdout: no row whose tax or employees grew lists that growth as a
+    risk, and no row whose tax fell lists the fall as a strength."""
+    model = trained.pd_model
+    X = trained.holdout[model.feature_names_]
+    specs = feature_specs()
+    out = Reasons(CONCEPTS, specs.concept_of, monotone=model.monotone_, max_reasons=10).explain(
+        model.contributions(X), X
+    )
+    for feature, concept in (("tax_trend", "tax_trend"), ("employees_trend", "employment_trend")):
+        grew = (X[feature] > 0).to_numpy()
+        fell = (X[feature] < 0).to_numpy()
+        assert grew.any() and fell.any()
+        assert not out["risk_reasons"][grew].map(lambda r, c=concept: c in r).any()
+        assert not out["strength_reasons"][fell].map(lambda r, c=concept: c in r).any()
+    text = " ".join(out["risk_reasons_zh"].explode().dropna())
+    assert "行业门类" not in text
