@@ -36,6 +36,18 @@ legal rep links two enterprises without sharing any. Each county's header says h
 enterprises have a repeat-offender neighbour, their base rate against the others', and how
 well the linked enterprises' planted risk tracks their own.
 
+Measured (20,000 enterprises, seeds 0 1 2, AUC mean ± std): on the default county self-only
+0.612 ± 0.005, self + graph 0.612 ± 0.003, graph ceiling 0.618 ± 0.004, ceiling 0.747 ± 0.005;
+with ``--serial-holder-share 0.4`` 0.627 ± 0.025, 0.624 ± 0.026, 0.635 ± 0.021, 0.751 ± 0.007;
+with ``--serial-holder-share 0.4 --controller-risk-share 0.9`` 0.625 ± 0.009, 0.635 ± 0.005
+(+0.006 to +0.014 on each seed), 0.648 ± 0.004, 0.751 ± 0.002. The graph adds nothing on
+the default county because its neighbourhood holds almost nothing to add: even the linked
+enterprises' planted risk itself lifts AUC by 0.006 (it correlates 0.27 with the enterprise's
+own). More serial holders do not help: they fill co-shareholder and executive slots as often
+as founder slots, so links multiply without sharing risk (0.27 again at 0.4; enterprises with
+the same first legal rep correlate 0.6). The graph adds once a linked enterprise shares more
+(ρ = 0.9: correlation 0.41), and then recovers most of what its ceiling allows.
+
 Each method gets AUC, precision@k and recall@k (k = 50, 100, 200; blank for the rules beyond their
 flagged set) and the precision and recall at the rules' workload (the whole flagged set for
 the rules, the top-|flagged| for the models). No MLflow.
