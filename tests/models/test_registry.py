@@ -45,7 +45,7 @@ def test_the_run_logs_plots_card_vocabulary_and_signature(
     # The concepts' shares of the gain are shares of the total: every concept listed, 100 %.
     listed = card.split("Every concept by share of the total gain")[1].split("\n")[0]
     shares = [float(p) for p in re.findall(r"\((\d+\.\d)%\)", listed)]
-    assert shares and all(0 < p <= 100 for p in shares)
+    assert shares and all(0 <= p <= 100 for p in shares)
     assert sum(shares) == pytest.approx(100, abs=0.05 * len(shares))
     assert re.search(r"public-credit records .*\d+\.\d%, graph of linked parties", card)
     vocabulary = mlflow.artifacts.load_dict(f"{run.info.artifact_uri}/vocabulary.json")

@@ -216,7 +216,7 @@ def test_the_pipeline_s_fast_rows_are_the_validated_assessments(
             else "offered"
         )
         assert row["decision"] == decision
-        assert row["pd"] == validated["pd"] and row["pd_band"] == str(validated["grade"])
+        assert row["pd"] == validated["pd"] and row["pd_band"] == str(validated["pd_band"])
         decisions.add(decision)
     assert decisions == {"declined", "offered", "no_offer"}  # every branch checked
     with pytest.raises(ValueError, match="chunk must be"):
