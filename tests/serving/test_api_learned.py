@@ -2,7 +2,7 @@
 analysts on warnings and entities, the warnings list sorted by it in the store, banks never
 shown it.
 
-On a copy of the 1,000-enterprise county with the learned warning as champion and the
+On a copy of the 3,000-enterprise county with the learned warning as champion and the
 pipeline run with it (``learned_county``): the current score set holds every existing
 enterprise's probability, read back here with :func:`risk.scoresets.read_kind` to check what
 the routes answer.
