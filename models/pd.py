@@ -181,7 +181,7 @@ class GradedPD(ABC):
     (fitted, :func:`fit_grade_cuts`) and ``pd_band`` (master scale).
 
     A subclass provides ``predict_pd``, ``_check_fitted``, :attr:`grade_scale` (its master
-    scale) and :meth:`_grade_rules` (its ``max_grades`` and ``grade_min_bads``).
+    scale) and :meth:`grade_rules` (its ``max_grades`` and ``grade_min_bads``).
 
     Attributes
     ----------
@@ -208,8 +208,9 @@ class GradedPD(ABC):
         """The master scale of the PD bands."""
 
     @abstractmethod
-    def _grade_rules(self) -> tuple[int, int]:
-        """``max_grades`` and ``grade_min_bads`` of :func:`fit_grade_cuts`."""
+    def grade_rules(self) -> tuple[int, int]:
+        """The ``max_grades`` and ``grade_min_bads`` the grades are cut with
+        (:func:`fit_grade_cuts`), checked."""
 
     def fit_grades(self, probability: npt.ArrayLike, y: npt.ArrayLike) -> Self:
         """Cut the fitted grades on a held-out sample's PDs and outcomes (:func:`fit_grade_cuts`).
@@ -231,7 +232,7 @@ class GradedPD(ABC):
         self._check_fitted()
         p = np.asarray(probability, dtype=np.float64).ravel()
         labels = binary_labels("y", y, p.size)
-        max_grades, min_bads = self._grade_rules()
+        max_grades, min_bads = self.grade_rules()
         self.grade_cuts_ = fit_grade_cuts(p, labels, max_grades=max_grades, min_bads=min_bads)
         self.fitted_grades_ = _fitted_grades(self.grade_cuts_, p, labels)
         return self
@@ -513,7 +514,7 @@ class PDModel(GradedPD, BinaryBooster):
         """The master scale of the PD bands (``config_.grades``)."""
         return self.config_.grades
 
-    def _grade_rules(self) -> tuple[int, int]:
+    def grade_rules(self) -> tuple[int, int]:
         return self.config_.max_grades, self.config_.grade_min_bads
 
     # ------------------------------------------------------------------ persistence
