@@ -174,7 +174,6 @@ def fit_grade_cuts(
     return ()
 
 
-
 class GradedPD(ABC):
     """The fitted grades of a PD model: shared by :class:`PDModel` and
     :class:`models.scorecard.Scorecard`, so every registered PD serves the same ``grade``
