@@ -393,6 +393,7 @@ def table_card(
         if calibration
         else "a logistic regression's own probabilities"
     )
+    max_grades, min_bads = model.grade_rules()
     return ModelCard(
         title=f"Model card: {model_name}",
         facts=[
@@ -418,5 +419,16 @@ def table_card(
             ("## Candidates", [markdown_table(candidates)]),
             ("## Periods", [markdown_table(tables["splits"])]),
             ("## Calibration (test)", [markdown_table(tables["calibration"])]),
+            (
+                "## Grades",
+                [
+                    f"{len(model.grade_cuts_) + 1} grades cut on the out-of-fold PDs (the "
+                    f"development rows the {evaluation} scores; `models.pd.fit_grade_cuts`: at "
+                    f"most {max_grades}, each with ≥ {min_bads} bads, observed bad rates "
+                    "rising): `calibration_*` and `observed_bad_rate` are those rows, `test_*` "
+                    "the test rows. The served `pd_band` is the PD's band on the master scale.",
+                    markdown_table(tables["grades"]),
+                ],
+            ),
         ],
     ).to_markdown()

@@ -27,10 +27,11 @@ Two groupings of the PD come out of it:
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations, pairwise
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import numpy as np
 import numpy.typing as npt
@@ -43,7 +44,7 @@ from models.metrics import PSIReference
 from risk.frames import require_frame
 from risk.validation import check_choice, check_int, check_real
 
-__all__ = ["GradeScale", "PDConfig", "PDModel", "fit_grade_cuts"]
+__all__ = ["GradeScale", "GradedPD", "PDConfig", "PDModel", "fit_grade_cuts"]
 
 
 @dataclass(frozen=True)
@@ -173,6 +174,122 @@ def fit_grade_cuts(
     return ()
 
 
+class GradedPD(ABC):
+    """The fitted grades of a PD model: shared by :class:`PDModel` and
+    :class:`models.scorecard.Scorecard`, so every registered PD serves the same ``grade``
+    (fitted, :func:`fit_grade_cuts`) and ``pd_band`` (master scale).
+
+    A subclass provides ``predict_pd``, ``_check_fitted``, :attr:`grade_scale` (its master
+    scale) and :meth:`grade_rules` (its ``max_grades`` and ``grade_min_bads``).
+
+    Attributes
+    ----------
+    grade_cuts_ : tuple of float
+        The fitted grades' PD cuts (:func:`fit_grade_cuts`).
+    fitted_grades_ : pandas.DataFrame
+        The grades users see: ``grade``, ``pd_low``, ``pd_high``, ``calibration_n``,
+        ``calibration_bads``, ``observed_bad_rate`` (of the held-out sample they were cut on)
+        and ``expected_bad_rate`` (its mean PD in the grade).
+    """
+
+    grade_cuts_: tuple[float, ...]
+    fitted_grades_: pd.DataFrame
+
+    if TYPE_CHECKING:  # provided by the estimator (not defined here: they would shadow it)
+
+        def predict_pd(self, X: pd.DataFrame) -> npt.NDArray[np.float64]: ...
+
+        def _check_fitted(self) -> None: ...
+
+    @property
+    @abstractmethod
+    def grade_scale(self) -> GradeScale:
+        """The master scale of the PD bands."""
+
+    @abstractmethod
+    def grade_rules(self) -> tuple[int, int]:
+        """The ``max_grades`` and ``grade_min_bads`` the grades are cut with
+        (:func:`fit_grade_cuts`), checked."""
+
+    def fit_grades(self, probability: npt.ArrayLike, y: npt.ArrayLike) -> Self:
+        """Cut the fitted grades on a held-out sample's PDs and outcomes (:func:`fit_grade_cuts`).
+
+        :meth:`fit` calls it on its own held-out rows; a caller with better out-of-sample PDs
+        (the out-of-fold ones of :func:`models.table.train_table`) may call it again.
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        NotFittedError
+            Before the model is fitted.
+        ValueError
+            If ``y`` is not one 0/1 outcome per PD.
+        """
+        self._check_fitted()
+        p = np.asarray(probability, dtype=np.float64).ravel()
+        labels = binary_labels("y", y, p.size)
+        max_grades, min_bads = self.grade_rules()
+        self.grade_cuts_ = fit_grade_cuts(p, labels, max_grades=max_grades, min_bads=min_bads)
+        self.fitted_grades_ = _fitted_grades(self.grade_cuts_, p, labels)
+        return self
+
+    def grade_of(self, probability: npt.ArrayLike) -> npt.NDArray[np.int64]:
+        """The fitted grade (1 = best) of each PD: the one rule of the grade users see."""
+        self._check_fitted()
+        p = np.asarray(probability, dtype=np.float64)
+        cuts = np.asarray(self.grade_cuts_, dtype=np.float64)
+        return np.searchsorted(cuts, p, side="right").astype(np.int64) + 1
+
+    def predict_grade(self, X: pd.DataFrame) -> npt.NDArray[np.int64]:
+        """Fitted grade (1 = best) of each row (:meth:`grade_of`)."""
+        return self.grade_of(self.predict_pd(X))
+
+    def predict_frame(self, X: pd.DataFrame) -> pd.DataFrame:
+        """``pd``, ``grade`` (fitted) and ``pd_band`` (master scale) per row (what the MLflow
+        pyfunc model returns)."""
+        p = self.predict_pd(X)
+        return pd.DataFrame(
+            {"pd": p, "grade": self.grade_of(p), "pd_band": self.grade_scale.grade(p)},
+            index=X.index,
+        )
+
+    def grade_outcomes(self, y: npt.ArrayLike, probability: npt.ArrayLike) -> pd.DataFrame:
+        """The fitted grades (:attr:`fitted_grades_`) with a sample's observed outcomes per
+        grade: ``test_n``, ``test_bads``, ``test_bad_rate`` (e.g. of the out-of-time test)."""
+        self._check_fitted()
+        table = self.fitted_grades_.copy()
+        grade = self.grade_of(probability)
+        observed = pd.Series(np.asarray(y, dtype=np.float64)).groupby(grade)
+        table["test_n"] = observed.size().reindex(table["grade"], fill_value=0).to_numpy()
+        table["test_bads"] = observed.sum().reindex(table["grade"], fill_value=0).to_numpy()
+        with np.errstate(invalid="ignore", divide="ignore"):
+            table["test_bad_rate"] = table["test_bads"] / table["test_n"].replace(0, np.nan)
+        return table
+
+    def _grades_meta(self) -> dict[str, Any]:
+        return {
+            "grade_cuts": list(self.grade_cuts_),
+            "fitted_grades": self.fitted_grades_.to_dict(orient="list"),
+        }
+
+    def _restore_grades(self, meta: Mapping[str, Any], bands: pd.DataFrame) -> None:
+        """The fitted grades of ``meta``; a model saved before them graded by the master
+        scale's ``bands``."""
+        if "grade_cuts" in meta:
+            self.grade_cuts_ = tuple(float(c) for c in meta["grade_cuts"])
+            self.fitted_grades_ = pd.DataFrame(meta["fitted_grades"])
+        else:
+            self.grade_cuts_ = self.grade_scale.bounds
+            self.fitted_grades_ = bands.copy()
+        if len(self.fitted_grades_) != len(self.grade_cuts_) + 1 or any(
+            b <= a for a, b in pairwise(self.grade_cuts_)
+        ):
+            raise ValueError("grade_cuts must be increasing, one fewer than the fitted grades")
+
+
 @dataclass(frozen=True)
 class PDConfig(BoosterConfig):
     """LightGBM, calibration and grading parameters of :class:`PDModel` (frozen).
@@ -243,7 +360,7 @@ feature_fraction, bagging_fraction, lambda_l2, monotone_method, seed, num_thread
         return cls(**values)
 
 
-class PDModel(BinaryBooster):
+class PDModel(GradedPD, BinaryBooster):
     """Calibrated LightGBM probability of default (a :class:`models.booster.BinaryBooster`).
 
     Parameters
@@ -263,12 +380,8 @@ class PDModel(BinaryBooster):
     encoder_ : features.encoding.CategoryEncoder
         The vocabulary of the categorical columns.
     calibrator_ : models.calibration.Calibrator
-    grade_cuts_ : tuple of float
-        The fitted grades' PD cuts (:func:`fit_grade_cuts`).
-    fitted_grades_ : pandas.DataFrame
-        The grades users see: ``grade``, ``pd_low``, ``pd_high``, ``calibration_n``,
-        ``calibration_bads``, ``observed_bad_rate`` (of the held-out sample) and
-        ``expected_bad_rate`` (its mean PD in the grade).
+    grade_cuts_, fitted_grades_
+        The fitted grades (:class:`GradedPD`), cut on the calibration sample.
     grade_table_ : pandas.DataFrame
         The master scale's PD bands: ``grade`` (the band), ``pd_low``, ``pd_high``,
         ``expected_bad_rate``, ``calibration_n``.
@@ -337,10 +450,7 @@ class PDModel(BinaryBooster):
         )
         held_out = self.predict_pd(X_cal)
         self.grade_table_ = self._grade_table(config.grades, held_out)
-        self.grade_cuts_ = fit_grade_cuts(
-            held_out, cal_labels, max_grades=config.max_grades, min_bads=config.grade_min_bads
-        )
-        self.fitted_grades_ = _fitted_grades(self.grade_cuts_, held_out, cal_labels)
+        self.fit_grades(held_out, cal_labels)
         self.score_reference_ = PSIReference.from_sample(self.predict_pd(X))
         return self
 
@@ -398,38 +508,13 @@ class PDModel(BinaryBooster):
         """
         return self.predict_probability(X)
 
-    def grade_of(self, probability: npt.ArrayLike) -> npt.NDArray[np.int64]:
-        """The fitted grade (1 = best) of each PD: the one rule of the grade users see."""
-        self._check_fitted()
-        p = np.asarray(probability, dtype=np.float64)
-        cuts = np.asarray(self.grade_cuts_, dtype=np.float64)
-        return np.searchsorted(cuts, p, side="right").astype(np.int64) + 1
+    @property
+    def grade_scale(self) -> GradeScale:
+        """The master scale of the PD bands (``config_.grades``)."""
+        return self.config_.grades
 
-    def predict_grade(self, X: pd.DataFrame) -> npt.NDArray[np.int64]:
-        """Fitted grade (1 = best) of each row (:meth:`grade_of`)."""
-        return self.grade_of(self.predict_pd(X))
-
-    def predict_frame(self, X: pd.DataFrame) -> pd.DataFrame:
-        """``pd``, ``grade`` (fitted) and ``pd_band`` (master scale) per row (what the MLflow
-        pyfunc model returns)."""
-        p = self.predict_pd(X)
-        return pd.DataFrame(
-            {"pd": p, "grade": self.grade_of(p), "pd_band": self.config_.grades.grade(p)},
-            index=X.index,
-        )
-
-    def grade_outcomes(self, y: npt.ArrayLike, probability: npt.ArrayLike) -> pd.DataFrame:
-        """The fitted grades (:attr:`fitted_grades_`) with a sample's observed outcomes per
-        grade: ``test_n``, ``test_bads``, ``test_bad_rate`` (e.g. of the out-of-time test)."""
-        self._check_fitted()
-        table = self.fitted_grades_.copy()
-        grade = self.grade_of(probability)
-        observed = pd.Series(np.asarray(y, dtype=np.float64)).groupby(grade)
-        table["test_n"] = observed.size().reindex(table["grade"], fill_value=0).to_numpy()
-        table["test_bads"] = observed.sum().reindex(table["grade"], fill_value=0).to_numpy()
-        with np.errstate(invalid="ignore", divide="ignore"):
-            table["test_bad_rate"] = table["test_bads"] / table["test_n"].replace(0, np.nan)
-        return table
+    def grade_rules(self) -> tuple[int, int]:
+        return self.config_.max_grades, self.config_.grade_min_bads
 
     # ------------------------------------------------------------------ persistence
 
@@ -438,8 +523,7 @@ class PDModel(BinaryBooster):
             "encoder": self.encoder_.to_dict(),
             "calibrator": self.calibrator_.to_dict(),
             "grade_table": self.grade_table_.to_dict(orient="list"),
-            "grade_cuts": list(self.grade_cuts_),
-            "fitted_grades": self.fitted_grades_.to_dict(orient="list"),
+            **self._grades_meta(),
         }
 
     def _restore(self, meta: Mapping[str, Any]) -> None:
@@ -452,16 +536,7 @@ class PDModel(BinaryBooster):
         self.grade_table_ = pd.DataFrame(meta["grade_table"])
         if len(self.grade_table_) != self.config_.grades.n_grades:
             raise ValueError(f"grade_table must have {self.config_.grades.n_grades} grades")
-        if "grade_cuts" in meta:
-            self.grade_cuts_ = tuple(float(c) for c in meta["grade_cuts"])
-            self.fitted_grades_ = pd.DataFrame(meta["fitted_grades"])
-        else:  # saved before fitted grades: its grades were the master scale's bands
-            self.grade_cuts_ = self.config_.grades.bounds
-            self.fitted_grades_ = self.grade_table_.copy()
-        if len(self.fitted_grades_) != len(self.grade_cuts_) + 1 or any(
-            b <= a for a, b in pairwise(self.grade_cuts_)
-        ):
-            raise ValueError("grade_cuts must be increasing, one fewer than the fitted grades")
+        self._restore_grades(meta, self.grade_table_)
 
 
 def _fitted_grades(cuts: tuple[float, ...], probability: np.ndarray, y: np.ndarray) -> pd.DataFrame:

@@ -46,14 +46,14 @@ from models.artifacts import built_from, read_json
 from models.booster import LABEL, binary_labels, checked_monotone
 from models.exceptions import NotFittedError, TrainingDataError
 from models.metrics import PSIReference, binary_quality, monotonicity_violations, roc_auc
-from models.pd import GradeScale
+from models.pd import GradedPD, GradeScale
 from risk.frames import require_frame
 from risk.validation import check_int, check_real
 
 __all__ = ["Scorecard"]
 
 
-class Scorecard:
+class Scorecard(GradedPD):
     """WOE-binned logistic regression (module docstring), scikit-learn style.
 
     Parameters
@@ -69,7 +69,10 @@ class Scorecard:
     categorical
         The categorical columns; ``None``: every non-numeric column of ``X``.
     grades
-        The master scale of :meth:`predict_frame` (default :class:`models.pd.GradeScale`).
+        The master scale of the PD bands (default :class:`models.pd.GradeScale`).
+    max_grades, grade_min_bads
+        The fitted grades (:func:`models.pd.fit_grade_cuts`): at most ``max_grades`` in
+        [1, 10] (default 3), each with at least ``grade_min_bads`` ≥ 1 bads (default 10).
     context
         Extra JSON-ready information saved with the model.
 
@@ -86,7 +89,12 @@ class Scorecard:
     intercept_ : float
     score_reference_ : models.metrics.PSIReference
         The training sample's PD distribution (a caller with out-of-sample scores may replace
-        it, as :func:`models.table.train_table` does).
+        it: :func:`models.table.train_table` does).
+    grade_cuts_, fitted_grades_
+        The fitted grades (:class:`models.pd.GradedPD`): a logistic regression has no held-out
+        rows of its own, so :meth:`fit` cuts them on the training PDs; a caller with
+        out-of-sample PDs recuts them with :meth:`fit_grades` (:func:`models.table.train_table`
+        does, on the out-of-fold PDs).
     """
 
     kind: ClassVar[str] = "pd"
@@ -110,6 +118,8 @@ class Scorecard:
         monotone: Mapping[str, int] | None = None,
         categorical: Sequence[str] | None = None,
         grades: GradeScale | None = None,
+        max_grades: int = 3,
+        grade_min_bads: int = 10,
         context: Mapping[str, Any] | None = None,
     ) -> None:
         self.max_n_bins = max_n_bins
@@ -118,6 +128,8 @@ class Scorecard:
         self.monotone = monotone
         self.categorical = categorical
         self.grades = grades
+        self.max_grades = max_grades
+        self.grade_min_bads = grade_min_bads
         self.context = context
 
     # ------------------------------------------------------------------ fitting
@@ -139,6 +151,7 @@ class Scorecard:
         max_n_bins = check_int("max_n_bins", self.max_n_bins, 2, 20)
         min_bin_size = check_real("min_bin_size", self.min_bin_size, 0.0, 0.5, open_low=True)
         C = check_real("C", self.C, 0.0, open_low=True)
+        self.grade_rules()
         if self.grades is not None and not isinstance(self.grades, GradeScale):
             raise TypeError(f"grades must be a GradeScale; got {type(self.grades).__name__}")
         require_frame(X, "X", ())
@@ -177,7 +190,9 @@ class Scorecard:
         regression.fit(self.woe(X).to_numpy(), labels)
         self.coef_ = np.asarray(regression.coef_[0], dtype=np.float64)
         self.intercept_ = float(regression.intercept_[0])
-        self.score_reference_ = PSIReference.from_sample(self.predict_probability(X))
+        probability = self.predict_probability(X)
+        self.score_reference_ = PSIReference.from_sample(probability)
+        self.fit_grades(probability, labels)
         return self
 
     @staticmethod
@@ -250,13 +265,14 @@ class Scorecard:
 
     @property
     def grade_scale(self) -> GradeScale:
-        """The master scale of the grades (default :class:`GradeScale`)."""
+        """The master scale of the PD bands (default :class:`GradeScale`)."""
         return GradeScale() if self.grades is None else self.grades
 
-    def predict_frame(self, X: pd.DataFrame) -> pd.DataFrame:
-        """``pd`` and ``grade`` per row (what the MLflow pyfunc model returns)."""
-        p = self.predict_pd(X)
-        return pd.DataFrame({"pd": p, "grade": self.grade_scale.grade(p)}, index=X.index)
+    def grade_rules(self) -> tuple[int, int]:
+        return (
+            check_int("max_grades", self.max_grades, 1, 10),
+            check_int("grade_min_bads", self.grade_min_bads, 1),
+        )
 
     def points_table(self) -> pd.DataFrame:
         """Each feature's bins with their WOE and their term ``coef · woe`` in the log-odds:
@@ -329,6 +345,8 @@ class Scorecard:
                 "min_bin_size": self.min_bin_size,
                 "C": self.C,
                 "grades": list(self.grade_scale.bounds),
+                "max_grades": self.max_grades,
+                "grade_min_bads": self.grade_min_bads,
             },
             "feature_names": self.feature_names_,
             "categorical": self.categorical_,
@@ -337,6 +355,7 @@ class Scorecard:
             "coef": self.coef_.tolist(),
             "intercept": self.intercept_,
             "score_reference": self.score_reference_.to_dict(),
+            **self._grades_meta(),
             "context": dict(self.context or {}),
         }
         (path / self.meta_file).write_text(
@@ -366,6 +385,8 @@ class Scorecard:
                 categorical=meta["categorical"],
                 grades=GradeScale(tuple(params["grades"])),
                 context=meta["context"],
+                # a scorecard saved before the fitted grades keeps the defaults
+                **{k: params[k] for k in ("max_grades", "grade_min_bads") if k in params},
             )
             model.feature_names_ = [str(f) for f in meta["feature_names"]]
             model.categorical_ = [str(c) for c in meta["categorical"]]
@@ -380,6 +401,7 @@ class Scorecard:
             if not np.isfinite([*model.coef_, model.intercept_]).all():
                 raise ValueError("coef and intercept must be finite")
             model.score_reference_ = PSIReference.from_dict(meta["score_reference"])
+            model._restore_grades(meta, model.grade_scale.bands())
         return model
 
 

@@ -15,8 +15,10 @@ with a 0/1 target and, in one call:
 3. **chooses** the candidate with the highest evaluation AUC (ties go to the simpler one), so
    the reported AUC is never below the scorecard's nor the default LightGBM's of the run;
 4. **refits** the choice on every development row — the LightGBM with the tree count carried
-   from early stopping and cross-fitted calibration (:class:`models.tuning.CrossFittedPD`) —
-   and scores the test rows with it; with ``refit_all`` the registered model is refitted once
+   from early stopping and cross-fitted calibration (:class:`models.tuning.CrossFittedPD`) —,
+   cuts its fitted grades on the out-of-fold PDs (:func:`models.pd.fit_grade_cuts`, the
+   platform PD's rule: few grades, each with enough bads, bad rates rising) and scores the
+   test rows with it; with ``refit_all`` the registered model is refitted once
    more on every row, test included, for production;
 5. logs a parent MLflow run (the chosen model, registered as ``challenger``, its card, tables
    and the holdout) with one child run per candidate (:func:`models.tracking.log_summary_run`).
@@ -46,7 +48,7 @@ from models.metrics import (
     calibration_table,
     segment_metrics,
 )
-from models.pd import GradeScale, PDConfig, PDModel
+from models.pd import PDConfig, PDModel
 from models.scorecard import Scorecard
 from models.splits import check_slices, splits_table, time_split
 from models.tracking import (
@@ -151,7 +153,8 @@ class TableResult:
         development rows, ``psi_score_oos_test``, ``n_trees``, ``monotonicity_violations``,
         ``registered_rows`` (the rows the registered model learned from).
     tables : dict of str to DataFrame
-        ``candidates``, ``trials``, ``splits``, ``calibration``, ``segments``, ``grades``,
+        ``candidates``, ``trials``, ``splits``, ``calibration``, ``segments``, ``grades``
+        (the fitted grades with the test outcomes, :meth:`models.pd.GradedPD.grade_outcomes`),
         ``importance``, ``monotonicity`` and, when the scorecard is chosen, ``scorecard``
         (:meth:`models.scorecard.Scorecard.points_table`).
     model_card : str
@@ -340,6 +343,8 @@ def train_table(
             monotone=monotone,
             categorical=categorical,
             grades=train.pd.grades,
+            max_grades=train.pd.max_grades,
+            grade_min_bads=train.pd.grade_min_bads,
         )
         return card.fit(X_dev.iloc[fit], y_dev[fit]), None
 
@@ -401,7 +406,7 @@ def train_table(
         "segments": segment_metrics(
             y[test], probability, {c: X.loc[test, c] for c in categorical[:3]}
         ),
-        "grades": _grade_outcomes(model, train.pd.grades, y[test], probability),
+        "grades": model.grade_outcomes(y[test], probability),
         "importance": model.feature_importance({}),
         "monotonicity": monotonicity,
     }
@@ -482,8 +487,8 @@ def _refit(
     categorical: list[str],
     context: Mapping[str, object],
 ) -> PDModel | Scorecard:
-    """The chosen candidate fitted on ``X``; its score reference (and a LightGBM's
-    calibration) from the out-of-fold scores of the development rows."""
+    """The chosen candidate fitted on ``X``; its score reference, fitted grades (and a
+    LightGBM's calibration) from the out-of-fold scores of the development rows."""
     scored = folds.scored
     if chosen == "scorecard":
         card = Scorecard(
@@ -491,10 +496,12 @@ def _refit(
             monotone=monotone,
             categorical=categorical,
             grades=config.train.pd.grades,
+            max_grades=config.train.pd.max_grades,
+            grade_min_bads=config.train.pd.grade_min_bads,
             context=context,
         ).fit(X, y)
         card.score_reference_ = PSIReference.from_sample(winner.probability[scored])
-        return card
+        return card.fit_grades(winner.probability[scored], y_dev[scored])
     model = CrossFittedPD(pd_config, monotone=monotone, categorical=categorical, context=context)
     return model.fit(X, y, n_trees=winner.n_trees, out_of_fold=(winner.raw[scored], y_dev[scored]))
 
@@ -519,20 +526,6 @@ def _metrics(
     metrics["psi_score_oos_test"] = model.score_reference_.psi(probability)
     metrics["n_trees"] = float(winner.n_trees if winner.best_iterations else 0)
     return metrics
-
-
-def _grade_outcomes(
-    model: PDModel | Scorecard, grades: GradeScale, y: np.ndarray, probability: np.ndarray
-) -> pd.DataFrame:
-    if isinstance(model, PDModel):
-        return model.grade_outcomes(y, probability)
-    table = grades.bands()
-    observed = pd.Series(y).groupby(grades.grade(probability))
-    table["test_n"] = observed.size().reindex(table["grade"], fill_value=0).to_numpy()
-    table["test_bads"] = observed.sum().reindex(table["grade"], fill_value=0).to_numpy()
-    with np.errstate(invalid="ignore", divide="ignore"):
-        table["test_bad_rate"] = table["test_bads"] / table["test_n"].replace(0, np.nan)
-    return table
 
 
 def _log(

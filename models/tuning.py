@@ -21,8 +21,9 @@ The search (:func:`tune_lightgbm`)
 The refit (:class:`CrossFittedPD`)
     After model selection the chosen LightGBM is refitted on every development row with the
     carried tree count and no early stopping, and calibrated on the fold models' out-of-fold
-    scores (cross-fitted calibration): no row calibrates a model that learned from it. It saves
-    and loads as a :class:`models.pd.PDModel`.
+    scores (cross-fitted calibration): no row calibrates a model that learned from it. Its
+    fitted grades are cut on the same calibrated out-of-fold scores. It saves and loads as a
+    :class:`models.pd.PDModel`.
 
 References
 ----------
@@ -334,8 +335,9 @@ class CrossFittedPD(PDModel):
     """A :class:`PDModel` refitted with a carried tree count, calibrated cross-fitted.
 
     :meth:`fit` grows exactly ``n_trees`` trees on all its rows (no early stopping: the count
-    comes from the folds) and calibrates on out-of-fold scores; its grade table and score
-    reference come from those out-of-sample scores too. Saved, it is a plain
+    comes from the folds) and calibrates on out-of-fold scores; its fitted grades
+    (:meth:`models.pd.GradedPD.fit_grades`), master-scale table and score reference come from
+    those out-of-sample scores too. Saved, it is a plain
     :class:`PDModel` (same files), and loads as one.
     """
 
@@ -377,5 +379,6 @@ class CrossFittedPD(PDModel):
         )
         calibrated = self.calibrator_.transform(raw)
         self.grade_table_ = self._grade_table(config.grades, calibrated)
+        self.fit_grades(calibrated, labels)
         self.score_reference_ = PSIReference.from_sample(calibrated)
         return self

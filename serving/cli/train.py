@@ -135,6 +135,16 @@ def _print_table(result: TableResult, settings: Settings) -> None:
         f"{m['test_auc']:.3f}, KS {m['test_ks']:.3f}, Brier {m['test_brier']:.4f}; score PSI "
         f"out-of-sample → test {m['psi_score_oos_test']:.3f}"
     )
+    grades = result.tables["grades"]
+    out.print(
+        f"{len(grades)} fitted grades (cut on the out-of-fold PDs), test bad rate by grade: "
+        + " · ".join(
+            f"{row.grade} {row.test_bad_rate:.1%} ({row.test_n:,} loans)"
+            if row.test_n
+            else f"{row.grade} — (no loans)"
+            for row in grades.itertuples(index=False)
+        )
+    )
     if result.run is not None:
         version = (
             f"version {result.run.version} (alias challenger)"

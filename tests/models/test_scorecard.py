@@ -11,6 +11,7 @@ import pytest
 from optbinning import BinningProcess
 
 from models.exceptions import ArtifactError, NotFittedError, TrainingDataError
+from models.pd import GradeScale, fit_grade_cuts
 from models.pyfunc import load_estimator
 from models.scorecard import Scorecard
 
@@ -62,8 +63,13 @@ def test_scores_rank_and_constraints_hold() -> None:
     more_arrears = card.predict_pd(X.assign(arrears=X["arrears"] + 3))
     assert (more_arrears >= p - 1e-12).all()
     assert card.monotonicity_report(X.assign(label=y))["violations"].sum() == 0
-    frame = card.predict_frame(X.head(3))
-    assert list(frame.columns) == ["pd", "grade"] and frame["grade"].between(1, 8).all()
+    frame = card.predict_frame(X)
+    assert list(frame.columns) == ["pd", "grade", "pd_band"]
+    # the fitted grades, as the platform PD's: few, each populated, bad rates rising
+    assert frame["grade"].tolist() == card.grade_of(frame["pd"]).tolist()
+    assert card.grade_cuts_ == fit_grade_cuts(p, y) and frame["pd_band"].between(1, 8).all()
+    rates = card.fitted_grades_["observed_bad_rate"]
+    assert len(rates) > 1 and rates.is_monotonic_increasing
     points = card.points_table()
     assert set(points["feature"]) == {"arrears", "income", "branch"}
     for name in card.feature_names_:  # every bin and the missing one, with its log-odds term
@@ -82,10 +88,17 @@ def test_json_round_trip_and_loaded_as_data(tmp_path: Path) -> None:
     loaded = load_estimator(directory)
     assert isinstance(loaded, Scorecard)
     np.testing.assert_array_equal(loaded.predict_pd(X), card.predict_pd(X))
+    pd.testing.assert_frame_equal(loaded.predict_frame(X), card.predict_frame(X))
     assert loaded.holdout_psi(X) == card.holdout_psi(X)
     assert loaded.context == {"kind": "table"}
 
     meta = json.loads((directory / "scorecard.json").read_text("utf-8"))
+    # a scorecard saved before the fitted grades is graded by the master scale's bands
+    old = {k: v for k, v in meta.items() if k not in ("grade_cuts", "fitted_grades")}
+    (directory / "scorecard.json").write_text(json.dumps(old), "utf-8")
+    before = Scorecard.load(directory)
+    assert before.grade_cuts_ == GradeScale().bounds
+    assert (before.predict_frame(X)["grade"] == before.predict_frame(X)["pd_band"]).all()
     meta["coef"] = meta["coef"][:-1]
     (directory / "scorecard.json").write_text(json.dumps(meta), "utf-8")
     with pytest.raises(ArtifactError, match=r"scorecard\.json.*one coefficient per feature"):
@@ -105,6 +118,12 @@ def test_bad_input_is_refused_with_the_rule() -> None:
         Scorecard(max_n_bins=1).fit(X, y)
     with pytest.raises(ValueError, match="C must be"):
         Scorecard(C=0).fit(X, y)
+    with pytest.raises(ValueError, match=r"max_grades must be an int in \[1, 10\]; got 0"):
+        Scorecard(max_grades=0).fit(X, y)
+    with pytest.raises(ValueError, match="grade_min_bads must be"):
+        Scorecard(grade_min_bads=0).fit(X, y)
+    with pytest.raises(NotFittedError, match="Scorecard is not fitted"):
+        Scorecard().fit_grades([0.1, 0.2], [0, 1])
     with pytest.raises(TypeError, match="grades must be a GradeScale; got tuple"):
         Scorecard(grades=(0.1, 0.2)).fit(X, y)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="categorical must name columns of X; got 'zone'"):

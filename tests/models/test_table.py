@@ -39,6 +39,30 @@ def bank_table(n: int = 2500, seed: int = 0) -> pd.DataFrame:
     return frame
 
 
+def _graded_out_of_fold(result: object) -> None:
+    """The registered model's fitted grades are cut on the chosen candidate's out-of-fold PDs
+    (the rows the folds score), not on rows the model learned from."""
+    model = result.model  # type: ignore[attr-defined]
+    winner = result.fold_scores[result.chosen]  # type: ignore[attr-defined]
+    scored = ~np.isnan(winner.probability)
+    oof = (
+        model.calibrator_.transform(winner.raw[scored])
+        if isinstance(model, PDModel)
+        else winner.probability[scored]
+    )
+    grade = model.grade_of(oof)
+    grades = model.fitted_grades_
+    assert (
+        grades["calibration_n"].tolist()
+        == np.bincount(grade, minlength=len(grades) + 1)[1:].tolist()
+    )
+    expected = pd.Series(oof).groupby(grade).mean().to_numpy()
+    np.testing.assert_allclose(grades["expected_bad_rate"], expected)
+    assert grades["observed_bad_rate"].is_monotonic_increasing
+    assert result.tables["grades"]["grade"].tolist() == grades["grade"].tolist()  # type: ignore[attr-defined]
+    assert "## Grades" in result.model_card  # type: ignore[attr-defined]
+
+
 def _chosen_is_best(result: object) -> None:
     candidates = result.candidates  # type: ignore[attr-defined]
     metrics = result.metrics  # type: ignore[attr-defined]
@@ -71,6 +95,7 @@ def test_out_of_time_three_candidates_logged_the_best_registered(
     )
     assert result.evaluation == "out-of-time"
     _chosen_is_best(result)
+    _graded_out_of_fold(result)
     assert result.candidates["auc_std"].eq(0).all()  # one out-of-time fold
     assert 0.6 < result.metrics["test_auc"] < 1
     assert result.model.categorical_ == ["branch", "segment"]
@@ -87,6 +112,10 @@ def test_out_of_time_three_candidates_logged_the_best_registered(
     model = ModelRegistry(uri).load("bank-sme", "challenger")
     X = result.holdout[result.model.feature_names_]
     assert np.array_equal(model.predict_pd(X), result.model.predict_pd(X))
+    # served as the platform PD is: the fitted grade and the master scale's band
+    served = model.predict_frame(X)
+    assert list(served.columns) == ["pd", "grade", "pd_band"]
+    pd.testing.assert_frame_equal(served, result.model.predict_frame(X))
     client = MlflowClient(uri)
     assert client.get_run(result.run.run_id).data.tags["credlink.chosen"] == result.chosen
     assert set(result.candidate_runs) == {"scorecard", "default LightGBM", "tuned LightGBM"}
@@ -109,6 +138,7 @@ def test_cross_validated_without_a_date_on_the_configured_folds() -> None:
     )
     assert result.evaluation == "3-fold CV" and result.run is None
     _chosen_is_best(result)
+    _graded_out_of_fold(result)
     assert (result.candidates["auc_std"] > 0).all()
     assert "3-fold CV on the development rows" in result.model_card
     assert result.metrics["registered_rows"] == 900 - result.metrics["test_n"]
@@ -150,11 +180,13 @@ def test_a_small_linear_table_can_choose_the_scorecard_and_register_it(
     )  # fmt: skip
     _chosen_is_best(result)
     assert result.chosen == "scorecard" and "scorecard" in result.tables
+    _graded_out_of_fold(result)
     registry = ModelRegistry(uri)
     model = registry.load("tiny", "challenger")
     assert isinstance(model, Scorecard)
     X = result.holdout[result.model.feature_names_]
     np.testing.assert_array_equal(model.predict_pd(X), result.model.predict_pd(X))
+    pd.testing.assert_frame_equal(model.predict_frame(X), result.model.predict_frame(X))
     # the promotion gate reads a scorecard as it reads a PD (here: too few test bads)
     with pytest.raises(PromotionRefusedError, match=r"holdout AUC .* on 17 bads"):
         registry.promote("tiny", "1")

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from models.exceptions import TrainingDataError
-from models.pd import PDConfig, PDModel
+from models.pd import PDConfig, PDModel, fit_grade_cuts
 from models.tuning import (
     LIGHTGBM_DEFAULTS,
     CrossFittedPD,
@@ -81,8 +81,11 @@ def test_the_refit_grows_the_carried_tree_count_and_saves_as_a_pd(tmp_path: Path
     # calibrated on the out-of-fold scores: those scores, calibrated, are the PSI reference
     calibrated = model.calibrator_.transform(scores.raw)
     assert model.score_reference_.psi(calibrated) == pytest.approx(0.0, abs=1e-12)
+    # the fitted grades are cut on those calibrated out-of-fold scores, as the platform PD's
+    assert model.grade_cuts_ == fit_grade_cuts(calibrated, y)
     loaded = PDModel.load(model.save(tmp_path / "estimator"))
     np.testing.assert_array_equal(loaded.predict_pd(X), model.predict_pd(X))
+    pd.testing.assert_frame_equal(loaded.predict_frame(X), model.predict_frame(X))
     with pytest.raises(ValueError, match="n_trees must be"):
         CrossFittedPD(PDConfig()).fit(X, y, n_trees=0, out_of_fold=(scores.raw, y))
     with pytest.raises(ValueError, match="out_of_fold scores must be finite"):

@@ -149,6 +149,7 @@ def test_train_a_bank_table(work: Path, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "out-of-time on the development rows" in result.output and "mlflow ui" in result.output
     assert "chosen: " in result.output and "scorecard" in result.output
+    assert "fitted grades (cut on the out-of-fold PDs)" in result.output
     no_target = runner.invoke(
         app, ["train", "precredit", "--table", str(path), "--work-dir", str(work)]
     )
