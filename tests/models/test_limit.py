@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -19,6 +21,7 @@ def rows(**columns: list[object]) -> pd.DataFrame:
         "employees": [0.0],
         "procurement_12m": [0.0],
         "utility_on_time": [1.0],
+        "registered_capital": [np.nan],
         "kind": ["company"],
         "pd": [0.03],  # grade 4: multiplier 1.0
     }
@@ -92,8 +95,31 @@ def test_weights_are_learned_from_performing_loans() -> None:
     assert model.weights_["tax"] == pytest.approx(6.0, rel=1e-6)
     assert model.weights_["employees"] == pytest.approx(1.5, rel=1e-6)
     assert model.weights_["procurement"] == pytest.approx(0.0, abs=1e-9)
+    assert model.weights_["capital"] == pytest.approx(0.0, abs=1e-9)
     few = LimitModel(LimitPolicy(min_fit_loans=1000)).fit(X, approved, label, X["pd"])
     assert not few.weights_learned_ and few.weights_["tax"] == 7.0
+
+
+def test_a_share_of_registered_capital_is_learned_when_banks_lend_on_it() -> None:
+    """Amounts of 5 × tax + 0.2 × capital: both weights come back; the policy alone lends
+    nothing on capital, and more capital never lowers a limit."""
+    rng = np.random.default_rng(1)
+    n = 200
+    X = rows(
+        tax_paid_12m=list(rng.uniform(0, 10, n)),
+        tax_paid_prev_12m=[np.nan],
+        registered_capital=list(rng.uniform(10, 500, n)),
+    )
+    approved = 5 * X["tax_paid_12m"] + 0.2 * X["registered_capital"]
+    model = LimitModel().fit(X, approved, np.zeros(n), X["pd"])
+    assert model.weights_["tax"] == pytest.approx(5.0, rel=1e-6)
+    assert model.weights_["capital"] == pytest.approx(0.2, rel=1e-6)
+    assert fixed().weights_["capital"] == 0.0
+    # C = 7 × 10 + 0.2 × 100 = 90 with a policy share of 0.2.
+    out = fixed(capital_share=0.2).predict_frame(rows(registered_capital=[100.0]))
+    assert out.loc[0, "capacity"] == pytest.approx(90.0)
+    report = model.monotonicity_report(X, sample=20)
+    assert report.set_index("feature").loc["registered_capital", "violations"] == 0
 
 
 def test_limits_fall_with_the_pd_and_rise_with_tax() -> None:
@@ -169,3 +195,10 @@ def test_policy_round_trip_and_model_errors(tmp_path) -> None:
     model = fixed()
     again = LimitModel.load(model.save(tmp_path / "limit"))
     pd.testing.assert_frame_equal(again.predict_frame(rows()), model.predict_frame(rows()))
+    # A model saved before registered capital was a capacity column lent nothing on it.
+    path = model.save(tmp_path / "old") / LimitModel.meta_file
+    meta = json.loads(path.read_text("utf-8"))
+    del meta["weights"]["capital"], meta["policy"]["capital_share"]
+    path.write_text(json.dumps(meta), "utf-8")
+    old = LimitModel.load(path.parent)
+    assert old.weights_["capital"] == 0.0 and old.policy_ == model.policy_

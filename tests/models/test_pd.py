@@ -202,6 +202,12 @@ def test_fit_grade_cuts_by_hand() -> None:
     assert fit_grade_cuts(probability, y, min_bads=80) == ()
     # Bad rates that fall with the PD cannot make two grades.
     assert fit_grade_cuts(probability, y[::-1], min_bads=10) == ()
+    # Few bads close together: PDs 0.01 … 1.00, bads at 0.91 … 0.94. Quantiles of the rows
+    # (0.90, 0.95) leave 4 or 0 bads above; the bads' own PDs give 0.93: 2 of 8 above, 2 of 92
+    # below.
+    probability = np.arange(1, 101) / 100
+    y = np.isin(np.arange(1, 101), [91, 92, 93, 94]).astype(float)
+    assert fit_grade_cuts(probability, y, max_grades=2, min_bads=2) == (0.93,)
     with pytest.raises(ValueError, match=r"max_grades must be an int in \[1, 10\]; got 0"):
         fit_grade_cuts(probability, y, max_grades=0)
     with pytest.raises(ValueError, match="probability and y must have the same length"):
