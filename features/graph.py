@@ -38,9 +38,21 @@ The features (:data:`GRAPH_FEATURES`)
         a founder's whole portfolio shows it here first: an enterprise's siblings offending
         again and again, before it has a record of its own.
     ``group_size``, ``group_negative``, ``group_dishonest``
-        Its related-enterprise group (关联企业群, :func:`risk.groups.related_groups`: control
-        and ownership, not minority stakes) on c: size, and the *other* members with an
-        active negative record, or with a 失信 record.
+        Its related-enterprise group (关联企业群, :func:`risk.groups.related_groups`) on c:
+        size, and the *other* members with an active negative record, or with a 失信 record.
+        The group follows the ``group_rule`` the caller gives (:data:`GROUP_RULES`): a model
+        is scored with the rule it was trained on, saved in its feature settings.
+
+The group rules (:data:`GROUP_RULES`)
+    ``"control"`` (:data:`GROUP_RULE`, since issue 15)
+        Control and ownership only (:func:`risk.groups.control_mask`: legal rep, branch, a
+        stake of at least :data:`risk.groups.CONTROL_SHARE`); a minority stake joins no group.
+    ``"shared_persons"`` (:data:`LEGACY_GROUP_RULE`, before issue 15)
+        Every role of :data:`GROUP_ROLES`, minority stakes included: two enterprises sharing a
+        person who holds any stake in both are one group (``control_only=False``). Models
+        trained before issue 15 saved no rule and were trained on this one; they keep it
+        until they are retrained, since the same name with the other rule's values is a
+        different feature to them (larger groups, more "other members" with records).
 
 The echo (why ``linked_risk`` leaves out the walks that return to the enterprise)
     The Katz sum ``r = Σ_{k=1..K} α^k P^k s`` counts, for an enterprise i with records of its
@@ -83,8 +95,18 @@ from risk.graph import ROLE_CODES, GraphSnapshot
 from risk.groups import control_mask
 from risk.propagation import PropagationConfig, RiskPropagator, RiskScores
 from risk.publicity import active_mask
+from risk.validation import check_choice
 
-__all__ = ["GRAPH_FEATURES", "GROUP_ROLES", "REPEAT_MONTHS", "REPEAT_RECORDS", "graph_features"]
+__all__ = [
+    "GRAPH_FEATURES",
+    "GROUP_ROLES",
+    "GROUP_RULE",
+    "GROUP_RULES",
+    "LEGACY_GROUP_RULE",
+    "REPEAT_MONTHS",
+    "REPEAT_RECORDS",
+    "graph_features",
+]
 
 _NEGATIVE = [k.value for k in NEGATIVE_KINDS]
 _DISHONEST = [k.value for k in LINKED_DISHONEST_KINDS]
@@ -94,6 +116,13 @@ GROUP_ROLES: tuple[Role, ...] = (Role.shareholder, Role.legal_rep, Role.branch_o
 """The roles that join enterprises into a related group: :func:`risk.groups.related_groups`'
 default ``edge_types`` (executive is left out there, and so here)."""
 _GROUP_ROLE_CODES = [ROLE_CODES.index(r) for r in GROUP_ROLES]
+
+GROUP_RULE = "control"
+"""The group rule of new models: control and ownership only (module docstring)."""
+LEGACY_GROUP_RULE = "shared_persons"
+"""The group rule before issue 15, of every model whose saved feature settings name none."""
+GROUP_RULES: tuple[str, ...] = (GROUP_RULE, LEGACY_GROUP_RULE)
+"""The rules that can form the related groups of the ``group_*`` features."""
 
 Values = npt.NDArray[np.float64]
 
@@ -109,12 +138,14 @@ class _GraphOn:
         at: npt.NDArray[np.int64],
         propagation: PropagationConfig,
         dishonest_history: bool,
+        group_rule: str,
     ) -> None:
         self.data = data
         self.cutoff = cutoff
         self.at = at
         self.propagation = propagation
         self.dishonest_history = dishonest_history
+        self.group_rule = group_rule
         self.arrays = data.graph_arrays
 
     @cached_property
@@ -190,9 +221,10 @@ class _GraphOn:
         """The related groups on the cutoff: each node's component and each component's
         number of enterprises.
 
-        The groups of :func:`risk.groups.related_groups` (the control roles,
-        :func:`risk.groups.control_mask`, of :data:`GROUP_ROLES` present on the cutoff: a
-        minority stake or a shared executive joins no group; the declared-unknown holder
+        The groups of :func:`risk.groups.related_groups` (the roles of :data:`GROUP_ROLES`
+        present on the cutoff, with the ``"control"`` rule only their control roles,
+        :func:`risk.groups.control_mask`, so that a minority stake joins no group; a shared
+        executive never does; the declared-unknown holder
         :data:`risk.contract.UNKNOWN_HOLDER` links nothing), found on the snapshot's integer
         edges: the string ids, their sort and the group-id labels ``related_groups`` returns
         cost more than the components themselves, once per cutoff, and the features need
@@ -201,7 +233,8 @@ class _GraphOn:
         s = self.snapshot
         roles = np.asarray(ROLE_CODES, dtype=object)[s.edge_role]
         link = np.isin(s.edge_role, _GROUP_ROLE_CODES) & (s.edge_holder != self.unknown_holder)
-        link &= control_mask(roles, s.edge_share)
+        if self.group_rule == GROUP_RULE:
+            link &= control_mask(roles, s.edge_share)
         adjacency = sparse.csr_array(
             (np.ones(int(link.sum()), dtype=np.int8), (s.edge_holder[link], s.edge_target[link])),
             shape=(s.n_nodes, s.n_nodes),
@@ -384,6 +417,7 @@ def graph_features(
     propagation: PropagationConfig,
     *,
     dishonest_history: bool = False,
+    group_rule: str = GROUP_RULE,
 ) -> dict[str, Values]:
     """Compute graph features of enterprises on the graph of their cutoff dates.
 
@@ -404,6 +438,9 @@ def graph_features(
     dishonest_history
         A linked party counts as dishonest for a 失信 record decided by c even if it is no
         longer active on c (the DESIGN.md §2 history policy flag; default off).
+    group_rule
+        Which roles join the related groups of the ``group_*`` features, among
+        :data:`GROUP_RULES` (default :data:`GROUP_RULE`): the rule the model was trained on.
 
     Returns
     -------
@@ -416,12 +453,13 @@ def graph_features(
     TypeError
         If ``propagation`` is not a :class:`risk.propagation.PropagationConfig`.
     ValueError
-        If a name is not a graph feature.
+        If a name is not a graph feature, or ``group_rule`` not a rule.
     """
     if not isinstance(propagation, PropagationConfig):
         raise TypeError(
             f"propagation must be a PropagationConfig; got {type(propagation).__name__}"
         )
+    check_choice("group_rule", group_rule, GROUP_RULES)
     unknown = [name for name in names if name not in _FEATURES]
     if unknown:
         raise ValueError(
@@ -436,7 +474,9 @@ def graph_features(
         rows = np.flatnonzero((dates == day) & (nodes >= 0))
         if not rows.size:
             continue
-        graph = _GraphOn(data, pd.Timestamp(day), nodes[rows], propagation, dishonest_history)
+        graph = _GraphOn(
+            data, pd.Timestamp(day), nodes[rows], propagation, dishonest_history, group_rule
+        )
         for name in names:
             out[name][rows] = _FEATURES[name](graph)
     return out

@@ -57,7 +57,7 @@ import pandas as pd
 
 from features.catalog import KIND_GROUP_CONCEPTS, TAX_GRADE_SCORES, FeatureCatalog, FeatureSpec
 from features.data import PlatformData
-from features.graph import graph_features
+from features.graph import GROUP_RULE, GROUP_RULES, LEGACY_GROUP_RULE, graph_features
 from features.history import (
     DOMAIN_GROUPS,
     KIND_GROUPS,
@@ -72,7 +72,7 @@ from risk.dates import as_of_timestamp, months_before
 from risk.frames import require_frame
 from risk.propagation import PropagationConfig
 from risk.publicity import active_mask
-from risk.validation import check_bool, check_int
+from risk.validation import check_bool, check_choice, check_int
 
 __all__ = [
     "BAD_LOAN_STATUSES",
@@ -166,6 +166,12 @@ class FeatureConfig:
         Compute the linked-risk features (default on); off gives a self-only model. Their
         propagation settings are not part of this config: they are the deployment's
         :class:`risk.config.RiskConfig`'s, given to :func:`build_features`.
+    group_rule
+        Which roles join the related groups of ``group_size`` and ``group_dishonest``, among
+        :data:`features.graph.GROUP_RULES` (default :data:`features.graph.GROUP_RULE`,
+        control and ownership). Saved with every model, so that it is scored with the
+        groups it was trained on; :meth:`from_dict` reads a model saved without it as one
+        trained on :data:`features.graph.LEGACY_GROUP_RULE`.
 
     Raises
     ------
@@ -179,6 +185,7 @@ class FeatureConfig:
     penalty_window_months: int = 24
     include_inactive_history: bool = False
     graph: bool = True
+    group_rule: str = GROUP_RULE
 
     def __post_init__(self) -> None:
         windows = self.windows_months
@@ -197,6 +204,7 @@ class FeatureConfig:
         )
         check_bool("include_inactive_history", self.include_inactive_history)
         check_bool("graph", self.graph)
+        check_choice("group_rule", self.group_rule, GROUP_RULES)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready parameters."""
@@ -205,6 +213,7 @@ class FeatureConfig:
             "penalty_window_months": self.penalty_window_months,
             "include_inactive_history": self.include_inactive_history,
             "graph": self.graph,
+            "group_rule": self.group_rule,
         }
 
     @classmethod
@@ -213,13 +222,17 @@ class FeatureConfig:
 
         The ``propagation`` entry that models registered before the
         :class:`risk.config.RiskConfig` stored here is ignored: the propagation settings are
-        the risk config's (logged with the run as ``risk_config``).
+        the risk config's (logged with the run as ``risk_config``). A model saved without
+        ``group_rule`` was trained before issue 15, on
+        :data:`features.graph.LEGACY_GROUP_RULE`: that is the rule it gets, not today's
+        default.
         """
         return cls(
             windows_months=tuple(data["windows_months"]),
             penalty_window_months=int(data["penalty_window_months"]),
             include_inactive_history=bool(data["include_inactive_history"]),
             graph=bool(data["graph"]),
+            group_rule=data.get("group_rule", LEGACY_GROUP_RULE),
         )
 
 
@@ -602,6 +615,7 @@ def build_features(
                 specs.of_source("graph").names,
                 graph_settings,
                 dishonest_history=config.include_inactive_history,
+                group_rule=config.group_rule,
             )
         )
     columns.update(_financial_features(data, uscc, t))

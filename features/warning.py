@@ -146,6 +146,10 @@ class WarningFeatureConfig(FeatureConfig):
         Compute the graph features (default on); off gives the self-only feature set. The
         own signal and the linked risk use the deployment's :class:`risk.config.RiskConfig`
         propagation settings, given to :func:`build_warning_features`.
+    group_rule
+        Which roles join the related groups of ``group_size``, ``group_negative`` and
+        ``group_dishonest``, as for the pre-credit features (default control and ownership;
+        a model saved without it reads back as trained on the rule before issue 15).
     repair_window_months
         How far back repairs (信用修复) count, in [1, 120] (default 24, the 修复后再犯 rule's
         window).
@@ -175,6 +179,7 @@ class WarningFeatureConfig(FeatureConfig):
             penalty_window_months=self.penalty_window_months,
             include_inactive_history=self.include_inactive_history,
             graph=False,
+            group_rule=self.group_rule,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -190,6 +195,7 @@ class WarningFeatureConfig(FeatureConfig):
             penalty_window_months=base.penalty_window_months,
             include_inactive_history=base.include_inactive_history,
             graph=base.graph,
+            group_rule=base.group_rule,
             repair_window_months=int(data["repair_window_months"]),
         )
 
@@ -549,6 +555,7 @@ def build_warning_features(
                 population["as_of"].to_numpy(dtype="datetime64[s]"),
                 specs.of_source("graph").names,
                 propagation,
+                group_rule=config.group_rule,
             )
         )
     frame = pd.DataFrame({s.name: np.asarray(columns[s.name], dtype=np.float64) for s in specs})

@@ -35,6 +35,7 @@ import pandas as pd
 from sqlalchemy import Engine, select
 
 from features.data import PlatformData
+from features.graph import GROUP_RULE
 from models.registry import LIMIT_MODEL_NAME, PD_MODEL_NAME
 from models.scoring import PrecreditScorer
 from risk.config import RiskConfig
@@ -93,6 +94,8 @@ def live_assessor(
         Enterprises of a related group read at most.
     """
     counts_groups = bool(scorer.feature_config.graph)
+    # The groups the PD was trained on: a model from before issue 15 keeps its wider ones.
+    control_only = scorer.feature_config.group_rule == GROUP_RULE
 
     def assess(scope: LiveScope) -> pd.DataFrame:
         radius = max(scope.hops, 2)
@@ -104,7 +107,9 @@ def live_assessor(
             )
             targets |= near.within(radius, begun=True) & near.enterprise_ids
             if counts_groups:
-                moved = load_groups(engine, scope.changed, cutoff, limit=group_limit)
+                moved = load_groups(
+                    engine, scope.changed, cutoff, limit=group_limit, control_only=control_only
+                )
                 targets |= moved.enterprises
                 if set(scope.changed) - moved.complete - {UNKNOWN_HOLDER}:
                     scope.notes.append(
@@ -117,7 +122,9 @@ def live_assessor(
         frames = _frames(engine, region.inputs, sorted(targets & registered))
         assessed = sorted(targets & registered)
         if counts_groups and assessed:
-            groups = load_groups(engine, assessed, cutoff, limit=group_limit)
+            groups = load_groups(
+                engine, assessed, cutoff, limit=group_limit, control_only=control_only
+            )
             kept = sorted(set(assessed) - groups.complete)
             if kept:
                 scope.notes.append(

@@ -28,7 +28,7 @@ from risk.dates import as_of_timestamp
 from risk.groups import CONTROL_SHARE, GROUP_EDGES, SHARE_TOLERANCE
 from risk.rules import RuleInputs
 from risk.store import contract_table, read_table
-from risk.validation import check_int
+from risk.validation import check_bool, check_int
 
 __all__ = ["CHUNK", "Region", "RelatedGroups", "load_groups", "load_region", "read_by"]
 
@@ -241,16 +241,23 @@ class RelatedGroups:
 
 
 def load_groups(
-    engine: Engine, seeds: Iterable[str], on: date | pd.Timestamp | str, *, limit: int
+    engine: Engine,
+    seeds: Iterable[str],
+    on: date | pd.Timestamp | str,
+    *,
+    limit: int,
+    control_only: bool = True,
 ) -> RelatedGroups:
     """Walk the related groups of ``seeds`` on ``on`` as :func:`risk.groups.related_groups`
-    forms them: the control roles (:func:`risk.groups.control_mask`) of
+    forms them: the control roles (:func:`risk.groups.control_mask`; with ``control_only``
+    False every role, the rule before issue 15 that older models were trained on) of
     :data:`risk.groups.GROUP_EDGES` present on the date, the declared-unknown holder linking
     nothing. A group has no radius (a county's largest holds
     thousands of enterprises): a group is walked no further once it holds more than ``limit``
     enterprises, and its seeds are left out of :attr:`RelatedGroups.complete`.
     """
     limit = check_int("limit", limit, 1, 10**9)
+    check_bool("control_only", control_only)
     day = as_of_timestamp(on).date()
     table = contract_table("roles")
     # The SQL form of risk.groups.control_mask: representatives, branches, majority stakes.
@@ -260,11 +267,12 @@ def load_groups(
     )
     where = [
         table.c.role.in_([r.value for r in GROUP_EDGES]),
-        controls,
         table.c.start <= day,
         (table.c.end.is_(None)) | (table.c.end > day),
         table.c.holder_id != UNKNOWN_HOLDER,
     ]
+    if control_only:
+        where.append(controls)
     start = sorted({str(s) for s in seeds} - {UNKNOWN_HOLDER})
     parent = {node: node for node in start}
 

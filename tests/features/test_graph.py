@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 
 from features.data import PlatformData
-from features.graph import GRAPH_FEATURES, graph_features
-from features.precredit import build_features
-from features.warning import build_warning_features
+from features.graph import GRAPH_FEATURES, GROUP_RULE, LEGACY_GROUP_RULE, graph_features
+from features.precredit import FeatureConfig, build_features
+from features.warning import WarningFeatureConfig, build_warning_features
 from risk.config import RiskConfig
 from risk.contract import NEGATIVE_KINDS, UNKNOWN_HOLDER
 from risk.graph import GraphSnapshot
@@ -48,7 +48,10 @@ def graph_platform() -> PlatformData:
 
 
 def features_of(
-    data: PlatformData, *letters: str, names: tuple[str, ...] = GRAPH_FEATURES, **kwargs: bool
+    data: PlatformData,
+    *letters: str,
+    names: tuple[str, ...] = GRAPH_FEATURES,
+    **kwargs: bool | str,
 ) -> pd.DataFrame:
     uscc = [USCC[x] for x in letters]
     values = graph_features(
@@ -74,6 +77,57 @@ def test_counts_and_groups_by_hand() -> None:
     e = X.loc["E"]
     assert (e["neighbours"], e["linked_enterprises"], e["group_size"]) == (1, 1, 1)
     assert e["linked_negative_enterprises"] == 0  # F's record was repaired
+
+
+def minority_platform() -> PlatformData:
+    # P1 is A's legal rep and holds 10 % of B, whose record is active; B has no other holder.
+    return platform(
+        [enterprise(x) for x in "AB"],
+        persons=["P1"],
+        roles=[role("A", "P1"), role("B", "P1", "shareholder", share=0.1)],
+        records=[record("b-dd", "B", "dishonest_debtor", "2025-01-01")],
+    )
+
+
+def test_each_group_rule_forms_its_own_groups_by_hand() -> None:
+    # The control rule: P1's 10 % of B joins nothing, A and B stand alone. The rule before
+    # issue 15 (shared persons): A and B are one group through P1, B's record is A's too.
+    data = minority_platform()
+    names = ("group_size", "group_negative", "group_dishonest")
+    control = features_of(data, "A", "B", names=names)
+    assert control.to_numpy().tolist() == [[1, 0, 0], [1, 0, 0]]
+    assert features_of(data, "A", "B", names=names, group_rule=GROUP_RULE).equals(control)
+    shared = features_of(data, "A", "B", names=names, group_rule=LEGACY_GROUP_RULE)
+    assert shared.to_numpy().tolist() == [[2, 1, 1], [2, 0, 0]]
+    with pytest.raises(ValueError, match="group_rule must be one of control, shared_persons"):
+        features_of(data, "A", names=names, group_rule="persons")
+    with pytest.raises(TypeError, match="group_rule must be a str; got bool"):
+        features_of(data, "A", names=names, group_rule=False)
+
+
+def test_both_models_build_their_groups_with_their_saved_rule() -> None:
+    # A model saved without a rule was trained before issue 15: its features are the old
+    # groups; a model saved today carries the control rule and gets the new ones.
+    data = minority_platform()
+    rows = pd.DataFrame({"uscc": [USCC["A"]], "as_of": T})
+    old_pd = FeatureConfig.from_dict(
+        {k: v for k, v in FeatureConfig().to_dict().items() if k != "group_rule"}
+    )
+    old_warning = WarningFeatureConfig.from_dict(
+        {k: v for k, v in WarningFeatureConfig().to_dict().items() if k != "group_rule"}
+    )
+    assert old_pd.group_rule == old_warning.group_rule == LEGACY_GROUP_RULE
+    new_pd = FeatureConfig.from_dict(FeatureConfig().to_dict())
+    new_warning = WarningFeatureConfig.from_dict(WarningFeatureConfig().to_dict())
+    assert new_pd.group_rule == new_warning.group_rule == GROUP_RULE
+    for config, build in ((old_pd, build_features), (old_warning, build_warning_features)):
+        X = build(data, rows, config, propagation=PROPAGATION)  # type: ignore[operator]
+        assert (X.loc[0, "group_size"], X.loc[0, "group_dishonest"]) == (2, 1)
+    for config, build in ((new_pd, build_features), (new_warning, build_warning_features)):
+        X = build(data, rows, config, propagation=PROPAGATION)  # type: ignore[operator]
+        assert (X.loc[0, "group_size"], X.loc[0, "group_dishonest"]) == (1, 0)
+    old = build_warning_features(data, rows, old_warning, propagation=PROPAGATION)
+    assert old.loc[0, "group_negative"] == 1
 
 
 def test_linked_risk_leaves_out_the_echo_of_the_enterprise_itself() -> None:
@@ -151,7 +205,8 @@ def test_unknown_enterprises_names_and_settings() -> None:
         graph_features(data, [USCC["A"]], [np.datetime64(T)], ("linked_risk",), {})  # type: ignore[arg-type]
 
 
-def test_groups_are_the_related_groups_of_risk() -> None:
+@pytest.mark.parametrize("group_rule", [GROUP_RULE, LEGACY_GROUP_RULE])
+def test_groups_are_the_related_groups_of_risk(group_rule: str) -> None:
     # The features find the components on the snapshot's integer edges; risk.groups on the
     # roles' ids. On a county with executives, closed roles and (added here) shareholders
     # declared but unknown, both agree for every enterprise on several cutoffs.
@@ -176,8 +231,14 @@ def test_groups_are_the_related_groups_of_risk() -> None:
             np.full(uscc.size, np.datetime64(cutoff)),
             ("group_size", "group_negative"),
             PROPAGATION,
+            group_rule=group_rule,
         )
-        groups = related_groups(data.roles, cutoff, enterprises=data.enterprises[["uscc"]])
+        groups = related_groups(
+            data.roles,
+            cutoff,
+            enterprises=data.enterprises[["uscc"]],
+            control_only=group_rule == GROUP_RULE,
+        )
         groups = groups.set_index("uscc").reindex(uscc)
         np.testing.assert_array_equal(values["group_size"], groups["group_size"])
         active = active_mask(

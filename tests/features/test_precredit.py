@@ -330,6 +330,18 @@ def test_feature_config_round_trips_and_validates() -> None:
         FeatureConfig(include_inactive_history=1)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="graph must be a bool; got str"):
         FeatureConfig(graph="yes")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="group_rule must be one of control, shared_persons"):
+        FeatureConfig(group_rule="ownership")
+
+
+def test_the_group_rule_is_saved_and_an_unsaved_one_is_the_old_rule() -> None:
+    # Saved with every model; a model saved before issue 15 has none and was trained on the
+    # groups through shared persons, so it reads back with that rule, not today's default.
+    assert FeatureConfig().to_dict()["group_rule"] == "control"
+    legacy = FeatureConfig(group_rule="shared_persons")
+    assert FeatureConfig.from_dict(legacy.to_dict()) == legacy
+    saved_before = {k: v for k, v in FeatureConfig().to_dict().items() if k != "group_rule"}
+    assert FeatureConfig.from_dict(saved_before) == legacy
 
 
 def test_windows_follow_the_config() -> None:

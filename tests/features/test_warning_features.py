@@ -342,6 +342,11 @@ def test_config_and_arguments_are_validated() -> None:
     config = WarningFeatureConfig(windows_months=(24, 6), repair_window_months=12)
     assert config.windows_months == (6, 24) and config.precredit().graph is False
     assert WarningFeatureConfig.from_dict(config.to_dict()) == config
+    assert config.to_dict()["group_rule"] == "control"
+    saved_before = {k: v for k, v in config.to_dict().items() if k != "group_rule"}
+    assert WarningFeatureConfig.from_dict(saved_before).group_rule == "shared_persons"
+    with pytest.raises(ValueError, match="group_rule must be one of control, shared_persons"):
+        WarningFeatureConfig(group_rule="ownership")
     with pytest.raises(TypeError, match="label_kinds must be a set of record kinds; got str"):
         check_label_kinds("administrative_penalty")
     with pytest.raises(ValueError, match="label_kinds must name at least one record kind"):

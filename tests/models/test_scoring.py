@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import copy
+import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from features.data import PlatformData
-from features.precredit import FeatureConfig
+from features.graph import GROUP_RULE, LEGACY_GROUP_RULE
+from features.precredit import FeatureConfig, build_features
+from models.pd import PDModel
 from models.scoring import (
     SCORE_COLUMNS,
     PrecreditScorer,
@@ -104,6 +108,32 @@ def test_a_version_registered_before_the_risk_config_scores_as_before(
     scorer = PrecreditScorer(older, trained.limit_model)
     assert scorer.propagation.to_dict() == alpha.to_dict()
     assert scorer.feature_config == FeatureConfig()
+
+
+def test_a_model_is_scored_with_the_group_rule_it_was_trained_on(
+    county_data: PlatformData, trained: TrainResult, tmp_path: Path
+) -> None:
+    """The saved JSON carries the rule; a version saved before it (trained on the groups
+    through shared persons) is fed those groups, not the control groups of today."""
+    assert trained.limit_model is not None
+    saved = json.loads((trained.pd_model.save(tmp_path / "pd") / "pd_model.json").read_text())
+    assert saved["context"]["feature_config"]["group_rule"] == GROUP_RULE
+    new = PrecreditScorer(PDModel.load(tmp_path / "pd"), trained.limit_model)
+    assert new.feature_config.group_rule == GROUP_RULE
+    older = copy.copy(trained.pd_model)
+    context = copy.deepcopy(trained.pd_model.context)
+    del context["feature_config"]["group_rule"]
+    older.context = context
+    old = PrecreditScorer(older, trained.limit_model)
+    assert old.feature_config.group_rule == LEGACY_GROUP_RULE
+    applications = pd.DataFrame({"uscc": county_data.enterprises["uscc"], "as_of": AS_OF})
+    X_old, X_new = old.features(county_data, applications), new.features(county_data, applications)
+    legacy = FeatureConfig(group_rule=LEGACY_GROUP_RULE)
+    expected = build_features(county_data, applications, legacy, propagation=old.propagation)
+    pd.testing.assert_frame_equal(X_old, expected)
+    assert (X_old["group_size"] > X_new["group_size"]).any()  # minority stakes join groups
+    others = [c for c in X_new.columns if c not in ("group_size", "group_dishonest")]
+    pd.testing.assert_frame_equal(X_old[others], X_new[others])
 
 
 def test_not_whitelisted_reasons_by_hand() -> None:

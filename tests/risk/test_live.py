@@ -20,7 +20,7 @@ from sqlalchemy import Engine, func, select
 
 from risk.config import RiskConfig
 from risk.ingest import ingest_paths
-from risk.live import LiveScope, load_region
+from risk.live import LiveScope, load_groups, load_region
 from risk.propagation import PropagationConfig
 from risk.scoresets import (
     ScoreSetError,
@@ -343,6 +343,26 @@ def test_the_region_walks_present_and_begun_roles_apart(engine: Engine) -> None:
     assert region.inputs.records["record_id"].tolist() == ["R-1"]
     assert d not in set(region.inputs.roles["uscc"])
     assert region.within(2, begun=True) == {a, "P", b}
+
+
+def test_the_group_walk_follows_the_models_group_rule(engine: Engine) -> None:
+    # P is A's legal rep and holds 10 % of B: no group under the control rule, one group
+    # under the rule before issue 15 (what a PD trained before it is fed live, as in batch).
+    a, b = code(1), code(2)
+    ingest_county(
+        engine,
+        {
+            "enterprises": [enterprise(1), enterprise(2)],
+            "persons": [person("P")],
+            "roles": [role(a, "P", "legal_rep"), role(b, "P", "shareholder", share=0.1)],
+        },
+    )
+    control = load_groups(engine, [a], AS_OF, limit=10)
+    assert control.enterprises == {a} and control.complete == {a}
+    shared = load_groups(engine, [a], AS_OF, limit=10, control_only=False)
+    assert shared.enterprises == {a, b} and shared.complete == {a}
+    with pytest.raises(TypeError, match="control_only must be a bool; got str"):
+        load_groups(engine, [a], AS_OF, limit=10, control_only="no")  # type: ignore[arg-type]
 
 
 # --------------------------------------------------------------------------- random graphs
