@@ -15,9 +15,10 @@ before fitting raises :class:`~models.exceptions.NotFittedError`):
 - **save / load**: ``booster.txt`` (LightGBM's model text) and one JSON file, read back as
   data (:mod:`models.artifacts`), never executed.
 
-The gate's hooks, ``predict_proba`` and the JSON file's common fields are those of
-:class:`BinaryEstimator`, the base it shares with the bank table's WOE scorecard
-(:class:`models.scorecard.Scorecard`): one implementation for every binary classifier.
+The gate's hooks, ``predict_proba``, the importance table and the JSON file's common fields
+are those of :class:`BinaryEstimator`, the base it shares with the bank table's WOE
+scorecard (:class:`models.scorecard.Scorecard`): one implementation for every binary
+classifier.
 
 A subclass names its kind, JSON file and config class, and adds what is its own: the PD
 (:class:`models.pd.PDModel`) encodes string categoricals and calibrates the probability into
@@ -279,6 +280,30 @@ class BinaryEstimator(ABC):
         """``[P(no event), P(event)]`` per row, as scikit-learn classifiers return."""
         p = self.predict_probability(X)
         return np.column_stack([1.0 - p, p])
+
+    @abstractmethod
+    def _importance(self) -> pd.DataFrame:
+        """One row per feature, in feature order: ``feature``, ``gain`` and what else the
+        estimator measures (fitted)."""
+
+    def feature_importance(self, concept_of: Mapping[str, str] | None = None) -> pd.DataFrame:
+        """Each feature's ``gain`` (and the estimator's other measures: LightGBM's ``splits``),
+        by decreasing gain.
+
+        With ``concept_of`` (feature → concept, e.g. a catalog's
+        :attr:`~features.catalog.FeatureCatalog.concept_of`) also each feature's ``concept``
+        (the feature itself when it has none), to sum the gain by concept.
+
+        Raises
+        ------
+        NotFittedError
+            Before ``fit``.
+        """
+        self._check_fitted()
+        frame = self._importance().sort_values("gain", ascending=False, ignore_index=True)
+        if concept_of is not None:
+            frame["concept"] = [concept_of.get(f, f) for f in frame["feature"]]
+        return frame
 
     # ------------------------------------------------------------------ promotion gate
 
@@ -641,25 +666,15 @@ class BinaryBooster(BinaryEstimator):
         values = self.predict_matrix(self._matrix(X), contributions=True)
         return pd.DataFrame(values, columns=[*self.feature_names_, "bias"], index=X.index)
 
-    def feature_importance(self, concept_of: Mapping[str, str] | None = None) -> pd.DataFrame:
-        """Gain and split counts per feature, by decreasing gain.
-
-        With ``concept_of`` (feature → concept, e.g. a catalog's
-        :attr:`~features.catalog.FeatureCatalog.concept_of`) also each feature's ``concept``
-        (the feature itself when it has none), to sum the gain by concept.
-        """
-        self._check_fitted()
-        frame = pd.DataFrame(
+    def _importance(self) -> pd.DataFrame:
+        """LightGBM's total split gain and split count per feature: ``gain``, ``splits``."""
+        return pd.DataFrame(
             {
                 "feature": self.feature_names_,
                 "gain": self.booster_.feature_importance("gain"),
                 "splits": self.booster_.feature_importance("split"),
             }
         )
-        frame = frame.sort_values("gain", ascending=False, ignore_index=True)
-        if concept_of is not None:
-            frame["concept"] = [concept_of.get(f, f) for f in frame["feature"]]
-        return frame
 
     # ------------------------------------------------------------------ persistence
 

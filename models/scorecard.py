@@ -55,8 +55,10 @@ __all__ = ["Scorecard"]
 class Scorecard(GradedPD, BinaryEstimator):
     """WOE-binned logistic regression (module docstring), scikit-learn style.
 
-    Its promotion-gate hooks, ``predict_proba`` and the JSON file's common fields are those of
-    :class:`models.booster.BinaryEstimator`, shared with the LightGBM models.
+    Its promotion-gate hooks, ``predict_proba``, ``feature_importance`` (its gain:
+    |coefficient| × the WOE's standard deviation over the bins) and the JSON file's common
+    fields are those of :class:`models.booster.BinaryEstimator`, shared with the LightGBM
+    models.
 
     Parameters
     ----------
@@ -288,17 +290,13 @@ class Scorecard(GradedPD, BinaryEstimator):
             )
         return pd.DataFrame(rows)
 
-    def feature_importance(self, concept_of: Mapping[str, str] | None = None) -> pd.DataFrame:
-        """``feature`` and ``gain``: |coefficient| × the WOE's standard deviation over the bins
-        (weighted equally), by decreasing gain."""
-        self._check_fitted()
+    def _importance(self) -> pd.DataFrame:
+        """``gain``: |coefficient| × the WOE's standard deviation over the bins (weighted
+        equally)."""
         spread = [float(np.std(self.bins_[f]["woe"])) for f in self.feature_names_]
-        frame = pd.DataFrame(
+        return pd.DataFrame(
             {"feature": self.feature_names_, "gain": np.abs(self.coef_) * np.asarray(spread)}
-        ).sort_values("gain", ascending=False, ignore_index=True)
-        if concept_of is not None:
-            frame["concept"] = [concept_of.get(f, f) for f in frame["feature"]]
-        return frame
+        )
 
     # ------------------------------------------------------------------ persistence
 
