@@ -10,10 +10,15 @@ before fitting raises :class:`~models.exceptions.NotFittedError`):
 - **predict**: the probability of the event per row (:meth:`BinaryBooster.predict_probability`),
   the raw log-odds, exact per-feature contributions (TreeSHAP), gain importance;
 - **the promotion gate's hooks** (:class:`models.registry.ModelRegistry`): the holdout AUC
-  (:meth:`~BinaryBooster.holdout_score`), what the quality floor reads
-  (:meth:`~BinaryBooster.holdout_quality`), the monotonicity sweep and the score PSI;
+  (:meth:`~BinaryEstimator.holdout_score`), what the quality floor reads
+  (:meth:`~BinaryEstimator.holdout_quality`), the monotonicity sweep and the score PSI;
 - **save / load**: ``booster.txt`` (LightGBM's model text) and one JSON file, read back as
   data (:mod:`models.artifacts`), never executed.
+
+The gate's hooks, ``predict_proba``, the importance table and the JSON file's common fields
+are those of :class:`BinaryEstimator`, the base it shares with the bank table's WOE
+scorecard (:class:`models.scorecard.Scorecard`): one implementation for every binary
+classifier.
 
 A subclass names its kind, JSON file and config class, and adds what is its own: the PD
 (:class:`models.pd.PDModel`) encodes string categoricals and calibrates the probability into
@@ -21,8 +26,9 @@ graded PDs; the warning (:class:`models.warning.WarningModel`) takes integer cod
 rules' workload to its holdout quality. Both configs derive from :class:`BoosterConfig`, the
 tree settings with their checks.
 
-About 600 lines, in one module on purpose: it is one estimator's API (fit, predict, gate
-hooks, persistence) and the config it reads; split, a subclass author would read four files.
+About 700 lines, in one module on purpose: it is one estimator's API (fit, predict, gate
+hooks, persistence), the base that holds its gate hooks and JSON fields, and the config it
+reads; split, a subclass author would read four files.
 """
 
 from __future__ import annotations
@@ -50,6 +56,7 @@ __all__ = [
     "MONOTONE_METHODS",
     "PARALLEL_ROWS",
     "BinaryBooster",
+    "BinaryEstimator",
     "BoosterConfig",
     "binary_labels",
     "checked_monotone",
@@ -242,7 +249,131 @@ def row_weights(name: str, weights: Any, n: int) -> npt.NDArray[np.float64] | No
     return values
 
 
-class BinaryBooster(ABC):
+class BinaryEstimator(ABC):
+    """What every binary classifier of credlink shares, however it learns: the promotion
+    gate's hooks on a holdout frame and the common fields of its one JSON file.
+
+    The base of :class:`BinaryBooster` (LightGBM) and :class:`models.scorecard.Scorecard`
+    (WOE logistic). A subclass provides :meth:`predict_probability` and :meth:`_check_fitted`,
+    sets ``context`` in ``__init__`` and the learned ``feature_names_``, ``categorical_``,
+    ``monotone_`` and ``score_reference_`` in ``fit``, and names its :attr:`meta_file`.
+    """
+
+    meta_file: ClassVar[str]
+    """The estimator's JSON file (it marks the estimator directory's kind)."""
+
+    context: Mapping[str, Any] | None
+    feature_names_: list[str]
+    categorical_: list[str]
+    monotone_: dict[str, int]
+    score_reference_: PSIReference
+
+    @abstractmethod
+    def _check_fitted(self) -> None:
+        """Raise :class:`~models.exceptions.NotFittedError` before ``fit``."""
+
+    @abstractmethod
+    def predict_probability(self, X: pd.DataFrame) -> npt.NDArray[np.float64]:
+        """Probability of the event per row."""
+
+    def predict_proba(self, X: pd.DataFrame) -> npt.NDArray[np.float64]:
+        """``[P(no event), P(event)]`` per row, as scikit-learn classifiers return."""
+        p = self.predict_probability(X)
+        return np.column_stack([1.0 - p, p])
+
+    @abstractmethod
+    def _importance(self) -> pd.DataFrame:
+        """One row per feature, in feature order: ``feature``, ``gain`` and what else the
+        estimator measures (fitted)."""
+
+    def feature_importance(self, concept_of: Mapping[str, str] | None = None) -> pd.DataFrame:
+        """Each feature's ``gain`` (and the estimator's other measures: LightGBM's ``splits``),
+        by decreasing gain.
+
+        With ``concept_of`` (feature → concept, e.g. a catalog's
+        :attr:`~features.catalog.FeatureCatalog.concept_of`) also each feature's ``concept``
+        (the feature itself when it has none), to sum the gain by concept.
+
+        Raises
+        ------
+        NotFittedError
+            Before ``fit``.
+        """
+        self._check_fitted()
+        frame = self._importance().sort_values("gain", ascending=False, ignore_index=True)
+        if concept_of is not None:
+            frame["concept"] = [concept_of.get(f, f) for f in frame["feature"]]
+        return frame
+
+    # ------------------------------------------------------------------ promotion gate
+
+    def holdout_score(self, holdout: pd.DataFrame) -> float:
+        """AUC on a holdout frame (features and :data:`LABEL`); higher is better."""
+        require_frame(holdout, "holdout", [LABEL])
+        return roc_auc(holdout[LABEL].to_numpy(dtype=float), self.predict_probability(holdout))
+
+    def holdout_quality(self, holdout: pd.DataFrame) -> dict[str, float]:
+        """What the quality floor reads: rows, events (``bads``), AUC and its standard error
+        (:func:`models.metrics.binary_quality`)."""
+        require_frame(holdout, "holdout", [LABEL])
+        y = holdout[LABEL].to_numpy(dtype=float)
+        return binary_quality(y, self.predict_probability(holdout))
+
+    def monotonicity_report(self, holdout: pd.DataFrame, *, sample: int = 200) -> pd.DataFrame:
+        """:func:`models.metrics.monotonicity_violations` of the probability on holdout rows."""
+        self._check_fitted()
+        return monotonicity_violations(
+            self.predict_probability, holdout, self.monotone_, sample=sample
+        )
+
+    def holdout_psi(self, holdout: pd.DataFrame) -> float:
+        """PSI of the probability on the holdout against :attr:`score_reference_`."""
+        self._check_fitted()
+        return self.score_reference_.psi(self.predict_probability(holdout))
+
+    # ------------------------------------------------------------------ persistence
+
+    def _columns_meta(self) -> dict[str, Any]:
+        """The learned columns as the JSON file holds them (read by :meth:`_restore_columns`)."""
+        return {
+            "feature_names": self.feature_names_,
+            "categorical": self.categorical_,
+            "monotone": self.monotone_,
+        }
+
+    def _restore_columns(self, meta: Mapping[str, Any]) -> None:
+        """Read back :meth:`_columns_meta`, checking the constraints (inside
+        :func:`~models.artifacts.built_from`)."""
+        self.feature_names_ = [str(f) for f in meta["feature_names"]]
+        self.categorical_ = [str(c) for c in meta["categorical"]]
+        self.monotone_ = checked_monotone(meta["monotone"], self.feature_names_, self.categorical_)
+
+    def _write_meta(self, directory: str | Path, meta: Mapping[str, Any]) -> Path:
+        """Write ``meta`` as :attr:`meta_file` into ``directory`` (created); returns it."""
+        path = Path(directory)
+        path.mkdir(parents=True, exist_ok=True)
+        (path / self.meta_file).write_text(
+            json.dumps(meta, ensure_ascii=False, indent=1, default=str), "utf-8"
+        )
+        return path
+
+    @classmethod
+    def _read_meta(cls, directory: str | Path, kind: str) -> dict[str, Any]:
+        """The JSON object of :attr:`meta_file` in ``directory``, of the given ``kind``.
+
+        Raises
+        ------
+        ArtifactError
+            If the file is missing, not a JSON object, or of another kind.
+        """
+        meta = read_json(Path(directory) / cls.meta_file)
+        with built_from(cls.meta_file):
+            if meta["kind"] != kind:
+                raise ValueError(f"kind must be {kind!r}; got {meta['kind']!r}")
+        return meta
+
+
+class BinaryBooster(BinaryEstimator):
     """Base of the binary LightGBM estimators (module docstring); not used directly.
 
     Parameters
@@ -278,24 +409,19 @@ class BinaryBooster(ABC):
     """
 
     kind: ClassVar[str]
-    """The estimator's kind, saved in its JSON and read by the quality floor."""
-    meta_file: ClassVar[str]
-    """The JSON file beside ``booster.txt`` (it marks the estimator directory's kind)."""
+    """The estimator's kind, saved in its JSON (beside ``booster.txt``) and read by the
+    quality floor."""
     config_class: ClassVar[type[BoosterConfig]] = BoosterConfig
     outcomes: ClassVar[tuple[str, str]] = ("positives and negatives", "positives")
     """How error messages name both classes and the events, e.g. ``("goods and bads",
     "bads")``."""
 
     config_: BoosterConfig
-    feature_names_: list[str]
     n_features_in_: int
     classes_: npt.NDArray[np.int64]
-    categorical_: list[str]
-    monotone_: dict[str, int]
     booster_: lgb.Booster
     best_iteration_: int
     evals_result_: dict[str, Any]
-    score_reference_: PSIReference
 
     def __init__(
         self,
@@ -436,7 +562,7 @@ class BinaryBooster(ABC):
         self.evals_result_ = history
         return weights
 
-    def _check_columns(self, X: pd.DataFrame) -> None:  # noqa: B027 - an optional hook
+    def _check_columns(self, X: pd.DataFrame) -> None:
         """Refuse columns this estimator cannot read (hook; the base reads anything)."""
 
     def _checked_categorical(self, X: pd.DataFrame, features: list[str]) -> list[str]:
@@ -454,7 +580,7 @@ class BinaryBooster(ABC):
             raise ValueError(f"categorical must name columns of X; got {unknown[0]!r}")
         return checked
 
-    def _learn_columns(self, X: pd.DataFrame) -> None:  # noqa: B027 - an optional hook
+    def _learn_columns(self, X: pd.DataFrame) -> None:
         """Learn what reading the columns needs, before the matrix is built (hook)."""
 
     # ------------------------------------------------------------------ predicting
@@ -523,11 +649,6 @@ class BinaryBooster(ABC):
         values = self.booster_.predict(self._matrix(X), num_threads=self._threads(len(X)))
         return np.asarray(values, dtype=np.float64)
 
-    def predict_proba(self, X: pd.DataFrame) -> npt.NDArray[np.float64]:
-        """``[P(no event), P(event)]`` per row, as scikit-learn classifiers return."""
-        p = self.predict_probability(X)
-        return np.column_stack([1.0 - p, p])
-
     @abstractmethod
     def predict_frame(self, X: pd.DataFrame) -> pd.DataFrame:
         """What the MLflow pyfunc model returns (a subclass names the columns)."""
@@ -545,51 +666,15 @@ class BinaryBooster(ABC):
         values = self.predict_matrix(self._matrix(X), contributions=True)
         return pd.DataFrame(values, columns=[*self.feature_names_, "bias"], index=X.index)
 
-    def feature_importance(self, concept_of: Mapping[str, str] | None = None) -> pd.DataFrame:
-        """Gain and split counts per feature, by decreasing gain.
-
-        With ``concept_of`` (feature → concept, e.g. a catalog's
-        :attr:`~features.catalog.FeatureCatalog.concept_of`) also each feature's ``concept``
-        (the feature itself when it has none), to sum the gain by concept.
-        """
-        self._check_fitted()
-        frame = pd.DataFrame(
+    def _importance(self) -> pd.DataFrame:
+        """LightGBM's total split gain and split count per feature: ``gain``, ``splits``."""
+        return pd.DataFrame(
             {
                 "feature": self.feature_names_,
                 "gain": self.booster_.feature_importance("gain"),
                 "splits": self.booster_.feature_importance("split"),
             }
         )
-        frame = frame.sort_values("gain", ascending=False, ignore_index=True)
-        if concept_of is not None:
-            frame["concept"] = [concept_of.get(f, f) for f in frame["feature"]]
-        return frame
-
-    # ------------------------------------------------------------------ promotion gate
-
-    def holdout_score(self, holdout: pd.DataFrame) -> float:
-        """AUC on a holdout frame (features and :data:`LABEL`); higher is better."""
-        require_frame(holdout, "holdout", [LABEL])
-        return roc_auc(holdout[LABEL].to_numpy(dtype=float), self.predict_probability(holdout))
-
-    def holdout_quality(self, holdout: pd.DataFrame) -> dict[str, float]:
-        """What the quality floor reads: rows, events (``bads``), AUC and its standard error
-        (:func:`models.metrics.binary_quality`)."""
-        require_frame(holdout, "holdout", [LABEL])
-        y = holdout[LABEL].to_numpy(dtype=float)
-        return binary_quality(y, self.predict_probability(holdout))
-
-    def monotonicity_report(self, holdout: pd.DataFrame, *, sample: int = 200) -> pd.DataFrame:
-        """:func:`models.metrics.monotonicity_violations` of the probability on holdout rows."""
-        self._check_fitted()
-        return monotonicity_violations(
-            self.predict_probability, holdout, self.monotone_, sample=sample
-        )
-
-    def holdout_psi(self, holdout: pd.DataFrame) -> float:
-        """PSI of the probability on the holdout against the training sample."""
-        self._check_fitted()
-        return self.score_reference_.psi(self.predict_probability(holdout))
 
     # ------------------------------------------------------------------ persistence
 
@@ -597,29 +682,23 @@ class BinaryBooster(ABC):
         """What the JSON file holds beyond the base's fields (hook)."""
         return {}
 
-    def _restore(self, meta: Mapping[str, Any]) -> None:  # noqa: B027 - an optional hook
+    def _restore(self, meta: Mapping[str, Any]) -> None:
         """Read back :meth:`_meta`, checking it (hook; inside :func:`built_from`)."""
 
     def save(self, directory: str | Path) -> Path:
         """Write ``booster.txt`` and the JSON file into ``directory`` (created)."""
         self._check_fitted()
-        path = Path(directory)
-        path.mkdir(parents=True, exist_ok=True)
-        self.booster_.save_model(str(path / "booster.txt"))
         meta = {
             "kind": self.kind,
             "config": self.config_.to_dict(),
-            "feature_names": self.feature_names_,
-            "categorical": self.categorical_,
-            "monotone": self.monotone_,
+            **self._columns_meta(),
             **self._meta(),
             "score_reference": self.score_reference_.to_dict(),
             "best_iteration": self.best_iteration_,
             "context": dict(self.context or {}),
         }
-        (path / self.meta_file).write_text(
-            json.dumps(meta, ensure_ascii=False, indent=1, default=str), "utf-8"
-        )
+        path = self._write_meta(directory, meta)
+        self.booster_.save_model(str(path / "booster.txt"))
         return path
 
     @classmethod
@@ -632,11 +711,8 @@ class BinaryBooster(ABC):
             If a file is missing, malformed, of another kind of estimator, or the booster
             does not match its JSON.
         """
-        path = Path(directory)
-        meta = read_json(path / cls.meta_file)
+        meta = cls._read_meta(directory, cls.kind)
         with built_from(cls.meta_file):
-            if meta["kind"] != cls.kind:
-                raise ValueError(f"kind must be {cls.kind!r}; got {meta['kind']!r}")
             config = cls.config_class.from_dict(meta["config"])
             model = cls(
                 config,
@@ -645,19 +721,15 @@ class BinaryBooster(ABC):
                 context=meta["context"],
             )
             model.config_ = config
-            model.feature_names_ = [str(f) for f in meta["feature_names"]]
+            model._restore_columns(meta)
             model.n_features_in_ = len(model.feature_names_)
             model.classes_ = np.array([0, 1])
-            model.categorical_ = [str(c) for c in meta["categorical"]]
-            model.monotone_ = checked_monotone(
-                meta["monotone"], model.feature_names_, model.categorical_
-            )
             model.best_iteration_ = int(meta["best_iteration"])
             model.evals_result_ = {}
             model._restore(meta)
             model.score_reference_ = PSIReference.from_dict(meta["score_reference"])
         model.booster_ = read_booster(
-            path / "booster.txt",
+            Path(directory) / "booster.txt",
             feature_names=model.feature_names_,
             iterations=model.best_iteration_,
         )

@@ -92,7 +92,7 @@ def gain_shares(importance: pd.DataFrame) -> dict[str, float]:
     Parameters
     ----------
     importance
-        :meth:`models.booster.BinaryBooster.feature_importance` with ``concept`` (``gain``
+        :meth:`models.booster.BinaryEstimator.feature_importance` with ``concept`` (``gain``
         per feature).
 
     Returns

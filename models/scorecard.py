@@ -29,7 +29,6 @@ References
 
 from __future__ import annotations
 
-import json
 import warnings
 from collections.abc import Mapping, Sequence
 from itertools import pairwise
@@ -42,10 +41,10 @@ import pandas as pd
 from sklearn.linear_model import LogisticRegression
 
 from features.encoding import categorical_columns
-from models.artifacts import built_from, read_json
-from models.booster import LABEL, binary_labels, checked_monotone
+from models.artifacts import built_from
+from models.booster import BinaryEstimator, binary_labels, checked_monotone
 from models.exceptions import NotFittedError, TrainingDataError
-from models.metrics import PSIReference, binary_quality, monotonicity_violations, roc_auc
+from models.metrics import PSIReference
 from models.pd import GradedPD, GradeScale
 from risk.frames import require_frame
 from risk.validation import check_int, check_real
@@ -53,8 +52,13 @@ from risk.validation import check_int, check_real
 __all__ = ["Scorecard"]
 
 
-class Scorecard(GradedPD):
+class Scorecard(GradedPD, BinaryEstimator):
     """WOE-binned logistic regression (module docstring), scikit-learn style.
+
+    Its promotion-gate hooks, ``predict_proba``, ``feature_importance`` (its gain:
+    |coefficient| × the WOE's standard deviation over the bins) and the JSON file's common
+    fields are those of :class:`models.booster.BinaryEstimator`, shared with the LightGBM
+    models.
 
     Parameters
     ----------
@@ -101,13 +105,9 @@ class Scorecard(GradedPD):
     """Read by the quality floor: a scorecard is judged as a PD."""
     meta_file: ClassVar[str] = "scorecard.json"
 
-    feature_names_: list[str]
-    categorical_: list[str]
-    monotone_: dict[str, int]
     bins_: dict[str, dict[str, Any]]
     coef_: npt.NDArray[np.float64]
     intercept_: float
-    score_reference_: PSIReference
 
     def __init__(
         self,
@@ -258,11 +258,6 @@ class Scorecard(GradedPD):
         """Probability of default of each row (:meth:`predict_probability`)."""
         return self.predict_probability(X)
 
-    def predict_proba(self, X: pd.DataFrame) -> npt.NDArray[np.float64]:
-        """``[P(good), P(bad)]`` per row, as scikit-learn classifiers return."""
-        p = self.predict_probability(X)
-        return np.column_stack([1.0 - p, p])
-
     @property
     def grade_scale(self) -> GradeScale:
         """The master scale of the PD bands (default :class:`GradeScale`)."""
@@ -295,49 +290,19 @@ class Scorecard(GradedPD):
             )
         return pd.DataFrame(rows)
 
-    def feature_importance(self, concept_of: Mapping[str, str] | None = None) -> pd.DataFrame:
-        """``feature`` and ``gain``: |coefficient| × the WOE's standard deviation over the bins
-        (weighted equally), by decreasing gain."""
-        self._check_fitted()
+    def _importance(self) -> pd.DataFrame:
+        """``gain``: |coefficient| × the WOE's standard deviation over the bins (weighted
+        equally)."""
         spread = [float(np.std(self.bins_[f]["woe"])) for f in self.feature_names_]
-        frame = pd.DataFrame(
+        return pd.DataFrame(
             {"feature": self.feature_names_, "gain": np.abs(self.coef_) * np.asarray(spread)}
-        ).sort_values("gain", ascending=False, ignore_index=True)
-        if concept_of is not None:
-            frame["concept"] = [concept_of.get(f, f) for f in frame["feature"]]
-        return frame
-
-    # ------------------------------------------------------------------ promotion gate
-
-    def holdout_score(self, holdout: pd.DataFrame) -> float:
-        """AUC on a holdout frame (features and :data:`models.booster.LABEL`)."""
-        require_frame(holdout, "holdout", [LABEL])
-        return roc_auc(holdout[LABEL].to_numpy(dtype=float), self.predict_probability(holdout))
-
-    def holdout_quality(self, holdout: pd.DataFrame) -> dict[str, float]:
-        """Rows, bads, AUC and its standard error (:func:`models.metrics.binary_quality`)."""
-        require_frame(holdout, "holdout", [LABEL])
-        return binary_quality(holdout[LABEL].to_numpy(dtype=float), self.predict_pd(holdout))
-
-    def monotonicity_report(self, holdout: pd.DataFrame, *, sample: int = 200) -> pd.DataFrame:
-        """:func:`models.metrics.monotonicity_violations` of the PD on holdout rows."""
-        self._check_fitted()
-        return monotonicity_violations(
-            self.predict_probability, holdout, self.monotone_, sample=sample
         )
-
-    def holdout_psi(self, holdout: pd.DataFrame) -> float:
-        """PSI of the PD on the holdout against :attr:`score_reference_`."""
-        self._check_fitted()
-        return self.score_reference_.psi(self.predict_probability(holdout))
 
     # ------------------------------------------------------------------ persistence
 
     def save(self, directory: str | Path) -> Path:
         """Write ``scorecard.json`` into ``directory`` (created)."""
         self._check_fitted()
-        path = Path(directory)
-        path.mkdir(parents=True, exist_ok=True)
         meta = {
             "kind": "scorecard",
             "params": {
@@ -348,9 +313,7 @@ class Scorecard(GradedPD):
                 "max_grades": self.max_grades,
                 "grade_min_bads": self.grade_min_bads,
             },
-            "feature_names": self.feature_names_,
-            "categorical": self.categorical_,
-            "monotone": self.monotone_,
+            **self._columns_meta(),
             "bins": self.bins_,
             "coef": self.coef_.tolist(),
             "intercept": self.intercept_,
@@ -358,10 +321,7 @@ class Scorecard(GradedPD):
             **self._grades_meta(),
             "context": dict(self.context or {}),
         }
-        (path / self.meta_file).write_text(
-            json.dumps(meta, ensure_ascii=False, indent=1, default=str), "utf-8"
-        )
-        return path
+        return self._write_meta(directory, meta)
 
     @classmethod
     def load(cls, directory: str | Path) -> Self:
@@ -372,10 +332,8 @@ class Scorecard(GradedPD):
         ArtifactError
             If the file is missing, malformed or inconsistent.
         """
-        meta = read_json(Path(directory) / cls.meta_file)
+        meta = cls._read_meta(directory, "scorecard")
         with built_from(cls.meta_file):
-            if meta["kind"] != "scorecard":
-                raise ValueError(f"kind must be 'scorecard'; got {meta['kind']!r}")
             params = meta["params"]
             model = cls(
                 max_n_bins=params["max_n_bins"],
@@ -388,11 +346,7 @@ class Scorecard(GradedPD):
                 # a scorecard saved before the fitted grades keeps the defaults
                 **{k: params[k] for k in ("max_grades", "grade_min_bads") if k in params},
             )
-            model.feature_names_ = [str(f) for f in meta["feature_names"]]
-            model.categorical_ = [str(c) for c in meta["categorical"]]
-            model.monotone_ = checked_monotone(
-                meta["monotone"], model.feature_names_, model.categorical_
-            )
+            model._restore_columns(meta)
             model.bins_ = {f: _checked_bins(f, meta["bins"][f]) for f in model.feature_names_}
             model.coef_ = np.asarray(meta["coef"], dtype=np.float64)
             if model.coef_.shape != (len(model.feature_names_),):

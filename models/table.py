@@ -338,14 +338,7 @@ def train_table(
     )
 
     def fit_scorecard(fit: npt.NDArray[np.int64]) -> tuple[Scorecard, None]:
-        card = Scorecard(
-            max_n_bins=config.scorecard_bins,
-            monotone=monotone,
-            categorical=categorical,
-            grades=train.pd.grades,
-            max_grades=train.pd.max_grades,
-            grade_min_bads=train.pd.grade_min_bads,
-        )
+        card = _scorecard(config, monotone, categorical)
         return card.fit(X_dev.iloc[fit], y_dev[fit]), None
 
     scorecard = cross_fit(
@@ -474,6 +467,24 @@ def _candidates_table(scores: Mapping[str, FoldScores], chosen: str) -> pd.DataF
     )
 
 
+def _scorecard(
+    config: TableConfig,
+    monotone: Mapping[str, int] | None,
+    categorical: list[str],
+    context: Mapping[str, object] | None = None,
+) -> Scorecard:
+    """The scorecard candidate, unfitted: the same in every fold and in the refit."""
+    return Scorecard(
+        max_n_bins=config.scorecard_bins,
+        monotone=monotone,
+        categorical=categorical,
+        grades=config.train.pd.grades,
+        max_grades=config.train.pd.max_grades,
+        grade_min_bads=config.train.pd.grade_min_bads,
+        context=context,
+    )
+
+
 def _refit(
     chosen: str,
     winner: FoldScores,
@@ -491,15 +502,7 @@ def _refit(
     LightGBM's calibration) from the out-of-fold scores of the development rows."""
     scored = folds.scored
     if chosen == "scorecard":
-        card = Scorecard(
-            max_n_bins=config.scorecard_bins,
-            monotone=monotone,
-            categorical=categorical,
-            grades=config.train.pd.grades,
-            max_grades=config.train.pd.max_grades,
-            grade_min_bads=config.train.pd.grade_min_bads,
-            context=context,
-        ).fit(X, y)
+        card = _scorecard(config, monotone, categorical, context).fit(X, y)
         card.score_reference_ = PSIReference.from_sample(winner.probability[scored])
         return card.fit_grades(winner.probability[scored], y_dev[scored])
     model = CrossFittedPD(pd_config, monotone=monotone, categorical=categorical, context=context)

@@ -140,6 +140,15 @@ def _reason_bodies(codes: Any, zh: Any, en: Any, contributions: Any) -> list[dic
     ]
 
 
+def _policy_reason_bodies(row: Mapping[str, Any], codes: str, reasons: str) -> list[dict[str, Any]]:
+    """The reasons of a policy (eligibility, whitelist) in ``row``'s ``codes`` column and its
+    ``<reasons>_zh`` and ``<reasons>_en`` columns."""
+    return [
+        {"code": str(c), "zh": str(z), "en": str(e)}
+        for c, z, e in zip(row[codes], row[f"{reasons}_zh"], row[f"{reasons}_en"], strict=True)
+    ]
+
+
 def assessment_body(
     row: Mapping[str, Any], versions: Mapping[str, str], as_of: date
 ) -> dict[str, Any]:
@@ -159,24 +168,10 @@ def assessment_body(
         "as_of": as_of.isoformat(),
         "eligible": eligible,
         "whitelisted": bool(row["whitelisted"]),
-        "decline_reasons": [
-            {"code": str(c), "zh": str(z), "en": str(e)}
-            for c, z, e in zip(
-                row["decline_codes"],
-                row["decline_reasons_zh"],
-                row["decline_reasons_en"],
-                strict=True,
-            )
-        ],
-        "not_whitelisted_reasons": [
-            {"code": str(c), "zh": str(z), "en": str(e)}
-            for c, z, e in zip(
-                row["not_whitelisted_codes"],
-                row["not_whitelisted_reasons_zh"],
-                row["not_whitelisted_reasons_en"],
-                strict=True,
-            )
-        ],
+        "decline_reasons": _policy_reason_bodies(row, "decline_codes", "decline_reasons"),
+        "not_whitelisted_reasons": _policy_reason_bodies(
+            row, "not_whitelisted_codes", "not_whitelisted_reasons"
+        ),
         "pd": float(row["pd"]),
         "grade": int(row["grade"]),
         "pd_band": int(row["pd_band"]),

@@ -136,6 +136,17 @@ def test_related_groups_empty() -> None:
     assert groups.empty and list(groups.columns) == ["uscc", "group_id", "group_size"]
 
 
+def _networkx_groups(graph: nx.Graph) -> dict[str, tuple[str, int]]:
+    """Each enterprise node's (``"G"`` + smallest USCC, size) of its connected component: the
+    reference of :func:`related_groups` (nodes ``("e", uscc)`` are enterprises)."""
+    expected = {}
+    for component in nx.connected_components(graph):
+        members = sorted(node[1] for node in component if node[0] == "e")
+        for member in members:
+            expected[member] = ("G" + members[0], len(members))
+    return expected
+
+
 def test_related_groups_match_networkx_reference() -> None:
     rng = np.random.default_rng(7)
     rows = []
@@ -151,13 +162,8 @@ def test_related_groups_match_networkx_reference() -> None:
     graph = nx.Graph()
     for r in rows:
         graph.add_edge(("e", r["uscc"]), (r["holder_type"][0], r["holder_id"]))
-    expected = {}
-    for component in nx.connected_components(graph):
-        members = sorted(node[1] for node in component if node[0] == "e")
-        for member in members:
-            expected[member] = ("G" + members[0], len(members))
     got = {u: (g, s) for u, g, s in groups.itertuples(index=False)}
-    assert got == expected
+    assert got == _networkx_groups(graph)
 
 
 def test_control_groups_match_networkx_reference() -> None:
@@ -180,13 +186,8 @@ def test_control_groups_match_networkx_reference() -> None:
         graph.add_node(("e", r["uscc"]))  # touched by a group role: it has a row
         if r["role"] == "legal_rep" or r["share"] >= 0.5:
             graph.add_edge(("e", r["uscc"]), (r["holder_type"][0], r["holder_id"]))
-    expected = {}
-    for component in nx.connected_components(graph):
-        members = sorted(node[1] for node in component if node[0] == "e")
-        for member in members:
-            expected[member] = ("G" + members[0], len(members))
     got = {u: (g, s) for u, g, s in groups.itertuples(index=False)}
-    assert got == expected
+    assert got == _networkx_groups(graph)
 
 
 def test_group_statistics_by_hand() -> None:

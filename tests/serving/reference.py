@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 
@@ -25,6 +25,8 @@ from serving.schemas_precredit import (
 
 __all__ = ["assess_all", "assessment_from_row", "score_rows"]
 
+_PolicyReason = TypeVar("_PolicyReason", DeclineReason, NotWhitelistedReason)
+
 
 def _reasons(row: Mapping[str, Any], side: str) -> list[Reason]:
     return [
@@ -39,6 +41,15 @@ def _reasons(row: Mapping[str, Any], side: str) -> list[Reason]:
     ]
 
 
+def _policy_reasons(
+    kind: type[_PolicyReason], row: Mapping[str, Any], codes: str, reasons: str
+) -> list[_PolicyReason]:
+    return [
+        kind(code=str(c), zh=str(z), en=str(e))
+        for c, z, e in zip(row[codes], row[f"{reasons}_zh"], row[f"{reasons}_en"], strict=True)
+    ]
+
+
 def assessment_from_row(
     row: Mapping[str, Any], versions: Mapping[str, str], as_of: date
 ) -> Assessment:
@@ -50,24 +61,10 @@ def assessment_from_row(
         as_of=as_of,
         eligible=eligible,
         whitelisted=bool(row["whitelisted"]),
-        decline_reasons=[
-            DeclineReason(code=str(c), zh=str(z), en=str(e))
-            for c, z, e in zip(
-                row["decline_codes"],
-                row["decline_reasons_zh"],
-                row["decline_reasons_en"],
-                strict=True,
-            )
-        ],
-        not_whitelisted_reasons=[
-            NotWhitelistedReason(code=str(c), zh=str(z), en=str(e))
-            for c, z, e in zip(
-                row["not_whitelisted_codes"],
-                row["not_whitelisted_reasons_zh"],
-                row["not_whitelisted_reasons_en"],
-                strict=True,
-            )
-        ],
+        decline_reasons=_policy_reasons(DeclineReason, row, "decline_codes", "decline_reasons"),
+        not_whitelisted_reasons=_policy_reasons(
+            NotWhitelistedReason, row, "not_whitelisted_codes", "not_whitelisted_reasons"
+        ),
         pd=float(row["pd"]),
         grade=int(row["grade"]),
         pd_band=int(row["pd_band"]),
