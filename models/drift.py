@@ -180,6 +180,8 @@ class DriftReport:
         ``feature``, ``psi``, ``status`` (``stable``, ``watch``, ``act``).
     score_psi : float
     rows_reference, rows_today : int
+    population : str
+        Which population "today" is (e.g. the PD's recent applicants), with its size.
     """
 
     model: str
@@ -188,6 +190,7 @@ class DriftReport:
     score_psi: float
     rows_reference: int
     rows_today: int
+    population: str = ""
 
     @property
     def status(self) -> str:
@@ -217,6 +220,7 @@ class DriftReport:
             "score_psi": self.score_psi,
             "rows_reference": self.rows_reference,
             "rows_today": self.rows_today,
+            "population": self.population,
             "features": [
                 {"feature": str(r.feature), "psi": float(r.psi), "status": str(r.status)}
                 for r in self.table.itertuples(index=False)
@@ -278,7 +282,13 @@ class DriftMonitor:
         return self
 
     def report(
-        self, today: pd.DataFrame, scores: npt.ArrayLike, *, model: str = "", version: str = ""
+        self,
+        today: pd.DataFrame,
+        scores: npt.ArrayLike,
+        *,
+        model: str = "",
+        version: str = "",
+        population: str = "",
     ) -> DriftReport:
         """PSI of each reference feature and of the score on today's population.
 
@@ -313,6 +323,7 @@ class DriftMonitor:
             score_psi=score_psi,
             rows_reference=self.rows_reference_,
             rows_today=len(today),
+            population=population,
         )
 
 
@@ -367,6 +378,7 @@ def log_drift(
             "credlink.kind": "drift",
             "credlink.model_version": report.version,
             "credlink.drift_status": report.status,
+            **({"credlink.drift_population": report.population} if report.population else {}),
             **({"credlink.score_set": str(set_id)} if set_id is not None else {}),
             **({"credlink.as_of": as_of} if as_of else {}),
         }

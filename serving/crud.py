@@ -93,6 +93,8 @@ from serving.schemas import (
 from serving.scores import NO_SET, ScoreReader, ServedSet
 
 __all__ = [
+    "NO_LEARNED_ORDER_NO_CHAMPION",
+    "NO_LEARNED_ORDER_NO_SET",
     "Audience",
     "entity_network",
     "entity_risk",
@@ -224,6 +226,18 @@ def _learned(reader: ScoreReader | None, served: ServedSet | None, uscc: str) ->
     return None if row is None else float(row["probability"])
 
 
+NO_LEARNED_ORDER_NO_SET = (
+    "sorted by level: no score set has been published, so there is no learned probability "
+    "(再犯概率) to sort by"
+)
+"""``sort_note`` when ``sort=learned`` falls back because no set is current."""
+NO_LEARNED_ORDER_NO_CHAMPION = (
+    "sorted by level: the current score set has no learned probability (再犯概率; no "
+    "learned-warning champion when it was computed)"
+)
+"""``sort_note`` when ``sort=learned`` falls back because the set holds no ``learned`` rows."""
+
+
 def warning_page(
     engine: Engine,
     *,
@@ -241,16 +255,16 @@ def warning_page(
     """One page of warnings (:func:`risk.warnings.list_warnings`), without evidence, each with
     its enterprise's learned probability in ``served`` (when the set holds them).
 
-    Raises
-    ------
-    ServiceUnavailableError
-        If ``sort`` is ``learned`` and no score set has been published.
+    ``sort="learned"`` with no probability to sort by — no score set published, or a set
+    scored without a learned-warning champion — falls back to the default order in both
+    cases, saying so in ``sort_applied`` and ``sort_note`` (a missing ordering is not an
+    outage: the warnings themselves are all there).
     """
-    if sort == "learned" and served is None:
-        raise ServiceUnavailableError(NO_SET)
     learned_set = served.set_id if served is not None and served.has("learned") else None
+    sort_note = None
     if sort == "learned" and learned_set is None:
-        sort = "level"  # no learned warning is champion: every probability is null
+        sort = "level"
+        sort_note = NO_LEARNED_ORDER_NO_SET if served is None else NO_LEARNED_ORDER_NO_CHAMPION
     page = list_warnings(
         engine,
         level=list(level) if level else None,
@@ -270,6 +284,8 @@ def warning_page(
         limit=page.limit,
         offset=page.offset,
         items=[warning_summary(w, p) for w, p in zip(page.items, learned, strict=True)],
+        sort_applied="learned" if sort == "learned" else "level",
+        sort_note=sort_note,
     )
     return _private(body)
 

@@ -16,13 +16,17 @@
 5. **drift** — per-feature and score PSI of today's population against each champion's
    out-of-time holdout (:mod:`models.drift`, thresholds ``drift.watch`` / ``drift.act``),
    recorded in the set's ``config`` as ``drift_report.<model>`` and logged to MLflow as a
-   ``drift-<as_of>`` run of the model's experiment (rows: the models monitored);
+   ``drift-<as_of>`` run of the model's experiment (rows: the models monitored). The PD's
+   "today" is today's applicants (:func:`drift_population`), the warning's every existing
+   enterprise; each report names its population. The step is a monitor and never blocks
+   publication: a model whose drift fails (MLflow or the artifact store down, a holdout
+   without a column) is recorded as ``status: skipped`` with the reason, and logged;
 6. **publish** — the rows are written into a new score set (:mod:`risk.scoresets`) as they
    come; when all are written the set is completed and made current in one transaction, its
    differences from the set it replaces appended to the event log, and the sets beyond the
    newest :data:`risk.scoresets.KEEP_SETS` pruned.
 
-A failure at any step discards the set being built; the current set keeps answering.
+A failure at any other step discards the set being built; the current set keeps answering.
 Serving reads the current set and never recomputes the county (:mod:`serving.state`).
 
 Each step reports its name, wall time and rows to ``progress``; :class:`PipelineResult` is what
@@ -31,6 +35,7 @@ Each step reports its name, wall time and rows to ``progress``; :class:`Pipeline
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -59,15 +64,21 @@ from risk.store import ingest_batches
 from risk.warnings import RunSummary
 
 __all__ = [
+    "DRIFT_APPLICANT_MONTHS",
+    "DRIFT_MIN_APPLICANTS",
     "DRIFT_SAMPLE",
+    "DriftSkip",
     "LearnedScores",
     "PipelineResult",
     "Progress",
     "StepResult",
+    "drift_population",
     "graph_counts",
     "learned_scores",
     "run_pipeline",
 ]
+
+logger = logging.getLogger("credlink.pipeline")
 
 Progress = Callable[[str, float, int], None]
 """Called after each step: name, seconds, rows written."""
@@ -253,7 +264,7 @@ def run_pipeline(
         done("write grades", clock, write_kind(engine, set_id, "grades", grades))
 
         clock = time.perf_counter()
-        pd_features: pd.DataFrame | None = None
+        pd_today: tuple[Any, list[str]] | None = None
         if champions.scorer is None:
             done("assessments", clock, 0, champions.why_not_precredit)
         else:
@@ -264,17 +275,19 @@ def run_pipeline(
             pre_versions = {n: versions[n] for n in champions.precredit_names}
             assessed = assessment_frames(champions.scorer, data, usccs, pre_versions, as_of)
             written = sum(write_kind(engine, set_id, "assessments", f) for f in assessed)
-            pd_features = _drift_sample(champions.scorer, data, usccs, as_of)
+            pd_today = (data, usccs)
             done("assessments", clock, written)
 
+        # The drift step is a monitor: whatever fails in it (MLflow or the artifact store
+        # down, a holdout without a column) is recorded and logged, and the set is published.
         clock = time.perf_counter()
-        reports = _drift_reports(champions, versions, learned, pd_features, risk_config)
-        if reports:
-            from models.drift import SET_KEY, log_drift
+        reports, skips = _drift_reports(champions, versions, learned, pd_today, as_of, risk_config)
+        unlogged: dict[str, str] = {}
+        if mlflow_uri is not None:
+            from models.drift import log_drift
 
-            annotate(engine, set_id, {f"{SET_KEY}.{r.model}": r.to_dict() for r in reports})
-            if mlflow_uri is not None:
-                for report in reports:
+            for report in reports:
+                try:
                     log_drift(
                         report,
                         mlflow_uri,
@@ -282,7 +295,23 @@ def run_pipeline(
                         set_id=set_id,
                         as_of=as_of.isoformat(),
                     )
-            done("drift", clock, len(reports))
+                except Exception as error:
+                    unlogged[report.model] = _reason(report.model, "logging to MLflow", error)
+        if reports or skips:
+            from models.drift import SET_KEY
+
+            records = {
+                f"{SET_KEY}.{r.model}": r.to_dict()
+                | ({"not_logged": unlogged[r.model]} if r.model in unlogged else {})
+                for r in reports
+            }
+            records.update({f"{SET_KEY}.{s.model}": s.to_dict() for s in skips})
+            annotate(engine, set_id, records)
+            why = "; ".join(
+                [f"{s.model}: {s.reason}" for s in skips]
+                + [f"{m}: not logged, {r}" for m, r in unlogged.items()]
+            )
+            done("drift", clock, len(reports), why or None)
         else:
             done("drift", clock, 0, "no champion to monitor")
 
@@ -423,6 +452,39 @@ def learned_scores(data: Any, model: Any, as_of: date, risk_config: RiskConfig) 
     return LearnedScores(rows=rows, features=X.reset_index(drop=True))
 
 
+DRIFT_APPLICANT_MONTHS = 12
+"""The PD's drift compares the enterprises that applied for a loan in this many months before
+the as-of date (today's applicants) with its holdout of applications."""
+DRIFT_MIN_APPLICANTS = 50
+"""Fewer applicants than this, and the PD's drift falls back to every scored enterprise."""
+
+
+def drift_population(data: Any, usccs: list[str], as_of: date) -> tuple[list[str], str]:
+    """The enterprises the PD's drift compares with its holdout, and what they are.
+
+    The holdout is of loan applications featured at their application dates, so today's
+    comparable population is today's applicants — the scored enterprises with a loan applied
+    in the :data:`DRIFT_APPLICANT_MONTHS` months before ``as_of`` — featured as of ``as_of``.
+    Every enterprise of the county differs from applicants by design (loan history, age,
+    size); it is used only when fewer than :data:`DRIFT_MIN_APPLICANTS` applied, and the
+    description says so.
+    """
+    day = pd.Timestamp(as_of)
+    applied = pd.to_datetime(data.loans["applied"])
+    recent = (applied >= day - pd.DateOffset(months=DRIFT_APPLICANT_MONTHS)) & (applied < day)
+    applicants = sorted(set(data.loans.loc[recent, "uscc"].astype(str)) & set(usccs))
+    window = f"in the {DRIFT_APPLICANT_MONTHS} months before {as_of.isoformat()}"
+    if len(applicants) >= DRIFT_MIN_APPLICANTS:
+        return applicants, (
+            f"applicants: enterprises that applied for a loan {window}, featured as of "
+            f"{as_of.isoformat()} (n={len(applicants)})"
+        )
+    return list(usccs), (
+        f"all scored enterprises (n={len(usccs)}): only {len(applicants)} applied for a loan "
+        f"{window}, fewer than {DRIFT_MIN_APPLICANTS}"
+    )
+
+
 def _drift_sample(scorer: Any, data: Any, usccs: list[str], as_of: date) -> pd.DataFrame:
     """The PD's features of at most :data:`DRIFT_SAMPLE` enterprises (seeded sample)."""
     from features.precredit import validate_applications
@@ -436,32 +498,84 @@ def _drift_sample(scorer: Any, data: Any, usccs: list[str], as_of: date) -> pd.D
     return features.reset_index(drop=True)
 
 
+@dataclass(frozen=True)
+class DriftSkip:
+    """A model whose drift the run could not measure, and why (recorded in the set as
+    ``drift_report.<model>`` with ``status`` ``skipped``; the set is published anyway)."""
+
+    model: str
+    version: str
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready (what the set records)."""
+        return {
+            "model": self.model,
+            "version": self.version,
+            "status": "skipped",
+            "skipped": self.reason,
+        }
+
+
+def _reason(model: str, stage: str, error: Exception) -> str:
+    """The skip's reason: the stage and the exception's type, never its message (which may
+    quote data); logged as a warning."""
+    reason = f"{stage} failed ({type(error).__name__})"
+    logger.warning("drift of %s skipped: %s; the score set is published without it", model, reason)
+    return reason
+
+
 def _drift_reports(
     champions: _Champions,
     versions: dict[str, str],
     learned: LearnedScores | None,
-    pd_features: pd.DataFrame | None,
+    pd_today: tuple[Any, list[str]] | None,
+    as_of: date,
     risk_config: RiskConfig,
-) -> list[Any]:
-    """Each champion's drift against its out-of-time holdout (module docstring, step 5)."""
+) -> tuple[list[Any], list[DriftSkip]]:
+    """Each champion's drift against its out-of-time holdout (module docstring, step 5), and
+    the champions whose drift failed, with why (never raises)."""
     from models.drift import DriftMonitor, feature_columns
     from models.registry import PD_MODEL_NAME, WARNING_MODEL_NAME
 
-    reports = []
-    todo: list[tuple[str, Any, pd.DataFrame]] = []
+    reports: list[Any] = []
+    skips: list[DriftSkip] = []
+    todo: list[tuple[str, Any, Callable[[], tuple[pd.DataFrame, str]]]] = []
     if learned is not None and champions.warning is not None:
-        todo.append((WARNING_MODEL_NAME, champions.warning, learned.features))
-    if pd_features is not None and champions.scorer is not None:
-        todo.append((PD_MODEL_NAME, champions.scorer.pd_model, pd_features))
-    for name, model, today in todo:
-        holdout = champions.registry.holdout(name, versions[name])
-        names = list(model.feature_names_)
-        reference = feature_columns(holdout, names)
-        monitor = DriftMonitor(risk_config.drift).fit(
-            reference, model.predict_probability(reference)
-        )
-        X = feature_columns(today, names)
-        reports.append(
-            monitor.report(X, model.predict_probability(X), model=name, version=versions[name])
-        )
-    return reports
+        features = learned.features
+        everyone = f"all enterprises existing on {as_of.isoformat()} (n={len(features)})"
+        todo.append((WARNING_MODEL_NAME, champions.warning, lambda: (features, everyone)))
+    if pd_today is not None and champions.scorer is not None:
+        scorer, (data, usccs) = champions.scorer, pd_today
+
+        def pd_population() -> tuple[pd.DataFrame, str]:
+            chosen, population = drift_population(data, usccs, as_of)
+            return _drift_sample(scorer, data, chosen, as_of), population
+
+        todo.append((PD_MODEL_NAME, scorer.pd_model, pd_population))
+    for name, model, today_of in todo:
+        stage = "building today's features"
+        try:
+            today, population = today_of()
+            stage = "reading the holdout"
+            holdout = champions.registry.holdout(name, versions[name])
+            stage = "fitting the holdout's reference"
+            names = list(model.feature_names_)
+            reference = feature_columns(holdout, names)
+            monitor = DriftMonitor(risk_config.drift).fit(
+                reference, model.predict_probability(reference)
+            )
+            stage = "comparing today's population"
+            X = feature_columns(today, names)
+            reports.append(
+                monitor.report(
+                    X,
+                    model.predict_probability(X),
+                    model=name,
+                    version=versions[name],
+                    population=population,
+                )
+            )
+        except Exception as error:
+            skips.append(DriftSkip(name, versions[name], _reason(name, stage, error)))
+    return reports, skips

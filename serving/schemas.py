@@ -276,10 +276,28 @@ class WarningPage(BaseModel):
     limit: int
     offset: int
     items: list[WarningSummary]
+    sort_applied: Literal["level", "learned"] = Field(
+        default="level",
+        description="The order the items are in: the one asked for, or ``level`` when "
+        "``learned`` was asked for but the current score set holds no learned probability "
+        "(then ``sort_note`` says why).",
+    )
+    sort_note: str | None = Field(
+        default=None, description="Why the asked-for order was not applied; null when it was."
+    )
 
     model_config = ConfigDict(
         json_schema_extra={
-            "examples": [{"total": 1, "limit": 50, "offset": 0, "items": [_WARNING_EXAMPLE]}]
+            "examples": [
+                {
+                    "total": 1,
+                    "limit": 50,
+                    "offset": 0,
+                    "items": [_WARNING_EXAMPLE],
+                    "sort_applied": "level",
+                    "sort_note": None,
+                }
+            ]
         }
     )
 

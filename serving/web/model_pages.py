@@ -149,6 +149,9 @@ class DriftView:
     rows_reference: int
     rows_today: int
     rows: list[DriftRow]
+    population: str = ""
+    skipped: str | None = None
+    """Why the run could not measure this model's drift (then no rows)."""
 
     @property
     def label(self) -> str:
@@ -179,6 +182,8 @@ def drift_views(served: ServedSet | None) -> list[DriftView]:
                     DriftRow(str(r["feature"]), float(r["psi"]), str(r["status"]))
                     for r in report.get("features", [])
                 ],
+                population=str(report.get("population", "")),
+                skipped=None if report.get("skipped") is None else str(report["skipped"]),
             )
         )
     return views

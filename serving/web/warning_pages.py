@@ -40,6 +40,7 @@ from serving.web.sessions import Flash
 
 __all__ = [
     "ACTION_LABELS",
+    "LEVEL_ORDER_NOTE",
     "PAGE_SIZE",
     "EvidenceView",
     "FilterOption",
@@ -140,6 +141,14 @@ class WarningListView:
     total: int
     page: int
     pages: int
+    sort_note: str | None = None
+    """Why the learned order was asked for and not applied (:func:`serving.crud.warning_page`)."""
+
+
+LEVEL_ORDER_NOTE = (
+    "当前评分集没有再犯概率（尚未发布评分集，或计算时没有在用的学习型预警模型），已按预警等级排序。"
+)
+"""The page's note when the learned order falls back to the level order."""
 
 
 def warning_list(
@@ -166,6 +175,7 @@ def warning_list(
         total=result.total,
         page=filters.page,
         pages=max(1, -(-result.total // PAGE_SIZE)),
+        sort_note=None if result.sort_note is None else LEVEL_ORDER_NOTE,
     )
 
 

@@ -117,3 +117,22 @@ def test_monitor_refuses_bad_input() -> None:
         monitor.report(pd.DataFrame({"y": [1.0]}), [0.5])
     with pytest.raises(ValueError, match="scores must be one per row of today"):
         monitor.report(pd.DataFrame({"x": [1.0]}), [0.5, 0.6])
+
+
+def test_a_hand_built_pair_gives_its_hand_worked_psi_through_the_monitor() -> None:
+    """What the pipeline's drift step calls (``DriftMonitor(config).fit(...).report(...)``)
+    on a pair worked out by hand: reference 0..9 at 2 bins cuts at the median 4.5 (shares
+    0.5, 0.5, missing 0); today 8 values below and 2 above (0.8, 0.2, 0), so
+    PSI = 0.3 ln(0.8/0.5) + (−0.3) ln(0.2/0.5) = 0.141001 + 0.274887 = 0.415888 (act)."""
+    reference = pd.DataFrame({"x": np.arange(10, dtype=float)})
+    today = pd.DataFrame({"x": [0.0, 1, 1, 2, 3, 3, 4, 4, 7, 9]})
+    monitor = DriftMonitor(DriftConfig(bins=2)).fit(reference, np.arange(10) / 10)
+    report = monitor.report(today, np.full(10, 0.05), model="m", version="1", population="p")
+    row = report.table.set_index("feature").loc["x"]
+    assert row["psi"] == pytest.approx(0.415888, abs=1e-6) and row["status"] == "act"
+    # The score: reference 0.0..0.9 cut at 0.45; today all 0.05 → (1, 0, 0) against
+    # (0.5, 0.5, 0): 0.5 ln 2 + (1e-4 − 0.5) ln(1e-4 / 0.5), the empty bin floored.
+    floor = 1e-4  # models.metrics.PSI_FLOOR
+    expected = 0.5 * math.log(2) + (floor - 0.5) * math.log(floor / 0.5)
+    assert report.score_psi == pytest.approx(expected, rel=1e-3)
+    assert report.to_dict()["population"] == "p"

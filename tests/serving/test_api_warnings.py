@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -13,9 +16,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
-from risk.store import contract_table
+from risk.store import contract_table, migrate, open_engine
 from risk.warnings import NOTICE_COLUMNS, list_warnings, notice_frame
+from serving.crud import NO_LEARNED_ORDER_NO_CHAMPION, NO_LEARNED_ORDER_NO_SET
 from serving.roles import KeyRole
+from serving.scores import ScoreReader
+from serving.web.warning_pages import LEVEL_ORDER_NOTE
 from tests.serving.conftest import ApiCounty
 
 
@@ -82,6 +88,8 @@ def test_since_filters_by_last_change(
         "limit": 50,
         "offset": 0,
         "items": [],
+        "sort_applied": "level",
+        "sort_note": None,
     }
     past = client.get("/v1/warnings", params={"since": "2020-01-01"}, headers=office).json()
     assert past["total"] == 17
@@ -295,3 +303,68 @@ def test_export_csv_is_spreadsheet_safe(
     assert row[0] == "'" + FORMULA_NAME
     dangerous = [c for r in rows for c in r if c.lstrip()[:1] in ("=", "+", "-", "@")]
     assert dangerous == []
+
+
+# --------------------------------------------------------------------------- sort=learned
+
+
+@pytest.fixture
+def no_set(client: TestClient, tmp_path: Path) -> Iterator[None]:
+    """The app reads its scores from a store where no score set was published (the
+    warnings themselves still come from the module's store)."""
+    state = client.app.state.credlink  # type: ignore[attr-defined]
+    empty = open_engine(f"sqlite:///{tmp_path / 'empty.db'}")
+    migrate(empty)
+    reader, state.scores = state.scores, ScoreReader(empty, state.risk_config)
+    try:
+        yield
+    finally:
+        state.scores = reader
+        empty.dispose()
+
+
+def _learned_fallback(
+    client: TestClient, api_county: ApiCounty, office: dict[str, str], note: str
+) -> None:
+    """``sort=learned`` with nothing to sort by: the level order, said so, on the API and the
+    page alike, never 503."""
+    expected = [w.id for w in list_warnings(api_county.engine, limit=1000).items]
+    for _ in range(3):
+        response = client.get(
+            "/v1/warnings", params={"sort": "learned", "limit": 1000}, headers=office
+        )
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert [w["id"] for w in body["items"]] == expected
+        assert body["sort_applied"] == "level" and body["sort_note"] == note
+    asked_level = client.get("/v1/warnings", params={"limit": 1000}, headers=office).json()
+    assert asked_level["sort_applied"] == "level" and asked_level["sort_note"] is None
+
+    browser = TestClient(client.app, follow_redirects=False)
+    login = browser.post("/ui/login", data={"api_key": api_county.tokens[KeyRole.credit_office]})
+    assert login.status_code == 303
+    page = browser.get("/ui/warnings", params={"sort": "learned"})
+    assert page.status_code == 200, page.text
+    assert f'id="sort-note">{LEVEL_ORDER_NOTE}<' in page.text
+    shown = [int(i) for i in re.findall(r'data-warning-id="(\d+)"', page.text)]
+    assert shown == expected[: len(shown)] and shown
+    assert 'id="sort-note"' not in browser.get("/ui/warnings").text
+
+
+def test_sort_learned_without_a_learned_champion_falls_back_to_level_and_says_so(
+    client: TestClient, api_county: ApiCounty, office: dict[str, str]
+) -> None:
+    # The module's set was computed without MLflow: no learned probabilities in it.
+    _learned_fallback(client, api_county, office, NO_LEARNED_ORDER_NO_CHAMPION)
+
+
+def test_sort_learned_before_any_set_falls_back_to_level_and_says_so(
+    client: TestClient,
+    api_county: ApiCounty,
+    office: dict[str, str],
+    no_set: None,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.WARNING):
+        _learned_fallback(client, api_county, office, NO_LEARNED_ORDER_NO_SET)
+    assert not [r for r in caplog.records if r.exc_info]  # no traceback logged for this

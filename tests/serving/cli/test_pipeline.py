@@ -21,6 +21,7 @@ import serving.pipeline
 import serving.precredit
 from features.data import PlatformData
 from models.drift import recorded_drift
+from models.exceptions import ArtifactError
 from models.registry import LIMIT_MODEL_NAME, PD_MODEL_NAME, WARNING_MODEL_NAME, ModelRegistry
 from risk.batch import run_risk_batch
 from risk.config import RiskConfig
@@ -176,8 +177,51 @@ def test_assessments_are_the_ones_the_champions_give(champions_county: ApiCounty
         *bundle.scorer.pd_model.feature_names_,
         "score",
     }
-    assert report["rows_today"] == len(enterprises)  # below DRIFT_SAMPLE: every enterprise
+    # Today's population is today's applicants (the holdout is of applications), worked out
+    # here from the loans table: a loan applied in the 12 months before the as-of date.
+    loans = read_table(champions_county.engine, "loans", columns=["uscc", "applied"])
+    day = pd.Timestamp(settings.snapshot_date)
+    applied = pd.to_datetime(loans["applied"])
+    window = (applied >= day - pd.DateOffset(months=12)) & (applied < day)
+    applicants = set(loans.loc[window, "uscc"]) & set(enterprises)
+    assert 50 <= len(applicants) < len(enterprises)
+    assert report["rows_today"] == len(applicants)  # below DRIFT_SAMPLE: every applicant
+    assert report["population"].startswith("applicants: enterprises that applied for a loan")
+    assert f"(n={len(applicants)})" in report["population"]
     assert all(f["psi"] >= 0 for f in report["features"])
+
+
+def test_a_drift_step_that_fails_is_recorded_and_the_set_is_published(
+    champions_county: ApiCounty, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The holdout cannot be read (the artifact store down): the set is published anyway,
+    recording that the PD's drift was skipped and why, with no raw data in the reason."""
+    settings = champions_county.settings
+
+    def unreadable(self: ModelRegistry, name: str, version: str) -> pd.DataFrame:
+        raise ArtifactError("holdout/holdout.parquet", "must be readable; got 91341100MAJCREWXGG")
+
+    monkeypatch.setattr(ModelRegistry, "holdout", unreadable)
+    result = run_pipeline(
+        champions_county.engine,
+        settings.snapshot_date,
+        settings.risk_config(),
+        mlflow_uri=mlflow_uri(settings),
+    )
+    pointer = current(champions_county.engine)
+    assert pointer is not None and pointer.set_id == result.score_set.id
+    assert result.score_set.status == "complete"
+    steps = {s.name: s for s in result.steps}
+    reason = "reading the holdout failed (ArtifactError)"
+    assert steps["drift"].rows == 0 and steps["drift"].skipped == f"{PD_MODEL_NAME}: {reason}"
+    assert steps["assessments"].rows > 0
+    recorded = recorded_drift(get_set(champions_county.engine, result.score_set.id).config)
+    assert recorded[PD_MODEL_NAME] == {
+        "model": PD_MODEL_NAME,
+        "version": result.score_set.model_versions[PD_MODEL_NAME],
+        "status": "skipped",
+        "skipped": reason,
+    }
 
 
 def test_the_pipeline_s_fast_rows_are_the_validated_assessments(
