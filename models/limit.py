@@ -6,10 +6,14 @@ The limit of an enterprise with grade g (from the calibrated PD) is
 
     L = \\operatorname{round}_{s}\\bigl(\\min(\\mathrm{cap}_{kind},\\;
         C \\cdot d \\cdot m_g)\\bigr), \\qquad
-    C = w_T \\bar T + w_E E + w_G G + w_K K
+    C = F + \\min\\bigl(w_K K,\\; \\tfrac{s_K}{1 - s_K} F\\bigr) \\cdot [\\bar T > 0 \\lor E > 0],
+    \\qquad F = w_T \\bar T + w_E E + w_G G
 
 where T̄ is the average annual tax paid over the last two years (万元), E the insured
-employees, G the annual government procurement, K the registered capital (注册资本, 万元),
+employees, G the annual government procurement, K the registered capital (注册资本, 万元)
+— counted only for a firm that pays tax or insures employees, and at most a share s_K of the
+capacity (``LimitPolicy.capital_cap_share``, default 0.8: the capital term is at most four
+times the flows F) —
 ``d = clip(u / u_ref, d_min, 1)`` a haircut for utility bills paid late (u: on-time rate;
 missing → 1), ``m_g`` the policy multiplier of grade g (1.0 at grade 4, 0 for grades that get
 no offer), ``cap_kind`` the product cap per enterprise kind and ``round_s`` rounding down to a
@@ -31,6 +35,16 @@ missed by both the model and the rule of thumb (mean absolute error about 26 万
 amounts averaging 42), and whether the model beat the rule was decided by the PD bands'
 multipliers alone. The weight is learned (zero when the banks' amounts do not follow the
 capital) and the product caps bound what a large registration can earn.
+
+Registered capital is subscribed (认缴), not paid in: since 2014 a founder may register any
+amount and pay it over decades. A shell with no tax, no insured employees and 1 亿 of
+subscribed capital must not reach the 白名单 on it, so the capital counts only for a firm
+that pays tax or insures employees, and its term is at most ``capital_cap_share`` of the
+capacity (0.8 by default: the flows carry at least a fifth of it). A cap of one half failed
+the limit's quality floor on the demo county, whose banks lend about 0.2 × capital to firms
+paying little tax (the capital-driven loans above); 0.8 passes it. Both are applied
+when limits are computed; the weights are learned on the gated capital, not the capped one.
+Limits stay non-decreasing in the capital (the cap is a ``min``) and in tax and employees.
 
 The baseline it must beat (DESIGN.md §5) is the 银税互动 rule of thumb: 5–9 × the average
 annual tax, 7 × as the point; :func:`backtest_limits` compares both on the same loans.
@@ -124,6 +138,10 @@ class LimitPolicy:
         per 万元 of average annual tax (default 7), per insured employee (default 2), per
         万元 of annual procurement (default 0.3) and per 万元 of registered capital (default
         0: the policy lends on flows, a registration alone earns nothing); each ≥ 0.
+    capital_cap_share
+        Most of the capacity the registered capital may make up, in [0, 1) (default 0.8:
+        at most four times what tax, employees and procurement give); the capital counts at all
+        only for a firm with tax paid or insured employees (module docstring).
     learn_weights
         Learn the weights from performing loans (default on).
     min_fit_loans
@@ -153,6 +171,7 @@ class LimitPolicy:
     per_employee: float = 2.0
     procurement_share: float = 0.3
     capital_share: float = 0.0
+    capital_cap_share: float = 0.8
     learn_weights: bool = True
     min_fit_loans: int = 30
     utility_reference: float = 0.95
@@ -167,6 +186,11 @@ class LimitPolicy:
         put = object.__setattr__
         for name in ("tax_multiple", "per_employee", "procurement_share", "capital_share"):
             put(self, name, check_real(name, getattr(self, name), 0.0))
+        put(
+            self,
+            "capital_cap_share",
+            check_real("capital_cap_share", self.capital_cap_share, 0.0, 1.0, open_high=True),
+        )
         check_bool("learn_weights", self.learn_weights)
         put(self, "min_fit_loans", check_int("min_fit_loans", self.min_fit_loans, 1))
         put(
@@ -247,15 +271,13 @@ def _average_tax(X: pd.DataFrame) -> npt.NDArray[np.float64]:
 
 
 def _capacity_matrix(X: pd.DataFrame) -> npt.NDArray[np.float64]:
-    """Columns T̄, E, G, K (missing → 0)."""
-    return np.column_stack(
-        [
-            _average_tax(X),
-            np.nan_to_num(_column(X, "employees")),
-            np.nan_to_num(_column(X, "procurement_12m")),
-            np.nan_to_num(_column(X, "registered_capital")),
-        ]
-    )
+    """Columns T̄, E, G, K (missing → 0; K is 0 for a firm with neither tax paid nor insured
+    employees: its subscribed capital alone earns nothing)."""
+    tax = _average_tax(X)
+    employees = np.nan_to_num(_column(X, "employees"))
+    operating = (tax > 0) | (employees > 0)
+    capital = np.where(operating, np.nan_to_num(_column(X, "registered_capital")), 0.0)
+    return np.column_stack([tax, employees, np.nan_to_num(_column(X, "procurement_12m")), capital])
 
 
 def _round_limits(
@@ -320,7 +342,8 @@ class LimitModel:
 
     Notes
     -----
-    ``L = round_s(min(cap_kind, (w_T·T̄ + w_E·E + w_G·G + w_K·K) · d · m_g))`` with the range
+    ``L = round_s(min(cap_kind, C · d · m_g))``, ``C = F + min(w_K·K, s_K/(1 − s_K)·F)`` with
+    ``F = w_T·T̄ + w_E·E + w_G·G`` (K zero without tax or insured employees), and the range
     from the multipliers of the neighbouring grades (see the module docstring). :meth:`fit` solves
 
     .. math:: \min_{w \ge 0} \sum_i \Bigl(\frac{x_i^\top w \, d_i m_{g_i} - A_i}{A_i}\Bigr)^2
@@ -405,10 +428,17 @@ class LimitModel:
         return table[np.clip(grade, 1, table.size) - 1]
 
     def capacity(self, X: pd.DataFrame) -> npt.NDArray[np.float64]:
-        """``C · d``: the capacity proxy with the utility haircut, before grade and caps."""
+        """``C · d``: the capacity proxy with the utility haircut, before grade and caps.
+
+        The capital term is at most ``capital_cap_share`` of ``C`` (module docstring).
+        """
         self._check_fitted()
         weights = np.array([self.weights_[name] for name in _WEIGHT_NAMES])
-        return (_capacity_matrix(X) @ weights) * self._haircut(X)
+        columns = _capacity_matrix(X)
+        flows = columns[:, :3] @ weights[:3]
+        share = self.policy_.capital_cap_share
+        capital = np.minimum(columns[:, 3] * weights[3], flows * share / (1.0 - share))
+        return (flows + capital) * self._haircut(X)
 
     def predict_frame(self, X: pd.DataFrame) -> pd.DataFrame:
         """Suggested limit and range of each row.

@@ -30,7 +30,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import combinations, pairwise
+from itertools import pairwise
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import numpy as np
@@ -132,10 +132,14 @@ def fit_grade_cuts(
 
     Notes
     -----
-    Every set of ``k − 1`` cuts among the candidates is tried, from ``k = max_grades`` down;
-    the first ``k`` with a valid set wins, and among its valid sets the one with the highest
-    log-likelihood of the outcomes under the grades' bad rates (the sharpest separation). With
-    20 candidates and 3 grades that is 171 sets, each one ``searchsorted``.
+    Among the sets of ``k − 1`` cuts from the candidates the largest ``k ≤ max_grades`` with a
+    valid set wins, and among its valid sets the one with the highest log-likelihood of the
+    outcomes under the grades' bad rates (the sharpest separation). The log-likelihood is a sum
+    over grades and the rising rule ties only neighbouring grades, so dynamic programming over
+    the sorted candidates finds that set exactly (the best ``k`` grades ending in a given last
+    grade extend the best ``k − 1`` ending where it starts, with a lower rate) in
+    O(n log n + max_grades · m³) for m candidates — not the C(m, k − 1) sets of trying
+    every one (5 grades on 200 000 rows took 19 s that way; 10 grades hours).
 
     The candidates are PDs *of bads* (quantiles, ``inverted_cdf``: each is a bad's PD, and the
     cut puts that bad in the upper grade), not quantiles of all rows: the likelihood-best cut
@@ -158,7 +162,7 @@ def fit_grade_cuts(
     Raises
     ------
     ValueError
-        On a parameter out of range or samples of different lengths.
+        On a parameter out of range, samples of different lengths or a NaN PD.
     """
     max_grades = check_int("max_grades", max_grades, 1, 10)
     min_bads = check_int("min_bads", min_bads, 1)
@@ -169,6 +173,9 @@ def fit_grade_cuts(
         raise ValueError(
             f"probability and y must have the same length; got {p.size} and {labels.size}"
         )
+    missing = int(np.isnan(p).sum())
+    if missing:
+        raise ValueError(f"probability must not be NaN; got {missing} NaN of {p.size} PDs")
     bad_pds = p[labels == 1]
     grid: npt.NDArray[np.float64] = (
         np.unique(
@@ -177,22 +184,57 @@ def fit_grade_cuts(
         if bad_pds.size
         else np.empty(0)
     )
+    return _best_cuts(grid, p, labels, max_grades, min_bads)
+
+
+def _best_cuts(
+    grid: npt.NDArray[np.float64],
+    p: npt.NDArray[np.float64],
+    labels: npt.NDArray[np.float64],
+    max_grades: int,
+    min_bads: int,
+) -> tuple[float, ...]:
+    """The dynamic programme of :func:`fit_grade_cuts` (its Notes).
+
+    Boundary 0 is −∞, boundary ``j`` in 1…m the ``j``-th candidate cut, boundary m + 1 is +∞;
+    the grade between boundaries ``a < b`` holds the PDs in ``[grid[a−1], grid[b−1])``.
+    ``best[k−1][a, b]`` is the highest log-likelihood of ``k`` valid grades ending in the grade
+    ``(a, b)`` with rates rising — the rising rule only ties neighbours, so it extends from
+    ``best[k−2][c, a]`` over the ``c`` whose grade ``(c, a)`` has a lower bad rate.
+    """
+    m = grid.size
+    bins = np.searchsorted(grid, p, side="right")  # 0 … m: the rows between neighbouring cuts
+    rows = np.concatenate([[0.0], np.cumsum(np.bincount(bins, minlength=m + 1))])
+    bad = np.concatenate([[0.0], np.cumsum(np.bincount(bins, weights=labels, minlength=m + 1))])
+    n = rows[None, :] - rows[:, None]  # n[a, b]: rows of the grade between boundaries a and b
+    bads = bad[None, :] - bad[:, None]
+    valid = (bads >= min_bads) & (bads < n) & np.triu(np.ones_like(n, dtype=bool), 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate = np.where(valid, bads / np.where(valid, n, 1.0), np.nan)
+        fit = np.where(valid, bads * np.log(rate) + (n - bads) * np.log1p(-rate), -np.inf)
+    best = [np.where(np.arange(m + 2)[:, None] == 0, fit, -np.inf)]  # one grade from −∞
+    previous: list[npt.NDArray[np.int64]] = [np.full((m + 2, m + 2), -1, dtype=np.int64)]
+    for _ in range(2, max_grades + 1):
+        extended = np.full((m + 2, m + 2), -np.inf)
+        came_from = np.full((m + 2, m + 2), -1, dtype=np.int64)
+        for a in range(1, m + 1):
+            lower = best[-1][:, a]  # over c: k − 1 grades ending in (c, a)
+            allowed = rate[:, a][:, None] < rate[a, :][None, :]  # [c, b]: rates rise (c, a)→(a, b)
+            totals = np.where(allowed, lower[:, None], -np.inf)
+            c = np.argmax(totals, axis=0)
+            extended[a] = totals[c, np.arange(m + 2)] + fit[a]
+            came_from[a] = np.where(np.isfinite(extended[a]), c, -1)
+        best.append(extended)
+        previous.append(came_from)
+    end = m + 1
     for k in range(max_grades, 1, -1):
-        best: tuple[float, tuple[float, ...]] | None = None
-        for cuts in combinations(grid, k - 1):
-            grade = np.searchsorted(np.asarray(cuts), p, side="right")
-            n = np.bincount(grade, minlength=k)
-            bads = np.bincount(grade, weights=labels, minlength=k)
-            if (bads < min_bads).any() or (bads >= n).any():
-                continue
-            rate = bads / n
-            if (np.diff(rate) <= 0).any():
-                continue
-            fit = float(np.sum(bads * np.log(rate) + (n - bads) * np.log1p(-rate)))
-            if best is None or fit > best[0]:
-                best = (fit, tuple(float(c) for c in cuts))
-        if best is not None:
-            return best[1]
+        last = best[k - 1][:, end]
+        if not np.isfinite(last).any():
+            continue
+        bounds = [end, int(np.argmax(last))]
+        for j in range(k - 1, 1, -1):
+            bounds.append(int(previous[j][bounds[-1], bounds[-2]]))
+        return tuple(float(grid[b - 1]) for b in bounds[:0:-1])
     return ()
 
 

@@ -9,7 +9,9 @@ What a bank's table is judged on (:class:`Folds`)
 
 LightGBM inside a fold (:func:`cross_fit_lightgbm`)
     Early stopping happens *inside* the fold: a stratified 15 % of the fold's fitting rows
-    stops the boosting, the fold's scored rows only score. Each fold records its best
+    stops the boosting, the fold's scored rows only score. So every fold's fitting rows must
+    hold at least 2 bads and 2 goods (one of each for the stopping rows, one for the fit),
+    checked before any model is fitted (:func:`check_fitting_rows`). Each fold records its best
     iteration; :attr:`FoldScores.n_trees` (their rounded mean) is the tree count a refit uses.
 
 The search (:func:`tune_lightgbm`)
@@ -56,6 +58,7 @@ __all__ = [
     "FoldScores",
     "Folds",
     "Tuning",
+    "check_fitting_rows",
     "cross_fit",
     "cross_fit_lightgbm",
     "cv_folds",
@@ -74,6 +77,10 @@ LIGHTGBM_DEFAULTS: Mapping[str, Any] = {
 """LightGBM's own defaults of the searched parameters: the default candidate and trial 0."""
 
 _EARLY_STOPPING_SHARE = 0.15
+_MIN_FITTING_CLASS = 2
+"""Fewest bads (and goods) a fold may fit on: the stratified early-stopping split needs two."""
+_MIN_FITTING_ROWS = 7
+"""Fewest fitting rows whose 15 % early-stopping share (rounded up) holds a bad and a good."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -104,7 +111,8 @@ def cv_folds(y: npt.ArrayLike, folds: int, seed: int = 0) -> Folds:
     Raises
     ------
     TrainingDataError
-        If there are fewer bads or goods than folds.
+        If there are fewer bads or goods than folds, or a fold's fitting rows are too few to
+        fit on (:func:`check_fitting_rows`).
     """
     labels = np.asarray(y, dtype=np.float64)
     k = check_int("folds", folds, 2, 20)
@@ -119,7 +127,9 @@ def cv_folds(y: npt.ArrayLike, folds: int, seed: int = 0) -> Folds:
         (fit.astype(np.int64), scored.astype(np.int64))
         for fit, scored in splitter.split(np.zeros(labels.size), labels)
     )
-    return Folds(f"{k}-fold CV", splits)
+    evaluation = Folds(f"{k}-fold CV", splits)
+    check_fitting_rows(evaluation, labels)
+    return evaluation
 
 
 def time_folds(periods: npt.ArrayLike) -> Folds:
@@ -134,6 +144,41 @@ def time_folds(periods: npt.ArrayLike) -> Folds:
     fit = np.flatnonzero(labels == "train")
     scored = np.flatnonzero(np.isin(labels, ["valid", "calibration"]))
     return Folds("out-of-time", ((fit, scored),))
+
+
+def check_fitting_rows(folds: Folds, y: npt.ArrayLike) -> None:
+    """Refuse folds whose fitting rows cannot be split for early stopping.
+
+    Each fold's fitting rows must hold at least 2 bads, 2 goods and 7 rows: LightGBM stops
+    early on a stratified 15 % of them, which needs a bad and a good on each side.
+
+    Raises
+    ------
+    TrainingDataError
+        Naming the first such fold, its rows and bads, and what to do.
+    """
+    labels = np.asarray(y, dtype=np.float64)
+    out_of_time = folds.name == "out-of-time"
+    for number, (fit, _) in enumerate(folds.splits, start=1):
+        rows = int(fit.size)
+        bads = int(labels[fit].sum())
+        if min(bads, rows - bads) >= _MIN_FITTING_CLASS and rows >= _MIN_FITTING_ROWS:
+            continue
+        where = (
+            "the out-of-time train period has"
+            if out_of_time
+            else f"fold {number} of the {folds.name} fits on"
+        )
+        todo = (
+            "bring more loans in the oldest period, or train without --date (cross-validation)"
+            if out_of_time
+            else "lower --folds or bring more loans"
+        )
+        raise TrainingDataError(
+            f"{where} {rows} rows with {bads} bads; each fold's fitting rows must have at "
+            f"least {_MIN_FITTING_CLASS} bads, {_MIN_FITTING_CLASS} goods and "
+            f"{_MIN_FITTING_ROWS} rows to stop LightGBM early: {todo}"
+        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -192,7 +237,14 @@ def cross_fit(
 
     ``fit_fold(fit_rows)`` returns the fitted model (with ``raw_score`` and
     ``predict_probability``) and its best iteration (``None`` for a scorecard).
+
+    Raises
+    ------
+    TrainingDataError
+        If a fold's fitting rows are too few to fit on (:func:`check_fitting_rows`), before
+        any fold is fitted.
     """
+    check_fitting_rows(folds, y)
     probability = np.full(len(X), np.nan)
     raw = np.full(len(X), np.nan)
     aucs, iterations = [], []

@@ -557,8 +557,6 @@ def _shell(ctx: _Context) -> list[RuleHit]:
     hits = []
     for uscc in sorted(paths):
         # 换壳 is founding a new firm after the old one was listed: only list records decided
-        # strictly before the founding day count (ISO dates compare as strings).
-        # 换壳 is founding a new firm after the old one was listed: only list records decided
         # strictly before the founding day count (ISO dates compare as strings). The old rule
         # (``shell_founded_after_listing`` False) keeps every active list record.
         cited = {

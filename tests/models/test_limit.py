@@ -122,6 +122,55 @@ def test_a_share_of_registered_capital_is_learned_when_banks_lend_on_it() -> Non
     assert report.set_index("feature").loc["registered_capital", "violations"] == 0
 
 
+def test_subscribed_capital_alone_earns_no_limit_and_at_most_half_the_capacity() -> None:
+    """认缴 capital is not money: a shell with no tax and no insured employees gets nothing
+    however large its registration; a firm that pays tax gets at most as much from capital
+    as four times its flows (the capital term is at most 0.8 of the capacity by default)."""
+    model = fixed(capital_share=0.2)
+    shell = rows(tax_paid_12m=[0.0], tax_paid_prev_12m=[np.nan], registered_capital=[10_000.0])
+    out = model.predict_frame(shell)
+    assert out.loc[0, "capacity"] == 0.0 and out.loc[0, "suggested_limit"] == 0.0
+    # One insured employee: F = 2, the capital term min(0.2 × 10 000, 4 × 2) = 8.
+    hiring = model.predict_frame(shell.assign(employees=1.0))
+    assert hiring.loc[0, "capacity"] == pytest.approx(10.0)
+    # Tax 10: F = 70; 0.2 × 5000 = 1000 is capped at 280 (0.8 of 350); 0.2 × 1000 = 200 is
+    # not; at a quarter, 200 is capped at 70 / 3.
+    assert model.predict_frame(rows(registered_capital=[5000.0])).loc[0, "capacity"] == (
+        pytest.approx(350.0)
+    )
+    taxed = rows(registered_capital=[1000.0])
+    assert model.predict_frame(taxed).loc[0, "capacity"] == pytest.approx(270.0)
+    quarter = fixed(capital_share=0.2, capital_cap_share=0.25).predict_frame(taxed)
+    assert quarter.loc[0, "capacity"] == pytest.approx(70.0 + 70.0 / 3)
+    no_capital = fixed(capital_share=0.2, capital_cap_share=0.0).predict_frame(taxed)
+    assert no_capital.loc[0, "capacity"] == pytest.approx(70.0)
+    with pytest.raises(ValueError, match=r"capital_cap_share must be .*; got 1"):
+        LimitPolicy(capital_cap_share=1.0)
+
+
+def test_limits_never_fall_as_registered_capital_rises() -> None:
+    """Shells, employers and taxpayers, capital 0 … 5000: each firm's limit is
+    non-decreasing in its capital, below and above the cap."""
+    model = fixed(capital_share=0.2)
+    capital = np.linspace(0.0, 5000.0, 51)
+    for tax, employees in ((0.0, 0.0), (0.0, 3.0), (2.0, 0.0), (10.0, 5.0), (80.0, 0.0)):
+        frame = rows(
+            tax_paid_12m=[tax],
+            tax_paid_prev_12m=[tax],
+            employees=[employees],
+            registered_capital=list(capital),
+        )
+        limits = model.predict_frame(frame)["suggested_limit"].to_numpy()
+        assert (np.diff(limits) >= 0).all(), (tax, employees, limits)
+    frame = rows(
+        tax_paid_12m=[0.0, 0.0, 5.0, 20.0] * 5,
+        employees=[0.0, 2.0, 0.0, 4.0] * 5,
+        registered_capital=list(np.repeat([0.0, 50.0, 200.0, 1000.0, 5000.0], 4)),
+    )
+    report = model.monotonicity_report(frame, sample=20).set_index("feature")
+    assert report["violations"].sum() == 0
+
+
 def test_limits_fall_with_the_pd_and_rise_with_tax() -> None:
     model = fixed()
     X = rows(tax_paid_12m=list(np.linspace(0, 50, 20)), pd=list(np.linspace(0.001, 0.5, 20)))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from itertools import combinations, pairwise
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -183,6 +186,103 @@ def test_fit_and_predict_errors() -> None:
     model = PDModel(PDConfig(max_rounds=5)).fit(X, y, eval_set=(X, y))
     with pytest.raises(InvalidFrameError, match="X must have column"):
         model.predict_pd(X.drop(columns="tax"))
+
+
+def exhaustive_grade_cuts(
+    probability: np.ndarray,
+    y: np.ndarray,
+    max_grades: int,
+    min_bads: int,
+    candidates: int = 20,
+) -> tuple[tuple[float, ...], float]:
+    """The reference: every set of ``k − 1`` candidate cuts, from ``k = max_grades`` down (what
+    :func:`fit_grade_cuts` did before its dynamic programme); the cuts and their
+    log-likelihood."""
+    bad_pds = probability[y == 1]
+    grid = np.unique(
+        np.quantile(bad_pds, np.arange(1, candidates) / candidates, method="inverted_cdf")
+    )
+    for k in range(max_grades, 1, -1):
+        best: tuple[tuple[float, ...], float] | None = None
+        for cuts in combinations(grid, k - 1):
+            grade = np.searchsorted(np.asarray(cuts), probability, side="right")
+            n = np.bincount(grade, minlength=k)
+            bads = np.bincount(grade, weights=y, minlength=k)
+            if (bads < min_bads).any() or (bads >= n).any():
+                continue
+            rate = bads / n
+            if (np.diff(rate) <= 0).any():
+                continue
+            fit = float(np.sum(bads * np.log(rate) + (n - bads) * np.log1p(-rate)))
+            if best is None or fit > best[1]:
+                best = (tuple(float(c) for c in cuts), fit)
+        if best is not None:
+            return best
+    return (), 0.0
+
+
+def log_likelihood(cuts: tuple[float, ...], probability: np.ndarray, y: np.ndarray) -> float:
+    grade = np.searchsorted(np.asarray(cuts), probability, side="right")
+    n = np.bincount(grade)
+    bads = np.bincount(grade, weights=y)
+    rate = bads / n
+    return float(np.sum(bads * np.log(rate) + (n - bads) * np.log1p(-rate)))
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_grade_cuts_dynamic_programme_equals_the_exhaustive_search(seed: int) -> None:
+    """Small samples (60–200 rows, a PD that separates well, weakly or not at all, ties in
+    the PD; 0 to 4 cuts found): the same cuts, and so the same log-likelihood, as trying
+    every set."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(60, 200))
+    probability = np.round(rng.beta(1, 6, n), int(rng.integers(1, 4)))  # 1–3 decimals: ties
+    strength = [0.0, 1.0, 3.0][seed % 3]
+    y = (rng.random(n) < np.clip(0.05 + strength * probability, 0, 0.95)).astype(float)
+    for max_grades, min_bads in ((2, 3), (3, 2), (4, 3), (5, 1)):
+        cuts, fit = exhaustive_grade_cuts(probability, y, max_grades, min_bads, candidates=10)
+        found = fit_grade_cuts(
+            probability, y, max_grades=max_grades, min_bads=min_bads, candidates=10
+        )
+        assert found == cuts
+        if cuts:
+            assert log_likelihood(found, probability, y) == pytest.approx(fit, abs=1e-9)
+            grades = np.searchsorted(found, probability, side="right")
+            rates = [y[grades == g].mean() for g in range(len(found) + 1)]
+            assert all(b > a for a, b in pairwise(rates))
+            assert min(y[grades == g].sum() for g in range(len(found) + 1)) >= min_bads
+
+
+def test_grade_cuts_by_hand_match_the_exhaustive_search() -> None:
+    """PDs 1 % … 12 %, bads at 3, 6, 7, 10 and 11 %: two grades cut at 6 % (1 of 5, 4 of 7);
+    three at 6 and 10 % (1 of 5, 2 of 4, 2 of 3); no fourth keeps a good above the top."""
+    probability = np.arange(1, 13) / 100
+    y = np.isin(np.arange(1, 13), [3, 6, 7, 10, 11]).astype(float)
+    expected = {2: (0.06,), 3: (0.06, 0.10), 4: (0.06, 0.10), 5: (0.06, 0.10)}
+    for max_grades, cuts in expected.items():
+        reference, _ = exhaustive_grade_cuts(probability, y, max_grades, 1, candidates=5)
+        found = fit_grade_cuts(probability, y, max_grades=max_grades, min_bads=1, candidates=5)
+        assert found == reference == cuts
+
+
+def test_fit_grade_cuts_refuses_nan_pds() -> None:
+    """A NaN PD used to fall into no grade's comparison and give one grade silently."""
+    probability = np.repeat([0.01, 0.05, 0.30], 100)
+    y = np.tile([1.0, 0.0, 0.0, 0.0, 0.0], 60)
+    probability[7] = np.nan
+    with pytest.raises(ValueError, match="probability must not be NaN; got 1 NaN of 300 PDs"):
+        fit_grade_cuts(probability, y)
+
+
+def test_ten_grades_on_a_large_sample_are_quick() -> None:
+    """10 grades of 100 candidates on 200 000 rows: the exhaustive search would try
+    C(99, 9) ≈ 1.7·10¹² sets."""
+    rng = np.random.default_rng(0)
+    probability = rng.beta(1, 20, 200_000)
+    y = (rng.random(200_000) < probability).astype(float)
+    start = time.perf_counter()
+    cuts = fit_grade_cuts(probability, y, max_grades=10, min_bads=50, candidates=100)
+    assert len(cuts) == 9 and time.perf_counter() - start < 10
 
 
 def test_fit_grade_cuts_by_hand() -> None:

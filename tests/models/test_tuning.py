@@ -47,6 +47,31 @@ def test_time_folds_fit_the_oldest_and_score_the_later_periods() -> None:
     assert not rest and fit.tolist() == [0, 1, 2, 3] and scored.tolist() == [4, 5, 6, 7]
 
 
+def test_folds_whose_fitting_rows_hold_one_bad_are_refused_before_any_fit() -> None:
+    """Early stopping splits a fold's fitting rows stratified: one bad there used to reach
+    scikit-learn's "least populated class" error from inside the search."""
+    y = np.array([1.0] * 3 + [0.0] * 45)
+    X = pd.DataFrame({"a": np.arange(48.0)})
+    with pytest.raises(
+        TrainingDataError,
+        match=r"fold \d of the 2-fold CV fits on 24 rows "
+        r"with 1 bads; .* at least 2 bads, 2 goods .*: lower --folds",
+    ):
+        cv_folds(y, 2)
+    assert len(cv_folds(np.array([1.0] * 4 + [0.0] * 44), 2).splits) == 2  # 2 bads a fold
+
+    periods = np.array(["train"] * 30 + ["valid"] * 18, dtype=object)
+    one_bad = np.array([1.0] + [0.0] * 29 + [1.0] * 2 + [0.0] * 16)
+    with pytest.raises(
+        TrainingDataError,
+        match=r"out-of-time train period has 30 rows with 1 bads; .*without --date",
+    ):
+        cross_fit_lightgbm("default LightGBM", PDConfig(), X, one_bad, time_folds(periods))
+    few_rows = time_folds(np.array(["train"] * 6 + ["valid"] * 4, dtype=object))
+    with pytest.raises(TrainingDataError, match="has 6 rows with 3 bads"):
+        cross_fit_lightgbm("default LightGBM", PDConfig(), X[:10], np.tile([1.0, 0.0], 5), few_rows)
+
+
 def test_trial_zero_is_the_default_candidate_and_the_tuned_one_never_worse() -> None:
     X, y = sample()
     folds = cv_folds(y, 3)

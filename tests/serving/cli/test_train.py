@@ -185,6 +185,25 @@ def test_a_bank_table_that_cannot_train_is_one_line_with_what_to_do(tmp_path: Pa
     assert "too few loans or bads" in empty.output and "Traceback" not in empty.output
 
 
+def test_folds_with_one_bad_to_fit_on_are_one_line_not_a_traceback(tmp_path: Path) -> None:
+    """60 loans, 3 bads, --folds 2: a fold fits on one bad, which LightGBM's stratified
+    early-stopping split cannot divide; the user reads how many bads and what to do."""
+    table = bank_table(60, seed=1).drop(columns="opened")
+    table["defaulted"] = table.index.isin([3, 17, 41])
+    path = tmp_path / "few_bads.csv"
+    table.to_csv(path, index=False)
+    result = runner.invoke(
+        app,
+        ["train", "precredit", "--table", str(path), "--target", "defaulted", "--id", "loan_no",
+         "--folds", "2", "--trials", "1", "--work-dir", str(tmp_path / "work")],
+    )  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1, result.output
+    assert "fits on 24 rows with 1 bads" in result.output
+    assert "lower --folds or bring more loans" in result.output
+
+
 def _scored(whitelisted: list[bool]) -> pd.DataFrame:
     n = len(whitelisted)
     return pd.DataFrame(
