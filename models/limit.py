@@ -57,11 +57,8 @@ References
 .. [2] Lawson, C. L., Hanson, R. J. (1974). *Solving Least Squares Problems*. Prentice-Hall
    (the NNLS algorithm of :func:`scipy.optimize.nnls`).
 
-About 600 lines, in one module on purpose: the policy, the model that learns its weights and
+About 700 lines, in one module on purpose: the policy, the model that learns its weights and
 the backtest against the rule of thumb apply the one formula above, and read together.
-
-About 620 lines because it is one estimator (policy, capacity, fit, predict, backtest) whose
-formula above is the documentation of every step.
 """
 
 from __future__ import annotations
