@@ -85,6 +85,7 @@ from serving.keys import create_key
 from serving.pipeline import run_pipeline
 from serving.precredit import mlflow_uri
 from serving.roles import KeyRole
+from serving.scores import ScoreReader
 from serving.settings import Settings
 from tests.serving.privacy import scan_response, scan_store
 
@@ -464,6 +465,21 @@ def client(api_county: ApiCounty) -> Iterator[TestClient]:
     """A client of an app on the module's county, lifespan run."""
     with TestClient(create_app(api_county.settings)) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def no_score_set(client: TestClient, tmp_path: Path) -> Iterator[None]:
+    """The app reads its scores from a store where no score set was published (the warnings
+    themselves still come from the module's store)."""
+    state = client.app.state.credlink  # type: ignore[attr-defined]
+    empty = open_engine(f"sqlite:///{tmp_path / 'empty.db'}")
+    migrate(empty)
+    reader, state.scores = state.scores, ScoreReader(empty, state.risk_config)
+    try:
+        yield
+    finally:
+        state.scores = reader
+        empty.dispose()
 
 
 def body_digest(response: Any) -> str:

@@ -4,7 +4,6 @@ failing audit store, the OpenAPI document, settings and ``credlink serve``."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -20,12 +19,11 @@ from typer.testing import CliRunner
 
 import serving.audit
 import serving.crud
-from risk.store import audit_log, migrate, open_engine
+from risk.store import audit_log
 from risk.warnings import list_warnings
 from serving.cli.serve import APP_FACTORY, serve, serve_command, settings_environment
 from serving.limits import GuardedHttpToolsProtocol
 from serving.roles import KeyRole
-from serving.scores import ScoreReader
 from serving.settings import Settings
 from tests.serving.conftest import ApiCounty, body_digest
 
@@ -60,22 +58,8 @@ def test_healthz_and_readyz(client: TestClient, api_county: ApiCounty) -> None:
     assert body["models"] == []
 
 
-@pytest.fixture
-def unloaded(client: TestClient, tmp_path: Path) -> Iterator[None]:
-    """The app reads its scores from a store where no score set was published."""
-    state = client.app.state.credlink  # type: ignore[attr-defined]
-    empty = open_engine(f"sqlite:///{tmp_path / 'empty.db'}")
-    migrate(empty)
-    reader, state.scores = state.scores, ScoreReader(empty, state.risk_config)
-    try:
-        yield
-    finally:
-        state.scores = reader
-        empty.dispose()
-
-
 def test_not_ready_is_503_in_the_error_shape(
-    client: TestClient, api_county: ApiCounty, unloaded: None
+    client: TestClient, api_county: ApiCounty, no_score_set: None
 ) -> None:
     ready = client.get("/readyz")
     assert ready.status_code == 503

@@ -8,7 +8,6 @@ import logging
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -16,11 +15,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
-from risk.store import contract_table, migrate, open_engine
+from risk.store import contract_table
 from risk.warnings import NOTICE_COLUMNS, list_warnings, notice_frame
 from serving.crud import NO_LEARNED_ORDER_NO_CHAMPION, NO_LEARNED_ORDER_NO_SET
 from serving.roles import KeyRole
-from serving.scores import ScoreReader
 from serving.web.warning_pages import LEVEL_ORDER_NOTE
 from tests.serving.conftest import ApiCounty
 
@@ -308,21 +306,6 @@ def test_export_csv_is_spreadsheet_safe(
 # --------------------------------------------------------------------------- sort=learned
 
 
-@pytest.fixture
-def no_set(client: TestClient, tmp_path: Path) -> Iterator[None]:
-    """The app reads its scores from a store where no score set was published (the
-    warnings themselves still come from the module's store)."""
-    state = client.app.state.credlink  # type: ignore[attr-defined]
-    empty = open_engine(f"sqlite:///{tmp_path / 'empty.db'}")
-    migrate(empty)
-    reader, state.scores = state.scores, ScoreReader(empty, state.risk_config)
-    try:
-        yield
-    finally:
-        state.scores = reader
-        empty.dispose()
-
-
 def _learned_fallback(
     client: TestClient, api_county: ApiCounty, office: dict[str, str], note: str
 ) -> None:
@@ -362,7 +345,7 @@ def test_sort_learned_before_any_set_falls_back_to_level_and_says_so(
     client: TestClient,
     api_county: ApiCounty,
     office: dict[str, str],
-    no_set: None,
+    no_score_set: None,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     with caplog.at_level(logging.WARNING):
