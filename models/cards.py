@@ -400,9 +400,11 @@ def table_card(
             f"**Target**: `{target}` (1 = bad); id column: `{id_col or '—'}`; "
             f"{len(rows):,} rows, {int(tables['splits']['bads'].sum()):,} bads",
             f"**Evaluation**: {validation}",
-            "**Candidates**, on the same folds: "
+            f"**Candidates**, {evaluation} AUC on the same folds (used for selection, so the "
+            "chosen one's is selection-biased) and test AUC (each refitted as the chosen one "
+            "is, on the test rows): "
             + "; ".join(
-                f"{row.candidate} AUC {row.auc:.3f} ± {row.auc_std:.3f}"
+                f"{row.candidate} AUC {row.auc:.3f} ± {row.auc_std:.3f}, test {row.test_auc:.3f}"
                 for row in candidates.itertuples(index=False)
             )
             + f". **Chosen: {chosen}** (highest {evaluation} AUC; ties go to the simpler model)",
