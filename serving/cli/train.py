@@ -99,7 +99,7 @@ def _print_training(result: TrainResult, settings: Settings) -> None:
     out.print(_metrics_table(result, "PD model, out-of-time evaluation"))
     m = result.metrics
     out.print(
-        f"score PSI train → test {m['psi_score_train_test']:.3f}; monotonicity violations "
+        f"score PSI held-out → test {m['psi_score_valid_test']:.3f}; monotonicity violations "
         f"{m['monotonicity_violations']:.0f}; best iteration {m['best_iteration']:.0f}"
         + (f"; {m['cv_auc_mean']:.3f} ± {m['cv_auc_std']:.3f} CV AUC" if "cv_auc_mean" in m else "")
     )

@@ -70,6 +70,7 @@ def test_train_from_the_store_then_the_gate_refuses_an_equal_challenger(work: Pa
     )
     assert trained.exit_code == 0, trained.output
     version = json.loads(trained.stdout)["pd_run"]["version"]
+    assert "psi_score_valid_test" in json.loads(trained.stdout)["metrics"]
     promote = ["models", "promote", "credlink-pd", version, "--work-dir", str(work)]
     refused = runner.invoke(app, promote)
     assert refused.exit_code == 1 and "does not beat champion" in refused.output
