@@ -221,8 +221,9 @@ def precredit_card(
                     f"n = {n_test:,}, bads = {metrics.get('test_bads', nan):.0f}: AUC "
                     f"{metrics.get('test_auc', nan):.3f}, KS {metrics.get('test_ks', nan):.3f}, "
                     f"Gini {metrics.get('test_gini', nan):.3f}, Brier "
-                    f"{metrics.get('test_brier', nan):.4f}; score PSI train → test "
-                    f"{metrics['psi_score_train_test']:.3f}; monotonicity violations "
+                    f"{metrics.get('test_brier', nan):.4f}; score PSI held-out (validation and "
+                    f"calibration periods) → test {metrics['psi_score_valid_test']:.3f}; "
+                    f"monotonicity violations "
                     f"{metrics['monotonicity_violations']:.0f}. Calibration: {chosen}, on the "
                     f"validation and calibration periods pooled ({calibrator.n_:,} loans, "
                     f"{calibrator.n_bads_:,} bads); best iteration {model.best_iteration_}."
@@ -400,9 +401,11 @@ def table_card(
             f"**Target**: `{target}` (1 = bad); id column: `{id_col or '—'}`; "
             f"{len(rows):,} rows, {int(tables['splits']['bads'].sum()):,} bads",
             f"**Evaluation**: {validation}",
-            "**Candidates**, on the same folds: "
+            f"**Candidates**, {evaluation} AUC on the same folds (used for selection, so the "
+            "chosen one's is selection-biased) and test AUC (each refitted as the chosen one "
+            "is, on the test rows): "
             + "; ".join(
-                f"{row.candidate} AUC {row.auc:.3f} ± {row.auc_std:.3f}"
+                f"{row.candidate} AUC {row.auc:.3f} ± {row.auc_std:.3f}, test {row.test_auc:.3f}"
                 for row in candidates.itertuples(index=False)
             )
             + f". **Chosen: {chosen}** (highest {evaluation} AUC; ties go to the simpler model)",

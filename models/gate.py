@@ -62,8 +62,10 @@ class QualityFloor:
         counties). Besides, the limit model must beat the 银税互动 rule of thumb's mean
         absolute error on the same loans (DESIGN §5: the baseline it must beat).
     max_psi
-        Score PSI, holdout against training, below this, > 0 (default 0.25, the usual
-        "significant shift" threshold).
+        Score PSI, holdout against the model's score reference, below this, > 0 (default
+        0.25, the usual "significant shift" threshold). The reference is out of sample for
+        the PD (its pooled validation and calibration scores) and a bank table's model (its
+        out-of-fold scores); the warning's is its weighted training scores.
 
     Notes
     -----

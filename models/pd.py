@@ -450,7 +450,8 @@ class PDModel(GradedPD, BinaryBooster):
         The master scale's PD bands: ``grade`` (the band), ``pd_low``, ``pd_high``,
         ``expected_bad_rate``, ``calibration_n``.
     score_reference_ : models.metrics.PSIReference
-        The training sample's PD distribution, for stability (PSI) checks.
+        The calibration sample's PD distribution (held out of the trees' fit), for stability
+        (PSI) checks.
 
     The base's attributes too: ``feature_names_``, ``categorical_``, ``monotone_``,
     ``booster_``, ``best_iteration_``, ``evals_result_`` (validation log loss and AUC per
@@ -515,7 +516,9 @@ class PDModel(GradedPD, BinaryBooster):
         held_out = self.predict_pd(X_cal)
         self.grade_table_ = self._grade_table(config.grades, held_out)
         self.fit_grades(held_out, cal_labels)
-        self.score_reference_ = PSIReference.from_sample(self.predict_pd(X))
+        # the reference is out of sample: training rows' own scores are over-fitted and would
+        # show a shift on any new sample (the promotion gate's PSI reads this reference)
+        self.score_reference_ = PSIReference.from_sample(held_out)
         return self
 
     def _checked_categorical(self, X: pd.DataFrame, features: list[str]) -> list[str]:

@@ -36,7 +36,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from models.exceptions import TrainingDataError
-from models.metrics import binary_metrics, psi
+from models.metrics import binary_metrics
 from risk.dates import as_of_timestamp
 from risk.validation import check_int
 
@@ -174,7 +174,9 @@ def fit_on_slices(
         The calibrated PD of every row.
     metrics : dict
         ``<slice>_<metric>`` of every slice (:func:`models.splits.metrics_by_split`),
-        ``psi_score_train_test`` and ``best_iteration``.
+        ``psi_score_valid_test`` (the held-out ``valid`` and ``calibration`` scores pooled
+        against the test scores: out of sample against out of sample, the PSI the promotion
+        gate computes, never the training rows' in-sample scores) and ``best_iteration``.
     """
     part = {name: labels == name for name in SPLITS}
     calibration = part["calibration"] | part["valid"]
@@ -186,7 +188,7 @@ def fit_on_slices(
     )
     probability = model.predict_pd(X)
     metrics = metrics_by_split(labels, y, probability)
-    metrics["psi_score_train_test"] = psi(probability[part["train"]], probability[part["test"]])
+    metrics["psi_score_valid_test"] = model.score_reference_.psi(probability[part["test"]])
     metrics["best_iteration"] = float(model.best_iteration_)
     return probability, metrics
 

@@ -13,14 +13,19 @@ with a 0/1 target and, in one call:
    - a **tuned LightGBM** (Optuna TPE search, the defaults enqueued as trial 0);
 
 3. **chooses** the candidate with the highest evaluation AUC (ties go to the simpler one), so
-   the reported AUC is never below the scorecard's nor the default LightGBM's of the run;
+   the evaluation AUC of the choice is never below the scorecard's nor the default
+   LightGBM's of the run;
 4. **refits** the choice on every development row — the LightGBM with the tree count carried
    from early stopping and cross-fitted calibration (:class:`models.tuning.CrossFittedPD`) —,
    cuts its fitted grades on the out-of-fold PDs (:func:`models.pd.fit_grade_cuts`, the
    platform PD's rule: few grades, each with enough bads, bad rates rising) and scores the
    test rows with it; with ``refit_all`` the registered model is refitted once
    more on every row, test included, for production;
-5. logs a parent MLflow run (the chosen model, registered as ``challenger``, its card, tables
+5. refits the two other candidates the same way and scores the test rows with them too: the
+   evaluation AUC chose the model, so the chosen one's is biased upwards (the best of some 30
+   fits on the same folds); each candidate's **test AUC** (``test_auc`` of its child run,
+   ``<candidate>_test_auc``) is on rows none of them was chosen or fitted on;
+6. logs a parent MLflow run (the chosen model, registered as ``challenger``, its card, tables
    and the holdout) with one child run per candidate (:func:`models.tracking.log_summary_run`).
 
 The score stability reported (``psi_score_oos_test``) compares out-of-sample scores — the
@@ -46,6 +51,7 @@ from models.metrics import (
     PSIReference,
     binary_metrics,
     calibration_table,
+    roc_auc,
     segment_metrics,
 )
 from models.pd import PDConfig, PDModel
@@ -146,11 +152,13 @@ class TableResult:
     evaluation : str
         ``"5-fold CV"`` (any K) or ``"out-of-time"``.
     candidates : pandas.DataFrame
-        ``candidate``, ``auc``, ``auc_std`` (over the folds), ``n_trees`` (LightGBM's carried
-        tree count; 0 for the scorecard), ``chosen``.
+        ``candidate``, ``auc``, ``auc_std`` (the evaluation AUC over the folds, used for
+        selection), ``test_auc`` (the candidate refitted as the choice is, on the test rows),
+        ``n_trees`` (LightGBM's carried tree count; 0 for the scorecard), ``chosen``.
     metrics : dict
-        ``evaluation_auc`` (the chosen's), ``<candidate>_auc``, ``test_*`` of the refit on the
-        development rows, ``psi_score_oos_test``, ``n_trees``, ``monotonicity_violations``,
+        ``evaluation_auc`` (the chosen's, selection-biased), ``<candidate>_auc``,
+        ``<candidate>_test_auc``, ``test_*`` of the refit on the development rows,
+        ``psi_score_oos_test``, ``n_trees``, ``monotonicity_violations``,
         ``registered_rows`` (the rows the registered model learned from).
     tables : dict of str to DataFrame
         ``candidates``, ``trials``, ``splits``, ``calibration``, ``segments``, ``grades``
@@ -358,24 +366,38 @@ def train_table(
     chosen = max(CANDIDATES, key=lambda name: (scores[name].auc, -CANDIDATES.index(name)))
     candidates = _candidates_table(scores, chosen)
     winner = scores[chosen]
-    pd_config = tuning.config if chosen == "tuned LightGBM" else replace(base, **LIGHTGBM_DEFAULTS)
-    context = {"kind": "table", "candidate": chosen, "evaluation": folds.name}
+    configs = {
+        "default LightGBM": replace(base, **LIGHTGBM_DEFAULTS),
+        "tuned LightGBM": tuning.config,
+    }
 
-    def refit(X_fit: pd.DataFrame, y_fit: np.ndarray) -> PDModel | Scorecard:
+    def refit(name: str, X_fit: pd.DataFrame, y_fit: np.ndarray) -> PDModel | Scorecard:
+        context = {"kind": "table", "candidate": name, "evaluation": folds.name}
         return _refit(
-            chosen, winner, folds, X_fit, y_fit, y_dev, config, pd_config, monotone,
-            categorical, context,
+            name, scores[name], folds, X_fit, y_fit, y_dev, config,
+            configs.get(name, base), monotone, categorical, context,
         )  # fmt: skip
 
-    model = refit(X_dev, y_dev)
+    model = refit(chosen, X_dev, y_dev)
     test = ~development
     probability = model.predict_pd(X[test])
+    # Every candidate refitted as the choice was, and scored on the test rows it never saw: the
+    # evaluation AUC chose among them (selection-biased), the test AUC shows how each does.
+    test_aucs = {
+        name: roc_auc(
+            y[test],
+            probability if name == chosen else refit(name, X_dev, y_dev).predict_pd(X[test]),
+        )
+        for name in CANDIDATES
+    }
+    candidates.insert(3, "test_auc", [test_aucs[name] for name in CANDIDATES])
     metrics = _metrics(scores, chosen, winner, y[test], probability, model)
+    metrics |= {f"{_slug(n)}_test_auc": test_aucs[n] for n in CANDIDATES}
     extra = {c: rows[c].to_numpy()[test] for c in (id_col, date_col) if c is not None}
     holdout = X[test].reset_index(drop=True).assign(**{LABEL: y[test]}, **extra)
     monotonicity = model.monotonicity_report(holdout)
     metrics["monotonicity_violations"] = float(monotonicity["violations"].sum())
-    registered = refit(X, y) if config.refit_all else model
+    registered = refit(chosen, X, y) if config.refit_all else model
     metrics["registered_rows"] = float(len(X) if config.refit_all else len(X_dev))
     refit_text = (
         "on every development row (all but the test period), "
@@ -432,10 +454,7 @@ def train_table(
         run=run,
         candidate_runs=candidate_runs,
         fold_scores=scores,
-        configs={
-            "default LightGBM": replace(base, **LIGHTGBM_DEFAULTS),
-            "tuned LightGBM": tuning.config,
-        },
+        configs=configs,
     )
 
 
@@ -486,8 +505,8 @@ def _scorecard(
 
 
 def _refit(
-    chosen: str,
-    winner: FoldScores,
+    candidate: str,
+    scores: FoldScores,
     folds: Folds,
     X: pd.DataFrame,
     y: np.ndarray,
@@ -498,15 +517,15 @@ def _refit(
     categorical: list[str],
     context: Mapping[str, object],
 ) -> PDModel | Scorecard:
-    """The chosen candidate fitted on ``X``; its score reference, fitted grades (and a
-    LightGBM's calibration) from the out-of-fold scores of the development rows."""
+    """A candidate fitted on ``X``; its score reference, fitted grades (and a LightGBM's
+    calibration) from its out-of-fold ``scores`` of the development rows."""
     scored = folds.scored
-    if chosen == "scorecard":
+    if candidate == "scorecard":
         card = _scorecard(config, monotone, categorical, context).fit(X, y)
-        card.score_reference_ = PSIReference.from_sample(winner.probability[scored])
-        return card.fit_grades(winner.probability[scored], y_dev[scored])
+        card.score_reference_ = PSIReference.from_sample(scores.probability[scored])
+        return card.fit_grades(scores.probability[scored], y_dev[scored])
     model = CrossFittedPD(pd_config, monotone=monotone, categorical=categorical, context=context)
-    return model.fit(X, y, n_trees=winner.n_trees, out_of_fold=(winner.raw[scored], y_dev[scored]))
+    return model.fit(X, y, n_trees=scores.n_trees, out_of_fold=(scores.raw[scored], y_dev[scored]))
 
 
 def _slug(name: str) -> str:
@@ -612,6 +631,7 @@ def _log(
             metrics={
                 "evaluation_auc": score.auc,
                 "evaluation_auc_std": score.auc_std,
+                "test_auc": metrics[f"{_slug(name)}_test_auc"],
                 **{f"fold_{i}_auc": a for i, a in enumerate(score.aucs)},
                 **({"n_trees": float(score.n_trees)} if score.best_iterations else {}),
             },

@@ -214,7 +214,7 @@ class TrainResult:
     limit_model : LimitModel or None
         The fitted limit model (pre-credit only).
     metrics : dict
-        Flat metrics (``test_auc``, ``test_ks``, ``psi_score_train_test``, ``cv_auc_mean``, …).
+        Flat metrics (``test_auc``, ``test_ks``, ``psi_score_valid_test``, ``cv_auc_mean``, …).
     tables : dict of str to DataFrame
         ``splits``, ``calibration``, ``segments``, ``grades``, ``importance``,
         ``monotonicity`` and, for pre-credit, ``backtest`` and ``backtest_by_kind``.

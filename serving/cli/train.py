@@ -99,7 +99,7 @@ def _print_training(result: TrainResult, settings: Settings) -> None:
     out.print(_metrics_table(result, "PD model, out-of-time evaluation"))
     m = result.metrics
     out.print(
-        f"score PSI train → test {m['psi_score_train_test']:.3f}; monotonicity violations "
+        f"score PSI held-out → test {m['psi_score_valid_test']:.3f}; monotonicity violations "
         f"{m['monotonicity_violations']:.0f}; best iteration {m['best_iteration']:.0f}"
         + (f"; {m['cv_auc_mean']:.3f} ± {m['cv_auc_std']:.3f} CV AUC" if "cv_auc_mean" in m else "")
     )
@@ -116,13 +116,15 @@ def _print_training(result: TrainResult, settings: Settings) -> None:
 
 def _print_table(result: TableResult, settings: Settings) -> None:
     table = Table(title=f"candidates: {result.evaluation} on the development rows")
-    for column in ("candidate", "AUC", "± std", "trees", ""):
+    columns = ("candidate", "selection AUC", "± std", "test AUC", "trees", "")
+    for column in columns:
         table.add_column(column, justify="left" if column in ("candidate", "") else "right")
     for row in result.candidates.itertuples(index=False):
         table.add_row(
             row.candidate,
             f"{row.auc:.3f}",
             f"{row.auc_std:.3f}",
+            f"{row.test_auc:.3f}",
             f"{row.n_trees:,}" if row.n_trees else "—",
             "chosen" if row.chosen else "",
         )
@@ -130,7 +132,8 @@ def _print_table(result: TableResult, settings: Settings) -> None:
     m = result.metrics
     test = "the newest period" if result.evaluation == "out-of-time" else "a random test share"
     out.print(
-        f"chosen: {result.chosen} ({result.evaluation} AUC {m['evaluation_auc']:.3f}); on "
+        f"chosen: {result.chosen} ({result.evaluation} AUC {m['evaluation_auc']:.3f}, used for "
+        f"selection: selection-biased); on "
         f"{test} ({m['test_n']:,.0f} loans, {m['test_bads']:,.0f} bads): AUC "
         f"{m['test_auc']:.3f}, KS {m['test_ks']:.3f}, Brier {m['test_brier']:.4f}; score PSI "
         f"out-of-sample → test {m['psi_score_oos_test']:.3f}"

@@ -33,7 +33,9 @@ _HEADLINE_METRICS = (
     "test_gini",
     "test_brier",
     "cv_auc_mean",
-    "psi_score_train_test",
+    "psi_score_valid_test",
+    "psi_score_oos_test",
+    "psi_score_train_test",  # versions trained before the PSI compared held-out scores
     "psi_limit_train_test",
     "monotonicity_violations",
 )

@@ -32,7 +32,7 @@ def test_the_run_logs_plots_card_vocabulary_and_signature(
     client = MlflowClient(uri)
     run = client.get_run(trained.pd_run.run_id)
     assert run.data.params["pd.num_leaves"] == "15" and run.data.params["features.graph"] == "True"
-    assert {"test_auc", "test_ks", "test_gini", "test_brier", "psi_score_train_test"} <= set(
+    assert {"test_auc", "test_ks", "test_gini", "test_brier", "psi_score_valid_test"} <= set(
         run.data.metrics
     )
     experiment = client.get_experiment(run.info.experiment_id)

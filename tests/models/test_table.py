@@ -75,6 +75,14 @@ def _chosen_is_best(result: object) -> None:
     assert metrics["evaluation_auc"] >= metrics["default_lightgbm_auc"]
     # trial 0 of the search is the default LightGBM: the tuned one never does worse on the folds
     assert metrics["tuned_lightgbm_auc"] >= metrics["default_lightgbm_auc"]
+    # every candidate is also refitted and scored on the test rows, the chosen one as registered
+    assert candidates.columns.tolist() == [
+        "candidate", "auc", "auc_std", "test_auc", "n_trees", "chosen"
+    ]  # fmt: skip
+    assert candidates["test_auc"].between(0, 1).all()
+    assert chosen["test_auc"] == metrics["test_auc"]
+    for name, test_auc in zip(candidates["candidate"], candidates["test_auc"], strict=True):
+        assert metrics[f"{name.replace(' LightGBM', '_lightgbm')}_test_auc"] == test_auc
 
 
 def test_out_of_time_three_candidates_logged_the_best_registered(
@@ -122,13 +130,17 @@ def test_out_of_time_three_candidates_logged_the_best_registered(
     for name, run_id in result.candidate_runs.items():
         child = client.get_run(run_id).data
         assert child.tags["mlflow.parentRunId"] == result.run.run_id
-        assert child.metrics["evaluation_auc"] == pytest.approx(
-            result.metrics[f"{name.replace(' LightGBM', '_lightgbm')}_auc"]
-        )
+        slug = name.replace(" LightGBM", "_lightgbm")
+        assert child.metrics["evaluation_auc"] == pytest.approx(result.metrics[f"{slug}_auc"])
+        assert child.metrics["test_auc"] == pytest.approx(result.metrics[f"{slug}_test_auc"])
+    chosen_run = client.get_run(result.candidate_runs[result.chosen]).data
+    assert chosen_run.metrics["test_auc"] == pytest.approx(result.metrics["test_auc"])
     card = result.model_card
     assert "**Evaluation**: out-of-time" in card and f"**Chosen: {result.chosen}**" in card
-    for name in ("scorecard AUC", "default LightGBM AUC", "tuned LightGBM AUC"):
-        assert name in card
+    assert "used for selection, so the chosen one's is selection-biased" in card
+    for row in result.candidates.itertuples(index=False):
+        line = f"{row.candidate} AUC {row.auc:.3f} ± {row.auc_std:.3f}, test {row.test_auc:.3f}"
+        assert line in card
 
 
 def test_cross_validated_without_a_date_on_the_configured_folds() -> None:

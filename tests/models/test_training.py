@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import mlflow
+import numpy as np
 import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
 from features.data import PlatformData
 from models.limit import LimitPolicy
-from models.pd import GradeScale, PDConfig
+from models.metrics import psi
+from models.pd import GradeScale, PDConfig, PDModel
+from models.splits import fit_on_slices
 from models.tracking import RISK_CONFIG_TAG, flat_params
 from models.training import TrainConfig, TrainResult, precredit_sample, train_precredit
 from risk.config import RiskConfig
@@ -95,3 +98,34 @@ def test_both_runs_log_the_risk_config(trained: TrainResult, tracking: tuple[str
         )
     with pytest.raises(TypeError, match="risk_config must be a RiskConfig; got dict"):
         train_precredit({}, AS_OF, None, risk_config={})  # type: ignore[arg-type]
+
+
+def test_the_score_psi_compares_held_out_scores_with_the_test_scores(
+    trained: TrainResult,
+) -> None:
+    """Out of sample against out of sample: the pooled validation and calibration scores
+    against the test scores, the PSI the promotion gate computes; never the training rows'
+    in-sample scores, which the trees fitted."""
+    rng = np.random.default_rng(3)
+    n = 1000
+    X = pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n)})
+    y = (rng.random(n) < 1 / (1 + np.exp(-(X["a"] - 2)))).astype(float).to_numpy()
+    labels = np.array(["train"] * 550 + ["valid"] * 150 + ["calibration"] * 100 + ["test"] * 200)
+    config = PDConfig(num_leaves=63, min_child_samples=5, max_rounds=200, calibration_min_bads=5)
+    model = PDModel(config)
+    probability, metrics = fit_on_slices(model, X, y, labels)
+    held_out = np.isin(labels, ["valid", "calibration"])
+    test = labels == "test"
+    assert "psi_score_train_test" not in metrics
+    assert metrics["psi_score_valid_test"] == pytest.approx(
+        psi(probability[held_out], probability[test])
+    )
+    assert metrics["psi_score_valid_test"] != pytest.approx(
+        psi(probability[labels == "train"], probability[test])
+    )
+    assert model.holdout_psi(X[test]) == pytest.approx(metrics["psi_score_valid_test"])
+    # the platform run reports and logs the same PSI the gate will read off its holdout
+    assert trained.metrics["psi_score_valid_test"] == pytest.approx(
+        trained.pd_model.holdout_psi(trained.holdout)
+    )
+    assert "score PSI held-out (validation and calibration periods) → test" in (trained.model_card)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -69,6 +70,7 @@ def test_train_from_the_store_then_the_gate_refuses_an_equal_challenger(work: Pa
     )
     assert trained.exit_code == 0, trained.output
     version = json.loads(trained.stdout)["pd_run"]["version"]
+    assert "psi_score_valid_test" in json.loads(trained.stdout)["metrics"]
     promote = ["models", "promote", "credlink-pd", version, "--work-dir", str(work)]
     refused = runner.invoke(app, promote)
     assert refused.exit_code == 1 and "does not beat champion" in refused.output
@@ -150,6 +152,11 @@ def test_train_a_bank_table(work: Path, tmp_path: Path) -> None:
     assert "out-of-time on the development rows" in result.output and "mlflow ui" in result.output
     assert "chosen: " in result.output and "scorecard" in result.output
     assert "fitted grades (cut on the out-of-fold PDs)" in result.output
+    assert "selection AUC" in result.output and "test AUC" in result.output
+    assert "used for selection: selection-biased" in result.output
+    for name in ("scorecard", "default LightGBM", "tuned LightGBM"):  # AUC, ± std, test AUC
+        row = next(line for line in result.output.splitlines() if f"│ {name} " in line)
+        assert len(re.findall(r"\b[01]\.\d{3}\b", row)) == 3, row
     no_target = runner.invoke(
         app, ["train", "precredit", "--table", str(path), "--work-dir", str(work)]
     )
