@@ -405,7 +405,9 @@ class BinaryBooster(BinaryEstimator):
         LightGBM's validation log loss and AUC per round (empty without ``eval_set`` or
         after :meth:`load`).
     score_reference_ : models.metrics.PSIReference
-        The training sample's probability distribution, for stability (PSI) checks.
+        The probability distribution of ``eval_set`` (held out of the trees' fit, weighted by
+        ``eval_sample_weight``), for stability (PSI) checks; of the training sample only when
+        ``fit`` had no ``eval_set``.
     """
 
     kind: ClassVar[str]
@@ -461,7 +463,7 @@ class BinaryBooster(BinaryEstimator):
         sample_weight, eval_sample_weight
             Row weights (> 0) of ``X`` and of ``eval_set``; ``None``: 1 each. A sample whose
             negatives were kept with probability f weighs them 1/f, so the weighted log loss
-            (the objective and the early-stopping metric) and the training score distribution
+            (the objective and the early-stopping metric) and the score distribution
             (:attr:`score_reference_`) are those of the unsampled rows.
 
         Returns
@@ -479,8 +481,18 @@ class BinaryBooster(BinaryEstimator):
             If the training sample lacks one of the classes.
         """
         weights = self._fit_booster(X, y, eval_set, sample_weight, eval_sample_weight)
+        # The reference is out of sample when a sample was held out: the training rows' own
+        # scores are sharper than any new population's, which the promotion gate's PSI
+        # (holdout_psi) would read as a shift.
+        if eval_set is None:
+            reference, reference_weights = X, weights
+        else:
+            reference = eval_set[0]
+            reference_weights = row_weights(
+                "eval_sample_weight", eval_sample_weight, len(reference)
+            )
         self.score_reference_ = PSIReference.from_sample(
-            self.predict_probability(X), weights=weights
+            self.predict_probability(reference), weights=reference_weights
         )
         return self
 

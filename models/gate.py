@@ -64,8 +64,9 @@ class QualityFloor:
     max_psi
         Score PSI, holdout against the model's score reference, below this, > 0 (default
         0.25, the usual "significant shift" threshold). The reference is out of sample for
-        the PD (its pooled validation and calibration scores) and a bank table's model (its
-        out-of-fold scores); the warning's is its weighted training scores.
+        the PD (its pooled validation and calibration scores), a bank table's model (its
+        out-of-fold scores) and the warning (its held-out enterprises' scores, the
+        early-stopping set).
 
     Notes
     -----

@@ -335,7 +335,8 @@ class LimitModel:
     n_fit_ : int
         Performing loans the weights were fitted on.
     limit_reference_ : models.metrics.PSIReference
-        Distribution of the suggested limits on the training loans, for stability checks.
+        Distribution of the suggested limits on ``fit``'s ``reference`` loans (held out of the
+        fit), for stability checks; on the training loans only when ``fit`` had none.
 
     Notes
     -----
@@ -361,6 +362,8 @@ class LimitModel:
         approved_amount: npt.ArrayLike,
         label: npt.ArrayLike,
         pd_values: npt.ArrayLike,
+        *,
+        reference: pd.DataFrame | None = None,
     ) -> LimitModel:
         """Learn the capacity weights from the loans that performed.
 
@@ -374,6 +377,11 @@ class LimitModel:
             Outcomes (0 performed, 1 bad); only performed loans teach the weights.
         pd_values
             Calibrated PDs of the same rows.
+        reference
+            Held-out loans (:data:`CAPACITY_FEATURES` and ``pd``, their out-of-sample PDs)
+            whose suggested limits are :attr:`limit_reference_`, the stability (PSI)
+            reference; ``None``: the training loans' own limits, whose in-sample PDs are
+            sharper than any new sample's.
 
         Returns
         -------
@@ -406,7 +414,8 @@ class LimitModel:
         self.weights_ = weights
         self.weights_learned_ = learned
         self.n_fit_ = int(fit_rows.sum())
-        limits = self.predict_frame(X.assign(pd=probability))["suggested_limit"]
+        reference = X.assign(pd=probability) if reference is None else reference
+        limits = self.predict_frame(reference)["suggested_limit"]
         self.limit_reference_ = PSIReference.from_sample(limits.to_numpy())
         return self
 
@@ -530,7 +539,7 @@ class LimitModel:
         )
 
     def holdout_psi(self, holdout: pd.DataFrame) -> float:
-        """PSI of the suggested limits on the holdout against the training loans."""
+        """PSI of the suggested limits on the holdout against :attr:`limit_reference_`."""
         return self.limit_reference_.psi(self.predict_frame(holdout)["suggested_limit"])
 
     # ------------------------------------------------------------------ persistence

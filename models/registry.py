@@ -28,8 +28,9 @@ The gate (:meth:`ModelRegistry.evaluate`), on the challenger's own out-of-time h
    cannot be loaded fails this check: replacing it needs ``force``;
 3. **monotone**: sweeping each constrained feature over a grid (others fixed) never reverses
    the prediction (:func:`models.metrics.monotonicity_violations`);
-4. **stable**: the PSI of the challenger's predictions on the holdout against its training
-   sample is below :attr:`models.gate.QualityFloor.max_psi` (0.25).
+4. **stable**: the PSI of the challenger's predictions on the holdout against its score
+   reference (out of sample: held-out scores) is below :attr:`models.gate.QualityFloor.max_psi`
+   (0.25).
 
 Forcing
     ``promote(name, version, force=True, actor=..., reason=...)`` promotes despite failed

@@ -444,11 +444,14 @@ def train_precredit(
         "monotonicity": monotonicity,
     }
 
+    held_out = part["valid"] | part["calibration"]
     limit_model = LimitModel(config.limit).fit(
         X[part["train"]],
         loans["approved_amount"].to_numpy()[part["train"]],
         y[part["train"]],
         probability[part["train"]],
+        # out of sample, as the PD's score reference: the training loans' PDs are in sample
+        reference=X[held_out].assign(pd=probability[held_out]),
     )
     limit_holdout = holdout.assign(pd=probability[test])
     limits = limit_model.predict_frame(limit_holdout)
@@ -458,7 +461,7 @@ def train_precredit(
     tables["backtest_by_kind"] = backtest_limits(backtest_rows, limits, rule, segment="kind")
     limit_monotonicity = limit_model.monotonicity_report(limit_holdout)
     limit_metrics = _backtest_metrics(tables["backtest"])
-    limit_metrics["psi_limit_train_test"] = limit_model.holdout_psi(limit_holdout)
+    limit_metrics["psi_limit_valid_test"] = limit_model.holdout_psi(limit_holdout)
     limit_metrics["monotonicity_violations"] = float(limit_monotonicity["violations"].sum())
     limit_metrics.update({f"weight_{k}": v for k, v in limit_model.weights_.items()})
     metrics.update({f"limit_{k}": v for k, v in limit_metrics.items()})

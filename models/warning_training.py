@@ -16,7 +16,9 @@ enterprises. On the default county a 2024-06-30 validation cutoff scored AUC 0.7
 that scored 0.59 on the held-out year (it kept boosting); held-out enterprises score 0.62 for
 0.61. The score PSI logged (``psi_valid_test``) compares those held-out enterprises' scores
 with the test year's: both out of sample, as :mod:`models.drift` compares them (in-sample
-training scores are sharper than any new population's, which PSI would read as drift).
+training scores are sharper than any new population's, which PSI would read as drift). The
+held-out enterprises' scores are also the model's score reference, so the promotion gate's
+PSI on the held-out year is the same number.
 
 Sampling the negatives
 ----------------------
@@ -84,7 +86,6 @@ from models.cards import warning_card
 from models.exceptions import TrainingDataError
 from models.metrics import (
     TOP_K,
-    PSIReference,
     precision_at_k,
     ranking_metrics,
     recall_at_k,
@@ -500,12 +501,11 @@ def train_warning(
     metrics["valid_n"], metrics["valid_positives"] = float(y_valid.size), float(y_valid.sum())
     metrics["best_iteration"] = float(model.best_iteration_)
     # Out of sample on both sides (as models.drift): the held-out enterprises' scores on the
-    # training cutoffs against the test year's. The trees never fit the held-out rows, while
+    # training cutoffs (the early-stopping set, the model's score reference) against the test
+    # year's, the PSI the promotion gate computes. The trees never fit the held-out rows, while
     # the training rows' in-sample scores are sharper than any new population's, which PSI
     # would report as drift.
-    metrics["psi_valid_test"] = PSIReference.from_sample(
-        p_fit[held], weights=w_valid if weighted else None
-    ).psi(p_test)
+    metrics["psi_valid_test"] = model.score_reference_.psi(p_test)
     metrics["sample_negative_fraction"] = sample.fraction
     metrics.update({f"sample_{k}": float(v) for k, v in sample.counts.items()})
     for key, value in ranking_metrics(y_test, rules_score, ks, ranked=flagged).items():

@@ -36,7 +36,8 @@ _HEADLINE_METRICS = (
     "psi_score_valid_test",
     "psi_score_oos_test",
     "psi_score_train_test",  # versions trained before the PSI compared held-out scores
-    "psi_limit_train_test",
+    "psi_limit_valid_test",
+    "psi_limit_train_test",  # versions trained before the limit PSI compared held-out loans
     "monotonicity_violations",
 )
 

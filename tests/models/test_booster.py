@@ -16,6 +16,7 @@ from models.booster import (
     checked_monotone,
 )
 from models.exceptions import ArtifactError
+from models.metrics import PSIReference
 from models.pd import PDConfig, PDModel
 from models.pyfunc import load_estimator
 from models.warning import WarningConfig, WarningModel
@@ -97,6 +98,30 @@ def test_fit_without_an_eval_set_grows_every_round() -> None:
     assert stopped.best_iteration_ < 500 and "valid" in stopped.evals_result_
     with pytest.raises(ValueError, match="eval_set X must have column"):
         WarningModel().fit(X, y, eval_set=(X.drop(columns="noise"), y))
+
+
+def test_the_score_reference_is_the_held_out_sample_when_there_is_one() -> None:
+    """With an eval_set the gate's reference is the held-out scores (weighted as the eval
+    rows are), not the training rows' in-sample ones; without one, the training scores."""
+    X, y = sample()
+    X_eval, y_eval = sample(400, 1)
+    w, w_eval = np.where(y == 1, 1.0, 4.0), np.where(y_eval == 1, 1.0, 4.0)
+    config = WarningConfig(max_rounds=60, early_stopping_rounds=60, min_child_samples=5)
+    model = WarningModel(config).fit(
+        X, y, eval_set=(X_eval, y_eval), sample_weight=w, eval_sample_weight=w_eval
+    )
+    held_out = PSIReference.from_sample(model.predict_probability(X_eval), weights=w_eval)
+    in_sample = PSIReference.from_sample(model.predict_probability(X), weights=w)
+    assert model.score_reference_ == held_out and model.score_reference_ != in_sample
+    assert model.holdout_psi(X_eval.assign(**{LABEL: y_eval})) == pytest.approx(
+        held_out.psi(model.predict_probability(X_eval))
+    )
+    unweighted = WarningModel(config).fit(X, y, eval_set=(X_eval, y_eval))
+    assert unweighted.score_reference_ == PSIReference.from_sample(
+        unweighted.predict_probability(X_eval)
+    )
+    no_eval = WarningModel(config).fit(X, y)
+    assert no_eval.score_reference_ == PSIReference.from_sample(no_eval.predict_probability(X))
 
 
 def test_shared_checks() -> None:

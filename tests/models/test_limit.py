@@ -10,6 +10,7 @@ import pytest
 
 from models.exceptions import NotFittedError
 from models.limit import LimitModel, LimitPolicy, backtest_limits, rule_of_thumb_limits
+from models.metrics import PSIReference
 from models.pd import GradeScale
 from risk.exceptions import InvalidFrameError
 
@@ -49,6 +50,22 @@ def test_the_formula_by_hand() -> None:
         85.0,
         90.0,
     )
+
+
+def test_the_limit_reference_is_the_held_out_loans_when_given() -> None:
+    """The PSI reference is the held-out loans' limits (out-of-sample PDs), not the fitted
+    loans' own; without held-out loans, the fitted ones'."""
+    X = rows(tax_paid_12m=[10.0, 20.0, 40.0, 80.0], tax_paid_prev_12m=[np.nan])
+    held_out = rows(tax_paid_12m=[5.0, 10.0, 15.0, 30.0], tax_paid_prev_12m=[np.nan])
+    policy = LimitPolicy(learn_weights=False)
+    model = LimitModel(policy).fit(X, [50.0] * 4, [0] * 4, X["pd"], reference=held_out)
+    # limits 35, 70, 105, 210 (7 × tax, down to 5 万元) are the reference's
+    assert model.predict_frame(held_out)["suggested_limit"].tolist() == [35.0, 70.0, 105.0, 210.0]
+    assert model.limit_reference_ == PSIReference.from_sample([35.0, 70.0, 105.0, 210.0])
+    assert model.holdout_psi(held_out) == pytest.approx(0.0, abs=1e-12)
+    assert model.holdout_psi(X) > 0.1
+    in_sample = LimitModel(policy).fit(X, [50.0] * 4, [0] * 4, X["pd"])
+    assert in_sample.holdout_psi(X) == pytest.approx(0.0, abs=1e-12)
 
 
 def test_caps_grades_minimum_and_haircut() -> None:

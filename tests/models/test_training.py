@@ -129,3 +129,15 @@ def test_the_score_psi_compares_held_out_scores_with_the_test_scores(
         trained.pd_model.holdout_psi(trained.holdout)
     )
     assert "score PSI held-out (validation and calibration periods) → test" in (trained.model_card)
+
+
+def test_the_limit_psi_compares_held_out_loans_with_the_test_loans(trained: TrainResult) -> None:
+    """The limit model's reference is the held-out (validation and calibration) loans'
+    limits, so the logged limit PSI is the one the gate computes on the test loans."""
+    assert trained.limit_model is not None
+    metrics = trained.metrics
+    assert "limit_psi_limit_train_test" not in metrics
+    test_loans = trained.holdout.assign(pd=trained.pd_model.predict_pd(trained.holdout))
+    assert metrics["limit_psi_limit_valid_test"] == pytest.approx(
+        trained.limit_model.holdout_psi(test_loans)
+    )

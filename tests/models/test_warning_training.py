@@ -277,6 +277,8 @@ def test_sampled_training_keeps_the_probabilities_calibrated(
     assert mean_sampled == pytest.approx(observed, rel=0.25)
     assert m["test_auc"] > 0.6
     assert m["test_auc"] == pytest.approx(trained_warning.metrics["test_auc"], abs=0.04)
+    # the gate's PSI, against the weighted held-out enterprises, is the logged one
+    assert sampled.model.holdout_psi(sampled.holdout) == pytest.approx(m["psi_valid_test"])
     cutoffs = sampled.tables["cutoffs"]
     train = cutoffs[cutoffs["split"] == "train"]
     assert (train["sampled"] < train["enterprises"]).all()
@@ -331,3 +333,14 @@ def test_the_logged_score_psi_compares_out_of_sample_scores(
     in_sample = PSIReference.from_sample(np.concatenate([p_train, p_valid])).psi(p_test)
     assert m["psi_valid_test"] != pytest.approx(in_sample)
     assert f"{m['psi_valid_test']:.3f}" in trained_warning.model_card
+    # The gate's reference is those held-out scores, not the training rows' in-sample ones,
+    # so the PSI the promotion gate computes on the logged held-out year is the logged PSI.
+    reference = model.score_reference_
+    held_out = PSIReference.from_sample(p_valid)
+    np.testing.assert_allclose(reference.edges, held_out.edges)
+    np.testing.assert_allclose(reference.shares, held_out.shares)
+    assert reference != PSIReference.from_sample(p_train)
+    assert model.holdout_psi(trained_warning.holdout) == pytest.approx(m["psi_valid_test"])
+    assert model.holdout_psi(trained_warning.holdout) != pytest.approx(
+        PSIReference.from_sample(p_train).psi(p_test)
+    )
