@@ -164,6 +164,21 @@ class _GraphOn:
         )
 
     @cached_property
+    def recent_negative(self) -> Values:
+        """Per node: negative records decided in (c − :data:`REPEAT_MONTHS` months, c]."""
+        records = self.data.records
+        decided = records["decided"].to_numpy(dtype="datetime64[s]")
+        start = (self.cutoff - pd.DateOffset(months=REPEAT_MONTHS)).to_datetime64()
+        recent = (
+            records["kind"].isin(_NEGATIVE).to_numpy()
+            & (decided > start)
+            & (decided <= self.cutoff.to_datetime64())
+        )
+        nodes = self.data.record_nodes[recent]
+        nodes = nodes[nodes >= 0]
+        return np.bincount(nodes, minlength=len(self.arrays.node_ids)).astype(np.float64)
+
+    @cached_property
     def propagator(self) -> RiskPropagator:
         return RiskPropagator(self.propagation).fit(self.snapshot)
 
@@ -352,31 +367,16 @@ REPEAT_RECORDS = 2
 """Negative records in the window that make an enterprise a repeat offender."""
 
 
-def _recent_negative_counts(g: _GraphOn) -> Values:
-    """Per node: negative records decided in (c − :data:`REPEAT_MONTHS` months, c]."""
-    records = g.data.records
-    decided = records["decided"].to_numpy(dtype="datetime64[s]")
-    start = (g.cutoff - pd.DateOffset(months=REPEAT_MONTHS)).to_datetime64()
-    recent = (
-        records["kind"].isin(_NEGATIVE).to_numpy()
-        & (decided > start)
-        & (decided <= g.cutoff.to_datetime64())
-    )
-    nodes = g.data.record_nodes[recent]
-    nodes = nodes[nodes >= 0]
-    return np.bincount(nodes, minlength=len(g.arrays.node_ids)).astype(np.float64)
-
-
 def _rep_enterprises(g: _GraphOn) -> Values:
     near, back = g.near
-    repeat = ~g.arrays.is_person & (_recent_negative_counts(g) >= REPEAT_RECORDS)
+    repeat = ~g.arrays.is_person & (g.recent_negative >= REPEAT_RECORDS)
     return near @ repeat.astype(np.float64) - (back & repeat[g.at])
 
 
 def _rep_negative_rate(g: _GraphOn) -> Values:
     near, back = g.near
     enterprise = ~g.arrays.is_person
-    counts = np.where(enterprise, _recent_negative_counts(g), 0.0)
+    counts = np.where(enterprise, g.recent_negative, 0.0)
     records = near @ counts - np.where(back, counts[g.at], 0.0)
     linked = near @ enterprise.astype(np.float64) - back
     return np.divide(records, linked, out=np.zeros_like(records), where=linked > 0)

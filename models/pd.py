@@ -509,17 +509,21 @@ class PDModel(GradedPD, BinaryBooster):
         self._fit_booster(X, y, eval_set)
         X_cal, y_cal = eval_set if calibration_set is None else calibration_set
         cal_labels = binary_labels("calibration_set y", y_cal, len(X_cal))
+        self._calibrate(self.raw_score(X_cal), cal_labels)
+        return self
+
+    def _calibrate(self, raw: npt.NDArray[np.float64], labels: npt.NDArray[np.float64]) -> None:
+        """Calibrate on held-out raw scores, then cut the grades and take the PSI reference
+        there: out of sample, since training rows' own scores are over-fitted and would show
+        a shift on any new sample (the promotion gate's PSI reads this reference)."""
         config = self.config_
         self.calibrator_ = Calibrator(config.calibration, config.calibration_min_bads).fit(
-            self.raw_score(X_cal), cal_labels
+            raw, labels
         )
-        held_out = self.predict_pd(X_cal)
+        held_out = self.calibrator_.transform(raw)
         self.grade_table_ = self._grade_table(config.grades, held_out)
-        self.fit_grades(held_out, cal_labels)
-        # the reference is out of sample: training rows' own scores are over-fitted and would
-        # show a shift on any new sample (the promotion gate's PSI reads this reference)
+        self.fit_grades(held_out, labels)
         self.score_reference_ = PSIReference.from_sample(held_out)
-        return self
 
     def _checked_categorical(self, X: pd.DataFrame, features: list[str]) -> list[str]:
         if self.categorical is None:

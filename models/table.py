@@ -480,7 +480,7 @@ def _candidates_table(scores: Mapping[str, FoldScores], chosen: str) -> pd.DataF
             "candidate": list(CANDIDATES),
             "auc": [scores[n].auc for n in CANDIDATES],
             "auc_std": [scores[n].auc_std for n in CANDIDATES],
-            "n_trees": [scores[n].n_trees if scores[n].best_iterations else 0 for n in CANDIDATES],
+            "n_trees": [scores[n].tree_count for n in CANDIDATES],
             "chosen": [n == chosen for n in CANDIDATES],
         }
     )
@@ -546,7 +546,7 @@ def _metrics(
     metrics["evaluation_auc_std"] = winner.auc_std
     metrics |= {f"test_{k}": v for k, v in binary_metrics(y_test, probability).items()}
     metrics["psi_score_oos_test"] = model.score_reference_.psi(probability)
-    metrics["n_trees"] = float(winner.n_trees if winner.best_iterations else 0)
+    metrics["n_trees"] = float(winner.tree_count)
     return metrics
 
 

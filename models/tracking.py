@@ -330,8 +330,6 @@ class ModelRun:
         parameters (:meth:`~risk.config.RiskConfig.flat_params`), its digest as the parameter
         and tag ``risk_config_digest`` / :data:`RISK_CONFIG_TAG`, and the whole as
         ``risk_config.json``.
-    parent_run_id : str or None
-        Log the run as a child of this (finished or running) run: MLflow's nested-run tag.
     """
 
     experiment: str
@@ -348,7 +346,6 @@ class ModelRun:
     dicts: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     tags: Mapping[str, str] = field(default_factory=dict)
     risk_config: RiskConfig | None = None
-    parent_run_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -410,8 +407,6 @@ def log_model_run(
         with mlflow.start_run(experiment_id=experiment_id, run_name=run.run_name) as active:
             run_id = active.info.run_id
             tags, params = dict(run.tags), dict(run.params)
-            if run.parent_run_id is not None:
-                tags[_PARENT_TAG] = run.parent_run_id
             if run.risk_config is not None:
                 digest = run.risk_config.digest()
                 tags[RISK_CONFIG_TAG] = digest
@@ -469,7 +464,6 @@ def log_summary_run(
     run_name: str | None = None,
     params: Mapping[str, Any] | None = None,
     metrics: Mapping[str, float] | None = None,
-    tables: Mapping[str, pd.DataFrame] | None = None,
     tags: Mapping[str, str] | None = None,
     parent_run_id: str | None = None,
     registry_uri: str | None = None,
@@ -482,20 +476,16 @@ def log_summary_run(
         Experiment name (created under ``artifact_location`` if missing).
     tracking_uri, artifact_location, registry_uri
         As for :func:`log_model_run`.
-    run_name, params, metrics, tables, tags
-        What the run records (tables as CSV under ``tables/``).
+    run_name, params, metrics, tags
+        What the run records.
     parent_run_id
         Log the run as a child of this run (shown under it in the MLflow UI).
     """
-    with mlflow_session(tracking_uri, registry_uri) as client, tempfile.TemporaryDirectory() as tmp:
+    with mlflow_session(tracking_uri, registry_uri) as client:
         experiment_id = ensure_experiment(client, experiment, artifact_location)
         with mlflow.start_run(experiment_id=experiment_id, run_name=run_name) as active:
             parent = {} if parent_run_id is None else {_PARENT_TAG: parent_run_id}
             mlflow.set_tags({**(tags or {}), **parent})
             mlflow.log_params(_params(params or {}))
             mlflow.log_metrics(_finite(metrics or {}))
-            for name, table in (tables or {}).items():
-                path = Path(tmp) / f"{name}.csv"
-                table.to_csv(path, index=False)
-                mlflow.log_artifact(str(path), "tables")
             return str(active.info.run_id)

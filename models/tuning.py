@@ -46,9 +46,8 @@ import pandas as pd
 from sklearn.model_selection import StratifiedKFold, train_test_split
 
 from models.booster import binary_labels
-from models.calibration import Calibrator
 from models.exceptions import TrainingDataError
-from models.metrics import PSIReference, roc_auc
+from models.metrics import roc_auc
 from models.pd import PDConfig, PDModel
 from risk.validation import check_int
 
@@ -223,6 +222,11 @@ class FoldScores:
         if not self.best_iterations:
             raise ValueError(f"{self.name} has no tree count: it is not a LightGBM")
         return max(1, round(float(np.mean(self.best_iterations))))
+
+    @property
+    def tree_count(self) -> int:
+        """:attr:`n_trees` for a LightGBM, 0 for a candidate without trees (what is reported)."""
+        return self.n_trees if self.best_iterations else 0
 
 
 def cross_fit(
@@ -426,11 +430,5 @@ class CrossFittedPD(PDModel):
         finally:
             self.config = config
         self.config_ = config
-        self.calibrator_ = Calibrator(config.calibration, config.calibration_min_bads).fit(
-            raw, labels
-        )
-        calibrated = self.calibrator_.transform(raw)
-        self.grade_table_ = self._grade_table(config.grades, calibrated)
-        self.fit_grades(calibrated, labels)
-        self.score_reference_ = PSIReference.from_sample(calibrated)
+        self._calibrate(raw, labels)
         return self

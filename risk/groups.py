@@ -37,6 +37,7 @@ from risk.graph.codes import role_text
 from risk.validation import check_bool
 
 __all__ = [
+    "CONTROL_ROLES",
     "CONTROL_SHARE",
     "GROUP_EDGES",
     "SHARE_TOLERANCE",
@@ -57,7 +58,9 @@ stake is a shared-person link at most."""
 
 SHARE_TOLERANCE: Final = 1e-9
 """Shares are stored as floats: 0.5 parsed from "50%" may sit a rounding error below it."""
-_CONTROL_ROLES: Final = (Role.legal_rep.value, Role.branch_of.value)
+CONTROL_ROLES: Final = (Role.legal_rep.value, Role.branch_of.value)
+"""The roles that control their enterprise whatever the share (the rest of control is a
+shareholding of at least :data:`CONTROL_SHARE`)."""
 
 
 def control_mask(role: npt.ArrayLike, share: npt.ArrayLike) -> npt.NDArray[np.bool_]:
@@ -88,7 +91,7 @@ def control_mask(role: npt.ArrayLike, share: npt.ArrayLike) -> npt.NDArray[np.bo
     if codes.shape != shares.shape:
         raise ValueError(f"share must have one value per role ({codes.size}); got {shares.size}")
     big = shares.to_numpy(dtype=np.float64, na_value=np.nan) >= CONTROL_SHARE - SHARE_TOLERANCE
-    return np.isin(codes, _CONTROL_ROLES) | ((codes == Role.shareholder.value) & big)
+    return np.isin(codes, CONTROL_ROLES) | ((codes == Role.shareholder.value) & big)
 
 
 def _role_set(edge_types: Iterable[Role | str]) -> set[str]:
@@ -351,14 +354,15 @@ def shared_person_links(
         present["holder_id"].astype(str) != UNKNOWN_HOLDER
     )
     present = present.loc[person.to_numpy()]
+    shares = _shares(present)
     held = pd.DataFrame(
         {
             "uscc": present["uscc"].astype(str).to_numpy(),
             "person_id": present["holder_id"].astype(str).to_numpy(),
-            "control": control_mask(present["role"], _shares(present)),
+            "control": control_mask(present["role"], shares),
             "text": [
                 role_text(r, None if pd.isna(v) else float(v))
-                for r, v in zip(present["role"], _shares(present), strict=True)
+                for r, v in zip(present["role"], shares, strict=True)
             ],
         }
     )

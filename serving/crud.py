@@ -218,9 +218,14 @@ def warning_detail(
     return _private(detail)
 
 
+def _learned_set(served: ServedSet | None) -> int | None:
+    """The set's id when it holds learned probabilities, else None."""
+    return served.set_id if served is not None and served.has("learned") else None
+
+
 def _learned(reader: ScoreReader | None, served: ServedSet | None, uscc: str) -> float | None:
     """The enterprise's learned probability in the set, or None (no set, none scored)."""
-    if reader is None or served is None or not served.has("learned"):
+    if reader is None or served is None or _learned_set(served) is None:
         return None
     row = reader.row(served, "learned", uscc)
     return None if row is None else float(row["probability"])
@@ -260,7 +265,7 @@ def warning_page(
     cases, saying so in ``sort_applied`` and ``sort_note`` (a missing ordering is not an
     outage: the warnings themselves are all there).
     """
-    learned_set = served.set_id if served is not None and served.has("learned") else None
+    learned_set = _learned_set(served)
     sort_note = None
     if sort == "learned" and learned_set is None:
         sort = "level"

@@ -412,9 +412,9 @@ def _champions(
 
 
 DRIFT_SAMPLE = 20_000
-"""Most enterprises whose pre-credit features the drift step re-builds (a seeded sample: PSI
-over deciles is exact to about ±0.005 at that size, and the county-wide feature build is not
-done twice)."""
+"""Most enterprises whose pre-credit features the drift step builds again as of the as-of
+date (a seeded sample: PSI over deciles is exact to about ±0.005 at that size, and the
+rebuild stays small beside the assessments' county-wide one)."""
 
 
 @dataclass(frozen=True)
@@ -540,23 +540,26 @@ def _drift_reports(
 
     reports: list[Any] = []
     skips: list[DriftSkip] = []
-    todo: list[tuple[str, Any, Callable[[], tuple[pd.DataFrame, str]]]] = []
-    if learned is not None and champions.warning is not None:
-        features = learned.features
+    # Each model's population of today: its features, its scores when the run already has
+    # them (the learned warning's, scored on the same frame), and what it is.
+    Today = tuple[pd.DataFrame, Any, str]
+    todo: list[tuple[str, Any, Callable[[], Today]]] = []
+    if learned is not None:
+        features, scores = learned.features, learned.rows["probability"].to_numpy()
         everyone = f"all enterprises existing on {as_of.isoformat()} (n={len(features)})"
-        todo.append((WARNING_MODEL_NAME, champions.warning, lambda: (features, everyone)))
-    if pd_today is not None and champions.scorer is not None:
+        todo.append((WARNING_MODEL_NAME, champions.warning, lambda: (features, scores, everyone)))
+    if pd_today is not None:
         scorer, (data, usccs) = champions.scorer, pd_today
 
-        def pd_population() -> tuple[pd.DataFrame, str]:
+        def pd_population() -> Today:
             chosen, population = drift_population(data, usccs, as_of)
-            return _drift_sample(scorer, data, chosen, as_of), population
+            return _drift_sample(scorer, data, chosen, as_of), None, population
 
         todo.append((PD_MODEL_NAME, scorer.pd_model, pd_population))
     for name, model, today_of in todo:
         stage = "building today's features"
         try:
-            today, population = today_of()
+            today, scores, population = today_of()
             stage = "reading the holdout"
             holdout = champions.registry.holdout(name, versions[name])
             stage = "fitting the holdout's reference"
@@ -570,7 +573,7 @@ def _drift_reports(
             reports.append(
                 monitor.report(
                     X,
-                    model.predict_probability(X),
+                    model.predict_probability(X) if scores is None else scores,
                     model=name,
                     version=versions[name],
                     population=population,

@@ -25,7 +25,7 @@ from sqlalchemy.engine import Connection
 
 from risk.contract import TABLES, UNKNOWN_HOLDER, HolderType, Role
 from risk.dates import as_of_timestamp
-from risk.groups import CONTROL_SHARE, GROUP_EDGES, SHARE_TOLERANCE
+from risk.groups import CONTROL_ROLES, CONTROL_SHARE, GROUP_EDGES, SHARE_TOLERANCE
 from risk.rules import RuleInputs
 from risk.store import contract_table, read_table
 from risk.validation import check_bool, check_int
@@ -261,7 +261,7 @@ def load_groups(
     day = as_of_timestamp(on).date()
     table = contract_table("roles")
     # The SQL form of risk.groups.control_mask: representatives, branches, majority stakes.
-    controls = table.c.role.in_([r.value for r in GROUP_EDGES if r != Role.shareholder]) | (
+    controls = table.c.role.in_(CONTROL_ROLES) | (
         (table.c.role == Role.shareholder.value)
         & (table.c.share >= CONTROL_SHARE - SHARE_TOLERANCE)
     )
